@@ -1,0 +1,320 @@
+"""Git facts about the code a run used: the commit, the branch, and what differs from it.
+
+``git_head`` reads ``.git`` directly (no subprocess) for the per-cell summary line;
+``git_state`` calls the git CLI, under a deadline, for the full picture and is meant for a
+background thread.
+"""
+
+from __future__ import annotations
+
+import os
+import selectors
+import subprocess
+import time
+from typing import Any
+
+from jupyter_xtrack.capture.redact import redact, redact_url
+
+__all__ = ["git_head", "git_state"]
+
+_EMPTY_TREE_SHA1 = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+
+
+def _read_text(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def _find_repo(path: str) -> tuple[str, str, str] | None:
+    """Return (work tree root, git dir, common dir) for the repo containing ``path``."""
+    current = os.path.abspath(path)
+    if not os.path.isdir(current):
+        current = os.path.dirname(current)
+    while True:
+        dotgit = os.path.join(current, ".git")
+        if os.path.isdir(dotgit):
+            gitdir = dotgit
+            break
+        if os.path.isfile(dotgit):
+            # worktrees and submodules: ".git" is a file saying "gitdir: <path>"
+            content = _read_text(dotgit) or ""
+            if not content.startswith("gitdir:"):
+                return None
+            gitdir = os.path.normpath(os.path.join(current, content[7:].strip()))
+            break
+        parent = os.path.dirname(current)
+        if parent == current:
+            return None
+        current = parent
+    commondir = gitdir
+    common = _read_text(os.path.join(gitdir, "commondir"))
+    if common:  # a linked worktree keeps its branches in the main repository's git dir
+        commondir = os.path.normpath(os.path.join(gitdir, common.strip()))
+    return current, gitdir, commondir
+
+
+def _resolve_ref(ref: str, gitdir: str, commondir: str) -> str | None:
+    for _ in range(5):  # follow at most a few symbolic refs
+        loose = None
+        for base in (gitdir, commondir) if gitdir != commondir else (gitdir,):
+            loose = _read_text(os.path.join(base, ref))
+            if loose is not None:
+                break
+        if loose is not None:
+            loose = loose.strip()
+            if loose.startswith("ref:"):
+                ref = loose[4:].strip()
+                continue
+            return loose or None
+        packed = _read_text(os.path.join(commondir, "packed-refs"))
+        if packed is None:
+            return None
+        for line in packed.splitlines():
+            if line and line[0] not in "#^":
+                sha, _, name = line.partition(" ")
+                if name == ref:
+                    return sha
+        return None
+    return None
+
+
+def git_head(path: str) -> dict[str, Any] | None:
+    """Return ``{root, commit, branch}`` for the repository containing ``path``, else None.
+
+    Reads HEAD, loose refs and packed-refs directly (no git process), so it costs tens of
+    microseconds. Handles ``.git`` files of worktrees and submodules. ``commit`` is None in a
+    repository without commits (or one using the reftable format, which this does not parse);
+    ``branch`` is None when HEAD is detached.
+    """
+    try:
+        found = _find_repo(path)
+        if found is None:
+            return None
+        root, gitdir, commondir = found
+        head = (_read_text(os.path.join(gitdir, "HEAD")) or "").strip()
+        if head.startswith("ref:"):
+            ref = head[4:].strip()
+            branch = ref[len("refs/heads/") :] if ref.startswith("refs/heads/") else ref
+            commit = _resolve_ref(ref, gitdir, commondir)
+        else:
+            branch, commit = None, head or None
+        return {"root": root, "commit": commit, "branch": branch}
+    except Exception:  # capture never breaks a cell; an unreadable repo is "no repo"
+        return None
+
+
+def _git_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env["GIT_OPTIONAL_LOCKS"] = "0"  # never take index.lock while the user may be committing
+    env["GIT_TERMINAL_PROMPT"] = "0"
+    env.pop("GIT_DIR", None)
+    env.pop("GIT_WORK_TREE", None)
+    return env
+
+
+def _run_all(
+    commands: dict[str, list[str]], cwd: str, deadline: float, caps: dict[str, int]
+) -> dict[str, dict[str, Any]]:
+    """Run git commands concurrently, reading output until each exits, its cap, or the deadline.
+
+    Returns per command: out (bytes), err (bytes), rc (int or None when killed), capped, timed_out.
+    """
+    env = _git_env()
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    results: dict[str, dict[str, Any]] = {}
+    for name, args in commands.items():
+        try:
+            procs[name] = subprocess.Popen(
+                ["git", "-c", "core.quotepath=off", *args],
+                cwd=cwd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                env=env,
+            )
+        except OSError as exc:
+            results[name] = {"out": b"", "err": str(exc).encode(), "rc": None, "capped": False,
+                             "timed_out": False}
+    bufs: dict[str, list[bytearray]] = {n: [bytearray(), bytearray()] for n in procs}
+    capped: set[str] = set()
+    sel = selectors.DefaultSelector()
+    for name, proc in procs.items():
+        assert proc.stdout is not None and proc.stderr is not None
+        sel.register(proc.stdout, selectors.EVENT_READ, (name, 0))
+        sel.register(proc.stderr, selectors.EVENT_READ, (name, 1))
+    open_streams = 2 * len(procs)
+    try:
+        while open_streams:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            for key, _ in sel.select(remaining):
+                name, which = key.data
+                chunk = os.read(key.fd, 1 << 16)
+                buf = bufs[name][which]
+                if chunk:
+                    buf += chunk
+                    if which == 0 and len(buf) > caps.get(name, 1 << 62):
+                        capped.add(name)
+                        procs[name].kill()  # enough: stop git producing the rest
+                    continue
+                sel.unregister(key.fileobj)
+                open_streams -= 1
+    finally:
+        sel.close()
+    for name, proc in procs.items():
+        timed_out = False
+        try:
+            rc: int | None = proc.wait(timeout=max(0.0, deadline - time.monotonic()) + 0.05)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            rc, timed_out = None, True
+        if name in capped:
+            rc = 0
+        for stream in (proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+        results[name] = {
+            "out": bytes(bufs[name][0]),
+            "err": bytes(bufs[name][1]),
+            "rc": rc,
+            "capped": name in capped,
+            "timed_out": timed_out,
+        }
+    return results
+
+
+def _parse_status(out: bytes, untracked_cap: int) -> dict[str, Any]:
+    commit: str | None = None
+    branch: str | None = None
+    dirty = False
+    untracked: list[str] = []
+    n_untracked = 0
+    fields = out.split(b"\0")
+    i = 0
+    while i < len(fields):
+        entry = fields[i]
+        i += 1
+        if not entry:
+            continue
+        kind = entry[:1]
+        if entry.startswith(b"# branch.oid "):
+            oid = entry[13:].decode()
+            commit = None if oid == "(initial)" else oid
+        elif entry.startswith(b"# branch.head "):
+            head = entry[14:].decode("utf-8", "replace")
+            branch = None if head == "(detached)" else head
+        elif kind in (b"1", b"u"):
+            dirty = True
+        elif kind == b"2":
+            dirty = True
+            i += 1  # a rename is followed by its original path
+        elif kind == b"?":
+            n_untracked += 1
+            if len(untracked) < untracked_cap:
+                untracked.append(entry[2:].decode("utf-8", "replace"))
+    return {
+        "commit": commit,
+        "branch": branch,
+        "dirty": dirty,
+        "untracked": untracked,
+        "untracked_truncated": n_untracked > len(untracked),
+    }
+
+
+def _pick_remote(out: bytes) -> str | None:
+    remotes: list[tuple[str, str]] = []
+    for line in out.decode("utf-8", "replace").splitlines():
+        key, _, url = line.partition(" ")
+        remotes.append((key[len("remote.") : -len(".url")], url.strip()))
+    for name, url in remotes:
+        if name == "origin":
+            return redact_url(url)
+    return redact_url(remotes[0][1]) if remotes else None
+
+
+def _error_text(name: str, res: dict[str, Any]) -> str:
+    if res["timed_out"]:
+        return f"git {name} did not finish within the timeout"
+    msg = res["err"].decode("utf-8", "replace").strip().splitlines()
+    return f"git {name} failed: {msg[-1] if msg else 'exit status ' + str(res['rc'])}"
+
+
+def git_state(
+    path: str, *, timeout: float = 5.0, diff_cap: int = 1_000_000, untracked_cap: int = 200
+) -> dict[str, Any]:
+    """Return the git state of the repository containing ``path``.
+
+    Outside a repository: ``{"repo": False}``. Otherwise ``{repo: True, root, commit, branch,
+    dirty, diff, diff_truncated, untracked, untracked_truncated, remote, timed_out}`` and
+    ``error`` when a git command failed or ran past ``timeout`` seconds (all commands share that
+    deadline and run concurrently; what finished is still reported). ``dirty`` means tracked
+    files differ from HEAD (staged or not); untracked files are listed separately, at most
+    ``untracked_cap`` names. ``diff`` is ``git diff HEAD`` (no textconv, no external diff
+    drivers), redacted and cut at ``diff_cap`` bytes on a line boundary. ``remote`` is origin's
+    URL (or the first remote's) with credentials removed. Never takes git's index lock and
+    never raises.
+    """
+    head = git_head(path)
+    if head is None:
+        return {"repo": False}
+    root = head["root"]
+    state: dict[str, Any] = {
+        "repo": True,
+        "root": root,
+        "commit": head["commit"],
+        "branch": head["branch"],
+        "dirty": False,
+        "diff": "",
+        "diff_truncated": False,
+        "untracked": [],
+        "untracked_truncated": False,
+        "remote": None,
+        "timed_out": False,
+    }
+    errors: list[str] = []
+    try:
+        deadline = time.monotonic() + max(timeout, 0.0)
+        base = "HEAD" if head["commit"] else _EMPTY_TREE_SHA1
+        results = _run_all(
+            {
+                "status": ["status", "--porcelain=v2", "-z", "--branch",
+                           "--untracked-files=normal"],
+                "diff": ["diff", base, "--no-color", "--no-ext-diff", "--no-textconv"],
+                "config": ["config", "--get-regexp", r"^remote\..*\.url$"],
+            },
+            root,
+            deadline,
+            {"diff": diff_cap},
+        )
+        status = results["status"]
+        if status["rc"] == 0:
+            parsed = _parse_status(status["out"], untracked_cap)
+            state.update(parsed)
+        else:
+            errors.append(_error_text("status", status))
+        diff = results["diff"]
+        if diff["rc"] == 0:
+            raw: bytes = diff["out"]
+            if len(raw) > diff_cap:
+                cut = raw.rfind(b"\n", 0, diff_cap)
+                raw = raw[: cut + 1 if cut >= 0 else diff_cap]
+                state["diff_truncated"] = True
+            state["diff"] = redact(raw.decode("utf-8", "replace"))
+        else:
+            errors.append(_error_text("diff", diff))
+        config = results["config"]
+        if config["rc"] == 0:
+            state["remote"] = _pick_remote(config["out"])
+        elif config["rc"] != 1:  # 1 just means "no remotes"
+            errors.append(_error_text("config", config))
+        state["timed_out"] = any(r["timed_out"] for r in results.values())
+    except Exception as exc:  # an unexpected git or OS failure is data, not an exception
+        errors.append(f"git state capture failed: {exc!r}")
+    if errors:
+        state["error"] = "; ".join(errors)
+    return state

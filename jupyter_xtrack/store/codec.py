@@ -1,0 +1,113 @@
+"""Encodings of stored values: JSON that keeps NaN and infinities, and packed arrays for
+metric histories."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from array import array
+from collections.abc import Sequence
+from pathlib import PurePath
+from typing import Any
+
+import orjson
+
+_ORJSON_OPTS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+NO_STEP = -(2**63)  # int64 marker for "logged without a step"
+_SWAP = sys.byteorder == "big"  # histories are stored little-endian
+
+
+def _default(obj: Any) -> Any:
+    """Last resort for values JSON has no form for: numpy scalars become Python numbers,
+    sets become sorted lists, anything else its str()."""
+    item = getattr(obj, "item", None)
+    if callable(item):
+        try:
+            return item()
+        except (TypeError, ValueError):
+            pass
+    if isinstance(obj, (set, frozenset)):
+        return sorted(obj, key=repr)
+    if isinstance(obj, PurePath):
+        return str(obj)
+    if isinstance(obj, (bytes, bytearray)):
+        return bytes(obj).decode("utf-8", errors="replace")
+    return str(obj)
+
+
+def _has_nonfinite(obj: Any) -> bool:
+    if isinstance(obj, float):
+        return not math.isfinite(obj)
+    if isinstance(obj, dict):
+        return any(_has_nonfinite(v) for v in obj.values())
+    if isinstance(obj, (list, tuple)):
+        return any(_has_nonfinite(v) for v in obj)
+    return False
+
+
+def dumps(obj: Any) -> bytes:
+    """JSON bytes for `obj`. NaN and +-inf are written as NaN/Infinity/-Infinity (which
+    orjson would silently turn into null) so that `loads` gives them back exactly."""
+    if _has_nonfinite(obj):
+        return json.dumps(obj, default=_default, separators=(",", ":")).encode()
+    return orjson.dumps(obj, default=_default, option=_ORJSON_OPTS)
+
+
+def loads(data: bytes | str | None) -> Any:
+    """The value `dumps` wrote (None for None)."""
+    if data is None:
+        return None
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        # Only documents holding NaN/Infinity take this slower path.
+        return json.loads(data)
+
+
+def float_array(values: Sequence[Any]) -> array[float]:
+    """`values` as a float64 array (accepts ints, bools, numpy scalars, anything with
+    __float__); TypeError names the first value that is not a number."""
+    try:
+        return array("d", values)
+    except TypeError:
+        for v in values:
+            try:
+                float(v)
+            except (TypeError, ValueError):
+                raise TypeError(f"metric value {v!r:.60} is not a number") from None
+        return array("d", [float(v) for v in values])
+
+
+def step_array(steps: Sequence[Any]) -> array[int]:
+    """`steps` as an int64 array, NO_STEP standing for None."""
+    try:
+        return array("q", steps)
+    except TypeError:
+        return array("q", [NO_STEP if s is None else int(s) for s in steps])
+
+
+def to_le_bytes(arr: array[Any]) -> bytes:
+    """The array's items as little-endian bytes."""
+    if _SWAP:
+        arr = array(arr.typecode, arr)
+        arr.byteswap()
+    return arr.tobytes()
+
+
+def unpack_floats(data: bytes) -> array[float]:
+    """The float64 items of little-endian `data` (NaN payloads and infinities exact)."""
+    arr = array("d")
+    arr.frombytes(data)
+    if _SWAP:
+        arr.byteswap()
+    return arr
+
+
+def unpack_steps(data: bytes) -> array[int]:
+    """The int64 steps in little-endian `data` (NO_STEP where the step was None)."""
+    arr = array("q")
+    arr.frombytes(data)
+    if _SWAP:
+        arr.byteswap()
+    return arr

@@ -1,0 +1,122 @@
+"""SQLite connections for the store: pragmas, write transactions with busy retry, and the
+translation of SQLite errors into `StoreError`s that say what to do."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from .errors import StoreError
+
+BUSY_TIMEOUT_S = 30.0
+# SQLite's own busy handler waits BUSY_TIMEOUT_S; this is the extra patience on top of it
+# for writers that still see SQLITE_BUSY (e.g. a lock held across many retries).
+WRITE_DEADLINE_S = 60.0
+
+# Primary SQLite result codes (sqlite3.h); extended codes keep these in the low byte.
+_BUSY, _LOCKED, _IOERR, _CORRUPT, _FULL, _CANTOPEN, _READONLY, _NOTADB = 5, 6, 10, 11, 13, 14, 8, 26
+
+
+def connect(db_path: Path) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit), usable from any thread
+    that owns it, with the store's pragmas applied."""
+    conn = sqlite3.connect(
+        str(db_path), timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+    )
+    conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA temp_store = MEMORY")
+    conn.execute("PRAGMA cache_size = -32768")
+    return conn
+
+
+def error_code(exc: sqlite3.Error) -> int | None:
+    """The primary SQLite result code of `exc`, read from the message on Pythons that do
+    not expose it."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        return code & 0xFF
+    text = str(exc).lower()
+    for needle, value in (
+        ("locked", _BUSY),
+        ("busy", _BUSY),
+        ("readonly", _READONLY),
+        ("read-only", _READONLY),
+        ("disk is full", _FULL),
+        ("unable to open", _CANTOPEN),
+        ("disk i/o", _IOERR),
+        ("malformed", _CORRUPT),
+        ("not a database", _NOTADB),
+    ):
+        if needle in text:
+            return value
+    return None
+
+
+def is_busy(exc: BaseException) -> bool:
+    """True for SQLITE_BUSY / SQLITE_LOCKED: another connection holds the lock."""
+    return isinstance(exc, sqlite3.OperationalError) and error_code(exc) in (_BUSY, _LOCKED)
+
+
+def store_error(exc: sqlite3.Error, root: Path) -> StoreError:
+    """A `StoreError` for `exc` that names the store and the fix."""
+    code = error_code(exc)
+    env = "set XTRACK_STORE=/other/folder (or %xtrack store /other/folder) to use another store"
+    if code in (_BUSY, _LOCKED):
+        return StoreError(
+            f"store {root} stayed locked by another process for over {BUSY_TIMEOUT_S:.0f} s "
+            f"({exc}); try again, or find the process holding it (lsof {root / 'xtrack.db'})",
+            retryable=True,
+        )
+    if code == _READONLY:
+        return StoreError(
+            f"store {root} is read-only ({exc}); make it writable (chmod -R u+w {root}) or {env}"
+        )
+    if code == _FULL:
+        return StoreError(f"disk full while writing store {root} ({exc}); free space or {env}")
+    if code == _CANTOPEN:
+        return StoreError(
+            f"cannot open store {root} ({exc}): the folder is missing or not accessible; "
+            f"recreate it with open_store('{root}') or {env}"
+        )
+    if code in (_CORRUPT, _NOTADB, _IOERR):
+        return StoreError(
+            f"store {root} is damaged or unreadable ({exc}); move {root / 'xtrack.db'} aside "
+            f"to start a fresh store, or {env}"
+        )
+    return StoreError(f"store {root}: {exc}")
+
+
+@contextmanager
+def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """`BEGIN IMMEDIATE` ... `COMMIT`, retried while another writer holds the lock.
+
+    Taking the write lock up front (rather than upgrading a read lock later) is what
+    avoids SQLITE_BUSY deadlocks between concurrent writers. Nested use on a connection
+    that is already in a transaction joins the outer one.
+    """
+    if conn.in_transaction:
+        yield conn
+        return
+    deadline = time.monotonic() + WRITE_DEADLINE_S
+    pause = 0.005
+    while True:
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            break
+        except sqlite3.OperationalError as exc:
+            if not is_busy(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(pause * (0.5 + random.random()))
+            pause = min(pause * 2, 0.5)
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise

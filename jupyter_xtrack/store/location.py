@@ -1,0 +1,69 @@
+"""Where a store lives: the default `.xtrack/` next to the git root, and store URLs."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from .errors import StoreError
+
+STORE_DIRNAME = ".xtrack"
+ENV_VAR = "XTRACK_STORE"
+_URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def default_store_path(start_dir: str | os.PathLike[str]) -> Path:
+    """`<root>/.xtrack` for the nearest enclosing git work tree of `start_dir` (the first
+    folder holding a `.git` directory or file), else `<start_dir>/.xtrack`.
+
+    Looks only at the file system (no `git` subprocess), so it is cheap and works without git.
+    """
+    start = Path(os.path.abspath(os.path.expanduser(os.fspath(start_dir))))
+    for folder in (start, *start.parents):
+        if (folder / ".git").exists():
+            return folder / STORE_DIRNAME
+    return start / STORE_DIRNAME
+
+
+def store_root(
+    path: str | os.PathLike[str] | None, start_dir: str | os.PathLike[str] | None = None
+) -> Path:
+    """The absolute store folder named by `path`, `$XTRACK_STORE`, or the default.
+
+    `path` may be a folder (relative ones are taken from `start_dir`, else the current
+    directory) or a `sqlite:///abs/path` / `file:///abs/path` URL. A URL naming the
+    database file itself (`.../xtrack.db`) means the folder holding it.
+    """
+    base = os.fspath(start_dir) if start_dir is not None else os.getcwd()
+    if path is None:
+        path = os.environ.get(ENV_VAR) or None
+        if path is None:
+            return default_store_path(base)
+    text = os.fspath(path)
+    if _URL.match(text):
+        text = _path_from_url(text)
+    full = Path(os.path.abspath(os.path.join(base, os.path.expanduser(text))))
+    if full.name == "xtrack.db":
+        full = full.parent
+    return full
+
+
+def _path_from_url(url: str) -> str:
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in ("sqlite", "file"):
+        kind = scheme.split("+")[0]
+        raise StoreError(
+            f"{kind} stores are not supported yet: jupyter_xtrack keeps runs in a local folder "
+            f"(SQLite + blobs). Give a folder path or sqlite:///abs/path instead of {url!r}."
+        )
+    if parts.netloc not in ("", "localhost"):
+        raise StoreError(
+            f"store URL {url!r} names host {parts.netloc!r}; only local stores are supported: "
+            "write sqlite:///abs/path (three slashes)."
+        )
+    if not parts.path:
+        raise StoreError(f"store URL {url!r} has no path; write sqlite:///abs/path")
+    return unquote(parts.path)

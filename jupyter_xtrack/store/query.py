@@ -1,0 +1,460 @@
+"""The run filter language, compiled to parameterised SQL (values are never pasted in).
+
+    metrics.acc > 0.9 and params.optimizer = 'adam'
+    status in ('failed', 'crashed') or tags.note ~ 'retry'
+    not (params.lr >= 0.01) and started_at > '2026-11-01'
+    params.`my-lr` != null and name ~ 'resnet*'
+
+Fields
+    params.<key>  metrics.<key>  tags.<key>   a run's params, last metric values, tags.
+                  Keys run to the end of the word and may hold dots and slashes
+                  (params.optim.lr, metrics.val/loss); quote any other key with
+                  backticks: params.`my-lr`.
+    status name experiment kind notebook_path cell_id host id parent_id
+    git.commit git.branch git.dirty number started_at ended_at duration_s
+
+Comparisons
+    =  !=  <  <=  >  >=     numbers compare numerically, strings as strings; a number
+                            never equals a string (params.seed = '1' does not match 1)
+    ~ 'text'                contains text, ignoring case; with * or ? in it, a glob
+                            matched against the whole value, case-sensitive
+    in (v, ...)   not in (v, ...)
+    = null   != null        the key is missing (or NaN) / present
+
+    A comparison on params/metrics/tags only matches runs that have that key:
+    `params.lr != 0.1` skips runs without lr; `not (params.lr = 0.1)` includes them.
+
+Values
+    numbers (3, -1.5, 1e-4), 'single' or "double" quoted strings (backslash escapes
+    the quote), true, false (equal to 1 and 0), null. started_at and ended_at also take
+    ISO dates and times ('2026-11-01', '2026-11-01T09:30'), read as UTC unless they
+    carry an offset.
+
+Combine with `and`, `or`, `not` and parentheses; `not` binds tightest, then `and`,
+then `or`. Keywords are case-insensitive.
+
+Ordering (`order_by`) takes the same fields, each optionally followed by `asc` or
+`desc` (default asc): "metrics.acc desc", ["params.lr", "started_at desc"]. Runs
+missing the value sort last either way.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from .errors import FilterError
+
+RUN_STATUSES = ("running", "finished", "failed", "interrupted", "killed", "crashed")
+
+NAMESPACES = ("params", "metrics", "tags")
+
+# Filter name -> (runs column, type, nullable). "text" columns compare as strings,
+# "real" as numbers; "time" columns are numbers that also take ISO dates.
+BASE_FIELDS: dict[str, tuple[str, str, bool]] = {
+    "id": ("id", "text", False),
+    "number": ("number", "real", False),
+    "name": ("name", "text", True),
+    "experiment": ("experiment", "text", False),
+    "status": ("status", "text", False),
+    "kind": ("kind", "text", False),
+    "notebook_path": ("notebook_path", "text", True),
+    "cell_id": ("cell_id", "text", True),
+    "host": ("host", "text", True),
+    "parent_id": ("parent_id", "text", True),
+    "started_at": ("started_at", "time", False),
+    "ended_at": ("ended_at", "time", True),
+    "duration_s": ("duration_s", "real", True),
+    "git.commit": ("git_commit", "text", True),
+    "git.branch": ("git_branch", "text", True),
+    "git.dirty": ("git_dirty", "real", True),
+}
+
+_NS_TABLE = {"params": "params", "metrics": "metrics", "tags": "tags"}
+_OPS = {"=": "=", "==": "=", "!=": "!=", "<>": "!=", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
+_KEYWORDS = {"and", "or", "not", "in", "true", "false", "null", "asc", "desc"}
+
+_TOKEN = re.compile(
+    r"""
+    (?P<ws>\s+)
+  | (?P<num>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?(?![A-Za-z_]))
+  | (?P<str>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
+  | (?P<word>[A-Za-z_][A-Za-z0-9_./]*(?:`(?:[^`]|``)*`)?)
+  | (?P<bq>`(?:[^`]|``)*`)
+  | (?P<op>==|!=|<>|<=|>=|=|<|>|~)
+  | (?P<punct>[(),])
+    """,
+    re.VERBOSE,
+)
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # num, str, word, op, punct, end
+    text: str
+    pos: int
+    value: Any = None
+
+
+@dataclass(frozen=True)
+class FieldRef:
+    """A resolved field: a namespace key (params/metrics/tags) or a runs column."""
+
+    name: str
+    namespace: str | None = None
+    key: str = ""
+    column: str = ""
+    type: str = "text"
+    nullable: bool = True
+
+
+@dataclass
+class Compiled:
+    """SQL for a WHERE clause (over runs aliased `r`) and its parameters."""
+
+    sql: str
+    params: list[Any] = field(default_factory=list)
+
+
+def tokenize(text: str) -> list[Token]:
+    """The filter's tokens, ending with an `end` token; FilterError on a stray character."""
+    tokens: list[Token] = []
+    pos = 0
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if m is None:
+            ch = text[pos]
+            hint = " (strings need a closing quote)" if ch in "'\"`" else ""
+            raise FilterError(f"unexpected character {ch!r}{hint}", text=text, position=pos)
+        kind = m.lastgroup or ""
+        raw = m.group()
+        if kind == "num":
+            tokens.append(Token("num", raw, pos, _number(raw)))
+        elif kind == "str":
+            tokens.append(Token("str", raw, pos, re.sub(r"\\(.)", r"\1", raw[1:-1])))
+        elif kind in ("word", "bq"):
+            tokens.append(Token("word", raw, pos, _unquote_word(raw)))
+        elif kind != "ws":
+            tokens.append(Token(kind, raw, pos))
+        pos = m.end()
+    tokens.append(Token("end", "", len(text)))
+    return tokens
+
+
+def _number(raw: str) -> int | float:
+    try:
+        return int(raw)
+    except ValueError:
+        return float(raw)
+
+
+def _unquote_word(raw: str) -> str:
+    if "`" not in raw:
+        return raw
+    head, _, quoted = raw.partition("`")
+    return head + quoted[:-1].replace("``", "`")
+
+
+def resolve_field(name: str, *, text: str = "", position: int = 0) -> FieldRef:
+    """The field called `name` ("params.lr", "status", ...); FilterError if unknown."""
+    base = BASE_FIELDS.get(name)
+    if base is not None:
+        column, typ, nullable = base
+        return FieldRef(name, column=column, type=typ, nullable=nullable)
+    ns, dot, key = name.partition(".")
+    if ns in NAMESPACES and dot and key:
+        return FieldRef(name, namespace=ns, key=key, type="real" if ns == "metrics" else "any")
+    if ns in NAMESPACES:
+        raise FilterError(
+            f"{ns} needs a key, like {ns}.lr (quote odd keys: {ns}.`my-key`)",
+            text=text,
+            position=position,
+        )
+    known = ", ".join(["params.<key>", "metrics.<key>", "tags.<key>", *BASE_FIELDS])
+    raise FilterError(f"unknown field {name!r}; fields are {known}", text=text, position=position)
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.tokens = tokenize(text)
+        self.i = 0
+        self.params: list[Any] = []
+
+    # -- token helpers -------------------------------------------------------------------
+    @property
+    def tok(self) -> Token:
+        return self.tokens[self.i]
+
+    def is_kw(self, word: str, offset: int = 0) -> bool:
+        t = self.tokens[min(self.i + offset, len(self.tokens) - 1)]
+        return t.kind == "word" and t.text.lower() == word
+
+    def fail(self, message: str, tok: Token | None = None) -> FilterError:
+        t = tok or self.tok
+        found = "the end of the filter" if t.kind == "end" else repr(t.text)
+        return FilterError(f"{message}, found {found}", text=self.text, position=t.pos)
+
+    def expect_punct(self, ch: str, what: str) -> None:
+        if self.tok.kind == "punct" and self.tok.text == ch:
+            self.i += 1
+            return
+        raise self.fail(f"expected {what}")
+
+    # -- grammar -------------------------------------------------------------------------
+    def parse(self) -> str:
+        sql = self.or_expr()
+        if self.tok.kind != "end":
+            raise self.fail("expected 'and', 'or' or the end of the filter")
+        return sql
+
+    def or_expr(self) -> str:
+        parts = [self.and_expr()]
+        while self.is_kw("or"):
+            self.i += 1
+            parts.append(self.and_expr())
+        return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
+
+    def and_expr(self) -> str:
+        parts = [self.not_expr()]
+        while self.is_kw("and"):
+            self.i += 1
+            parts.append(self.not_expr())
+        return parts[0] if len(parts) == 1 else "(" + " AND ".join(parts) + ")"
+
+    def not_expr(self) -> str:
+        if self.is_kw("not"):
+            self.i += 1
+            return f"(NOT {self.not_expr()})"
+        return self.primary()
+
+    def primary(self) -> str:
+        t = self.tok
+        if t.kind == "punct" and t.text == "(":
+            self.i += 1
+            sql = self.or_expr()
+            self.expect_punct(")", f"')' to close the '(' at column {t.pos + 1}")
+            return sql
+        if t.kind != "word" or t.text.lower() in _KEYWORDS:
+            raise self.fail("expected a field (params.<key>, metrics.<key>, status, ...) or '('")
+        self.i += 1
+        fld = resolve_field(str(t.value), text=self.text, position=t.pos)
+        if self.is_kw("in") or (self.is_kw("not") and self.is_kw("in", 1)):
+            negate = self.is_kw("not")
+            self.i += 2 if negate else 1
+            return self.in_list(fld, negate)
+        op_tok = self.tok
+        if op_tok.kind != "op":
+            raise self.fail(f"expected an operator (= != < <= > >= ~ in) after {t.text}")
+        self.i += 1
+        lit = self.literal()
+        return self.comparison(fld, op_tok, lit)
+
+    def literal(self) -> Token:
+        t = self.tok
+        if t.kind in ("num", "str") or (
+            t.kind == "word" and t.text.lower() in ("true", "false", "null")
+        ):
+            self.i += 1
+            return t
+        hint = ""
+        if t.kind == "word":
+            hint = f" (quote text values: '{t.text}')"
+        raise self.fail(f"expected a value: a number, 'string', true, false or null{hint}")
+
+    def in_list(self, fld: FieldRef, negate: bool) -> str:
+        self.expect_punct("(", "'(' to start the list after 'in'")
+        items = [self.literal()]
+        while self.tok.kind == "punct" and self.tok.text == ",":
+            self.i += 1
+            items.append(self.literal())
+        self.expect_punct(")", "',' or ')' in the 'in' list")
+        for item in items:
+            if item.kind == "word" and item.text.lower() == "null":
+                raise self.fail("null cannot appear in an 'in' list; use = null", item)
+        values = [self.value_for(fld, item, "=") for item in items]
+        marks = ", ".join("?" for _ in values)
+        if fld.namespace is None:
+            self.params.extend(values)
+            col = f"r.{fld.column}"
+            sql = f"{col} {'NOT IN' if negate else 'IN'} ({marks})"
+            if fld.nullable:
+                sql = f"coalesce({sql}, 0)" if not negate else f"({col} IS NOT NULL AND {sql})"
+            return sql
+        self.params.append(fld.key)
+        self.params.extend(values)
+        table = _NS_TABLE[fld.namespace]
+        cond = f"value NOT IN ({marks}) AND value IS NOT NULL" if negate else f"value IN ({marks})"
+        return f"r.number IN (SELECT run FROM {table} WHERE key = ? AND {cond})"
+
+    # -- comparisons ---------------------------------------------------------------------
+    def value_for(self, fld: FieldRef, lit: Token, op: str) -> Any:
+        """The SQL parameter for literal `lit` compared with `fld`, type-checked."""
+        word = lit.text.lower() if lit.kind == "word" else ""
+        if word in ("true", "false"):
+            value: Any = 1 if word == "true" else 0
+        else:
+            value = lit.value
+        if fld.namespace == "tags" or (fld.namespace is None and fld.type == "text"):
+            if lit.kind == "num":
+                return lit.text  # tags and text columns hold text: compare the number's text
+            if word in ("true", "false"):
+                return word
+            if fld.name == "status" and op in ("=", "!=") and value not in RUN_STATUSES:
+                raise FilterError(
+                    f"unknown status {value!r}; statuses are {', '.join(RUN_STATUSES)}",
+                    text=self.text,
+                    position=lit.pos,
+                )
+            return value
+        if fld.type == "time" and lit.kind == "str":
+            return _parse_time(str(value), self.text, lit.pos)
+        if fld.type in ("real", "time") and lit.kind == "str":
+            raise FilterError(
+                f"{fld.name} holds numbers; compare it with a number, not a string",
+                text=self.text,
+                position=lit.pos,
+            )
+        return value
+
+    def comparison(self, fld: FieldRef, op_tok: Token, lit: Token) -> str:
+        op = op_tok.text
+        is_null = lit.kind == "word" and lit.text.lower() == "null"
+        if op == "~":
+            return self.match(fld, lit)
+        sql_op = _OPS[op]
+        if is_null:
+            if sql_op not in ("=", "!="):
+                raise self.fail("null can only be compared with = or !=", lit)
+            return self.null_check(fld, present=sql_op == "!=")
+        value = self.value_for(fld, lit, sql_op)
+        if fld.namespace is None:
+            self.params.append(value)
+            sql = f"r.{fld.column} {sql_op} ?"
+            # A NULL column makes the comparison NULL, which `not` would keep excluding.
+            return f"coalesce({sql}, 0)" if fld.nullable else sql
+        table = _NS_TABLE[fld.namespace]
+        self.params.extend([fld.key, value])
+        cond = f"value {sql_op} ?"
+        if fld.namespace == "params":
+            # Numbers sort before all text in SQLite: bound the range to one type so that
+            # numbers never match strings (and the (key, value) index bounds the scan).
+            cond += " AND value < ''" if isinstance(value, (int, float)) else " AND value >= ''"
+        return f"r.number IN (SELECT run FROM {table} WHERE key = ? AND {cond})"
+
+    def null_check(self, fld: FieldRef, *, present: bool) -> str:
+        if fld.namespace is None:
+            return f"r.{fld.column} IS {'NOT ' if present else ''}NULL"
+        self.params.append(fld.key)
+        table = _NS_TABLE[fld.namespace]
+        return (
+            f"r.number {'' if present else 'NOT '}IN "
+            f"(SELECT run FROM {table} WHERE key = ? AND value IS NOT NULL)"
+        )
+
+    def match(self, fld: FieldRef, lit: Token) -> str:
+        if lit.kind != "str":
+            raise self.fail("'~' needs a quoted pattern, like ~ 'adam' or ~ 'res*'", lit)
+        if fld.type in ("real", "time"):
+            raise FilterError(
+                f"'~' matches text, and {fld.name} holds numbers; use < > = instead",
+                text=self.text,
+                position=lit.pos,
+            )
+        pattern = str(lit.value)
+        if "*" in pattern or "?" in pattern:
+            cond, arg = "value GLOB ?", pattern
+        else:
+            cond, arg = "instr(lower(value), ?) > 0", pattern.lower()
+        if fld.namespace is None:
+            self.params.append(arg)
+            sql = cond.replace("value", f"r.{fld.column}")
+            return f"coalesce({sql}, 0)" if fld.nullable else sql
+        self.params.extend([fld.key, arg])
+        table = _NS_TABLE[fld.namespace]
+        return (
+            f"r.number IN (SELECT run FROM {table} WHERE key = ? "
+            f"AND typeof(value) = 'text' AND {cond})"
+        )
+
+
+def _parse_time(value: str, text: str, position: int) -> float:
+    raw = value.strip()
+    if raw.endswith(("Z", "z")):
+        raw = raw[:-1] + "+00:00"
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise FilterError(
+            f"{value!r} is not an ISO date or time; write '2026-11-01' or '2026-11-01T09:30:00'",
+            text=text,
+            position=position,
+        ) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.timestamp()
+
+
+def compile_filter(text: str | None) -> Compiled:
+    """The WHERE-clause SQL (over `runs AS r`) and parameters for filter `text`; an empty
+    or None filter matches every run. FilterError (with a caret) if it cannot be parsed."""
+    if text is None or not text.strip():
+        return Compiled("1")
+    parser = _Parser(text)
+    sql = parser.parse()
+    return Compiled(sql, parser.params)
+
+
+@dataclass
+class Ordering:
+    """LEFT JOINs and the ORDER BY clause for an ordering."""
+
+    joins: list[str]
+    join_params: list[Any]
+    order_sql: str
+
+
+def compile_order(order_by: str | Sequence[str] | None) -> Ordering:
+    """Joins and ORDER BY for `order_by` (fields with optional asc/desc); newest first when
+    None. Missing values sort last; ties go newest first."""
+    if order_by is None or (isinstance(order_by, str) and not order_by.strip()):
+        return Ordering([], [], "r.number DESC")
+    items = [order_by] if isinstance(order_by, str) else list(order_by)
+    if isinstance(order_by, str) and "," in order_by:
+        items = [part for part in order_by.split(",")]
+    joins: list[str] = []
+    params: list[Any] = []
+    terms: list[str] = []
+    for item in items:
+        tokens = tokenize(item)
+        if tokens[0].kind != "word":
+            raise FilterError(
+                "expected a field to order by, like metrics.acc desc", text=item, position=0
+            )
+        fld = resolve_field(str(tokens[0].value), text=item, position=tokens[0].pos)
+        direction = "ASC"
+        rest = tokens[1:-1]
+        if rest:
+            word = rest[0].text.lower()
+            if len(rest) > 1 or word not in ("asc", "desc"):
+                bad = rest[0] if word not in ("asc", "desc") else rest[1]
+                raise FilterError(
+                    "expected 'asc' or 'desc' after the field", text=item, position=bad.pos
+                )
+            direction = word.upper()
+        if fld.namespace is None:
+            expr = f"r.{fld.column}"
+        else:
+            alias = f"o{len(joins)}"
+            joins.append(
+                f"LEFT JOIN {_NS_TABLE[fld.namespace]} AS {alias} "
+                f"ON {alias}.run = r.number AND {alias}.key = ?"
+            )
+            params.append(fld.key)
+            expr = f"{alias}.value"
+        terms.append(f"({expr} IS NULL), {expr} {direction}")
+    terms.append("r.number DESC")
+    return Ordering(joins, params, ", ".join(terms))

@@ -1,0 +1,189 @@
+"""The store's tables and their migrations.
+
+The schema version lives in `meta` (`schema_version`). A new store runs every migration
+from version 0; an older store runs the missing ones. Migrations run inside
+`BEGIN IMMEDIATE` and re-read the version after taking the lock, so two processes that
+open an old store at the same moment apply each migration exactly once.
+
+Version history:
+  1. runs (with JSON summaries of params/metrics/tags for wide reads), params, metric
+     last values and chunked histories, tags, facts, files, artifacts.
+  2. archived notebook outputs (for the git filter) and the run-by-cell index.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from .connection import write_transaction
+from .errors import StoreError
+
+_V1 = """
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+
+-- number is the per-store run number (#1, #2, ...); AUTOINCREMENT so a deleted run's
+-- number is never handed out again. Other tables refer to runs by number (compact).
+CREATE TABLE runs (
+    number INTEGER PRIMARY KEY AUTOINCREMENT,
+    id TEXT NOT NULL UNIQUE,
+    name TEXT,
+    experiment TEXT NOT NULL,
+    status TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    parent_id TEXT,
+    notebook_path TEXT,
+    cell_id TEXT,
+    started_at REAL NOT NULL,
+    ended_at REAL,
+    duration_s REAL,
+    pid INTEGER,
+    pid_started_at REAL,
+    host TEXT,
+    heartbeat_at REAL,
+    git_commit TEXT,
+    git_branch TEXT,
+    git_dirty INTEGER,
+    params_json BLOB,
+    metrics_json BLOB,
+    tags_json BLOB
+);
+CREATE INDEX runs_running ON runs(number) WHERE status = 'running';
+CREATE INDEX runs_parent ON runs(parent_id) WHERE parent_id IS NOT NULL;
+CREATE INDEX runs_experiment ON runs(experiment, number);
+
+-- value: the filterable form (number, text, or NULL); json: the exact value.
+-- value has no declared type, so SQLite keeps numbers and text apart.
+CREATE TABLE params (
+    run INTEGER NOT NULL, key TEXT NOT NULL, value, json BLOB NOT NULL,
+    PRIMARY KEY (run, key)
+) WITHOUT ROWID;
+CREATE INDEX params_key_value ON params(key, value);
+
+-- The last value of each metric (by step, then time); value NULL means NaN.
+CREATE TABLE metrics (
+    run INTEGER NOT NULL, key TEXT NOT NULL, value REAL, step INTEGER, time REAL NOT NULL,
+    count INTEGER NOT NULL, chunks INTEGER NOT NULL,
+    PRIMARY KEY (run, key)
+) WITHOUT ROWID;
+CREATE INDEX metrics_key_value ON metrics(key, value);
+
+-- Metric histories as packed little-endian arrays: steps int64 (min int64 = no step),
+-- values float64 (NaN and infinities kept bit-exact), times float64.
+CREATE TABLE metric_chunks (
+    run INTEGER NOT NULL, key TEXT NOT NULL, seq INTEGER NOT NULL, n INTEGER NOT NULL,
+    steps BLOB NOT NULL, vals BLOB NOT NULL, times BLOB NOT NULL,
+    UNIQUE (run, key, seq)
+);
+
+CREATE TABLE tags (
+    run INTEGER NOT NULL, key TEXT NOT NULL, value TEXT NOT NULL,
+    PRIMARY KEY (run, key)
+) WITHOUT ROWID;
+CREATE INDEX tags_key_value ON tags(key, value);
+
+CREATE TABLE facts (
+    run INTEGER NOT NULL, kind TEXT NOT NULL, data BLOB NOT NULL,
+    UNIQUE (run, kind)
+);
+
+CREATE TABLE files (
+    run INTEGER NOT NULL, direction TEXT NOT NULL, path TEXT NOT NULL,
+    hash TEXT, size INTEGER, status TEXT, extra BLOB,
+    UNIQUE (run, direction, path)
+);
+CREATE INDEX files_hash ON files(hash, direction) WHERE hash IS NOT NULL;
+
+CREATE TABLE artifacts (
+    run INTEGER NOT NULL, name TEXT NOT NULL, hash TEXT NOT NULL, size INTEGER NOT NULL,
+    media_type TEXT, meta BLOB, created_at REAL NOT NULL,
+    UNIQUE (run, name)
+);
+CREATE INDEX artifacts_hash ON artifacts(hash);
+"""
+
+_V2 = """
+CREATE TABLE archived_outputs (
+    id INTEGER PRIMARY KEY,
+    notebook_path TEXT NOT NULL,
+    cell_id TEXT,
+    source_hash TEXT,
+    notebook_hash TEXT,
+    outputs_blob TEXT,
+    execution_count INTEGER,
+    run_id TEXT,
+    archived_at REAL NOT NULL
+);
+CREATE INDEX archived_outputs_notebook ON archived_outputs(notebook_path, id);
+CREATE INDEX runs_cell ON runs(cell_id, number) WHERE cell_id IS NOT NULL;
+"""
+
+
+def _run_script(script: str) -> Callable[[sqlite3.Connection], None]:
+    # executescript() would COMMIT the surrounding transaction; run statement by statement.
+    code = "\n".join(ln for ln in script.splitlines() if not ln.strip().startswith("--"))
+    statements = [s.strip() for s in code.split(";") if s.strip()]
+
+    def apply(conn: sqlite3.Connection) -> None:
+        for statement in statements:
+            conn.execute(statement)
+
+    return apply
+
+
+# MIGRATIONS[v] takes a store from version v - 1 to version v. Never edit a released one;
+# append a new version instead.
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    1: _run_script(_V1),
+    2: _run_script(_V2),
+}
+SCHEMA_VERSION = max(MIGRATIONS)
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """The store's schema version; 0 for an empty database."""
+    has_meta = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
+    ).fetchone()
+    if not has_meta:
+        return 0
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def migrate(conn: sqlite3.Connection, root: Path, target: int = SCHEMA_VERSION) -> int:
+    """Bring the database up to `target` (default: the newest version) and return the
+    version it is at. Safe to call from several processes at once."""
+    if target > SCHEMA_VERSION:
+        raise ValueError(f"no schema version {target} (newest is {SCHEMA_VERSION})")
+    current = schema_version(conn)
+    _check_not_newer(current, root)
+    if current >= target:
+        return current
+    with write_transaction(conn):
+        # Another process may have migrated while we waited for the lock.
+        current = schema_version(conn)
+        _check_not_newer(current, root)
+        for version in range(current + 1, target + 1):
+            MIGRATIONS[version](conn)
+            conn.execute(
+                "INSERT INTO meta(key, value) VALUES ('schema_version', ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (str(version),),
+            )
+        if current == 0:
+            conn.execute(
+                "INSERT INTO meta(key, value) VALUES ('created_at', ?)", (repr(time.time()),)
+            )
+        return max(current, target)
+
+
+def _check_not_newer(version: int, root: Path) -> None:
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"store {root} has schema version {version}, newer than this jupyter_xtrack "
+            f"understands ({SCHEMA_VERSION}); upgrade jupyter_xtrack (pip install -U "
+            "jupyter_xtrack) to use it"
+        )

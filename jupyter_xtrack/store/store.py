@@ -1,0 +1,877 @@
+"""The Store: runs, params, metrics, tags, facts, files, artifacts and archived outputs in
+one SQLite database (WAL) plus a content-addressed blob folder.
+
+Every public method is safe to call from several threads (each thread gets its own
+connection) and from several processes at once (writes take the lock up front with
+`BEGIN IMMEDIATE` and wait for it).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from . import metrics as metric_store
+from .blobs import BlobStore, check_hash, hashes_in
+from .codec import dumps, loads
+from .connection import connect, is_busy, store_error, write_transaction
+from .errors import StoreError, UnknownRunError
+from .ids import new_run_id
+from .liveness import (
+    STALE_HEARTBEAT_S,
+    own_process_started_at,
+    process_alive,
+    this_host,
+)
+from .location import store_root
+from .query import RUN_STATUSES, compile_filter, compile_order
+from .schema import migrate
+from .table import BASE_SQL, SUMMARY_SQL, RunTable, build_table, namespaces_needed
+
+RUN_KINDS = ("cell", "script", "sweep", "trial", "automl")
+FILE_DIRECTIONS = ("input", "output")
+# get_run() keys that facts may not shadow.
+_RESERVED_FACT_KINDS = frozenset(
+    "id number name experiment status kind parent_id children started_at ended_at duration_s "
+    "pid host heartbeat_at notebook_path cell_id params metrics tags inputs outputs artifacts "
+    "git_commit git_branch git_dirty".split()
+)
+_INT64 = (-(2**63), 2**63 - 1)
+# Blobs younger than this are kept by gc: a writer may have stored one and not yet
+# recorded the artifact or fact that references it.
+GC_GRACE_S = 3600.0
+
+
+def open_store(
+    path: str | os.PathLike[str] | None = None, *, start_dir: str | os.PathLike[str] | None = None
+) -> Store:
+    """Open (creating if needed) the store at `path`.
+
+    `path` may be a folder or a `sqlite:///abs/path` / `file:///abs/path` URL; None means
+    `$XTRACK_STORE`, else `default_store_path(start_dir or cwd)`. A new store gets a
+    `.gitignore` holding `*`, a `blobs/` folder and `xtrack.db`; an old one is migrated.
+    StoreError (naming the path and the fix) when it cannot be created, written or read.
+    """
+    root = store_root(path, start_dir)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        (root / "blobs").mkdir(exist_ok=True)
+        ignore = root / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text("*\n")
+    except OSError as exc:
+        raise StoreError(
+            f"cannot create store {root} ({exc.strerror or exc}); choose a writable folder "
+            "with XTRACK_STORE=/path (or %xtrack store /path)"
+        ) from exc
+    store = Store(root)
+    try:
+        store._initialize()
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+class Store:
+    """One run store (see the module docstring). Open it with `open_store`."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.db_path = root / "xtrack.db"
+        self.blobs = BlobStore(root / "blobs")
+        self._local = threading.local()
+        self._conns: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"Store({str(self.root)!r})"
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- connections ---------------------------------------------------------------------
+    def _initialize(self) -> None:
+        try:
+            conn = self._conn()
+            self._ensure_wal(conn)
+            migrate(conn, self.root)
+        except sqlite3.Error as exc:
+            raise self._error(exc) from exc
+        if not os.access(self.root, os.W_OK) or not os.access(self.db_path, os.W_OK):
+            raise StoreError(
+                f"store {self.root} is read-only; make it writable (chmod -R u+w {self.root}) "
+                "or set XTRACK_STORE=/other/folder (or %xtrack store /other/folder)"
+            )
+
+    def _ensure_wal(self, conn: sqlite3.Connection) -> None:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                    conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if not is_busy(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+
+    def _conn(self) -> sqlite3.Connection:
+        if self._closed:
+            raise StoreError(f"store {self.root} is closed; open it again with open_store()")
+        if os.getpid() != self._pid:
+            # Connections must not cross a fork: forget the parent's, open our own.
+            with self._lock:
+                self._pid = os.getpid()
+                self._conns = []
+                self._local = threading.local()
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            try:
+                conn = connect(self.db_path)
+            except sqlite3.Error as exc:
+                raise self._error(exc) from exc
+            self._local.conn = conn
+            with self._lock:
+                self._conns.append(conn)
+        return conn
+
+    def _error(self, exc: sqlite3.Error) -> StoreError:
+        if not self.db_path.exists():
+            return StoreError(
+                f"store {self.root} is gone (its xtrack.db was deleted or moved while open); "
+                f"open it again with open_store('{self.root}') to start a fresh one"
+            )
+        return store_error(exc, self.root)
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        conn = self._conn()
+        try:
+            yield conn
+        except sqlite3.Error as exc:
+            raise self._error(exc) from exc
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        conn = self._conn()
+        try:
+            with write_transaction(conn):
+                yield conn
+        except sqlite3.Error as exc:
+            raise self._error(exc) from exc
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Group the writes made inside the block (on this thread) into one transaction:
+        all of them are stored, or none."""
+        with self._write():
+            yield
+
+    def close(self) -> None:
+        """Close every connection this store opened. Using the store afterwards raises
+        StoreError."""
+        with self._lock:
+            self._closed = True
+            conns, self._conns = self._conns, []
+        for conn in conns:
+            try:
+                conn.close()
+            except sqlite3.Error:
+                pass
+
+    def _number(self, conn: sqlite3.Connection, run_id: str) -> int:
+        row = conn.execute("SELECT number FROM runs WHERE id = ?", (run_id,)).fetchone()
+        if row is None:
+            raise UnknownRunError(f"no run with id {run_id!r} in store {self.root}")
+        return int(row[0])
+
+    # -- run lifecycle -------------------------------------------------------------------
+    def create_run(
+        self,
+        *,
+        name: str | None = None,
+        experiment: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        parent_id: str | None = None,
+        kind: str = "cell",
+        notebook_path: str | None = None,
+        cell_id: str | None = None,
+        started_at: float | None = None,
+    ) -> tuple[str, int]:
+        """Record a new run, status "running", owned by this process (pid, host, heartbeat
+        now). Returns (id, number); numbers count up per store and are never reused."""
+        if kind not in RUN_KINDS:
+            raise ValueError(f"unknown run kind {kind!r}; kinds are {', '.join(RUN_KINDS)}")
+        run_id = new_run_id()
+        now = time.time()
+        with self._write() as conn:
+            if parent_id is not None:
+                self._number(conn, parent_id)
+            cur = conn.execute(
+                "INSERT INTO runs(id, name, experiment, status, kind, parent_id, notebook_path, "
+                "cell_id, started_at, pid, pid_started_at, host, heartbeat_at) "
+                "VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    run_id,
+                    name,
+                    experiment or "default",
+                    kind,
+                    parent_id,
+                    notebook_path,
+                    cell_id,
+                    now if started_at is None else float(started_at),
+                    os.getpid(),
+                    own_process_started_at(),
+                    this_host(),
+                    now,
+                ),
+            )
+            number = int(cur.lastrowid or 0)
+            if tags:
+                self._put_tags(conn, number, tags)
+        return run_id, number
+
+    def heartbeat(self, run_id: str, at: float | None = None) -> None:
+        """Note that the run's process is alive (at `at`, default now)."""
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE runs SET heartbeat_at = ? WHERE id = ?",
+                (time.time() if at is None else at, run_id),
+            )
+            if cur.rowcount == 0:
+                raise UnknownRunError(f"no run with id {run_id!r} in store {self.root}")
+
+    def finish_run(self, run_id: str, *, status: str, ended_at: float | None = None) -> None:
+        """End the run with `status` (one of RUN_STATUSES), setting ended_at (default now)
+        and duration_s."""
+        if status not in RUN_STATUSES:
+            raise ValueError(f"unknown run status {status!r}; use one of {', '.join(RUN_STATUSES)}")
+        end = time.time() if ended_at is None else float(ended_at)
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE runs SET status = ?, ended_at = ?, duration_s = ? - started_at "
+                "WHERE id = ?",
+                (status, end, end, run_id),
+            )
+            if cur.rowcount == 0:
+                raise UnknownRunError(f"no run with id {run_id!r} in store {self.root}")
+
+    def reconcile(self) -> list[str]:
+        """Mark "crashed" the running runs whose process is gone: on this host, a pid that
+        no longer exists (or now belongs to a newer process); elsewhere, a heartbeat older
+        than 30 s. Their ended_at is the last heartbeat. Returns their ids."""
+        with self._read() as conn:
+            running = conn.execute(
+                "SELECT number, id, pid, pid_started_at, host, heartbeat_at, started_at "
+                "FROM runs WHERE status = 'running'"
+            ).fetchall()
+        if not running:
+            return []
+        host, now = this_host(), time.time()
+        dead: list[tuple[int, str, float]] = []
+        for number, run_id, pid, pid_started, run_host, beat, started in running:
+            last_seen = beat if beat is not None else started
+            if run_host == host and pid is not None:
+                gone = not process_alive(int(pid), pid_started)
+            else:
+                gone = now - last_seen > STALE_HEARTBEAT_S
+            if gone:
+                dead.append((number, run_id, last_seen))
+        if not dead:
+            return []
+        marked: list[str] = []
+        with self._write() as conn:
+            for number, run_id, last_seen in dead:
+                cur = conn.execute(
+                    "UPDATE runs SET status = 'crashed', ended_at = ?, "
+                    "duration_s = max(0, ? - started_at) WHERE number = ? AND status = 'running'",
+                    (last_seen, last_seen, number),
+                )
+                if cur.rowcount:
+                    marked.append(run_id)
+        return marked
+
+    def set_name(self, run_id: str, name: str | None) -> None:
+        """Rename the run."""
+        with self._write() as conn:
+            cur = conn.execute("UPDATE runs SET name = ? WHERE id = ?", (name, run_id))
+            if cur.rowcount == 0:
+                raise UnknownRunError(f"no run with id {run_id!r} in store {self.root}")
+
+    # -- params and tags -----------------------------------------------------------------
+    def set_params(self, run_id: str, params: Mapping[str, Any]) -> None:
+        """Add or overwrite params. Values keep their JSON type (str, int, float incl. NaN
+        and infinities, bool, None, lists, dicts) when read back."""
+        if not params:
+            return
+        clean = {str(k): v for k, v in params.items()}
+        with self._write() as conn:
+            number = self._number(conn, run_id)
+            conn.executemany(
+                "INSERT INTO params(run, key, value, json) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(run, key) DO UPDATE SET value = excluded.value, json = excluded.json",
+                [(number, k, _filter_value(v), dumps(v)) for k, v in clean.items()],
+            )
+            self._merge_summary(conn, number, "params_json", clean)
+
+    def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
+        """Add or overwrite string tags (other values are stored as their str())."""
+        if not tags:
+            return
+        with self._write() as conn:
+            self._put_tags(conn, self._number(conn, run_id), tags)
+
+    def _put_tags(self, conn: sqlite3.Connection, number: int, tags: Mapping[str, Any]) -> None:
+        clean = {str(k): str(v) for k, v in tags.items()}
+        conn.executemany(
+            "INSERT INTO tags(run, key, value) VALUES (?, ?, ?) "
+            "ON CONFLICT(run, key) DO UPDATE SET value = excluded.value",
+            [(number, k, v) for k, v in clean.items()],
+        )
+        self._merge_summary(conn, number, "tags_json", clean)
+
+    def _merge_summary(
+        self, conn: sqlite3.Connection, number: int, column: str, updates: Mapping[str, Any]
+    ) -> None:
+        # column is one of three fixed names, never user input.
+        (raw,) = conn.execute(f"SELECT {column} FROM runs WHERE number = ?", (number,)).fetchone()
+        summary = loads(raw) if raw is not None else {}
+        summary.update(updates)
+        conn.execute(f"UPDATE runs SET {column} = ? WHERE number = ?", (dumps(summary), number))
+
+    # -- metrics -------------------------------------------------------------------------
+    def log_metrics(self, points: Sequence[tuple[str, str, float, int | None, float]]) -> None:
+        """Append metric points (run_id, key, value, step, wall_time) in one transaction,
+        updating each metric's last value (highest step, then latest time). NaN and
+        infinities are kept exactly. UnknownRunError (nothing written) if a run id is not
+        in the store; TypeError for a value that is not a number."""
+        if not points:
+            return
+        try:
+            runs, keys, values, steps, times = zip(*points, strict=True)
+        except ValueError:
+            raise ValueError(
+                "metric points must be (run_id, key, value, step, wall_time) tuples"
+            ) from None
+        with self._write() as conn:
+            numbers: dict[str, int] = {}
+            missing: list[str] = []
+            for run_id in set(runs):
+                row = conn.execute("SELECT number FROM runs WHERE id = ?", (run_id,)).fetchone()
+                if row is None:
+                    missing.append(str(run_id))
+                else:
+                    numbers[run_id] = int(row[0])
+            if missing:
+                raise UnknownRunError(
+                    f"no run with id {', '.join(sorted(missing))} in store {self.root}; "
+                    "its metric points were not written"
+                )
+            changed = metric_store.write_points(conn, numbers, runs, keys, values, steps, times)
+            for number, last in changed.items():
+                self._merge_summary(conn, number, "metrics_json", last)
+
+    def metric_history(self, run_id: str, key: str) -> dict[str, list[Any]]:
+        """Every point of metric `key` as {"step": [...], "value": [...], "time": [...]} in
+        logged order (step None where none was given); empty lists if never logged."""
+        with self._read() as conn:
+            return metric_store.read_history(conn, self._number(conn, run_id), key)
+
+    def metric_keys(self, run_id: str) -> list[str]:
+        """The metric keys the run has logged, sorted."""
+        with self._read() as conn:
+            number = self._number(conn, run_id)
+            rows = conn.execute("SELECT key FROM metrics WHERE run = ? ORDER BY key", (number,))
+            return [r[0] for r in rows]
+
+    # -- facts, files, artifacts ---------------------------------------------------------
+    def set_facts(self, run_id: str, **facts: Any) -> None:
+        """Store JSON-able facts by kind (code, env, git, outputs, error, ...), each
+        replacing that kind's previous value; None removes a kind. A `git` fact's
+        commit, branch and dirty fields also become the run's git.* columns."""
+        bad = _RESERVED_FACT_KINDS.intersection(facts)
+        if bad:
+            raise ValueError(
+                f"fact kind {sorted(bad)[0]!r} would shadow a run field; choose another name"
+            )
+        if not facts:
+            return
+        with self._write() as conn:
+            number = self._number(conn, run_id)
+            for kind, value in facts.items():
+                if value is None:
+                    conn.execute("DELETE FROM facts WHERE run = ? AND kind = ?", (number, kind))
+                    continue
+                conn.execute(
+                    "INSERT INTO facts(run, kind, data) VALUES (?, ?, ?) "
+                    "ON CONFLICT(run, kind) DO UPDATE SET data = excluded.data",
+                    (number, kind, dumps(value)),
+                )
+            if "git" in facts:
+                commit, branch, dirty = _git_columns(facts["git"])
+                conn.execute(
+                    "UPDATE runs SET git_commit = ?, git_branch = ?, git_dirty = ? "
+                    "WHERE number = ?",
+                    (commit, branch, dirty, number),
+                )
+
+    def record_files(self, run_id: str, files: Sequence[Mapping[str, Any]]) -> None:
+        """Record files the run read ("input") or wrote ("output"): each mapping has
+        direction, path, hash (None if unreadable), size, status, plus any extra fields.
+        A second record of the same (direction, path) replaces the first."""
+        rows: list[tuple[Any, ...]] = []
+        for f in files:
+            direction = f.get("direction")
+            if direction not in FILE_DIRECTIONS:
+                raise ValueError(f"file direction must be 'input' or 'output', not {direction!r}")
+            if not f.get("path"):
+                raise ValueError("every recorded file needs a path")
+            extra = {
+                k: v
+                for k, v in f.items()
+                if k not in ("direction", "path", "hash", "size", "status")
+            }
+            size = f.get("size")
+            rows.append(
+                (
+                    direction,
+                    str(f["path"]),
+                    f.get("hash"),
+                    None if size is None else int(size),
+                    f.get("status"),
+                    dumps(extra) if extra else None,
+                )
+            )
+        if not rows:
+            return
+        with self._write() as conn:
+            number = self._number(conn, run_id)
+            conn.executemany(
+                "INSERT INTO files(run, direction, path, hash, size, status, extra) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(run, direction, path) DO UPDATE SET "
+                "hash = excluded.hash, size = excluded.size, status = excluded.status, "
+                "extra = excluded.extra",
+                [(number, *row) for row in rows],
+            )
+
+    def producer_of(self, file_hash: str, *, exclude_run: str | None = None) -> str | None:
+        """The id of the newest run that recorded an output file with `file_hash`
+        (other than `exclude_run`), or None."""
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT r.id FROM files f JOIN runs r ON r.number = f.run "
+                "WHERE f.hash = ? AND f.direction = 'output' AND r.id IS NOT ? "
+                "ORDER BY r.number DESC LIMIT 1",
+                (file_hash, exclude_run),
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def put_blob(self, data: bytes | bytearray | memoryview) -> str:
+        """Store bytes as a blob (once per distinct content) and return its hash."""
+        return self.blobs.put(data)
+
+    def put_blob_file(self, path: str | os.PathLike[str]) -> tuple[str, int]:
+        """Store a file as a blob, streaming it, and return (hash, size)."""
+        return self.blobs.put_file(path)
+
+    def get_blob(self, h: str) -> bytes:
+        """The bytes of blob `h` (StoreError if missing, ValueError if `h` is malformed)."""
+        return self.blobs.get(h)
+
+    def blob_path(self, h: str) -> Path:
+        """The file of blob `h` inside the store (ValueError unless `h` is a well-formed
+        blob hash, so no crafted value can point outside the blob folder)."""
+        return self.blobs.path(h)
+
+    def add_artifact(
+        self,
+        run_id: str,
+        name: str,
+        *,
+        blob: str,
+        size: int,
+        media_type: str | None = None,
+        meta: Mapping[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """Attach stored blob `blob` to the run as artifact `name` (replacing one of the
+        same name) and return its record."""
+        check_hash(blob)
+        if not self.blobs.exists(blob):
+            raise StoreError(
+                f"blob {blob} is not in store {self.root}; store the content with put_blob or "
+                "put_blob_file before adding the artifact"
+            )
+        record = {
+            "name": str(name),
+            "hash": blob,
+            "size": int(size),
+            "media_type": media_type,
+            "meta": dict(meta) if meta else {},
+            "created_at": time.time(),
+        }
+        with self._write() as conn:
+            number = self._number(conn, run_id)
+            conn.execute(
+                "INSERT INTO artifacts(run, name, hash, size, media_type, meta, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(run, name) DO UPDATE SET "
+                "hash = excluded.hash, size = excluded.size, media_type = excluded.media_type, "
+                "meta = excluded.meta, created_at = excluded.created_at",
+                (
+                    number,
+                    record["name"],
+                    blob,
+                    record["size"],
+                    media_type,
+                    dumps(record["meta"]) if meta else None,
+                    record["created_at"],
+                ),
+            )
+        return record
+
+    def artifacts(self, run_id: str) -> list[dict[str, Any]]:
+        """The run's artifacts in the order they were added: {name, hash, size,
+        media_type, meta, created_at}."""
+        with self._read() as conn:
+            return self._artifacts(conn, self._number(conn, run_id))
+
+    def _artifacts(self, conn: sqlite3.Connection, number: int) -> list[dict[str, Any]]:
+        rows = conn.execute(
+            "SELECT name, hash, size, media_type, meta, created_at FROM artifacts "
+            "WHERE run = ? ORDER BY rowid",
+            (number,),
+        )
+        return [
+            {
+                "name": name,
+                "hash": h,
+                "size": size,
+                "media_type": media_type,
+                "meta": loads(meta) if meta is not None else {},
+                "created_at": created,
+            }
+            for name, h, size, media_type, meta, created in rows
+        ]
+
+    def artifact_path(self, run_id: str, name: str) -> Path:
+        """The blob file holding artifact `name` of the run (StoreError if it has none)."""
+        with self._read() as conn:
+            number = self._number(conn, run_id)
+            row = conn.execute(
+                "SELECT hash FROM artifacts WHERE run = ? AND name = ?", (number, name)
+            ).fetchone()
+            if row is None:
+                names = [
+                    r[0]
+                    for r in conn.execute("SELECT name FROM artifacts WHERE run = ?", (number,))
+                ]
+                known = ", ".join(sorted(names)) or "none"
+                raise StoreError(f"run #{number} has no artifact {name!r} (its artifacts: {known})")
+        return self.blobs.path(row[0])
+
+    # -- archived notebook outputs -------------------------------------------------------
+    def archive_outputs(self, records: Sequence[Mapping[str, Any]]) -> None:
+        """Remember stripped notebook outputs, all in one transaction: each record has
+        notebook_path, cell_id, source_hash, notebook_hash, outputs_blob, execution_count
+        and run_id (None when no run produced them)."""
+        if not records:
+            return
+        now = time.time()
+        rows = [
+            (
+                str(r["notebook_path"]),
+                r.get("cell_id"),
+                r.get("source_hash"),
+                r.get("notebook_hash"),
+                r.get("outputs_blob"),
+                r.get("execution_count"),
+                r.get("run_id"),
+                now,
+            )
+            for r in records
+        ]
+        with self._write() as conn:
+            conn.executemany(
+                "INSERT INTO archived_outputs(notebook_path, cell_id, source_hash, "
+                "notebook_hash, outputs_blob, execution_count, run_id, archived_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    def archived_outputs(self, notebook_path: str) -> list[dict[str, Any]]:
+        """The outputs archived for `notebook_path`, newest first."""
+        with self._read() as conn:
+            cur = conn.execute(
+                "SELECT notebook_path, cell_id, source_hash, notebook_hash, outputs_blob, "
+                "execution_count, run_id, archived_at FROM archived_outputs "
+                "WHERE notebook_path = ? ORDER BY id DESC",
+                (notebook_path,),
+            )
+            names = [d[0] for d in cur.description]
+            return [dict(zip(names, row, strict=False)) for row in cur]
+
+    def run_for_cell(self, cell_id: str) -> str | None:
+        """The id of the newest run recorded for notebook cell `cell_id`, or None."""
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT id FROM runs WHERE cell_id = ? ORDER BY number DESC LIMIT 1", (cell_id,)
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    # -- reading runs --------------------------------------------------------------------
+    def resolve_ref(self, ref: str | int) -> str:
+        """The full id of the run `ref` names: a full id, a unique id prefix (4+ hex
+        characters), or a run number (12, "12", "#12"). Digit-only text with a leading
+        zero is an id prefix (ids start with 0; numbers do not). UnknownRunError otherwise."""
+        with self._read() as conn:
+            return self._resolve(conn, ref)[0]
+
+    def _resolve(self, conn: sqlite3.Connection, ref: str | int) -> tuple[str, int]:
+        number: int | None = None
+        if isinstance(ref, bool):
+            raise UnknownRunError(f"{ref!r} is not a run reference")
+        if isinstance(ref, int):
+            number = ref
+        else:
+            text = str(ref).strip().lower()
+            if text.startswith("#") and text[1:].isdigit():
+                number = int(text[1:])
+            elif text.isdigit() and not text.startswith("0"):
+                number = int(text)
+            elif len(text) < 4 or any(c not in "0123456789abcdef" for c in text):
+                raise UnknownRunError(
+                    f"{str(ref)!r} is not a run reference: give a run number (12 or '#12') or "
+                    "a run id (or its first 4+ hex characters)"
+                )
+            else:
+                rows = conn.execute(
+                    "SELECT id, number FROM runs WHERE id >= ? AND id < ? ORDER BY number LIMIT 6",
+                    (text, text + "g"),
+                ).fetchall()
+                if len(rows) == 1:
+                    return str(rows[0][0]), int(rows[0][1])
+                if not rows:
+                    raise UnknownRunError(f"no run with id starting {text!r} in store {self.root}")
+                shown = ", ".join(f"{rid} (#{num})" for rid, num in rows[:5])
+                more = " ..." if len(rows) > 5 else ""
+                raise UnknownRunError(
+                    f"run id prefix {text!r} is ambiguous in store {self.root}: it matches "
+                    f"{shown}{more}; give more characters"
+                )
+        row = conn.execute("SELECT id FROM runs WHERE number = ?", (number,)).fetchone()
+        if row is not None:
+            return str(row[0]), number
+        lo, hi = conn.execute("SELECT min(number), max(number) FROM runs").fetchone()
+        span = "the store has no runs yet" if lo is None else f"runs are #{lo}..#{hi}"
+        raise UnknownRunError(f"no run #{number} in store {self.root} ({span})")
+
+    def get_run(self, ref: str | int) -> dict[str, Any]:
+        """Everything about one run: id, number, name, experiment, status, kind,
+        parent_id, children (ids), started_at, ended_at, duration_s, pid, host,
+        heartbeat_at, notebook_path, cell_id, params, metrics (last values), tags, one key
+        per fact kind, inputs and outputs (recorded files), artifacts."""
+        self._reconcile_quietly()
+        with self._read() as conn:
+            run_id, number = self._resolve(conn, ref)
+            cur = conn.execute(
+                "SELECT id, number, name, experiment, status, kind, parent_id, started_at, "
+                "ended_at, duration_s, pid, host, heartbeat_at, notebook_path, cell_id, "
+                "params_json, metrics_json, tags_json FROM runs WHERE number = ?",
+                (number,),
+            )
+            names = [d[0] for d in cur.description]
+            record: dict[str, Any] = dict(zip(names, cur.fetchone(), strict=False))
+            for field in ("params", "metrics", "tags"):
+                raw = record.pop(f"{field}_json")
+                record[field] = loads(raw) if raw is not None else {}
+            record["children"] = [
+                r[0]
+                for r in conn.execute(
+                    "SELECT id FROM runs WHERE parent_id = ? ORDER BY number", (run_id,)
+                )
+            ]
+            for kind, data in conn.execute(
+                "SELECT kind, data FROM facts WHERE run = ? ORDER BY kind", (number,)
+            ):
+                record[kind] = loads(data)
+            record["inputs"], record["outputs"] = [], []
+            for direction, path, h, size, status, extra in conn.execute(
+                "SELECT direction, path, hash, size, status, extra FROM files "
+                "WHERE run = ? ORDER BY rowid",
+                (number,),
+            ):
+                entry = {"path": path, "hash": h, "size": size, "status": status}
+                if extra is not None:
+                    entry.update(loads(extra))
+                record["inputs" if direction == "input" else "outputs"].append(entry)
+            record["artifacts"] = self._artifacts(conn, number)
+        return record
+
+    def query_runs(
+        self,
+        filter: str | None = None,
+        *,
+        experiment: str | None = None,
+        order_by: str | Sequence[str] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        columns: Sequence[str] | None = None,
+        parent_id: str | None = None,
+    ) -> RunTable:
+        """Runs matching `filter` (see store.query for the language), optionally only those
+        of `experiment` or children of `parent_id`, ordered (default newest first), paged
+        by limit/offset. `columns` keeps only the params/metrics/tags columns matching its
+        names or globs ("params.lr", "metrics.*"). FilterError for a malformed filter."""
+        where = compile_filter(filter)
+        ordering = compile_order(order_by)
+        clauses, args = [where.sql], list(where.params)
+        if experiment is not None:
+            clauses.append("r.experiment = ?")
+            args.append(experiment)
+        if parent_id is not None:
+            clauses.append("r.parent_id = ?")
+            args.append(parent_id)
+        where_sql = " AND ".join(clauses)
+        namespaces = namespaces_needed(columns)
+        select = ", ".join([BASE_SQL, *(SUMMARY_SQL[ns] for ns in namespaces)])
+        sql = f"SELECT {select} FROM runs AS r {' '.join(ordering.joins)} WHERE {where_sql} "
+        sql += f"ORDER BY {ordering.order_sql}"
+        page_args: list[Any] = []
+        if limit is not None or offset:
+            sql += " LIMIT ? OFFSET ?"
+            page_args = [-1 if limit is None else max(0, int(limit)), max(0, int(offset))]
+        self._reconcile_quietly()
+        with self._read() as conn:
+            # One read transaction so the rows and the total agree.
+            conn.execute("BEGIN")
+            try:
+                rows = conn.execute(sql, [*ordering.join_params, *args, *page_args]).fetchall()
+                if page_args:
+                    (total,) = conn.execute(
+                        f"SELECT count(*) FROM runs AS r WHERE {where_sql}", args
+                    ).fetchone()
+                else:
+                    total = len(rows)
+            finally:
+                conn.execute("COMMIT")
+        return build_table(rows, int(total), namespaces, columns)
+
+    def _reconcile_quietly(self) -> None:
+        # Reads must work even when the crashed-run bookkeeping cannot be written.
+        try:
+            self.reconcile()
+        except StoreError:
+            pass
+
+    # -- deleting ------------------------------------------------------------------------
+    def delete_runs(self, ids: Iterable[str | int]) -> int:
+        """Delete the runs (ids, prefixes or numbers), their child runs, and everything
+        recorded for them; blobs stay until `gc`. Returns how many runs were deleted.
+        UnknownRunError (nothing deleted) if a reference matches no run."""
+        with self._write() as conn:
+            found = [self._resolve(conn, ref) for ref in ids]
+            numbers = {number for _, number in found}
+            run_ids = {run_id for run_id, _ in found}
+            frontier = list(run_ids)
+            while frontier:
+                marks = ", ".join("?" for _ in frontier)
+                children = conn.execute(
+                    f"SELECT id, number FROM runs WHERE parent_id IN ({marks})", frontier
+                ).fetchall()
+                frontier = [cid for cid, num in children if num not in numbers]
+                numbers.update(num for _, num in children)
+                run_ids.update(cid for cid, _ in children)
+            conn.execute("CREATE TEMP TABLE IF NOT EXISTS doomed (number INTEGER PRIMARY KEY)")
+            conn.execute("DELETE FROM doomed")
+            conn.executemany("INSERT INTO doomed VALUES (?)", [(n,) for n in numbers])
+            for table in (
+                "params",
+                "metrics",
+                "metric_chunks",
+                "tags",
+                "facts",
+                "files",
+                "artifacts",
+            ):
+                conn.execute(f"DELETE FROM {table} WHERE run IN (SELECT number FROM doomed)")
+            conn.execute("DELETE FROM runs WHERE number IN (SELECT number FROM doomed)")
+            conn.executemany(
+                "UPDATE archived_outputs SET run_id = NULL WHERE run_id = ?",
+                [(rid,) for rid in run_ids],
+            )
+            conn.execute("DELETE FROM doomed")
+        return len(numbers)
+
+    def gc(self, *, min_age_s: float = GC_GRACE_S) -> tuple[int, int]:
+        """Delete blobs nothing refers to and return (count, bytes freed).
+
+        The reference rule: a blob is kept while its hash ("xxh3_128:<32 hex>") appears
+        as text anywhere in a run's facts, recorded files (hash or extra fields), artifacts
+        (hash or meta) or archived outputs. Blobs younger than `min_age_s` are kept too,
+        since a writer may not have recorded its reference yet.
+        """
+        keep: set[str] = set()
+        with self._read() as conn:
+            conn.execute("BEGIN")
+            try:
+                for query in (
+                    "SELECT data FROM facts",
+                    "SELECT hash FROM files WHERE hash IS NOT NULL",
+                    "SELECT extra FROM files WHERE extra IS NOT NULL",
+                    "SELECT hash FROM artifacts",
+                    "SELECT meta FROM artifacts WHERE meta IS NOT NULL",
+                    "SELECT outputs_blob || ' ' || coalesce(source_hash, '') || ' ' || "
+                    "coalesce(notebook_hash, '') FROM archived_outputs",
+                ):
+                    for (value,) in conn.execute(query):
+                        keep |= hashes_in(value)
+            finally:
+                conn.execute("COMMIT")
+        return self.blobs.remove_except(keep, min_age_s=min_age_s)
+
+
+def _filter_value(value: Any) -> Any:
+    """The form of a param value that filters compare: numbers (bools as 1/0), text, or
+    None; lists and dicts as their JSON text."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return value if _INT64[0] <= value <= _INT64[1] else float(value)
+    if isinstance(value, float):
+        return None if math.isnan(value) else value
+    item = getattr(value, "item", None)
+    if callable(item) and not isinstance(value, (list, tuple, dict)):
+        try:
+            return _filter_value(item())
+        except (TypeError, ValueError):
+            pass
+    if isinstance(value, (list, tuple, dict)):
+        return dumps(value).decode()
+    return str(value)
+
+
+def _git_columns(git: Any) -> tuple[str | None, str | None, int | None]:
+    if not isinstance(git, Mapping):
+        return None, None, None
+    commit = git.get("commit") or git.get("sha") or git.get("head")
+    branch = git.get("branch")
+    dirty = git.get("dirty", git.get("is_dirty"))
+    return (
+        None if commit is None else str(commit),
+        None if branch is None else str(branch),
+        None if dirty is None else int(bool(dirty)),
+    )

@@ -1,0 +1,314 @@
+"""Batched background writes: metric points from `PointBuffer`s and submitted operations
+go to the store from one daemon thread, off the kernel's critical path."""
+
+from __future__ import annotations
+
+import atexit
+import threading
+import time
+import warnings
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from .errors import StoreError, UnknownRunError
+from .store import Store
+
+Point = tuple[str, str, float, "int | None", float]
+# Points held back for a retry while the store is locked; beyond this the oldest go.
+MAX_PENDING_POINTS = 20_000_000
+HEARTBEAT_INTERVAL_S = 5.0
+
+
+class PointBuffer:
+    """An append-only buffer of metric points (run_id, key, value, step, wall_time).
+
+    `append` is the bound `append` of a plain list, the fastest thing Python can call;
+    the writer drains with slice-copy then slice-delete, each atomic under the GIL, so a
+    point appended concurrently is never lost, only left for the next drain.
+    """
+
+    __slots__ = ("_items", "append")
+
+    def __init__(self) -> None:
+        self._items: list[Point] = []
+        self.append: Callable[[Point], None] = self._items.append
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def drain(self) -> list[Point]:
+        """Remove and return the points appended so far, in order."""
+        items = self._items
+        n = len(items)
+        chunk = items[:n]
+        del items[:n]
+        return chunk
+
+
+class _Flush:
+    """A marker in the operation queue: set once everything queued before it is handled."""
+
+    __slots__ = ("done", "ok")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.ok = True
+
+
+_Op = tuple[Callable[..., Any], tuple[Any, ...]]
+
+
+class BackgroundWriter:
+    """A daemon thread that, every `interval` seconds (sooner on `flush`), writes the
+    drained PointBuffers and the submitted operations to `store` in one transaction, and
+    heartbeats the watched runs.
+
+    A failed write never raises into the caller: the exception goes to `on_error`
+    (default: one warning per writer). When the store is only locked the data is kept and
+    retried on the next tick; when it cannot be written at all (gone, read-only, a run
+    deleted) it is dropped and counted in `dropped_points` / `dropped_ops`.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        interval: float = 0.5,
+        on_error: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        self.store = store
+        self.interval = interval
+        self.on_error = on_error or self._warn_once
+        self.dropped_points = 0
+        self.dropped_ops = 0
+        self.errors = 0
+        self.last_error: BaseException | None = None
+        self._warned = False
+        self._buffers: list[PointBuffer] = []
+        self._ops: deque[_Op | _Flush] = deque()
+        self._pending_points: list[Point] = []
+        self._pending_ops: list[_Op | _Flush] = []
+        self._watched: dict[str, None] = {}
+        self._last_beat = 0.0
+        self._wake = threading.Event()
+        self._stopping = False
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="xtrack-writer", daemon=True)
+        self._thread.start()
+        atexit.register(self._at_exit)
+
+    # -- the caller's side ---------------------------------------------------------------
+    def add_buffer(self, buffer: PointBuffer) -> PointBuffer:
+        """Drain `buffer` on every tick from now on; returns it."""
+        if buffer not in self._buffers:
+            self._buffers = [*self._buffers, buffer]
+        return buffer
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Queue `fn(store, *args)` to run on the writer thread, in submission order."""
+        if self._closed:
+            self._run_alone((fn, args))
+            return
+        self._ops.append((fn, args))
+
+    def watch(self, run_id: str) -> None:
+        """Heartbeat `run_id` every few seconds until `unwatch`."""
+        self._watched[run_id] = None
+        self._last_beat = 0.0
+
+    def unwatch(self, run_id: str) -> None:
+        """Stop heartbeating `run_id`."""
+        self._watched.pop(run_id, None)
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Block until every point appended and every operation submitted before this call
+        has been written. False if `timeout` passed first or some of it was dropped."""
+        if threading.current_thread() is self._thread:
+            return False  # an operation flushing its own writer would wait forever
+        if self._closed:
+            return not self._pending_points and not self._pending_ops
+        marker = _Flush()
+        self._ops.append(marker)
+        self._wake.set()
+        return marker.done.wait(timeout) and marker.ok
+
+    def close(self, timeout: float | None = 30.0) -> None:
+        """Write what is left, stop the thread, and detach from interpreter exit."""
+        if self._closed:
+            return
+        self._stopping = True
+        self._wake.set()
+        if threading.current_thread() is not self._thread:
+            self._thread.join(timeout)
+        self._closed = True
+        atexit.unregister(self._at_exit)
+
+    def _at_exit(self) -> None:
+        self.close(timeout=10.0)
+
+    # -- the writer thread ---------------------------------------------------------------
+    def _run(self) -> None:
+        while not self._stopping:
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            self._safe_tick()
+        # Closing: write what is left; if the store is still locked, retry once, then drop.
+        for _ in range(2):
+            self._safe_tick()
+            if not self._pending_points and not self._pending_ops:
+                return
+        self._drop(self._pending_points, self._pending_ops, StoreError("the store stayed locked"))
+        self._pending_points, self._pending_ops = [], []
+
+    def _safe_tick(self) -> None:
+        try:
+            self._tick()
+        except BaseException as exc:  # noqa: BLE001 - the thread must survive anything
+            self._report(exc)
+
+    def _tick(self) -> None:
+        ops = self._pending_ops + [self._ops.popleft() for _ in range(len(self._ops))]
+        # Drained after taking the operations, so points appended before a flush marker
+        # was queued are in this batch.
+        points = self._pending_points
+        for buffer in self._buffers:
+            points.extend(buffer.drain())
+        self._pending_points, self._pending_ops = [], []
+        real_ops = [op for op in ops if not isinstance(op, _Flush)]
+        beats = self._due_heartbeats()
+        if real_ops or points or beats:
+            try:
+                with self.store.batch():
+                    for fn, args in real_ops:
+                        fn(self.store, *args)
+                    if points:
+                        self.store.log_metrics(points)
+                    self._heartbeat(beats)
+            except Exception as exc:  # noqa: BLE001
+                if isinstance(exc, StoreError) and exc.retryable:
+                    self._report(exc)
+                    self._keep_for_retry(points, ops)
+                    return
+                self._one_by_one(real_ops, points, ops)
+                return
+        self._release(ops, ok=True)
+
+    def _one_by_one(self, real_ops: list[_Op], points: list[Point], ops: list[Any]) -> None:
+        """After a failed batch: write each operation on its own, then the points, so one
+        bad item costs only itself."""
+        ok = True
+        for op in real_ops:
+            ok = self._run_alone(op) and ok
+        if points:
+            ok = self._write_points_alone(points) and ok
+        self._heartbeat(self._due_heartbeats(force=True), alone=True)
+        self._release(ops, ok=ok)
+
+    def _run_alone(self, op: _Op) -> bool:
+        fn, args = op
+        try:
+            with self.store.batch():
+                fn(self.store, *args)
+            return True
+        except Exception as exc:  # noqa: BLE001
+            self.dropped_ops += 1
+            self._report(exc)
+            return False
+
+    def _write_points_alone(self, points: list[Point]) -> bool:
+        try:
+            self.store.log_metrics(points)
+            return True
+        except UnknownRunError:
+            # Keep the points of runs that still exist; count the others as dropped.
+            alive = {run_id for run_id in {p[0] for p in points} if self._run_exists(run_id)}
+            kept = [p for p in points if p[0] in alive]
+            lost = len(points) - len(kept)
+            self.dropped_points += lost
+            self._report(
+                UnknownRunError(
+                    f"{lost} metric points for runs no longer in store {self.store.root} "
+                    "were dropped"
+                )
+            )
+            if kept:
+                self._write_points_alone(kept)
+            return False
+        except Exception as exc:  # noqa: BLE001
+            self._drop(points, [], exc)
+            return False
+
+    def _run_exists(self, run_id: str) -> bool:
+        try:
+            self.store.resolve_ref(run_id)
+            return True
+        except StoreError:
+            return False
+
+    def _keep_for_retry(self, points: list[Point], ops: list[_Op | _Flush]) -> None:
+        if len(points) > MAX_PENDING_POINTS:
+            excess = len(points) - MAX_PENDING_POINTS
+            self._drop(points[:excess], [], StoreError("too many points waiting for the store"))
+            points = points[excess:]
+        self._pending_points = points
+        self._pending_ops = ops
+
+    def _drop(self, points: list[Point], ops: list[Any], exc: BaseException | None) -> None:
+        self.dropped_points += len(points)
+        self.dropped_ops += sum(1 for op in ops if not isinstance(op, _Flush))
+        if exc is not None and points:
+            self._report(
+                StoreError(
+                    f"{len(points)} metric points could not be written and were dropped: {exc}"
+                )
+            )
+        self._release(ops, ok=False)
+
+    def _release(self, ops: list[Any], *, ok: bool) -> None:
+        for op in ops:
+            if isinstance(op, _Flush):
+                op.ok = ok
+                op.done.set()
+
+    def _due_heartbeats(self, force: bool = False) -> list[str]:
+        now = time.monotonic()
+        if not self._watched or (not force and now - self._last_beat < HEARTBEAT_INTERVAL_S):
+            return []
+        self._last_beat = now
+        return list(self._watched)
+
+    def _heartbeat(self, run_ids: list[str], alone: bool = False) -> None:
+        now = time.time()
+        for run_id in run_ids:
+            try:
+                if alone:
+                    with self.store.batch():
+                        self.store.heartbeat(run_id, now)
+                else:
+                    self.store.heartbeat(run_id, now)
+            except UnknownRunError:
+                self.unwatch(run_id)
+            except StoreError as exc:
+                if not alone:
+                    raise
+                self._report(exc)
+
+    def _report(self, exc: BaseException) -> None:
+        self.errors += 1
+        self.last_error = exc
+        try:
+            self.on_error(exc)
+        except Exception:  # noqa: BLE001 - a broken handler must not stop the writer
+            pass
+
+    def _warn_once(self, exc: BaseException) -> None:
+        if self._warned:
+            return
+        self._warned = True
+        warnings.warn(
+            f"xtrack could not write to the run store {self.store.root}: {exc} "
+            "(later errors are counted on the writer, not shown)",
+            RuntimeWarning,
+            stacklevel=2,
+        )

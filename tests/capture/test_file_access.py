@@ -1,0 +1,173 @@
+"""FileAccessRecorder with real readers and writers."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from jupyter_xtrack.capture.data import FileAccessRecorder
+
+
+@pytest.fixture
+def df() -> pd.DataFrame:
+    return pd.DataFrame({"a": [1, 2, 3], "b": ["x", "y", "z"]})
+
+
+def record(fn) -> list[dict[str, str]]:
+    rec = FileAccessRecorder()
+    rec.start()
+    try:
+        fn()
+    finally:
+        out = rec.stop()
+    return out
+
+
+def test_plain_open_read_write_and_readwrite(tmp_path: Path) -> None:
+    r, w, rw = tmp_path / "r.txt", tmp_path / "w.txt", tmp_path / "rw.txt"
+    r.write_text("x")
+    rw.write_text("x")
+
+    def cell() -> None:
+        r.read_text()
+        w.write_text("y")
+        with open(rw, "r+") as f:
+            f.write("z")
+        with open(r, "a"):
+            pass
+
+    assert record(cell) == [
+        {"path": str(r), "mode": "rw"},  # read, then appended to
+        {"path": str(w), "mode": "w"},
+        {"path": str(rw), "mode": "rw"},
+    ]
+
+
+def test_os_open_and_relative_paths(tmp_path: Path, monkeypatch) -> None:
+    (tmp_path / "rel.bin").write_bytes(b"x")
+    monkeypatch.chdir(tmp_path)
+
+    def cell() -> None:
+        os.close(os.open("rel.bin", os.O_RDONLY))
+        os.close(os.open("out.bin", os.O_WRONLY | os.O_CREAT))
+
+    assert record(cell) == [
+        {"path": str(tmp_path / "rel.bin"), "mode": "r"},
+        {"path": str(tmp_path / "out.bin"), "mode": "w"},
+    ]
+
+
+@pytest.mark.parametrize(
+    ("suffix", "write", "read"),
+    [
+        ("csv", lambda d, p: d.to_csv(p), pd.read_csv),
+        ("json", lambda d, p: d.to_json(p), pd.read_json),
+        ("pkl", lambda d, p: d.to_pickle(p), pd.read_pickle),
+        ("parquet", lambda d, p: d.to_parquet(p), pd.read_parquet),
+        ("feather", lambda d, p: d.to_feather(p), pd.read_feather),
+    ],
+)
+def test_pandas_readers_and_writers(tmp_path: Path, df: pd.DataFrame, suffix, write, read) -> None:
+    src, dst = tmp_path / f"in.{suffix}", tmp_path / f"out.{suffix}"
+    write(df, src)
+    out = record(lambda: write(read(src), dst))
+    assert out == [{"path": str(src), "mode": "r"}, {"path": str(dst), "mode": "w"}]
+
+
+def test_pyarrow_parquet_read_and_write_table(tmp_path: Path, df: pd.DataFrame) -> None:
+    import pyarrow.parquet as pq
+
+    src, dst = tmp_path / "in.parquet", tmp_path / "out.parquet"
+    df.to_parquet(src)
+    out = record(lambda: pq.write_table(pq.read_table(str(src)), str(dst)))
+    assert out == [{"path": str(src), "mode": "r"}, {"path": str(dst), "mode": "w"}]
+
+
+def test_numpy_load_and_loadtxt(tmp_path: Path) -> None:
+    npy, txt = tmp_path / "a.npy", tmp_path / "a.txt"
+    np.save(npy, np.arange(3))
+    np.savetxt(txt, np.arange(3))
+    out = record(lambda: (np.load(npy), np.loadtxt(txt)))
+    assert out == [{"path": str(npy), "mode": "r"}, {"path": str(txt), "mode": "r"}]
+
+
+def test_torch_save_and_load(tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    a, b = tmp_path / "a.pt", tmp_path / "b.pt"
+    torch.save(torch.ones(2), a)
+    out = record(lambda: torch.save(torch.load(a), b))
+    assert out == [{"path": str(a), "mode": "r"}, {"path": str(b), "mode": "w"}]
+
+
+def test_other_threads_are_ignored_unless_named(tmp_path: Path) -> None:
+    mine, theirs = tmp_path / "mine.txt", tmp_path / "theirs.txt"
+    mine.write_text("x")
+    theirs.write_text("x")
+
+    def cell() -> None:
+        t = threading.Thread(target=theirs.read_text)
+        t.start()
+        t.join()
+        mine.read_text()
+
+    assert record(cell) == [{"path": str(mine), "mode": "r"}]
+
+    # a worker thread can be named explicitly
+    ready, go = threading.Event(), threading.Event()
+    worker = threading.Thread(target=lambda: (ready.set(), go.wait(), theirs.read_text()))
+    worker.start()
+    ready.wait()
+    rec = FileAccessRecorder()
+    rec.start({threading.get_ident(), worker.ident})  # type: ignore[arg-type]
+    go.set()
+    worker.join()
+    assert rec.stop() == [{"path": str(theirs), "mode": "r"}]
+
+
+def test_ignores_directories_system_and_tracker_files(tmp_path: Path) -> None:
+    store = tmp_path / ".xtrack"
+    store.mkdir()
+    (store / "runs.db").write_text("x")
+    data = tmp_path / "data.csv"
+    data.write_text("a\n1\n")
+
+    def cell() -> None:
+        os.close(os.open(tmp_path, os.O_RDONLY))  # a directory
+        open(store / "runs.db").close()
+        open("/proc/self/status").read()
+        open(os.__file__).read()  # the standard library
+        open(np.__file__).read()  # site-packages
+        (tmp_path / "helper.py").write_text("x = 1\n")  # code, not data
+        pd.read_csv(data)
+
+    assert record(cell) == [{"path": str(data), "mode": "r"}]
+
+
+def test_nothing_recorded_after_stop_and_recorders_are_independent(tmp_path: Path) -> None:
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_text("x")
+    b.write_text("x")
+    outer, inner = FileAccessRecorder(), FileAccessRecorder()
+    outer.start()
+    a.read_text()
+    inner.start()
+    b.read_text()
+    assert inner.stop() == [{"path": str(b), "mode": "r"}]
+    assert outer.recording and not inner.recording
+    assert outer.stop() == [{"path": str(a), "mode": "r"}, {"path": str(b), "mode": "r"}]
+    a.read_text()
+    assert outer.stop() == []
+
+
+def test_bad_paths_do_not_break_the_open_call(tmp_path: Path) -> None:
+    def cell() -> None:
+        with pytest.raises(FileNotFoundError):
+            open(tmp_path / "missing.txt")
+
+    # a failed open was still an attempt to read that file
+    assert record(cell) == [{"path": str(tmp_path / "missing.txt"), "mode": "r"}]

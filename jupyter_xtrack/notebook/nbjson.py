@@ -129,11 +129,15 @@ def write_like_nbformat(nb: Notebook) -> bytes:
     try:
         return text.encode("utf-8")
     except UnicodeEncodeError as exc:
-        raise NotebookFormatError(f"contains text that is not valid Unicode ({exc.reason})") from None
+        raise NotebookFormatError(
+            f"contains text that is not valid Unicode ({exc.reason})"
+        ) from None
 
 
 def _is_json_mime(mime: str) -> bool:
-    return mime == "application/json" or (mime.startswith("application/") and mime.endswith("+json"))
+    return mime == "application/json" or (
+        mime.startswith("application/") and mime.endswith("+json")
+    )
 
 
 # Mime types nbformat writes as lists of lines besides text/*.

@@ -340,3 +340,24 @@ def _size(item: Any) -> int:
 def split_words(values: Iterable[str] | None) -> tuple[str, ...]:
     """Split space-separated option values ("a b", "c") into a flat tuple ("a", "b", "c")."""
     return tuple(word for value in values or () for word in value.split())
+
+
+def strip_zeppelin_bytes(data: bytes) -> StripResult:
+    """Empty the `results` of every paragraph of a Zeppelin note (nbstripout's --mode zeppelin).
+
+    Written as nbstripout writes it (2-space indent, ASCII escapes); bad input comes back
+    unchanged with `error` set.
+    """
+    import json
+
+    try:
+        note = json.loads(data.decode("utf-8"))
+        paragraphs = note["paragraphs"]
+        before = copy.deepcopy(paragraphs)
+        for paragraph in paragraphs:
+            if "results" in paragraph:
+                paragraph["results"] = {}
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        return StripResult(data, False, f"not a Zeppelin note: {exc}")
+    out = (json.dumps(note, indent=2) + "\n").encode("utf-8")
+    return StripResult(out, paragraphs != before)

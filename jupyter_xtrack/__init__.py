@@ -1,3 +1,71 @@
-"""jupyter_xtrack: Jupyter-native experiment tracking."""
+"""jupyter_xtrack: Jupyter-native experiment tracking.
+
+In a notebook: ``%load_ext jupyter_xtrack``, then put ``%%track`` on a cell. In scripts:
+``with xt.start_run(): ...``. Runs go to an embedded store (``.xtrack/``) and come back with
+``xt.runs()``, ``xt.get_run()`` and ``xt.compare()``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .api import (
+    active_run,
+    compare,
+    end_run,
+    flush,
+    get_run,
+    log,
+    log_artifact,
+    log_params,
+    open_store,
+    runs,
+    set_tags,
+    start_run,
+)
+from .run import RUN_STATUSES, ActiveRun, Run
 
 __version__ = "0.1.0"
+
+__all__ = [
+    "RUN_STATUSES",
+    "ActiveRun",
+    "Run",
+    "active_run",
+    "compare",
+    "end_run",
+    "flush",
+    "get_run",
+    "log",
+    "log_artifact",
+    "log_params",
+    "open_store",
+    "runs",
+    "set_tags",
+    "show",
+    "start_run",
+]
+
+
+def show(obj: Any) -> Any:
+    """An interactive view of `obj` (a runs DataFrame, a Comparison, a Run) where widgets work;
+    `obj` itself elsewhere. Usable as `xt.runs().pipe(xt.show)`."""
+    try:
+        from .widgets import show as widget_show  # type: ignore[attr-defined]
+    except ImportError:
+        return obj
+    return widget_show(obj)
+
+
+def load_ipython_extension(shell: Any) -> None:
+    """`%load_ext jupyter_xtrack`."""
+    from .magics import load_ipython_extension as load
+
+    load(shell)
+
+
+def unload_ipython_extension(shell: Any) -> None:
+    """`%unload_ext jupyter_xtrack`."""
+    from .magics import unload_ipython_extension as unload
+
+    unload(shell)

@@ -1,0 +1,82 @@
+"""`%%track` overhead on a trivial cell, warm, in a git repository of 10,000 files.
+
+Measured in a real InteractiveShell: the wall time of `run_cell` for a tracked trivial cell
+minus the median of the same cell untracked. Anchor, in the same process and repository:
+MLflow's run start + end (SQLite backend) around the same trivial cell.
+
+    .venv/bin/python bench/bench_track_overhead.py [--cells 300]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import make_repo, median, percentile, scratch  # noqa: E402
+
+
+def time_cells(shell, source: str, n: int, settle) -> list[float]:  # type: ignore[no-untyped-def]
+    times = []
+    for _ in range(n):
+        settle()
+        t0 = time.perf_counter()
+        shell.run_cell(source, store_history=True, silent=False)
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cells", type=int, default=300)
+    ap.add_argument("--files", type=int, default=10_000)
+    args = ap.parse_args()
+    root = make_repo(scratch("overhead-repo"), args.files)
+    os.chdir(root)
+    os.environ.pop("XTRACK_STORE", None)
+
+    import io
+    from contextlib import redirect_stdout
+
+    from IPython.core.interactiveshell import InteractiveShell
+
+    import jupyter_xtrack as xt
+
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "jupyter_xtrack")
+    settle = lambda: xt.flush()  # noqa: E731 - background work of the previous cell is not timed
+    with redirect_stdout(io.StringIO()):
+        time_cells(shell, "%%track\nx = 1\n", 30, settle)  # warm: env, imports, store
+        plain = time_cells(shell, "x = 1\n", args.cells, settle)
+        tracked = time_cells(shell, "%%track\nx = 1\n", args.cells, settle)
+        back_to_back = time_cells(shell, "%%track\nx = 1\n", args.cells, lambda: None)
+    xt.flush()
+
+    import mlflow
+
+    mlflow.set_tracking_uri(f"sqlite:///{root / 'mlflow.db'}")
+    mlflow.set_experiment("bench")
+    shell.user_ns["mlflow"] = mlflow
+    mlflow_cell = "with mlflow.start_run():\n    x = 1\n"
+    with redirect_stdout(io.StringIO()):
+        time_cells(shell, mlflow_cell, 10, lambda: None)
+        mlflow_times = time_cells(shell, mlflow_cell, min(args.cells, 200), lambda: None)
+
+    base = median(plain)
+    over = [t - base for t in tracked]
+    over_b2b = [t - base for t in back_to_back]
+    mlf = [t - base for t in mlflow_times]
+    ms = lambda v: f"{v * 1000:.2f} ms"  # noqa: E731
+    print(f"repository: {args.files} files; cells timed: {args.cells}; untracked cell median {ms(base)}")
+    print("| what | p50 | p99 | goal |")
+    print("|---|---|---|---|")
+    print(f"| `%%track` overhead, trivial cell | {ms(percentile(over, 50))} | {ms(percentile(over, 99))} | p50 <= 10 ms, p99 <= 50 ms |")
+    print(f"| `%%track` overhead, cells back to back (background work not drained) | {ms(percentile(over_b2b, 50))} | {ms(percentile(over_b2b, 99))} | (same) |")
+    print(f"| anchor: MLflow `start_run()`/end around the same cell (SQLite) | {ms(percentile(mlf, 50))} | {ms(percentile(mlf, 99))} | |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,150 @@
+"""Process-wide tracker state: the store in use, its background writer, the stack of active runs.
+
+Opening the store is lazy: importing the package or loading the extension never touches
+the disk. Everything here is safe to call from a kernel that has no writable store: the
+failure is remembered, reported once, and the user's code goes on.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .run import ActiveRun
+    from .store import BackgroundWriter, PointBuffer, Store
+
+
+class TrackerContext:
+    """The tracker's state for this process (one per interpreter, see `CONTEXT`)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._store: Store | None = None
+        self._writer: BackgroundWriter | None = None
+        self._points: PointBuffer | None = None
+        self._explicit_path: str | None = None
+        self.start_dir: str | None = None  # the notebook's folder, once known
+        self.stack: list[ActiveRun] = []
+        self.warned: set[str] = set()
+
+    # -- the store ---------------------------------------------------------------
+    def use_store(self, path_or_url: str | os.PathLike[str] | None) -> Store:
+        """Make `path_or_url` the store for this process from now on and return it."""
+        from .store import open_store
+
+        store = open_store(path_or_url, start_dir=self.start_dir)
+        with self._lock:
+            self._close_writer()
+            self._store = store
+            self._explicit_path = None if path_or_url is None else os.fspath(path_or_url)
+        return store
+
+    def store(self) -> Store:
+        """The store in use, opened on first use (`XTRACK_STORE`, else the repository's `.xtrack/`)."""
+        store = self._store
+        if store is not None:
+            return store
+        with self._lock:
+            if self._store is None:
+                from .store import open_store
+
+                self._store = open_store(None, start_dir=self.start_dir)
+            return self._store
+
+    def writer(self) -> BackgroundWriter:
+        """The background writer for the store in use, started on first use."""
+        writer = self._writer
+        if writer is not None:
+            return writer
+        with self._lock:
+            if self._writer is None:
+                from .store import BackgroundWriter, PointBuffer
+
+                self._points = PointBuffer()
+                self._writer = BackgroundWriter(self.store(), on_error=self._writer_error)
+                self._writer.add_buffer(self._points)
+            return self._writer
+
+    def points(self) -> PointBuffer:
+        """The metric-point buffer that `xt.log` appends to."""
+        self.writer()
+        assert self._points is not None
+        return self._points
+
+    def flush(self, timeout: float | None = 30.0) -> bool:
+        """Wait until everything submitted so far is in the store (no-op without a writer)."""
+        writer = self._writer
+        return True if writer is None else writer.flush(timeout)
+
+    def _close_writer(self) -> None:
+        if self._writer is not None:
+            self._writer.flush(30.0)
+            self._writer.close()
+        self._writer = None
+        self._points = None
+
+    def _writer_error(self, exc: BaseException) -> None:
+        self.warn_once(
+            f"writer:{type(exc).__name__}",
+            f"could not write to the run store ({exc}); the cell ran normally but this run's "
+            "record is incomplete",
+        )
+
+    # -- runs ----------------------------------------------------------------------
+    @property
+    def active(self) -> ActiveRun | None:
+        return self.stack[-1] if self.stack else None
+
+    # -- messages ------------------------------------------------------------------
+    def warn_once(self, key: str, message: str) -> None:
+        """Print one clear warning per kind of problem, on stderr, never raising."""
+        if key in self.warned:
+            return
+        self.warned.add(key)
+        try:
+            print(f"xtrack: warning: {message}", file=sys.stderr)
+        except Exception:  # noqa: BLE001 - a closed stderr must not break the cell either
+            pass
+
+    def describe_store(self) -> str:
+        store = self._store
+        if store is not None:
+            return str(store.root)
+        return self._explicit_path or os.environ.get("XTRACK_STORE") or "(not opened yet)"
+
+    def reset(self) -> None:
+        """Forget the store and the runs (tests and `%xtrack store` use this)."""
+        with self._lock:
+            self._close_writer()
+            if self._store is not None:
+                self._store.close()
+            self._store = None
+            self.stack.clear()
+            self.warned.clear()
+
+
+CONTEXT = TrackerContext()
+
+
+def relative_to_dir(path: str, base: str | None) -> str:
+    """`path` relative to `base` when it lies inside it, else unchanged (absolute)."""
+    if not base:
+        return path
+    try:
+        return Path(path).resolve().relative_to(Path(base).resolve()).as_posix()
+    except (ValueError, OSError):
+        return path
+
+
+def fmt_any(value: Any) -> str:
+    """A short human rendering of a param or metric value for summaries and tables."""
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return str(value)
+        return f"{value:.4g}"
+    text = str(value)
+    return text if len(text) <= 40 else text[:37] + "..."

@@ -1,0 +1,168 @@
+"""The one-line run summary shown under a tracked cell, as plain text and as HTML.
+
+Plain text works in nbclient, VS Code and terminals; the HTML variant is the same facts
+with a little colour. Every user-controlled string is escaped.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from typing import Any
+
+from .context import fmt_any
+
+_MARKS = {
+    "finished": "✓",
+    "failed": "✗",
+    "interrupted": "■",
+    "killed": "■",
+    "crashed": "✗",
+    "running": "…",
+}
+_COLOURS = {"finished": "#2e7d32", "failed": "#c62828", "crashed": "#c62828", "running": "#1565c0"}
+
+
+def fmt_duration(seconds: float | None) -> str:
+    """Readable durations: 850 ms, 12.3 s, 4 min 05 s, 2 h 03 min."""
+    if seconds is None:
+        return "?"
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.3g} s"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def fmt_git(git: Mapping[str, Any] | None) -> str:
+    if not git:
+        return ""
+    if git.get("repo") is False:
+        return "no git"
+    commit = (git.get("commit") or "")[:7] or "no commits"
+    branch = git.get("branch") or "detached"
+    dirty = "*" if git.get("dirty") else ""
+    return f"git {commit}{dirty} ({branch})"
+
+
+def _parts(fields: Mapping[str, Any], max_metrics: int) -> list[str]:
+    label = f"#{fields['number']}"
+    if fields.get("name"):
+        label += f" {fields['name']}"
+    parts = [f"xtrack {label}", str(fields.get("status")), fmt_duration(fields.get("duration_s"))]
+    error = fields.get("error")
+    if error:
+        parts[1] += f" ({error.get('type')})"
+    metrics = dict(fields.get("metrics") or {})
+    if metrics:
+        shown = list(metrics.items())[-max_metrics:]
+        parts.append(" ".join(f"{k}={fmt_any(v)}" for k, v in shown))
+    git = fmt_git(fields.get("git"))
+    if git:
+        parts.append(git)
+    return parts
+
+
+def summary_text(fields: Mapping[str, Any], max_metrics: int = 4) -> str:
+    """`✓ xtrack #12 baseline · finished · 1.23 s · acc=0.93 loss=0.12 · git a1b2c3d* (main)`."""
+    mark = _MARKS.get(str(fields.get("status")), "·")
+    return f"{mark} " + " · ".join(_parts(fields, max_metrics))
+
+
+def summary_html(fields: Mapping[str, Any], max_metrics: int = 4) -> str:
+    status = str(fields.get("status"))
+    colour = _COLOURS.get(status, "#6d4c41")
+    mark = _MARKS.get(status, "·")
+    body = " · ".join(html.escape(p) for p in _parts(fields, max_metrics))
+    return (
+        f'<div class="xtrack-summary" style="font-family:var(--jp-code-font-family,monospace);'
+        f'font-size:12px;opacity:0.9"><span style="color:{colour}">{mark}</span> {body}</div>'
+    )
+
+
+class RunSummary:
+    """Displayable summary: IPython shows `_repr_html_` where it can, the text elsewhere."""
+
+    def __init__(self, fields: Mapping[str, Any]) -> None:
+        self.fields = dict(fields)
+
+    def __repr__(self) -> str:
+        return summary_text(self.fields)
+
+    def _repr_html_(self) -> str:
+        return summary_html(self.fields)
+
+
+def _kv_lines(title: str, values: Mapping[str, Any]) -> list[str]:
+    if not values:
+        return []
+    width = max(len(k) for k in values)
+    return [f"{title}:"] + [f"  {k.ljust(width)}  {fmt_any(v)}" for k, v in values.items()]
+
+
+def detail_text(run: Any) -> str:
+    """A readable multi-line description of one run (for `%xtrack show` and `xtrack show`)."""
+    lines = [summary_text(run._summary_fields(), max_metrics=0)]
+    started = run.started_at.isoformat(timespec="seconds") if run.started_at else "?"
+    lines.append(f"id {run.id} · experiment {run.experiment} · started {started}")
+    if run.notebook_path:
+        cell = f" (cell {run.cell_id})" if run.cell_id else ""
+        lines.append(f"notebook {run.notebook_path}{cell}")
+    lines += _kv_lines("params", run.params)
+    lines += _kv_lines("metrics", run.metrics)
+    lines += _kv_lines("tags", run.tags)
+    git = run.fact("git") or {}
+    if git:
+        lines.append(fmt_git(git) + (f" · remote {git['remote']}" if git.get("remote") else ""))
+    for title, files in (("inputs", run.inputs), ("outputs", run.outputs)):
+        if files:
+            lines.append(f"{title}:")
+            for f in files:
+                link = f" ← run {f['produced_by'][:8]}" if f.get("produced_by") else ""
+                lines.append(f"  {f.get('path')}  {f.get('hash') or f.get('status')}{link}")
+    if run.datasets:
+        lines.append("datasets:")
+        for d in run.datasets:
+            lines.append(f"  {d.get('name')}  {d.get('kind')} {d.get('shape')}  {d.get('hash')}")
+    if run.artifacts:
+        lines.append("artifacts:")
+        for a in run.artifacts:
+            lines.append(f"  {a.get('name')}  {a.get('size')} bytes")
+    res = run.resources
+    if res:
+        parts = [f"wall {fmt_duration(res.get('wall_s'))}", f"cpu {fmt_duration(res.get('cpu_s'))}"]
+        if res.get("peak_rss_bytes"):
+            parts.append(f"peak rss {fmt_bytes(res['peak_rss_bytes'])}")
+        if res.get("peak_gpu_bytes"):
+            parts.append(f"peak gpu {fmt_bytes(res['peak_gpu_bytes'])}")
+        lines.append("resources: " + ", ".join(parts))
+    if run.error:
+        lines.append("error:")
+        lines += ["  " + ln for ln in str(run.error.get("traceback", "")).rstrip().splitlines()]
+    return "\n".join(lines)
+
+
+def fmt_bytes(n: float) -> str:
+    """1.5 KiB, 23 MiB, 1.2 GiB."""
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.3g} {unit}"
+        n /= 1024
+    return f"{n} bytes"
+
+
+class RunDetail:
+    """Displayable full view of one run."""
+
+    def __init__(self, run: Any) -> None:
+        self.run = run
+
+    def __repr__(self) -> str:
+        return detail_text(self.run)
+
+    def _repr_html_(self) -> str:
+        return f'<pre class="xtrack-run">{html.escape(detail_text(self.run))}</pre>'

@@ -1,0 +1,84 @@
+"""Fixtures shared by the whole suite: a real IPython shell with the extension loaded, and
+a fresh store in a temporary folder for every test."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+
+def git(cwd: Path, *args: str) -> str:
+    """Run git in `cwd` with a fixed identity; returns stdout."""
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@example.com",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@example.com",
+    }
+    return subprocess.run(
+        ["git", *args], cwd=cwd, env=env, check=True, capture_output=True, text=True
+    ).stdout
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty working folder (not a git repository) that is the current directory."""
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.delenv("XTRACK_STORE", raising=False)
+    return work
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A real git repository with one commit, as the current directory."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    git(root, "init", "-q", "-b", "main")
+    (root / "README.md").write_text("hello\n")
+    git(root, "add", "README.md")
+    git(root, "commit", "-q", "-m", "init")
+    monkeypatch.chdir(root)
+    monkeypatch.delenv("XTRACK_STORE", raising=False)
+    return root
+
+
+@pytest.fixture(scope="session")
+def _ipython() -> Any:
+    from IPython.testing.globalipapp import start_ipython
+
+    shell = start_ipython()
+    shell.run_line_magic("load_ext", "jupyter_xtrack")
+    return shell
+
+
+@pytest.fixture
+def shell(_ipython: Any, workdir: Path) -> Iterator[Any]:
+    """The session's InteractiveShell with jupyter_xtrack loaded, on a fresh store in `workdir`."""
+    from jupyter_xtrack import api
+    from jupyter_xtrack.context import CONTEXT
+
+    api.flush()
+    CONTEXT.reset()
+    CONTEXT.start_dir = str(workdir)
+    for name in ("__session__", "__vsc_ipynb_file__"):
+        _ipython.user_ns.pop(name, None)
+    yield _ipython
+    api.flush()
+    CONTEXT.reset()
+
+
+def run_cell(shell: Any, source: str) -> Any:
+    """Run one cell like a front end would and wait until its run is fully stored."""
+    from jupyter_xtrack import api
+
+    result = shell.run_cell(source, store_history=True)
+    api.flush()
+    return result

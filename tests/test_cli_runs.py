@@ -1,0 +1,80 @@
+"""`xtrack ls/show/compare/rm/gc` on a real store filled through the Python API."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jupyter_xtrack.cli import main
+
+
+@pytest.fixture
+def filled_store(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    store = tmp_path / "store"
+    script = tmp_path / "fill.py"
+    script.write_text(
+        "import jupyter_xtrack as xt\n"
+        "for i, (model, acc) in enumerate([('rf', 0.8), ('gb', 0.95), ('rf', 0.91)]):\n"
+        "    with xt.start_run(name=f'r{i}', params={'model': model, 'depth': i + 2}):\n"
+        "        xt.log(acc=acc)\n"
+    )
+    subprocess.run([sys.executable, str(script)], check=True, env={**__import__('os').environ,
+                   "XTRACK_STORE": str(store)}, timeout=120)
+    monkeypatch.setenv("XTRACK_STORE", str(store))
+    return store
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_ls_table_and_json(filled_store: Path, capsys: Any) -> None:
+    code, out, _ = run_cli(capsys, "ls")
+    assert code == 0
+    header = out.splitlines()[0]
+    assert header.split()[:4] == ["#", "name", "experiment", "status"]
+    assert "metrics.acc" in header and "params.model" in header
+    code, out, _ = run_cli(capsys, "ls", "metrics.acc > 0.9 and params.model = 'rf'", "--json")
+    data = json.loads(out)
+    assert data["total"] == 1 and data["runs"][0]["name"] == "r2"
+
+
+def test_ls_bad_filter_points_at_the_token(filled_store: Path, capsys: Any) -> None:
+    code, _, err = run_cli(capsys, "ls", "metrics.acc >> 3")
+    assert code == 2 and "^" in err and "xtrack: error" in err
+
+
+def test_show_compare_rm_gc(filled_store: Path, capsys: Any) -> None:
+    code, out, _ = run_cli(capsys, "show", "#2")
+    assert code == 0 and "r1" in out and "acc" in out and "0.95" in out
+    code, out, _ = run_cli(capsys, "show", "2", "--json")
+    assert json.loads(out)["params"] == {"model": "gb", "depth": 3}
+    code, out, _ = run_cli(capsys, "compare", "1", "2")
+    assert code == 0 and "params.model" in out and "* " in out
+    code, out, _ = run_cli(capsys, "compare", "1", "2", "--json")
+    assert json.loads(out)["differences"]["params"]["model"] == ["rf", "gb"]
+    code, out, _ = run_cli(capsys, "rm", "1")
+    assert code == 0 and "deleted 1" in out
+    code, out, _ = run_cli(capsys, "gc", "--json")
+    assert code == 0 and json.loads(out)["removed_blobs"] >= 0
+    code, _, err = run_cli(capsys, "show", "#1")
+    assert code == 2 and "no run #1" in err
+
+
+def test_unknown_ref_names_the_range(filled_store: Path, capsys: Any) -> None:
+    code, _, err = run_cli(capsys, "show", "#42")
+    assert code == 2 and "no run #42" in err and "#1..#3" in err.replace(" ", "")
+
+
+def test_console_script_and_jupyter_subcommand(filled_store: Path) -> None:
+    exe = Path(sys.executable).parent
+    for cmd in ([str(exe / "xtrack"), "ls", "--json"], [str(exe / "jupyter"), "xtrack", "ls", "--json"]):
+        out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=60).stdout
+        assert json.loads(out)["total"] == 3

@@ -1,0 +1,144 @@
+"""The code behind a run: where the notebook lives, its saved bytes, and a lineage notebook
+rebuilt from the kernel's execution history (what actually ran, in the order it ran).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import xxhash
+
+__all__ = ["find_notebook_path", "lineage_notebook", "notebook_bytes", "read_notebook_snapshot"]
+
+
+def _existing_notebook(candidate: Any, cwd: str) -> tuple[str | None, str | None]:
+    """(existing absolute path, plausible absolute path) for a notebook path hint."""
+    if not isinstance(candidate, str) or not candidate.endswith(".ipynb"):
+        return None, None
+    if os.path.isabs(candidate):
+        return (candidate if os.path.isfile(candidate) else None), candidate
+    # Jupyter server gives the path relative to its root, which is the kernel's cwd or one of
+    # its ancestors (the kernel starts in the notebook's folder).
+    guesses = [os.path.join(cwd, candidate)]
+    parent = cwd
+    while (up := os.path.dirname(parent)) != parent:
+        guesses.append(os.path.join(up, candidate))
+        parent = up
+    guesses.append(os.path.join(cwd, os.path.basename(candidate)))
+    for guess in guesses:
+        if os.path.isfile(guess):
+            return os.path.normpath(guess), guesses[0]
+    return None, os.path.normpath(guesses[0])
+
+
+def find_notebook_path(environ: Mapping[str, str], user_ns: Mapping[str, Any]) -> str | None:
+    """Return the absolute path of the notebook the kernel runs, or None when unknown.
+
+    Looks, in order, at ``__vsc_ipynb_file__`` (VS Code), ``JPY_SESSION_NAME`` (Jupyter
+    server >= 2; relative to the server root, which is resolved against the cwd and its
+    ancestors) and ``__session__`` (ipykernel). Only paths ending in ``.ipynb`` count. An
+    existing file is preferred; failing that, the first plausible path is returned.
+    """
+    try:
+        cwd = os.getcwd()
+    except OSError:
+        cwd = "/"
+    hints = (
+        user_ns.get("__vsc_ipynb_file__"),
+        environ.get("JPY_SESSION_NAME"),
+        user_ns.get("__session__"),
+    )
+    fallback = None
+    for hint in hints:
+        found, plausible = _existing_notebook(hint, cwd)
+        if found:
+            return found
+        fallback = fallback or plausible
+    return fallback
+
+
+def _cell_id(index: int, execution_count: int | None, source: str) -> str:
+    # deterministic (same history, same ids) and unique within the notebook thanks to index
+    key = f"{execution_count}\0{source}".encode("utf-8", "surrogatepass")
+    digest = xxhash.xxh3_64_hexdigest(key)[:8]
+    return f"x{index:04d}-{digest}"
+
+
+def lineage_notebook(
+    history: Sequence[tuple[int, str]],
+    *,
+    kernel_name: str | None = None,
+    language_version: str | None = None,
+) -> dict[str, Any]:
+    """Build an nbformat 4.5 notebook (a plain dict) with one code cell per history entry.
+
+    ``history`` is ``(execution_count, source)`` pairs in execution order; each becomes a code
+    cell with that ``execution_count``, no outputs and a deterministic id. ``kernel_name``
+    fills ``metadata.kernelspec``; ``language_version`` fills ``metadata.language_info``.
+    """
+    cells: list[dict[str, Any]] = []
+    for index, (count, source) in enumerate(history):
+        text = source if isinstance(source, str) else str(source)
+        cells.append(
+            {
+                "cell_type": "code",
+                "execution_count": count if isinstance(count, int) and count >= 0 else None,
+                "id": _cell_id(index, count, text),
+                "metadata": {},
+                "outputs": [],
+                "source": text.splitlines(keepends=True),
+            }
+        )
+    metadata: dict[str, Any] = {"language_info": {"name": "python"}}
+    if language_version:
+        metadata["language_info"]["version"] = language_version
+    if kernel_name:
+        metadata["kernelspec"] = {
+            "name": kernel_name,
+            "display_name": kernel_name,
+            "language": "python",
+        }
+    return {"cells": cells, "metadata": metadata, "nbformat": 4, "nbformat_minor": 5}
+
+
+def notebook_bytes(nb: dict[str, Any]) -> bytes:
+    """Serialize a notebook the way Jupyter writes it: 1-space indent, sorted keys, UTF-8
+    text (not escaped), trailing newline."""
+    return (json.dumps(nb, indent=1, ensure_ascii=False, sort_keys=True) + "\n").encode("utf-8")
+
+
+def read_notebook_snapshot(path: str, max_bytes: int = 50_000_000) -> dict[str, Any]:
+    """Read the saved notebook at ``path``.
+
+    Returns ``{path, bytes, size}``; ``bytes`` is None with ``error`` set when the file is
+    missing, not a file, unreadable or larger than ``max_bytes`` (notebooks with embedded
+    outputs can be huge). Never raises.
+    """
+    result: dict[str, Any] = {"path": path, "bytes": None, "size": None}
+    try:
+        result["path"] = os.path.abspath(path)
+        st = os.stat(path)
+        result["size"] = st.st_size
+        if not os.path.isfile(path):
+            result["error"] = f"not a file: {path}"
+        elif st.st_size > max_bytes:
+            result["error"] = (
+                f"notebook {path} is {st.st_size} bytes, over the {max_bytes}-byte snapshot "
+                "limit; clear large outputs or raise the limit"
+            )
+        else:
+            with open(path, "rb") as f:
+                data = f.read(max_bytes + 1)
+            if len(data) > max_bytes:  # grew while we read it
+                result["error"] = f"notebook {path} grew past {max_bytes} bytes while read"
+            else:
+                result["bytes"] = data
+                result["size"] = len(data)
+    except FileNotFoundError:
+        result["error"] = f"no such notebook: {path} (not saved yet?)"
+    except (OSError, TypeError, ValueError) as exc:
+        result["error"] = f"cannot read notebook {path}: {exc}"
+    return result

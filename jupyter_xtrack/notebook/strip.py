@@ -146,8 +146,10 @@ def strip_bytes(data: bytes, options: StripOptions) -> StripResult:
             nb = read_like_nbformat(data)
             before = copy.deepcopy(nb)
             removed, warnings = strip_notebook(nb, options)
-            # nbstripout always rewrites through nbformat; "changed" is its own dict comparison.
-            return StripResult(write_like_nbformat(nb), nb != before, None, warnings, removed)
+            # nbstripout always rewrites through nbformat; "changed" is its own dict comparison
+            # (made before writing, which re-splits lines in place).
+            changed = nb != before
+            return StripResult(write_like_nbformat(nb), changed, None, warnings, removed)
         nb = parse_notebook(data)
         removed, warnings, changed = _strip_tracked(nb, options)
         if not changed:

@@ -1,0 +1,109 @@
+"""static_environment, imported_distributions, environment."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from jupyter_xtrack.capture.env import (
+    environment,
+    imported_distributions,
+    installed_distributions,
+    static_environment,
+)
+
+
+def test_static_environment_fields() -> None:
+    env = static_environment()
+    assert env["python"]["version"] == ".".join(map(str, sys.version_info[:3]))
+    assert env["python"]["executable"] == sys.executable
+    assert env["platform"]["system"] and env["platform"]["machine"]
+    hw = env["hardware"]
+    assert hw["cores_logical"] == os.cpu_count() and hw["memory_bytes"] > 0
+    assert isinstance(hw["gpus"], list)
+    assert env["packages"]["numpy"] == importlib.metadata.version("numpy")
+    assert env["packages"]["scikit-learn"] == importlib.metadata.version("scikit-learn")
+    json.dumps(env)
+
+
+def test_static_environment_is_cached_and_callers_cannot_corrupt_it() -> None:
+    first = static_environment()
+    first["packages"].clear()
+    assert static_environment()["packages"]
+
+
+def test_installed_matches_importlib_metadata() -> None:
+    ours = installed_distributions()
+    theirs = {d.metadata["Name"] for d in importlib.metadata.distributions()}
+    canon = {n.lower().replace("_", "-").replace(".", "-") for n in theirs}
+    assert set(ours) == canon
+
+
+def test_imported_distributions_maps_modules_to_distributions() -> None:
+    out = imported_distributions(
+        ["numpy", "numpy.linalg", "sklearn.base", "os", "json", "jupyter_xtrack", "my_local_mod"]
+    )
+    assert out == {
+        "jupyter-xtrack": importlib.metadata.version("jupyter_xtrack"),  # editable install
+        "numpy": importlib.metadata.version("numpy"),
+        "scikit-learn": importlib.metadata.version("scikit-learn"),
+    }
+    # cached answers are copies too
+    out.clear()
+    assert imported_distributions(["numpy"]) == {"numpy": importlib.metadata.version("numpy")}
+    assert imported_distributions([]) == {}
+
+
+def test_environment_combines_static_imported_and_env_vars() -> None:
+    env = environment(["numpy"], {"OMP_NUM_THREADS": "2", "AWS_SECRET_ACCESS_KEY": "x"})
+    assert env["imported"] == {"numpy": importlib.metadata.version("numpy")}
+    assert env["env_vars"] == {"OMP_NUM_THREADS": "2"}
+    assert "packages" in env and "hardware" in env
+
+
+def test_never_imports_torch_and_reads_gpus_from_nvidia_smi(tmp_path: Path) -> None:
+    # a fake nvidia-smi first on PATH stands in for a GPU machine
+    fake = tmp_path / "nvidia-smi"
+    fake.write_text(
+        "#!/bin/sh\necho 'NVIDIA H100 80GB HBM3, 81559 MiB, 550.54.15'\n"
+        "echo 'NVIDIA H100 80GB HBM3, 81559 MiB, 550.54.15'\n"
+    )
+    fake.chmod(0o755)
+    code = (
+        "import sys, json\nfrom jupyter_xtrack.capture.env import static_environment\n"
+        "gpus = static_environment()['hardware']['gpus']\n"
+        "print(json.dumps([gpus, 'torch' in sys.modules]))"
+    )
+    env = {**os.environ, "PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    gpus, torch_imported = json.loads(out.stdout)
+    assert torch_imported is False
+    assert gpus == [
+        {
+            "name": "NVIDIA H100 80GB HBM3",
+            "memory_bytes": 81559 << 20,
+            "driver": "550.54.15",
+            "source": "nvidia-smi",
+        }
+    ] * 2
+
+
+def test_failing_nvidia_smi_means_no_gpus(tmp_path: Path) -> None:
+    fake = tmp_path / "nvidia-smi"
+    fake.write_text("#!/bin/sh\necho 'NVIDIA-SMI has failed' >&2\nexit 9\n")
+    fake.chmod(0o755)
+    code = (
+        "from jupyter_xtrack.capture.env import static_environment\n"
+        "print(static_environment()['hardware']['gpus'])"
+    )
+    env = {**os.environ, "PATH": f"{tmp_path}{os.pathsep}{os.environ['PATH']}"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    assert out.stdout.strip() == "[]"

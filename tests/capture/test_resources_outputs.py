@@ -1,0 +1,123 @@
+"""ResourceMeter, TeeStream and figure capture."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import time
+
+import pytest
+
+from jupyter_xtrack.capture.outputs import TeeStream, new_figures_png, open_figure_numbers
+from jupyter_xtrack.capture.resources import ResourceMeter
+
+
+def test_meter_sees_a_real_allocation_as_peak_rss() -> None:
+    meter = ResourceMeter()
+    meter.start()
+    block = bytearray(200 << 20)  # 200 MiB, touched (zeroed) pages count toward RSS
+    block[::4096] = b"x" * len(block[::4096])
+    del block
+    out = meter.stop()
+    assert out["peak_rss_bytes"] >= out["rss_bytes"] + (150 << 20)
+    assert out["wall_s"] >= 0 and out["cpu_s"] >= 0
+    if sys.platform.startswith("linux") and out["peak_rss_scope"] == "cell":
+        # the next cell starts from a fresh high-water mark
+        meter.start()
+        again = meter.stop()
+        assert again["peak_rss_bytes"] < out["peak_rss_bytes"] - (100 << 20)
+
+
+def test_meter_times_wall_and_cpu() -> None:
+    meter = ResourceMeter()
+    meter.start()
+    end = time.perf_counter() + 0.05
+    while time.perf_counter() < end:
+        pass
+    time.sleep(0.05)
+    out = meter.stop()
+    assert out["wall_s"] >= 0.1 > out["cpu_s"] > 0.02
+    assert "peak_gpu_bytes" not in out or "torch" in sys.modules
+
+
+class Recorder(io.StringIO):
+    """Stands in for ipykernel's OutStream: a real stream with extra attributes."""
+
+    session = "kernel-session"
+
+    def isatty(self) -> bool:
+        return False
+
+
+def test_tee_writes_through_and_keeps_a_copy() -> None:
+    target = Recorder()
+    tee = TeeStream(target, cap_bytes=1000)
+    print("hello", file=tee)
+    tee.write("world")
+    tee.writelines(["\n", "é"])
+    tee.flush()
+    assert target.getvalue() == "hello\nworld\né"
+    assert tee.captured() == ("hello\nworld\né", False)
+    # unknown attributes come from the target
+    assert tee.session == "kernel-session" and tee.isatty() is False
+
+
+@pytest.mark.parametrize(
+    ("writes", "cap", "expected"),
+    [
+        (["abcdef", "gh"], 4, ("abcd", True)),
+        (["ab", "cd"], 4, ("abcd", False)),
+        (["ab", "cd", "e"], 4, ("abcd", True)),
+        (["éé"], 3, ("é", True)),  # cut on a character boundary, within the byte cap
+        (["x"], 0, ("", True)),
+    ],
+)
+def test_tee_cap(writes: list[str], cap: int, expected: tuple[str, bool]) -> None:
+    target = io.StringIO()
+    tee = TeeStream(target, cap_bytes=cap)
+    for w in writes:
+        tee.write(w)
+    assert tee.captured() == expected
+    assert target.getvalue() == "".join(writes)
+
+
+def test_tee_as_sys_stdout_in_a_real_subprocess() -> None:
+    code = (
+        "import sys\nfrom jupyter_xtrack.capture.outputs import TeeStream\n"
+        "tee = TeeStream(sys.stdout, 5)\nsys.stdout = tee\nprint('abcdefgh')\n"
+        "sys.stdout = tee._target\nprint(repr(tee.captured()))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout == "abcdefgh\n('abcde', True)\n"
+
+
+def test_new_figures_png() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+    old = plt.figure()
+    plt.plot([1, 2, 3])
+    before = open_figure_numbers()
+    assert before == {old.number}
+    new = plt.figure()
+    plt.plot([3, 1])
+    current = plt.gcf()
+    pngs = new_figures_png(before)
+    assert len(pngs) == 1 and pngs[0].startswith(b"\x89PNG\r\n\x1a\n")
+    assert plt.gcf() is current is new  # capturing did not change the current figure
+    assert new_figures_png(open_figure_numbers()) == []
+    plt.close("all")
+
+
+def test_no_pyplot_no_figures_no_import() -> None:
+    code = (
+        "import sys\nfrom jupyter_xtrack.capture.outputs import new_figures_png, "
+        "open_figure_numbers\n"
+        "print(open_figure_numbers(), new_figures_png(set()), 'matplotlib' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "set() [] False"

@@ -1,7 +1,7 @@
 """The git clean filter as one long-running process per git command (`filter.<driver>.process`).
 
 git starts `python -m jupyter_xtrack.notebook.gitfilter [strip flags]` once, shakes hands
-(pkt-line, version 2, capability `clean`), then sends every notebook it adds, diffs or checks
+(pkt-line, version 2, capability `clean`; `smudge` passes content through), then sends every notebook it adds, diffs or checks
 through the same pipe; we answer each with the stripped bytes. A notebook we cannot strip gets
 `status=error` with a message on stderr, and git's `filter.<driver>.required` decides whether the
 command stops; the others go through. Stripped outputs are handed to the archive at the end.
@@ -64,7 +64,12 @@ def serve(
     capabilities = read_text_list(stdin)
     if "capability=clean" not in capabilities:
         raise ProtocolError(f"git did not offer the clean capability ({capabilities!r})")
-    stdout.write(encode_text(["capability=clean"]))
+    # smudge is a pass-through, but it must be offered: with `required = true` git refuses to
+    # check out (or to diff against the index) through a filter that lacks it.
+    offered = ["capability=clean"]
+    if "capability=smudge" in capabilities:
+        offered.append("capability=smudge")
+    stdout.write(encode_text(offered))
     stdout.flush()
 
     while True:
@@ -75,6 +80,10 @@ def serve(
         fields = dict(line.partition("=")[::2] for line in header)
         content = read_content(stdin)
         path = fields.get("pathname", "<unknown path>")
+        if fields.get("command") == "smudge":
+            stdout.write(encode_text(["status=success"]) + encode_content(content) + FLUSH)
+            stdout.flush()
+            continue
         if fields.get("command") != "clean":
             log.write(f"xtrack filter: {path}: unsupported command {fields.get('command')!r}\n")
             stdout.write(encode_text(["status=error"]))

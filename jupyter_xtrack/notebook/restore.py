@@ -20,7 +20,8 @@ from .nbjson import Notebook
 @dataclass
 class RestoreReport:
     """What restore did: restored cell keys, cells whose source changed since (left without
-    outputs), and cells that already had outputs (left alone)."""
+    outputs), and cells that have other outputs than the archived ones (left alone). Cells
+    whose outputs were kept but whose execution counts were stripped get their counts back."""
 
     restored: list[str] = field(default_factory=list)
     changed: list[str] = field(default_factory=list)
@@ -60,20 +61,31 @@ def restore_outputs(
         candidates = by_cell.get(key)
         if not candidates:
             continue
-        if cell.get("outputs"):
-            report.kept_existing.append(key)
-            continue
         source = cell.get("source", cell.get("input", ""))
         wanted = source_hash("".join(source) if isinstance(source, list) else str(source))
         matching = [r for r in candidates if r["source_hash"] == wanted]
         if not matching:
-            report.changed.append(key)
+            if not cell.get("outputs"):
+                report.changed.append(key)
             continue
         exact = [r for r in matching if r.get("notebook_hash") == notebook_hash]
         record = (exact or matching)[0]
         payload = orjson.loads(get_blob(record["outputs_blob"]))
+        if cell.get("outputs") and cell["outputs"] != _without_counts(payload.get("outputs", [])):
+            # Outputs that are not the archived ones (kept with --keep-output, or re-run):
+            # the notebook's own outputs win.
+            report.kept_existing.append(key)
+            continue
         cell["outputs"] = payload.get("outputs", [])
         count_key = "prompt_number" if "prompt_number" in cell else "execution_count"
         cell[count_key] = payload.get("execution_count")
         report.restored.append(key)
     return report
+
+
+def _without_counts(outputs: list[Any]) -> list[Any]:
+    """Outputs as stripping leaves kept ones: execution counts set to null."""
+    return [
+        {**o, "execution_count": None} if isinstance(o, dict) and "execution_count" in o else o
+        for o in outputs
+    ]

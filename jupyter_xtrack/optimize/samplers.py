@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .space import Space, SpaceError
 
@@ -34,7 +34,7 @@ def make_sampler(name: str | None, space: Space, seed: int | None = None) -> Bas
     if key == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if key == "grid":
-        return optuna.samplers.GridSampler(space.grid(), seed=seed)
+        return _ask_tell_grid(space.grid(), seed)
     if key == "gp":
         return optuna.samplers.GPSampler(seed=seed)
     # CMA-ES samples numbers only; choices go to its independent (random) fallback.
@@ -45,3 +45,16 @@ def make_sampler(name: str | None, space: Space, seed: int | None = None) -> Bas
             "the cmaes sampler needs the 'cmaes' package: pip install cmaes (or use tpe/gp)"
         ) from None
     return optuna.samplers.CmaEsSampler(seed=seed)
+
+
+def _ask_tell_grid(grid: dict[str, list[object]], seed: int | None) -> BaseSampler:
+    """Optuna's GridSampler for an ask/tell loop. Its after_trial calls `study.stop()` when
+    the grid is used up, which only works inside `study.optimize`; the sweep loop stops at
+    the grid's size itself, so that call is skipped."""
+    import optuna
+
+    class AskTellGridSampler(optuna.samplers.GridSampler):
+        def after_trial(self, study: Any, trial: Any, state: Any, values: Any) -> None:
+            return None
+
+    return AskTellGridSampler(grid, seed=seed)  # type: ignore[arg-type]

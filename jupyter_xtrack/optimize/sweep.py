@@ -93,6 +93,8 @@ class SweepResult:
     state: str
     trials: list[TrialRecord] = field(default_factory=list)
     storage_url: str | None = None
+    sampler: str | None = None
+    _study: Any = field(default=None, repr=False, compare=False)
 
     @property
     def leaderboard(self) -> pd.DataFrame:
@@ -117,6 +119,8 @@ class SweepResult:
 
     def study(self) -> optuna.Study:
         """The Optuna study behind the sweep (for Optuna's own plots and analyses)."""
+        if self._study is not None:
+            return self._study
         import optuna
 
         return optuna.load_study(study_name=self.name, storage=self.storage_url or _storage_url())
@@ -344,7 +348,7 @@ class SweepLoop:
         if self.control is not None:
             self.control.attach(parent)
         result = SweepResult(study_name, parent.id or None, cfg.metric, cfg.direction, "running",
-                             self.records, _storage_url())
+                             self.records, _storage_url(), cfg.sampler, study)
         if cfg.show:
             self.view = make_view(f"sweep {study_name}", cfg.metric, cfg.direction)
             self.view.display()

@@ -68,7 +68,7 @@ class BlobStore:
         """Store `data` (once, however often it is put) and return its hash."""
         h = hash_bytes(data)
         target = self.path(h)
-        if target.exists():
+        if self._refresh(target):
             return h
         self._write_atomically(target, [bytes(data)])
         return h
@@ -90,7 +90,7 @@ class BlobStore:
                     os.fsync(dst.fileno())
                 h = f"{HASH_ALGORITHM}:{hasher.hexdigest()}"
                 target = self.path(h)
-                if target.exists():
+                if self._refresh(target):
                     tmp.unlink()
                 else:
                     self._place(tmp, target)
@@ -152,6 +152,17 @@ class BlobStore:
         return count, freed
 
     # -- writing -----------------------------------------------------------------------
+    def _refresh(self, target: Path) -> bool:
+        """True if the blob exists; its mtime is renewed so that a gc running right now
+        treats it as young (gc keeps young blobs) while its new reference is recorded."""
+        try:
+            os.utime(target)
+            return True
+        except FileNotFoundError:
+            return False
+        except OSError:
+            return target.exists()
+
     def _tmp_path(self) -> Path:
         return self._tmp / f"{os.getpid()}-{uuid.uuid4().hex}"
 

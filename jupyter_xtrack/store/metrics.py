@@ -14,81 +14,104 @@ from collections.abc import Sequence
 from operator import itemgetter
 from typing import Any
 
-from .codec import NO_STEP, float_array, step_array, to_le_bytes, unpack_floats, unpack_steps
+from .codec import NO_STEP, unpack_floats, unpack_steps
 
 CHUNK_MAX = 65536
 MERGE_BELOW = 4096
 
 
-def last_index(steps: array[int], times: array[float]) -> int:
+def _columns(points: Sequence[Sequence[Any]]) -> tuple[list[str], list[str], Any, Any, Any]:
+    """The points as run ids, keys, and float64 values / int64 steps / float64 times."""
+    import numpy as np
+
+    n = len(points)
+    for p in points[:1] if points else ():
+        if len(p) != 5:
+            raise ValueError("metric points must be (run_id, key, value, step, wall_time) tuples")
+    runs = list(map(itemgetter(0), points))
+    keys = list(map(itemgetter(1), points))
+    try:
+        values = np.fromiter(map(itemgetter(2), points), dtype=np.float64, count=n)
+    except (TypeError, ValueError):
+        for p in points:
+            try:
+                float(p[2])
+            except (TypeError, ValueError):
+                raise TypeError(f"metric {p[1]!r} value {p[2]!r:.60} is not a number") from None
+        raise
+    raw_steps = list(map(itemgetter(3), points))
+    if None in raw_steps:
+        as_float = np.array(raw_steps, dtype=np.float64)  # None becomes NaN
+        missing = np.isnan(as_float)
+        as_float[missing] = 0
+        steps = as_float.astype(np.int64)
+        steps[missing] = NO_STEP
+    else:
+        steps = np.array(raw_steps, dtype=np.int64)
+    times = np.fromiter(map(itemgetter(4), points), dtype=np.float64, count=n)
+    return runs, keys, values, steps, times
+
+
+def _groups(runs: list[str], keys: list[str]) -> list[tuple[str, str, Any]]:
+    """(run id, key, point indices in logged order) per series; indices None for a batch
+    holding one series. Grouping is a stable sort of integer codes, so it runs in numpy
+    rather than a Python loop over the points."""
+    import numpy as np
+
+    run_codes = {r: i for i, r in enumerate(dict.fromkeys(runs))}
+    key_codes = {k: i for i, k in enumerate(dict.fromkeys(keys))}
+    if len(run_codes) == 1 and len(key_codes) == 1:
+        return [(runs[0], keys[0], None)]
+    n = len(keys)
+    codes = np.fromiter(map(key_codes.__getitem__, keys), dtype=np.int64, count=n)
+    if len(run_codes) > 1:
+        codes += len(key_codes) * np.fromiter(
+            map(run_codes.__getitem__, runs), dtype=np.int64, count=n
+        )
+    order = np.argsort(codes, kind="stable")
+    counts = np.bincount(codes)
+    run_of = list(run_codes)
+    key_of = list(key_codes)
+    out: list[tuple[str, str, Any]] = []
+    start = 0
+    for code in np.flatnonzero(counts).tolist():
+        end = start + int(counts[code])
+        run_i, key_i = divmod(code, len(key_codes))
+        out.append((run_of[run_i], key_of[key_i], order[start:end]))
+        start = end
+    return out
+
+
+def last_index(steps: Any, times: Any) -> int:
     """Index of the point that is "last": highest step (no step counts lowest), then
     latest time, then logged last."""
-    n = len(steps)
-    top = max(steps)
-    same = steps.count(top)
-    if same == 1:
-        return steps.index(top)
-    if same == n:
-        latest = max(times)
-        return n - 1 - times[::-1].index(latest)
-    best = -1
-    for i in range(n):
-        if steps[i] == top and (best < 0 or times[i] >= times[best]):
-            best = i
-    return best
+    import numpy as np
 
-
-def group_points(
-    runs: Sequence[str], keys: Sequence[str]
-) -> dict[tuple[str, str], list[int] | None]:
-    """Point indices by (run id, key), in logged order; None stands for "all points" when
-    the batch holds a single series (the common case, kept free of index lists)."""
-    first = (runs[0], keys[0])
-    if runs.count(first[0]) == len(runs) and keys.count(first[1]) == len(keys):
-        return {first: None}
-    groups: dict[tuple[str, str], list[int] | None] = {}
-    for i, rk in enumerate(zip(runs, keys, strict=False)):
-        ix = groups.get(rk)
-        if ix is None:
-            groups[rk] = [i]
-        else:
-            ix.append(i)
-    return groups
+    candidates = np.flatnonzero(steps == steps.max())
+    if len(candidates) == 1:
+        return int(candidates[0])
+    latest = times[candidates][::-1]
+    return int(candidates[len(candidates) - 1 - int(np.argmax(latest))])
 
 
 def write_points(
     conn: sqlite3.Connection,
     numbers: dict[str, int],
-    runs: Sequence[str],
-    keys: Sequence[str],
-    values: Sequence[Any],
-    steps: Sequence[Any],
-    times: Sequence[Any],
+    points: Sequence[Sequence[Any]],
 ) -> dict[int, dict[str, float]]:
     """Append the points to their histories and update last values, inside the caller's
     transaction. Returns, per run number, the metrics whose last value changed."""
+    runs, keys, all_values, all_steps, all_times = _columns(points)
     changed: dict[int, dict[str, float]] = {}
     chunk_rows: list[tuple[Any, ...]] = []
-    for (run_id, key), ix in group_points(runs, keys).items():
+    for run_id, key, ix in _groups(runs, keys):
         if ix is None:
-            vals, stps, tms = float_array(values), step_array(steps), float_array(times)
-        elif len(ix) == 1:
-            i = ix[0]
-            vals, stps, tms = (
-                float_array([values[i]]),
-                step_array([steps[i]]),
-                float_array([times[i]]),
-            )
+            vals, stps, tms = all_values, all_steps, all_times
         else:
-            pick = itemgetter(*ix)
-            vals, stps, tms = (
-                float_array(pick(values)),
-                step_array(pick(steps)),
-                float_array(pick(times)),
-            )
+            vals, stps, tms = all_values[ix], all_steps[ix], all_times[ix]
         run = numbers[run_id]
         li = last_index(stps, tms)
-        new_last = (stps[li], tms[li])
+        new_last = (int(stps[li]), float(tms[li]))
         row = conn.execute(
             "SELECT value, step, time, count, chunks FROM metrics WHERE run = ? AND key = ?",
             (run, key),
@@ -105,16 +128,16 @@ def write_points(
                     key,
                     chunks,
                     len(vals[start:end]),
-                    to_le_bytes(stps[start:end]),
-                    to_le_bytes(vals[start:end]),
-                    to_le_bytes(tms[start:end]),
+                    _le(stps[start:end], "<i8"),
+                    _le(vals[start:end], "<f8"),
+                    _le(tms[start:end], "<f8"),
                 )
             )
             chunks += 1
             start = end
         old_last = None if row is None else (NO_STEP if row[1] is None else row[1], row[2])
         if old_last is None or new_last >= old_last:
-            value, step, when = vals[li], stps[li], tms[li]
+            value, (step, when) = float(vals[li]), new_last
             changed.setdefault(run, {})[key] = value
         else:
             value = math.nan if row[0] is None else row[0]
@@ -135,14 +158,18 @@ def write_points(
     return changed
 
 
+def _le(arr: Any, dtype: str) -> bytes:
+    return bytes(arr.astype(dtype, copy=False).tobytes())
+
+
 def _extend_last_chunk(
     conn: sqlite3.Connection,
     run: int,
     key: str,
     seq: int,
-    vals: array[float],
-    stps: array[int],
-    tms: array[float],
+    vals: Any,
+    stps: Any,
+    tms: Any,
 ) -> int:
     """Append the head of the new points to the last chunk while it is small; returns how
     many points it took."""
@@ -162,9 +189,9 @@ def _extend_last_chunk(
         "WHERE run = ? AND key = ? AND seq = ?",
         (
             n + take,
-            s + to_le_bytes(stps[:take]),
-            v + to_le_bytes(vals[:take]),
-            t + to_le_bytes(tms[:take]),
+            s + _le(stps[:take], "<i8"),
+            v + _le(vals[:take], "<f8"),
+            t + _le(tms[:take], "<f8"),
             run,
             key,
             seq,

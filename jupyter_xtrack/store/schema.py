@@ -6,7 +6,7 @@ from version 0; an older store runs the missing ones. Migrations run inside
 open an old store at the same moment apply each migration exactly once.
 
 Version history:
-  1. runs (with JSON summaries of params/metrics/tags for wide reads), params, metric
+  1. runs (with summaries of params/metrics/tags for wide reads), key sets, params, metric
      last values and chunked histories, tags, facts, files, artifacts.
   2. archived notebook outputs (for the git filter) and the run-by-cell index.
 """
@@ -46,13 +46,20 @@ CREATE TABLE runs (
     git_commit TEXT,
     git_branch TEXT,
     git_dirty INTEGER,
-    params_json BLOB,
-    metrics_json BLOB,
-    tags_json BLOB
+    params_keys INTEGER,
+    params_vals BLOB,
+    metrics_keys INTEGER,
+    metrics_vals BLOB,
+    tags_keys INTEGER,
+    tags_vals BLOB
 );
 CREATE INDEX runs_running ON runs(number) WHERE status = 'running';
 CREATE INDEX runs_parent ON runs(parent_id) WHERE parent_id IS NOT NULL;
 CREATE INDEX runs_experiment ON runs(experiment, number);
+
+-- Summaries on the runs row (see summary.py): *_keys is a key set id, *_vals the values in
+-- that key set's order (metrics packed float64, params and tags a JSON array).
+CREATE TABLE keysets (id INTEGER PRIMARY KEY, keys TEXT NOT NULL);
 
 -- value: the filterable form (number, text, or NULL); json: the exact value.
 -- value has no declared type, so SQLite keeps numbers and text apart.

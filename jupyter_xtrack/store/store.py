@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from .blobs import BlobStore, check_hash, hashes_in
 from .codec import dumps, loads
 from .connection import connect, is_busy, store_error, write_transaction
 from .errors import StoreError, UnknownRunError
+from .gcpause import gc_paused
 from .ids import new_run_id
 from .liveness import (
     STALE_HEARTBEAT_S,
@@ -33,7 +35,8 @@ from .liveness import (
 from .location import store_root
 from .query import RUN_STATUSES, compile_filter, compile_order
 from .schema import migrate
-from .table import BASE_SQL, SUMMARY_SQL, RunTable, build_table, namespaces_needed
+from .summary import NAMESPACES, Summaries
+from .table import BASE_SQL, RunTable, build_table, namespaces_needed
 
 RUN_KINDS = ("cell", "script", "sweep", "trial", "automl")
 FILE_DIRECTIONS = ("input", "output")
@@ -92,6 +95,7 @@ class Store:
         self._lock = threading.Lock()
         self._pid = os.getpid()
         self._closed = False
+        self._summaries = Summaries()
 
     def __repr__(self) -> str:
         return f"Store({str(self.root)!r})"
@@ -172,6 +176,19 @@ class Store:
                 yield conn
         except sqlite3.Error as exc:
             raise self._error(exc) from exc
+
+    @contextmanager
+    def _snapshot(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction: every query inside sees the same state of the store."""
+        with self._read() as conn:
+            if conn.in_transaction:
+                yield conn
+                return
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                conn.execute("COMMIT")
 
     @contextmanager
     def batch(self) -> Iterator[None]:
@@ -325,7 +342,7 @@ class Store:
                 "ON CONFLICT(run, key) DO UPDATE SET value = excluded.value, json = excluded.json",
                 [(number, k, _filter_value(v), dumps(v)) for k, v in clean.items()],
             )
-            self._merge_summary(conn, number, "params_json", clean)
+            self._merge_summary(conn, number, "params", clean)
 
     def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
         """Add or overwrite string tags (other values are stored as their str())."""
@@ -341,16 +358,21 @@ class Store:
             "ON CONFLICT(run, key) DO UPDATE SET value = excluded.value",
             [(number, k, v) for k, v in clean.items()],
         )
-        self._merge_summary(conn, number, "tags_json", clean)
+        self._merge_summary(conn, number, "tags", clean)
 
     def _merge_summary(
-        self, conn: sqlite3.Connection, number: int, column: str, updates: Mapping[str, Any]
+        self, conn: sqlite3.Connection, number: int, ns: str, updates: Mapping[str, Any]
     ) -> None:
-        # column is one of three fixed names, never user input.
-        (raw,) = conn.execute(f"SELECT {column} FROM runs WHERE number = ?", (number,)).fetchone()
-        summary = loads(raw) if raw is not None else {}
+        # ns is one of three fixed names (never user input), so it may name columns.
+        ks, blob = conn.execute(
+            f"SELECT {ns}_keys, {ns}_vals FROM runs WHERE number = ?", (number,)
+        ).fetchone()
+        summary = self._summaries.decode(conn, ns, ks, blob)
         summary.update(updates)
-        conn.execute(f"UPDATE runs SET {column} = ? WHERE number = ?", (dumps(summary), number))
+        conn.execute(
+            f"UPDATE runs SET {ns}_keys = ?, {ns}_vals = ? WHERE number = ?",
+            (*self._summaries.encode(conn, ns, summary), number),
+        )
 
     # -- metrics -------------------------------------------------------------------------
     def log_metrics(self, points: Sequence[tuple[str, str, float, int | None, float]]) -> None:
@@ -360,16 +382,10 @@ class Store:
         in the store; TypeError for a value that is not a number."""
         if not points:
             return
-        try:
-            runs, keys, values, steps, times = zip(*points, strict=True)
-        except ValueError:
-            raise ValueError(
-                "metric points must be (run_id, key, value, step, wall_time) tuples"
-            ) from None
-        with self._write() as conn:
+        with self._write() as conn, gc_paused():
             numbers: dict[str, int] = {}
             missing: list[str] = []
-            for run_id in set(runs):
+            for run_id in dict.fromkeys(map(itemgetter(0), points)):
                 row = conn.execute("SELECT number FROM runs WHERE id = ?", (run_id,)).fetchone()
                 if row is None:
                     missing.append(str(run_id))
@@ -380,9 +396,9 @@ class Store:
                     f"no run with id {', '.join(sorted(missing))} in store {self.root}; "
                     "its metric points were not written"
                 )
-            changed = metric_store.write_points(conn, numbers, runs, keys, values, steps, times)
+            changed = metric_store.write_points(conn, numbers, points)
             for number, last in changed.items():
-                self._merge_summary(conn, number, "metrics_json", last)
+                self._merge_summary(conn, number, "metrics", last)
 
     def metric_history(self, run_id: str, key: str) -> dict[str, list[Any]]:
         """Every point of metric `key` as {"step": [...], "value": [...], "time": [...]} in
@@ -688,14 +704,15 @@ class Store:
             cur = conn.execute(
                 "SELECT id, number, name, experiment, status, kind, parent_id, started_at, "
                 "ended_at, duration_s, pid, host, heartbeat_at, notebook_path, cell_id, "
-                "params_json, metrics_json, tags_json FROM runs WHERE number = ?",
+                "params_keys, params_vals, metrics_keys, metrics_vals, tags_keys, tags_vals "
+                "FROM runs WHERE number = ?",
                 (number,),
             )
             names = [d[0] for d in cur.description]
-            record: dict[str, Any] = dict(zip(names, cur.fetchone(), strict=False))
-            for field in ("params", "metrics", "tags"):
-                raw = record.pop(f"{field}_json")
-                record[field] = loads(raw) if raw is not None else {}
+            record: dict[str, Any] = dict(zip(names, cur.fetchone(), strict=True))
+            for ns in NAMESPACES:
+                ks, blob = record.pop(f"{ns}_keys"), record.pop(f"{ns}_vals")
+                record[ns] = self._summaries.decode(conn, ns, ks, blob)
             record["children"] = [
                 r[0]
                 for r in conn.execute(
@@ -745,7 +762,7 @@ class Store:
             args.append(parent_id)
         where_sql = " AND ".join(clauses)
         namespaces = namespaces_needed(columns)
-        select = ", ".join([BASE_SQL, *(SUMMARY_SQL[ns] for ns in namespaces)])
+        select = ", ".join([BASE_SQL, *(f"r.{ns}_keys, r.{ns}_vals" for ns in namespaces)])
         sql = f"SELECT {select} FROM runs AS r {' '.join(ordering.joins)} WHERE {where_sql} "
         sql += f"ORDER BY {ordering.order_sql}"
         page_args: list[Any] = []
@@ -753,20 +770,16 @@ class Store:
             sql += " LIMIT ? OFFSET ?"
             page_args = [-1 if limit is None else max(0, int(limit)), max(0, int(offset))]
         self._reconcile_quietly()
-        with self._read() as conn:
-            # One read transaction so the rows and the total agree.
-            conn.execute("BEGIN")
-            try:
-                rows = conn.execute(sql, [*ordering.join_params, *args, *page_args]).fetchall()
-                if page_args:
-                    (total,) = conn.execute(
-                        f"SELECT count(*) FROM runs AS r WHERE {where_sql}", args
-                    ).fetchone()
-                else:
-                    total = len(rows)
-            finally:
-                conn.execute("COMMIT")
-        return build_table(rows, int(total), namespaces, columns)
+        # One read transaction so the rows and the total agree.
+        with self._snapshot() as conn, gc_paused():
+            rows = conn.execute(sql, [*ordering.join_params, *args, *page_args]).fetchall()
+            if page_args:
+                (total,) = conn.execute(
+                    f"SELECT count(*) FROM runs AS r WHERE {where_sql}", args
+                ).fetchone()
+            else:
+                total = len(rows)
+            return build_table(conn, self._summaries, rows, int(total), namespaces, columns)
 
     def _reconcile_quietly(self) -> None:
         # Reads must work even when the crashed-run bookkeeping cannot be written.
@@ -823,22 +836,18 @@ class Store:
         since a writer may not have recorded its reference yet.
         """
         keep: set[str] = set()
-        with self._read() as conn:
-            conn.execute("BEGIN")
-            try:
-                for query in (
-                    "SELECT data FROM facts",
-                    "SELECT hash FROM files WHERE hash IS NOT NULL",
-                    "SELECT extra FROM files WHERE extra IS NOT NULL",
-                    "SELECT hash FROM artifacts",
-                    "SELECT meta FROM artifacts WHERE meta IS NOT NULL",
-                    "SELECT outputs_blob || ' ' || coalesce(source_hash, '') || ' ' || "
-                    "coalesce(notebook_hash, '') FROM archived_outputs",
-                ):
-                    for (value,) in conn.execute(query):
-                        keep |= hashes_in(value)
-            finally:
-                conn.execute("COMMIT")
+        with self._snapshot() as conn:
+            for query in (
+                "SELECT data FROM facts",
+                "SELECT hash FROM files WHERE hash IS NOT NULL",
+                "SELECT extra FROM files WHERE extra IS NOT NULL",
+                "SELECT hash FROM artifacts",
+                "SELECT meta FROM artifacts WHERE meta IS NOT NULL",
+                "SELECT coalesce(outputs_blob, '') || ' ' || coalesce(source_hash, '') || ' ' || "
+                "coalesce(notebook_hash, '') FROM archived_outputs",
+            ):
+                for (value,) in conn.execute(query):
+                    keep |= hashes_in(value)
         return self.blobs.remove_except(keep, min_age_s=min_age_s)
 
 

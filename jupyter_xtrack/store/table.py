@@ -7,10 +7,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .codec import loads
-from .query import NAMESPACES
+from .gcpause import gc_paused
+from .summary import NAMESPACES, Summaries
 
 if TYPE_CHECKING:
+    import sqlite3
+
     import pandas as pd
 
 BASE_COLUMNS = (
@@ -34,7 +36,6 @@ BASE_SQL = (
     "r.id, r.number, r.name, r.experiment, r.status, r.started_at, r.ended_at, r.duration_s, "
     "r.parent_id, r.kind, r.notebook_path, r.git_commit, r.git_branch, r.git_dirty"
 )
-SUMMARY_SQL = {"params": "r.params_json", "metrics": "r.metrics_json", "tags": "r.tags_json"}
 _GLOB_CHARS = set("*?[")
 
 
@@ -76,6 +77,10 @@ class RunTable:
         import numpy as np
         import pandas as pd
 
+        with gc_paused():
+            return self._frame(np, pd)
+
+    def _frame(self, np: Any, pd: Any) -> pd.DataFrame:
         data: dict[str, Any] = {}
         for name, values in self.columns.items():
             if name in ("started_at", "ended_at"):
@@ -105,24 +110,30 @@ def namespaces_needed(patterns: Sequence[str] | None) -> tuple[str, ...]:
 
 
 def build_table(
+    conn: sqlite3.Connection,
+    summaries: Summaries,
     rows: list[tuple[Any, ...]],
     total: int,
     namespaces: Sequence[str],
     patterns: Sequence[str] | None,
 ) -> RunTable:
-    """A RunTable from rows of BASE_SQL columns followed by one summary JSON per namespace
-    in `namespaces`, keeping the namespaced columns that match `patterns` (all when None;
-    a pattern without glob characters always gives its column, even if no run has it)."""
-    width = len(BASE_COLUMNS) + len(namespaces)
-    cols: list[Sequence[Any]] = list(zip(*rows, strict=False)) if rows else [()] * width
+    """A RunTable from rows of BASE_SQL columns followed by (key set, values) per
+    namespace in `namespaces`, keeping the namespaced columns that match `patterns` (all
+    when None; a pattern without glob characters always gives its column, even if no run
+    has it)."""
+    n_base = len(BASE_COLUMNS)
+    cols: list[Sequence[Any]] = (
+        list(zip(*rows, strict=True)) if rows else [()] * (n_base + 2 * len(namespaces))
+    )
     columns: dict[str, list[Any]] = {
-        name: list(col) for name, col in zip(BASE_COLUMNS, cols[: len(BASE_COLUMNS)], strict=False)
+        name: list(col) for name, col in zip(BASE_COLUMNS, cols[:n_base], strict=False)
     }
     columns["git.dirty"] = [None if v is None else bool(v) for v in columns["git.dirty"]]
-    empty: dict[str, Any] = {}
-    for ns, raw in zip(namespaces, cols[len(BASE_COLUMNS) :], strict=False):
-        dicts = [empty if b is None else loads(b) for b in raw]
-        keys = set().union(*dicts) if dicts else set()
+    n = len(rows)
+    for i, ns in enumerate(namespaces):
+        keysets, blobs = cols[n_base + 2 * i], cols[n_base + 2 * i + 1]
+        by_key = summaries.columns(conn, ns, keysets, blobs) if rows else {}
+        keys = set(by_key)
         if patterns is not None:
             keys = {k for k in keys if any(fnmatch.fnmatchcase(f"{ns}.{k}", p) for p in patterns)}
             prefix = ns + "."
@@ -132,5 +143,6 @@ def build_table(
                 if p.startswith(prefix) and not _GLOB_CHARS & set(p)
             )
         for key in sorted(keys):
-            columns[f"{ns}.{key}"] = [d.get(key) for d in dicts]
+            col = by_key.get(key)
+            columns[f"{ns}.{key}"] = [None] * n if col is None else col
     return RunTable(columns, total)

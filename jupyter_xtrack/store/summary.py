@@ -1,0 +1,130 @@
+"""Per-run summaries of params, last metric values and tags, shaped for wide reads.
+
+Each run row holds, per namespace, a key-set id and the values in that key set's (sorted)
+order: metrics as packed float64 (NaN exact), params and tags as a JSON array. Runs of one
+experiment share a key set, so reading 100,000 runs means joining their value blobs and
+slicing them into columns, with no per-run dictionaries.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import orjson
+import xxhash
+
+from .codec import dumps, float_array, loads, to_le_bytes, unpack_floats
+
+NAMESPACES = ("params", "metrics", "tags")
+
+
+class Summaries:
+    """Encodes and decodes summaries; caches key sets (immutable once written)."""
+
+    def __init__(self) -> None:
+        self._keys: dict[int, tuple[str, ...]] = {}
+        self._lock = threading.Lock()
+
+    # -- key sets ------------------------------------------------------------------------
+    # A key set's id is derived from its keys (a 64-bit hash), so an id means the same keys
+    # in every process and cached lookups can never go stale, even if the transaction that
+    # first wrote a key set rolls back.
+    def keyset_id(self, conn: sqlite3.Connection, keys: tuple[str, ...]) -> int:
+        """The id of key set `keys` (sorted); written inside the caller's transaction."""
+        text = dumps(list(keys)).decode()
+        ks = xxhash.xxh3_64_intdigest(text.encode()) - 2**63
+        cur = conn.execute("INSERT OR IGNORE INTO keysets(id, keys) VALUES (?, ?)", (ks, text))
+        if cur.rowcount == 0 and ks not in self._keys:
+            (stored,) = conn.execute("SELECT keys FROM keysets WHERE id = ?", (ks,)).fetchone()
+            if stored != text:  # a 64-bit collision: refuse rather than mislabel values
+                raise RuntimeError(f"key set hash collision between {stored} and {text}")
+        with self._lock:
+            self._keys[ks] = keys
+        return ks
+
+    def keyset(self, conn: sqlite3.Connection, ks: int) -> tuple[str, ...]:
+        """The keys of key set `ks`."""
+        keys = self._keys.get(ks)
+        if keys is None:
+            row = conn.execute("SELECT keys FROM keysets WHERE id = ?", (ks,)).fetchone()
+            if row is None:
+                raise LookupError(f"key set {ks} is missing from the store")
+            keys = tuple(orjson.loads(row[0]))
+            with self._lock:
+                self._keys[ks] = keys
+        return keys
+
+    # -- one run -------------------------------------------------------------------------
+    def encode(
+        self, conn: sqlite3.Connection, ns: str, mapping: Mapping[str, Any]
+    ) -> tuple[int | None, bytes | None]:
+        """(key set id, values blob) for `mapping`; (None, None) when it is empty."""
+        if not mapping:
+            return None, None
+        keys = tuple(sorted(mapping))
+        values = [mapping[k] for k in keys]
+        blob = to_le_bytes(float_array(values)) if ns == "metrics" else dumps(values)
+        return self.keyset_id(conn, keys), blob
+
+    def decode(
+        self, conn: sqlite3.Connection, ns: str, ks: int | None, blob: bytes | None
+    ) -> dict[str, Any]:
+        """The mapping `encode` was given."""
+        if ks is None or blob is None:
+            return {}
+        keys = self.keyset(conn, ks)
+        values = unpack_floats(blob).tolist() if ns == "metrics" else loads(blob)
+        return dict(zip(keys, values, strict=True))
+
+    # -- many runs -----------------------------------------------------------------------
+    def columns(
+        self,
+        conn: sqlite3.Connection,
+        ns: str,
+        keysets: Sequence[int | None],
+        blobs: Sequence[bytes | None],
+    ) -> dict[str, list[Any]]:
+        """Column per key (None where a run lacks it) for runs given as parallel
+        sequences of key-set ids and value blobs."""
+        n = len(keysets)
+        groups: dict[int, list[int]] = {}
+        first = keysets[0] if n else None
+        if n and first is not None and keysets.count(first) == n:
+            groups[first] = []  # every run shares one key set: no index lists needed
+        else:
+            for i, ks in enumerate(keysets):
+                if ks is not None:
+                    groups.setdefault(ks, []).append(i)
+        out: dict[str, list[Any]] = {}
+        for ks, rows in groups.items():
+            keys = self.keyset(conn, ks)
+            picked = blobs if not rows else [blobs[i] for i in rows]
+            cols = self._group_columns(ns, keys, picked)
+            for key, col in zip(keys, cols, strict=True):
+                if not rows:
+                    out[key] = col
+                    continue
+                target = out.get(key)
+                if target is None:
+                    target = out[key] = [None] * n
+                for i, value in zip(rows, col, strict=True):
+                    target[i] = value
+        return out
+
+    def _group_columns(
+        self, ns: str, keys: tuple[str, ...], blobs: Sequence[bytes | None]
+    ) -> list[list[Any]]:
+        width = len(keys)
+        if ns == "metrics":
+            flat = unpack_floats(b"".join(b for b in blobs if b is not None))
+            return [flat[j::width].tolist() for j in range(width)]
+        try:
+            rows = orjson.loads(b"[" + b",".join(b for b in blobs if b is not None) + b"]")
+        except orjson.JSONDecodeError:
+            rows = [loads(b) for b in blobs if b is not None]  # some hold NaN/Infinity
+        if not rows:
+            return [[] for _ in keys]
+        return [list(col) for col in zip(*rows, strict=True)]

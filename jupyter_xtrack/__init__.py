@@ -51,7 +51,7 @@ def show(obj: Any) -> Any:
     """An interactive view of `obj` (a runs DataFrame, a Comparison, a Run) where widgets work;
     `obj` itself elsewhere. Usable as `xt.runs().pipe(xt.show)`."""
     try:
-        from .widgets import show as widget_show  # type: ignore[attr-defined]
+        from .widgets import show as widget_show
     except ImportError:
         return obj
     return widget_show(obj)

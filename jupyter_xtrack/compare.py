@@ -78,12 +78,12 @@ class Comparison:
     def __repr__(self) -> str:
         widths = [max(12, len(lbl)) for lbl in self.labels]
         keyw = max([len(f"{s}.{k}") for s, rows in self.sections() for k in rows] + [10])
-        head = "  ".join(["fact".ljust(keyw + 2), *(lbl.ljust(w) for lbl, w in zip(self.labels, widths))])
+        head = "  ".join(["fact".ljust(keyw + 2), *(lbl.ljust(w) for lbl, w in zip(self.labels, widths, strict=True))])
         lines = [head, "-" * len(head)]
         for section, values in self.sections():
             for key, vals in values.items():
                 mark = "* " if self.differs(vals) else "  "
-                cells = [_cell(v).ljust(w) for v, w in zip(vals, widths)]
+                cells = [_cell(v).ljust(w) for v, w in zip(vals, widths, strict=True)]
                 lines.append("  ".join([mark + f"{section}.{key}".ljust(keyw), *cells]))
         for label, diff in self.code_diffs.items():
             lines.append("")
@@ -97,7 +97,7 @@ class Comparison:
         """The richest view the front end can show: the in-notebook compare view when the
         widgets are available, else HTML, with plain text for everything else."""
         try:
-            from .widgets import compare_bundle  # type: ignore[attr-defined]
+            from .widgets import compare_bundle
 
             return dict(compare_bundle(self))
         except Exception:  # noqa: BLE001 - no widgets here: HTML and text still work
@@ -154,7 +154,7 @@ def compare_runs(runs: Sequence[Run]) -> Comparison:
     comp.git = _table([_git_summary(r) for r in runs])
     comp.data = _table([_data_summary(r) for r in runs])
     base = runs[0].code or ""
-    for label, run in zip(comp.labels[1:], runs[1:]):
+    for label, run in zip(comp.labels[1:], runs[1:], strict=True):
         other = run.code or ""
         comp.code_diffs[label] = "".join(
             difflib.unified_diff(
@@ -177,7 +177,9 @@ def _env_rows(runs: Sequence[Run]) -> dict[str, list[Any]]:
     packages = [e.get("packages") or {} for e in envs]
     # Only packages some run imported: a diff of every installed package is noise.
     for name in _union_keys(imported):
-        rows[f"package.{name}"] = [imp.get(name) or pk.get(name) for imp, pk in zip(imported, packages)]
+        rows[f"package.{name}"] = [
+            imp.get(name) or pk.get(name) for imp, pk in zip(imported, packages, strict=True)
+        ]
     return rows
 
 

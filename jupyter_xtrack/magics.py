@@ -130,7 +130,7 @@ class TrackHooks:
         self.shell = shell
         self.last_cell_id: str | None = None
         self.last_raw_cell: str | None = None
-        self._frames: list[tuple[Recording | None, Any]] = []
+        self._frames: list[tuple[Recording | None, Any, Any]] = []
 
     # Input transformer (cleanup stage): drop the `%%track` line when its arguments parse, so
     # the body runs as a normal cell. A blank line keeps the body's line numbers.
@@ -341,7 +341,8 @@ def _exec_body(shell: Any, source: str) -> Any:
     tree = ast.parse(source)
     last = None
     if tree.body and isinstance(tree.body[-1], ast.Expr):
-        last = ast.Expression(tree.body.pop().value)
+        last = ast.Expression(tree.body[-1].value)
+        tree.body.pop()
     name = shell.compile.cache(source)
     exec(compile(tree, name, "exec"), shell.user_ns)
     if last is not None:
@@ -360,7 +361,8 @@ def load_ipython_extension(shell: Any) -> None:
     hooks = TrackHooks(shell)
     shell._xtrack_hooks = hooks
     shell.register_magics(XTrackMagics)
-    shell.input_transformers_cleanup.insert(0, hooks.transform)
+    # After IPython strips leading blank lines, so our blank line keeps the cell's numbering.
+    shell.input_transformers_cleanup.insert(1, hooks.transform)
     shell.events.register("pre_run_cell", hooks.pre_run_cell)
     shell.events.register("post_run_cell", hooks.post_run_cell)
     if "xt" not in shell.user_ns:

@@ -17,6 +17,7 @@ import traceback
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from .context import CONTEXT, TrackerContext, relative_to_dir
@@ -201,7 +202,7 @@ class Recording:
         if self.info.user_ns is not None:
             self._guard("read the namespace", lambda: self._read_namespace(snapshot, result))
         if snapshot.metrics:
-            run.log(**snapshot.metrics)
+            run.log(None, **snapshot.metrics)
         if snapshot.params:
             run.log_params(**snapshot.params)
         if error is not None:
@@ -277,7 +278,6 @@ class Recording:
     def _finalize(self, run: ActiveRun, snap: _Snapshot) -> None:
         """Everything that may happen after the cell returned: hashing, git, blobs, writes."""
         facts: dict[str, Any] = {}
-        writes: list[Callable[[Any], Any]] = []
         store = run._store
         info = self.info
 
@@ -309,16 +309,11 @@ class Recording:
         facts["stdio"] = guarded("stdout/stderr", lambda: _stdio_fact(store, snap))
         files = guarded("data files", lambda: self._file_records(store, run.id, snap))
         facts["datasets"] = guarded("datasets", lambda: _datasets(snap))
+        figures: list[tuple[str, str, int]] = []
         for i, png in enumerate(snap.figures):
-            blob = guarded("figure", lambda png=png: store.put_blob(png))
+            blob = guarded("figure", partial(store.put_blob, png))
             if blob:
-                name = f"figure-{i + 1}.png"
-                writes.append(
-                    lambda s, name=name, blob=blob, size=len(png): s.add_artifact(
-                        run.id, name, blob=blob, size=size, media_type="image/png",
-                        meta={"source": "display"},
-                    )
-                )
+                figures.append((f"figure-{i + 1}.png", blob, len(png)))
         if run.flagged_params:
             facts["params_flagged"] = list(run.flagged_params)
         if self.problems:
@@ -337,8 +332,9 @@ class Recording:
             s.set_facts(run.id, **facts)
             if files:
                 s.record_files(run.id, files)
-            for w in writes:
-                w(s)
+            for name, blob, size in figures:
+                s.add_artifact(run.id, name, blob=blob, size=size, media_type="image/png",
+                               meta={"source": "display"})
             s.finish_run(run.id, status=status, ended_at=ended)
 
         writer = self.ctx.writer()
@@ -438,8 +434,8 @@ def _error_fact(error: BaseException) -> dict[str, Any]:
 
 
 def _is_dataset(obj: Any) -> bool:
-    mod = type(obj).__module__
-    return mod.startswith(("pandas.", "numpy", "torch")) and type(obj).__name__ in (
+    root = (type(obj).__module__ or "").partition(".")[0]
+    return root in ("pandas", "numpy", "torch") and type(obj).__name__ in (
         "DataFrame",
         "Series",
         "ndarray",
@@ -475,10 +471,12 @@ def _stdio_fact(store: Any, snap: _Snapshot) -> dict[str, Any] | None:
     return fact or None
 
 
-_env_cache: dict[tuple[str, ...], dict[str, Any]] = {}
+_env_cache: dict[tuple[str, ...], tuple[bytes, dict[str, Any]]] = {}
 
 
 def _env_fact(store: Any) -> dict[str, Any]:
+    """The environment as a blob plus a small summary. The serialised bytes are cached per
+    (imported packages, env vars); `put_blob` of bytes already stored writes nothing."""
     import orjson
 
     from .capture.env import imported_distributions, static_environment
@@ -489,20 +487,18 @@ def _env_fact(store: Any) -> dict[str, Any]:
     env_vars = allowed_env(os.environ)
     key = (*sorted(imported), "|", *sorted(f"{k}={v}" for k, v in env_vars.items()))
     cached = _env_cache.get(key)
-    if cached is not None:
-        return cached
-    full = {**static, "imported": imported, "env_vars": env_vars}
-    blob = store.put_blob(orjson.dumps(full, option=orjson.OPT_SORT_KEYS))
-    python = static.get("python") or {}
-    fact = {
-        "hash": blob,
-        "python": python.get("version"),
-        "platform": (static.get("platform") or {}).get("system"),
-        "packages": len(static.get("packages") or {}),
-        "imported": len(imported),
-    }
-    _env_cache[key] = fact
-    return fact
+    if cached is None:
+        full = {**static, "imported": imported, "env_vars": env_vars}
+        summary = {
+            "python": (static.get("python") or {}).get("version"),
+            "platform": (static.get("platform") or {}).get("system"),
+            "packages": len(static.get("packages") or {}),
+            "imported": len(imported),
+        }
+        cached = (orjson.dumps(full, option=orjson.OPT_SORT_KEYS), summary)
+        _env_cache[key] = cached
+    data, summary = cached
+    return {"hash": store.put_blob(data), **summary}
 
 
 def _quick_git(path: str) -> dict[str, Any] | None:

@@ -67,7 +67,7 @@ def shell(_ipython: Any, workdir: Path) -> Iterator[Any]:
 
     api.flush()
     CONTEXT.reset()
-    CONTEXT.start_dir = str(workdir)
+    CONTEXT.start_dir = None  # the store follows the current directory, as in a fresh kernel
     for name in ("__session__", "__vsc_ipynb_file__"):
         _ipython.user_ns.pop(name, None)
     yield _ipython

@@ -31,14 +31,14 @@ def _env(store: Path) -> dict[str, str]:
     return {**os.environ, "XTRACK_STORE": str(store)}
 
 
-def test_notebook_run_through_nbclient_records_cell_ids(tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_notebook_run_through_nbclient(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store_dir = tmp_path / "store"
     monkeypatch.setenv("XTRACK_STORE", str(store_dir))
     nb = _notebook(
         "%load_ext jupyter_xtrack",
         "%%track --name e2e\nlr = 0.1\nfor i in range(3):\n    xt.log(loss=1/(i+1), step=i)\nacc = 0.9",
         "%%track\nraise_it = False\n1 + 1",
+        "%%track --name plot\nimport matplotlib.pyplot as plt\nplt.plot([1, 3, 2])",
     )
     NotebookClient(nb, timeout=120, kernel_name="python3",
                    resources={"metadata": {"path": str(tmp_path)}}).execute()
@@ -51,11 +51,39 @@ def test_notebook_run_through_nbclient_records_cell_ids(tmp_path: Path,
     assert any(o.get("data", {}).get("text/plain") == "2" for o in nb.cells[2].outputs)
     store = open_store(store_dir)
     table = store.query_runs(order_by="number")
-    assert table.columns["name"] == ["e2e", None]
+    assert table.columns["name"] == ["e2e", None, "plot"]
     first = store.get_run(1)
-    assert first["cell_id"] == nb.cells[1].id  # the front end's cellId reached the run
     assert first["status"] == "finished" and first["params"]["lr"] == 0.1
     assert store.metric_history(first["id"], "loss")["step"] == [0, 1, 2]
+    # the inline backend displays the figure after the body ran; it is still kept as a PNG
+    plot = store.get_run(3)
+    assert [a["media_type"] for a in plot["artifacts"]] == ["image/png"]
+    assert any("image/png" in o.get("data", {}) for o in nb.cells[3].outputs)
+
+
+def test_cell_id_sent_by_the_front_end_reaches_the_run(tmp_path: Path) -> None:
+    from jupyter_client.manager import start_new_kernel
+
+    store_dir = tmp_path / "store"
+    km, kc = start_new_kernel(kernel_name="python3", cwd=str(tmp_path), env=_env(store_dir))
+    try:
+        kc.execute_interactive("%load_ext jupyter_xtrack", timeout=60)
+        # JupyterLab puts the cell's id in the execute request's metadata, as here.
+        msg = kc.session.msg(
+            "execute_request",
+            {"code": "%%track\nx = 1", "silent": False, "store_history": True,
+             "user_expressions": {}, "allow_stdin": False, "stop_on_error": True},
+            metadata={"cellId": "cell-from-the-frontend-42"},
+        )
+        kc.shell_channel.send(msg)
+        reply = kc.get_shell_msg(timeout=60)
+        assert reply["content"]["status"] == "ok"
+        kc.execute_interactive("xt.flush()", timeout=60)
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+    run = open_store(store_dir).get_run(1)
+    assert run["cell_id"] == "cell-from-the-frontend-42"
 
 
 def test_killed_kernel_leaves_a_crashed_run_with_its_early_metrics(tmp_path: Path) -> None:

@@ -224,17 +224,18 @@ def test_stdout_is_captured_and_capped(shell: Any, capsys: pytest.CaptureFixture
     assert len(run.stdout or "") <= 1_000_000
 
 
-def test_displayed_figures_become_png_artifacts(shell: Any) -> None:
+def test_figures_left_open_become_png_artifacts(shell: Any) -> None:
+    # (figures the inline backend displays are covered in a real kernel, test_kernel_e2e)
     cell = (
         "%%track\nimport matplotlib\nmatplotlib.use('Agg')\nimport matplotlib.pyplot as plt\n"
-        "fig = plt.figure(); plt.plot([1, 2, 3]); plt.close(fig)\n"
-        "from IPython.display import display\ndisplay(fig)\n"
+        "fig = plt.figure(); plt.plot([1, 2, 3])\n"
     )
     assert run_cell(shell, cell).success
     run = last_run()
     pngs = [a for a in run.artifacts if a["name"].endswith(".png")]
     assert pngs, run.artifacts
     assert run.artifact_bytes(pngs[0]["name"]).startswith(b"\x89PNG")
+    shell.run_cell("plt.close('all')")
 
 
 def test_resources_are_measured(shell: Any) -> None:

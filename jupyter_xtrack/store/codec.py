@@ -48,10 +48,14 @@ def _has_nonfinite(obj: Any) -> bool:
 
 def dumps(obj: Any) -> bytes:
     """JSON bytes for `obj`. NaN and +-inf are written as NaN/Infinity/-Infinity (which
-    orjson would silently turn into null) so that `loads` gives them back exactly."""
-    if _has_nonfinite(obj):
-        return json.dumps(obj, default=_default, separators=(",", ":")).encode()
-    return orjson.dumps(obj, default=_default, option=_ORJSON_OPTS)
+    orjson would silently turn into null) and integers of any size are kept, so that
+    `loads` gives them back exactly."""
+    if not _has_nonfinite(obj):
+        try:
+            return orjson.dumps(obj, default=_default, option=_ORJSON_OPTS)
+        except TypeError:
+            pass  # integers beyond 64 bits, odd keys: the standard library copes
+    return json.dumps(obj, default=_default, separators=(",", ":")).encode()
 
 
 def loads(data: bytes | str | None) -> Any:

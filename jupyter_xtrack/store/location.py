@@ -66,4 +66,6 @@ def _path_from_url(url: str) -> str:
         )
     if not parts.path:
         raise StoreError(f"store URL {url!r} has no path; write sqlite:///abs/path")
-    return unquote(parts.path)
+    path = unquote(parts.path)
+    # sqlite:////abs/path (SQLAlchemy's absolute form) leaves a doubled slash.
+    return "/" + path.lstrip("/") if path.startswith("/") else path

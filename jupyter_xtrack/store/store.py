@@ -44,7 +44,7 @@ FILE_DIRECTIONS = ("input", "output")
 _RESERVED_FACT_KINDS = frozenset(
     "id number name experiment status kind parent_id children started_at ended_at duration_s "
     "pid host heartbeat_at notebook_path cell_id params metrics tags inputs outputs artifacts "
-    "git_commit git_branch git_dirty".split()
+    "git_commit git_branch git_dirty facts".split()
 )
 _INT64 = (-(2**63), 2**63 - 1)
 # Blobs younger than this are kept by gc: a writer may have stored one and not yet
@@ -108,17 +108,29 @@ class Store:
 
     # -- connections ---------------------------------------------------------------------
     def _initialize(self) -> None:
+        self._check_writable()
         try:
             conn = self._conn()
             self._ensure_wal(conn)
             migrate(conn, self.root)
         except sqlite3.Error as exc:
             raise self._error(exc) from exc
-        if not os.access(self.root, os.W_OK) or not os.access(self.db_path, os.W_OK):
-            raise StoreError(
-                f"store {self.root} is read-only; make it writable (chmod -R u+w {self.root}) "
-                "or set XTRACK_STORE=/other/folder (or %xtrack store /other/folder)"
-            )
+        self._check_writable()
+
+    def _check_writable(self) -> None:
+        if self._writable():
+            return
+        raise StoreError(
+            f"store {self.root} is read-only; make it writable (chmod -R u+w {self.root}, or "
+            "remount it read-write) or set XTRACK_STORE=/other/folder (or %xtrack store "
+            "/other/folder) to use another store"
+        )
+
+    def _writable(self) -> bool:
+        # os.access also reports read-only mounts, which permission bits do not show.
+        if not os.access(self.root, os.W_OK):
+            return False
+        return not self.db_path.exists() or os.access(self.db_path, os.W_OK)
 
     def _ensure_wal(self, conn: sqlite3.Connection) -> None:
         deadline = time.monotonic() + 30
@@ -153,12 +165,20 @@ class Store:
         return conn
 
     def _error(self, exc: sqlite3.Error) -> StoreError:
+        if self.root.is_dir() and not self._writable():
+            try:
+                self._check_writable()
+            except StoreError as read_only:
+                return read_only
         if not self.db_path.exists():
-            return StoreError(
-                f"store {self.root} is gone (its xtrack.db was deleted or moved while open); "
-                f"open it again with open_store('{self.root}') to start a fresh one"
-            )
+            return self._gone()
         return store_error(exc, self.root)
+
+    def _gone(self) -> StoreError:
+        return StoreError(
+            f"store {self.root} is gone (its xtrack.db was deleted or moved while open); "
+            f"open it again with open_store('{self.root}') to start a fresh one"
+        )
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
@@ -171,6 +191,9 @@ class Store:
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         conn = self._conn()
+        if not conn.in_transaction and not self.db_path.exists():
+            # SQLite would go on writing into the deleted file and lose everything.
+            raise self._gone()
         try:
             with write_transaction(conn):
                 yield conn
@@ -415,14 +438,9 @@ class Store:
 
     # -- facts, files, artifacts ---------------------------------------------------------
     def set_facts(self, run_id: str, **facts: Any) -> None:
-        """Store JSON-able facts by kind (code, env, git, outputs, error, ...), each
+        """Store JSON-able facts by kind (code, env, git, lineage, error, ...), each
         replacing that kind's previous value; None removes a kind. A `git` fact's
         commit, branch and dirty fields also become the run's git.* columns."""
-        bad = _RESERVED_FACT_KINDS.intersection(facts)
-        if bad:
-            raise ValueError(
-                f"fact kind {sorted(bad)[0]!r} would shadow a run field; choose another name"
-            )
         if not facts:
             return
         with self._write() as conn:
@@ -696,8 +714,10 @@ class Store:
     def get_run(self, ref: str | int) -> dict[str, Any]:
         """Everything about one run: id, number, name, experiment, status, kind,
         parent_id, children (ids), started_at, ended_at, duration_s, pid, host,
-        heartbeat_at, notebook_path, cell_id, params, metrics (last values), tags, one key
-        per fact kind, inputs and outputs (recorded files), artifacts."""
+        heartbeat_at, notebook_path, cell_id, params, metrics (last values), tags, inputs
+        and outputs (recorded files), artifacts, `facts` ({kind: value}), and each fact kind
+        again as its own key unless that would hide one of the keys above (a fact named
+        "outputs" is only under `facts`)."""
         self._reconcile_quietly()
         with self._read() as conn:
             run_id, number = self._resolve(conn, ref)
@@ -719,10 +739,12 @@ class Store:
                     "SELECT id FROM runs WHERE parent_id = ? ORDER BY number", (run_id,)
                 )
             ]
-            for kind, data in conn.execute(
-                "SELECT kind, data FROM facts WHERE run = ? ORDER BY kind", (number,)
-            ):
-                record[kind] = loads(data)
+            facts = {
+                kind: loads(data)
+                for kind, data in conn.execute(
+                    "SELECT kind, data FROM facts WHERE run = ? ORDER BY kind", (number,)
+                )
+            }
             record["inputs"], record["outputs"] = [], []
             for direction, path, h, size, status, extra in conn.execute(
                 "SELECT direction, path, hash, size, status, extra FROM files "
@@ -734,6 +756,10 @@ class Store:
                     entry.update(loads(extra))
                 record["inputs" if direction == "input" else "outputs"].append(entry)
             record["artifacts"] = self._artifacts(conn, number)
+        for kind, value in facts.items():
+            if kind not in _RESERVED_FACT_KINDS:
+                record[kind] = value
+        record["facts"] = facts
         return record
 
     def query_runs(

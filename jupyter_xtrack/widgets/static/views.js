@@ -293,15 +293,18 @@ function filesSection(title, files) {
       h("td", { class: "xt-muted" }, f.size || ""), h("td", { class: "xt-muted" }, f.note || ""))))));
 }
 
+// The card's expanded state outlives a re-render of the same model (a refreshed display).
+const CARD_OPEN = new WeakMap();
+
 function renderCard(model, el) {
-  let open = false;
+  let open = CARD_OPEN.get(model) || false;
   const root = h("div", { class: "xt-card" });
   el.append(root);
   const draw = () => {
     const c = model.get("card") || {};
     const sidebar = typeof document !== "undefined" && document.body && document.body.dataset.xtrackSidebar;
     const summary = h("div", { class: "xt-summary", role: "button", tabindex: 0, "aria-expanded": String(open),
-      onclick: () => { open = !open; draw(); } },
+      onclick: () => { open = !open; CARD_OPEN.set(model, open); draw(); } },
       h("span", { class: "xt-caret" }, open ? "▾" : "▸"), " ",
       h("span", { class: `xt-status xt-${c.status}` }, c.mark || "·"), " ", c.summary || "");
     const buttons = h("div", { class: "xt-buttons" },

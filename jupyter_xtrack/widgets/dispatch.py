@@ -1,0 +1,26 @@
+"""`xt.show`: pick the view for an object (runs DataFrame, Comparison, Run)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def view_for(obj: Any, filter: str | None = None) -> Any:
+    """The view of `obj`, or `obj` itself when there is none."""
+    from ..compare import Comparison
+    from ..run import Run
+
+    if isinstance(obj, Comparison):
+        from .compare_view import CompareView
+
+        return CompareView(obj)
+    if isinstance(obj, Run):
+        from .card import RunCard
+
+        return RunCard(obj)
+    columns = getattr(obj, "columns", None)
+    if columns is not None and "id" in columns and "number" in columns and hasattr(obj, "head"):
+        from .table import RunTableView
+
+        return RunTableView(obj, filter=filter)
+    return obj

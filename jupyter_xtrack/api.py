@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping, Sequence
+from time import time as _time
 from typing import TYPE_CHECKING, Any
 
 from .compare import Comparison, compare_runs
@@ -17,6 +18,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from .store import Store
+
+
+_STACK = CONTEXT.stack  # the same list object for the life of the process
 
 
 def _no_run(what: str) -> None:
@@ -33,11 +37,27 @@ def log(step: int | None = None, **metrics: Any) -> None:
     Every call is kept (full history per metric, with its step and wall time). Appends to
     memory only; a background writer stores batches at least once a second.
     """
-    stack = CONTEXT.stack
-    if stack:
-        stack[-1].log(step, **metrics)
-    else:
+    # Inlined ActiveRun.log_dict: one Python call per xt.log instead of three (>1M points/s).
+    stack = _STACK
+    if not stack:
         _no_run("log")
+        return
+    run = stack[-1]
+    now = _time()
+    append = run._append
+    last = run._last
+    run_id = run._id
+    for key, value in metrics.items():
+        if type(value) is not float:
+            try:
+                value = float(value)
+            except (TypeError, ValueError):
+                run._bad_metric(key, value)
+                continue
+        append((run_id, key, value, step, now))
+        last[key] = value
+    if run.on_log is not None:
+        run.on_log(run, metrics, step)
 
 
 def log_params(**params: Any) -> None:

@@ -343,9 +343,8 @@ class Recording:
 
     def _lineage_fact(self, store: Any) -> dict[str, Any]:
         from .capture.code import lineage_notebook, notebook_bytes
-        from .capture.redact import redact
 
-        history = [(n, redact(src)) for n, src in self.info.history]
+        history = [(n, _redacted_source(src)) for n, src in self.info.history]
         nb = lineage_notebook(history, language_version=sys.version.split()[0])
         return {"hash": store.put_blob(notebook_bytes(nb)), "cells": len(history)}
 
@@ -499,6 +498,19 @@ def _env_fact(store: Any) -> dict[str, Any]:
         _env_cache[key] = cached
     data, summary = cached
     return {"hash": store.put_blob(data), **summary}
+
+
+_redacted: dict[str, str] = {}
+
+
+def _redacted_source(source: str) -> str:
+    """Redacted cell source, remembered: the lineage repeats every earlier cell each run."""
+    done = _redacted.get(source)
+    if done is None:
+        from .capture.redact import redact
+
+        done = _redacted[source] = redact(source)
+    return done
 
 
 def _quick_git(path: str) -> dict[str, Any] | None:

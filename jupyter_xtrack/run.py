@@ -3,10 +3,10 @@ live handle that logs metrics, params, tags and artifacts while the run is going
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from functools import cached_property
+from time import time as _time
 from typing import TYPE_CHECKING, Any
 
 from .context import CONTEXT
@@ -273,6 +273,7 @@ class ActiveRun(Run):
         }
         super().__init__(record, store)
         self._ctx = ctx
+        self._id = run_id
         self._append = ctx.points().append
         self._last: dict[str, float] = record["metrics"]
         self.flagged_params: list[str] = []
@@ -283,24 +284,28 @@ class ActiveRun(Run):
         # (a pruned trial) propagates to the caller of xt.log.
         self.on_log: Callable[[ActiveRun, dict[str, Any], int | None], None] | None = None
 
-    # The hot path: called up to millions of times a cell. Keep it to a float() and appends.
+    # The hot path: called up to millions of times a cell. `xt.log` inlines the same loop
+    # (see api.log); keep the two in step.
     def log(self, step: int | None = None, **metrics: Any) -> None:
         """Record metric values (with an optional step); full history is kept per metric."""
-        now = time.time()
+        self.log_dict(metrics, step)
+
+    def log_dict(self, metrics: dict[str, Any], step: int | None) -> None:
+        now = _time()
         append = self._append
         last = self._last
-        run_id = self.id
+        run_id = self._id
         for key, value in metrics.items():
-            try:
-                value = float(value)
-            except (TypeError, ValueError):
-                self._bad_metric(key, value)
-                continue
+            if type(value) is not float:
+                try:
+                    value = float(value)
+                except (TypeError, ValueError):
+                    self._bad_metric(key, value)
+                    continue
             append((run_id, key, value, step, now))
             last[key] = value
-        hook = self.on_log
-        if hook is not None:
-            hook(self, metrics, step)
+        if self.on_log is not None:
+            self.on_log(self, metrics, step)
 
     def _bad_metric(self, key: str, value: Any) -> None:
         self.bad_metrics.append(key)

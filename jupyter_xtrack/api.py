@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from .store import Store
 
 
+_RUNS_LEAD = ("id", "number", "name", "experiment", "status", "started_at", "duration_s",
+              "git.commit", "git.dirty")
 _STACK = CONTEXT.stack  # the same list object for the life of the process
 
 
@@ -159,7 +161,12 @@ def runs(
     """
     wait_pending()
     table = CONTEXT.store().query_runs(filter, experiment=experiment, order_by=order_by, limit=limit)
-    return table.to_frame()
+    frame = table.to_frame()
+    # The documented order first; the other run fields (kind, parent_id, ...) at the end.
+    lead = [c for c in _RUNS_LEAD if c in frame.columns]
+    dynamic = [c for c in frame.columns if c.startswith(("params.", "metrics.", "tags."))]
+    rest = [c for c in frame.columns if c not in lead and c not in dynamic]
+    return frame[lead + dynamic + rest]
 
 
 def get_run(ref: str | int) -> Run:

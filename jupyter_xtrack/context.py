@@ -7,6 +7,7 @@ failure is remembered, reported once, and the user's code goes on.
 
 from __future__ import annotations
 
+import atexit
 import os
 import sys
 import threading
@@ -128,6 +129,16 @@ class TrackerContext:
 
 
 CONTEXT = TrackerContext()
+
+
+def _at_exit() -> None:
+    if CONTEXT.stack:
+        from .recorder import mark_open_runs_killed
+
+        mark_open_runs_killed()
+
+
+atexit.register(_at_exit)
 
 
 def relative_to_dir(path: str, base: str | None) -> str:

@@ -16,6 +16,7 @@ import time
 import traceback
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
@@ -25,8 +26,12 @@ from .run import ActiveRun
 
 STDIO_CAP_BYTES = 1_000_000
 NO_RESULT: Any = object()
+# How long a cell may wait for its run to be created before it runs untracked (a store
+# locked by another process would otherwise hold the cell for SQLite's whole busy timeout).
+CREATE_TIMEOUT_S = 2.0
 
 _executor: ThreadPoolExecutor | None = None
+_creator: ThreadPoolExecutor | None = None
 _executor_lock = threading.Lock()
 _pending: set[Future[Any]] = set()
 _static_env: Future[Any] | None = None
@@ -40,6 +45,16 @@ def background() -> ThreadPoolExecutor:
             if _executor is None:
                 _executor = ThreadPoolExecutor(max_workers=3, thread_name_prefix="xtrack")
     return _executor
+
+
+def _create_executor() -> ThreadPoolExecutor:
+    """A thread of its own for creating runs, so busy workers never delay a cell's start."""
+    global _creator
+    if _creator is None:
+        with _executor_lock:
+            if _creator is None:
+                _creator = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xtrack-create")
+    return _creator
 
 
 def prefetch_environment() -> None:
@@ -130,17 +145,30 @@ class Recording:
         if info.notebook_path:
             self._base_dir = os.path.dirname(os.path.abspath(info.notebook_path))
         started = time.time()
+        created = _create_executor().submit(
+            store.create_run,
+            name=opts.name,
+            experiment=opts.experiment,
+            tags=opts.tags,
+            parent_id=parent_id,
+            kind=info.kind,
+            notebook_path=info.notebook_path,
+            cell_id=info.cell_id,
+            started_at=started,
+        )
         try:
-            run_id, number = store.create_run(
-                name=opts.name,
-                experiment=opts.experiment,
-                tags=opts.tags,
-                parent_id=parent_id,
-                kind=info.kind,
-                notebook_path=info.notebook_path,
-                cell_id=info.cell_id,
-                started_at=started,
+            run_id, number = created.result(timeout=CREATE_TIMEOUT_S)
+        except FutureTimeout:
+            created.add_done_callback(_abandon_late_run(store))
+            _pending.add(created)
+            created.add_done_callback(_pending.discard)
+            ctx.warn_once(
+                "store-busy",
+                f"the run store {store.root} stayed locked by another process for "
+                f"{CREATE_TIMEOUT_S:g} s; this cell runs untracked (the run will be recorded "
+                "as failed once the store frees up)",
             )
+            return None
         except Exception as exc:  # noqa: BLE001
             ctx.warn_once(
                 "store-create",
@@ -243,6 +271,7 @@ class Recording:
         from .capture.params import (
             analyze_cell,
             estimator_params,
+            metric_like,
             metrics_from_namespace,
             result_metrics,
         )
@@ -252,7 +281,13 @@ class Recording:
         analysis = analyze_cell(self.info.python_source or self.info.source)
         if analysis.get("error"):
             self.problems.append(f"could not parse the cell for params: {analysis['error']}")
-        params: dict[str, Any] = dict(analysis.get("literal_params") or {})
+        pattern = self.ctx_metric_pattern()
+        # `acc = 0.93` is a metric, not a param, even though it is a literal assignment.
+        params: dict[str, Any] = {
+            k: v
+            for k, v in (analysis.get("literal_params") or {}).items()
+            if not metric_like(k, pattern)
+        }
         for pname in self.options.param_names:
             if pname in ns:
                 params[pname] = ns[pname]
@@ -263,7 +298,7 @@ class Recording:
             if aname in ns:
                 params.update(estimator_params(aname, ns[aname]))
         snap.params = params
-        metrics = metrics_from_namespace(assigned, ns, self.ctx_metric_pattern())
+        metrics = metrics_from_namespace(assigned, ns, pattern)
         if result is not NO_RESULT and result is not None:
             metrics.update(result_metrics(result))
         snap.metrics = metrics
@@ -413,6 +448,35 @@ class _Snapshot:
     metrics: dict[str, float] = field(default_factory=dict)
     datasets: list[tuple[str, Any]] = field(default_factory=list)
     error: dict[str, Any] | None = None
+
+
+def _abandon_late_run(store: Any) -> Callable[[Future[Any]], None]:
+    """For a run whose creation outlasted CREATE_TIMEOUT_S: close it as failed, with the
+    reason, so it never reads as running (or crashed) for a cell that ran untracked."""
+
+    def done(fut: Future[Any]) -> None:
+        try:
+            run_id, _ = fut.result()
+            store.set_facts(run_id, capture_problems=[
+                f"the store was locked for more than {CREATE_TIMEOUT_S:g} s when the run "
+                "started; the cell ran untracked"
+            ])
+            store.finish_run(run_id, status="failed")
+        except Exception:  # noqa: BLE001 - nothing was created, nothing to close
+            pass
+
+    return done
+
+
+def mark_open_runs_killed() -> None:
+    """At interpreter exit: runs still open (a script that never ended its run, a kernel
+    shut down mid-cell) are recorded as killed rather than left running."""
+    for run in reversed(CONTEXT.stack):
+        try:
+            run._store.finish_run(run.id, status="killed")
+        except Exception:  # noqa: BLE001 - best effort while the interpreter goes away
+            pass
+    CONTEXT.stack.clear()
 
 
 def _status_for(error: BaseException | None) -> str:

@@ -340,14 +340,23 @@ class ActiveRun(Run):
         """Store a file (under its own name unless `name` is given) or an object, serialized
         with the library that fits it (DataFrame, figure, model, array, ...)."""
         from .artifacts import artifact_payload
+        from .store import StoreError
 
-        payload = artifact_payload(path_or_object, name)
+        payload = artifact_payload(path_or_object, name)  # bad input: a clear error
         store = self._store
-        if payload.path is not None:
-            blob, size = store.put_blob_file(payload.path)
-        else:
-            assert payload.data is not None
-            blob, size = store.put_blob(payload.data), len(payload.data)
+        try:
+            if payload.path is not None:
+                blob, size = store.put_blob_file(payload.path)
+            else:
+                assert payload.data is not None
+                blob, size = store.put_blob(payload.data), len(payload.data)
+        except (OSError, StoreError) as exc:  # the store's disk: full, read-only, gone
+            self._ctx.warn_once(
+                f"artifact:{type(exc).__name__}",
+                f"artifact {payload.name!r} of run #{self.number} could not be stored ({exc}); "
+                "your code goes on, the artifact is not in the store",
+            )
+            return {}
         run_id = self.id
         meta = {"format": payload.format, "source": payload.source}
         entry = {"name": payload.name, "hash": blob, "size": size, "media_type": payload.media_type}

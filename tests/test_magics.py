@@ -342,11 +342,14 @@ def test_magic_fallback_path_tracks_and_returns_value(shell: Any) -> None:
     assert run.name == "direct" and run.status == "finished"
 
 
-def test_xtrack_line_magic(shell: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_xtrack_line_magic(shell: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     run_cell(shell, "%%track --name one\nacc = 0.5\n")
     run_cell(shell, "%%track --name two\nacc = 0.7\n")
+    view = shell.run_line_magic("xtrack", "runs metrics.acc > 0.6")
+    assert list(view.frame["name"]) == ["two"]  # the interactive table, over the filtered runs
+    monkeypatch.setenv("XTRACK_WIDGETS", "0")
     frame = shell.run_line_magic("xtrack", "runs metrics.acc > 0.6")
-    assert list(frame["name"]) == ["two"]
+    assert list(frame["name"]) == ["two"]  # without views: the DataFrame itself
     detail = shell.run_line_magic("xtrack", "show #1")
     assert "one" in repr(detail) and "acc" in repr(detail)
     comp = shell.run_line_magic("xtrack", "compare 1 2")
@@ -358,3 +361,76 @@ def test_store_is_a_valid_sqlite_database(shell: Any) -> None:
     root = xt.open_store().root
     con = sqlite3.connect(Path(root) / "xtrack.db")
     assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_runs_frame_columns_follow_the_documented_order(shell: Any) -> None:
+    run_cell(shell, "%%track --tag team=a\nlr = 0.1\nacc = 0.5\n")
+    cols = list(xt.runs().columns)
+    assert cols[:9] == ["id", "number", "name", "experiment", "status", "started_at",
+                        "duration_s", "git.commit", "git.dirty"]
+    assert cols[9:12] == ["params.lr", "metrics.acc", "tags.team"]
+
+
+def test_store_locked_by_another_process_delays_the_cell_at_most_briefly(
+    shell: Any, workdir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import subprocess
+    import sys
+    import time
+
+    run_cell(shell, "%%track\nx = 1\n")  # the store exists
+    db = Path(xt.open_store().root) / "xtrack.db"
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import sqlite3, sys, time\n"
+         f"c = sqlite3.connect({str(db)!r}, isolation_level=None)\n"
+         "c.execute('BEGIN EXCLUSIVE'); print('locked', flush=True); time.sleep(8)\n"],
+        stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+        t0 = time.monotonic()
+        result = shell.run_cell("%%track\nvalue = 6 * 7\nvalue\n", store_history=True)
+        elapsed = time.monotonic() - t0
+        assert result.success and result.result == 42
+        assert elapsed < 6, f"the locked store held the cell for {elapsed:.1f} s"
+        err = capsys.readouterr().err
+        assert "locked" in err and "untracked" in err
+    finally:
+        holder.wait(timeout=30)
+    xt.flush()
+    frame = xt.runs()
+    late = frame[frame["number"] == frame["number"].max()]
+    assert late["status"].iloc[0] == "failed"  # closed once the store freed up, never "running"
+
+
+FULL_SCRIPT = """
+import os, resource, signal, sys
+import jupyter_xtrack as xt
+with xt.start_run(name="warm"):
+    xt.log(a=1.0)
+xt.flush()
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)   # EFBIG instead of death, like a full disk
+size = sum(f.stat().st_size for f in __import__('pathlib').Path(sys.argv[1]).rglob('*') if f.is_file())
+resource.setrlimit(resource.RLIMIT_FSIZE, (200_000, 200_000))
+with xt.start_run(name="full"):
+    xt.log_artifact(os.urandom(3_000_000), name="big.bin")
+    for i in range(50_000):
+        xt.log(m=float(i), step=i)
+    result = sum(range(10))
+print("cell result", result)
+"""
+
+
+def test_full_disk_never_breaks_the_code_and_says_so(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    store = tmp_path / "store"
+    script = tmp_path / "full.py"
+    script.write_text(FULL_SCRIPT)
+    proc = subprocess.run([sys.executable, str(script), str(store)], capture_output=True,
+                          text=True, timeout=120, env={**os.environ, "XTRACK_STORE": str(store)})
+    assert proc.returncode == 0, proc.stderr
+    assert "cell result 45" in proc.stdout
+    assert "big.bin" in proc.stderr and "could not be stored" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -4,23 +4,38 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: env lab test demo bench lint typecheck clean
+.PHONY: env browser lab test demo bench lint typecheck clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 
+NBSTRIPOUT_SRC := $(VENV)/nbstripout-src/nbstripout-0.8.1
+
 $(STAMP): pyproject.toml constraints.txt | $(BIN)/python
 	$(BIN)/pip install -q -c constraints.txt -e ".[dev,torch]"
 	touch $(STAMP)
 
-env: $(STAMP)
+# nbstripout's own test notebooks (with their expected outputs) are the check of
+# `xtrack strip --nbstripout-compat`; they come from its sdist on PyPI, never committed here.
+$(NBSTRIPOUT_SRC): | $(BIN)/python
+	rm -rf $(VENV)/nbstripout-src && mkdir -p $(VENV)/nbstripout-src
+	$(BIN)/pip download -q --no-deps --no-binary :all: nbstripout==0.8.1 -d $(VENV)/nbstripout-src
+	tar -xzf $(VENV)/nbstripout-src/nbstripout-0.8.1.tar.gz -C $(VENV)/nbstripout-src
+
+# The UI tests drive Debian's Chromium (a browser is never downloaded by a test tool).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else echo "note: chromium is missing and this is not root: the UI tests will skip"; fi; }
+
+env: $(STAMP) $(NBSTRIPOUT_SRC)
 
 lab: env
 	$(BIN)/jupyter lab --notebook-dir=notebooks
 
-test: env lint typecheck
-	$(BIN)/python -m pytest -q; rc=$$?; \
+test: env browser lint typecheck
+	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(BIN)/python -m pytest -q; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
 lint: env

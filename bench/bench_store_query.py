@@ -16,7 +16,9 @@ import shutil
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from jupyter_xtrack.store import hash_bytes, open_store, schema
 from jupyter_xtrack.store.codec import dumps
@@ -92,13 +94,17 @@ def fingerprint(n_runs: int) -> str:
     return f"{n_runs} {hash_bytes(ddl.encode())}"
 
 
-def timed(fn: object, repeat: int) -> tuple[float, object]:
-    times, result = [], None
+def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, float, Any]:
+    """Median wall and median CPU seconds of `repeat` calls, and the last result. CPU time
+    is shown because the development machine is shared: wall time includes waiting for
+    a core."""
+    walls, cpus, result = [], [], None
     for _ in range(repeat):
-        start = time.perf_counter()
-        result = fn()  # type: ignore[operator]
-        times.append(time.perf_counter() - start)
-    return statistics.median(times), result
+        start, cpu = time.perf_counter(), time.process_time()
+        result = fn()
+        walls.append(time.perf_counter() - start)
+        cpus.append(time.process_time() - cpu)
+    return statistics.median(walls), statistics.median(cpus), result
 
 
 def main() -> None:
@@ -137,15 +143,18 @@ def main() -> None:
         f"{args.runs:,} runs x ({N_PARAMS} params + {N_METRICS} metrics), median of {args.repeat}"
     )
     print()
-    print("| query | rows | median | goal | status |")
-    print("|---|---:|---:|---:|---|")
+    print("| query | rows | median wall | median CPU | goal | status (wall) |")
+    print("|---|---:|---:|---:|---:|---|")
     for label, goal, fn in cases:
         fn()  # warm the page cache
-        median, result = timed(fn, args.repeat)
+        median, cpu, result = timed(fn, args.repeat)
         rows = len(result)  # type: ignore[arg-type]
         goal_text = f"< {goal * 1000:.0f} ms" if goal else "-"
         status = "-" if goal is None else ("met" if median < goal else "MISSED")
-        print(f"| `{label}` | {rows:,} | {median * 1000:.0f} ms | {goal_text} | {status} |")
+        print(
+            f"| `{label}` | {rows:,} | {median * 1000:.0f} ms | {cpu * 1000:.0f} ms "
+            f"| {goal_text} | {status} |"
+        )
     store.close()
 
 

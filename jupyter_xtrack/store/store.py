@@ -805,7 +805,11 @@ class Store:
                 ).fetchone()
             else:
                 total = len(rows)
-            return build_table(conn, self._summaries, rows, int(total), namespaces, columns)
+            table = build_table(conn, self._summaries, rows, int(total), namespaces, columns)
+            # Free the row tuples while collection is paused, or re-enabling it would
+            # start by scanning all of them.
+            del rows
+        return table
 
     def _reconcile_quietly(self) -> None:
         # Reads must work even when the crashed-run bookkeeping cannot be written.

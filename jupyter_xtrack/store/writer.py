@@ -18,6 +18,8 @@ Point = tuple[str, str, float, "int | None", float]
 # Points held back for a retry while the store is locked; beyond this the oldest go.
 MAX_PENDING_POINTS = 20_000_000
 HEARTBEAT_INTERVAL_S = 5.0
+# While someone watches the points go by (a live chart), drain at least this often.
+LISTENING_INTERVAL_S = 0.25
 
 
 class PointBuffer:
@@ -86,6 +88,7 @@ class BackgroundWriter:
         self.last_error: BaseException | None = None
         self._warned = False
         self._buffers: list[PointBuffer] = []
+        self._listeners: list[Callable[[list[Point]], None]] = []
         self._ops: deque[_Op | _Flush] = deque()
         self._pending_points: list[Point] = []
         self._pending_ops: list[_Op | _Flush] = []
@@ -104,6 +107,19 @@ class BackgroundWriter:
         if buffer not in self._buffers:
             self._buffers = [*self._buffers, buffer]
         return buffer
+
+    def add_listener(self, fn: Callable[[list[Point]], None]) -> None:
+        """Call `fn(points)` on the writer thread with every drained chunk of metric points,
+        before they are written (a live view reads the same buffer the store gets; `xt.log`
+        pays nothing for it). While a listener is attached the writer drains every
+        LISTENING_INTERVAL_S. An exception in `fn` is reported and never stops the writer."""
+        if fn not in self._listeners:
+            self._listeners = [*self._listeners, fn]
+            self._wake.set()
+
+    def remove_listener(self, fn: Callable[[list[Point]], None]) -> None:
+        """Stop calling `fn`; unknown listeners are ignored."""
+        self._listeners = [f for f in self._listeners if f != fn]  # bound methods: equality
 
     def submit(self, fn: Callable[..., Any], *args: Any) -> None:
         """Queue `fn(store, *args)` to run on the writer thread, in submission order."""
@@ -150,7 +166,10 @@ class BackgroundWriter:
     # -- the writer thread ---------------------------------------------------------------
     def _run(self) -> None:
         while not self._stopping:
-            self._wake.wait(self.interval)
+            interval = self.interval
+            if self._listeners:
+                interval = min(interval, LISTENING_INTERVAL_S)
+            self._wake.wait(interval)
             self._wake.clear()
             self._safe_tick()
         # Closing: write what is left; if the store is still locked, retry once, then drop.
@@ -172,8 +191,12 @@ class BackgroundWriter:
         # Drained after taking the operations, so points appended before a flush marker
         # was queued are in this batch.
         points = self._pending_points
+        fresh: list[Point] = []
         for buffer in self._buffers:
-            points.extend(buffer.drain())
+            fresh.extend(buffer.drain())
+        if fresh and self._listeners:
+            self._tell_listeners(fresh)
+        points.extend(fresh)
         self._pending_points, self._pending_ops = [], []
         real_ops = [op for op in ops if not isinstance(op, _Flush)]
         beats = self._due_heartbeats()
@@ -193,6 +216,13 @@ class BackgroundWriter:
                 self._one_by_one(real_ops, points, ops)
                 return
         self._release(ops, ok=True)
+
+    def _tell_listeners(self, points: list[Point]) -> None:
+        for fn in self._listeners:
+            try:
+                fn(points)
+            except Exception as exc:  # noqa: BLE001 - a view's bug must not stop the writes
+                self._report(exc)
 
     def _one_by_one(self, real_ops: list[_Op], points: list[Point], ops: list[Any]) -> None:
         """After a failed batch: write each operation on its own, then the points, so one

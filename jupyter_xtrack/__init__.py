@@ -23,7 +23,7 @@ from .api import (
     set_tags,
     start_run,
 )
-from .run import RUN_STATUSES, ActiveRun, Run
+from .run import ActiveRun, Run
 
 __version__ = "0.1.0"
 
@@ -55,6 +55,15 @@ def show(obj: Any) -> Any:
     except ImportError:
         return obj
     return widget_show(obj)
+
+
+def __getattr__(name: str) -> Any:
+    # The store's list, without importing the store (and psutil, sqlite3) at package import.
+    if name == "RUN_STATUSES":
+        from .store import RUN_STATUSES
+
+        return RUN_STATUSES
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def load_ipython_extension(shell: Any) -> None:

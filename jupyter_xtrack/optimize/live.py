@@ -22,9 +22,10 @@ _STATE_COLORS = {
 
 
 class ProgressView(Protocol):
-    stop_requested: bool
+    @property
+    def stop_requested(self) -> bool: ...
 
-    def display(self) -> None: ...
+    def display(self) -> Any: ...
 
     def update(self, trials: list[dict[str, Any]]) -> None: ...
 
@@ -34,7 +35,7 @@ class ProgressView(Protocol):
 def make_view(title: str, metric: str | None, direction: str) -> ProgressView:
     """The best live view available in this process (a no-op outside a notebook front end)."""
     try:
-        from ..widgets.progress import SweepProgress  # type: ignore[import-not-found,unused-ignore]
+        from ..widgets.progress import SweepProgress
 
         view: ProgressView = SweepProgress(title, metric, direction)
         return view

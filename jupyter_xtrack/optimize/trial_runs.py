@@ -10,7 +10,6 @@ notebook's run stack or its stdout.
 
 from __future__ import annotations
 
-import sys
 import time
 import traceback
 from collections.abc import Mapping
@@ -202,18 +201,10 @@ def error_fact(error: BaseException) -> dict[str, Any]:
 
 
 def visible_device() -> str:
-    """Where torch work of a trial goes: "cuda:N" when torch is loaded and sees a GPU, else "cpu".
+    """Where torch work of a trial goes (see devices.torch_device)."""
+    from .devices import torch_device
 
-    torch is only asked when the user's code already imported it: a scikit-learn sweep must
-    not pay torch's import time.
-    """
-    torch = sys.modules.get("torch")
-    try:
-        if torch is not None and torch.cuda.is_available():
-            return f"cuda:{torch.cuda.current_device()}"
-    except Exception:  # noqa: BLE001 - a broken CUDA set-up means CPU
-        pass
-    return "cpu"
+    return torch_device()
 
 
 def _exit_exception(status: str, error: BaseException | None) -> BaseException | None:

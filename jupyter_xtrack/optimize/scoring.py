@@ -1,0 +1,180 @@
+"""What an AutoML search optimizes: the task (binary, multiclass, regression) detected from
+the target, and the metric, with defaults that fit the task.
+
+Predictions are compared in one form per task: class probabilities (n, classes) for
+classification, values (n,) for regression; every metric reads that form.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+TASKS = ("binary", "multiclass", "regression")
+DEFAULT_METRIC = {"binary": "roc_auc", "multiclass": "log_loss", "regression": "r2"}
+MAX_CLASSES_FOR_INT_TARGET = 20
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A metric: `value(y, pred)` in its own units; `greater_is_better` orders candidates."""
+
+    name: str
+    greater_is_better: bool
+    fn: Callable[[Any, Any, Any], float]
+
+    def value(self, y: Any, pred: Any, classes: Any = None) -> float:
+        return float(self.fn(y, pred, classes))
+
+    def score(self, y: Any, pred: Any, classes: Any = None) -> float:
+        """Higher is better, whatever the metric."""
+        v = self.value(y, pred, classes)
+        return v if self.greater_is_better else -v
+
+
+def detect_task(y: Any) -> str:
+    """binary, multiclass or regression, from the target's type and distinct values."""
+    import numpy as np
+    import pandas as pd
+
+    s = pd.Series(y).dropna()
+    n_unique = s.nunique()
+    if n_unique <= 2:
+        return "binary"
+    if pd.api.types.is_bool_dtype(s) or not pd.api.types.is_numeric_dtype(s):
+        return "multiclass"
+    values = s.to_numpy(dtype="float64")
+    if np.all(values == np.round(values)) and n_unique <= MAX_CLASSES_FOR_INT_TARGET:
+        return "multiclass"
+    return "regression"
+
+
+def get_metric(name: str | None, task: str) -> Metric:
+    """The metric called `name` (None: the task's default). ValueError lists the choices."""
+    key = (name or DEFAULT_METRIC[task]).lower()
+    table = _CLASSIFICATION if task != "regression" else _REGRESSION
+    if key not in table:
+        raise ValueError(
+            f"metric {name!r} does not fit a {task} task; use one of {', '.join(sorted(table))}"
+        )
+    greater, fn = table[key]
+    if key == "roc_auc" and task == "multiclass":
+        fn = _roc_auc_ovr
+    return Metric(key, greater, fn)
+
+
+def _labels(pred: Any, classes: Any) -> Any:
+    import numpy as np
+
+    return np.asarray(classes)[np.asarray(pred).argmax(axis=1)]
+
+
+def _accuracy(y: Any, pred: Any, classes: Any) -> float:
+    from sklearn.metrics import accuracy_score
+
+    return float(accuracy_score(y, _labels(pred, classes)))
+
+
+def _balanced(y: Any, pred: Any, classes: Any) -> float:
+    from sklearn.metrics import balanced_accuracy_score
+
+    return float(balanced_accuracy_score(y, _labels(pred, classes)))
+
+
+def _f1(y: Any, pred: Any, classes: Any) -> float:
+    from sklearn.metrics import f1_score
+
+    average = "binary" if len(classes) == 2 else "macro"
+    kwargs = {"pos_label": classes[1]} if average == "binary" else {}
+    return float(f1_score(y, _labels(pred, classes), average=average, **kwargs))
+
+
+def _roc_auc(y: Any, pred: Any, classes: Any) -> float:
+    import numpy as np
+    from sklearn.metrics import roc_auc_score
+
+    y = np.asarray(y)
+    if len(classes) > 2:
+        return _roc_auc_ovr(y, pred, classes)
+    return float(roc_auc_score(y == classes[1], np.asarray(pred)[:, 1]))
+
+
+def _roc_auc_ovr(y: Any, pred: Any, classes: Any) -> float:
+    import numpy as np
+    from sklearn.metrics import roc_auc_score
+
+    p = np.clip(np.asarray(pred, dtype="float64"), 1e-12, None)
+    p = p / p.sum(axis=1, keepdims=True)
+    return float(roc_auc_score(y, p, multi_class="ovr", labels=list(classes)))
+
+
+def _log_loss(y: Any, pred: Any, classes: Any) -> float:
+    import numpy as np
+    from sklearn.metrics import log_loss
+
+    p = np.clip(np.asarray(pred, dtype="float64"), 1e-15, 1.0)
+    p = p / p.sum(axis=1, keepdims=True)
+    return float(log_loss(y, p, labels=list(classes)))
+
+
+def _r2(y: Any, pred: Any, classes: Any) -> float:
+    from sklearn.metrics import r2_score
+
+    return float(r2_score(y, pred))
+
+
+def _rmse(y: Any, pred: Any, classes: Any) -> float:
+    import numpy as np
+
+    return float(np.sqrt(np.mean((np.asarray(y, dtype="float64") - np.asarray(pred)) ** 2)))
+
+
+def _mae(y: Any, pred: Any, classes: Any) -> float:
+    import numpy as np
+
+    return float(np.mean(np.abs(np.asarray(y, dtype="float64") - np.asarray(pred))))
+
+
+_CLASSIFICATION: dict[str, tuple[bool, Callable[[Any, Any, Any], float]]] = {
+    "roc_auc": (True, _roc_auc),
+    "accuracy": (True, _accuracy),
+    "balanced_accuracy": (True, _balanced),
+    "f1": (True, _f1),
+    "log_loss": (False, _log_loss),
+}
+_REGRESSION: dict[str, tuple[bool, Callable[[Any, Any, Any], float]]] = {
+    "r2": (True, _r2),
+    "rmse": (False, _rmse),
+    "mae": (False, _mae),
+}
+
+
+_BUDGET = re.compile(r"(\d+(?:\.\d+)?)\s*(h|hr|hours?|m|min|minutes?|s|sec|seconds?)?", re.I)
+
+
+def parse_budget(budget: float | int | str) -> float:
+    """Seconds from a number or a string such as "30s", "5m", "1h", "1h30m", "90"."""
+    if isinstance(budget, bool):
+        raise ValueError(f"time_budget must be seconds or a string like '5m', got {budget!r}")
+    if isinstance(budget, (int, float)):
+        seconds = float(budget)
+    else:
+        text = str(budget).strip().replace(" ", "")
+        total, pos = 0.0, 0
+        for m in _BUDGET.finditer(text):
+            if m.start() != pos:
+                break
+            unit = (m.group(2) or "s").lower()[0]
+            total += float(m.group(1)) * {"h": 3600, "m": 60, "s": 1}[unit]
+            pos = m.end()
+        if pos != len(text) or not text:
+            raise ValueError(
+                f"time_budget {budget!r} is not a duration; write seconds (90) or a string like "
+                "'30s', '5m', '1h', '1h30m'"
+            )
+        seconds = total
+    if not seconds > 0:
+        raise ValueError(f"time_budget must be positive, got {budget!r}")
+    return seconds

@@ -106,7 +106,7 @@ def date_parts(frame: Any) -> Any:
     cols = []
     for name in frame.columns:
         s = pd.to_datetime(frame[name], errors="coerce")
-        cols += [s.dt.year, s.dt.month, s.dt.day, s.dt.dayofweek, s.dt.hour]
+        cols += [s.dt.year, s.dt.month, s.dt.day, s.dt.day_of_week, s.dt.hour]
     return np.column_stack([c.to_numpy(dtype="float64", na_value=np.nan) for c in cols])
 
 

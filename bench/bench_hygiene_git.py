@@ -192,6 +192,7 @@ def main() -> None:
     ap.add_argument("--status-notebooks", type=int, default=500)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--nbstripout-runs", type=int, default=1)
+    ap.add_argument("--skip-add", action="store_true", help="only the strip and status parts")
     args = ap.parse_args()
     WORK.mkdir(parents=True, exist_ok=True)
     strip = bench_strip_in_process(args.runs)
@@ -200,13 +201,17 @@ def main() -> None:
         f"{strip['strip_ms']:.2f} ms (compat mode {strip['strip_compat_ms']:.2f} ms)"
     )
     size = len(make_notebook(0)) / 1e3
-    add = bench_add(args.notebooks, args.runs, args.nbstripout_runs)
-    print(
-        f"git add of {args.notebooks} notebooks (~{size:.0f} kB each): xtrack "
-        f"{add['xtrack_s']:.2f} s (median of {add['xtrack_runs']}), nbstripout "
-        f"{add['nbstripout_s']:.2f} s (median of {add['nbstripout_runs']}): "
-        f"{add['nbstripout_s'] / add['xtrack_s']:.0f}x faster (goal >= 100x)"
-    )
+    if args.skip_add:
+        add = None
+    else:
+        add = bench_add(args.notebooks, args.runs, args.nbstripout_runs)
+    if add:
+        print(
+            f"git add of {args.notebooks} notebooks (~{size:.0f} kB each): xtrack "
+            f"{add['xtrack_s']:.2f} s (median of {add['xtrack_runs']}), nbstripout "
+            f"{add['nbstripout_s']:.2f} s (median of {add['nbstripout_runs']}): "
+            f"{add['nbstripout_s'] / add['xtrack_s']:.0f}x faster (goal >= 100x)"
+        )
     st = bench_status(args.status_notebooks, args.runs)
     print(
         f"git status, {args.status_notebooks} notebooks, nothing changed: without filter "

@@ -142,15 +142,43 @@ def read_spool(path: Path) -> Iterator[ArchiveItem]:
             yield ArchiveItem(payload=payload, **meta)
 
 
+SEEN_FILENAME = "seen"
+
+
 class SpoolingArchiver:
-    """Collects what one git command strips; on close, spools it and starts the ingester."""
+    """Collects what one git command strips; on close, spools it and starts the ingester.
+
+    git re-runs the filter on unchanged content (`git status` after a touch, `git diff`), so
+    versions already spooled are remembered in `<spool dir>/seen` and skipped cheaply.
+    """
 
     def __init__(self, work_tree: str | os.PathLike[str]) -> None:
         self.work_tree = os.fspath(work_tree)
         self.items: list[ArchiveItem] = []
+        self.new_keys: list[str] = []
+        self._seen: set[str] | None = None
+        git_dir = find_git_dir(self.work_tree)
+        self.spool_dir = git_dir / SPOOL_DIRNAME if git_dir is not None else None
+
+    def _seen_keys(self) -> set[str]:
+        if self._seen is None:
+            self._seen = set()
+            if self.spool_dir is not None:
+                try:
+                    with open(self.spool_dir / SEEN_FILENAME, encoding="utf-8") as f:
+                        self._seen = set(f.read().splitlines())
+                except OSError:
+                    pass
+        return self._seen
 
     def add(self, notebook_path: str, result: StripResult) -> None:
         """Remember the outputs stripped from `notebook_path` (repo-relative, as git names it)."""
+        key = f"{notebook_path}\t{content_hash(result.data)}"
+        seen = self._seen_keys()
+        if key in seen:
+            return
+        seen.add(key)
+        self.new_keys.append(key)
         self.items += items_for(notebook_path, result)
 
     def close(self) -> None:
@@ -158,11 +186,12 @@ class SpoolingArchiver:
         if not self.items:
             return
         try:
-            git_dir = find_git_dir(self.work_tree)
-            if git_dir is None:
+            if self.spool_dir is None:
                 raise OSError(f"no git repository at {self.work_tree}")
-            spool_dir = git_dir / SPOOL_DIRNAME
+            spool_dir = self.spool_dir
             write_spool(spool_dir, self.items)
+            with open(spool_dir / SEEN_FILENAME, "a", encoding="utf-8") as f:
+                f.write("".join(k + "\n" for k in self.new_keys))
             if os.environ.get("XTRACK_ARCHIVE_SYNC") == "1":
                 ingest_spools(spool_dir, self.work_tree)
             else:

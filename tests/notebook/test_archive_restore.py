@@ -136,3 +136,19 @@ def test_restore_without_archive_says_so(repo: Path) -> None:
     proc = xtrack(repo, "outputs", "restore", "x.ipynb")
     assert proc.returncode == 1
     assert b"no archived outputs for x.ipynb" in proc.stderr
+
+
+def test_unchanged_content_is_not_spooled_again(repo: Path) -> None:
+    # git status after a touch re-runs the filter; the same version must not be re-archived.
+    _install(repo)
+    env = {k: v for k, v in os.environ.items() if k != "XTRACK_ARCHIVE_SYNC"}
+    (repo / "u.ipynb").write_bytes((NOTEBOOKS / "outputs.ipynb").read_bytes())
+    subprocess.run(["git", "add", "u.ipynb"], cwd=repo, env=env, check=True)
+    spool = repo / ".git" / SPOOL_DIRNAME
+    assert (spool / "seen").read_text().count("\n") == 1
+    os.utime(repo / "u.ipynb", (time.time() + 5, time.time() + 5))
+    before = sorted(p.name for p in spool.iterdir())
+    subprocess.run(["git", "status"], cwd=repo, env=env, check=True, capture_output=True)
+    after = sorted(p.name for p in spool.iterdir() if p.suffix == ".spool")
+    assert not set(after) - set(before)
+    assert (spool / "seen").read_text().count("\n") == 1

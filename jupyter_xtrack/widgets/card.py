@@ -179,7 +179,7 @@ def card_html(card: dict[str, Any]) -> str:
         table("outputs", outs), table("git", card["git"]),
     ])
     return (
-        '<details class="xtrack-card"><summary style="font-family:var(--jp-code-font-family,monospace);'
+        '<details class="xtrack-card"><summary class="xtrack-summary" style="font-family:var(--jp-code-font-family,monospace);'
         f'font-size:12px;cursor:pointer">{esc(card["mark"])} {esc(card["summary"])}</summary>'
         f'<div style="display:flex;flex-wrap:wrap;gap:4px 24px;font-size:12px">{body}</div></details>'
     )

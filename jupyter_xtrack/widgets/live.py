@@ -178,9 +178,12 @@ class LiveChart:
         """Stop listening, take the last points, and replace the widget with a static image
         (or nothing when fewer than two points of any metric were logged). Returns the
         bundle that replaced it."""
+        from ..context import CONTEXT
+
+        # Every point logged so far goes through the listener (and into the store).
+        CONTEXT.flush(FINAL_FLUSH_S)
         writer = self._writer
         if writer is not None:
-            writer.flush(FINAL_FLUSH_S)  # the listener sees every point logged so far
             try:
                 writer.remove_listener(self.on_points)
             except Exception:  # noqa: BLE001

@@ -4,6 +4,7 @@ views that are shown import it, never `import jupyter_xtrack`."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,26 @@ import anywidget
 import traitlets
 
 _STATIC = Path(__file__).with_name("static")
+
+
+def _read_assets() -> tuple[str, str]:
+    """The view's JavaScript and CSS. Read on a helper thread: these modules are first
+    imported while a tracked cell runs, and the recorder takes files the cell's thread
+    opens for the cell's data inputs."""
+    texts: list[str] = []
+
+    def read() -> None:
+        texts.extend(
+            (_STATIC / name).read_text(encoding="utf-8") for name in ("views.js", "views.css")
+        )
+
+    reader = threading.Thread(target=read, name="xtrack-assets")
+    reader.start()
+    reader.join()
+    return texts[0], texts[1]
+
+
+_ESM, _CSS = _read_assets()
 
 Handler = Callable[[dict[str, Any]], None]
 
@@ -23,8 +44,8 @@ class XtrackWidget(anywidget.AnyWidget):
     a handler that raises shows its message in the view instead of breaking the kernel.
     """
 
-    _esm = _STATIC / "views.js"
-    _css = _STATIC / "views.css"
+    _esm = _ESM
+    _css = _CSS
     view = traitlets.Unicode("").tag(sync=True)
     error = traitlets.Unicode("").tag(sync=True)
 

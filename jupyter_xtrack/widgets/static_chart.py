@@ -53,7 +53,7 @@ def _finite(xs: Sequence[float], ys: Sequence[float]) -> tuple[list[float], list
 
 
 def chart_png(panels: Sequence[Panel], *, ncols: int = 3, panel_w: float = 3.2,
-              panel_h: float = 2.1, dpi: int = 80) -> bytes | None:
+              panel_h: float = 2.1, dpi: int = 96) -> bytes | None:
     """A grid of panels as PNG bytes, or None when matplotlib is not installed."""
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -74,10 +74,10 @@ def chart_png(panels: Sequence[Panel], *, ncols: int = 3, panel_w: float = 3.2,
         ax.patch.set_alpha(0.0)
         for spine in ax.spines.values():
             spine.set_color(_AXIS)
-        ax.tick_params(colors=_AXIS, labelsize=7)
-        ax.set_title(panel.title, fontsize=8, color=_AXIS, loc="left")
+        ax.tick_params(colors=_AXIS, labelsize=8)
+        ax.set_title(panel.title, fontsize=9, color=_AXIS, loc="left")
         if panel.xlabel:
-            ax.set_xlabel(panel.xlabel, fontsize=7, color=_AXIS)
+            ax.set_xlabel(panel.xlabel, fontsize=8, color=_AXIS)
         for j, line in enumerate(panel.lines):
             colour = PALETTE[j % len(PALETTE)]
             xs, ys = _finite(line.xs, line.ys)

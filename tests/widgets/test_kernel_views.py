@@ -64,6 +64,12 @@ def test_training_cell_shows_live_chart_then_image_and_card(kernel: Kernel) -> N
     assert comm_opens(msgs)[widget_id(displays[-1])]["view"] == "card"
     streams = "".join(m["content"].get("text", "") for m in msgs if m["msg_type"] == "stream")
     assert "xtrack #" not in streams
+    # The views' own JavaScript and CSS are not taken for the cell's data inputs.
+    card_id = widget_id(displays[-1])
+    later = msgs + kernel.drain(3.0)
+    cards = [u["state"]["card"] for u in comm_updates(later, card_id) if "card" in u.get("state", {})]
+    assert cards and cards[-1]["pending"] is False
+    assert not [f["path"] for f in cards[-1]["inputs"] if "views." in f["path"]]
 
 
 def test_cell_without_logging_shows_no_chart(kernel: Kernel) -> None:
@@ -172,7 +178,7 @@ def test_sweep_progress_updates_stops_and_freezes(kernel: Kernel) -> None:
 
 def test_widget_state_stays_small(kernel: Kernel) -> None:
     msgs = kernel.execute(TRAIN.format(lr=0.1).replace("range(30)", "range(20000)").replace("    time.sleep(0.04)\n", ""))
-    for model_id, state in comm_opens(msgs).items():
+    for state in comm_opens(msgs).values():
         state = {k: v for k, v in state.items() if k not in ("_esm", "_css")}
         assert len(json.dumps(state, default=str)) < 20_000, state.get("view")
     sizes = [len(json.dumps(u.get("state", {}), default=str)) for m in comm_opens(msgs)

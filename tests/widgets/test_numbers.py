@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from jupyter_xtrack.widgets.numbers import fmt_bytes, fmt_duration, fmt_number, fmt_value, short_hash
+from jupyter_xtrack.widgets.numbers import (
+    fmt_bytes,
+    fmt_duration,
+    fmt_number,
+    fmt_value,
+    short_hash,
+)
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
 """--nbstripout-compat gives byte-identical results to nbstripout 0.8.1.
 
 Two checks: nbstripout's own end-to-end notebooks with their expected outputs (from nbstripout's
-0.8.1 source tree, which `make env` unpacks under .venv/; not committed here), and a differential
+0.8.1 source tree unpacked under .venv/nbstripout-src/; not committed here), and a differential
 run of the installed nbstripout against our fixture notebooks.
 """
 
@@ -28,7 +28,8 @@ E2E = Path(
 )
 needs_e2e = pytest.mark.skipif(
     not (E2E / "test_metadata.ipynb").is_file(),
-    reason=f"nbstripout 0.8.1's e2e notebooks are not unpacked at {E2E} (run `make env`)",
+    reason=f"nbstripout 0.8.1's e2e notebooks are not at {E2E}: they are in its GitHub tag "
+    "archive (github.com/kynan/nbstripout/archive/refs/tags/0.8.1.tar.gz), not in its PyPI sdist",
 )
 
 # nbstripout's end-to-end cases: (input, expected output, nbstripout flags).

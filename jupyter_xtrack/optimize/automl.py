@@ -32,6 +32,7 @@ HOLDOUT_MIN_ROWS = 200
 KEEP_FOLD_MODELS = 8  # candidates whose fold models (and out-of-fold predictions) are kept
 ENSEMBLE_SIZE = 8
 SINGLE_THREAD_ROWS = 20_000
+TORCH_MIN_BUDGET_S = 60.0  # below this, the MLP is tried only when torch is already imported
 SAFETY = 1.3  # estimates are multiplied by this before they are trusted
 
 
@@ -147,18 +148,20 @@ class AutoMLSearch:
     """One AutoML run; see the module docstring."""
 
     def __init__(self, X: pd.DataFrame, y: np.ndarray, cfg: AutoMLConfig,  # noqa: N803
-                 control: JobControl | None, background: bool) -> None:
+                 control: JobControl | None, background: bool,
+                 started: float | None = None) -> None:
         self.X = X
         self.y = y
         self.cfg = cfg
         self.control = control
         self.background = background
-        self.started = time.monotonic()
+        self.started = time.monotonic() if started is None else started
         self.deadline = self.started + cfg.budget_s
         self.candidates: list[Candidate] = []
         self.cost: dict[str, float] = {}  # family -> seconds per (row x fold) fitted
         self.classes: Any = None
         self._opened: set[int] = set()
+        self._torch_loader: Any = None
         # On small data, threads cost more than they give (OpenMP start-up and spinning,
         # far worse on a busy machine): fit single-threaded.
         self.threads: int | None = 1 if len(X) < SINGLE_THREAD_ROWS else None
@@ -253,6 +256,16 @@ class AutoMLSearch:
         if not fams:
             return
         by_name = {f.name: f for f in fams}
+        if "mlp" in by_name:
+            if cfg.models is None and cfg.budget_s < TORCH_MIN_BUDGET_S and not self._torch_loaded():
+                # Importing torch takes seconds of CPU and the GIL that a short budget
+                # cannot spare; the MLP joins searches with a longer budget.
+                del by_name["mlp"]
+                fams = [f for f in fams if f.name != "mlp"]
+            elif cfg.models is not None:
+                self._torch_loaded(load=True)
+            else:
+                self._warm_torch()
         optuna.logging.set_verbosity(optuna.logging.WARNING)
         with warnings.catch_warnings():  # `group` is marked experimental; it is what we need
             warnings.simplefilter("ignore")
@@ -332,7 +345,39 @@ class AutoMLSearch:
         total = sum(c.fit_time_s * n_all / max(1, c.fit_rows) for c in done)
         return total * SAFETY + 0.04 * self.cfg.budget_s
 
+    @staticmethod
+    def _torch_loaded(load: bool = False) -> bool:
+        import sys
+
+        if load and "torch" not in sys.modules:
+            try:
+                import torch  # noqa: F401
+            except ImportError:
+                return False
+        return "torch" in sys.modules
+
+    def _warm_torch(self) -> None:
+        """Import torch in a thread while other families are tried: the import takes seconds
+        that no estimate could account for, so the MLP waits until it is done."""
+        import sys
+        import threading
+
+        if "torch" in sys.modules:
+            return
+
+        def load() -> None:
+            try:
+                import torch  # noqa: F401
+            except Exception:  # noqa: BLE001 - then the MLP family just never runs
+                pass
+
+        self._torch_loader = threading.Thread(target=load, name="xtrack-torch-import", daemon=True)
+        self._torch_loader.start()
+
     def _affordable(self, fam: Family, fraction: float) -> bool:
+        loader = self._torch_loader
+        if fam.name == "mlp" and loader is not None and loader.is_alive():
+            return False
         est = self._estimate(fam, fraction)
         left = self.left() - self._reserve()
         if est is None:  # never tried: allowed while a good part of the budget is left
@@ -622,6 +667,7 @@ def automl(
     ends within the budget plus 5 %. Every candidate is a child run; the final model is an
     artifact of the parent run. `background=True` returns a Job at once.
     """
+    started = time.monotonic()
     X, yv, target_name = _split_target(data, y, target)
     kind = task or detect_task(yv)
     if kind not in ("binary", "multiclass", "regression"):
@@ -638,9 +684,9 @@ def automl(
 
         families(kind, len(X), models)  # unknown names fail now, not in the background
     if not background:
-        return AutoMLSearch(X, yv, cfg, None, False).run()
+        return AutoMLSearch(X, yv, cfg, None, False, started).run()
     return start_job("automl", name or f"automl {target_name}",
-                     lambda control: AutoMLSearch(X, yv, cfg, control, True).run())
+                     lambda control: AutoMLSearch(X, yv, cfg, control, True, started).run())
 
 
 def _split_target(data: Any, y: Any, target: str | None) -> tuple[pd.DataFrame, np.ndarray, str]:

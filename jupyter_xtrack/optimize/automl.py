@@ -138,6 +138,7 @@ class AutoMLConfig:
     experiment: str | None
     tags: dict[str, str]
     target_name: str
+    show: bool = True
 
 
 class _OutOfTime(Exception):
@@ -161,6 +162,7 @@ class AutoMLSearch:
         self.cost: dict[str, float] = {}  # family -> seconds per (row x fold) fitted
         self.classes: Any = None
         self._opened: set[int] = set()
+        self.view: Any = None
         self._torch_loader: Any = None
         # On small data, threads cost more than they give (OpenMP start-up and spinning,
         # far worse on a busy machine): fit single-threaded.
@@ -220,6 +222,12 @@ class AutoMLSearch:
         self.parent = parent
         if self.control is not None:
             self.control.attach(parent)
+        if cfg.show:
+            from .live import make_view
+
+            direction = "maximize" if cfg.metric.greater_is_better else "minimize"
+            self.view = make_view(f"automl {cfg.target_name}", cfg.metric.name, direction)
+            self.view.display()
         state, error = "finished", None
         try:
             self._baselines()
@@ -234,6 +242,9 @@ class AutoMLSearch:
             parent.close("failed", exc)
             raise
         parent.run.set_tags(**{"xtrack.automl.state": state, "xtrack.automl.best": result.best.name})
+        if self.view is not None:
+            self._show()
+            self.view.finish()
         parent.close("finished" if state == "finished" else "interrupted",
                      error if isinstance(error, KeyboardInterrupt) else None)
         return result
@@ -522,6 +533,23 @@ class AutoMLSearch:
         )
         tracked.run.set_tags(**{"xtrack.trial.state": state, "xtrack.device": cand.device})
         tracked.close(status, error)
+        self._show()
+
+    def _show(self) -> None:
+        """Refresh the live view: one row per candidate (skipped ones count as pruned)."""
+        if self.view is None:
+            return
+        states = {"complete": "complete", "pruned": "pruned", "skipped": "pruned",
+                  "running": "running"}
+        rows = [
+            {"number": i, "state": states.get(c.status, "failed"), "value": c.cv_score,
+             "params": {"candidate": c.name}, "duration_s": c.fit_time_s + c.predict_time_s}
+            for i, c in enumerate(self.candidates)
+        ]
+        try:
+            self.view.update(rows)
+        except Exception:  # noqa: BLE001 - the view must never stop the search
+            self.view = None
 
     def _trim_kept(self) -> None:
         """Keep fold models and out-of-fold predictions of the best candidates only."""
@@ -656,6 +684,7 @@ def automl(
     experiment: str | None = None,
     tags: dict[str, str] | None = None,
     background: bool = False,
+    show: bool = True,
 ) -> AutoMLResult | Job[AutoMLResult]:
     """Find a good model for a table within `time_budget` (seconds, or "30s", "5m", "1h").
 
@@ -678,7 +707,8 @@ def automl(
         raise ValueError(f"holdout must be a fraction in [0, 0.9), got {holdout}")
     cfg = AutoMLConfig(parse_budget(time_budget), get_metric(metric, kind), kind, cv, holdout,
                        models, ensemble, seed, name, experiment,
-                       {str(k): str(v) for k, v in (tags or {}).items()}, target_name)
+                       {str(k): str(v) for k, v in (tags or {}).items()}, target_name,
+                       show and not background)
     if models is not None:
         from .models import families
 

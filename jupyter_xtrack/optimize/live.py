@@ -33,14 +33,46 @@ class ProgressView(Protocol):
 
 
 def make_view(title: str, metric: str | None, direction: str) -> ProgressView:
-    """The best live view available in this process (a no-op outside a notebook front end)."""
+    """The best live view available in this process (a no-op outside a notebook front end);
+    a view that fails is switched off, never failing the search."""
     try:
         from ..widgets.progress import SweepProgress
 
         view: ProgressView = SweepProgress(title, metric, direction)
-        return view
     except Exception:  # noqa: BLE001 - the widgets are optional; fall back to HTML
-        return HtmlProgress(title, metric, direction)
+        view = HtmlProgress(title, metric, direction)
+    return GuardedView(view)
+
+
+class GuardedView:
+    """Forwards to a view; the first exception it raises switches the view off."""
+
+    def __init__(self, inner: ProgressView) -> None:
+        self.inner: ProgressView | None = inner
+
+    @property
+    def stop_requested(self) -> bool:
+        try:
+            return bool(self.inner is not None and self.inner.stop_requested)
+        except Exception:  # noqa: BLE001
+            return False
+
+    def _call(self, name: str, *args: Any) -> None:
+        if self.inner is None:
+            return
+        try:
+            getattr(self.inner, name)(*args)
+        except Exception:  # noqa: BLE001 - a view is a courtesy
+            self.inner = None
+
+    def display(self) -> None:
+        self._call("display")
+
+    def update(self, trials: list[dict[str, Any]]) -> None:
+        self._call("update", trials)
+
+    def finish(self) -> None:
+        self._call("finish")
 
 
 class HtmlProgress:

@@ -305,6 +305,10 @@ class SweepLoop:
         self.background = background
         self.records: list[TrialRecord] = []
         self.view: ProgressView | None = None
+        # Trials go on the run stack so that `xt.log` inside the objective reaches them. A
+        # background job may only do that on a run stack of its own thread's (when the
+        # tracker offers one); else its objective's `xt.log` calls are not routed.
+        self.push = not background or _own_thread_stack()
 
     def run(self) -> SweepResult:
         import optuna
@@ -418,7 +422,7 @@ class SweepLoop:
                 "xtrack.trial.state": "running",
                 "xtrack.device": device,
             },
-            push=not self.background,
+            push=self.push,
         )
         if tracked.id:
             trial.set_user_attr("xtrack_run_id", tracked.id)
@@ -511,6 +515,14 @@ class SweepLoop:
                 self.view.update([r.as_dict() for r in self.records])
             except Exception:  # noqa: BLE001 - the view must never stop the sweep
                 self.view = None
+
+
+def _own_thread_stack() -> bool:
+    bind = getattr(CONTEXT, "bind_thread_stack", None)
+    if bind is None:
+        return False
+    bind([])
+    return True
 
 
 def _objective_value(returned: Any, tracked: TrackedRun, metric: str | None,

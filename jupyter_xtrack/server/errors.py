@@ -1,0 +1,55 @@
+"""The one place that turns exceptions into HTTP responses.
+
+Handlers raise; `error_response` decides the status and the JSON body the sidebar shows.
+Every body has `message` (what went wrong and what to do) and `reason` (a short code the
+sidebar switches on: "filter", "unknown_run", "store", "bad_request", ...).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tornado.web import HTTPError
+
+from ..store.errors import FilterError, StoreError, UnknownRunError
+
+
+class RequestError(Exception):
+    """A request the server refuses, with the status to answer and a message naming the fix."""
+
+    def __init__(self, status: int, message: str, *, reason: str = "bad_request") -> None:
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+
+
+def error_response(exc: BaseException | None) -> tuple[int, dict[str, Any], dict[str, str]]:
+    """(status, JSON body, extra headers) for an exception raised by a handler."""
+    if isinstance(exc, RequestError):
+        return exc.status, {"message": str(exc), "reason": exc.reason}, {}
+    if isinstance(exc, FilterError):
+        return (
+            400,
+            {
+                "message": str(exc),
+                "reason": "filter",
+                "filter": exc.text,
+                "position": exc.position,
+                "detail": exc.reason,
+            },
+            {},
+        )
+    if isinstance(exc, UnknownRunError):
+        return 404, {"message": str(exc), "reason": "unknown_run"}, {}
+    if isinstance(exc, StoreError):
+        headers = {"Retry-After": "1"} if exc.retryable else {}
+        return 503, {"message": str(exc), "reason": "store"}, headers
+    if isinstance(exc, HTTPError):
+        message = exc.log_message % exc.args if exc.log_message and exc.args else exc.log_message
+        return exc.status_code, {"message": message or exc.reason or "", "reason": "http"}, {}
+    return (
+        500,
+        {"message": "internal error in the xtrack server extension; see the server log",
+         "reason": "internal"},
+        {},
+    )

@@ -1,0 +1,220 @@
+"""Thin async handlers: parse the request, call the StoreReader on a worker thread, send
+JSON. Every method is `@authenticated` and `@authorized` on the "xtrack" resource, and
+every error goes through `errors.error_response`."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import quote
+
+from jupyter_server.auth.decorator import authorized
+from jupyter_server.base.handlers import APIHandler
+from tornado import web
+
+from .encoding import encode
+from .errors import RequestError, error_response
+from .feed import ChangeFeed
+from .reader import ServedFile, StoreReader
+
+AUTH_RESOURCE = "xtrack"
+_CHUNK = 1 << 20
+
+
+class XTrackHandler(APIHandler):
+    """Base of every xtrack API handler: its reader and feed, argument parsing, errors."""
+
+    auth_resource = AUTH_RESOURCE
+    reader: StoreReader
+    feed: ChangeFeed
+
+    def initialize(self, reader: StoreReader, feed: ChangeFeed) -> None:
+        self.reader = reader
+        self.feed = feed
+
+    # -- replies ---------------------------------------------------------------------
+    def reply(self, payload: Any) -> None:
+        """Send `payload` (JSON-able, non-finite floats already named) as the response."""
+        self.set_header("Cache-Control", "no-store")
+        self.finish(encode(payload))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = (kwargs.get("exc_info") or (None, None, None))[1]
+        headers: dict[str, str]
+        if exc is None:
+            status, body, headers = status_code, {"message": self._reason, "reason": "http"}, {}
+        else:
+            status, body, headers = error_response(exc)
+        self.set_status(status)
+        for name, value in headers.items():
+            self.set_header(name, value)
+        self.clear_header("Content-Disposition")
+        self.finish(encode(body))
+
+    def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
+        status = error_response(value)[0]
+        if status >= 500 and status != 503:
+            super().log_exception(typ, value, tb)
+        else:
+            # Refusals and a locked or missing store are expected: no traceback.
+            logging.getLogger("jupyter_xtrack.server").info(
+                "%s %s -> %s: %s", self.request.method, self.request.path, status, value
+            )
+
+    # -- arguments -------------------------------------------------------------------
+    def int_arg(self, name: str, default: int | None, low: int = 0) -> int | None:
+        """Query argument `name` as an integer >= `low` (RequestError 400 otherwise)."""
+        text = self.get_argument(name, None)
+        if text is None or text == "":
+            return default
+        try:
+            value = int(text)
+        except ValueError:
+            raise RequestError(400, f"{name} must be a whole number, not {text!r:.40}") from None
+        if value < low:
+            raise RequestError(400, f"{name} must be at least {low} (got {value})")
+        return value
+
+    def list_arg(self, name: str) -> list[str] | None:
+        """Comma-separated query argument `name` as a list (None when absent)."""
+        text = self.get_argument(name, None)
+        if text is None:
+            return None
+        return [part.strip() for part in text.split(",") if part.strip()]
+
+    async def send_file(self, served: ServedFile) -> None:
+        """Stream a stored file. Anything a browser could run (HTML, SVG, notebooks, ...)
+        goes out as a download; everything is sandboxed and never sniffed."""
+        media = served.media_type
+        if media.startswith("text/"):
+            media += "; charset=utf-8"
+        disposition = "inline" if served.inline else "attachment"
+        self.set_header("Content-Disposition",
+                        f"{disposition}; filename*=UTF-8''{quote(served.name, safe='')}")
+        self.set_header("X-Content-Type-Options", "nosniff")
+        self.set_header("Cache-Control", "private, max-age=3600")
+        self.set_header("Content-Length", str(served.path.stat().st_size))
+        self.set_header("Content-Type", media)
+        with open(served.path, "rb") as fh:
+            while chunk := await self.reader.call(fh.read, _CHUNK):
+                self.write(chunk)
+                await self.flush()
+        await self.finish(set_content_type=media)
+
+    @property
+    def content_security_policy(self) -> str:
+        return super().content_security_policy + "; sandbox"
+
+
+class StatusHandler(XTrackHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        """Where the store is and whether it can be read."""
+        self.reply(await self.reader.call(self.reader.status))
+
+
+class RunsHandler(XTrackHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        """A page of runs: filter, order_by, offset, limit, columns, experiment, parent."""
+        limit = self.int_arg("limit", 100) or 0
+        offset = self.int_arg("offset", 0) or 0
+        page = await self.reader.call(
+            self.reader.page,
+            self.get_argument("filter", None),
+            self.get_argument("order_by", None),
+            offset,
+            limit,
+            self.list_arg("columns"),
+            self.get_argument("experiment", None),
+            self.get_argument("parent", None),
+        )
+        self.reply(page)
+
+
+class RunHandler(XTrackHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, id: str) -> None:
+        """Everything captured for one run."""
+        self.reply(await self.reader.call(self.reader.run, id))
+
+    @web.authenticated
+    @authorized
+    async def patch(self, id: str) -> None:
+        """Rename a run or set its tags (application/json only)."""
+        ctype = self.request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if ctype != "application/json":
+            raise RequestError(
+                415, f"send the update as application/json (got {ctype or 'no Content-Type'})",
+                reason="content_type",
+            )
+        body = self.get_json_body()
+        if not isinstance(body, dict):
+            raise RequestError(400, 'the body must be a JSON object, e.g. {"name": "best"}')
+        self.reply(await self.reader.call(self.reader.update, id, body))
+
+
+class MetricHandler(XTrackHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, id: str, name: str) -> None:
+        """One metric's history, downsampled to max_points keeping min/max shape."""
+        max_points = self.int_arg("max_points", None, low=1)
+        self.reply(await self.reader.call(self.reader.metric, id, name, max_points))
+
+
+class ArtifactHandler(XTrackHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, id: str, path: str) -> None:
+        """An artifact's bytes."""
+        await self.send_file(await self.reader.call(self.reader.artifact, id, path))
+
+
+class BlobHandler(XTrackHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, id: str, hash: str) -> None:
+        """A blob the run refers to (code, notebook snapshot, environment, ...)."""
+        await self.send_file(await self.reader.call(self.reader.blob, id, hash))
+
+
+class CompareHandler(XTrackHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        """Differences between runs ids=a,b,c; metrics=loss,acc adds overlaid histories."""
+        ids = self.list_arg("ids") or []
+        metrics = self.list_arg("metrics") or []
+        max_points = self.int_arg("max_points", 1000, low=1)
+        self.reply(await self.reader.call(self.reader.compare, ids, metrics, max_points))
+
+
+class DiffHandler(XTrackHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        """nbdime's diff of runs a and b's notebooks (kind=notebook or lineage)."""
+        a, b = self.get_argument("a"), self.get_argument("b")
+        kind = self.get_argument("kind", "notebook")
+        self.reply(await self.reader.call(self.reader.diff, a, b, kind))
+
+
+class EventsHandler(XTrackHandler):
+    # A held-open poll is not user activity (it would keep an idle server alive).
+    _track_activity = False
+
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        """Long poll: answers when runs changed after `cursor` (or after `timeout` s)."""
+        cursor = self.int_arg("cursor", None)
+        limit = self.reader.config.events_timeout_s
+        try:
+            timeout = float(self.get_argument("timeout", str(limit)))
+        except ValueError:
+            raise RequestError(400, "timeout must be a number of seconds") from None
+        self.reply(await self.feed.wait(cursor, max(0.0, min(timeout, limit))))

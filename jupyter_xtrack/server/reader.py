@@ -1,0 +1,441 @@
+"""What the API answers, as plain JSON-able data read from the store.
+
+`StoreReader` opens the store lazily (a server started before the first tracked cell
+finds it once it exists, and never creates one by looking). Every method is blocking and
+is called from the handlers through `StoreReader.call`, i.e. on a worker thread, never on
+the server's event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import mimetypes
+import os
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from ..store.blobs import hashes_in
+from ..store.errors import StoreError
+from .config import XTrack
+from .downsample import downsample_history
+from .encoding import jsonable
+from .errors import RequestError
+from .safe_paths import check_artifact_name, inside_store
+
+if TYPE_CHECKING:
+    from ..store import Store
+
+T = TypeVar("T")
+
+DIFF_KINDS = ("notebook", "lineage")
+MAX_COMPARE = 500
+# Media types a browser may show in place; everything else is sent as a download.
+INLINE_TYPES = frozenset(
+    {"image/png", "image/jpeg", "image/gif", "image/webp", "text/plain", "text/csv",
+     "application/json"}
+)
+
+
+class ServedFile:
+    """A file inside the store to send: its resolved path, media type and download name."""
+
+    def __init__(self, path: Path, media_type: str, name: str) -> None:
+        self.path = path
+        self.media_type = media_type
+        self.name = name
+
+    @property
+    def inline(self) -> bool:
+        """Whether the browser may render it in place (images, plain text, JSON)."""
+        return self.media_type in INLINE_TYPES
+
+
+class StoreReader:
+    """Read access to one store for the API (see the module docstring)."""
+
+    def __init__(
+        self, root: Path, config: XTrack | None = None, *, root_dir: str | None = None
+    ) -> None:
+        self.root = root
+        self.root_dir = root_dir
+        self.config = config or XTrack()
+        self._store: Store | None = None
+        self._lock = threading.Lock()
+        self._blob_cache = BlobCache()
+        self.executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="xtrack-api")
+
+    async def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run blocking `fn(*args)` on the reader's worker threads."""
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, lambda: fn(*args))
+
+    # -- the store -----------------------------------------------------------------
+    def exists(self) -> bool:
+        """Whether the store's database exists yet."""
+        return (self.root / "xtrack.db").is_file()
+
+    def store(self) -> Store | None:
+        """The open store, or None while it does not exist. StoreError when it exists but
+        cannot be opened (unreadable, damaged)."""
+        if self._store is not None:
+            return self._store
+        if not self.exists():
+            return None
+        from ..store import open_store
+
+        with self._lock:
+            if self._store is None:
+                self._store = open_store(self.root)
+        return self._store
+
+    def need_store(self) -> Store:
+        """The open store; RequestError 404 (reason no_store) while there is none."""
+        store = self.store()
+        if store is None:
+            raise RequestError(
+                404, f"there is no run store at {self.root} yet: track a cell with %%track "
+                "(after %load_ext jupyter_xtrack) and its run appears here", reason="no_store",
+            )
+        return store
+
+    def close(self) -> None:
+        """Close the store and stop the worker threads."""
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        if self._store is not None:
+            self._store.close()
+
+    # -- endpoints -----------------------------------------------------------------
+    def status(self) -> dict[str, Any]:
+        """Where the store is and whether it can be read: state ok, missing or error."""
+        out: dict[str, Any] = {"store": str(self.root), "state": "missing", "runs": 0}
+        try:
+            store = self.store()
+            if store is not None:
+                out["runs"] = store.query_runs(limit=0, columns=[]).total
+                out["state"] = "ok"
+        except StoreError as exc:
+            out.update(state="error", message=str(exc))
+        return out
+
+    def page(
+        self,
+        filter: str | None,
+        order_by: str | None,
+        offset: int,
+        limit: int,
+        columns: Sequence[str] | None,
+        experiment: str | None = None,
+        parent_id: str | None = None,
+    ) -> dict[str, Any]:
+        """One page of runs: base columns plus the params/metrics/tags columns matching
+        `columns` (globs; None means all), with the total the filter matched."""
+        limit = max(0, min(limit, self.config.max_page))
+        offset = max(0, offset)
+        store = self.store()
+        if store is None:
+            # Still validate the filter, so a typo shows before the first run exists.
+            from ..store.query import compile_filter, compile_order
+
+            compile_filter(filter)
+            compile_order(order_by)
+            return {"runs": [], "columns": [], "total": 0, "offset": offset, "limit": limit,
+                    "store_state": "missing"}
+        order = [o.strip() for o in order_by.split(",") if o.strip()] if order_by else None
+        table = store.query_runs(
+            filter or None, experiment=experiment, order_by=order, limit=limit, offset=offset,
+            columns=columns, parent_id=parent_id,
+        )
+        return {
+            "runs": jsonable(table.rows()),
+            "columns": list(table.columns),
+            "total": table.total,
+            "offset": offset,
+            "limit": limit,
+            "store_state": "ok",
+        }
+
+    def run(self, ref: str) -> dict[str, Any]:
+        """Everything captured for one run, with its blobs' text inlined: code, git diff,
+        environment, stdout/stderr; inputs carry the run that produced them."""
+        store = self.need_store()
+        record = store.get_run(ref)
+        cap = self.config.max_text_bytes
+        detail: dict[str, Any] = dict(record)
+        code = record.get("code") or {}
+        detail["code_text"] = self._text(store, code.get("hash"), cap)
+        git = dict(record.get("git") or {})
+        if git.get("diff_hash"):
+            git["diff"] = self._text(store, git["diff_hash"], cap)
+        detail["git"] = git or None
+        env = record.get("env") or {}
+        detail["env_full"] = self._json_blob(store, env.get("hash"))
+        stdio = record.get("stdio") or {}
+        detail["stdout"] = self._text(store, stdio.get("stdout"), cap)
+        detail["stderr"] = self._text(store, stdio.get("stderr"), cap)
+        for entry in detail["inputs"]:
+            producer = None
+            if entry.get("hash"):
+                producer_id = store.producer_of(entry["hash"], exclude_run=record["id"])
+                if producer_id is not None:
+                    producer = _brief(store.get_run(producer_id))
+            entry["producer"] = producer
+        detail["parent"] = _brief(store.get_run(record["parent_id"])) if record.get(
+            "parent_id") else None
+        detail["metric_keys"] = sorted(record.get("metrics") or {})
+        detail["notebook_relpath"] = self._relpath(record.get("notebook_path"))
+        detail["has_notebook"] = bool((record.get("notebook") or {}).get("hash"))
+        detail["has_lineage"] = bool((record.get("lineage") or {}).get("hash"))
+        return cast(dict[str, Any], jsonable(detail))
+
+    def metric(self, ref: str, name: str, max_points: int | None) -> dict[str, Any]:
+        """One metric's history, downsampled to `max_points` keeping min/max shape."""
+        store = self.need_store()
+        run_id = store.resolve_ref(ref)
+        history = store.metric_history(run_id, name)
+        if not history["value"]:
+            known = ", ".join(store.metric_keys(run_id)) or "none"
+            raise RequestError(
+                404, f"run {ref} has no metric {name!r} (its metrics: {known})",
+                reason="unknown_metric",
+            )
+        out = downsample_history(history, max_points)
+        out.update(run=run_id, name=name)
+        return cast(dict[str, Any], jsonable(out))
+
+    def artifact(self, ref: str, name: str) -> ServedFile:
+        """The file of artifact `name` of run `ref`, checked to stay inside the store."""
+        check_artifact_name(name)
+        store = self.need_store()
+        run_id = store.resolve_ref(ref)
+        for art in store.artifacts(run_id):
+            if art["name"] == name:
+                path = inside_store(store.blob_path(art["hash"]), self.root)
+                media = art.get("media_type") or _guess_type(name)
+                return ServedFile(path, media, name.rsplit("/", 1)[-1])
+        known = ", ".join(a["name"] for a in store.artifacts(run_id)) or "none"
+        raise RequestError(
+            404, f"run {ref} has no artifact {name!r} (its artifacts: {known})",
+            reason="unknown_artifact",
+        )
+
+    def blob(self, ref: str, blob_hash: str) -> ServedFile:
+        """A blob the run refers to (its code, notebook, env, git diff, files...). Blobs
+        other runs refer to are not served through this run."""
+        store = self.need_store()
+        record = store.get_run(ref)
+        from ..store.codec import dumps
+
+        if blob_hash not in hashes_in(dumps(record)):
+            raise RequestError(
+                404, f"run #{record['number']} does not refer to blob {blob_hash:.60}",
+                reason="unknown_blob",
+            )
+        path = inside_store(store.blob_path(blob_hash), self.root)
+        return ServedFile(path, "application/octet-stream", blob_hash.replace(":", "-"))
+
+    def compare(
+        self, refs: Sequence[str], metrics: Sequence[str], max_points: int | None
+    ) -> dict[str, Any]:
+        """Params, metrics, env, git, data and code differences of 2..500 runs, plus the
+        histories of `metrics` for each run (downsampled), for overlaid charts."""
+        if not 2 <= len(refs) <= MAX_COMPARE:
+            raise RequestError(
+                400, f"compare needs 2 to {MAX_COMPARE} runs (got {len(refs)}); "
+                "give them as ids=a,b,c",
+            )
+        from ..compare import compare_runs
+        from ..run import Run
+
+        store = self.need_store()
+        blobs = _CachingBlobs(store, self._blob_cache)
+        runs = [Run(store.get_run(ref), cast("Store", blobs)) for ref in refs]
+        comparison = compare_runs(runs)
+        sections = {
+            name: {key: {"values": values, "differs": comparison.differs(values)}
+                   for key, values in rows.items()}
+            for name, rows in comparison.sections()
+        }
+        histories: dict[str, dict[str, Any]] = {}
+        for name in metrics:
+            per_run: dict[str, Any] = {}
+            for run in runs:
+                history = store.metric_history(run.id, name)
+                if history["value"]:
+                    per_run[run.id] = downsample_history(history, max_points)
+            histories[name] = per_run
+        return cast(dict[str, Any], jsonable({
+            "runs": [_brief_run(r) for r in runs],
+            "labels": comparison.labels,
+            "sections": sections,
+            "code_diffs": comparison.code_diffs,
+            "histories": histories,
+        }))
+
+    def diff(self, a: str, b: str, kind: str) -> dict[str, Any]:
+        """nbdime's diff of two runs' notebooks (`kind` notebook: the saved file; lineage:
+        the cells the session executed up to the run), with the base notebook, in the form
+        nbdime's JupyterLab widgets take."""
+        if kind not in DIFF_KINDS:
+            raise RequestError(400, f"unknown diff kind {kind!r}; use kind=notebook or "
+                               "kind=lineage")
+        import orjson
+
+        from ..notebook.diff import diff_notebook_bytes
+
+        store = self.need_store()
+        sides = []
+        for ref in (a, b):
+            record = store.get_run(ref)
+            fact = record.get(kind) or {}
+            if not fact.get("hash"):
+                hint = ("its notebook file was not known when it ran; try kind=lineage"
+                        if kind == "notebook" else "it was not run from a notebook session")
+                raise RequestError(
+                    404, f"run #{record['number']} has no {kind} snapshot ({hint})",
+                    reason="no_notebook",
+                )
+            sides.append((record, inside_store(store.blob_path(fact["hash"]), self.root)))
+        data = [path.read_bytes() for _, path in sides]
+        names = (f"#{sides[0][0]['number']}", f"#{sides[1][0]['number']}")
+        outcome = diff_notebook_bytes(
+            data[0], data[1], names=names, fmt="json", timeout_s=self.config.diff_timeout_s
+        )
+        if outcome.error:
+            raise RequestError(422, outcome.error, reason="diff")
+        return cast(dict[str, Any], jsonable({
+            "kind": kind,
+            "a": _brief(sides[0][0]),
+            "b": _brief(sides[1][0]),
+            "base": _notebook_v4(data[0]),
+            "diff": orjson.loads(outcome.text),
+            "changed": outcome.changed,
+        }))
+
+    def update(self, ref: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Rename a run and/or set tags: body {"name": str|null, "tags": {str: str}}."""
+        unknown = set(body) - {"name", "tags"}
+        if unknown:
+            raise RequestError(400, f"unknown field(s) {', '.join(sorted(unknown))}; a run "
+                               "update takes only name and tags")
+        name, tags = body.get("name", ...), body.get("tags")
+        if name is not ... and name is not None and not isinstance(name, str):
+            raise RequestError(400, "name must be a string or null")
+        if tags is not None and (
+            not isinstance(tags, dict)
+            or not all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items())
+        ):
+            raise RequestError(400, 'tags must be an object of strings, e.g. {"note": "best"}')
+        store = self.need_store()
+        run_id = store.resolve_ref(ref)
+        if name is not ...:
+            store.set_name(run_id, name)
+        if tags:
+            store.set_tags(run_id, tags)
+        return _brief(store.get_run(run_id))
+
+    # -- helpers ---------------------------------------------------------------------
+    def _text(self, store: Store, blob_hash: Any, cap: int) -> str | None:
+        if not blob_hash:
+            return None
+        try:
+            data = store.get_blob(blob_hash)
+        except (StoreError, ValueError):
+            return None
+        text = data[:cap].decode("utf-8", errors="replace")
+        if len(data) > cap:
+            text += f"\n… truncated ({len(data)} bytes stored; the API shows the first {cap})"
+        return text
+
+    def _json_blob(self, store: Store, blob_hash: Any) -> Any:
+        if not blob_hash:
+            return None
+        try:
+            return _CachingBlobs(store, self._blob_cache).json(blob_hash)
+        except (StoreError, ValueError):
+            return None
+
+    def _relpath(self, path: str | None) -> str | None:
+        """`path` relative to the server's root folder when it lies inside it (the form
+        JupyterLab opens files by), else None."""
+        root = self.root_dir
+        if not path or not root:
+            return None
+        try:
+            rel = os.path.relpath(os.path.realpath(path), os.path.realpath(root))
+        except ValueError:
+            return None
+        return None if rel.startswith("..") else rel.replace(os.sep, "/")
+
+
+class BlobCache:
+    """Small blobs (environments, mostly the same across runs) remembered between requests:
+    blobs are content-addressed, so a cached one never goes stale. Thread-safe."""
+
+    def __init__(self, max_items: int = 256, max_blob_bytes: int = 1 << 20) -> None:
+        self._items: OrderedDict[str, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+        self._max_items = max_items
+        self._max_blob_bytes = max_blob_bytes
+
+    def get(self, store: Store, h: str) -> bytes:
+        """The bytes of blob `h` of `store`, from memory when seen before."""
+        with self._lock:
+            data = self._items.get(h)
+            if data is not None:
+                self._items.move_to_end(h)
+                return data
+        data = store.get_blob(h)
+        if len(data) <= self._max_blob_bytes:
+            with self._lock:
+                self._items[h] = data
+                while len(self._items) > self._max_items:
+                    self._items.popitem(last=False)
+        return data
+
+
+class _CachingBlobs:
+    """The store as `Run` sees it, reading blobs through a BlobCache."""
+
+    def __init__(self, store: Store, cache: BlobCache) -> None:
+        self._store = store
+        self._cache = cache
+
+    def get_blob(self, h: str) -> bytes:
+        return self._cache.get(self._store, h)
+
+    def json(self, h: str) -> Any:
+        import orjson
+
+        return orjson.loads(self.get_blob(h))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
+def _brief(record: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: record.get(k) for k in ("id", "number", "name", "experiment", "status")}
+
+
+def _brief_run(run: Any) -> dict[str, Any]:
+    return {"id": run.id, "number": run.number, "name": run.name,
+            "experiment": run.experiment, "status": run.status}
+
+
+def _guess_type(name: str) -> str:
+    if name.endswith(".ipynb"):
+        return "application/x-ipynb+json"
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
+def _notebook_v4(data: bytes) -> Any:
+    import warnings
+
+    import nbformat
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return nbformat.reads(data.decode("utf-8"), as_version=4)

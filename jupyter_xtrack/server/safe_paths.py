@@ -1,0 +1,60 @@
+"""Names and files the API serves: artifact names are checked before any lookup, and every
+file is resolved (symlinks followed) and must stay inside the store folder."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from .errors import RequestError
+
+# Windows drive letters ("C:"), UNC-ish names and URL schemes are never artifact names.
+_DRIVE = re.compile(r"^[A-Za-z]:")
+_FORBIDDEN = ("\\", "\x00", "#", "?")
+
+
+def check_artifact_name(name: str) -> str:
+    """`name` if it can only mean an artifact recorded under that name, else RequestError
+    400: empty names, absolute paths, drive letters, backslashes, NUL, `#` or `?` (query
+    or fragment smuggled in an encoded path), and `.`/`..` segments are refused. The name
+    arrives URL-decoded, so `%2e%2e` is checked as `..`."""
+    if not name:
+        raise RequestError(400, "the artifact name is empty; give it as runs/{id}/artifacts/NAME")
+    bad = next((c for c in _FORBIDDEN if c in name), None)
+    if bad is not None or any(ord(c) < 32 for c in name):
+        shown = {"\x00": "NUL", "\\": "a backslash"}.get(bad or "", repr(bad))
+        raise RequestError(
+            400, f"artifact name {name!r:.120} contains {shown or 'a control character'}; "
+            "artifact names are plain relative names such as 'model.pt' or 'plots/roc.png'",
+            reason="bad_path",
+        )
+    if name.startswith("/") or _DRIVE.match(name):
+        raise RequestError(
+            400, f"artifact name {name!r:.120} is an absolute path; artifacts are named "
+            "relative to their run (e.g. 'plots/roc.png')", reason="bad_path",
+        )
+    if any(part in (".", "..") for part in name.split("/")):
+        raise RequestError(
+            400, f"artifact name {name!r:.120} has a '.' or '..' segment; artifacts never "
+            "refer outside their run", reason="bad_path",
+        )
+    return name
+
+
+def inside_store(path: Path, store_root: Path) -> Path:
+    """`path` resolved (every symlink followed), if the result is a regular file inside
+    `store_root`; RequestError 403 when it points out of the store, 404 when missing."""
+    root = Path(os.path.realpath(store_root))
+    real = Path(os.path.realpath(path))
+    if real != root and root not in real.parents:
+        raise RequestError(
+            403, f"{path.name} resolves outside the store ({root}); the server only serves "
+            "files inside the store, so this link was refused", reason="bad_path",
+        )
+    if not real.is_file():
+        raise RequestError(
+            404, f"the stored file {path.name} is missing from {root}/blobs (deleted by "
+            "hand or by gc?)", reason="missing_blob",
+        )
+    return real

@@ -30,31 +30,30 @@ NO_RESULT: Any = object()
 # locked by another process would otherwise hold the cell for SQLite's whole busy timeout).
 CREATE_TIMEOUT_S = 2.0
 
-_executor: ThreadPoolExecutor | None = None
-_creator: ThreadPoolExecutor | None = None
+_executors: dict[str, ThreadPoolExecutor] = {}
 _executor_lock = threading.Lock()
 _pending: set[Future[Any]] = set()
 _static_env: Future[Any] | None = None
 
 
+def _executor(name: str, workers: int) -> ThreadPoolExecutor:
+    pool = _executors.get(name)
+    if pool is None:
+        with _executor_lock:
+            pool = _executors.get(name)
+            if pool is None:
+                pool = _executors[name] = ThreadPoolExecutor(workers, thread_name_prefix=name)
+    return pool
+
+
 def background() -> ThreadPoolExecutor:
     """The tracker's worker threads (git, hashing, serialisation): started on first use."""
-    global _executor
-    if _executor is None:
-        with _executor_lock:
-            if _executor is None:
-                _executor = ThreadPoolExecutor(max_workers=3, thread_name_prefix="xtrack")
-    return _executor
+    return _executor("xtrack", 3)
 
 
 def _create_executor() -> ThreadPoolExecutor:
     """A thread of its own for creating runs, so busy workers never delay a cell's start."""
-    global _creator
-    if _creator is None:
-        with _executor_lock:
-            if _creator is None:
-                _creator = ThreadPoolExecutor(max_workers=1, thread_name_prefix="xtrack-create")
-    return _creator
+    return _executor("xtrack-create", 1)
 
 
 def prefetch_environment() -> None:

@@ -41,6 +41,7 @@ def test_ls_table_and_json(filled_store: Path, capsys: Any) -> None:
     header = out.splitlines()[0]
     assert header.split()[:4] == ["#", "name", "experiment", "status"]
     assert "metrics.acc" in header and "params.model" in header
+    assert header.index("metrics.acc") < header.index("params.model")  # metrics come first
     code, out, _ = run_cli(capsys, "ls", "metrics.acc > 0.9 and params.model = 'rf'", "--json")
     data = json.loads(out)
     assert data["total"] == 1 and data["runs"][0]["name"] == "r2"

@@ -94,7 +94,8 @@ def runs_rows(cols: dict[str, list[Any]]) -> list[dict[str, str]]:
     from ..summary import fmt_duration
 
     n = len(cols["id"])
-    dyn = [k for k in cols if k.startswith(("metrics.", "params.", "tags."))]
+    # Metrics first: when the terminal is narrow, they are what a user looks for.
+    dyn = [k for prefix in ("metrics.", "params.", "tags.") for k in cols if k.startswith(prefix)]
     rows = []
     for i in range(n):
         started = cols["started_at"][i]

@@ -277,7 +277,11 @@ class Recording:
 
         ns = self.info.user_ns
         assert ns is not None
-        analysis = analyze_cell(self.info.python_source or self.info.source)
+        try:
+            analysis = analyze_cell(self.info.python_source or self.info.source)
+        except Exception as exc:  # noqa: BLE001 - params are lost, the rest is still read
+            self.problems.append(f"read the namespace: {type(exc).__name__}: {exc}")
+            analysis = {}
         if analysis.get("error"):
             self.problems.append(f"could not parse the cell for params: {analysis['error']}")
         pattern = self.ctx_metric_pattern()

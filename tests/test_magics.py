@@ -434,3 +434,24 @@ def test_full_disk_never_breaks_the_code_and_says_so(tmp_path: Path) -> None:
     assert "cell result 45" in proc.stdout
     assert "big.bin" in proc.stderr and "could not be stored" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_capture_failures_never_break_the_cell_and_are_recorded(
+    shell: Any, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import jupyter_xtrack.capture.git as capture_git
+    import jupyter_xtrack.capture.params as capture_params
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("capture exploded")
+
+    monkeypatch.setattr(capture_git, "git_state", broken)
+    monkeypatch.setattr(capture_params, "analyze_cell", broken)
+    result = run_cell(shell, "%%track\nvalue = 6 * 7\nvalue\n")
+    assert result.success and result.result == 42 and shell.user_ns["value"] == 42
+    err = capsys.readouterr().err
+    assert err.count("xtrack: warning") == 1 and "capture exploded" in err
+    run = last_run()
+    assert run.status == "finished" and run.metrics["result"] == 42
+    problems = " ".join(run.fact("capture_problems") or [])
+    assert "git" in problems and "read the namespace" in problems

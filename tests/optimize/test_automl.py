@@ -57,13 +57,11 @@ def test_budget_is_respected_and_every_candidate_is_a_child_run(store_dir: Path)
     assert parent.kind == "automl"
     assert parent.params["automl.metric"] == "roc_auc"
     assert "holdout_score" in parent.metrics
-    assert [a["name"] for a in parent.artifacts] == ["model.joblib"]
+    assert [a["name"] for a in parent.artifacts] == ["model.pkl"]
     # The stored model is the returned one, and it predicts.
-    import io
+    import pickle
 
-    import joblib
-
-    stored = joblib.load(io.BytesIO(parent.artifact_bytes("model.joblib")))
+    stored = pickle.loads(parent.artifact_bytes("model.pkl"))
     X = _cancer().drop(columns="target").head(20)
     assert (stored.predict(X) == result.best_model.predict(X)).all()
 

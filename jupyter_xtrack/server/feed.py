@@ -63,7 +63,10 @@ class ChangeFeed:
                 return
             state = self._state
             new_state, changed, reset = await self.reader.call(self._scan, state)
-            self._signature = sig
+            # The first scan opens the store, which may itself touch the files; later
+            # scans keep the signature from before they read, so a commit made while
+            # they ran is seen next time.
+            self._signature = self.signature() if state is None else sig
             self._state = new_state
             if state is None or not (changed or reset):
                 return

@@ -1,0 +1,89 @@
+"""Which store the server reads, and what it answers before the store exists or when it
+cannot be read."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tornado.httpclient import HTTPClientError
+
+from jupyter_xtrack.server.config import XTrack
+from jupyter_xtrack.store import open_store
+
+from .conftest import API
+
+
+@pytest.fixture
+def store_path(tmp_path: Path) -> Path:
+    return tmp_path / "not-yet" / ".xtrack"
+
+
+async def test_missing_store_is_an_empty_state_not_an_error(api: Any, store_path: Path) -> None:
+    status = await api("status", "Status")
+    assert status["state"] == "missing" and status["store"] == str(store_path)
+    page = await api("runs", "RunPage")
+    assert page["total"] == 0 and page["store_state"] == "missing"
+    ev = await api("events", "Events")
+    assert ev["changed"] == []
+    # Looking never creates a store.
+    assert not store_path.exists()
+
+
+async def test_missing_store_still_checks_filters(jp_fetch: Any) -> None:
+    with pytest.raises(HTTPClientError) as info:
+        await jp_fetch(*API.split("/"), "runs", params={"filter": "params.lr >"})
+    assert info.value.code == 400
+
+
+async def test_run_of_missing_store_says_how_to_start(jp_fetch: Any) -> None:
+    with pytest.raises(HTTPClientError) as info:
+        await jp_fetch(*API.split("/"), "runs", "1")
+    assert info.value.code == 404 and info.value.response is not None
+    body = json.loads(info.value.response.body)
+    assert body["reason"] == "no_store" and "%%track" in body["message"]
+
+
+async def test_store_created_after_start_is_found(api: Any, store_path: Path) -> None:
+    first = await api("events", "Events")
+    with open_store(store_path) as store:
+        rid, _ = store.create_run(name="first")
+    ev = await api("events", "Events", cursor=str(first["cursor"]), timeout="5")
+    assert rid in ev["changed"]
+    page = await api("runs", "RunPage")
+    assert [r["name"] for r in page["runs"]] == ["first"]
+
+
+def test_default_store_is_the_root_dirs_repository(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("XTRACK_STORE", raising=False)
+    (tmp_path / "repo" / ".git").mkdir(parents=True)
+    (tmp_path / "repo" / "notebooks").mkdir()
+    assert XTrack().store_path(tmp_path / "repo" / "notebooks") == tmp_path / "repo" / ".xtrack"
+    monkeypatch.setenv("XTRACK_STORE", str(tmp_path / "env-store"))
+    assert XTrack().store_path(tmp_path / "repo") == tmp_path / "env-store"
+    configured = XTrack(store="sqlite:///" + str(tmp_path / "cfg" / "xtrack.db"))
+    assert configured.store_path(tmp_path / "repo") == tmp_path / "cfg"
+
+
+class TestUnreadableStore:
+    @pytest.fixture
+    def store_path(self, tmp_path: Path) -> Path:
+        root = tmp_path / "broken"
+        (root / "blobs").mkdir(parents=True)
+        (root / "xtrack.db").write_bytes(b"this is not a database" * 100)
+        return root
+
+    async def test_status_reports_the_error(self, api: Any) -> None:
+        status = await api("status", "Status")
+        assert status["state"] == "error" and "broken" in status["message"]
+
+    async def test_reads_are_503_naming_the_store(self, jp_fetch: Any, check_schema: Any,
+                                                  store_path: Path) -> None:
+        with pytest.raises(HTTPClientError) as info:
+            await jp_fetch(*API.split("/"), "runs")
+        assert info.value.code == 503 and info.value.response is not None
+        body = check_schema("Error", json.loads(info.value.response.body))
+        assert body["reason"] == "store" and str(store_path) in body["message"]

@@ -213,3 +213,41 @@ def test_background_automl_reports_progress_and_cancels_keeping_finished_candida
     assert parent.tags["xtrack.job.state"] == "cancelled"
     assert parent.tags["xtrack.job.kind"] == "automl"
     assert "job_progress" in parent.metrics
+
+
+@pytest.mark.parametrize(
+    ("name", "task", "reference"),
+    [
+        ("log_loss", "multiclass", "log_loss"),
+        ("accuracy", "multiclass", "accuracy_score"),
+        ("roc_auc", "binary", "roc_auc_score"),
+        ("roc_auc", "multiclass", "roc_auc_score"),
+        ("r2", "regression", "r2_score"),
+        ("mae", "regression", "mean_absolute_error"),
+    ],
+)
+def test_metrics_agree_with_scikit_learn(name: str, task: str, reference: str) -> None:
+    from sklearn import metrics
+
+    rng = np.random.default_rng(0)
+    ref = getattr(metrics, reference)
+    if task == "regression":
+        y = rng.random(200)
+        pred = y + rng.normal(0, 0.2, 200)
+        assert get_metric(name, task).value(y, pred) == pytest.approx(ref(y, pred))
+        return
+    classes = np.array(["a", "b"] if task == "binary" else ["a", "b", "c"])
+    y = rng.choice(classes, 200)
+    p = rng.random((200, len(classes)))
+    p[:20] = 0.5  # ties
+    p /= p.sum(axis=1, keepdims=True)
+    ours = get_metric(name, task).value(y, p, classes)
+    if reference == "accuracy_score":
+        expected = ref(y, classes[p.argmax(axis=1)])
+    elif reference == "roc_auc_score" and task == "binary":
+        expected = ref(y == "b", p[:, 1])
+    elif reference == "roc_auc_score":
+        expected = ref(y, p, multi_class="ovr", labels=list(classes))
+    else:
+        expected = ref(y, p, labels=list(classes))
+    assert ours == pytest.approx(expected)

@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .baselines import BASELINES, baseline_estimator
 from .jobs import Job, JobCancelled, JobControl, start_job
 from .scoring import Metric, detect_task, get_metric, parse_budget
 from .trial_runs import TrackedRun, open_parent, open_trial
@@ -252,6 +251,8 @@ class AutoMLSearch:
 
     # -- candidates ---------------------------------------------------------------------------
     def _baselines(self) -> None:
+        from .baselines import BASELINES, baseline_estimator
+
         for name in BASELINES:
             self._check()
             cand = Candidate(name, name, "baseline", {})

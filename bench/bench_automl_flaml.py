@@ -81,7 +81,7 @@ def run_xtrack(Xtr: Any, ytr: Any, budget: float, seed: int) -> tuple[Any, float
     from jupyter_xtrack.optimize.automl import automl
 
     t0 = time.perf_counter()
-    result = automl(Xtr, ytr, time_budget=budget, seed=seed)
+    result = automl(Xtr, ytr, time_budget=budget, seed=seed, show=False)
     return result.best_model, time.perf_counter() - t0
 
 

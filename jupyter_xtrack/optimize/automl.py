@@ -79,13 +79,15 @@ class AutoMLResult:
 
     @property
     def leaderboard(self) -> pd.DataFrame:
-        """Every candidate, best first: name, family, kind, status, cv_score, cv_std,
-        fit_time_s, predict_time_s, n_rows, device, run_id, params."""
+        """Every candidate, best CV score first: candidate, final (the one `best_model` is
+        built from), family, kind, status, cv_score, cv_std, fit_time_s, predict_time_s,
+        n_rows, device, run_id, params."""
         import pandas as pd
 
         rows = [
             {
                 "candidate": c.name,
+                "final": c is self.best,
                 "family": c.family,
                 "kind": c.kind,
                 "status": c.status,
@@ -603,12 +605,16 @@ class AutoMLSearch:
             if ens_score > single + 1e-9 and sum(1 for wi in w if wi > 0) > 1:
                 chosen = [c for c, wi in zip(pool, w, strict=True) if wi > 0]
                 weights = [wi for wi in w if wi > 0]
-                value = ens_score if cfg.metric.greater_is_better else -ens_score
+                # Shown like every other candidate: the mean of its per-fold scores.
+                value = float(np.mean([
+                    cfg.metric.value(self.ytr[va], blended[va], classes) for _, va in self.folds
+                ]))
                 ens = Candidate("ensemble", "ensemble", "ensemble",
                                 {c.name: round(wi, 4) for c, wi in zip(chosen, weights, strict=True)},
                                 status="running")
                 self._open(ens)
-                ens.cv_score, ens.score, ens.status = value, ens_score, "complete"
+                ens.cv_score, ens.status = value, "complete"
+                ens.score = value if cfg.metric.greater_is_better else -value
                 ens.fit_time_s = sum(c.fit_time_s for c in chosen)
                 ens.predict_time_s = sum(c.predict_time_s for c in chosen)
                 ens.n_rows = chosen[0].n_rows

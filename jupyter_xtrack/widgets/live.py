@@ -22,6 +22,8 @@ from .static_chart import Line, Panel, image_bundle
 
 FRAME_S = 0.25  # at most 4 frames a second
 FINAL_FLUSH_S = 10.0
+# Runs whose listener saw at least this many points freeze off the cell's critical path.
+BACKGROUND_FREEZE_POINTS = 50_000
 MAX_PANELS = 12
 
 
@@ -65,10 +67,12 @@ class LiveChart:
         self.run_id = str(run.id)
         self.label = run_label(run)
         self.frame_s = frame_s
-        self.series = SeriesSet(self.run_id)
+        last = getattr(run, "_last", None)
+        self.series = SeriesSet(self.run_id, known_keys=None if last is None else last.keys)
         self.display_id = f"xtrack-live-{uuid.uuid4().hex}"
         self.widget: Any = None
         self.frames = 0  # frames pushed to the page (tests and benchmarks read it)
+        self.busy_s = 0.0  # time spent in the writer listener (what the chart costs)
         self._writer: Any = None
         self._lock = threading.Lock()
         self._dirty = False
@@ -76,6 +80,7 @@ class LiveChart:
         self._timer: threading.Timer | None = None
         self._t0 = float(run._record.get("started_at") or time.time())
         self._done = False
+        self.frozen: dict[str, Any] | None = None  # the bundle that replaced the widget
 
     # -- start ---------------------------------------------------------------------
     def start(self) -> bool:
@@ -106,6 +111,7 @@ class LiveChart:
         """Writer listener: fold this run's points in; push a frame when one is due."""
         if self._done:
             return
+        started = time.perf_counter()
         try:
             with self._lock:
                 if not self.series.ingest(points):
@@ -114,6 +120,8 @@ class LiveChart:
             self._maybe_push()
         except Exception:  # noqa: BLE001 - never disturb the writer
             pass
+        finally:
+            self.busy_s += time.perf_counter() - started
 
     def _maybe_push(self) -> None:
         now = time.monotonic()
@@ -158,7 +166,10 @@ class LiveChart:
         return layout
 
     def _meta(self, status: str = "running") -> dict[str, Any]:
-        latest = {k: (v if math.isfinite(v) else None) for k, v in self.series.latest().items()}
+        # The run's own last values are exact and current even where a chunk was sampled.
+        last = getattr(self.run, "_last", None)
+        values = dict(last) if last and status == "running" else self.series.latest()
+        latest = {k: (v if math.isfinite(v) else None) for k, v in values.items()}
         return {
             "run": self.label,
             "run_id": self.run_id,
@@ -174,49 +185,63 @@ class LiveChart:
         return b"".join(s.packed() for s in self.series.series.values())
 
     # -- end ---------------------------------------------------------------------------
-    def finish(self) -> dict[str, Any]:
-        """Stop listening, take the last points, and replace the widget with a static image
-        (or nothing when fewer than two points of any metric were logged). Returns the
-        bundle that replaced it."""
-        from ..context import CONTEXT
+    def finish(self) -> threading.Thread:
+        """Stop listening and replace the widget with a static image of every point (or
+        with nothing when no metric got two points). The last points must reach the
+        listener first, which waits on the writer: for a run that logged little that is
+        quick and done before returning (so headless runs save the image too); for a big
+        one it happens on a background thread, so the cell returns at once."""
+        thread = threading.Thread(target=self._freeze, name="xtrack-live-freeze", daemon=True)
+        thread.start()
+        if self.series.points < BACKGROUND_FREEZE_POINTS:
+            thread.join(FINAL_FLUSH_S)
+        return thread
 
-        # Every point logged so far goes through the listener (and into the store).
-        CONTEXT.flush(FINAL_FLUSH_S)
-        writer = self._writer
-        if writer is not None:
-            try:
+    def _freeze(self) -> None:
+        try:
+            from ..context import CONTEXT
+
+            # Every point logged so far goes through the listener (and into the store).
+            CONTEXT.flush(FINAL_FLUSH_S)
+            writer = self._writer
+            if writer is not None:
                 writer.remove_listener(self.on_points)
-            except Exception:  # noqa: BLE001
-                pass
-        self._done = True
-        timer = self._timer
-        if timer is not None:
-            timer.cancel()
-        if not self.series.series:
+            self._done = True
+            timer = self._timer
+            if timer is not None:
+                timer.cancel()
+            # The last frame is drawn from the store's full histories: exact extremes even
+            # where the live view sampled a fast loop.
             self._load_from_store()
-        panels = series_panels(self.series)
-        text = series_text(self.label, self.series)
-        bundle: dict[str, Any] = image_bundle(panels, text) if panels else {"text/plain": ""}
-        widget, self.widget = self.widget, None
-        if widget is not None:
-            frontend.update_bundle(bundle, self.display_id)
-            try:
+            panels = series_panels(self.series)
+            text = series_text(self.label, self.series)
+            self.frozen = image_bundle(panels, text) if panels else {"text/plain": ""}
+            widget, self.widget = self.widget, None
+            if widget is not None:
+                frontend.update_bundle(self.frozen, self.display_id)
                 widget.close()
-            except Exception:  # noqa: BLE001
-                pass
-        return bundle
+        except Exception:  # noqa: BLE001 - the live widget stays; the run is recorded anyway
+            pass
 
     def _load_from_store(self) -> None:
-        """Without a writer listener: read this run's histories from the store once."""
+        """Replace the live series with the run's full histories from the store (kept as
+        they are when the store cannot be read)."""
         from .series import MinMaxSeries
 
         try:
             store = self.run._store
+            exact = SeriesSet(self.run_id)
             for key in store.metric_keys(self.run_id):
                 hist = store.metric_history(self.run_id, key)
                 if hist.get("value"):
-                    series = self.series.series.setdefault(key, MinMaxSeries(self.series.capacity))
+                    series = exact.series.setdefault(key, MinMaxSeries(exact.capacity))
                     series.extend(hist["value"], hist["step"], hist["time"])
-                    self.series.points += len(hist["value"])
-        except Exception:  # noqa: BLE001 - no chart is better than a broken cell
-            pass
+                    exact.points += len(hist["value"])
+        except Exception:  # noqa: BLE001 - the live series are a fine last frame too
+            return
+        if exact.series:
+            # Keep the order the metrics were first logged in.
+            order = [k for k in self.series.series if k in exact.series]
+            order += [k for k in exact.series if k not in order]
+            exact.series = {k: exact.series[k] for k in order}
+            self.series = exact

@@ -14,11 +14,14 @@ from __future__ import annotations
 
 import math
 from array import array
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from operator import itemgetter
 from typing import Any, Protocol
 
 DEFAULT_CAPACITY = 400
+# Chunks up to this size are read in full; bigger ones through a sample of ~SAMPLE_SIZE.
+EXACT_BELOW = 20_000
+SAMPLE_SIZE = 4_096
 # A key counts as rare in a chunk when it holds at most this share of the points.
 _RARE_SHARE = 16
 _MAX_KEYS_FAST = 32
@@ -38,14 +41,16 @@ class MinMaxSeries:
     """One metric's history summarised in at most `capacity` buckets (see module doc)."""
 
     __slots__ = (
-        "capacity", "width", "count", "steps", "times", "lo", "hi", "sums", "ns",
-        "last_value", "last_step", "last_time", "has_step",
+        "capacity", "width", "inputs", "count", "idx", "steps", "times", "lo", "hi", "sums",
+        "ns", "last_value", "last_step", "last_time", "has_step",
     )
 
     def __init__(self, capacity: int = DEFAULT_CAPACITY) -> None:
         self.capacity = max(2, int(capacity))
-        self.width = 1
-        self.count = 0
+        self.width = 1  # points given to `extend` per bucket
+        self.inputs = 0  # points given to `extend`
+        self.count = 0  # points they stand for (a sampled point stands for `weight`)
+        self.idx: list[float] = []  # index of each bucket's first point in the history
         self.steps: list[float] = []  # step of each bucket's first point (nan: no step)
         self.times: list[float] = []  # wall time of each bucket's first point
         self.lo: list[float] = []
@@ -58,13 +63,14 @@ class MinMaxSeries:
         self.has_step = False
 
     def extend(
-        self, values: Sequence[float], steps: Indexable, times: Indexable
+        self, values: Sequence[float], steps: Indexable, times: Indexable, weight: int = 1
     ) -> None:
-        """Add points in logged order (three sequences of equal length)."""
+        """Add points in logged order (three sequences of equal length). `weight` > 1 says
+        each point is a sample standing for that many consecutive points."""
         n = len(values)
         if n == 0:
             return
-        total = self.count + n
+        total = self.inputs + n
         while total > self.capacity * self.width:
             self._merge()
         width = self.width
@@ -84,6 +90,7 @@ class MinMaxSeries:
             j = min(i + width, n)
             seg = values[i:j]
             step = steps[i]
+            self.idx.append(float(self.count + i * weight))
             self.steps.append(math.nan if step is None else float(step))
             self.times.append(float(times[i]))
             self.lo.append(min(seg))
@@ -91,7 +98,8 @@ class MinMaxSeries:
             self.sums.append(sum(seg))
             self.ns.append(j - i)
             i = j
-        self.count = total
+        self.inputs = total
+        self.count += n * weight
         self.last_value = float(values[-1])
         last_step = steps[-1]
         self.last_step = None if last_step is None else int(last_step)
@@ -104,6 +112,7 @@ class MinMaxSeries:
         def pairs(xs: list[Any], fn: Any) -> list[Any]:
             return [fn(xs[k], xs[k + 1]) if k + 1 < len(xs) else xs[k] for k in range(0, len(xs), 2)]
 
+        self.idx = self.idx[::2]
         self.steps = self.steps[::2]
         self.times = self.times[::2]
         self.lo = pairs(self.lo, min)
@@ -121,10 +130,10 @@ class MinMaxSeries:
         "time" (wall time, seconds) or "index"."""
         if axis == "time":
             return list(self.times)
-        index = [float(k * self.width) for k in range(len(self.ns))]
+        index = self.idx
         if axis == "step" and self.has_step:
             return [ix if math.isnan(s) else s for s, ix in zip(self.steps, index, strict=False)]
-        return index
+        return list(index)
 
     def packed(self) -> bytes:
         """Little-endian float64 columns: step-or-index x, time, min, max, mean."""
@@ -138,6 +147,27 @@ class MinMaxSeries:
         if sys.byteorder != "little":  # pragma: no cover
             cols.byteswap()
         return cols.tobytes()
+
+
+def sample_stride(n: int, size: int) -> int:
+    """A stride giving about `size` of `n` points, prime and above 32 so that it never
+    lines up with metrics logged together on every call (which repeat with a short
+    period) and skips one of them."""
+    stride = max(37, -(-n // max(1, size)))
+    while not _is_prime(stride):
+        stride += 1
+    return stride
+
+
+def _is_prime(k: int) -> bool:
+    if k < 2:
+        return False
+    f = 2
+    while f * f <= k:
+        if k % f == 0:
+            return False
+        f += 1
+    return True
 
 
 def split_by_key(keys: Sequence[str]) -> dict[str, Selection]:
@@ -257,37 +287,102 @@ class _Column:
 
 
 class SeriesSet:
-    """The bounded histories of every metric of one run, fed with drained point chunks."""
+    """The bounded histories of every metric of one run, fed with drained point chunks.
 
-    def __init__(self, run_id: str, capacity: int = DEFAULT_CAPACITY) -> None:
+    A chunk of up to `exact_below` points is read in full. A bigger one (a fast loop) is
+    read through an evenly strided sample of about `sample_size` points, so the cost per
+    chunk stays flat whatever the logging rate; keys the sample misses but `known_keys()`
+    names (a metric logged once an epoch among millions of steps) are then looked up in
+    the full chunk. Extremes between samples can be missed here: the chart's final image
+    is drawn from the store's full histories instead.
+    """
+
+    def __init__(
+        self,
+        run_id: str,
+        capacity: int = DEFAULT_CAPACITY,
+        *,
+        known_keys: Callable[[], Iterable[str]] | None = None,
+        exact_below: int = EXACT_BELOW,
+        sample_size: int = SAMPLE_SIZE,
+    ) -> None:
         self.run_id = run_id
         self.capacity = capacity
         self.series: dict[str, MinMaxSeries] = {}
         self.points = 0
+        self.known_keys = known_keys
+        self.exact_below = exact_below
+        self.sample_size = sample_size
+
+    def _series(self, key: str) -> MinMaxSeries:
+        series = self.series.get(key)
+        if series is None:
+            series = self.series[key] = MinMaxSeries(self.capacity)
+        return series
 
     def ingest(self, points: Sequence[tuple[str, str, float, int | None, float]]) -> int:
         """Take this run's points from a chunk of (run_id, key, value, step, time); returns
-        how many were this run's."""
-        if not points:
+        how many of the chunk's points were (or, sampled, are estimated to be) this run's."""
+        n = len(points)
+        if n == 0:
             return 0
+        weight = 1
+        sample = points
+        if n > self.exact_below:
+            weight = sample_stride(n, self.sample_size)
+            sample = points[::weight]
         rid = self.run_id
-        # Columns by list comprehension: far cheaper than zip(*points) on big chunks, and
-        # steps and times are only read where a bucket starts.
-        runs = [p[0] for p in points]
+        # Columns by list comprehension: far cheaper than zip(*points), and steps and times
+        # are only read where a bucket starts.
+        runs = [p[0] for p in sample]
         mine = runs.count(rid)
         if mine == 0:
             return 0
         if mine != len(runs):
-            points = [p for p in points if p[0] == rid]
+            sample = [p for p in sample if p[0] == rid]
+        keys = [p[1] for p in sample]
+        values = [p[2] for p in sample]
+        groups = split_by_key(keys)
+        for key, sel in groups.items():
+            self._series(key).extend(
+                pick(values, sel), _Column(sample, 3, sel), _Column(sample, 4, sel), weight
+            )
+        if weight > 1:
+            self._rare_keys(points, set(groups))
+            counted = n if mine == len(runs) else mine * weight
+        else:
+            counted = mine
+        self.points += counted
+        return counted
+
+    def _rare_keys(self, points: Sequence[tuple[str, str, float, int | None, float]],
+                   seen: set[str]) -> None:
+        if self.known_keys is None:
+            return
+        try:
+            missing = [k for k in list(self.known_keys()) if k not in seen]
+        except RuntimeError:  # the dict changed size while we read it: next chunk
+            return
+        if not missing:
+            return
         keys = [p[1] for p in points]
-        values = [p[2] for p in points]
-        for key, sel in split_by_key(keys).items():
-            series = self.series.get(key)
-            if series is None:
-                series = self.series[key] = MinMaxSeries(self.capacity)
-            series.extend(pick(values, sel), _Column(points, 3, sel), _Column(points, 4, sel))
-        self.points += mine
-        return mine
+        rid = self.run_id
+        for key in missing:
+            found: list[int] = []
+            pos = -1
+            while True:
+                try:
+                    pos = keys.index(key, pos + 1)
+                except ValueError:
+                    break
+                if points[pos][0] == rid:
+                    found.append(pos)
+                if len(found) > self.sample_size:
+                    break  # not rare after all: the next chunks will sample it
+            if found:
+                rows = [points[i] for i in found]
+                self._series(key).extend([r[2] for r in rows], [r[3] for r in rows],
+                                         [r[4] for r in rows])
 
     def latest(self) -> dict[str, float]:
         """The last value logged for each metric."""

@@ -62,7 +62,8 @@ class JupyterServer:
         return f"http://127.0.0.1:{self.port}/{path.lstrip('/')}{sep}token={self.token}"
 
     def notebook_url(self, name: str) -> str:
-        return self.url(f"lab/tree/{name}" if self.app == "lab" else f"notebooks/{name}")
+        # ?reset: a fresh JupyterLab workspace, so earlier tests' tabs are not restored.
+        return self.url(f"lab/tree/{name}?reset" if self.app == "lab" else f"notebooks/{name}")
 
     def write_notebook(self, name: str, *sources: str) -> Path:
         """Save a notebook of code cells into the server's root."""

@@ -9,11 +9,14 @@ from typing import Any
 
 from .conftest import JupyterServer
 
+# The notebook on screen (JupyterLab keeps earlier notebooks open in hidden tabs).
+NOTEBOOK = ".jp-Notebook:visible"
+
 
 def open_notebook(page: Any, server: JupyterServer, name: str) -> None:
     """Open `name` and wait until its kernel has started and is idle."""
     page.goto(server.notebook_url(name))
-    page.wait_for_selector(".jp-Notebook .jp-Cell", state="visible")
+    page.wait_for_selector(f"{NOTEBOOK} .jp-Cell", state="visible")
     wait_kernel_idle(server, name)
     # The page learns the kernel state over its websocket a moment after the server does.
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", state="attached")
@@ -35,7 +38,7 @@ def wait_kernel_idle(server: JupyterServer, name: str, timeout_s: float = 90.0) 
 
 
 def cell(page: Any, index: int) -> Any:
-    return page.locator(".jp-Notebook .jp-Cell").nth(index)
+    return page.locator(f"{NOTEBOOK} .jp-Cell").nth(index)
 
 
 def run_cell(page: Any, index: int) -> None:

@@ -81,3 +81,33 @@ def test_series_set_takes_only_its_run_and_groups_keys() -> None:
     assert ss.series["loss"].count == 1000 and max(ss.series["loss"].hi) == 1.0
     assert ss.latest() == {"loss": pytest.approx(0.001), "acc": pytest.approx(0.999)}
     assert ss.points == 2000
+
+
+def test_big_chunks_are_sampled_at_flat_cost_and_rare_keys_still_found() -> None:
+    ss = SeriesSet("r", capacity=64, known_keys=lambda: ["loss", "acc", "val"],
+                   exact_below=1000, sample_size=256)
+    chunk = []
+    for i in range(200_000):
+        chunk.append(("r", "loss", 1.0 / (i + 1), i, float(i)))
+        chunk.append(("r", "acc", i / 200_000, i, float(i)))
+        if i % 50_000 == 0:
+            chunk.append(("r", "val", float(i), i, float(i)))  # 4 points among 400k
+    counted = ss.ingest(chunk)
+    assert counted == len(chunk)  # every sampled point was this run's: the whole chunk is
+    loss, acc, val = ss.series["loss"], ss.series["acc"], ss.series["val"]
+    # About 256 samples were read, split over both keys logged on every call...
+    assert 100 < loss.inputs < 300 and 100 < acc.inputs < 300
+    # ...standing for all the points, with steps in order and the right last values.
+    assert loss.count == pytest.approx(200_000, rel=0.02)
+    assert loss.xs("step") == sorted(loss.xs("step"))
+    assert val.count == 4 and val.xs("step") == [0.0, 50_000.0, 100_000.0, 150_000.0]
+    assert acc.last_step is not None and acc.last_step > 199_000
+
+
+def test_sample_stride_never_lines_up_with_interleaved_keys() -> None:
+    from jupyter_xtrack.widgets.series import sample_stride
+
+    for n in (20_001, 100_000, 1_000_000):
+        stride = sample_stride(n, 4096)
+        assert stride > 32 and all(stride % p for p in range(2, 33))
+        assert n // stride <= 4096 * 1.1

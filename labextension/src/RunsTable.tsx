@@ -1,0 +1,314 @@
+/** The runs table: server-side paging, sorting and filtering, virtualised rows. */
+import * as React from 'react';
+import { ApiError, requestAPI } from './api';
+import { columnLabel, formatDuration, formatTime, formatValue } from './format';
+import {
+  choosableColumns,
+  GroupBy,
+  groupKey,
+  IRunPage,
+  IRunRow,
+  IRunsQuery,
+  PagedRows,
+  runsQueryString,
+  sortDirection,
+  toggleSort,
+  visibleColumns,
+  visibleWindow
+} from './model';
+
+const ROW_HEIGHT = 26;
+
+export interface IRunsTableProps {
+  columns: string[];
+  groupBy: GroupBy;
+  pageSize: number;
+  /** Bumped by the change feed: reload what is shown. */
+  revision: number;
+  onColumns: (columns: string[]) => void;
+  onGroupBy: (groupBy: GroupBy) => void;
+  onOpen: (id: string) => void;
+  onCompare: (ids: string[]) => void;
+}
+
+function cellText(row: IRunRow, column: string): string {
+  if (column === 'started_at') {
+    return formatTime(row.started_at);
+  }
+  if (column === 'duration_s') {
+    return row.status === 'running' ? 'running…' : formatDuration(row.duration_s);
+  }
+  if (column === 'number') {
+    return `#${row.number}`;
+  }
+  return formatValue(row[column]);
+}
+
+export function RunsTable(props: IRunsTableProps): JSX.Element {
+  const [filterText, setFilterText] = React.useState('');
+  const [filter, setFilter] = React.useState('');
+  const [orderBy, setOrderBy] = React.useState('');
+  const [error, setError] = React.useState<ApiError | null>(null);
+  const [loading, setLoading] = React.useState(true);
+  const [storeMissing, setStoreMissing] = React.useState(false);
+  const [selected, setSelected] = React.useState<string[]>([]);
+  const [scrollTop, setScrollTop] = React.useState(0);
+  const [viewport, setViewport] = React.useState(600);
+  const [, setTick] = React.useState(0);
+  const rowsRef = React.useRef(new PagedRows(props.pageSize));
+  const bodyRef = React.useRef<HTMLDivElement>(null);
+  const query: IRunsQuery = { filter, orderBy, groupBy: props.groupBy, columns: props.columns };
+  const queryKey = JSON.stringify(query);
+  const rows = rowsRef.current;
+
+  const fetchPage = React.useCallback(
+    async (page: number, key: string) => {
+      rows.markPending(page);
+      try {
+        const result = await requestAPI<IRunPage>(
+          'runs?' + runsQueryString(JSON.parse(key), page * rows.pageSize, rows.pageSize)
+        );
+        if (key !== latestKey.current) {
+          return;
+        }
+        rows.put(page, result);
+        setStoreMissing(result.store_state === 'missing');
+        setError(null);
+      } catch (e) {
+        rows.failed(page);
+        if (key === latestKey.current) {
+          setError(e as ApiError);
+        }
+      } finally {
+        if (key === latestKey.current) {
+          setLoading(false);
+          setTick(t => t + 1);
+        }
+      }
+    },
+    [rows]
+  );
+  const latestKey = React.useRef(queryKey);
+
+  // A new query (or a change in the store): start from the first visible page again.
+  React.useEffect(() => {
+    latestKey.current = queryKey;
+    rows.clear();
+    setLoading(true);
+    const [first, last] = visibleWindow(scrollTop, viewport, ROW_HEIGHT, Math.max(rows.total, 1));
+    const pages = new Set([Math.floor(first / rows.pageSize), Math.floor(last / rows.pageSize)]);
+    pages.forEach(p => void fetchPage(p, queryKey));
+  }, [queryKey, props.revision]);
+
+  React.useEffect(() => {
+    const el = bodyRef.current;
+    if (!el) {
+      return;
+    }
+    const observer = new ResizeObserver(() => setViewport(el.clientHeight || 600));
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, []);
+
+  const [first, last] = visibleWindow(scrollTop, viewport, ROW_HEIGHT, rows.total);
+  React.useEffect(() => {
+    rows.missing(first, last).forEach(p => void fetchPage(p, queryKey));
+  });
+
+  const available = choosableColumns(rows.columns);
+  const columns = visibleColumns(available, props.columns);
+  const toggle = (id: string) =>
+    setSelected(s => (s.includes(id) ? s.filter(x => x !== id) : [...s, id]));
+
+  const onKey = (event: React.KeyboardEvent, index: number, row: IRunRow) => {
+    if (event.key === 'Enter') {
+      props.onOpen(row.id);
+    } else if (event.key === ' ') {
+      event.preventDefault();
+      toggle(row.id);
+    } else if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
+      event.preventDefault();
+      const next = index + (event.key === 'ArrowDown' ? 1 : -1);
+      const el = bodyRef.current;
+      if (el && next >= 0 && next < rows.total) {
+        const top = next * ROW_HEIGHT;
+        if (top < el.scrollTop || top + ROW_HEIGHT > el.scrollTop + el.clientHeight) {
+          el.scrollTop = top - el.clientHeight / 2;
+        }
+        window.requestAnimationFrame(() => {
+          (el.querySelector(`[data-index="${next}"]`) as HTMLElement | null)?.focus();
+        });
+      }
+    }
+  };
+
+  const visible: JSX.Element[] = [];
+  for (let i = first; i <= last; i++) {
+    const row = rows.row(i);
+    const style = { top: i * ROW_HEIGHT, height: ROW_HEIGHT };
+    if (!row) {
+      visible.push(
+        <div key={`p${i}`} className="jp-xtrack-row jp-xtrack-placeholder" style={style}>
+          <span className="jp-xtrack-cell">…</span>
+        </div>
+      );
+      continue;
+    }
+    const group = groupKey(row, props.groupBy);
+    const prev = i > 0 ? rows.row(i - 1) : undefined;
+    const startsGroup = group !== null && (!prev || groupKey(prev, props.groupBy) !== group);
+    visible.push(
+      <div
+        key={row.id}
+        data-index={i}
+        data-run={row.number}
+        className={
+          'jp-xtrack-row' +
+          (selected.includes(row.id) ? ' jp-mod-selected' : '') +
+          (startsGroup ? ' jp-xtrack-group-start' : '')
+        }
+        style={style}
+        tabIndex={0}
+        role="row"
+        onClick={() => props.onOpen(row.id)}
+        onKeyDown={e => onKey(e, i, row)}
+      >
+        <span className="jp-xtrack-cell jp-xtrack-check" onClick={e => e.stopPropagation()}>
+          <input
+            type="checkbox"
+            aria-label={`select run ${row.number}`}
+            checked={selected.includes(row.id)}
+            onChange={() => toggle(row.id)}
+          />
+        </span>
+        {props.groupBy !== 'none' && (
+          <span className="jp-xtrack-cell jp-xtrack-group" title={group ?? ''}>
+            {startsGroup ? group : ''}
+          </span>
+        )}
+        {columns.map(c => (
+          <span
+            key={c}
+            className={`jp-xtrack-cell jp-xtrack-col-${c === 'status' ? 'status jp-xtrack-status-' + row.status : 'value'}`}
+            title={formatValue(row[c], 400)}
+          >
+            {cellText(row, c)}
+          </span>
+        ))}
+      </div>
+    );
+  }
+
+  return (
+    <div className="jp-xtrack-runs">
+      <div className="jp-xtrack-toolbar">
+        <input
+          className="jp-xtrack-filter jp-mod-styled"
+          placeholder="filter, e.g. metrics.acc > 0.9 and params.model = 'rf'"
+          aria-label="filter runs"
+          value={filterText}
+          onChange={e => setFilterText(e.target.value)}
+          onKeyDown={e => e.key === 'Enter' && setFilter(filterText)}
+          onBlur={() => setFilter(filterText)}
+        />
+        <select
+          aria-label="group runs by"
+          className="jp-mod-styled"
+          value={props.groupBy}
+          onChange={e => props.onGroupBy(e.target.value as GroupBy)}
+        >
+          <option value="none">no grouping</option>
+          <option value="experiment">by experiment</option>
+          <option value="notebook_path">by notebook</option>
+        </select>
+        <details className="jp-xtrack-columns">
+          <summary>columns</summary>
+          <div className="jp-xtrack-columns-list">
+            {available.length === 0 && <div>no params, metrics or tags yet</div>}
+            {available.map(c => (
+              <label key={c}>
+                <input
+                  type="checkbox"
+                  checked={props.columns.includes(c) || (!props.columns.length && columns.includes(c))}
+                  onChange={() => {
+                    const current = props.columns.length ? props.columns : columns.filter(x => available.includes(x));
+                    props.onColumns(current.includes(c) ? current.filter(x => x !== c) : [...current, c]);
+                  }}
+                />
+                {c}
+              </label>
+            ))}
+          </div>
+        </details>
+        <button
+          className="jp-mod-styled jp-mod-accept"
+          disabled={selected.length < 2}
+          onClick={() => props.onCompare(selected)}
+          title="compare the selected runs"
+        >
+          Compare{selected.length >= 2 ? ` (${selected.length})` : ''}
+        </button>
+      </div>
+      {error && error.reason === 'filter' ? (
+        <pre className="jp-xtrack-filter-error" role="alert">
+          {error.message.split('\n')[0]}
+          {'\n'}
+          {error.filter}
+          {'\n'}
+          {' '.repeat(error.position ?? 0) + '^'}
+        </pre>
+      ) : error ? (
+        <div className="jp-xtrack-error" role="alert">
+          {error.reason === 'store' ? 'The run store cannot be read: ' : 'Server error: '}
+          {error.message}
+        </div>
+      ) : null}
+      <div className="jp-xtrack-header" role="row">
+        <span className="jp-xtrack-cell jp-xtrack-check" />
+        {props.groupBy !== 'none' && <span className="jp-xtrack-cell jp-xtrack-group">{props.groupBy === 'experiment' ? 'experiment' : 'notebook'}</span>}
+        {columns.map(c => {
+          const dir = sortDirection(orderBy, c === 'duration_s' ? 'duration_s' : c);
+          return (
+            <button
+              key={c}
+              className="jp-xtrack-cell jp-xtrack-sort"
+              title={`sort by ${c}`}
+              onClick={() => setOrderBy(toggleSort(orderBy, c))}
+            >
+              {columnLabel(c)}
+              {dir === 'desc' ? ' ▼' : dir === 'asc' ? ' ▲' : ''}
+            </button>
+          );
+        })}
+      </div>
+      <div
+        className="jp-xtrack-body"
+        ref={bodyRef}
+        onScroll={e => setScrollTop((e.target as HTMLDivElement).scrollTop)}
+        role="grid"
+        aria-rowcount={rows.total}
+      >
+        {loading && rows.total === 0 ? (
+          <div className="jp-xtrack-empty">Loading runs…</div>
+        ) : storeMissing ? (
+          <div className="jp-xtrack-empty">
+            No runs yet. Load the extension with <code>%load_ext jupyter_xtrack</code> and put{' '}
+            <code>%%track</code> on a cell: its run appears here.
+          </div>
+        ) : rows.total === 0 && !error ? (
+          <div className="jp-xtrack-empty">
+            {filter ? 'No run matches this filter.' : 'No runs in the store yet.'}
+          </div>
+        ) : (
+          <div className="jp-xtrack-spacer" style={{ height: rows.total * ROW_HEIGHT }}>
+            {visible}
+          </div>
+        )}
+      </div>
+      <div className="jp-xtrack-footer">
+        {rows.total.toLocaleString()} run{rows.total === 1 ? '' : 's'}
+        {selected.length ? ` · ${selected.length} selected` : ''}
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,184 @@
+/** The jupyter_xtrack sidebar: a left-area panel (and a command palette entry) to browse,
+ * compare and diff the runs in the store the server extension reads. */
+import {
+  ILayoutRestorer,
+  JupyterFrontEnd,
+  JupyterFrontEndPlugin
+} from '@jupyterlab/application';
+import { ICommandPalette, ReactWidget } from '@jupyterlab/apputils';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { LabIcon } from '@jupyterlab/ui-components';
+import * as React from 'react';
+import iconSvg from '../style/icon.svg';
+import { ApiError, requestAPI } from './api';
+import { Compare } from './Compare';
+import { GroupBy, IEvents } from './model';
+import { RunDetail } from './RunDetail';
+import { RunsTable } from './RunsTable';
+
+const PLUGIN_ID = 'jupyter-xtrack:plugin';
+const COMMAND = 'xtrack:open-runs';
+
+export const xtrackIcon = new LabIcon({ name: 'jupyter-xtrack:runs', svgstr: iconSvg });
+
+type View = { kind: 'runs' } | { kind: 'run'; id: string } | { kind: 'compare'; ids: string[] };
+
+interface ISettingsState {
+  columns: string[];
+  groupBy: GroupBy;
+  pageSize: number;
+}
+
+/** The panel's React root: which view is shown, settings, and the change feed. */
+function XTrackApp(props: {
+  settings: ISettingRegistry.ISettings | null;
+  openNotebook: (path: string, cellId: string | null) => void;
+}): JSX.Element {
+  const read = (): ISettingsState => ({
+    columns: (props.settings?.composite.columns as string[]) ?? [],
+    groupBy: (props.settings?.composite.groupBy as GroupBy) ?? 'none',
+    pageSize: (props.settings?.composite.pageSize as number) ?? 200
+  });
+  const [settings, setSettings] = React.useState<ISettingsState>(read);
+  const [view, setView] = React.useState<View>({ kind: 'runs' });
+  const [revision, setRevision] = React.useState(0);
+  const [feedError, setFeedError] = React.useState<string | null>(null);
+
+  React.useEffect(() => {
+    const changed = () => setSettings(read());
+    props.settings?.changed.connect(changed);
+    return () => {
+      props.settings?.changed.disconnect(changed);
+    };
+  }, [props.settings]);
+
+  // Long-poll the change feed while the panel exists; every answer with changes bumps
+  // `revision`, which makes the views refetch what they show.
+  React.useEffect(() => {
+    let stopped = false;
+    const loop = async () => {
+      let cursor: number | null = null;
+      while (!stopped) {
+        try {
+          const q = cursor === null ? '' : `?cursor=${cursor}&timeout=20`;
+          const ev: IEvents = await requestAPI<IEvents>('events' + q);
+          if (cursor !== null && (ev.changed.length || ev.reset)) {
+            setRevision(r => r + 1);
+          }
+          cursor = ev.cursor;
+          setFeedError(null);
+        } catch (e) {
+          setFeedError((e as ApiError).message);
+          await new Promise(r => setTimeout(r, 5000));
+        }
+      }
+    };
+    void loop();
+    return () => {
+      stopped = true;
+    };
+  }, []);
+
+  const save = (key: keyof ISettingsState, value: unknown) => {
+    setSettings(s => ({ ...s, [key]: value }));
+    void props.settings?.set(key, value as any);
+  };
+
+  let body: JSX.Element;
+  if (view.kind === 'run') {
+    body = (
+      <RunDetail id={view.id} revision={revision}
+        onOpen={id => setView({ kind: 'run', id })}
+        onOpenNotebook={props.openNotebook}
+        onBack={() => setView({ kind: 'runs' })} />
+    );
+  } else if (view.kind === 'compare') {
+    body = (
+      <Compare ids={view.ids} onBack={() => setView({ kind: 'runs' })}
+        onOpen={id => setView({ kind: 'run', id })} />
+    );
+  } else {
+    body = <></>;
+  }
+  return (
+    <div className="jp-xtrack-app">
+      {feedError && <div className="jp-xtrack-error">Live updates paused: {feedError}</div>}
+      {/* The table stays mounted (hidden) so its scroll position and pages survive. */}
+      <div className="jp-xtrack-view" style={{ display: view.kind === 'runs' ? 'flex' : 'none' }}>
+        <RunsTable
+          columns={settings.columns}
+          groupBy={settings.groupBy}
+          pageSize={settings.pageSize}
+          revision={revision}
+          onColumns={c => save('columns', c)}
+          onGroupBy={g => save('groupBy', g)}
+          onOpen={id => setView({ kind: 'run', id })}
+          onCompare={ids => setView({ kind: 'compare', ids })}
+        />
+      </div>
+      {view.kind !== 'runs' && <div className="jp-xtrack-view">{body}</div>}
+    </div>
+  );
+}
+
+async function openNotebookAtCell(
+  app: JupyterFrontEnd,
+  path: string,
+  cellId: string | null
+): Promise<void> {
+  const widget: any = await app.commands.execute('docmanager:open', { path });
+  if (!cellId || !widget?.content) {
+    return;
+  }
+  await widget.context?.ready;
+  const notebook = widget.content;
+  const index = notebook.widgets.findIndex((c: any) => c.model.id === cellId);
+  if (index >= 0) {
+    notebook.activeCellIndex = index;
+    notebook.scrollToItem?.(index, 'center');
+  }
+}
+
+const plugin: JupyterFrontEndPlugin<void> = {
+  id: PLUGIN_ID,
+  description: 'Browse, compare and diff jupyter_xtrack runs in a sidebar.',
+  autoStart: true,
+  optional: [ICommandPalette, ISettingRegistry, ILayoutRestorer],
+  activate: async (
+    app: JupyterFrontEnd,
+    palette: ICommandPalette | null,
+    registry: ISettingRegistry | null,
+    restorer: ILayoutRestorer | null
+  ) => {
+    let settings: ISettingRegistry.ISettings | null = null;
+    if (registry) {
+      try {
+        settings = await registry.load(PLUGIN_ID);
+      } catch (e) {
+        console.warn('jupyter-xtrack: settings unavailable, columns will not be remembered', e);
+      }
+    }
+    const widget = ReactWidget.create(
+      <XTrackApp settings={settings}
+        openNotebook={(path, cell) => void openNotebookAtCell(app, path, cell)} />
+    );
+    widget.id = 'jupyter-xtrack-sidebar';
+    widget.title.icon = xtrackIcon;
+    widget.title.caption = 'Experiment runs';
+    widget.addClass('jp-xtrack-panel');
+    app.shell.add(widget, 'left', { rank: 600 });
+    restorer?.add(widget, widget.id);
+
+    app.commands.addCommand(COMMAND, {
+      label: 'Show Experiment Runs',
+      caption: 'Open the jupyter_xtrack runs sidebar',
+      icon: xtrackIcon,
+      execute: () => app.shell.activateById(widget.id)
+    });
+    palette?.addItem({ command: COMMAND, category: 'Experiment Tracking' });
+    // Checked once so a missing server extension shows up in the browser console.
+    requestAPI('status').catch(e => console.warn('jupyter-xtrack:', (e as Error).message));
+  }
+};
+
+export default plugin;

@@ -1,0 +1,123 @@
+import {
+  choosableColumns, differingRows, effectiveOrder, extent, IComparison, IRunPage, IRunRow,
+  linePath, numericAxes, PagedRows, runsQueryString, sortDirection, toggleSort,
+  visibleColumns, visibleWindow, withGroupHeadings
+} from '../src/model';
+
+function row(n: number, extra: Partial<IRunRow> = {}): IRunRow {
+  return {
+    id: `id${n}`, number: n, name: null, experiment: 'default', status: 'finished',
+    started_at: n, ended_at: n + 1, duration_s: 1, parent_id: null, kind: 'cell',
+    notebook_path: null, ...extra
+  };
+}
+
+function page(offset: number, n: number, total: number): IRunPage {
+  return {
+    runs: Array.from({ length: n }, (_, i) => row(offset + i + 1)), columns: ['id', 'params.lr'],
+    total, offset, limit: n, store_state: 'ok'
+  };
+}
+
+describe('runs queries', () => {
+  it('builds the GET runs query', () => {
+    const q = { filter: " metrics.acc > 0.9 ", orderBy: 'metrics.acc desc', groupBy: 'none' as const, columns: ['params.lr'] };
+    const params = new URLSearchParams(runsQueryString(q, 200, 100));
+    expect(params.get('filter')).toBe('metrics.acc > 0.9');
+    expect(params.get('order_by')).toBe('metrics.acc desc');
+    expect(params.get('offset')).toBe('200');
+    expect(params.get('columns')).toBe('params.lr');
+    const all = new URLSearchParams(runsQueryString({ ...q, filter: '', columns: [] }, 0, 10));
+    expect(all.has('filter')).toBe(false);
+    expect(all.get('columns')).toBe('params.*,metrics.*,tags.*');
+  });
+  it('sorts groups contiguously', () => {
+    expect(effectiveOrder({ filter: '', orderBy: 'metrics.acc desc', groupBy: 'experiment', columns: [] }))
+      .toBe('experiment, metrics.acc desc');
+    expect(effectiveOrder({ filter: '', orderBy: '', groupBy: 'none', columns: [] })).toBe('');
+  });
+  it('cycles sorting desc -> asc -> default', () => {
+    expect(toggleSort('', 'metrics.acc')).toBe('metrics.acc desc');
+    expect(toggleSort('metrics.acc desc', 'metrics.acc')).toBe('metrics.acc asc');
+    expect(toggleSort('metrics.acc asc', 'metrics.acc')).toBe('');
+    expect(toggleSort('metrics.acc asc', 'params.lr')).toBe('params.lr desc');
+    expect(sortDirection('params.lr desc', 'params.lr')).toBe('desc');
+    expect(sortDirection('params.lr desc', 'number')).toBeNull();
+  });
+  it('chooses columns', () => {
+    const available = choosableColumns(['id', 'params.a', 'params.b', 'params.c', 'params.d', 'metrics.x', 'tags.t', 'git.commit']);
+    expect(available).toEqual(['metrics.x', 'params.a', 'params.b', 'params.c', 'params.d', 'tags.t']);
+    expect(visibleColumns(available, [])).toEqual(
+      ['number', 'name', 'status', 'started_at', 'duration_s', 'params.a', 'params.b', 'params.c', 'metrics.x', 'tags.t']);
+    expect(visibleColumns(available, ['params.d']).slice(-1)).toEqual(['params.d']);
+  });
+  it('adds group headings where a group starts', () => {
+    const rows = [row(1, { experiment: 'a' }), row(2, { experiment: 'a' }), row(3, { experiment: 'b' })];
+    const out = withGroupHeadings(rows, 'experiment');
+    expect(out.map(x => (x.kind === 'group' ? `[${x.label}]` : x.row.number))).toEqual(['[a]', 1, 2, '[b]', 3]);
+    const mid = withGroupHeadings(rows.slice(1), 'experiment', rows[0]);
+    expect(mid[0].kind).toBe('run');
+    expect(withGroupHeadings(rows, 'none').length).toBe(3);
+    expect(withGroupHeadings([row(4)], 'notebook_path')[0]).toEqual({ kind: 'group', label: '(none)' });
+  });
+});
+
+describe('PagedRows', () => {
+  it('fetches each missing page once and serves rows by index', () => {
+    const rows = new PagedRows(100);
+    rows.total = 1000;
+    expect(rows.missing(0, 150)).toEqual([0, 1]);
+    rows.markPending(0);
+    expect(rows.missing(0, 150)).toEqual([1]);
+    rows.put(0, page(0, 100, 1000));
+    expect(rows.row(5)?.number).toBe(6);
+    expect(rows.row(150)).toBeUndefined();
+    expect(rows.columns.has('params.lr')).toBe(true);
+    expect(rows.contains(['id7'])).toBe(true);
+    expect(rows.missing(950, 2000)).toEqual([9]);
+    rows.clear();
+    expect(rows.row(5)).toBeUndefined();
+  });
+  it('handles a failed page by allowing a retry', () => {
+    const rows = new PagedRows(10);
+    rows.total = 5;
+    rows.markPending(0);
+    rows.failed(0);
+    expect(rows.missing(0, 4)).toEqual([0]);
+  });
+  it('virtualises: only rows in view plus overscan', () => {
+    expect(visibleWindow(0, 260, 26, 100000, 5)).toEqual([0, 15]);
+    const [first, last] = visibleWindow(26 * 50000, 260, 26, 100000, 5);
+    expect(first).toBe(49995);
+    expect(last - first).toBeLessThan(30);
+    expect(visibleWindow(0, 260, 26, 3)).toEqual([0, 2]);
+  });
+});
+
+describe('compare helpers', () => {
+  const comparison: IComparison = {
+    runs: [], labels: ['#1', '#2'],
+    sections: {
+      params: {
+        lr: { values: [0.1, 0.2], differs: true },
+        seed: { values: [1, 1], differs: false },
+        model: { values: ['rf', 'svm'], differs: true }
+      },
+      metrics: {}, env: {}, git: {}, data: {}
+    },
+    code_diffs: {}, histories: {}
+  };
+  it('finds numeric params that vary', () => {
+    expect(numericAxes(comparison)).toEqual(['lr']);
+  });
+  it('keeps only differing rows on request', () => {
+    expect(differingRows(comparison.sections.params, true).map(([k]) => k)).toEqual(['lr', 'model']);
+    expect(differingRows(comparison.sections.params, false).length).toBe(3);
+  });
+  it('scales lines and breaks them at non-finite values', () => {
+    expect(extent([1, 1])).toEqual([0.95, 1.05]);
+    expect(extent([null, 2, 5])).toEqual([2, 5]);
+    const d = linePath([0, 1, 2, 3], [0, 1, NaN, 1], { width: 30, height: 10, x: [0, 3], y: [0, 1] });
+    expect(d).toBe('M0.0,10.0L10.0,0.0M30.0,0.0');
+  });
+});

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: env browser lab test demo bench lint typecheck clean
+.PHONY: env browser lab test labtest demo bench lint typecheck clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -29,14 +29,26 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else echo "note: chromium is missing and this is not root: the UI tests will skip"; fi; }
 
-env: $(STAMP) $(NBSTRIPOUT_SRC)
+# The sidebar: built with the npm registry only (package-lock.json pins it), then linked
+# where JupyterLab looks for prebuilt extensions; the server extension's enable file too.
+LABEXT_OUT := jupyter_xtrack/labextension/package.json
+$(LABEXT_OUT): $(STAMP) labextension/package.json labextension/package-lock.json $(wildcard labextension/src/*) $(wildcard labextension/style/*) $(wildcard labextension/schema/*)
+	cd labextension && npm ci --no-audit --no-fund --loglevel=error && PATH=$(CURDIR)/$(BIN):$$PATH npm run build:prod
+	mkdir -p $(VENV)/share/jupyter/labextensions $(VENV)/etc/jupyter/jupyter_server_config.d
+	ln -sfn $(CURDIR)/jupyter_xtrack/labextension $(VENV)/share/jupyter/labextensions/jupyter-xtrack
+	cp jupyter-config/jupyter_server_config.d/jupyter_xtrack.json $(VENV)/etc/jupyter/jupyter_server_config.d/
+
+env: $(STAMP) $(NBSTRIPOUT_SRC) $(LABEXT_OUT)
 
 lab: env
 	$(BIN)/jupyter lab --notebook-dir=notebooks
 
-test: env browser lint typecheck
+test: env browser lint typecheck labtest
 	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(BIN)/python -m pytest -q; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
+
+labtest: env
+	cd labextension && npx tsc --noEmit && npx jest --silent
 
 lint: env
 	$(BIN)/ruff check jupyter_xtrack tests bench
@@ -53,4 +65,4 @@ bench: env
 	for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache labextension/node_modules labextension/lib jupyter_xtrack/labextension

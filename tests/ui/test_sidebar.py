@@ -1,0 +1,144 @@
+"""The runs sidebar in a real JupyterLab and Chromium: tracked cells executed through the
+notebook UI appear in the sidebar live (the change feed, no reload); filtering with an
+inline error for a bad filter; a run's detail; comparing two runs; the notebook diff; the
+narrow table scrolls sideways with the run number kept in view.
+
+The tests share one server (its own store, so counts are exact) and one page, and build on
+each other in file order: the first one tracks the runs the others look at."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import JupyterServer, _start, _stop, screenshot
+from .notebook_page import open_notebook, run_cell, wait_cell_done
+from .sidebar_page import (
+    ROWS,
+    SIDEBAR,
+    back_to_runs,
+    cell_texts,
+    header_texts,
+    open_from_palette,
+    open_from_tab,
+    row,
+    run_numbers,
+    set_filter,
+    wait_for,
+)
+
+NOTEBOOK = "sidebar.ipynb"
+
+
+def tracked(name: str, lr: float, extra: str = "") -> str:
+    return (
+        f"%%track --name {name} --experiment sidebar\n"
+        f"lr = {lr}\n"
+        "import jupyter_xtrack as xt\n"
+        f"{extra}"
+        "for s in range(20):\n"
+        f"    xt.log(step=s, loss=lr * 10 / (s + 1))\n"
+        "xt.log(acc=1 - lr)\n"
+    )
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[JupyterServer]:
+    """A lab server of its own: its store holds only the runs these tests track."""
+    srv = _start("lab", tmp_path_factory.mktemp("sidebar"))
+    yield srv
+    _stop(srv)
+
+
+@pytest.fixture(scope="module")
+def lab(browser: Any, server: JupyterServer) -> Iterator[Any]:
+    """One page for the whole file, the notebook open and the sidebar not yet shown."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    pg = context.new_page()
+    pg.set_default_timeout(60_000)
+    server.write_notebook(
+        NOTEBOOK,
+        "%load_ext jupyter_xtrack",
+        tracked("first", 0.1),
+        tracked("second", 0.3, extra="momentum = 0.9\n"),
+    )
+    open_notebook(pg, server, NOTEBOOK)
+    yield pg
+    context.close()
+
+
+def test_tracked_cells_appear_live(lab: Any, server: JupyterServer) -> None:
+    page = lab
+    open_from_palette(page)
+    empty = page.locator(f"{SIDEBAR} .jp-xtrack-empty")
+    wait_for(lambda: "No runs yet" in empty.inner_text(), what="the no-store empty state")
+    screenshot(page, "sidebar-0-empty")
+    for i in range(3):
+        run_cell(page, i)
+        wait_cell_done(page, i)
+    # Nothing reloads the page or the panel: the rows come from the change feed.
+    wait_for(lambda: run_numbers(page) == [2, 1], what="both runs listed, newest first")
+    assert cell_texts(page, 1)[1:4] == ["#1", "first", "finished"]
+    assert "2 runs" in page.locator(f"{SIDEBAR} .jp-xtrack-footer").inner_text()
+    screenshot(page, "sidebar-1-runs")
+
+
+def test_filter_with_inline_error(lab: Any) -> None:
+    page = lab
+    back_to_runs(page)
+    set_filter(page, "metrics.acc >")
+    error = page.locator(f"{SIDEBAR} .jp-xtrack-filter-error")
+    error.wait_for()
+    text = error.inner_text()
+    assert "metrics.acc >" in text and "^" in text
+    screenshot(page, "sidebar-2-filter-error")
+    set_filter(page, "params.lr > 0.2")
+    wait_for(lambda: run_numbers(page) == [2] and error.count() == 0, what="one run matches")
+    set_filter(page, "")
+    wait_for(lambda: run_numbers(page) == [2, 1], what="filter cleared")
+
+
+def test_run_detail(lab: Any) -> None:
+    page = lab
+    back_to_runs(page)
+    row(page, 1).locator(".jp-xtrack-col-value").first.click()
+    detail = page.locator(f"{SIDEBAR} .jp-xtrack-detail")
+    detail.wait_for()
+    assert detail.locator(".jp-xtrack-title").inner_text() == "#1 first"
+    assert "lr = 0.1" in detail.locator(".jp-xtrack-code").first.inner_text()
+    chart = detail.locator("figure.jp-xtrack-figure", has_text="loss")
+    chart.wait_for()
+    assert chart.locator("path").count() == 1
+    screenshot(page, "sidebar-3-detail")
+
+
+def test_compare_two_runs(lab: Any) -> None:
+    page = lab
+    back_to_runs(page)
+    compare = page.locator(f"{SIDEBAR} button", has_text="Compare")
+    assert compare.is_disabled()
+    for n in (1, 2):
+        row(page, n).locator("input[type=checkbox]").check()
+    wait_for(compare.is_enabled, what="compare enabled with two selected")
+    compare.click()
+    view = page.locator(f"{SIDEBAR} .jp-xtrack-detail")
+    view.locator(".jp-xtrack-title", has_text="Compare 2 runs").wait_for()
+    lr_row = view.locator("tr.jp-xtrack-differs", has=page.locator("th", has_text="lr"))
+    lr_row.first.wait_for()
+    # Overlaid histories: one line per run on the one chart.
+    wait_for(lambda: view.locator("svg.jp-xtrack-chart path").count() == 2, what="two lines")
+    screenshot(page, "sidebar-4-compare")
+
+
+def test_notebook_diff(lab: Any) -> None:
+    page = lab
+    view = page.locator(f"{SIDEBAR} .jp-xtrack-detail")
+    view.locator("summary", has_text="Notebook diff").click()
+    view.locator("button", has_text="executed lineage").click()
+    diff = view.locator(".jp-xtrack-nbdiff")
+    diff.wait_for()
+    screenshot(page, "sidebar-5-notebook-diff")
+    assert "momentum = 0.9" in diff.inner_text()

@@ -400,6 +400,7 @@ function renderProgress(model, el) {
       Object.entries(counts).filter(([, n]) => n).map(([st, n]) => h("span", { class: `xt-chip xt-${st}` }, `${n} ${st}`)),
       h("span", { class: "xt-spacer" }),
       h("button", { class: "xt-btn xt-stop", disabled: p.finished || stopping,
+        title: "stop after the running trials (a sweep that holds the kernel hears this when its cell ends: interrupt the kernel to stop it at once)",
         onclick: () => { model.set("stop_requested", true); model.save_changes(); model.send({ type: "stop" }); } },
         p.finished ? "Finished" : stopping ? "Stopping…" : "Stop"));
     const best = p.best ? h("div", { class: "xt-best-line" }, `best ${p.metric} = `, h("b", {}, p.best.value_text),

@@ -186,11 +186,13 @@ class CompareHandler(XTrackHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        """Differences between runs ids=a,b,c; metrics=loss,acc adds overlaid histories."""
+        """Differences between runs ids=a,b,c; metrics=loss,acc adds overlaid histories;
+        auto_metric=1 (without metrics) adds those of the first metric with a history."""
         ids = self.list_arg("ids") or []
         metrics = self.list_arg("metrics") or []
         max_points = self.int_arg("max_points", 1000, low=1)
-        self.reply(await self.reader.call(self.reader.compare, ids, metrics, max_points))
+        auto = self.get_query_argument("auto_metric", "0") in ("1", "true")
+        self.reply(await self.reader.call(self.reader.compare, ids, metrics, max_points, auto))
 
 
 class DiffHandler(XTrackHandler):

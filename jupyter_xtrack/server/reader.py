@@ -238,10 +238,16 @@ class StoreReader:
         return ServedFile(path, "application/octet-stream", blob_hash.replace(":", "-"))
 
     def compare(
-        self, refs: Sequence[str], metrics: Sequence[str], max_points: int | None
+        self,
+        refs: Sequence[str],
+        metrics: Sequence[str],
+        max_points: int | None,
+        auto_metric: bool = False,
     ) -> dict[str, Any]:
         """Params, metrics, env, git, data and code differences of 2..500 runs, plus the
-        histories of `metrics` for each run (downsampled), for overlaid charts."""
+        histories of `metrics` for each run (downsampled), for overlaid charts. With
+        `auto_metric` and no `metrics`, the histories of the first metric (by name) that some
+        run logged more than once, so a client can draw a chart from its first answer."""
         if not 2 <= len(refs) <= MAX_COMPARE:
             raise RequestError(
                 400, f"compare needs 2 to {MAX_COMPARE} runs (got {len(refs)}); "
@@ -260,6 +266,8 @@ class StoreReader:
             for name, rows in comparison.sections()
         }
         histories: dict[str, dict[str, Any]] = {}
+        if auto_metric and not metrics:
+            metrics = self._first_charted_metric(store, runs, sorted(sections.get("metrics", {})))
         for name in metrics:
             per_run: dict[str, Any] = {}
             for run in runs:
@@ -274,6 +282,16 @@ class StoreReader:
             "code_diffs": comparison.code_diffs,
             "histories": histories,
         }))
+
+    @staticmethod
+    def _first_charted_metric(store: Store, runs: Sequence[Any], names: Sequence[str]) -> list[str]:
+        """[the first of `names` some run has a history of 2+ points for], else the first
+        name, else []."""
+        for name in names:
+            for run in runs:
+                if len(store.metric_history(run.id, name)["value"]) > 1:
+                    return [name]
+        return list(names[:1])
 
     def diff(self, a: str, b: str, kind: str) -> dict[str, Any]:
         """nbdime's diff of two runs' notebooks (`kind` notebook: the saved file; lineage:

@@ -177,6 +177,20 @@ async def test_compare_sections_and_histories(api: Any, populated: Populated) ->
     assert len(loss[populated.ids["a"]]["value"]) <= 100
 
 
+async def test_compare_auto_metric_picks_first_metric_with_a_history(
+    api: Any, populated: Populated
+) -> None:
+    ids = ",".join(populated.ids[k] for k in ("a", "b"))
+    # "acc" sorts first but each run logged it once: "loss" is the first with a line to draw.
+    comp = await api("compare", "Comparison", ids=ids, auto_metric="1", max_points="50")
+    assert list(comp["histories"]) == ["loss"]
+    assert set(comp["histories"]["loss"]) == {populated.ids["a"], populated.ids["b"]}
+    plain = await api("compare", "Comparison", ids=ids)
+    assert plain["histories"] == {}
+    chosen = await api("compare", "Comparison", ids=ids, metrics="acc", auto_metric="1")
+    assert list(chosen["histories"]) == ["acc"]
+
+
 @pytest.mark.parametrize("ids", ["", "1"])
 async def test_compare_needs_two_runs(jp_fetch: Any, ids: str) -> None:
     code, body = await error_of(jp_fetch, "compare", params={"ids": ids})

@@ -121,24 +121,42 @@ export function Compare(props: { ids: string[]; onBack: () => void; onOpen: (id:
   const [nbError, setNbError] = React.useState<string | null>(null);
   const [nbLoading, setNbLoading] = React.useState(false);
 
+  // The first answer brings the histories of a metric worth charting (auto_metric); only
+  // choosing another metric asks again, and an answer that already has it is not refetched.
+  const dataRef = React.useRef<IComparison | null>(null);
   React.useEffect(() => {
+    if (metric && dataRef.current?.histories[metric]) {
+      return;
+    }
     const q = new URLSearchParams({ ids: props.ids.join(','), max_points: '500' });
     if (metric) {
       q.set('metrics', metric);
+    } else {
+      q.set('auto_metric', '1');
     }
+    let current = true;
     requestAPI<IComparison>('compare?' + q.toString()).then(
       c => {
-        setData(c);
+        if (!current) {
+          return;
+        }
+        // Keep the histories fetched before, so switching back is instant.
+        const merged = { ...c, histories: { ...(dataRef.current?.histories ?? {}), ...c.histories } };
+        dataRef.current = merged;
+        setData(merged);
         setError(null);
         if (!metric) {
-          const first = Object.keys(c.sections.metrics)[0];
+          const first = Object.keys(c.histories)[0] ?? Object.keys(c.sections.metrics)[0];
           if (first) {
             setMetric(first);
           }
         }
       },
-      e => setError(e as ApiError)
+      e => current && setError(e as ApiError)
     );
+    return () => {
+      current = false;
+    };
   }, [props.ids.join(','), metric]);
 
   const loadNotebookDiff = (kind: 'notebook' | 'lineage') => {

@@ -3,7 +3,10 @@ import * as React from 'react';
 import { ApiError, requestAPI } from './api';
 import { columnLabel, formatDuration, formatTime, formatValue } from './format';
 import {
+  CHECK_WIDTH,
   choosableColumns,
+  columnWidth,
+  GROUP_WIDTH,
   GroupBy,
   groupKey,
   IRunPage,
@@ -12,6 +15,7 @@ import {
   PagedRows,
   runsQueryString,
   sortDirection,
+  tableLayout,
   toggleSort,
   visibleColumns,
   visibleWindow
@@ -117,6 +121,7 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
 
   const available = choosableColumns(rows.columns);
   const columns = visibleColumns(available, props.columns);
+  const layout = tableLayout(columns, props.groupBy !== 'none');
   const toggle = (id: string) =>
     setSelected(s => (s.includes(id) ? s.filter(x => x !== id) : [...s, id]));
 
@@ -131,8 +136,9 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
       const next = index + (event.key === 'ArrowDown' ? 1 : -1);
       const el = bodyRef.current;
       if (el && next >= 0 && next < rows.total) {
-        const top = next * ROW_HEIGHT;
-        if (top < el.scrollTop || top + ROW_HEIGHT > el.scrollTop + el.clientHeight) {
+        // The sticky header row sits above row 0 inside the scrolled box.
+        const top = (next + 1) * ROW_HEIGHT;
+        if (top - ROW_HEIGHT < el.scrollTop || top + ROW_HEIGHT > el.scrollTop + el.clientHeight) {
           el.scrollTop = top - el.clientHeight / 2;
         }
         window.requestAnimationFrame(() => {
@@ -173,7 +179,8 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
         onClick={() => props.onOpen(row.id)}
         onKeyDown={e => onKey(e, i, row)}
       >
-        <span className="jp-xtrack-cell jp-xtrack-check" onClick={e => e.stopPropagation()}>
+        <span className="jp-xtrack-cell jp-xtrack-check jp-xtrack-pinned" style={{ flexBasis: CHECK_WIDTH }}
+          onClick={e => e.stopPropagation()}>
           <input
             type="checkbox"
             aria-label={`select run ${row.number}`}
@@ -181,20 +188,27 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
             onChange={() => toggle(row.id)}
           />
         </span>
-        {props.groupBy !== 'none' && (
-          <span className="jp-xtrack-cell jp-xtrack-group" title={group ?? ''}>
-            {startsGroup ? group : ''}
-          </span>
+        {layout.order.map(c =>
+          c === '@group' ? (
+            <span key={c} className="jp-xtrack-cell jp-xtrack-group" style={{ flexBasis: GROUP_WIDTH }}
+              title={group ?? ''}>
+              {startsGroup ? group : ''}
+            </span>
+          ) : (
+            <span
+              key={c}
+              className={
+                'jp-xtrack-cell ' +
+                (c === 'status' ? `jp-xtrack-col-status jp-xtrack-status-${row.status}` : 'jp-xtrack-col-value') +
+                (c === 'number' ? ' jp-xtrack-pinned jp-xtrack-col-number' : '')
+              }
+              style={{ flexBasis: columnWidth(c), left: c === 'number' ? CHECK_WIDTH : undefined }}
+              title={formatValue(row[c], 400)}
+            >
+              {cellText(row, c)}
+            </span>
+          )
         )}
-        {columns.map(c => (
-          <span
-            key={c}
-            className={`jp-xtrack-cell jp-xtrack-col-${c === 'status' ? 'status jp-xtrack-status-' + row.status : 'value'}`}
-            title={formatValue(row[c], 400)}
-          >
-            {cellText(row, c)}
-          </span>
-        ))}
       </div>
     );
   }
@@ -263,30 +277,13 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
           {error.message}
         </div>
       ) : null}
-      <div className="jp-xtrack-header" role="row">
-        <span className="jp-xtrack-cell jp-xtrack-check" />
-        {props.groupBy !== 'none' && <span className="jp-xtrack-cell jp-xtrack-group">{props.groupBy === 'experiment' ? 'experiment' : 'notebook'}</span>}
-        {columns.map(c => {
-          const dir = sortDirection(orderBy, c === 'duration_s' ? 'duration_s' : c);
-          return (
-            <button
-              key={c}
-              className="jp-xtrack-cell jp-xtrack-sort"
-              title={`sort by ${c}`}
-              onClick={() => setOrderBy(toggleSort(orderBy, c))}
-            >
-              {columnLabel(c)}
-              {dir === 'desc' ? ' ▼' : dir === 'asc' ? ' ▲' : ''}
-            </button>
-          );
-        })}
-      </div>
       <div
         className="jp-xtrack-body"
         ref={bodyRef}
-        onScroll={e => setScrollTop((e.target as HTMLDivElement).scrollTop)}
+        onScroll={e => setScrollTop(Math.max(0, (e.target as HTMLDivElement).scrollTop - ROW_HEIGHT))}
         role="grid"
         aria-rowcount={rows.total}
+        aria-colcount={layout.order.length + 1}
       >
         {loading && rows.total === 0 ? (
           <div className="jp-xtrack-empty">Loading runs…</div>
@@ -300,8 +297,38 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
             {filter ? 'No run matches this filter.' : 'No runs in the store yet.'}
           </div>
         ) : (
-          <div className="jp-xtrack-spacer" style={{ height: rows.total * ROW_HEIGHT }}>
-            {visible}
+          // One box as wide as all the columns: a narrow sidebar scrolls it sideways, the
+          // header stays on top and the box and run number stay at the left.
+          <div className="jp-xtrack-table" style={{ width: layout.width }}>
+            <div className="jp-xtrack-header" role="row" style={{ height: ROW_HEIGHT }}>
+              <span className="jp-xtrack-cell jp-xtrack-check jp-xtrack-pinned" style={{ flexBasis: CHECK_WIDTH }} />
+              {layout.order.map(c => {
+                if (c === '@group') {
+                  return (
+                    <span key={c} className="jp-xtrack-cell jp-xtrack-group" style={{ flexBasis: GROUP_WIDTH }}>
+                      {props.groupBy === 'experiment' ? 'experiment' : 'notebook'}
+                    </span>
+                  );
+                }
+                const dir = sortDirection(orderBy, c);
+                return (
+                  <button
+                    key={c}
+                    className={'jp-xtrack-cell jp-xtrack-sort' + (c === 'number' ? ' jp-xtrack-pinned' : '')}
+                    style={{ flexBasis: columnWidth(c), left: c === 'number' ? CHECK_WIDTH : undefined }}
+                    title={`sort by ${c}`}
+                    aria-sort={dir === 'desc' ? 'descending' : dir === 'asc' ? 'ascending' : 'none'}
+                    onClick={() => setOrderBy(toggleSort(orderBy, c))}
+                  >
+                    {columnLabel(c)}
+                    {dir === 'desc' ? ' ▼' : dir === 'asc' ? ' ▲' : ''}
+                  </button>
+                );
+              })}
+            </div>
+            <div className="jp-xtrack-spacer" style={{ height: rows.total * ROW_HEIGHT }}>
+              {visible}
+            </div>
           </div>
         )}
       </div>

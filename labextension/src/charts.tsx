@@ -37,8 +37,9 @@ export function LineChart(props: {
   const xr = extent(all.flatMap(s => s.xs));
   const yr = extent(all.flatMap(s => s.ys));
   return (
-    <svg className="jp-xtrack-chart" width={width} height={height} role="img"
-      aria-label={props.title ?? 'metric history'}>
+    // Scales down to a narrow sidebar (viewBox), never wider than its box.
+    <svg className="jp-xtrack-chart" width={width} height={height} viewBox={`0 0 ${width} ${height}`}
+      role="img" aria-label={props.title ?? 'metric history'}>
       <g transform={`translate(${pad.l},${pad.t})`}>
         <rect width={w} height={h} className="jp-xtrack-chart-frame" />
         <text x={-4} y={8} textAnchor="end" className="jp-xtrack-axis">{formatNumber(yr[1])}</text>
@@ -51,6 +52,16 @@ export function LineChart(props: {
             <title>{props.series[i].label}</title>
           </path>
         ))}
+        {/* A metric logged once has no line to draw: a dot shows its value. */}
+        {all.map((s, i) =>
+          s.xs.length === 1 && s.ys[0] !== null && Number.isFinite(s.ys[0]) ? (
+            <circle key={`dot${i}`} className="jp-xtrack-dot" r={3} fill={seriesColor(i)}
+              cx={((s.xs[0] - xr[0]) / (xr[1] - xr[0] || 1)) * w}
+              cy={h - ((s.ys[0]! - yr[0]) / (yr[1] - yr[0] || 1)) * h}>
+              <title>{props.series[i].label}</title>
+            </circle>
+          ) : null
+        )}
       </g>
     </svg>
   );
@@ -74,8 +85,8 @@ export function ParallelCoordinates(props: {
   const last = props.axes.length - 1;
   const [mlo, mhi] = ranges[last] ?? [0, 1];
   return (
-    <svg className="jp-xtrack-chart" width={width} height={height} role="img"
-      aria-label="parallel coordinates">
+    <svg className="jp-xtrack-chart" width={width} height={height} viewBox={`0 0 ${width} ${height}`}
+      role="img" aria-label="parallel coordinates">
       <g transform={`translate(${pad.l},${pad.t})`}>
         {props.rows.map((row, i) => {
           const points = row.values

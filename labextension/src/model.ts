@@ -420,3 +420,36 @@ export function differingRows(
 export function runLabel(run: { number: number; name: string | null }): string {
   return run.name ? `#${run.number} ${run.name}` : `#${run.number}`;
 }
+
+/** Widths (px) of the runs table's fixed columns: the selection box and the group label. */
+export const CHECK_WIDTH = 28;
+export const GROUP_WIDTH = 110;
+
+const COLUMN_WIDTHS: Record<string, number> = {
+  number: 60,
+  name: 120,
+  status: 76,
+  started_at: 96,
+  duration_s: 76
+};
+
+/** The width (px) of one column of the runs table. */
+export function columnWidth(column: string): number {
+  return COLUMN_WIDTHS[column] ?? 92;
+}
+
+/**
+ * The horizontal layout of the runs table, in the order the cells are drawn: selection
+ * box, run number, group label (when grouping), then the other columns. `width` is the
+ * total (wider than a narrow sidebar, which then scrolls sideways); `pinned` is the width
+ * kept in view at the left (box and run number) while the rest scrolls under it.
+ */
+export function tableLayout(
+  columns: string[],
+  grouped: boolean
+): { width: number; pinned: number; order: string[] } {
+  const order = ['number', ...(grouped ? ['@group'] : []), ...columns.filter(c => c !== 'number')];
+  const width =
+    CHECK_WIDTH + order.reduce((sum, c) => sum + (c === '@group' ? GROUP_WIDTH : columnWidth(c)), 0);
+  return { width, pinned: CHECK_WIDTH + columnWidth('number'), order };
+}

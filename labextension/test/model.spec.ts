@@ -1,6 +1,6 @@
 import {
   choosableColumns, differingRows, effectiveOrder, extent, IComparison, IRunPage, IRunRow,
-  linePath, numericAxes, PagedRows, runsQueryString, sortDirection, toggleSort,
+  CHECK_WIDTH, columnWidth, GROUP_WIDTH, linePath, numericAxes, tableLayout, PagedRows, runsQueryString, sortDirection, toggleSort,
   visibleColumns, visibleWindow, withGroupHeadings
 } from '../src/model';
 
@@ -91,6 +91,19 @@ describe('PagedRows', () => {
     expect(first).toBe(49995);
     expect(last - first).toBeLessThan(30);
     expect(visibleWindow(0, 260, 26, 3)).toEqual([0, 2]);
+  });
+});
+
+describe('table layout', () => {
+  it('is as wide as all its columns, number first and pinned, group after it', () => {
+    const cols = ['number', 'name', 'status', 'params.lr'];
+    const flat = tableLayout(cols, false);
+    expect(flat.order).toEqual(cols);
+    expect(flat.width).toBe(CHECK_WIDTH + cols.reduce((s, c) => s + columnWidth(c), 0));
+    expect(flat.pinned).toBe(CHECK_WIDTH + columnWidth('number'));
+    const grouped = tableLayout(cols, true);
+    expect(grouped.order).toEqual(['number', '@group', 'name', 'status', 'params.lr']);
+    expect(grouped.width).toBe(flat.width + GROUP_WIDTH);
   });
 });
 

@@ -9,7 +9,6 @@ each other in file order: the first one tracks the runs the others look at."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,13 +16,11 @@ import pytest
 from .conftest import JupyterServer, _start, _stop, screenshot
 from .notebook_page import open_notebook, run_cell, wait_cell_done
 from .sidebar_page import (
-    ROWS,
     SIDEBAR,
     back_to_runs,
     cell_texts,
     header_texts,
     open_from_palette,
-    open_from_tab,
     row,
     run_numbers,
     set_filter,
@@ -82,6 +79,8 @@ def test_tracked_cells_appear_live(lab: Any, server: JupyterServer) -> None:
     # Nothing reloads the page or the panel: the rows come from the change feed.
     wait_for(lambda: run_numbers(page) == [2, 1], what="both runs listed, newest first")
     assert cell_texts(page, 1)[1:4] == ["#1", "first", "finished"]
+    # The last run's status follows it to the end, still without a reload.
+    wait_for(lambda: cell_texts(page, 2)[3] == "finished", what="run 2 shown finished")
     assert "2 runs" in page.locator(f"{SIDEBAR} .jp-xtrack-footer").inner_text()
     screenshot(page, "sidebar-1-runs")
 
@@ -99,6 +98,29 @@ def test_filter_with_inline_error(lab: Any) -> None:
     wait_for(lambda: run_numbers(page) == [2] and error.count() == 0, what="one run matches")
     set_filter(page, "")
     wait_for(lambda: run_numbers(page) == [2, 1], what="filter cleared")
+
+
+def test_narrow_table_scrolls_sideways_keeping_the_run_number(lab: Any) -> None:
+    page = lab
+    back_to_runs(page)
+    body = page.locator(f"{SIDEBAR} .jp-xtrack-body")
+    assert body.evaluate("b => b.scrollWidth > b.clientWidth + 100"), "all columns squeezed in"
+    # Every column is there, after status too (params and metrics).
+    assert header_texts(page)[:6] == ["", "#", "name", "status", "started", "duration"]
+    assert {"lr", "momentum", "acc", "loss"} <= set(header_texts(page))
+    number = row(page, 1).locator(".jp-xtrack-col-number")
+    x_before = number.bounding_box()["x"]
+    body.evaluate("b => { b.scrollLeft = b.scrollWidth; }")
+    wait_for(lambda: body.evaluate("b => b.scrollLeft") > 0, what="scrolled sideways")
+    page.wait_for_timeout(200)
+    # The run number stays where it was; the last column has come into view.
+    assert abs(number.bounding_box()["x"] - x_before) < 1
+    assert number.inner_text() == "#1"
+    last = page.locator(f"{SIDEBAR} .jp-xtrack-header .jp-xtrack-sort").last
+    lbox, bbox = last.bounding_box(), body.bounding_box()
+    assert bbox["x"] <= lbox["x"] and lbox["x"] + lbox["width"] <= bbox["x"] + bbox["width"] + 1
+    screenshot(page, "sidebar-1b-scrolled")
+    body.evaluate("b => { b.scrollLeft = 0; }")
 
 
 def test_run_detail(lab: Any) -> None:
@@ -128,8 +150,16 @@ def test_compare_two_runs(lab: Any) -> None:
     view.locator(".jp-xtrack-title", has_text="Compare 2 runs").wait_for()
     lr_row = view.locator("tr.jp-xtrack-differs", has=page.locator("th", has_text="lr"))
     lr_row.first.wait_for()
-    # Overlaid histories: one line per run on the one chart.
-    wait_for(lambda: view.locator("svg.jp-xtrack-chart path").count() == 2, what="two lines")
+    # Overlaid histories of the metric logged step by step (not the one-point "acc"): one
+    # drawn line per run on the one chart.
+    chart = view.locator("svg.jp-xtrack-chart[aria-label='loss']")
+    chart.wait_for()
+    assert view.locator("select[aria-label='metric to chart']").input_value() == "loss"
+    lines = chart.locator("path")
+    wait_for(lambda: lines.count() == 2, what="two lines")
+    assert all("L" in (d or "") for d in (p.get_attribute("d") for p in lines.all()))
+    # The chart fits the sidebar instead of running off its right edge.
+    assert chart.bounding_box()["width"] <= view.bounding_box()["width"]
     screenshot(page, "sidebar-4-compare")
 
 

@@ -450,7 +450,7 @@ class AutoMLSearch:
                     self.control.in_trial = True
                 try:
                     with device_slot(cand.device), threadpool_limits(self.threads):
-                        pipe.fit(Xf, yf)
+                        self._fit_within_budget(pipe, Xf, yf)
                         t1 = time.perf_counter()
                         Xv = self.Xtr.iloc[va]
                         pred = aligned_proba(pipe, Xv, self.classes) if clf else pipe.predict(Xv)
@@ -506,6 +506,41 @@ class AutoMLSearch:
                 best = max(c.score for c in self.candidates if c.status == "complete")
                 self.parent.run.log(best_cv_score=best if cfg.metric.greater_is_better else -best,
                                     step=len(self.candidates))
+
+    def _fit_within_budget(self, pipe: Any, X: Any, y: Any) -> None:  # noqa: N803
+        """Fit `pipe`, giving up (_OutOfTime) when the fit would run past the budget.
+
+        Estimates cannot foresee every fit (a family's first one, a slow machine); the fit
+        runs in a helper thread so the search can stop waiting at the deadline. An
+        abandoned fit finishes in the background and its result is dropped.
+        """
+        import threading
+
+        limit = self.left() - max(0.02 * self.cfg.budget_s, 0.2)
+        if limit <= 0:
+            raise _OutOfTime()
+        outcome: dict[str, BaseException | None] = {"error": None}
+
+        from threadpoolctl import threadpool_limits
+
+        def fit() -> None:
+            try:
+                # OpenMP's thread count is per thread: set it in the thread that fits.
+                with threadpool_limits(self.threads):
+                    pipe.fit(X, y)
+            except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
+                outcome["error"] = exc
+
+        worker = threading.Thread(target=fit, name="xtrack-automl-fit", daemon=True)
+        worker.start()
+        deadline = time.monotonic() + limit
+        # Short waits, so a job's cancel (raised into this thread) is seen promptly.
+        while worker.is_alive() and time.monotonic() < deadline:
+            worker.join(0.05)
+        if worker.is_alive():
+            raise _OutOfTime()
+        if outcome["error"] is not None:
+            raise outcome["error"]
 
     # -- records -------------------------------------------------------------------------------
     def _open(self, cand: Candidate) -> None:

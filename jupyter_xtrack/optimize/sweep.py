@@ -3,8 +3,8 @@
 The sweep is a run of kind "sweep"; each trial a child run of kind "trial" holding its
 params, its metrics (every `xt.log` inside the objective), its outcome (tag
 `xtrack.trial.state`: complete, pruned, failed, interrupted), its device and, when it failed,
-its traceback. Optuna's study lives beside the run store (`<store>/optuna.db`) under the
-sweep's name, so `resume=True` continues it after a kernel restart.
+its traceback. Optuna's study lives beside the run store (`<store>/optuna.journal`) under
+the sweep's name, so `resume=True` continues it after a kernel restart.
 
 The objective is a Python callable (called with the trial's params as keyword arguments)
 or the body of a notebook cell (run in the user's namespace with the cell's own top-level
@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     import optuna
     import pandas as pd
 
-STORAGE_FILE = "optuna.db"
+STORAGE_FILE = "optuna.journal"
 DIRECTIONS = {"maximize": "maximize", "max": "maximize", "minimize": "minimize", "min": "minimize"}
 
 
@@ -92,7 +92,7 @@ class SweepResult:
     direction: str
     state: str
     trials: list[TrialRecord] = field(default_factory=list)
-    storage_url: str | None = None
+    storage_path: str | None = None
     sampler: str | None = None
     _study: Any = field(default=None, repr=False, compare=False)
 
@@ -123,7 +123,7 @@ class SweepResult:
             return self._study
         import optuna
 
-        return optuna.load_study(study_name=self.name, storage=self.storage_url or _storage_url())
+        return optuna.load_study(study_name=self.name, storage=_storage(self.storage_path))
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -352,7 +352,7 @@ class SweepLoop:
         if self.control is not None:
             self.control.attach(parent)
         result = SweepResult(study_name, parent.id or None, cfg.metric, cfg.direction, "running",
-                             self.records, _storage_url(), cfg.sampler, study)
+                             self.records, _storage_path(), cfg.sampler, study)
         if cfg.show:
             self.view = make_view(f"sweep {study_name}", cfg.metric, cfg.direction)
             self.view.display()
@@ -579,18 +579,20 @@ def _make_pruner(name: str) -> Any:
 
 
 # -- storage --------------------------------------------------------------------------------------
-def _storage_url() -> str:
-    root = CONTEXT.store().root
-    return f"sqlite:///{root / STORAGE_FILE}"
+def _storage_path() -> str:
+    return str(CONTEXT.store().root / STORAGE_FILE)
 
 
-def _storage() -> Any:
-    """Optuna's study storage beside the run store: one SQLite file shared by all sweeps."""
-    import optuna
+def _storage(path: str | None = None) -> Any:
+    """Optuna's study storage beside the run store: one journal file shared by all sweeps.
 
-    return optuna.storages.RDBStorage(
-        _storage_url(), engine_kwargs={"connect_args": {"timeout": 30}}
-    )
+    A journal file rather than SQLite: it survives a kernel restart just the same, is safe
+    across processes (file lock), and costs about 1.5 ms per trial instead of about 30.
+    """
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import JournalFileBackend
+
+    return JournalStorage(JournalFileBackend(path or _storage_path()))
 
 
 def _study_name(storage: Any, cfg: SweepConfig, objective: Objective) -> str:

@@ -49,7 +49,11 @@ def test_live_chart_updates_then_freezes_into_an_image(page: Any, server: Jupyte
     first = points_shown(page)
     first_path = page.locator(".xt-live .xt-panel[data-key='loss'] path.xt-line").get_attribute("d")
     screenshot(page, f"{server.app}-live-1")
-    time.sleep(1.5)
+    # A later frame (polled: a loaded machine may take a moment more).
+    deadline = time.monotonic() + 6
+    time.sleep(0.8)
+    while points_shown(page) == first and time.monotonic() < deadline:
+        time.sleep(0.2)
     second = points_shown(page)
     second_path = page.locator(".xt-live .xt-panel[data-key='loss'] path.xt-line").get_attribute("d")
     screenshot(page, f"{server.app}-live-2")
@@ -86,7 +90,7 @@ def test_live_chart_updates_then_freezes_into_an_image(page: Any, server: Jupyte
 
     # Saved, the chart is a PNG: it shows without a kernel and without widget state.
     page.keyboard.press("Control+s")
-    deadline = time.monotonic() + 20
+    deadline = time.monotonic() + 40
     while time.monotonic() < deadline:
         saved = server.read_notebook(name)["cells"][1]["outputs"]
         if saved and "image/png" in saved[0].get("data", {}):

@@ -311,7 +311,7 @@ class XTrackMagics(Magics):
         rest = rest.strip()
         if cmd == "runs":
             frame = api.runs(rest or None)
-            view = _widgets("show", frame)
+            view = _widgets("show", frame, filter=rest or None)
             return frame if view is None else view
         if cmd == "show":
             if not rest:

@@ -607,6 +607,7 @@ class AutoMLSearch:
 
     # -- the end ---------------------------------------------------------------------------------
     def _finish(self, Xho: Any, yho: Any, state: str) -> AutoMLResult:  # noqa: N803
+        import numpy as np
 
         from .ensemble import caruana_weights
 

@@ -4,7 +4,9 @@ import * as React from 'react';
 import { ApiError, requestAPI } from './api';
 import { LineChart, ParallelCoordinates, seriesColor } from './charts';
 import { formatValue, toNumber } from './format';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { DiffText } from './highlight';
+import { NbdimeDiffView } from './nbdimeDiff';
 import { differingRows, IComparison, INotebookDiff, numericAxes } from './model';
 
 function SectionTable(props: {
@@ -111,7 +113,13 @@ export function NotebookDiffView(props: { diff: INotebookDiff }): JSX.Element {
   );
 }
 
-export function Compare(props: { ids: string[]; onBack: () => void; onOpen: (id: string) => void }): JSX.Element {
+export function Compare(props: {
+  ids: string[];
+  onBack: () => void;
+  onOpen: (id: string) => void;
+  /** JupyterLab's renderers, for nbdime's diff widgets; without them, a plain cell diff. */
+  rendermime?: IRenderMimeRegistry | null;
+}): JSX.Element {
   const [metric, setMetric] = React.useState<string>('');
   const [data, setData] = React.useState<IComparison | null>(null);
   const [error, setError] = React.useState<ApiError | null>(null);
@@ -251,7 +259,9 @@ export function Compare(props: { ids: string[]; onBack: () => void; onOpen: (id:
             {nbLoading && <span className="jp-xtrack-muted">diffing {nbKind}…</span>}
           </div>
           {nbError && <div className="jp-xtrack-error">{nbError}</div>}
-          {nbDiff && <NotebookDiffView diff={nbDiff} />}
+          {nbDiff && (props.rendermime
+            ? <NbdimeDiffView diff={nbDiff} rendermime={props.rendermime} />
+            : <NotebookDiffView diff={nbDiff} />)}
         </details>
       </div>
     </div>

@@ -6,6 +6,7 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { ICommandPalette, ReactWidget } from '@jupyterlab/apputils';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { LabIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
@@ -33,6 +34,7 @@ interface ISettingsState {
 function XTrackApp(props: {
   settings: ISettingRegistry.ISettings | null;
   openNotebook: (path: string, cellId: string | null) => void;
+  rendermime: IRenderMimeRegistry | null;
 }): JSX.Element {
   const read = (): ISettingsState => ({
     columns: (props.settings?.composite.columns as string[]) ?? [],
@@ -94,7 +96,7 @@ function XTrackApp(props: {
     );
   } else if (view.kind === 'compare') {
     body = (
-      <Compare ids={view.ids} onBack={() => setView({ kind: 'runs' })}
+      <Compare ids={view.ids} rendermime={props.rendermime} onBack={() => setView({ kind: 'runs' })}
         onOpen={id => setView({ kind: 'run', id })} />
     );
   } else {
@@ -143,12 +145,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
   description: 'Browse, compare and diff jupyter_xtrack runs in a sidebar.',
   autoStart: true,
-  optional: [ICommandPalette, ISettingRegistry, ILayoutRestorer],
+  optional: [ICommandPalette, ISettingRegistry, ILayoutRestorer, IRenderMimeRegistry],
   activate: async (
     app: JupyterFrontEnd,
     palette: ICommandPalette | null,
     registry: ISettingRegistry | null,
-    restorer: ILayoutRestorer | null
+    restorer: ILayoutRestorer | null,
+    rendermime: IRenderMimeRegistry | null
   ) => {
     let settings: ISettingRegistry.ISettings | null = null;
     if (registry) {
@@ -159,7 +162,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     }
     const widget = ReactWidget.create(
-      <XTrackApp settings={settings}
+      <XTrackApp settings={settings} rendermime={rendermime}
         openNotebook={(path, cell) => void openNotebookAtCell(app, path, cell)} />
     );
     widget.id = 'jupyter-xtrack-sidebar';

@@ -93,13 +93,14 @@ class Comparison:
         lines.append("* marks values that differ")
         return "\n".join(lines)
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
         """The richest view the front end can show: the in-notebook compare view when the
         widgets are available, else HTML, with plain text for everything else."""
         try:
             from .widgets import compare_bundle
+            from .widgets.frontend import marked
 
-            return dict(compare_bundle(self))
+            return marked(dict(compare_bundle(self)))
         except Exception:  # noqa: BLE001 - no widgets here: HTML and text still work
             return {"text/plain": repr(self), "text/html": self._repr_html_()}
 

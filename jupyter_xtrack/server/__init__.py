@@ -26,5 +26,8 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
                          root_dir=serverapp.root_dir)
     base_url = serverapp.web_app.settings["base_url"]
     serverapp.web_app.add_handlers(".*$", route_specs(base_url, reader))
+    from ..notebook.widget_views import pre_save_hook
+
+    serverapp.contents_manager.register_pre_save_hook(pre_save_hook)
     serverapp.log.info("jupyter_xtrack: sidebar API at %sxtrack/api/ over store %s",
                        base_url, reader.root)

@@ -98,8 +98,8 @@ class CompareView:
             return {"text/plain": text, "text/html": html_}
         return frontend.widget_bundle(self.widget, html_, text)
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        return self.bundle()
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
+        return frontend.marked(self.bundle())
 
     def __repr__(self) -> str:
         return repr(self.comparison)

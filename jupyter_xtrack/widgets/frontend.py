@@ -53,21 +53,31 @@ def widget_bundle(widget: Any, html: str, text: str) -> dict[str, Any]:
     return bundle
 
 
+# Marks our outputs so a saved notebook keeps their HTML instead of a dead widget
+# reference (see jupyter_xtrack.notebook.widget_views).
+_MARK = {"jupyter_xtrack": {"view": True}}
+
+
+def marked(bundle: dict[str, Any]) -> Any:
+    """What `_repr_mimebundle_` returns: with our output mark when it holds a widget."""
+    return (bundle, _MARK) if WIDGET_MIME in bundle else bundle
+
+
 def display_bundle(bundle: dict[str, Any], display_id: str | None = None) -> None:
     """Display a mime bundle (optionally under `display_id` so it can be replaced later)."""
     from IPython.display import display
 
     if display_id is None:
-        display(bundle, raw=True)
+        display(bundle, raw=True, metadata=_MARK)
     else:
-        display(bundle, raw=True, display_id=display_id)
+        display(bundle, raw=True, display_id=display_id, metadata=_MARK)
 
 
 def update_bundle(bundle: dict[str, Any], display_id: str) -> None:
     """Replace what was displayed under `display_id` with `bundle`, wherever it is shown."""
     from IPython.display import update_display
 
-    update_display(bundle, raw=True, display_id=display_id)
+    update_display(bundle, raw=True, display_id=display_id, metadata=_MARK)
 
 
 class Displayable:
@@ -77,8 +87,8 @@ class Displayable:
         self.bundle = bundle
         self.owner = owner  # the widget or view object, kept alive while this is
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        return dict(self.bundle)
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
+        return marked(dict(self.bundle))
 
     def __repr__(self) -> str:
         return str(self.bundle.get("text/plain", ""))

@@ -222,8 +222,8 @@ class RunTableView:
             return {"text/plain": self.text(), "text/html": self.html()}
         return frontend.widget_bundle(self.widget, self.html(), self.text())
 
-    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
-        return self.bundle()
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
+        return frontend.marked(self.bundle())
 
     def __repr__(self) -> str:
         return self.text()

@@ -32,10 +32,13 @@ __all__ = [
     "ActiveRun",
     "Run",
     "active_run",
+    "automl",
+    "best",
     "compare",
     "end_run",
     "flush",
     "get_run",
+    "jobs",
     "log",
     "log_artifact",
     "log_params",
@@ -44,6 +47,7 @@ __all__ = [
     "set_tags",
     "show",
     "start_run",
+    "sweep",
 ]
 
 
@@ -57,12 +61,22 @@ def show(obj: Any) -> Any:
     return widget_show(obj)
 
 
-def __getattr__(name: str) -> Any:
-    # The store's list, without importing the store (and psutil, sqlite3) at package import.
-    if name == "RUN_STATUSES":
-        from .store import RUN_STATUSES
+# Loaded on first use, so `import jupyter_xtrack` stays light: name -> (module, attribute).
+_LAZY = {
+    "RUN_STATUSES": ("store", "RUN_STATUSES"),  # the store's list (sqlite3, psutil stay unloaded)
+    "sweep": ("optimize.sweep", "sweep"),
+    "best": ("optimize.sweep", "best"),
+    "automl": ("optimize.automl", "automl"),
+    "jobs": ("optimize.jobs", "jobs"),
+}
 
-        return RUN_STATUSES
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        module, attr = _LAZY[name]
+        return getattr(importlib.import_module(f"{__name__}.{module}"), attr)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 

@@ -22,7 +22,8 @@ if TYPE_CHECKING:
 
 _RUNS_LEAD = ("id", "number", "name", "experiment", "status", "started_at", "duration_s",
               "git.commit", "git.dirty")
-_STACK = CONTEXT.stack  # the same list object for the life of the process
+_STACK = CONTEXT.main_stack  # the same list object for the life of the process
+_LOCAL = CONTEXT.thread_local
 
 
 def _no_run(what: str) -> None:
@@ -41,6 +42,8 @@ def log(step: int | None = None, **metrics: Any) -> None:
     """
     # Inlined ActiveRun.log_dict: one Python call per xt.log instead of three (>1M points/s).
     stack = _STACK
+    if CONTEXT.threads_bound:  # only once a background job has a stack of its own
+        stack = getattr(_LOCAL, "stack", _STACK)
     if not stack:
         _no_run("log")
         return

@@ -29,7 +29,11 @@ class TrackerContext:
         self._points: PointBuffer | None = None
         self._explicit_path: str | None = None
         self.start_dir: str | None = None  # the notebook's folder, once known
-        self.stack: list[ActiveRun] = []
+        self.main_stack: list[ActiveRun] = []
+        # A background job (a sweep in a thread) runs its trials on a stack of its own, so
+        # its xt.log calls reach its trials and never the cell the user runs meanwhile.
+        self.thread_local = threading.local()
+        self.threads_bound = False
         self.warned: set[str] = set()
 
     # -- the store ---------------------------------------------------------------
@@ -97,8 +101,25 @@ class TrackerContext:
 
     # -- runs ----------------------------------------------------------------------
     @property
+    def stack(self) -> list[ActiveRun]:
+        """The active runs of the calling thread: its own stack if it bound one, else the
+        main one (the kernel's cells and scripts)."""
+        if self.threads_bound:
+            return getattr(self.thread_local, "stack", self.main_stack)
+        return self.main_stack
+
+    def bind_thread_stack(self, stack: list[ActiveRun] | None) -> None:
+        """Give the calling thread a run stack of its own (None: back to the main one)."""
+        if stack is None:
+            self.thread_local.__dict__.pop("stack", None)
+        else:
+            self.thread_local.stack = stack
+            self.threads_bound = True
+
+    @property
     def active(self) -> ActiveRun | None:
-        return self.stack[-1] if self.stack else None
+        stack = self.stack
+        return stack[-1] if stack else None
 
     # -- messages ------------------------------------------------------------------
     def warn_once(self, key: str, message: str) -> None:
@@ -124,7 +145,7 @@ class TrackerContext:
             if self._store is not None:
                 self._store.close()
             self._store = None
-            self.stack.clear()
+            self.main_stack.clear()
             self.warned.clear()
 
 

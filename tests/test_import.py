@@ -23,6 +23,7 @@ def test_public_api_is_complete() -> None:
     import jupyter_xtrack as xt
 
     for name in ("log", "log_params", "set_tags", "log_artifact", "active_run", "start_run",
-                 "runs", "get_run", "compare", "open_store", "show", "flush"):
+                 "runs", "get_run", "compare", "open_store", "show", "flush", "sweep", "best",
+                 "automl", "jobs"):
         assert callable(getattr(xt, name)), name
     assert xt.RUN_STATUSES == ("running", "finished", "failed", "interrupted", "killed", "crashed")

@@ -455,3 +455,31 @@ def test_capture_failures_never_break_the_cell_and_are_recorded(
     assert run.status == "finished" and run.metrics["result"] == 42
     problems = " ".join(run.fact("capture_problems") or [])
     assert "git" in problems and "read the namespace" in problems
+
+
+def test_a_thread_with_its_own_run_stack_logs_to_its_runs_only(shell: Any) -> None:
+    import threading
+
+    from jupyter_xtrack.context import CONTEXT
+
+    ready, go = threading.Event(), threading.Event()
+
+    def job() -> None:
+        CONTEXT.bind_thread_stack([])
+        with xt.start_run(name="background-trial", kind="trial"):
+            ready.set()
+            go.wait(10)
+            xt.log(job_metric=1.0)
+
+    thread = threading.Thread(target=job)
+    thread.start()
+    ready.wait(10)
+    run_cell(shell, "%%track --name foreground\nxt.log(cell_metric=2.0)\n")
+    go.set()
+    thread.join(10)
+    xt.flush()
+    frame = xt.runs()
+    by_name = {n: xt.get_run(i) for n, i in zip(frame["name"], frame["id"], strict=True)}
+    assert by_name["foreground"].metrics == {"cell_metric": 2.0}
+    assert by_name["background-trial"].metrics == {"job_metric": 1.0}
+    assert CONTEXT.stack == []  # the main thread's stack is untouched

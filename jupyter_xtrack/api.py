@@ -10,7 +10,7 @@ from time import time as _time
 from typing import TYPE_CHECKING, Any
 
 from .compare import Comparison, compare_runs
-from .context import CONTEXT
+from .context import CONTEXT, running_shell
 from .recorder import CellInfo, Recording, RunOptions, wait_pending
 from .run import ActiveRun, Run
 
@@ -202,7 +202,7 @@ def flush(timeout: float | None = 60.0) -> None:
 # -- helpers ---------------------------------------------------------------------------
 def _calling_code() -> CellInfo:
     """Where a `start_run()` was called from: a notebook cell or a script file."""
-    shell = _ipython()
+    shell = running_shell()
     if shell is not None:
         from .magics import cell_info
 
@@ -217,16 +217,6 @@ def _calling_code() -> CellInfo:
         except OSError:
             source = ""
     return CellInfo(source=source, kind="script", script_path=path)
-
-
-def _ipython() -> Any:
-    mod = sys.modules.get("IPython")
-    if mod is None:
-        return None
-    try:
-        return mod.get_ipython()
-    except Exception:  # noqa: BLE001
-        return None
 
 
 def _detached_run(name: str | None, experiment: str | None) -> ActiveRun:

@@ -162,6 +162,17 @@ def _at_exit() -> None:
 atexit.register(_at_exit)
 
 
+def running_shell() -> Any:
+    """The running IPython shell, or None; never imports IPython itself."""
+    mod = sys.modules.get("IPython")
+    if mod is None:
+        return None
+    try:
+        return mod.get_ipython()
+    except Exception:  # noqa: BLE001 - a half-torn-down IPython counts as none
+        return None
+
+
 def relative_to_dir(path: str, base: str | None) -> str:
     """`path` relative to `base` when it lies inside it, else unchanged (absolute)."""
     if not base:

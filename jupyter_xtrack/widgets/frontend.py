@@ -8,21 +8,16 @@ the views fall back to HTML and text, which nbconvert and GitHub's viewer render
 from __future__ import annotations
 
 import os
-import sys
 from typing import Any
+
+from ..context import running_shell
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 
 
 def shell() -> Any:
     """The running IPython shell, or None (without importing IPython)."""
-    mod = sys.modules.get("IPython")
-    if mod is None:
-        return None
-    try:
-        return mod.get_ipython()
-    except Exception:  # noqa: BLE001
-        return None
+    return running_shell()
 
 
 def in_kernel() -> bool:

@@ -32,7 +32,7 @@ browser:
 # The sidebar: built with the npm registry only (package-lock.json pins it), then linked
 # where JupyterLab looks for prebuilt extensions; the server extension's enable file too.
 LABEXT_OUT := jupyter_xtrack/labextension/package.json
-$(LABEXT_OUT): $(STAMP) labextension/package.json labextension/package-lock.json $(wildcard labextension/src/*) $(wildcard labextension/style/*) $(wildcard labextension/schema/*)
+$(LABEXT_OUT): labextension/package.json labextension/package-lock.json $(wildcard labextension/src/*) $(wildcard labextension/style/*) $(wildcard labextension/schema/*) | $(STAMP)
 	cd labextension && npm ci --no-audit --no-fund --loglevel=error && PATH=$(CURDIR)/$(BIN):$$PATH npm run build:prod
 	mkdir -p $(VENV)/share/jupyter/labextensions $(VENV)/etc/jupyter/jupyter_server_config.d
 	ln -sfn $(CURDIR)/jupyter_xtrack/labextension $(VENV)/share/jupyter/labextensions/jupyter-xtrack
@@ -40,8 +40,9 @@ $(LABEXT_OUT): $(STAMP) labextension/package.json labextension/package-lock.json
 
 env: $(STAMP) $(NBSTRIPOUT_SRC) $(LABEXT_OUT)
 
+# Jupyter refuses to run as root without --allow-root (containers and these machines run as root).
 lab: env
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	$(BIN)/jupyter lab --notebook-dir=notebooks $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
 test: env browser lint typecheck labtest
 	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(BIN)/python -m pytest -q; rc=$$?; \

@@ -4,10 +4,8 @@ import * as React from 'react';
 import { ApiError, requestAPI } from './api';
 import { LineChart, ParallelCoordinates, seriesColor } from './charts';
 import { formatValue, toNumber } from './format';
-import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { DiffText } from './highlight';
-import { NbdimeDiffView } from './nbdimeDiff';
-import { differingRows, IComparison, INotebookDiff, numericAxes } from './model';
+import { differingRows, IComparison, INotebookDiff, notebookDiffSummary, numericAxes } from './model';
 
 function SectionTable(props: {
   title: string;
@@ -117,8 +115,9 @@ export function Compare(props: {
   ids: string[];
   onBack: () => void;
   onOpen: (id: string) => void;
-  /** JupyterLab's renderers, for nbdime's diff widgets; without them, a plain cell diff. */
-  rendermime?: IRenderMimeRegistry | null;
+  /** Opens nbdime's diff in a main-area tab; without it (no renderers), the sidebar shows a
+   * plain per-cell diff instead. */
+  onOpenNotebookDiff?: ((diff: INotebookDiff) => void) | null;
 }): JSX.Element {
   const [metric, setMetric] = React.useState<string>('');
   const [data, setData] = React.useState<IComparison | null>(null);
@@ -173,7 +172,10 @@ export function Compare(props: {
     setNbError(null);
     const q = new URLSearchParams({ a: props.ids[0], b: props.ids[1], kind });
     requestAPI<INotebookDiff>('diff?' + q.toString())
-      .then(setNbDiff, e => {
+      .then(d => {
+        setNbDiff(d);
+        props.onOpenNotebookDiff?.(d);
+      }, e => {
         setNbDiff(null);
         setNbError((e as Error).message);
       })
@@ -259,8 +261,13 @@ export function Compare(props: {
             {nbLoading && <span className="jp-xtrack-muted">diffing {nbKind}…</span>}
           </div>
           {nbError && <div className="jp-xtrack-error">{nbError}</div>}
-          {nbDiff && (props.rendermime
-            ? <NbdimeDiffView diff={nbDiff} rendermime={props.rendermime} />
+          {nbDiff && (props.onOpenNotebookDiff
+            ? (
+              <div className="jp-xtrack-nbdiff-summary">
+                <span>{nbDiff.kind === 'lineage' ? 'executed lineage' : 'saved notebook'}: {notebookDiffSummary(nbDiff)}</span>
+                <button className="jp-mod-styled" onClick={() => props.onOpenNotebookDiff?.(nbDiff)}>open diff tab</button>
+              </div>
+            )
             : <NotebookDiffView diff={nbDiff} />)}
         </details>
       </div>

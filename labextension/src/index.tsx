@@ -5,7 +5,7 @@ import {
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
-import { ICommandPalette, ReactWidget } from '@jupyterlab/apputils';
+import { ICommandPalette, MainAreaWidget, ReactWidget } from '@jupyterlab/apputils';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { LabIcon } from '@jupyterlab/ui-components';
@@ -13,7 +13,8 @@ import * as React from 'react';
 import iconSvg from '../style/icon.svg';
 import { ApiError, requestAPI } from './api';
 import { Compare } from './Compare';
-import { GroupBy, IEvents } from './model';
+import { GroupBy, IEvents, INotebookDiff, notebookDiffTab } from './model';
+import { createNbdimeDiffTab } from './nbdimeDiff';
 import { RunDetail } from './RunDetail';
 import { RunsTable } from './RunsTable';
 
@@ -34,7 +35,7 @@ interface ISettingsState {
 function XTrackApp(props: {
   settings: ISettingRegistry.ISettings | null;
   openNotebook: (path: string, cellId: string | null) => void;
-  rendermime: IRenderMimeRegistry | null;
+  openNotebookDiff: ((diff: INotebookDiff) => void) | null;
 }): JSX.Element {
   const read = (): ISettingsState => ({
     columns: (props.settings?.composite.columns as string[]) ?? [],
@@ -96,7 +97,7 @@ function XTrackApp(props: {
     );
   } else if (view.kind === 'compare') {
     body = (
-      <Compare ids={view.ids} rendermime={props.rendermime} onBack={() => setView({ kind: 'runs' })}
+      <Compare ids={view.ids} onOpenNotebookDiff={props.openNotebookDiff} onBack={() => setView({ kind: 'runs' })}
         onOpen={id => setView({ kind: 'run', id })} />
     );
   } else {
@@ -121,6 +122,26 @@ function XTrackApp(props: {
       {view.kind !== 'runs' && <div className="jp-xtrack-view">{body}</div>}
     </div>
   );
+}
+
+/** Shows a notebook diff in its main-area tab: the open tab of the same pair and kind is
+ * brought forward, otherwise a new one is added beside the notebooks. */
+function notebookDiffOpener(
+  app: JupyterFrontEnd,
+  rendermime: IRenderMimeRegistry
+): (diff: INotebookDiff) => void {
+  const open = new Map<string, MainAreaWidget>();
+  return diff => {
+    const { id } = notebookDiffTab(diff);
+    let tab = open.get(id);
+    if (!tab || tab.isDisposed) {
+      tab = createNbdimeDiffTab(diff, rendermime);
+      open.set(id, tab);
+      tab.disposed.connect(() => open.delete(id));
+      app.shell.add(tab, 'main');
+    }
+    app.shell.activateById(tab.id);
+  };
 }
 
 async function openNotebookAtCell(
@@ -162,7 +183,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
     }
     const widget = ReactWidget.create(
-      <XTrackApp settings={settings} rendermime={rendermime}
+      <XTrackApp settings={settings}
+        openNotebookDiff={rendermime ? notebookDiffOpener(app, rendermime) : null}
         openNotebook={(path, cell) => void openNotebookAtCell(app, path, cell)} />
     );
     widget.id = 'jupyter-xtrack-sidebar';

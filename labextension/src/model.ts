@@ -453,3 +453,46 @@ export function tableLayout(
     CHECK_WIDTH + order.reduce((sum, c) => sum + (c === '@group' ? GROUP_WIDTH : columnWidth(c)), 0);
   return { width, pinned: CHECK_WIDTH + columnWidth('number'), order };
 }
+
+/** How many cells a notebook diff adds, removes and changes (nbdime's `cells` ops). */
+export function notebookDiffCounts(diff: INotebookDiff): {
+  added: number;
+  removed: number;
+  changed: number;
+} {
+  const counts = { added: 0, removed: 0, changed: 0 };
+  const ops: any[] = diff.diff.find(d => d.key === 'cells')?.diff ?? [];
+  for (const op of ops) {
+    if (op.op === 'addrange') {
+      counts.added += op.valuelist?.length ?? 0;
+    } else if (op.op === 'removerange') {
+      counts.removed += op.length ?? 0;
+    } else if (op.op === 'patch') {
+      counts.changed += 1;
+    }
+  }
+  return counts;
+}
+
+/** One line for the sidebar: "1 cell added, 2 changed", or that nothing differs. */
+export function notebookDiffSummary(diff: INotebookDiff): string {
+  const c = notebookDiffCounts(diff);
+  const parts = [
+    c.added && `${c.added} added`,
+    c.removed && `${c.removed} removed`,
+    c.changed && `${c.changed} changed`
+  ].filter(Boolean) as string[];
+  if (!parts.length) {
+    // Metadata-only changes leave the cells alone but still differ.
+    return diff.changed ? 'Only notebook metadata differs.' : 'The notebooks are the same.';
+  }
+  const total = c.added + c.removed + c.changed;
+  return `${total} ${total === 1 ? 'cell' : 'cells'}: ${parts.join(', ')}`;
+}
+
+/** The main-area tab of a notebook diff: its title, and an id that names the pair and kind so
+ * asking again for the same diff brings its tab forward instead of opening another. */
+export function notebookDiffTab(diff: INotebookDiff): { id: string; title: string } {
+  const title = `Diff #${diff.a.number} → #${diff.b.number}` + (diff.kind === 'lineage' ? ' (lineage)' : '');
+  return { id: `jp-xtrack-diff-${diff.a.id}-${diff.b.id}-${diff.kind}`, title };
+}

@@ -1,42 +1,54 @@
 /** The notebook diff drawn by nbdime's own JupyterLab widgets (cells, outputs and metadata
- * side by side, as nbdime's diff tool shows them), embedded in the React compare view. */
+ * side by side, as nbdime's diff tool shows them), in a main-area tab: the ~250 px sidebar
+ * is far too narrow for nbdime's two-column layout. */
+import { MainAreaWidget } from '@jupyterlab/apputils';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
-import { Widget } from '@lumino/widgets';
+import { Panel, Widget } from '@lumino/widgets';
 import { NotebookDiffModel } from 'nbdime/lib/diff/model';
 import { NotebookDiffWidget } from 'nbdime/lib/diff/widget';
 import 'nbdime/lib/styles/variables.css';
 import 'nbdime/lib/styles/common.css';
 import 'nbdime/lib/styles/diff.css';
-import * as React from 'react';
-import { INotebookDiff } from './model';
+import { INotebookDiff, notebookDiffTab, notebookDiffSummary } from './model';
 
-export function NbdimeDiffView(props: {
-  diff: INotebookDiff;
-  rendermime: IRenderMimeRegistry;
-}): JSX.Element {
-  const host = React.useRef<HTMLDivElement>(null);
-  const [error, setError] = React.useState<string | null>(null);
-  React.useEffect(() => {
-    if (!host.current) {
-      return;
-    }
-    let widget: NotebookDiffWidget | null = null;
-    try {
-      const model = new NotebookDiffModel(props.diff.base, props.diff.diff);
-      widget = new NotebookDiffWidget({ model, rendermime: props.rendermime });
-      widget.addClass('jp-xtrack-nbdime');
-      Widget.attach(widget, host.current);
-      widget.init().catch(e => setError(String(e)));
-    } catch (e) {
-      setError(String(e));
-    }
-    return () => widget?.dispose();
-  }, [props.diff, props.rendermime]);
-  return (
-    <div className="jp-xtrack-nbdiff">
-      {error && <div className="jp-xtrack-error">nbdime could not draw this diff: {error}</div>}
-      {!props.diff.changed && <div className="jp-xtrack-muted">The notebooks are the same.</div>}
-      <div ref={host} />
-    </div>
-  );
+function message(text: string, className: string): Widget {
+  const node = document.createElement('div');
+  node.className = className;
+  node.textContent = text;
+  return new Widget({ node });
+}
+
+/**
+ * A closable main-area tab (not yet added to the shell) holding nbdime's diff of two runs'
+ * notebooks, titled "Diff #a → #b". A diff nbdime cannot draw shows why in the tab instead
+ * of throwing, so opening it never breaks the sidebar.
+ */
+export function createNbdimeDiffTab(
+  diff: INotebookDiff,
+  rendermime: IRenderMimeRegistry
+): MainAreaWidget<Panel> {
+  const content = new Panel();
+  content.addClass('jp-xtrack-nbdime-tab');
+  const { id, title } = notebookDiffTab(diff);
+  const widget = new MainAreaWidget({ content });
+  widget.id = id;
+  widget.title.label = title;
+  widget.title.caption =
+    `${diff.kind === 'lineage' ? 'Executed lineage' : 'Saved notebook'} of ` +
+    `#${diff.a.number} ${diff.a.name ?? ''} → #${diff.b.number} ${diff.b.name ?? ''}`.trim();
+  widget.title.closable = true;
+  widget.addClass('jp-xtrack-diff-tab');
+  content.addWidget(message(`${title}: ${notebookDiffSummary(diff)}`, 'jp-xtrack-muted jp-xtrack-diff-head'));
+  const failed = (e: unknown) =>
+    content.addWidget(message(`nbdime could not draw this diff: ${String(e)}`, 'jp-xtrack-error'));
+  try {
+    const model = new NotebookDiffModel(diff.base, diff.diff);
+    const nbdime = new NotebookDiffWidget({ model, rendermime });
+    nbdime.addClass('jp-xtrack-nbdime');
+    content.addWidget(nbdime);
+    nbdime.init().catch(failed);
+  } catch (e) {
+    failed(e);
+  }
+  return widget;
 }

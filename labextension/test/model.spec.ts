@@ -1,7 +1,8 @@
 import {
   choosableColumns, differingRows, effectiveOrder, extent, IComparison, IRunPage, IRunRow,
   CHECK_WIDTH, columnWidth, GROUP_WIDTH, linePath, numericAxes, tableLayout, PagedRows, runsQueryString, sortDirection, toggleSort,
-  visibleColumns, visibleWindow, withGroupHeadings
+  visibleColumns, visibleWindow, withGroupHeadings, INotebookDiff, notebookDiffCounts,
+  notebookDiffSummary, notebookDiffTab
 } from '../src/model';
 
 function row(n: number, extra: Partial<IRunRow> = {}): IRunRow {
@@ -132,5 +133,37 @@ describe('compare helpers', () => {
     expect(extent([null, 2, 5])).toEqual([2, 5]);
     const d = linePath([0, 1, 2, 3], [0, 1, NaN, 1], { width: 30, height: 10, x: [0, 3], y: [0, 1] });
     expect(d).toBe('M0.0,10.0L10.0,0.0M30.0,0.0');
+  });
+});
+
+describe('notebook diff summary and tab', () => {
+  const brief = (n: number) => ({ id: `id${n}`, number: n, name: `r${n}`, experiment: 'e', status: 'finished' as const });
+  const nbDiff = (cells: any[], changed = true, kind: 'notebook' | 'lineage' = 'notebook'): INotebookDiff => ({
+    kind, a: brief(1), b: brief(2), base: { cells: [] }, changed,
+    diff: cells.length ? [{ op: 'patch', key: 'cells', diff: cells }] : []
+  });
+
+  it('counts added, removed and changed cells', () => {
+    const d = nbDiff([
+      { op: 'addrange', key: 1, valuelist: [{}, {}] },
+      { op: 'removerange', key: 2, length: 1 },
+      { op: 'patch', key: 3, diff: [] }
+    ]);
+    expect(notebookDiffCounts(d)).toEqual({ added: 2, removed: 1, changed: 1 });
+    expect(notebookDiffSummary(d)).toBe('4 cells: 2 added, 1 removed, 1 changed');
+    expect(notebookDiffSummary(nbDiff([{ op: 'addrange', key: 0, valuelist: [{}] }]))).toBe('1 cell: 1 added');
+  });
+
+  it('says when nothing or only metadata differs', () => {
+    expect(notebookDiffSummary(nbDiff([], false))).toBe('The notebooks are the same.');
+    expect(notebookDiffSummary(nbDiff([], true))).toBe('Only notebook metadata differs.');
+  });
+
+  it('titles the tab by run numbers and keys it by pair and kind', () => {
+    expect(notebookDiffTab(nbDiff([])).title).toBe('Diff #1 → #2');
+    const lineage = notebookDiffTab(nbDiff([], true, 'lineage'));
+    expect(lineage.title).toBe('Diff #1 → #2 (lineage)');
+    expect(lineage.id).not.toBe(notebookDiffTab(nbDiff([])).id);
+    expect(lineage.id).toMatch(/^[A-Za-z0-9_-]+$/);
   });
 });

@@ -136,6 +136,7 @@ function notebookDiffOpener(
     let tab = open.get(id);
     if (!tab || tab.isDisposed) {
       tab = createNbdimeDiffTab(diff, rendermime);
+      tab.title.icon = xtrackIcon;
       open.set(id, tab);
       tab.disposed.connect(() => open.delete(id));
       app.shell.add(tab, 'main');

@@ -87,3 +87,20 @@ def sidebar_width(page: Any, width: int) -> None:
     page.mouse.down()
     page.mouse.move(box["x"] + width, y, steps=5)
     page.mouse.up()
+
+
+MAIN_DOCK = "#jp-main-dock-panel"
+
+
+def main_tabs(page: Any, label: str) -> Any:
+    """The main area's tabs whose label is exactly `label`."""
+    return page.locator(f"{MAIN_DOCK} .lm-TabBar-tab").filter(
+        has=page.locator(".lm-TabBar-tabLabel", has_text=label)
+    ).filter(has_text=label)
+
+
+def close_main_tab(page: Any, label: str) -> None:
+    """Close the main-area tab labelled `label` by its close button."""
+    tab = main_tabs(page, label)
+    tab.locator(".lm-TabBar-tabCloseIcon").click()
+    tab.wait_for(state="detached")

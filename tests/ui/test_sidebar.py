@@ -16,10 +16,13 @@ import pytest
 from .conftest import JupyterServer, _start, _stop, screenshot
 from .notebook_page import open_notebook, run_cell, wait_cell_done
 from .sidebar_page import (
+    MAIN_DOCK,
     SIDEBAR,
     back_to_runs,
     cell_texts,
+    close_main_tab,
     header_texts,
+    main_tabs,
     open_from_palette,
     row,
     run_numbers,
@@ -170,11 +173,29 @@ def test_notebook_diff(lab: Any) -> None:
     view = page.locator(f"{SIDEBAR} .jp-xtrack-detail")
     view.locator("summary", has_text="Notebook diff").click()
     view.locator("button", has_text="executed lineage").click()
-    # Drawn by nbdime's own JupyterLab diff widgets: the second run's extra cell is added.
-    diff = view.locator(".jp-xtrack-nbdiff .jp-xtrack-nbdime")
-    diff.wait_for()
-    added = diff.locator(".jp-Diff-added").first
-    added.wait_for()
+    # nbdime's side-by-side diff opens in a main-area tab, where it has room; the sidebar
+    # keeps only a one-line summary (the second run's extra cell is the change).
+    title = "Diff #1 → #2 (lineage)"
+    tab = main_tabs(page, title)
+    tab.wait_for()
+    assert "lm-mod-current" in (tab.get_attribute("class") or ""), "the diff tab is not in front"
+    panel = page.locator(f"{MAIN_DOCK} .jp-xtrack-diff-tab")
+    panel.wait_for(state="visible")
+    diff = panel.locator(".jp-xtrack-nbdime")
+    diff.locator(".jp-Diff-added").first.wait_for()
     wait_for(lambda: "momentum = 0.9" in diff.inner_text(), what="the added cell's source")
-    added.scroll_into_view_if_needed()
+    assert diff.bounding_box()["width"] > 2 * page.locator(SIDEBAR).bounding_box()["width"]
+    assert page.locator(f"{SIDEBAR} .jp-xtrack-nbdime").count() == 0
+    summary = view.locator(".jp-xtrack-nbdiff-summary")
+    assert "added" in summary.inner_text()
+    diff.locator(".jp-Diff-added").first.scroll_into_view_if_needed()
     screenshot(page, "sidebar-5-notebook-diff")
+    # Asking again brings the same tab forward instead of opening a second one.
+    summary.locator("button", has_text="open diff tab").click()
+    wait_for(lambda: main_tabs(page, title).count() == 1, what="still one diff tab")
+    # Its close button removes it; the sidebar's button opens it again.
+    close_main_tab(page, title)
+    assert panel.count() == 0
+    summary.locator("button", has_text="open diff tab").click()
+    main_tabs(page, title).wait_for()
+    panel.locator(".jp-xtrack-nbdime .jp-Diff-added").first.wait_for()

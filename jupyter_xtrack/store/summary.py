@@ -8,8 +8,10 @@ slicing them into columns, with no per-run dictionaries.
 
 from __future__ import annotations
 
+import math
 import sqlite3
 import threading
+from array import array
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -19,6 +21,29 @@ import xxhash
 from .codec import dumps, float_array, loads, to_le_bytes, unpack_floats
 
 NAMESPACES = ("params", "metrics", "tags")
+
+
+class FloatColumn:
+    """One metrics column kept packed: `values` holds a float64 per run (NaN where a run
+    lacks the key), `present` has a nonzero byte for each run that has it (None: every run
+    does). Packed because building 100,000 Python floats per column, only for pandas to
+    turn them back into an array, is most of the cost of a wide read."""
+
+    __slots__ = ("present", "values")
+
+    def __init__(self, values: array[float], present: bytearray | None = None) -> None:
+        self.values = values
+        self.present = present
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def tolist(self) -> list[Any]:
+        """The values as Python floats, None where a run lacks the key (a stored NaN stays
+        NaN)."""
+        if self.present is None:
+            return self.values.tolist()
+        return [v if p else None for v, p in zip(self.values, self.present, strict=True)]
 
 
 class Summaries:
@@ -86,9 +111,9 @@ class Summaries:
         ns: str,
         keysets: Sequence[int | None],
         blobs: Sequence[bytes | None],
-    ) -> dict[str, list[Any]]:
-        """Column per key (None where a run lacks it) for runs given as parallel
-        sequences of key-set ids and value blobs."""
+    ) -> dict[str, list[Any] | FloatColumn]:
+        """Column per key for runs given as parallel sequences of key-set ids and value
+        blobs: a FloatColumn for metrics, else a list with None where a run lacks the key."""
         n = len(keysets)
         groups: dict[int, list[int]] = {}
         first = keysets[0] if n else None
@@ -98,11 +123,13 @@ class Summaries:
             for i, ks in enumerate(keysets):
                 if ks is not None:
                     groups.setdefault(ks, []).append(i)
+        if ns == "metrics":
+            return dict(self._metric_columns(conn, n, groups, blobs))
         out: dict[str, list[Any]] = {}
         for ks, rows in groups.items():
             keys = self.keyset(conn, ks)
             picked = blobs if not rows else [blobs[i] for i in rows]
-            cols = self._group_columns(ns, keys, picked)
+            cols = self._json_columns(keys, picked)
             for key, col in zip(keys, cols, strict=True):
                 if not rows:
                     out[key] = col
@@ -112,15 +139,43 @@ class Summaries:
                     target = out[key] = [None] * n
                 for i, value in zip(rows, col, strict=True):
                     target[i] = value
+        return dict(out)
+
+    def _metric_columns(
+        self,
+        conn: sqlite3.Connection,
+        n: int,
+        groups: dict[int, list[int]],
+        blobs: Sequence[bytes | None],
+    ) -> dict[str, FloatColumn]:
+        out: dict[str, FloatColumn] = {}
+        for ks, rows in groups.items():
+            keys = self.keyset(conn, ks)
+            width = len(keys)
+            picked = blobs if not rows else [blobs[i] for i in rows]
+            # Run-major float64s; a strided slice of the array is one key's column.
+            flat = unpack_floats(b"".join(b for b in picked if b is not None))
+            for j, key in enumerate(keys):
+                col = flat[j::width]
+                if not rows:
+                    out[key] = FloatColumn(col)
+                    continue
+                target = out.get(key)
+                if target is None:
+                    target = out[key] = FloatColumn(array("d", [math.nan]) * n, bytearray(n))
+                assert target.present is not None
+                values, present = target.values, target.present
+                for i, value in zip(rows, col, strict=True):
+                    values[i] = value
+                    present[i] = 1
+        for packed in out.values():
+            if packed.present is not None and packed.present.count(0) == 0:
+                packed.present = None  # every run has it after all
         return out
 
-    def _group_columns(
-        self, ns: str, keys: tuple[str, ...], blobs: Sequence[bytes | None]
+    def _json_columns(
+        self, keys: tuple[str, ...], blobs: Sequence[bytes | None]
     ) -> list[list[Any]]:
-        width = len(keys)
-        if ns == "metrics":
-            flat = unpack_floats(b"".join(b for b in blobs if b is not None))
-            return [flat[j::width].tolist() for j in range(width)]
         try:
             rows = orjson.loads(b"[" + b",".join(b for b in blobs if b is not None) + b"]")
         except orjson.JSONDecodeError:

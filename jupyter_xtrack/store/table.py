@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, cast
 
 from .gcpause import gc_paused
-from .summary import NAMESPACES, Summaries
+from .summary import NAMESPACES, FloatColumn, Summaries
 
 if TYPE_CHECKING:
     import sqlite3
@@ -39,7 +38,6 @@ BASE_SQL = (
 _GLOB_CHARS = set("*?[")
 
 
-@dataclass
 class RunTable:
     """Runs as columns: `columns` maps each column name to one list of values (all lists
     the same length, in query order); `total` counts every run the filter matched, ignoring
@@ -51,23 +49,48 @@ class RunTable:
     A run without a key has None there. Times are Unix seconds (floats).
     """
 
-    columns: dict[str, list[Any]]
-    total: int
+    __slots__ = ("_columns", "total")
+
+    def __init__(self, columns: Mapping[str, list[Any] | FloatColumn], total: int) -> None:
+        # Metrics columns stay packed until someone asks for lists, so to_frame can hand
+        # them to numpy without a round trip through 100,000 Python floats each.
+        self._columns: dict[str, list[Any] | FloatColumn] = dict(columns)
+        self.total = total
+
+    @property
+    def columns(self) -> dict[str, list[Any]]:
+        """Column name -> list of values; the same dict on every access."""
+        cols = self._columns
+        for name, col in cols.items():
+            if isinstance(col, FloatColumn):
+                cols[name] = col.tolist()
+        return cast("dict[str, list[Any]]", cols)
 
     def __len__(self) -> int:
-        return len(self.columns["id"])
+        return len(self._columns["id"])
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, RunTable):
+            return NotImplemented
+        return self.total == other.total and self.columns == other.columns
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like the dataclass it was
+
+    def __repr__(self) -> str:
+        return f"RunTable({len(self)} runs of {self.total}, columns={list(self._columns)})"
 
     @property
     def ids(self) -> list[str]:
         """The run ids, in query order."""
-        return list(self.columns["id"])
+        return list(self._columns["id"])  # type: ignore[arg-type]
 
     def rows(self) -> list[dict[str, Any]]:
         """One dict per run (column name -> value), in query order."""
-        names = list(self.columns)
+        columns = self.columns
+        names = list(columns)
         return [
             dict(zip(names, values, strict=False))
-            for values in zip(*self.columns.values(), strict=False)
+            for values in zip(*columns.values(), strict=False)
         ]
 
     def to_frame(self) -> pd.DataFrame:
@@ -82,8 +105,11 @@ class RunTable:
 
     def _frame(self, np: Any, pd: Any) -> pd.DataFrame:
         data: dict[str, Any] = {}
-        for name, values in self.columns.items():
-            if name in ("started_at", "ended_at"):
+        for name, values in self._columns.items():
+            if isinstance(values, FloatColumn):
+                # Missing values are already NaN in the packed array; one buffer copy.
+                data[name] = np.array(values.values, dtype=np.float64)
+            elif name in ("started_at", "ended_at"):
                 seconds = np.array(values, dtype=np.float64)
                 data[name] = pd.to_datetime(seconds, unit="s", utc=True)
             elif name == "number":
@@ -92,10 +118,29 @@ class RunTable:
                 data[name] = np.array(values, dtype=np.float64)
             elif name == "git.dirty":
                 data[name] = pd.array(values, dtype="boolean")
+            elif name.startswith("params."):
+                data[name] = _param_array(np, pd, values)
             else:
-                # Text and params: pandas infers (text becomes its string dtype).
+                # Text: pandas infers (it becomes pandas' string dtype).
                 data[name] = pd.Series(values)
-        return pd.DataFrame(data, columns=list(self.columns))
+        return pd.DataFrame(data, columns=list(self._columns))
+
+
+def _param_array(np: Any, pd: Any, values: list[Any]) -> Any:
+    """A params column with the dtype pandas would infer, built directly when every value
+    is a float (or None), every value an int, or every value a bool: pandas' own inference
+    over Python objects costs ten times more."""
+    kinds = set(map(type, values))
+    if kinds <= {float, type(None)} and float in kinds:
+        return np.array(values, dtype=np.float64)  # None becomes NaN, as pandas does
+    if kinds == {bool}:
+        return np.array(values, dtype=np.bool_)
+    if kinds == {int}:
+        try:
+            return np.array(values, dtype=np.int64)
+        except OverflowError:
+            pass  # beyond int64: pandas keeps Python ints (object)
+    return pd.Series(values)
 
 
 def namespaces_needed(patterns: Sequence[str] | None) -> tuple[str, ...]:
@@ -125,10 +170,10 @@ def build_table(
     cols: list[Sequence[Any]] = (
         list(zip(*rows, strict=True)) if rows else [()] * (n_base + 2 * len(namespaces))
     )
-    columns: dict[str, list[Any]] = {
+    columns: dict[str, list[Any] | FloatColumn] = {
         name: list(col) for name, col in zip(BASE_COLUMNS, cols[:n_base], strict=False)
     }
-    columns["git.dirty"] = [None if v is None else bool(v) for v in columns["git.dirty"]]
+    columns["git.dirty"] = [None if v is None else bool(v) for v in cols[n_base - 1]]
     n = len(rows)
     for i, ns in enumerate(namespaces):
         keysets, blobs = cols[n_base + 2 * i], cols[n_base + 2 * i + 1]

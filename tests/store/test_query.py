@@ -285,3 +285,60 @@ def test_to_frame_dtypes(store: Store, runs: dict[str, str]) -> None:
     assert r1["started_at"] == pd.Timestamp(NOV, unit="s", tz="UTC")
     empty = store.query_runs("number > 100").to_frame()
     assert len(empty) == 0 and list(empty.columns)[:2] == ["id", "number"]
+
+
+def test_metrics_columns_across_key_sets_keep_none_nan_and_order(store: Store) -> None:
+    """Runs with different metric key sets: a missing key is None in columns (NaN in the
+    frame), a stored NaN stays NaN and counts as present, and values land on their run."""
+    import pandas as pd
+
+    a, _ = store.create_run(started_at=NOV)
+    b, _ = store.create_run(started_at=NOV + 1)
+    c, _ = store.create_run(started_at=NOV + 2)
+    store.log_metrics([(a, "acc", 0.5, 0, NOV), (a, "loss", math.nan, 0, NOV)])
+    store.log_metrics([(b, "acc", 0.7, 0, NOV), (b, "f1", -math.inf, 0, NOV)])
+    store.log_metrics([(c, "acc", 0.9, 0, NOV), (c, "loss", 1.5, 0, NOV)])
+    table = store.query_runs(order_by="started_at")
+    frame = table.to_frame()
+    cols = table.columns
+    assert cols["metrics.acc"] == [0.5, 0.7, 0.9]
+    assert cols["metrics.f1"] == [None, -math.inf, None]
+    loss = cols["metrics.loss"]
+    assert math.isnan(loss[0]) and loss[1] is None and loss[2] == 1.5
+    assert table.columns is cols, "columns is one dict, built once"
+    assert frame["metrics.f1"].tolist()[1] == -math.inf and frame["metrics.f1"].isna().sum() == 2
+    assert frame["metrics.loss"].isna().tolist() == [True, True, False]
+    assert all(frame[f"metrics.{k}"].dtype == "float64" for k in ("acc", "f1", "loss"))
+    assert table.rows()[1]["metrics.loss"] is None
+    assert isinstance(frame, pd.DataFrame)
+
+
+def test_to_frame_params_dtypes_match_pandas_inference(store: Store) -> None:
+    """Typed params columns get the dtype pandas itself would infer from the values."""
+    import pandas as pd
+
+    values = {
+        "f": [0.5, 1.5, 2.5],
+        "f_none": [0.5, None, 2.5],
+        "i": [1, 2, 3],
+        "i_none": [1, None, 3],
+        "mixed_num": [1, 2.5, 3],
+        "b": [True, False, True],
+        "big": [2**70 + 1, 1, 2],  # beyond int64 and beyond float precision
+        "s": ["a", "b", "c"],
+        "obj": ["a", 1, None],
+    }
+    for n in range(3):
+        run_id, _ = store.create_run(started_at=NOV + n)
+        store.set_params(run_id, {k: v[n] for k, v in values.items() if v[n] is not None})
+    frame = store.query_runs(order_by="started_at").to_frame()
+    for key, column in values.items():
+        expected = pd.Series(column)
+        got = frame[f"params.{key}"]
+        assert got.dtype == expected.dtype, key
+        assert got.tolist() == expected.tolist() or key in ("f_none", "i_none"), key
+    assert frame["params.f_none"].isna().tolist() == [False, True, False]
+    assert frame["params.big"].tolist()[0] == 2**70 + 1
+    table = store.query_runs(order_by="started_at")
+    assert table.columns["params.big"] == [2**70 + 1, 1, 2]
+    assert store.get_run(table.ids[0])["params"]["big"] == 2**70 + 1

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import sys
 from array import array
 from collections.abc import Sequence
@@ -17,9 +16,6 @@ import orjson
 _ORJSON_OPTS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 NO_STEP = -(2**63)  # int64 marker for "logged without a step"
 _SWAP = sys.byteorder == "big"  # histories are stored little-endian
-# orjson reads integers beyond 64 bits as floats, silently losing digits; such a number
-# has at least 20 digits in a row, which no float orjson or json writes has.
-LONG_DIGITS = re.compile(rb"\d{20}")
 
 
 def _default(obj: Any) -> Any:
@@ -66,14 +62,11 @@ def loads(data: bytes | str | None) -> Any:
     """The value `dumps` wrote (None for None)."""
     if data is None:
         return None
-    raw = data.encode() if isinstance(data, str) else data
-    if LONG_DIGITS.search(raw) is None:
-        try:
-            return orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            pass
-    # Only documents holding NaN/Infinity or huge integers take this slower path.
-    return json.loads(raw)
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        # Only documents holding NaN/Infinity take this slower path.
+        return json.loads(data)
 
 
 def float_array(values: Sequence[Any]) -> array[float]:

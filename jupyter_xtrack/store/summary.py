@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 import xxhash
 
-from .codec import LONG_DIGITS, dumps, float_array, loads, to_le_bytes, unpack_floats
+from .codec import dumps, float_array, loads, to_le_bytes, unpack_floats
 
 NAMESPACES = ("params", "metrics", "tags")
 
@@ -176,15 +176,10 @@ class Summaries:
     def _json_columns(
         self, keys: tuple[str, ...], blobs: Sequence[bytes | None]
     ) -> list[list[Any]]:
-        joined = b"[" + b",".join(b for b in blobs if b is not None) + b"]"
-        rows: list[Any] | None = None
-        if LONG_DIGITS.search(joined) is None:
-            try:
-                rows = orjson.loads(joined)
-            except orjson.JSONDecodeError:
-                pass  # some hold NaN/Infinity
-        if rows is None:  # or integers beyond 64 bits, which orjson would turn to floats
-            rows = [loads(b) for b in blobs if b is not None]
+        try:
+            rows = orjson.loads(b"[" + b",".join(b for b in blobs if b is not None) + b"]")
+        except orjson.JSONDecodeError:
+            rows = [loads(b) for b in blobs if b is not None]  # some hold NaN/Infinity
         if not rows:
             return [[] for _ in keys]
         return [list(col) for col in zip(*rows, strict=True)]

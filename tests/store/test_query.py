@@ -346,3 +346,23 @@ def test_params_integers_beyond_64_bits_read_back_exactly(store: Store) -> None:
     run_id, _ = store.create_run(started_at=NOV)
     store.set_params(run_id, {"big": 2**70 + 1})
     assert store.query_runs().columns["params.big"] == [2**70 + 1]
+
+
+def test_wide_reads_span_decode_chunks_in_order(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Runs are decoded a chunk at a time; values stay on their runs across chunk edges,
+    including a chunk whose params hold NaN (which orjson cannot parse)."""
+    from jupyter_xtrack.store import summary
+
+    monkeypatch.setattr(summary, "_CHUNK", 2)
+    for n in range(5):
+        run_id, _ = store.create_run(started_at=NOV + n)
+        store.set_params(run_id, {"n": n, "x": math.nan if n == 3 else n / 2, "s": f"r{n}"})
+        store.log_metrics([(run_id, "m", float(n), 0, NOV)])
+    table = store.query_runs(order_by="started_at")
+    assert table.columns["params.n"] == [0, 1, 2, 3, 4]
+    assert table.columns["params.s"] == ["r0", "r1", "r2", "r3", "r4"]
+    xs = table.columns["params.x"]
+    assert math.isnan(xs[3]) and xs[:3] + xs[4:] == [0.0, 0.5, 1.0, 2.0]
+    assert table.columns["metrics.m"] == [0.0, 1.0, 2.0, 3.0, 4.0]

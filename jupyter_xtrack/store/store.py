@@ -36,7 +36,7 @@ from .location import store_root
 from .query import RUN_STATUSES, compile_filter, compile_order
 from .schema import migrate
 from .summary import NAMESPACES, Summaries
-from .table import BASE_SQL, RunTable, build_table, namespaces_needed
+from .table import BASE_COLUMNS, BASE_SQL, RunTable, build_table, fetch_columns, namespaces_needed
 
 RUN_KINDS = ("cell", "script", "sweep", "trial", "automl")
 FILE_DIRECTIONS = ("input", "output")
@@ -798,17 +798,18 @@ class Store:
         self._reconcile_quietly()
         # One read transaction so the rows and the total agree.
         with self._snapshot() as conn, gc_paused():
-            rows = conn.execute(sql, [*ordering.join_params, *args, *page_args]).fetchall()
+            cursor = conn.execute(sql, [*ordering.join_params, *args, *page_args])
+            cols = fetch_columns(cursor, len(BASE_COLUMNS) + 2 * len(namespaces))
             if page_args:
                 (total,) = conn.execute(
                     f"SELECT count(*) FROM runs AS r WHERE {where_sql}", args
                 ).fetchone()
             else:
-                total = len(rows)
-            table = build_table(conn, self._summaries, rows, int(total), namespaces, columns)
-            # Free the row tuples while collection is paused, or re-enabling it would
-            # start by scanning all of them.
-            del rows
+                total = len(cols[0])
+            table = build_table(conn, self._summaries, cols, int(total), namespaces, columns)
+            # Free the key-set and blob columns while collection is paused, or re-enabling
+            # it would start by scanning all of them.
+            del cols
         return table
 
     def _reconcile_quietly(self) -> None:

@@ -36,6 +36,7 @@ BASE_SQL = (
     "r.parent_id, r.kind, r.notebook_path, r.git_commit, r.git_branch, r.git_dirty"
 )
 _GLOB_CHARS = set("*?[")
+_FETCH_CHUNK = 1000  # rows per fetchmany when reading many runs
 
 
 class RunTable:
@@ -154,30 +155,39 @@ def namespaces_needed(patterns: Sequence[str] | None) -> tuple[str, ...]:
     )
 
 
+def fetch_columns(cursor: sqlite3.Cursor, width: int) -> list[list[Any]]:
+    """The cursor's remaining rows as `width` column lists.
+
+    Fetched a chunk at a time: each chunk's row tuples are freed before the next is
+    made, so 100,000 rows reuse the same memory instead of holding 2M cells at once."""
+    cols: list[list[Any]] = [[] for _ in range(width)]
+    while chunk := cursor.fetchmany(_FETCH_CHUNK):
+        for col, values in zip(cols, zip(*chunk, strict=True), strict=True):
+            col.extend(values)
+    return cols
+
+
 def build_table(
     conn: sqlite3.Connection,
     summaries: Summaries,
-    rows: list[tuple[Any, ...]],
+    cols: list[list[Any]],
     total: int,
     namespaces: Sequence[str],
     patterns: Sequence[str] | None,
 ) -> RunTable:
-    """A RunTable from rows of BASE_SQL columns followed by (key set, values) per
-    namespace in `namespaces`, keeping the namespaced columns that match `patterns` (all
-    when None; a pattern without glob characters always gives its column, even if no run
-    has it)."""
+    """A RunTable from columns (see fetch_columns) of BASE_SQL followed by (key set,
+    values) per namespace in `namespaces`, keeping the namespaced columns that match
+    `patterns` (all when None; a pattern without glob characters always gives its column,
+    even if no run has it). Takes ownership of the base column lists."""
     n_base = len(BASE_COLUMNS)
-    cols: list[Sequence[Any]] = (
-        list(zip(*rows, strict=True)) if rows else [()] * (n_base + 2 * len(namespaces))
+    columns: dict[str, list[Any] | FloatColumn] = dict(
+        zip(BASE_COLUMNS, cols[:n_base], strict=True)
     )
-    columns: dict[str, list[Any] | FloatColumn] = {
-        name: list(col) for name, col in zip(BASE_COLUMNS, cols[:n_base], strict=False)
-    }
     columns["git.dirty"] = [None if v is None else bool(v) for v in cols[n_base - 1]]
-    n = len(rows)
+    n = len(cols[0])
     for i, ns in enumerate(namespaces):
         keysets, blobs = cols[n_base + 2 * i], cols[n_base + 2 * i + 1]
-        by_key = summaries.columns(conn, ns, keysets, blobs) if rows else {}
+        by_key = summaries.columns(conn, ns, keysets, blobs) if n else {}
         keys = set(by_key)
         if patterns is not None:
             keys = {k for k in keys if any(fnmatch.fnmatchcase(f"{ns}.{k}", p) for p in patterns)}

@@ -13,6 +13,7 @@ import sqlite3
 import threading
 from array import array
 from collections.abc import Mapping, Sequence
+from itertools import chain
 from typing import Any
 
 import orjson
@@ -192,8 +193,7 @@ class Summaries:
                 parsed = orjson.loads(b"[" + b",".join(chunk) + b"]")
             except orjson.JSONDecodeError:
                 parsed = [loads(b) for b in chunk]  # some hold NaN/Infinity
-            for values in parsed:
-                if len(values) != width:
-                    raise ValueError(f"a run's values do not match key set {list(keys)}")
-                flat.extend(values)
+            flat.extend(chain.from_iterable(parsed))
+        if len(flat) != width * len(present):
+            raise ValueError(f"stored values do not match their key set {list(keys)}")
         return [flat[j::width] for j in range(width)]

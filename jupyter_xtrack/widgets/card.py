@@ -202,8 +202,6 @@ class RunCard:
 
             self.widget = CardModel(card=self.card)
             self.widget.on_action(self._on_action)
-        if self.widget is None:
-            return {"text/plain": text, "text/html": html_}
         return frontend.widget_bundle(self.widget, html_, text)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:

@@ -94,8 +94,6 @@ class CompareView:
             from .models import CompareModel
 
             self.widget = CompareModel(compare=self.payload)
-        if self.widget is None:
-            return {"text/plain": text, "text/html": html_}
         return frontend.widget_bundle(self.widget, html_, text)
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:

@@ -39,10 +39,13 @@ def widgets_enabled() -> bool:
 
 def widget_bundle(widget: Any, html: str, text: str) -> dict[str, Any]:
     """The display data of `widget` with HTML and text fallbacks: front ends without the
-    widget (nbconvert, GitHub, a stripped notebook) show the HTML or the text instead."""
+    widget (nbconvert, GitHub, a stripped notebook) show the HTML or the text instead.
+    `widget` may be None (no widgets here): then only the fallbacks."""
+    bundle = {"text/plain": text, "text/html": html}
+    if widget is None:
+        return bundle
     raw = widget._repr_mimebundle_()
     data = raw[0] if isinstance(raw, tuple) else raw
-    bundle = {"text/plain": text, "text/html": html}
     if isinstance(data, dict) and WIDGET_MIME in data:
         bundle[WIDGET_MIME] = data[WIDGET_MIME]
     return bundle

@@ -218,8 +218,6 @@ class RunTableView:
 
             self.widget = TableModel(table=self.payload(), filter=self.filter)
             self.widget.on_action(self._on_action)
-        if self.widget is None:
-            return {"text/plain": self.text(), "text/html": self.html()}
         return frontend.widget_bundle(self.widget, self.html(), self.text())
 
     def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:

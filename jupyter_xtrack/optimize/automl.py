@@ -223,7 +223,8 @@ class AutoMLSearch:
         )
         self.parent = parent
         if self.control is not None:
-            self.control.attach(parent)
+            self.control.attach(parent, cfg.metric.name,
+                                "maximize" if cfg.metric.greater_is_better else "minimize")
         if cfg.show:
             from .live import make_view
 

@@ -5,6 +5,10 @@ A job writes its state and progress to its parent run (tags `xtrack.job.*`, metr
 `job_progress`), so anything that reads the store (the sidebar, `xt.runs()`) can follow it.
 Cancelling sets a flag that searches check between trials and at every `xt.log`; a trial
 that does neither within a grace period gets `JobCancelled` raised into its thread.
+
+A job can also be cancelled from outside the kernel (the sidebar's Cancel button): the
+server sets the tag `xtrack.job.cancel` on the job's run, and a watcher thread of the job,
+reading that one indexed tag every CANCEL_POLL_S, cancels it as `job.cancel()` would.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 JOB_STATES = ("running", "finished", "failed", "cancelled")
 CANCEL_GRACE_S = 1.5
+CANCEL_POLL_S = 0.5
+CANCEL_TAG = "xtrack.job.cancel"
 _ids = itertools.count(1)
 _JOBS: list[Job[Any]] = []
 
@@ -52,18 +58,24 @@ class JobControl:
         if self._cancel.is_set():
             raise JobCancelled()
 
-    def attach(self, parent: TrackedRun) -> None:
-        """The job's parent run is known: tag it as a job so readers can list it."""
+    def attach(self, parent: TrackedRun, metric: str | None = None,
+               direction: str | None = None) -> None:
+        """The job's parent run is known: tag it as a job (with the metric its best score
+        is in, and whether higher is better) so readers can list it, and start listening
+        for a cancel request made through the store."""
         self.parent = parent
         job = self.job
         if job is None:
             return
         job.run_id = parent.id
-        parent.run.set_tags(**{
-            "xtrack.job.id": job.id,
-            "xtrack.job.kind": job.kind,
-            "xtrack.job.state": "running",
-        })
+        tags = {"xtrack.job.id": job.id, "xtrack.job.kind": job.kind, "xtrack.job.state": "running"}
+        if metric:
+            tags["xtrack.job.metric"] = metric
+        if direction:
+            tags["xtrack.job.direction"] = direction
+        parent.run.set_tags(**tags)
+        if parent.recorded:
+            job.watch_store(parent.id)
 
     def report(self, done: int, total: int | None, best: float | None = None,
                **extra: Any) -> None:
@@ -119,6 +131,27 @@ class Job(Generic[T]):
         self._thread = threading.Thread(target=main, name=f"xtrack-{self.id}", daemon=True)
         self._thread.start()
         return self
+
+    def watch_store(self, run_id: str) -> None:
+        """Cancel this job when its run gets the tag CANCEL_TAG (set by the server)."""
+        from ..context import CONTEXT
+
+        try:
+            store = CONTEXT.store()
+        except Exception:  # noqa: BLE001 - no store, no outside cancel; the job still runs
+            return
+
+        def watch() -> None:
+            while not self._done.wait(CANCEL_POLL_S):
+                try:
+                    requested = store.get_tag(run_id, CANCEL_TAG)
+                except Exception:  # noqa: BLE001 - a busy or vanished store: ask again later
+                    continue
+                if requested:
+                    self.cancel(wait=None)
+                    return
+
+        threading.Thread(target=watch, name=f"xtrack-{self.id}-cancel", daemon=True).start()
 
     def _write_state(self) -> None:
         parent = self.control.parent

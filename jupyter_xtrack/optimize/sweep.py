@@ -350,7 +350,7 @@ class SweepLoop:
             background=self.background,
         )
         if self.control is not None:
-            self.control.attach(parent)
+            self.control.attach(parent, cfg.metric, cfg.direction)
         result = SweepResult(study_name, parent.id or None, cfg.metric, cfg.direction, "running",
                              self.records, _storage_path(), cfg.sampler, study)
         if cfg.show:

@@ -374,6 +374,16 @@ class Store:
         with self._write() as conn:
             self._put_tags(conn, self._number(conn, run_id), tags)
 
+    def get_tag(self, run_id: str, key: str) -> str | None:
+        """One tag of a run (None when the run or the tag is missing): a cheap indexed read
+        for watchers that poll a single flag."""
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT t.value FROM tags AS t JOIN runs AS r ON r.number = t.run "
+                "WHERE r.id = ? AND t.key = ?", (run_id, key),
+            ).fetchone()
+        return None if row is None else str(row[0])
+
     def _put_tags(self, conn: sqlite3.Connection, number: int, tags: Mapping[str, Any]) -> None:
         clean = {str(k): str(v) for k, v in tags.items()}
         conn.executemany(
@@ -811,6 +821,21 @@ class Store:
             # it would start by scanning all of them.
             del cols
         return table
+
+    def child_counts(self, run_ids: Sequence[str]) -> dict[str, int]:
+        """How many child runs each of `run_ids` has (0 for none or unknown ids)."""
+        counts = dict.fromkeys(run_ids, 0)
+        ids = list(counts)
+        with self._read() as conn:
+            for start in range(0, len(ids), 500):  # SQLite's bound-parameter limit
+                part = ids[start:start + 500]
+                marks = ", ".join("?" * len(part))
+                for parent, n in conn.execute(
+                    f"SELECT parent_id, count(*) FROM runs WHERE parent_id IN ({marks}) "
+                    "GROUP BY parent_id", part,
+                ):
+                    counts[parent] = int(n)
+        return counts
 
     def _reconcile_quietly(self) -> None:
         # Reads must work even when the crashed-run bookkeeping cannot be written.

@@ -104,6 +104,36 @@ def test_a_background_trial_that_never_logs_is_interrupted_on_cancel(store_dir: 
     assert job.result().trials[0].state == "interrupted"
 
 
+
+def test_a_cancel_requested_through_the_store_stops_the_job(store_dir: Path) -> None:
+    """What the sidebar's Cancel button does: another process sets the tag on the job's
+    run; the job notices and stops, keeping its finished trials."""
+    from jupyter_xtrack.optimize.jobs import CANCEL_TAG
+    from jupyter_xtrack.store import open_store
+
+    def objective(x: float) -> float:
+        for step in range(200):
+            time.sleep(0.01)
+            xt.log(loss=x + step, step=step)
+        return x
+
+    job = sweep(objective, "x=uniform(0, 1)", trials=50, metric="loss", direction="minimize",
+                background=True, show=False, name="outside")
+    deadline = time.monotonic() + 60
+    while job.progress["done"] < 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert job.status == "running" and job.run_id
+    xt.flush()
+    with open_store(store_dir) as other:  # a second connection, as the server has
+        tags = other.get_run(job.run_id)["tags"]
+        assert tags["xtrack.job.metric"] == "loss" and tags["xtrack.job.direction"] == "minimize"
+        other.set_tags(job.run_id, {CANCEL_TAG: "requested"})
+    assert job.wait(15), "the job did not notice the cancel request"
+    assert job.status == "cancelled"
+    assert any(t.state == "complete" for t in job.result().trials)
+    xt.flush()
+    assert xt.get_run(job.run_id).tags["xtrack.job.state"] == "cancelled"
+
 RESUME_SCRIPT = '''
 import sys
 import jupyter_xtrack as xt

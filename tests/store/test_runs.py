@@ -302,3 +302,20 @@ def test_store_is_usable_from_many_threads(store: Store) -> None:
         t.join()
     assert not errors
     assert all(len(store.metric_history(run_id, f"t{k}")["value"]) == 50 for k in range(4))
+
+
+def test_get_tag_reads_one_tag_or_none(store: Store) -> None:
+    rid, _ = store.create_run()
+    store.set_tags(rid, {"xtrack.job.cancel": "requested", "other": "x"})
+    assert store.get_tag(rid, "xtrack.job.cancel") == "requested"
+    assert store.get_tag(rid, "missing") is None
+    assert store.get_tag("no-such-run", "other") is None
+
+
+def test_child_counts_count_each_parents_children(store: Store) -> None:
+    parent, _ = store.create_run()
+    lone, _ = store.create_run()
+    for _ in range(3):
+        store.create_run(parent_id=parent)
+    assert store.child_counts([parent, lone, "unknown"]) == {parent: 3, lone: 0, "unknown": 0}
+    assert store.child_counts([]) == {}

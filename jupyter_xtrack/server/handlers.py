@@ -82,6 +82,20 @@ class XTrackHandler(APIHandler):
             return None
         return [part.strip() for part in text.split(",") if part.strip()]
 
+    def json_object(self, example: str) -> dict[str, Any]:
+        """The request's body as a JSON object. State-changing requests take
+        application/json only (415 otherwise), so a cross-site form cannot send them."""
+        ctype = self.request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+        if ctype != "application/json":
+            raise RequestError(
+                415, f"send the request as application/json (got {ctype or 'no Content-Type'})",
+                reason="content_type",
+            )
+        body = self.get_json_body()
+        if not isinstance(body, dict):
+            raise RequestError(400, f"the body must be a JSON object, e.g. {example}")
+        return body
+
     async def send_file(self, served: ServedFile) -> None:
         """Stream a stored file. Anything a browser could run (HTML, SVG, notebooks, ...)
         goes out as a download; everything is sandboxed and never sniffed."""
@@ -145,15 +159,7 @@ class RunHandler(XTrackHandler):
     @authorized
     async def patch(self, id: str) -> None:
         """Rename a run or set its tags (application/json only)."""
-        ctype = self.request.headers.get("Content-Type", "").split(";")[0].strip().lower()
-        if ctype != "application/json":
-            raise RequestError(
-                415, f"send the update as application/json (got {ctype or 'no Content-Type'})",
-                reason="content_type",
-            )
-        body = self.get_json_body()
-        if not isinstance(body, dict):
-            raise RequestError(400, 'the body must be a JSON object, e.g. {"name": "best"}')
+        body = self.json_object('{"name": "best"}')
         self.reply(await self.reader.call(self.reader.update, id, body))
 
 
@@ -220,3 +226,21 @@ class EventsHandler(XTrackHandler):
         except ValueError:
             raise RequestError(400, "timeout must be a number of seconds") from None
         self.reply(await self.feed.wait(cursor, max(0.0, min(timeout, limit))))
+
+
+class JobsHandler(XTrackHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        """Background jobs (sweeps, AutoML searches), newest first, with their progress."""
+        limit = self.int_arg("limit", 50, low=1) or 50
+        self.reply({"jobs": await self.reader.call(self.reader.jobs, limit)})
+
+
+class JobCancelHandler(XTrackHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, id: str) -> None:
+        """Ask a running job to stop (application/json only): it keeps its finished trials."""
+        self.json_object("{}")
+        self.reply({"job": await self.reader.call(self.reader.cancel_job, id)})

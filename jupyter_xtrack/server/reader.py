@@ -24,6 +24,7 @@ from .config import XTrack
 from .downsample import downsample_history
 from .encoding import jsonable
 from .errors import RequestError
+from .jobs import list_jobs, request_cancel
 from .safe_paths import check_artifact_name, inside_store
 
 if TYPE_CHECKING:
@@ -354,6 +355,15 @@ class StoreReader:
         if tags:
             store.set_tags(run_id, tags)
         return _brief(store.get_run(run_id))
+
+    def jobs(self, limit: int) -> list[dict[str, Any]]:
+        """The newest `limit` background jobs (none while there is no store)."""
+        store = self.store()
+        return [] if store is None else list_jobs(store, min(limit, self.config.max_page))
+
+    def cancel_job(self, ref: str) -> dict[str, Any]:
+        """Ask the job whose parent run is `ref` to stop."""
+        return request_cancel(self.need_store(), ref)
 
     # -- helpers ---------------------------------------------------------------------
     def _text(self, store: Store, blob_hash: Any, cap: int) -> str | None:

@@ -15,6 +15,8 @@ from .handlers import (
     CompareHandler,
     DiffHandler,
     EventsHandler,
+    JobCancelHandler,
+    JobsHandler,
     MetricHandler,
     RunHandler,
     RunsHandler,
@@ -59,6 +61,8 @@ ROUTES: tuple[Route, ...] = (
     Route("/compare", CompareHandler),
     Route("/diff", DiffHandler),
     Route("/events", EventsHandler),
+    Route("/jobs", JobsHandler),
+    Route("/jobs/{id}/cancel", JobCancelHandler),
 )
 
 

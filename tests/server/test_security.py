@@ -66,13 +66,26 @@ async def test_token_in_header_is_accepted(jp_fetch: Any) -> None:
     assert resp.code == 200
 
 
-async def test_state_change_needs_json_content_type(jp_fetch: Any) -> None:
+def every_write_call() -> list[tuple[str, str]]:
+    return [(t, m) for t, m in every_route_call() if m != "get"]
+
+
+def test_the_write_routes_are_known() -> None:
+    # A new write route must be added to the parametrised checks below by existing here.
+    assert every_write_call() == [("/runs/{id}", "patch"), ("/jobs/{id}/cancel", "post")]
+
+
+@pytest.mark.parametrize("template, method", every_write_call())
+async def test_state_change_needs_json_content_type(
+    jp_fetch: Any, template: str, method: str
+) -> None:
     from tornado.httpclient import HTTPClientError
 
     for ctype in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data"):
         with pytest.raises(HTTPClientError) as info:
-            await jp_fetch(*API.split("/"), "runs", "1", method="PATCH",
-                           body='{"name": "x"}', headers={"Content-Type": ctype})
+            await jp_fetch(*API.split("/"), *concrete(template).strip("/").split("/"),
+                           method=method.upper(), body='{"name": "x"}',
+                           headers={"Content-Type": ctype})
         # tornado itself refuses a multipart body without a boundary (400).
         assert info.value.code == (415 if "multipart" not in ctype else 400), ctype
 
@@ -93,6 +106,11 @@ async def test_cookie_session_write_needs_xsrf(
     refused = await raw(http_server_client, jp_base_url, "/runs/1", "PATCH", body=body,
                         headers={"Cookie": cookies, "Content-Type": "application/json"})
     assert refused.code == 403
+    for template, method in every_write_call():
+        other = await raw(http_server_client, jp_base_url, concrete(template), method.upper(),
+                          body="{}", headers={"Cookie": cookies,
+                                              "Content-Type": "application/json"})
+        assert other.code == 403, (template, other.code)
     # ...and accepted with a matching _xsrf cookie and X-XSRFToken header.
     xsrf = "2|deadbeef|" + "0" * 32 + "|1700000000"
     page = await raw(http_server_client, jp_base_url, "/status", headers={"Cookie": cookies})

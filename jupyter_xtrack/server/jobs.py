@@ -1,0 +1,113 @@
+"""Background jobs as the sidebar sees them: read from the store, where each job keeps its
+state on its parent run (tags `xtrack.job.*`, metric `job_progress`; see optimize/jobs.py),
+and cancelled by setting the one tag the job's watcher thread polls.
+
+The server never talks to the kernel that runs a job: the store is the only channel, so a
+job can be listed and cancelled whichever kernel started it.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ..optimize.jobs import CANCEL_TAG
+from ..store import Store
+from .errors import RequestError
+
+_ID, _KIND, _STATE = "tags.xtrack.job.id", "tags.xtrack.job.kind", "tags.xtrack.job.state"
+_COLUMNS = ["tags.xtrack.job.*", "metrics.job_progress"]
+# A run that ended this way had its kernel die under it: the job's own state never got
+# written, so "running" there means lost.
+_DEAD = ("killed", "crashed")
+
+
+def list_jobs(store: Store, limit: int) -> list[dict[str, Any]]:
+    """The newest `limit` jobs, newest first."""
+    table = store.query_runs(f"{_ID} != null", columns=_COLUMNS, limit=limit,
+                             order_by="number desc")
+    rows = table.rows()
+    trials = store.child_counts([r["id"] for r in rows])
+    jobs = [_job(row, trials.get(row["id"], 0)) for row in rows]
+    for job in jobs:
+        if job["state"] == "running":
+            run = store.get_run(job["run_id"])
+            job["pid"], job["host"] = run.get("pid"), run.get("host")
+            job["notebook_path"] = run.get("notebook_path")
+    return jobs
+
+
+def request_cancel(store: Store, ref: str) -> dict[str, Any]:
+    """Ask the job of run `ref` to stop: 404 if it is no job, 409 if it is not running."""
+    run_id = store.resolve_ref(ref)
+    table = store.query_runs(f"id = '{run_id}'", columns=_COLUMNS, limit=1)
+    rows = table.rows()
+    if not rows or rows[0].get(_ID) is None:
+        raise RequestError(404, f"run {ref} is not a background job (it has no {_ID[5:]} tag)",
+                           reason="unknown_job")
+    job = _job(rows[0], store.child_counts([run_id])[run_id])
+    if job["state"] != "running":
+        raise RequestError(409, f"job {job['name'] or run_id} is {job['state']}, not running: "
+                           "there is nothing to cancel", reason="job_ended")
+    store.set_tags(run_id, {CANCEL_TAG: "requested"})
+    job["cancel_requested"] = True
+    return job
+
+
+def _job(row: dict[str, Any], trials: int) -> dict[str, Any]:
+    status = row["status"]
+    state = row.get(_STATE) or "running"
+    if state == "running" and status in _DEAD:
+        state = "lost"
+    elif state == "running" and status != "running":
+        # The run ended but the job's last tag did not make it: say what the run says.
+        state = {"finished": "finished", "failed": "failed"}.get(status, "cancelled")
+    done, total = _progress(row.get("tags.xtrack.job.progress"))
+    fraction = row.get("metrics.job_progress")
+    if not _finite(fraction):
+        fraction = done / total if done is not None and total else None
+    if state == "finished":
+        fraction = 1.0
+    direction = row.get("tags.xtrack.job.direction")
+    return {
+        "run_id": row["id"],
+        "number": row["number"],
+        "name": row["name"],
+        "kind": row.get(_KIND) or "job",
+        "state": state,
+        "status": status,
+        "progress": {"done": done, "total": total, "fraction": fraction},
+        "best": _float(row.get("tags.xtrack.job.best")),
+        "metric": row.get("tags.xtrack.job.metric"),
+        "direction": direction if direction in ("maximize", "minimize") else None,
+        "trials": trials,
+        "started_at": row["started_at"],
+        "ended_at": row["ended_at"],
+        "host": None,
+        "pid": None,
+        "cancel_requested": bool(row.get(f"tags.{CANCEL_TAG}")),
+        "notebook_path": row.get("notebook_path"),
+    }
+
+
+def _progress(text: Any) -> tuple[int | None, int | None]:
+    """'3/20' -> (3, 20); '7' -> (7, None); anything else -> (None, None)."""
+    if not isinstance(text, str):
+        return None, None
+    head, _, tail = text.partition("/")
+    try:
+        return int(head), (int(tail) if tail else None)
+    except ValueError:
+        return None, None
+
+
+def _float(text: Any) -> float | None:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and math.isfinite(value)

@@ -1,11 +1,13 @@
 /** The jupyter_xtrack sidebar: a left-area panel (and a command palette entry) to browse,
- * compare and diff the runs in the store the server extension reads. */
+ * compare and diff the runs in the store the server extension reads, follow and cancel
+ * background jobs, and launch new ones in the current notebook's kernel. */
 import {
   ILayoutRestorer,
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { ICommandPalette, MainAreaWidget, ReactWidget } from '@jupyterlab/apputils';
+import { INotebookTracker } from '@jupyterlab/notebook';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { LabIcon } from '@jupyterlab/ui-components';
@@ -13,6 +15,9 @@ import * as React from 'react';
 import iconSvg from '../style/icon.svg';
 import { ApiError, requestAPI } from './api';
 import { Compare } from './Compare';
+import { IExpectedJob } from './jobs';
+import { JobsView } from './Jobs';
+import { LaunchView } from './Launch';
 import { GroupBy, IEvents, INotebookDiff, notebookDiffTab } from './model';
 import { createNbdimeDiffTab } from './nbdimeDiff';
 import { RunDetail } from './RunDetail';
@@ -24,6 +29,12 @@ const COMMAND = 'xtrack:open-runs';
 export const xtrackIcon = new LabIcon({ name: 'jupyter-xtrack:runs', svgstr: iconSvg });
 
 type View = { kind: 'runs' } | { kind: 'run'; id: string } | { kind: 'compare'; ids: string[] };
+type Tab = 'runs' | 'jobs' | 'launch';
+const TABS: { id: Tab; label: string }[] = [
+  { id: 'runs', label: 'Runs' },
+  { id: 'jobs', label: 'Jobs' },
+  { id: 'launch', label: 'Launch' }
+];
 
 interface ISettingsState {
   columns: string[];
@@ -36,6 +47,9 @@ function XTrackApp(props: {
   settings: ISettingRegistry.ISettings | null;
   openNotebook: (path: string, cellId: string | null) => void;
   openNotebookDiff: ((diff: INotebookDiff) => void) | null;
+  tracker: INotebookTracker | null;
+  /** Whether the panel is on screen (polling pauses while it is collapsed). */
+  isShown: () => boolean;
 }): JSX.Element {
   const read = (): ISettingsState => ({
     columns: (props.settings?.composite.columns as string[]) ?? [],
@@ -44,6 +58,11 @@ function XTrackApp(props: {
   });
   const [settings, setSettings] = React.useState<ISettingsState>(read);
   const [view, setView] = React.useState<View>({ kind: 'runs' });
+  const [tab, setTab] = React.useState<Tab>('runs');
+  // Tabs are mounted on first visit and then kept (hidden), so a half-filled form survives.
+  const [visited, setVisited] = React.useState<Set<Tab>>(() => new Set<Tab>(['runs']));
+  const [expected, setExpected] = React.useState<IExpectedJob | null>(null);
+  const tabRefs = React.useRef<Record<Tab, HTMLButtonElement | null>>({ runs: null, jobs: null, launch: null });
   const [revision, setRevision] = React.useState(0);
   const [feedError, setFeedError] = React.useState<string | null>(null);
 
@@ -87,6 +106,28 @@ function XTrackApp(props: {
     void props.settings?.set(key, value as any);
   };
 
+  const show = (next: Tab, focus = false) => {
+    setTab(next);
+    setVisited(v => (v.has(next) ? v : new Set([...v, next])));
+    if (focus) {
+      tabRefs.current[next]?.focus();
+    }
+  };
+  // The tab list's keys (WAI-ARIA tabs pattern): arrows move between tabs, Home/End jump.
+  const onTabKey = (event: React.KeyboardEvent) => {
+    const i = TABS.findIndex(t => t.id === tab);
+    const to =
+      event.key === 'ArrowRight' ? (i + 1) % TABS.length
+        : event.key === 'ArrowLeft' ? (i + TABS.length - 1) % TABS.length
+          : event.key === 'Home' ? 0
+            : event.key === 'End' ? TABS.length - 1
+              : -1;
+    if (to >= 0) {
+      event.preventDefault();
+      show(TABS[to].id, true);
+    }
+  };
+
   let body: JSX.Element;
   if (view.kind === 'run') {
     body = (
@@ -103,9 +144,42 @@ function XTrackApp(props: {
   } else {
     body = <></>;
   }
+  const panel = (id: Tab, children: React.ReactNode) => (
+    <div
+      className="jp-xtrack-tabpanel"
+      role="tabpanel"
+      id={`jp-xtrack-tabpanel-${id}`}
+      aria-labelledby={`jp-xtrack-tab-${id}`}
+      data-tab={id}
+      style={{ display: tab === id ? 'flex' : 'none' }}
+    >
+      {visited.has(id) && children}
+    </div>
+  );
   return (
     <div className="jp-xtrack-app">
+      <div className="jp-xtrack-tabs" role="tablist" aria-label="Experiment tracking" onKeyDown={onTabKey}>
+        {TABS.map(t => (
+          <button
+            key={t.id}
+            ref={el => {
+              tabRefs.current[t.id] = el;
+            }}
+            role="tab"
+            id={`jp-xtrack-tab-${t.id}`}
+            className={`jp-xtrack-tab${tab === t.id ? ' jp-mod-current' : ''}`}
+            aria-selected={tab === t.id}
+            aria-controls={`jp-xtrack-tabpanel-${t.id}`}
+            tabIndex={tab === t.id ? 0 : -1}
+            data-tab={t.id}
+            onClick={() => show(t.id)}
+          >
+            {t.label}
+          </button>
+        ))}
+      </div>
       {feedError && <div className="jp-xtrack-error">Live updates paused: {feedError}</div>}
+      {panel('runs', <>
       {/* The table stays mounted (hidden) so its scroll position and pages survive. */}
       <div className="jp-xtrack-view" style={{ display: view.kind === 'runs' ? 'flex' : 'none' }}>
         <RunsTable
@@ -120,6 +194,31 @@ function XTrackApp(props: {
         />
       </div>
       {view.kind !== 'runs' && <div className="jp-xtrack-view">{body}</div>}
+      </>)}
+      {panel(
+        'jobs',
+        <JobsView
+          revision={revision}
+          active={tab === 'jobs'}
+          isShown={props.isShown}
+          expect={expected}
+          onOpenRun={id => {
+            setView({ kind: 'run', id });
+            show('runs');
+          }}
+          onLaunch={() => show('launch')}
+        />
+      )}
+      {panel(
+        'launch',
+        <LaunchView
+          tracker={props.tracker}
+          onStarted={job => {
+            setExpected(job);
+            show('jobs');
+          }}
+        />
+      )}
     </div>
   );
 }
@@ -167,13 +266,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
   id: PLUGIN_ID,
   description: 'Browse, compare and diff jupyter_xtrack runs in a sidebar.',
   autoStart: true,
-  optional: [ICommandPalette, ISettingRegistry, ILayoutRestorer, IRenderMimeRegistry],
+  optional: [ICommandPalette, ISettingRegistry, ILayoutRestorer, IRenderMimeRegistry, INotebookTracker],
   activate: async (
     app: JupyterFrontEnd,
     palette: ICommandPalette | null,
     registry: ISettingRegistry | null,
     restorer: ILayoutRestorer | null,
-    rendermime: IRenderMimeRegistry | null
+    rendermime: IRenderMimeRegistry | null,
+    tracker: INotebookTracker | null
   ) => {
     let settings: ISettingRegistry.ISettings | null = null;
     if (registry) {
@@ -183,11 +283,15 @@ const plugin: JupyterFrontEndPlugin<void> = {
         console.warn('jupyter-xtrack: settings unavailable, columns will not be remembered', e);
       }
     }
+    let shown: () => boolean = () => true;
     const widget = ReactWidget.create(
       <XTrackApp settings={settings}
+        tracker={tracker}
+        isShown={() => shown()}
         openNotebookDiff={rendermime ? notebookDiffOpener(app, rendermime) : null}
         openNotebook={(path, cell) => void openNotebookAtCell(app, path, cell)} />
     );
+    shown = () => widget.isVisible;
     widget.id = 'jupyter-xtrack-sidebar';
     widget.title.icon = xtrackIcon;
     widget.title.caption = 'Experiment runs';

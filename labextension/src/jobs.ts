@@ -1,0 +1,361 @@
+/**
+ * The Jobs view's and Launch form's logic, free of the DOM and of JupyterLab so jest can test
+ * it: the types of `GET jobs` and of the kernel bridge (`jupyter_xtrack.optimize.launch`),
+ * the expression sent to the kernel and how its answer is read, form validation, and the
+ * text a job row shows.
+ */
+import { formatDuration, formatNumber } from './format';
+
+export type JobState = 'running' | 'finished' | 'failed' | 'cancelled' | 'lost';
+
+/** A background sweep or AutoML search: its parent run as `GET jobs` lists it. */
+export interface IJob {
+  run_id: string;
+  number: number;
+  name: string | null;
+  kind: 'sweep' | 'automl';
+  state: JobState;
+  status: string;
+  progress: { done: number | null; total: number | null; fraction: number | null };
+  best: number | null;
+  metric: string | null;
+  direction: 'maximize' | 'minimize' | null;
+  trials: number;
+  started_at: number;
+  ended_at: number | null;
+  host: string | null;
+  pid: number | null;
+  cancel_requested: boolean;
+  notebook_path: string | null;
+}
+
+export interface IJobList {
+  jobs: IJob[];
+}
+
+/** What an op of the kernel bridge answers: a value, errors by form field, or one error. */
+export type Reply<T> =
+  | { ok: true; value: T }
+  | { ok: false; errors: Record<string, string> }
+  | { ok: false; error: string };
+
+/** A pandas DataFrame bound to a public name in the kernel (op `frames`). */
+export interface IFrameInfo {
+  name: string;
+  rows: number;
+  columns: { name: string; dtype: string }[];
+}
+
+/** What an AutoML search on a frame and target can do (op `automl_options`). */
+export interface IAutoMLOptions {
+  task: 'binary' | 'multiclass' | 'regression';
+  metrics: string[];
+  default_metric: string;
+  rows: number;
+}
+
+/** A tracked cell of the notebook that recorded params (op `cells`). */
+export interface ITrackedCell {
+  cell_id: string;
+  runs: number;
+  last_run: {
+    id: string;
+    number: number;
+    name: string | null;
+    params: Record<string, unknown>;
+    metrics: string[];
+    started_at: number;
+  };
+  code: string;
+  space: string;
+  metric: string | null;
+  direction: 'maximize' | 'minimize';
+}
+
+/** What `start_automl` and `start_sweep` answer. */
+export interface IStarted {
+  job: string | number;
+  run_id: string | null;
+}
+
+export type Direction = 'maximize' | 'minimize';
+
+export const NOT_INSTALLED = "jupyter_xtrack is not installed in this notebook's kernel";
+
+/**
+ * The Python expression that runs `op` of the bridge with `args`. JSON.stringify of a string
+ * is a valid Python string literal for what we send (quotes, backslashes and control
+ * characters escaped; non-ASCII kept, which Python 3 reads as is).
+ */
+export function kernelExpression(op: string, args: object): string {
+  const literal = (s: string) =>
+    // U+2028/2029 are fine in JSON and Python, but escaped anyway so no line-ending
+    // handling between here and the kernel can split the expression.
+    JSON.stringify(s).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return (
+    "__import__('jupyter_xtrack.optimize.launch', fromlist=['call'])" +
+    `.call(${literal(op)}, ${literal(JSON.stringify(args))})`
+  );
+}
+
+/**
+ * Read the kernel's answer for the bridge's user expression (`content.user_expressions.xtrack`
+ * of the execute reply) as a Reply. Never throws: a missing jupyter_xtrack, a Python error or
+ * an answer of the wrong shape come back as `{ok: false, error}` naming the problem.
+ */
+export function readUserExpression<T>(result: unknown): Reply<T> {
+  const r = result as any;
+  if (!r || typeof r !== 'object') {
+    return { ok: false, error: 'the kernel gave no answer for the xtrack request' };
+  }
+  if (r.status === 'error') {
+    const ename = String(r.ename ?? 'Error');
+    const evalue = String(r.evalue ?? '');
+    if (
+      (ename === 'ModuleNotFoundError' || ename === 'ImportError') &&
+      /jupyter_xtrack/.test(evalue)
+    ) {
+      return { ok: false, error: NOT_INSTALLED };
+    }
+    return { ok: false, error: `the kernel raised ${ename}: ${evalue}`.trim() };
+  }
+  const data = r.data?.['application/json'];
+  if (data && typeof data === 'object' && typeof data.ok === 'boolean') {
+    if (data.ok) {
+      return { ok: true, value: data.value as T };
+    }
+    if (data.errors && typeof data.errors === 'object' && Object.keys(data.errors).length) {
+      return { ok: false, errors: data.errors };
+    }
+    return { ok: false, error: String(data.error ?? 'the request failed') };
+  }
+  const text = r.data?.['text/plain'];
+  return {
+    ok: false,
+    error:
+      'the kernel answered in an unexpected form' + (text ? `: ${String(text).slice(0, 200)}` : '') +
+      ' (is jupyter_xtrack in the kernel the same version as the server?)'
+  };
+}
+
+/** Field errors of a reply ({} when it has none), to show next to the fields. */
+export function fieldErrors(reply: Reply<unknown>): Record<string, string> {
+  return !reply.ok && 'errors' in reply ? reply.errors : {};
+}
+
+/** The whole-form error of a reply, or null. */
+export function formError(reply: Reply<unknown>): string | null {
+  return !reply.ok && 'error' in reply ? reply.error : null;
+}
+
+const BUDGET = /^\d+(\.\d+)?\s*(s|m|h)?$/;
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600 };
+
+/** A time budget ("30s", "5m", "1.5h", "90") in seconds, or the error to show by its field. */
+export function parseBudget(text: string): { seconds: number } | { error: string } {
+  const t = text.trim();
+  if (!t) {
+    return { error: 'give a time budget, e.g. 30s, 5m or 1h' };
+  }
+  if (!BUDGET.test(t)) {
+    return { error: `"${t}" is not a time budget: write a number with s, m or h (30s, 5m, 1h)` };
+  }
+  const unit = t.match(/[smh]$/)?.[0] ?? 's';
+  const seconds = parseFloat(t) * UNIT_SECONDS[unit];
+  if (!(seconds > 0)) {
+    return { error: 'the time budget must be more than 0' };
+  }
+  return { seconds };
+}
+
+export interface IAutoMLForm {
+  frame: string;
+  target: string;
+  timeBudget: string;
+  metric: string;
+  name: string;
+}
+
+/** Field errors of the AutoML form before anything is sent ({} when it may be sent). */
+export function validateAutoML(form: IAutoMLForm): Record<string, string> {
+  const errors: Record<string, string> = {};
+  if (!form.frame) {
+    errors.frame = 'pick a DataFrame';
+  }
+  if (!form.target) {
+    errors.target = 'pick the target column';
+  }
+  const budget = parseBudget(form.timeBudget);
+  if ('error' in budget) {
+    errors.time_budget = budget.error;
+  }
+  return errors;
+}
+
+/** The bridge's arguments for `check_automl` / `start_automl`. */
+export function automlArgs(form: IAutoMLForm): Record<string, unknown> {
+  return {
+    frame: form.frame,
+    target: form.target,
+    time_budget: form.timeBudget.trim(),
+    metric: form.metric || null,
+    name: form.name.trim() || null
+  };
+}
+
+export interface ISweepForm {
+  cellId: string;
+  space: string;
+  metric: string;
+  direction: Direction | '';
+  trials: string;
+  name: string;
+}
+
+/** Field errors of the sweep form before anything is sent ({} when it may be sent). */
+export function validateSweep(form: ISweepForm): Record<string, string> {
+  const errors: Record<string, string> = {};
+  if (!form.cellId) {
+    errors.cell_id = 'pick a tracked cell';
+  }
+  if (!form.space.trim()) {
+    errors.space = 'give a search space, e.g. lr=loguniform(0.001, 0.1); depth=int(2, 8)';
+  }
+  if (!form.metric.trim()) {
+    errors.metric = 'pick the metric to optimise';
+  }
+  if (form.direction !== 'maximize' && form.direction !== 'minimize') {
+    errors.direction = 'pick maximize or minimize';
+  }
+  const t = form.trials.trim();
+  if (!/^\d+$/.test(t) || parseInt(t, 10) < 1) {
+    errors.trials = 'trials must be a whole number of at least 1';
+  }
+  return errors;
+}
+
+/** The bridge's arguments for `check_sweep` / `start_sweep`. */
+export function sweepArgs(form: ISweepForm, source: string): Record<string, unknown> {
+  return {
+    cell_id: form.cellId,
+    source,
+    space: form.space.trim(),
+    trials: parseInt(form.trials.trim(), 10),
+    metric: form.metric.trim(),
+    direction: form.direction,
+    sampler: null,
+    pruner: null,
+    name: form.name.trim() || null
+  };
+}
+
+/** The form a tracked cell suggests: its space, metric and direction, 20 trials. */
+export function sweepFormFor(cell: ITrackedCell, name = ''): ISweepForm {
+  return {
+    cellId: cell.cell_id,
+    space: cell.space,
+    metric: cell.metric ?? cell.last_run.metrics[0] ?? '',
+    direction: cell.direction,
+    trials: '20',
+    name
+  };
+}
+
+/** The source a sweep runs: the cell as it is now in the open notebook, else as recorded. */
+export function sweepSource(
+  current: string | null | undefined,
+  recorded: string
+): { source: string; from: 'notebook' | 'recorded' } {
+  return current !== null && current !== undefined
+    ? { source: current, from: 'notebook' }
+    : { source: recorded, from: 'recorded' };
+}
+
+/** The share of a job done, 0..1, or null when unknown. */
+export function jobFraction(job: IJob): number | null {
+  const p = job.progress;
+  if (p.fraction !== null && Number.isFinite(p.fraction)) {
+    return Math.min(1, Math.max(0, p.fraction));
+  }
+  if (p.done !== null && p.total) {
+    return Math.min(1, Math.max(0, p.done / p.total));
+  }
+  return job.state === 'finished' ? 1 : null;
+}
+
+/** The progress text: "3 / 20", "3 done" or "—". */
+export function progressText(job: IJob): string {
+  const { done, total } = job.progress;
+  if (done !== null && total !== null) {
+    return `${done} / ${total}`;
+  }
+  if (done !== null) {
+    return `${done} done`;
+  }
+  const f = jobFraction(job);
+  return f === null ? '—' : `${Math.round(f * 100)}%`;
+}
+
+/** The best score with its metric and direction: "accuracy 0.9512 ↑", or "no score yet". */
+export function bestText(job: IJob): string {
+  if (job.best === null || job.best === undefined) {
+    return job.state === 'running' ? 'no score yet' : 'no score';
+  }
+  const arrow = job.direction === 'maximize' ? ' ↑' : job.direction === 'minimize' ? ' ↓' : '';
+  return `${job.metric ? job.metric + ' ' : ''}${formatNumber(job.best)}${arrow}`;
+}
+
+/** How long the job has run (until now while running). */
+export function elapsedText(job: IJob, now = Date.now() / 1000): string {
+  const end = job.ended_at ?? (job.state === 'running' ? now : null);
+  return end === null ? '—' : formatDuration(Math.max(0, end - job.started_at));
+}
+
+/** A job's label: "#12 name", or "#12 sweep". */
+export function jobLabel(job: IJob): string {
+  return `#${job.number} ${job.name || job.kind}`;
+}
+
+/** "3 trials", "1 trial". */
+export function trialsText(n: number): string {
+  return `${n} ${n === 1 ? 'trial' : 'trials'}`;
+}
+
+/** Whether the list has a job that may still change (so the view polls). */
+export function anyRunning(jobs: IJob[]): boolean {
+  return jobs.some(j => j.state === 'running');
+}
+
+/** The Cancel button's label: "Cancelling…" from the click until the job stops running. */
+export function cancelLabel(job: IJob, clicked: boolean): string {
+  return clicked || job.cancel_requested ? 'Cancelling…' : 'Cancel';
+}
+
+/** "Iris · 150 rows · 5 columns" for the frame select. */
+export function frameLabel(frame: IFrameInfo): string {
+  return `${frame.name} (${frame.rows.toLocaleString('en-US')} × ${frame.columns.length})`;
+}
+
+/** A cell's params in one short line: "lr=0.1, depth=3". */
+export function paramsLine(params: Record<string, unknown>, maxLength = 80): string {
+  const text = Object.entries(params)
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join(', ');
+  return text.length > maxLength ? text.slice(0, maxLength - 1) + '…' : text;
+}
+
+/** A job the Launch form just started: its parent run when known, and when it started. */
+export interface IExpectedJob {
+  runId: string | null;
+  /** Unix seconds, taken just before the start request was sent. */
+  since: number;
+}
+
+/** Whether `job` is the one launched: its run id, or (id unknown) one started since then. */
+export function isExpected(job: IJob, expected: IExpectedJob): boolean {
+  if (expected.runId !== null) {
+    return job.run_id === expected.runId;
+  }
+  // Clocks of browser and kernel may differ a little.
+  return job.started_at >= expected.since - 5;
+}

@@ -14,7 +14,7 @@ import {
   jobLabel,
   progressText,
   trialsText
-} from './jobs';
+} from './jobsModel';
 
 const POLL_MS = 1000;
 /** How long the view keeps polling for a job it was told to expect (just launched). */
@@ -92,7 +92,7 @@ function JobRow(props: {
         >
           {jobLabel(job)}
         </button>
-        <span className="jp-xtrack-job-kind">{job.kind === 'automl' ? 'AutoML' : 'sweep'}</span>
+        <span className="jp-xtrack-job-kind">{job.kind === 'automl' ? 'AutoML' : job.kind}</span>
         <span className={`jp-xtrack-badge jp-xtrack-job-state jp-xtrack-job-state-${job.state}`}>
           {job.state}
         </span>

@@ -25,7 +25,7 @@ import {
   sweepSource,
   validateAutoML,
   validateSweep
-} from './jobs';
+} from './jobsModel';
 import { callKernel } from './kernelBridge';
 
 type Mode = 'automl' | 'sweep';

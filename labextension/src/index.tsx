@@ -15,7 +15,7 @@ import * as React from 'react';
 import iconSvg from '../style/icon.svg';
 import { ApiError, requestAPI } from './api';
 import { Compare } from './Compare';
-import { IExpectedJob } from './jobs';
+import { IExpectedJob } from './jobsModel';
 import { JobsView } from './Jobs';
 import { LaunchView } from './Launch';
 import { GroupBy, IEvents, INotebookDiff, notebookDiffTab } from './model';

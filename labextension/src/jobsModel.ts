@@ -13,7 +13,7 @@ export interface IJob {
   run_id: string;
   number: number;
   name: string | null;
-  kind: 'sweep' | 'automl';
+  kind: 'sweep' | 'automl' | string;
   state: JobState;
   status: string;
   progress: { done: number | null; total: number | null; fraction: number | null };
@@ -283,14 +283,16 @@ export function jobFraction(job: IJob): number | null {
   return job.state === 'finished' ? 1 : null;
 }
 
-/** The progress text: "3 / 20", "3 done" or "—". */
+/** The progress text: "3 / 20" trials, "12 s / 30 s" of an AutoML budget, "3 done" or "—". */
 export function progressText(job: IJob): string {
   const { done, total } = job.progress;
+  // AutoML reports seconds of its time budget, sweeps report trials.
+  const unit = job.kind === 'automl' ? ' s' : '';
   if (done !== null && total !== null) {
-    return `${done} / ${total}`;
+    return `${done}${unit} / ${total}${unit}`;
   }
   if (done !== null) {
-    return `${done} done`;
+    return unit ? `${done}${unit}` : `${done} done`;
   }
   const f = jobFraction(job);
   return f === null ? '—' : `${Math.round(f * 100)}%`;

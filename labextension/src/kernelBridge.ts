@@ -4,7 +4,7 @@
  * execution count does not move and the kernel's history is left alone.
  */
 import { Kernel } from '@jupyterlab/services';
-import { kernelExpression, readUserExpression, Reply } from './jobs';
+import { kernelExpression, readUserExpression, Reply } from './jobsModel';
 
 /**
  * Run `op` of the bridge with `args` in `kernel` and return its Reply. Never throws: a

@@ -24,7 +24,7 @@ import {
   trialsText,
   validateAutoML,
   validateSweep
-} from '../src/jobs';
+} from '../src/jobsModel';
 
 function job(over: Partial<IJob> = {}): IJob {
   return {
@@ -153,10 +153,11 @@ describe('budget and form validation', () => {
 
 describe('job rows', () => {
   it('shows progress as done / total and a fraction for the bar', () => {
-    expect(progressText(job())).toBe('3 / 20');
+    expect(progressText(job())).toBe('3 s / 20 s');
+    expect(progressText(job({ kind: 'sweep' }))).toBe('3 / 20');
     expect(jobFraction(job())).toBeCloseTo(0.15);
     expect(jobFraction(job({ progress: { done: 5, total: 10, fraction: null } }))).toBe(0.5);
-    expect(progressText(job({ progress: { done: 4, total: null, fraction: null } }))).toBe('4 done');
+    expect(progressText(job({ kind: 'sweep', progress: { done: 4, total: null, fraction: null } }))).toBe('4 done');
     const unknown = job({ progress: { done: null, total: null, fraction: null } });
     expect(progressText(unknown)).toBe('—');
     expect(jobFraction(unknown)).toBeNull();

@@ -51,6 +51,11 @@ def detect_task(y: Any) -> str:
     return "regression"
 
 
+def metric_names(task: str) -> list[str]:
+    """The metrics `get_metric` accepts for `task`, sorted."""
+    return sorted(_REGRESSION if task == "regression" else _CLASSIFICATION)
+
+
 def get_metric(name: str | None, task: str) -> Metric:
     """The metric called `name` (None: the task's default). ValueError lists the choices."""
     key = (name or DEFAULT_METRIC[task]).lower()

@@ -822,6 +822,21 @@ class Store:
             del cols
         return table
 
+    def cell_ids(self, run_ids: Sequence[str]) -> dict[str, str]:
+        """The notebook cell id of each of `run_ids` that has one (the wide reads leave
+        cell ids out)."""
+        out: dict[str, str] = {}
+        ids = list(dict.fromkeys(run_ids))
+        with self._read() as conn:
+            for start in range(0, len(ids), 500):  # SQLite's bound-parameter limit
+                part = ids[start:start + 500]
+                marks = ", ".join("?" * len(part))
+                out.update(conn.execute(
+                    f"SELECT id, cell_id FROM runs WHERE id IN ({marks}) AND cell_id IS NOT NULL",
+                    part,
+                ).fetchall())
+        return out
+
     def child_counts(self, run_ids: Sequence[str]) -> dict[str, int]:
         """How many child runs each of `run_ids` has (0 for none or unknown ids)."""
         counts = dict.fromkeys(run_ids, 0)

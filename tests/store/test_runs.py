@@ -319,3 +319,9 @@ def test_child_counts_count_each_parents_children(store: Store) -> None:
         store.create_run(parent_id=parent)
     assert store.child_counts([parent, lone, "unknown"]) == {parent: 3, lone: 0, "unknown": 0}
     assert store.child_counts([]) == {}
+
+
+def test_cell_ids_of_runs_that_have_one(store: Store) -> None:
+    in_cell, _ = store.create_run(cell_id="cell-1")
+    script, _ = store.create_run()
+    assert store.cell_ids([in_cell, script, in_cell, "unknown"]) == {in_cell: "cell-1"}

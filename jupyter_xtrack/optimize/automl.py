@@ -170,6 +170,9 @@ class AutoMLSearch:
         # far worse on a busy machine): fit single-threaded.
         self.threads: int | None = 1 if len(X) < SINGLE_THREAD_ROWS else None
         self._tracked: dict[int, TrackedRun] = {}
+        # Fits given up at the deadline go on in the background until they end; while they
+        # do, they compete with the final refit for the CPU (and the GIL).
+        self._abandoned: list[Any] = []
 
     # -- time --------------------------------------------------------------------------------
     def left(self) -> float:
@@ -539,6 +542,7 @@ class AutoMLSearch:
         while worker.is_alive() and time.monotonic() < deadline:
             worker.join(0.05)
         if worker.is_alive():
+            self._abandoned.append(worker)
             raise _OutOfTime()
         if outcome["error"] is not None:
             raise outcome["error"]
@@ -694,8 +698,10 @@ class AutoMLSearch:
 
         fitted = []
         for c in chosen:
-            estimate = c.fit_time_s * len(self.X) / max(1, c.fit_rows) * SAFETY
-            if not c.fold_models or estimate > self.left() - 0.01 * self.cfg.budget_s:
+            estimate = c.fit_time_s * len(self.X) / max(1, c.fit_rows)
+            contended = any(w.is_alive() for w in self._abandoned)
+            if not c.fold_models or not refit_fits(estimate, self.left(), self.cfg.budget_s,
+                                                   contended):
                 return None
             try:
                 with threadpool_limits(self.threads):
@@ -705,6 +711,15 @@ class AutoMLSearch:
         if len(fitted) == 1:
             return fitted[0]
         return WeightedEnsemble(fitted, list(weights), self.cfg.task, self.classes)
+
+
+def refit_fits(estimate_s: float, left_s: float, budget_s: float, contended: bool) -> bool:
+    """Whether a refit estimated at `estimate_s` (from the candidate's fold fits) can start
+    with `left_s` of the budget left. The estimate is trusted only with SAFETY to spare, twice
+    over while an abandoned fit still runs beside it (it measured an idle core), and the last
+    2 % of the budget stays for recording the model."""
+    needed = estimate_s * SAFETY * (2.0 if contended else 1.0)
+    return needed <= left_s - 0.02 * budget_s
 
 
 def _bag(chosen: list[Candidate], weights: list[float], task: str, classes: Any) -> Any:

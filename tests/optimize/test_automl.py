@@ -251,3 +251,15 @@ def test_metrics_agree_with_scikit_learn(name: str, task: str, reference: str) -
     else:
         expected = ref(y, p, labels=list(classes))
     assert ours == pytest.approx(expected)
+
+
+def test_the_final_refit_starts_only_when_it_fits_the_rest_of_the_budget() -> None:
+    from jupyter_xtrack.optimize.automl import refit_fits
+
+    assert refit_fits(1.0, left_s=2.0, budget_s=15, contended=False)
+    # An abandoned fit still running beside the refit: the estimate (taken on an idle
+    # core) is trusted only at half speed.
+    assert not refit_fits(1.0, left_s=2.0, budget_s=15, contended=True)
+    assert refit_fits(1.0, left_s=3.0, budget_s=15, contended=True)
+    # The last 2 % of the budget is kept for pickling and recording the model.
+    assert not refit_fits(1.0, left_s=1.3 + 0.2, budget_s=15, contended=False)

@@ -92,7 +92,6 @@ function JobRow(props: {
         >
           {jobLabel(job)}
         </button>
-        <span className="jp-xtrack-job-kind">{job.kind === 'automl' ? 'AutoML' : job.kind}</span>
         <span className={`jp-xtrack-badge jp-xtrack-job-state jp-xtrack-job-state-${job.state}`}>
           {job.state}
         </span>
@@ -108,17 +107,15 @@ function JobRow(props: {
       </div>
       <div className="jp-xtrack-job-progress">
         <div
-          className={`jp-xtrack-job-bar${pct === null ? ' jp-mod-unknown' : ''}`}
+          className={`jp-xtrack-job-bar${pct === null && running ? ' jp-mod-unknown' : ''}`}
           role="progressbar"
           aria-label={`${jobLabel(job)} progress`}
           aria-valuemin={0}
           aria-valuemax={100}
           aria-valuenow={pct ?? undefined}
         >
-          <div
-            className="jp-xtrack-job-fill"
-            style={{ width: pct === null ? (running ? '100%' : '0') : `${pct}%` }}
-          />
+          {/* Unknown progress: the bar's own stripes show instead of a fill. */}
+          {pct !== null && <div className="jp-xtrack-job-fill" style={{ width: `${pct}%` }} />}
         </div>
         <span className="jp-xtrack-job-done">{progressText(job)}</span>
       </div>
@@ -126,9 +123,14 @@ function JobRow(props: {
         <span className="jp-xtrack-job-best" title="best score so far">
           best {bestText(job)}
         </span>
-        <span className="jp-xtrack-job-trials">{trialsText(job.trials)}</span>
-        <span className="jp-xtrack-job-elapsed" title="elapsed">
-          {elapsedText(job, props.now)}
+        <span className="jp-xtrack-job-more">
+          <span className="jp-xtrack-job-trials">{trialsText(job.trials)}</span>
+          {' · '}
+          <span className="jp-xtrack-job-elapsed" title="elapsed">
+            {elapsedText(job, props.now)}
+          </span>
+          {' · '}
+          <span className="jp-xtrack-job-kind">{job.kind === 'automl' ? 'AutoML' : job.kind}</span>
         </span>
       </div>
       {error && (

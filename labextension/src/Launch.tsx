@@ -347,12 +347,12 @@ function AutoMLForm(props: {
           onChange={e => set('timeBudget', e.target.value)}
         />
       </Field>
-      <Field id="name" label="Name (optional)" error={errors.name}>
+      <Field id="name" label="Name" error={errors.name}>
         <input
           {...inputProps('name', errors.name)}
           className="jp-mod-styled"
           value={form.name}
-          placeholder="automl"
+          placeholder="optional"
           onChange={e => set('name', e.target.value)}
         />
       </Field>
@@ -528,7 +528,7 @@ function SweepForm(props: {
             id="space"
             label="Search space"
             error={errors.space || errors.source}
-            hint="uniform, loguniform, int, logint, choice or grid per name, separated by ; e.g. lr=loguniform(1e-4, 0.1); depth=int(2, 8)"
+            hint="name=distribution, one per line or separated by ;  (uniform, loguniform, int, logint, choice, grid)"
           >
             <textarea
               {...inputProps('space', errors.space || errors.source)}
@@ -575,12 +575,12 @@ function SweepForm(props: {
                 onChange={e => set('trials', e.target.value)}
               />
             </Field>
-            <Field id="name" label="Name (optional)" error={errors.name}>
+            <Field id="name" label="Name" error={errors.name}>
               <input
                 {...inputProps('name', errors.name)}
                 className="jp-mod-styled"
                 value={form.name}
-                placeholder="sweep"
+                placeholder="optional"
                 onChange={e => set('name', e.target.value)}
               />
             </Field>
@@ -634,8 +634,8 @@ export function LaunchView(props: ILaunchViewProps): JSX.Element {
   } else if (!target.kernel) {
     body = (
       <div className="jp-xtrack-empty jp-xtrack-launch-none">
-        {target.path} has no running kernel: start one (Kernel ▸ Restart Kernel, or pick a kernel in
-        the notebook's toolbar), then come back here.
+        {target.path} has no running kernel: pick one with Kernel ▸ Change Kernel… (or the kernel
+        name in the notebook's toolbar), then come back here.
       </div>
     );
   } else {
@@ -657,14 +657,13 @@ export function LaunchView(props: ILaunchViewProps): JSX.Element {
   return (
     <div className="jp-xtrack-launch">
       <div className="jp-xtrack-launch-target" aria-live="polite">
-        <span className="jp-xtrack-muted">Notebook</span>{' '}
+        <span className="jp-xtrack-muted">Notebook</span>
         <span className="jp-xtrack-launch-notebook">{target.path ?? 'none'}</span>
         {target.path && (
           <>
-            {' · '}
-            <span className="jp-xtrack-muted">kernel</span>{' '}
+            <span className="jp-xtrack-muted">Kernel</span>
             <span className="jp-xtrack-launch-kernel">
-              {target.kernel ? `${target.kernelName} (${target.kernelStatus})` : 'not running'}
+              {target.kernel ? `${target.kernelName} · ${target.kernelStatus}` : 'not running'}
             </span>
           </>
         )}

@@ -8,7 +8,9 @@ import {
   columnWidth,
   GROUP_WIDTH,
   GroupBy,
+  groupFilter,
   groupKey,
+  groupLabel,
   IRunPage,
   IRunRow,
   IRunsQuery,
@@ -22,6 +24,8 @@ import {
 } from './model';
 
 const ROW_HEIGHT = 26;
+/** While the table shows an error other than a bad filter, it asks again this often. */
+const RETRY_MS = 5000;
 
 export interface IRunsTableProps {
   columns: string[];
@@ -59,8 +63,13 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
   const [scrollTop, setScrollTop] = React.useState(0);
   const [viewport, setViewport] = React.useState(600);
   const [, setTick] = React.useState(0);
+  const [retry, setRetry] = React.useState(0);
   const rowsRef = React.useRef(new PagedRows(props.pageSize));
   const bodyRef = React.useRef<HTMLDivElement>(null);
+  // Runs per group of the current query (null: being counted), for the group headings.
+  const groupCounts = React.useRef(new Map<string, number | null>());
+  // The row last opened, focused again when the table is shown again (keyboard users).
+  const lastOpened = React.useRef<number | null>(null);
   const query: IRunsQuery = { filter, orderBy, groupBy: props.groupBy, columns: props.columns };
   const queryKey = JSON.stringify(query);
   const rows = rowsRef.current;
@@ -94,22 +103,44 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
   );
   const latestKey = React.useRef(queryKey);
 
-  // A new query (or a change in the store): start from the first visible page again.
+  // A new query (or a change in the store, or a retry): start from the first visible page
+  // again.
   React.useEffect(() => {
     latestKey.current = queryKey;
     rows.clear();
+    groupCounts.current.clear();
     setLoading(true);
     const [first, last] = visibleWindow(scrollTop, viewport, ROW_HEIGHT, Math.max(rows.total, 1));
     const pages = new Set([Math.floor(first / rows.pageSize), Math.floor(last / rows.pageSize)]);
     pages.forEach(p => void fetchPage(p, queryKey));
-  }, [queryKey, props.revision]);
+  }, [queryKey, props.revision, retry]);
+
+  // An error the user cannot fix from here (server, store, network) may go away by itself
+  // (a store moved aside, a server restarted): ask again every few seconds meanwhile.
+  React.useEffect(() => {
+    if (!error || error.reason === 'filter') {
+      return;
+    }
+    const timer = window.setTimeout(() => setRetry(r => r + 1), RETRY_MS);
+    return () => window.clearTimeout(timer);
+  }, [error, retry]);
 
   React.useEffect(() => {
     const el = bodyRef.current;
     if (!el) {
       return;
     }
-    const observer = new ResizeObserver(() => setViewport(el.clientHeight || 600));
+    let shown = el.clientHeight > 0;
+    const observer = new ResizeObserver(() => {
+      setViewport(el.clientHeight || 600);
+      // Shown again after a run's view (hidden meanwhile, it lost the focus): put the
+      // focus back on the run that was opened, so the keyboard carries on from there.
+      const nowShown = el.clientHeight > 0;
+      if (nowShown && !shown && lastOpened.current !== null && document.activeElement === document.body) {
+        (el.querySelector(`[data-index="${lastOpened.current}"]`) as HTMLElement | null)?.focus();
+      }
+      shown = nowShown;
+    });
     observer.observe(el);
     return () => observer.disconnect();
   }, []);
@@ -117,7 +148,36 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
   const [first, last] = visibleWindow(scrollTop, viewport, ROW_HEIGHT, rows.total);
   React.useEffect(() => {
     rows.missing(first, last).forEach(p => void fetchPage(p, queryKey));
+    // Count the runs of each group whose heading is on screen (once per query).
+    for (let i = first; i <= last; i++) {
+      const row = rows.row(i);
+      const key = row ? groupKey(row, props.groupBy) : null;
+      if (key === null || groupCounts.current.has(key)) {
+        continue;
+      }
+      groupCounts.current.set(key, null);
+      const counted = queryKey;
+      const q = new URLSearchParams({
+        filter: groupFilter(props.groupBy, key, filter) ?? '',
+        limit: '0',
+        columns: ''
+      });
+      requestAPI<IRunPage>('runs?' + q.toString()).then(
+        page => {
+          if (counted === latestKey.current) {
+            groupCounts.current.set(key, page.total);
+            setTick(t => t + 1);
+          }
+        },
+        () => undefined // the heading just goes without its count
+      );
+    }
   });
+
+  const open = (index: number, id: string) => {
+    lastOpened.current = index;
+    props.onOpen(id);
+  };
 
   const available = choosableColumns(rows.columns);
   const columns = visibleColumns(available, props.columns);
@@ -127,7 +187,7 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
 
   const onKey = (event: React.KeyboardEvent, index: number, row: IRunRow) => {
     if (event.key === 'Enter') {
-      props.onOpen(row.id);
+      open(index, row.id);
     } else if (event.key === ' ') {
       event.preventDefault();
       toggle(row.id);
@@ -146,6 +206,11 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
         });
       }
     }
+  };
+
+  const groupTitle = (group: string) => {
+    const n = groupCounts.current.get(group);
+    return typeof n === 'number' ? `${group}: ${n.toLocaleString()} run${n === 1 ? '' : 's'}` : group;
   };
 
   const visible: JSX.Element[] = [];
@@ -176,7 +241,7 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
         style={style}
         tabIndex={0}
         role="row"
-        onClick={() => props.onOpen(row.id)}
+        onClick={() => open(i, row.id)}
         onKeyDown={e => onKey(e, i, row)}
       >
         <span className="jp-xtrack-cell jp-xtrack-check jp-xtrack-pinned" style={{ flexBasis: CHECK_WIDTH }}
@@ -191,8 +256,15 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
         {layout.order.map(c =>
           c === '@group' ? (
             <span key={c} className="jp-xtrack-cell jp-xtrack-group" style={{ flexBasis: GROUP_WIDTH }}
-              title={group ?? ''}>
-              {startsGroup ? group : ''}
+              title={group === null ? '' : groupTitle(group)}>
+              {startsGroup && group !== null && (
+                <>
+                  <span className="jp-xtrack-group-label">{groupLabel(props.groupBy, group)}</span>
+                  {typeof groupCounts.current.get(group) === 'number' && (
+                    <span className="jp-xtrack-group-count">{groupCounts.current.get(group)}</span>
+                  )}
+                </>
+              )}
             </span>
           ) : (
             <span
@@ -275,6 +347,10 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
         <div className="jp-xtrack-error" role="alert">
           {error.reason === 'store' ? 'The run store cannot be read: ' : 'Server error: '}
           {error.message}
+          <div className="jp-xtrack-error-actions">
+            <button className="jp-mod-styled" onClick={() => setRetry(r => r + 1)}>Retry</button>
+            <span className="jp-xtrack-muted"> (tried again every {RETRY_MS / 1000} s)</span>
+          </div>
         </div>
       ) : null}
       <div
@@ -285,7 +361,7 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
         aria-rowcount={rows.total}
         aria-colcount={layout.order.length + 1}
       >
-        {loading && rows.total === 0 ? (
+        {error && error.reason !== 'filter' && rows.total === 0 ? null : loading && rows.total === 0 ? (
           <div className="jp-xtrack-empty">Loading runs…</div>
         ) : storeMissing ? (
           <div className="jp-xtrack-empty">

@@ -155,8 +155,10 @@ export function runsQueryString(q: IRunsQuery, offset: number, limit: number): s
   }
   params.set('offset', String(offset));
   params.set('limit', String(limit));
-  // Chosen columns only; when none are chosen yet, all (to offer them in the chooser).
-  params.set('columns', q.columns.length ? q.columns.join(',') : 'params.*,metrics.*,tags.*');
+  // Chosen columns only on later pages. The first page (and every page while none are
+  // chosen) also brings all the others, so the chooser can offer every column.
+  const all = 'params.*,metrics.*,tags.*';
+  params.set('columns', !q.columns.length ? all : offset === 0 ? `${q.columns.join(',')},${all}` : q.columns.join(','));
   return params.toString();
 }
 
@@ -228,6 +230,33 @@ export function groupKey(row: IRunRow, groupBy: GroupBy): string | null {
   }
   const value = row[groupBy];
   return value === null || value === undefined || value === '' ? '(none)' : String(value);
+}
+
+/** A string literal of the filter language (single-quoted, backslash escapes). */
+export function filterString(text: string): string {
+  return `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
+
+/** The filter matching the runs of group `key` among those `filter` matches (to count
+ * them); null when not grouping. */
+export function groupFilter(groupBy: GroupBy, key: string, filter: string): string | null {
+  if (groupBy === 'none') {
+    return null;
+  }
+  const own =
+    key === '(none)'
+      ? `(${groupBy} = null or ${groupBy} = '')`
+      : `${groupBy} = ${filterString(key)}`;
+  return filter.trim() ? `(${filter.trim()}) and ${own}` : own;
+}
+
+/** How a group's heading names it: a notebook by its file name (its folder in the
+ * tooltip), an experiment as it is. */
+export function groupLabel(groupBy: GroupBy, key: string): string {
+  if (groupBy === 'notebook_path' && key !== '(none)') {
+    return key.split(/[\\/]/).pop() || key;
+  }
+  return key;
 }
 
 /**

@@ -1,5 +1,6 @@
 import {
-  choosableColumns, differingRows, effectiveOrder, extent, IComparison, IRunPage, IRunRow,
+  choosableColumns, differingRows, effectiveOrder, extent, filterString, groupFilter, groupLabel,
+  IComparison, IRunPage, IRunRow,
   CHECK_WIDTH, columnWidth, GROUP_WIDTH, linePath, numericAxes, tableLayout, PagedRows, runsQueryString, sortDirection, toggleSort,
   visibleColumns, visibleWindow, withGroupHeadings, INotebookDiff, notebookDiffCounts,
   notebookDiffSummary, notebookDiffTab
@@ -31,6 +32,23 @@ describe('runs queries', () => {
     const all = new URLSearchParams(runsQueryString({ ...q, filter: '', columns: [] }, 0, 10));
     expect(all.has('filter')).toBe(false);
     expect(all.get('columns')).toBe('params.*,metrics.*,tags.*');
+    // The first page also brings the columns not chosen, for the chooser to offer.
+    const first = new URLSearchParams(runsQueryString(q, 0, 100));
+    expect(first.get('columns')).toBe('params.lr,params.*,metrics.*,tags.*');
+  });
+  it('counts a group with a filter of its own', () => {
+    expect(groupFilter('none', 'x', '')).toBeNull();
+    expect(groupFilter('experiment', 'sweep', '')).toBe("experiment = 'sweep'");
+    expect(groupFilter('experiment', "it's", ' metrics.acc > 0.5 '))
+      .toBe("(metrics.acc > 0.5) and experiment = 'it\\'s'");
+    expect(groupFilter('notebook_path', '(none)', ''))
+      .toBe("(notebook_path = null or notebook_path = '')");
+    expect(filterString('a\\b')).toBe("'a\\\\b'");
+  });
+  it('names a notebook group by its file name', () => {
+    expect(groupLabel('notebook_path', '/home/me/work/train.ipynb')).toBe('train.ipynb');
+    expect(groupLabel('notebook_path', '(none)')).toBe('(none)');
+    expect(groupLabel('experiment', 'a/b')).toBe('a/b');
   });
   it('sorts groups contiguously', () => {
     expect(effectiveOrder({ filter: '', orderBy: 'metrics.acc desc', groupBy: 'experiment', columns: [] }))

@@ -663,7 +663,10 @@ export function LaunchView(props: ILaunchViewProps): JSX.Element {
           <>
             <span className="jp-xtrack-muted">Kernel</span>
             <span className="jp-xtrack-launch-kernel">
-              {target.kernel ? `${target.kernelName} · ${target.kernelStatus}` : 'not running'}
+              {target.kernel
+                ? `${target.kernelName} · ${target.kernelStatus}` +
+                  (target.kernelStatus === 'busy' ? ' (requests wait for the running cell)' : '')
+                : 'not running'}
             </span>
           </>
         )}

@@ -28,10 +28,15 @@ def show_tab(page: Any, tab: str) -> None:
     page.locator(f"{SIDEBAR} #jp-xtrack-tabpanel-{tab}").wait_for(state="visible")
 
 
+def api_get(server: JupyterServer, path: str) -> Any:
+    """The JSON answer of GET xtrack/api/`path`."""
+    with urllib.request.urlopen(server.url(f"xtrack/api/{path}"), timeout=10) as resp:
+        return json.loads(resp.read())
+
+
 def api_jobs(server: JupyterServer) -> list[dict[str, Any]]:
     """The jobs the server lists, newest first."""
-    with urllib.request.urlopen(server.url("xtrack/api/jobs?limit=50"), timeout=10) as resp:
-        return list(json.loads(resp.read())["jobs"])
+    return list(api_get(server, "jobs?limit=50")["jobs"])
 
 
 def job_row(page: Any, run_id: str) -> Any:

@@ -20,6 +20,7 @@ from .jobs_page import (
     JOBS,
     LAUNCH,
     SIDEBAR,
+    api_get,
     api_jobs,
     field,
     field_error,
@@ -29,7 +30,7 @@ from .jobs_page import (
     row_text,
     show_tab,
 )
-from .notebook_page import open_notebook, run_cell, wait_cell_done
+from .notebook_page import cell, open_notebook, run_cell, wait_cell_done
 from .sidebar_page import wait_for
 from .test_progress_and_theme import luminance, set_theme
 
@@ -202,6 +203,12 @@ def test_launch_sweep_of_a_tracked_cell(lab: Any, server: JupyterServer) -> None
     wait_for(lambda: option.count() == 1, what="the tracked cell listed")
     text = option.inner_text()
     assert "tune-me" in text and "lr=0.1" in text and "depth=3" in text
+    # Edited in the notebook but not run again: the sweep must run this text, not the recorded.
+    editor = cell(page, 2).locator(".cm-content")
+    editor.click()
+    page.keyboard.press("Control+End")
+    page.keyboard.type("\nxt.log(edited=1)")
+    page.keyboard.press("Escape")
     option.click()
     space = page.locator("#jp-xtrack-launch-space")
     suggested = space.input_value()
@@ -232,6 +239,9 @@ def test_launch_sweep_of_a_tracked_cell(lab: Any, server: JupyterServer) -> None
     assert row_text(page, job["run_id"], "done") == "3 / 3"
     assert api_jobs(server)[0]["trials"] == 3
     assert row_text(page, job["run_id"], "best").startswith("best score ")
+    trial_ids = api_get(server, f"runs/{job['run_id']}")["children"]
+    assert len(trial_ids) == 3
+    assert all("edited" in api_get(server, f"runs/{t}")["metrics"] for t in trial_ids)
     screenshot(page, "jobs-4-sweep-finished")
     # The form as filled, for the screenshot of this mode.
     show_tab(page, "launch")
@@ -254,6 +264,30 @@ def test_jobs_under_the_dark_theme(lab: Any, server: JupyterServer) -> None:
         screenshot(page, "launch-4-dark")
     finally:
         set_theme(server, "JupyterLab Light")
+
+
+def test_jobs_show_an_api_failure_and_recover(lab: Any) -> None:
+    page = lab
+    show_tab(page, "jobs")
+    wait_for(lambda: job_rows(page).count() == 3, what="the jobs listed")
+
+    def broken(route: Any) -> None:
+        route.fulfill(status=500, content_type="application/json",
+                      body='{"message": "store .xtrack/ is locked", "reason": "store_error"}')
+
+    page.route("**/xtrack/api/jobs?*", broken)
+    try:
+        show_tab(page, "runs")
+        show_tab(page, "jobs")  # coming into view reloads the list
+        error = page.locator(f"{JOBS} .jp-xtrack-error")
+        error.wait_for()
+        assert error.inner_text() == "Cannot refresh jobs: store .xtrack/ is locked"
+        assert job_rows(page).count() == 3, "the last good list stays shown"
+    finally:
+        page.unroute("**/xtrack/api/jobs?*", broken)
+    show_tab(page, "runs")
+    show_tab(page, "jobs")
+    wait_for(lambda: page.locator(f"{JOBS} .jp-xtrack-error").count() == 0, what="the error cleared")
 
 
 def test_launch_says_when_there_is_no_notebook_or_no_kernel(lab: Any, server: JupyterServer) -> None:

@@ -239,6 +239,12 @@ export function Compare(props: {
           <details className="jp-xtrack-section" open>
             <summary>Params against {metric || 'metrics'}</summary>
             <div className="jp-xtrack-hscroll"><ParallelCoordinates axes={pcAxes} rows={pcRows} /></div>
+            {metricRow && (
+              <div className="jp-xtrack-muted jp-xtrack-pc-key">
+                One line per run, coloured by {metric}:{' '}
+                <span className="jp-xtrack-pc-scale" /> lowest to highest
+              </div>
+            )}
           </details>
         )}
         {(['params', 'metrics', 'env', 'git', 'data'] as const).map(s => (

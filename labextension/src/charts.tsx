@@ -74,7 +74,8 @@ export function ParallelCoordinates(props: {
   width?: number;
   height?: number;
 }): JSX.Element {
-  const width = props.width ?? Math.max(320, props.axes.length * 110);
+  // About 85 px between axes: three axes fit a sidebar of default width; more scroll.
+  const width = props.width ?? Math.max(220, 60 + (props.axes.length - 1) * 85);
   const height = props.height ?? 200;
   const pad = { l: 30, r: 30, t: 24, b: 12 };
   const w = width - pad.l - pad.r;

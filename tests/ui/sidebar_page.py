@@ -243,3 +243,35 @@ def use_theme(page: Any, theme: str) -> None:
     page.locator(".lm-MenuBar-item", has_text="Settings").click()
     page.locator(".lm-Menu-item", has_text="Theme").first.hover()
     page.locator(".lm-Menu-item").filter(has=page.get_by_text(theme, exact=True)).click()
+
+
+def _rgb(colour: str) -> tuple[float, float, float]:
+    """0..1 channels of a computed colour: rgb()/rgba() or color(srgb ...) (what Chromium
+    gives for color-mix)."""
+    inner = colour[colour.index("(") + 1:colour.rindex(")")].replace(",", " ").replace("/", " ")
+    parts = inner.split()
+    if colour.startswith("color("):
+        return float(parts[1]), float(parts[2]), float(parts[3])
+    return float(parts[0]) / 255, float(parts[1]) / 255, float(parts[2]) / 255
+
+
+def luminance(colour: str) -> float:
+    """WCAG relative luminance of a computed colour."""
+    def lin(c: float) -> float:
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (lin(c) for c in _rgb(colour))
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast(fg: str, bg: str) -> float:
+    """WCAG contrast ratio of text colour `fg` on background `bg` (1 to 21)."""
+    hi, lo = sorted((luminance(fg), luminance(bg)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def colours_of(page: Any, selector: str) -> dict[str, str]:
+    """Computed background and text colour of the first element matching `selector`."""
+    return dict(page.locator(selector).first.evaluate(
+        "e => { const cs = getComputedStyle(e); "
+        "return {background: cs.backgroundColor, color: cs.color}; }"))

@@ -23,11 +23,14 @@ from .sidebar_page import (
     STORE_RUNS,
     back_to_runs,
     choose_columns,
+    colours_of,
     column_choices,
     computed_colours,
+    contrast,
     fill_store,
     group_headers,
     header_texts,
+    luminance,
     open_from_tab,
     row,
     run_numbers,
@@ -118,7 +121,12 @@ def test_chosen_columns_survive_a_reload_in_their_order(lab: Any, server: Jupyte
              what=f"columns remembered, got {header_texts(page)}")
     # Every column can still be chosen after the reload, not only the remembered ones.
     assert set(column_choices(page)) == set(offered)
+    body = page.locator(f"{SIDEBAR} .jp-xtrack-body")
+    # Scrolled so the chosen columns are in view beside the pinned run number.
+    body.evaluate("b => { const acc = [...b.querySelectorAll('.jp-xtrack-sort')]"
+                  ".find(h => h.textContent.startsWith('acc')); b.scrollLeft = acc.offsetLeft - 88; }")
     screenshot(page, "views-3-columns-remembered")
+    body.evaluate("b => { b.scrollLeft = 0; }")
     settings = server.root.parent / "settings" / "jupyter-xtrack" / "plugin.jupyterlab-settings"
     assert "params.depth" in settings.read_text()
     choose_columns(page, ["params.lr", "params.depth", "metrics.acc"])
@@ -146,6 +154,11 @@ def test_parallel_coordinates(lab: Any) -> None:
     # Every line crosses every axis.
     before = [ln.get_attribute("points") or "" for ln in lines.all()]
     assert all(len(p.split()) == 3 for p in before)
+    # All of it fits the sidebar: the metric's axis is not scrolled out of sight.
+    last_axis = chart.locator("line.jp-xtrack-pc-axis").last.bounding_box()
+    box = view.bounding_box()
+    assert box["x"] <= last_axis["x"] <= box["x"] + box["width"] - 10
+    assert "coloured by loss" in view.locator(".jp-xtrack-pc-key").inner_text()
     screenshot(page, "views-4-parallel-coordinates")
     view.locator("select[aria-label='metric to chart']").select_option("acc")
     wait_for(lambda: axes.all_text_contents() == ["depth", "lr", "acc"], what="acc axis")
@@ -205,9 +218,8 @@ def test_keyboard(lab: Any) -> None:
              what="focus back on the opened run")
 
 
-def _dark(rgb: str) -> bool:
-    r, g, b = (float(x) for x in rgb[rgb.index("(") + 1:rgb.index(")")].split(",")[:3])
-    return (0.2126 * r + 0.7152 * g + 0.0722 * b) / 255 < 0.35
+def _dark(colour: str) -> bool:
+    return luminance(colour) < 0.2
 
 
 def test_dark_theme(lab: Any) -> None:
@@ -218,6 +230,7 @@ def test_dark_theme(lab: Any) -> None:
     use_theme(page, "JupyterLab Dark")
     wait_for(lambda: page.evaluate("() => document.body.dataset.jpThemeLight") == "false",
              what="dark theme applied")
+    page.locator("#jupyterlab-splash").wait_for(state="detached")
     wait_for(lambda: _dark(computed_colours(page)["panel"]["background"]), what="panel dark")
     dark = computed_colours(page)
     # Everything the panel paints follows the theme: backgrounds dark, text light.
@@ -227,6 +240,11 @@ def test_dark_theme(lab: Any) -> None:
         assert dark[part] != light[part], part
     # ...and matches the theme's own variables rather than a colour of ours.
     assert dark["panel"]["background"] == dark["theme"]["layout1"]
+    # A selected row stays readable (the theme's pale selection shade would not be).
+    select_runs(page, [NUMBER["sweep-2"]])
+    selected = colours_of(page, f"{ROWS}.jp-mod-selected .jp-xtrack-col-value")
+    selected_bg = colours_of(page, f"{ROWS}.jp-mod-selected")["background"]
+    assert contrast(selected["color"], selected_bg) >= 4.5, (selected, selected_bg)
     screenshot(page, "views-7-dark-runs")
     row(page, NUMBER["sweep-2"]).locator(".jp-xtrack-col-value").first.click()
     page.locator(f"{SIDEBAR} figure.jp-xtrack-figure").first.wait_for()
@@ -235,6 +253,9 @@ def test_dark_theme(lab: Any) -> None:
     select_runs(page, [NUMBER["sweep-1"], NUMBER["sweep-2"], NUMBER["sweep-3"], NUMBER["sweep-4"]])
     page.locator(f"{SIDEBAR} button", has_text="Compare (4)").click()
     page.locator(f"{SIDEBAR} svg[aria-label='parallel coordinates']").wait_for()
+    # The cells that differ between runs are tinted, and their text still reads.
+    differs = colours_of(page, f"{SIDEBAR} tr.jp-xtrack-differs td")
+    assert _dark(differs["background"]) and contrast(differs["color"], differs["background"]) >= 4.5
     screenshot(page, "views-9-dark-compare")
     use_theme(page, "JupyterLab Light")
     wait_for(lambda: not _dark(computed_colours(page)["panel"]["background"]), what="light again")

@@ -17,6 +17,8 @@ import {
   IFrameInfo,
   IStarted,
   ISweepForm,
+  PRUNERS,
+  SAMPLERS,
   ITrackedCell,
   paramsLine,
   Reply,
@@ -585,9 +587,36 @@ function SweepForm(props: {
               />
             </Field>
           </div>
-          {(errors.sampler || errors.pruner) && (
-            <div className="jp-xtrack-error">{[errors.sampler, errors.pruner].filter(Boolean).join('\n')}</div>
-          )}
+          <div className="jp-xtrack-field-pair">
+            <Field id="sampler" label="Sampler" error={errors.sampler}>
+              <select
+                {...inputProps('sampler', errors.sampler)}
+                value={form.sampler}
+                onChange={e => set('sampler', e.target.value)}
+              >
+                <option value="">default (tpe)</option>
+                {SAMPLERS.map(v => (
+                  <option key={v} value={v}>
+                    {v}
+                  </option>
+                ))}
+              </select>
+            </Field>
+            <Field id="pruner" label="Pruner" error={errors.pruner}>
+              <select
+                {...inputProps('pruner', errors.pruner)}
+                value={form.pruner}
+                onChange={e => set('pruner', e.target.value)}
+              >
+                <option value="">none</option>
+                {PRUNERS.map(v => (
+                  <option key={v} value={v}>
+                    {v}
+                  </option>
+                ))}
+              </select>
+            </Field>
+          </div>
         </>
       )}
       {whole && (

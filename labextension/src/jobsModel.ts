@@ -209,8 +209,16 @@ export interface ISweepForm {
   metric: string;
   direction: Direction | '';
   trials: string;
+  /** '' leaves the choice to the sweep: TPE, or grid for a space of grid(...) only. */
+  sampler: string;
+  /** '' runs without pruning. */
+  pruner: string;
   name: string;
 }
+
+/** The samplers and pruners `xt.sweep` knows (optimize/samplers.py, optimize/pruners.py). */
+export const SAMPLERS = ['tpe', 'random', 'grid', 'gp', 'cmaes'];
+export const PRUNERS = ['asha', 'hyperband', 'median'];
 
 /** Field errors of the sweep form before anything is sent ({} when it may be sent). */
 export function validateSweep(form: ISweepForm): Record<string, string> {
@@ -243,8 +251,8 @@ export function sweepArgs(form: ISweepForm, source: string): Record<string, unkn
     trials: parseInt(form.trials.trim(), 10),
     metric: form.metric.trim(),
     direction: form.direction,
-    sampler: null,
-    pruner: null,
+    sampler: form.sampler || null,
+    pruner: form.pruner || null,
     name: form.name.trim() || null
   };
 }
@@ -257,6 +265,8 @@ export function sweepFormFor(cell: ITrackedCell, name = ''): ISweepForm {
     metric: cell.metric ?? cell.last_run.metrics[0] ?? '',
     direction: cell.direction,
     trials: '20',
+    sampler: '',
+    pruner: '',
     name
   };
 }

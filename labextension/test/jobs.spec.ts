@@ -131,7 +131,7 @@ describe('budget and form validation', () => {
   });
   it('checks the sweep form field by field', () => {
     const form = sweepFormFor(CELL);
-    expect(form).toEqual({ cellId: 'c-1', space: CELL.space, metric: 'score', direction: 'maximize', trials: '20', name: '' });
+    expect(form).toEqual({ cellId: 'c-1', space: CELL.space, metric: 'score', direction: 'maximize', trials: '20', sampler: '', pruner: '', name: '' });
     expect(validateSweep(form)).toEqual({});
     const bad = { ...form, space: ' ', metric: '', trials: '2.5', direction: '' as const };
     expect(Object.keys(validateSweep(bad)).sort()).toEqual(['direction', 'metric', 'space', 'trials']);
@@ -139,6 +139,10 @@ describe('budget and form validation', () => {
     expect(sweepArgs({ ...form, trials: ' 3 ' }, 'x = 1')).toEqual({
       cell_id: 'c-1', source: 'x = 1', space: CELL.space, trials: 3, metric: 'score',
       direction: 'maximize', sampler: null, pruner: null, name: null
+    });
+    expect(form.sampler).toBe('');
+    expect(sweepArgs({ ...form, sampler: 'cmaes', pruner: 'asha' }, 'x = 1')).toMatchObject({
+      sampler: 'cmaes', pruner: 'asha'
     });
   });
   it('suggests the first logged metric when the cell suggests none', () => {

@@ -228,6 +228,8 @@ def test_launch_sweep_of_a_tracked_cell(lab: Any, server: JupyterServer) -> None
     assert len(api_jobs(server)) == before, "a broken space started a job"
     space.fill(suggested)
     page.locator("#jp-xtrack-launch-trials").fill("3")
+    page.locator("#jp-xtrack-launch-sampler").select_option("random")
+    page.locator("#jp-xtrack-launch-pruner").select_option("median")
     start.click()
     page.locator(f"{SIDEBAR} #jp-xtrack-tabpanel-jobs").wait_for(state="visible")
     wait_for(lambda: len(api_jobs(server)) == before + 1, what="the sweep started")
@@ -241,6 +243,8 @@ def test_launch_sweep_of_a_tracked_cell(lab: Any, server: JupyterServer) -> None
     assert row_text(page, job["run_id"], "best").startswith("best score ")
     trial_ids = api_get(server, f"runs/{job['run_id']}")["children"]
     assert len(trial_ids) == 3
+    params = api_get(server, f"runs/{job['run_id']}")["params"]
+    assert params["sweep.sampler"] == "random" and params["sweep.pruner"] == "median"
     assert all("edited" in api_get(server, f"runs/{t}")["metrics"] for t in trial_ids)
     screenshot(page, "jobs-4-sweep-finished")
     # The form as filled, for the screenshot of this mode.

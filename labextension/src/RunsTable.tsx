@@ -201,9 +201,15 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
         if (top - ROW_HEIGHT < el.scrollTop || top + ROW_HEIGHT > el.scrollTop + el.clientHeight) {
           el.scrollTop = top - el.clientHeight / 2;
         }
-        window.requestAnimationFrame(() => {
-          (el.querySelector(`[data-index="${next}"]`) as HTMLElement | null)?.focus();
-        });
+        // Focus at once when the row is drawn already, so a quick second key press acts on
+        // it; a row brought into view by the scroll is drawn on the next frame.
+        const target = () => el.querySelector(`[data-index="${next}"]`) as HTMLElement | null;
+        const now = target();
+        if (now) {
+          now.focus();
+        } else {
+          window.requestAnimationFrame(() => target()?.focus());
+        }
       }
     }
   };

@@ -317,11 +317,20 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
           <summary>columns</summary>
           <div className="jp-xtrack-columns-list">
             {available.length === 0 && <div>no params, metrics or tags yet</div>}
+            {props.columns.length > 0 && (
+              <button className="jp-mod-styled jp-xtrack-columns-reset" onClick={() => props.onColumns([])}
+                title="show the first few params, metrics and tags again">
+                default columns
+              </button>
+            )}
             {available.map(c => (
               <label key={c}>
                 <input
                   type="checkbox"
                   checked={props.columns.includes(c) || (!props.columns.length && columns.includes(c))}
+                  // No choice at all means the default columns: the last chosen one stays
+                  // (the button above goes back to the defaults).
+                  disabled={props.columns.length === 1 && props.columns[0] === c}
                   onChange={() => {
                     const current = props.columns.length ? props.columns : columns.filter(x => available.includes(x));
                     props.onColumns(current.includes(c) ? current.filter(x => x !== c) : [...current, c]);

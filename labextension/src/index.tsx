@@ -13,9 +13,6 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { LabIcon } from '@jupyterlab/ui-components';
 import * as React from 'react';
 import iconSvg from '../style/icon.svg';
-// The package's styleModule (style/index.js) loads base.css only; the tabs', Jobs' and
-// Launch's rules come in here until it imports jobs.css too.
-import '../style/jobs.css';
 import { ApiError, requestAPI } from './api';
 import { Compare } from './Compare';
 import { IExpectedJob } from './jobsModel';

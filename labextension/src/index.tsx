@@ -64,7 +64,7 @@ function XTrackApp(props: {
   const [expected, setExpected] = React.useState<IExpectedJob | null>(null);
   const tabRefs = React.useRef<Record<Tab, HTMLButtonElement | null>>({ runs: null, jobs: null, launch: null });
   const [revision, setRevision] = React.useState(0);
-  const [feedError, setFeedError] = React.useState<string | null>(null);
+  const [feedError, setFeedError] = React.useState<ApiError | null>(null);
 
   React.useEffect(() => {
     const changed = () => setSettings(read());
@@ -80,17 +80,21 @@ function XTrackApp(props: {
     let stopped = false;
     const loop = async () => {
       let cursor: number | null = null;
+      let failed = false;
       while (!stopped) {
         try {
           const q = cursor === null ? '' : `?cursor=${cursor}&timeout=20`;
           const ev: IEvents = await requestAPI<IEvents>('events' + q);
-          if (cursor !== null && (ev.changed.length || ev.reset)) {
+          // After an outage the views may show stale data or an error: reload them.
+          if (failed || (cursor !== null && (ev.changed.length || ev.reset))) {
             setRevision(r => r + 1);
           }
+          failed = false;
           cursor = ev.cursor;
           setFeedError(null);
         } catch (e) {
-          setFeedError((e as ApiError).message);
+          failed = true;
+          setFeedError(e as ApiError);
           await new Promise(r => setTimeout(r, 5000));
         }
       }
@@ -178,7 +182,12 @@ function XTrackApp(props: {
           </button>
         ))}
       </div>
-      {feedError && <div className="jp-xtrack-error">Live updates paused: {feedError}</div>}
+      {feedError && (
+        // One line: the views show the store's own error in full where it matters.
+        <div className="jp-xtrack-error jp-xtrack-feed-error" title={feedError.message}>
+          Live updates paused ({feedBrief(feedError)}); retrying every 5 s
+        </div>
+      )}
       {panel('runs', <>
       {/* The table stays mounted (hidden) so its scroll position and pages survive. */}
       <div className="jp-xtrack-view" style={{ display: view.kind === 'runs' ? 'flex' : 'none' }}>
@@ -221,6 +230,18 @@ function XTrackApp(props: {
       )}
     </div>
   );
+}
+
+/** A few words for the live-updates banner: what failed, not the full message. */
+function feedBrief(error: ApiError): string {
+  if (error.reason === 'store' || error.reason === 'no_store') {
+    return 'the run store cannot be read';
+  }
+  if (error.reason === 'network') {
+    return 'the Jupyter server cannot be reached';
+  }
+  const first = error.message.split(/[:\n]/)[0].trim();
+  return first.length > 80 ? first.slice(0, 79) + '…' : first || `HTTP ${error.status}`;
 }
 
 /** Shows a notebook diff in its main-area tab: the open tab of the same pair and kind is

@@ -313,6 +313,11 @@ def test_damaged_store_is_reported_and_recovers(bare_lab: Any, bare_server: Jupy
     assert "cannot be read" in text and "damaged or unreadable" in text
     assert str(store / "xtrack.db") in text and "move" in text
     assert empty.count() == 0 and len(run_numbers(page)) == 0
+    # The live-updates banner says what failed in one line; the table says the rest.
+    banner = page.locator(f"{SIDEBAR} .jp-xtrack-feed-error")
+    wait_for(lambda: banner.count() == 1, what="the live-updates banner")
+    assert banner.inner_text().startswith("Live updates paused (the run store cannot be read)")
+    assert str(store) not in banner.inner_text() and "\n" not in banner.inner_text().strip()
     screenshot(page, "views-10-damaged-store")
     # The user does what the message says; the panel picks the new store up by itself.
     (store / "xtrack.db").rename(store / "xtrack.db.damaged")
@@ -320,6 +325,7 @@ def test_damaged_store_is_reported_and_recovers(bare_lab: Any, bare_server: Jupy
     wait_for(lambda: len(run_numbers(page)) == len(STORE_RUNS), timeout_s=40,
              what="runs of the fresh store listed")
     assert alert.count() == 0
+    wait_for(lambda: banner.count() == 0, what="the banner gone once the feed answers")
 
 
 def test_server_error_is_shown_and_retried(bare_lab: Any, bare_server: JupyterServer) -> None:

@@ -128,6 +128,68 @@ function Field(props: {
   );
 }
 
+/** A one-line text input in its Field. */
+function TextField(props: {
+  id: string;
+  label: string;
+  error?: string;
+  hint?: string;
+  value: string;
+  placeholder?: string;
+  numeric?: boolean;
+  onChange: (value: string) => void;
+}): JSX.Element {
+  return (
+    <Field id={props.id} label={props.label} error={props.error} hint={props.hint}>
+      <input
+        {...inputProps(props.id, props.error)}
+        className="jp-mod-styled"
+        inputMode={props.numeric ? 'numeric' : undefined}
+        value={props.value}
+        placeholder={props.placeholder}
+        onChange={e => props.onChange(e.target.value)}
+      />
+    </Field>
+  );
+}
+
+/** A select in its Field; `choices` are [value, label] pairs, `blank` an optional first one. */
+function ChoiceField(props: {
+  id: string;
+  label: string;
+  error?: string;
+  value: string;
+  choices: [string, string][];
+  blank?: string;
+  onChange: (value: string) => void;
+}): JSX.Element {
+  return (
+    <Field id={props.id} label={props.label} error={props.error}>
+      <select
+        {...inputProps(props.id, props.error)}
+        value={props.value}
+        onChange={e => props.onChange(e.target.value)}
+      >
+        {props.blank !== undefined && <option value="">{props.blank}</option>}
+        {props.choices.map(([value, label]) => (
+          <option key={value} value={value}>
+            {label}
+          </option>
+        ))}
+      </select>
+    </Field>
+  );
+}
+
+/** The errors that belong to no field, for the whole form. */
+function FormError(props: { text: string | null }): JSX.Element | null {
+  return props.text ? (
+    <div className="jp-xtrack-error jp-xtrack-form-error" role="alert">
+      {props.text}
+    </div>
+  ) : null;
+}
+
 /** Props that tie an input to its Field: id, and the error's description when there is one. */
 function inputProps(id: string, error?: string) {
   return {
@@ -341,28 +403,11 @@ function AutoMLForm(props: {
           ))}
         </select>
       </Field>
-      <Field id="time_budget" label="Time budget" error={errors.time_budget} hint="e.g. 30s, 5m, 1h">
-        <input
-          {...inputProps('time_budget', errors.time_budget)}
-          className="jp-mod-styled"
-          value={form.timeBudget}
-          onChange={e => set('timeBudget', e.target.value)}
-        />
-      </Field>
-      <Field id="name" label="Name" error={errors.name}>
-        <input
-          {...inputProps('name', errors.name)}
-          className="jp-mod-styled"
-          value={form.name}
-          placeholder="optional"
-          onChange={e => set('name', e.target.value)}
-        />
-      </Field>
-      {whole && (
-        <div className="jp-xtrack-error jp-xtrack-form-error" role="alert">
-          {whole}
-        </div>
-      )}
+      <TextField id="time_budget" label="Time budget" error={errors.time_budget} hint="e.g. 30s, 5m, 1h"
+        value={form.timeBudget} onChange={v => set('timeBudget', v)} />
+      <TextField id="name" label="Name" error={errors.name} placeholder="optional"
+        value={form.name} onChange={v => set('name', v)} />
+      <FormError text={whole} />
       <div className="jp-xtrack-launch-actions">
         <button type="submit" className="jp-mod-styled jp-mod-accept jp-xtrack-start" disabled={busy !== null}>
           {busy ?? 'Start AutoML'}
@@ -542,88 +587,29 @@ function SweepForm(props: {
             />
           </Field>
           <div className="jp-xtrack-field-pair">
-            <Field id="metric" label="Metric" error={errors.metric}>
-              <select
-                {...inputProps('metric', errors.metric)}
-                value={form.metric}
-                onChange={e => set('metric', e.target.value)}
-              >
-                {!metrics.length && <option value="">— no metrics logged —</option>}
-                {metrics.map(m => (
-                  <option key={m} value={m}>
-                    {m}
-                  </option>
-                ))}
-              </select>
-            </Field>
-            <Field id="direction" label="Direction" error={errors.direction}>
-              <select
-                {...inputProps('direction', errors.direction)}
-                value={form.direction}
-                onChange={e => set('direction', e.target.value)}
-              >
-                <option value="maximize">maximize</option>
-                <option value="minimize">minimize</option>
-              </select>
-            </Field>
+            <ChoiceField id="metric" label="Metric" error={errors.metric} value={form.metric}
+              blank={metrics.length ? undefined : '— no metrics logged —'}
+              choices={metrics.map(m => [m, m])} onChange={v => set('metric', v)} />
+            <ChoiceField id="direction" label="Direction" error={errors.direction}
+              value={form.direction} choices={[['maximize', 'maximize'], ['minimize', 'minimize']]}
+              onChange={v => set('direction', v)} />
           </div>
           <div className="jp-xtrack-field-pair">
-            <Field id="trials" label="Trials" error={errors.trials}>
-              <input
-                {...inputProps('trials', errors.trials)}
-                className="jp-mod-styled"
-                inputMode="numeric"
-                value={form.trials}
-                onChange={e => set('trials', e.target.value)}
-              />
-            </Field>
-            <Field id="name" label="Name" error={errors.name}>
-              <input
-                {...inputProps('name', errors.name)}
-                className="jp-mod-styled"
-                value={form.name}
-                placeholder="optional"
-                onChange={e => set('name', e.target.value)}
-              />
-            </Field>
+            <TextField id="trials" label="Trials" error={errors.trials} numeric
+              value={form.trials} onChange={v => set('trials', v)} />
+            <TextField id="name" label="Name" error={errors.name} placeholder="optional"
+              value={form.name} onChange={v => set('name', v)} />
           </div>
           <div className="jp-xtrack-field-pair">
-            <Field id="sampler" label="Sampler" error={errors.sampler}>
-              <select
-                {...inputProps('sampler', errors.sampler)}
-                value={form.sampler}
-                onChange={e => set('sampler', e.target.value)}
-              >
-                <option value="">default (tpe)</option>
-                {SAMPLERS.map(v => (
-                  <option key={v} value={v}>
-                    {v}
-                  </option>
-                ))}
-              </select>
-            </Field>
-            <Field id="pruner" label="Pruner" error={errors.pruner}>
-              <select
-                {...inputProps('pruner', errors.pruner)}
-                value={form.pruner}
-                onChange={e => set('pruner', e.target.value)}
-              >
-                <option value="">none</option>
-                {PRUNERS.map(v => (
-                  <option key={v} value={v}>
-                    {v}
-                  </option>
-                ))}
-              </select>
-            </Field>
+            <ChoiceField id="sampler" label="Sampler" error={errors.sampler} value={form.sampler}
+              blank="default (tpe)" choices={SAMPLERS.map(v => [v, v])}
+              onChange={v => set('sampler', v)} />
+            <ChoiceField id="pruner" label="Pruner" error={errors.pruner} value={form.pruner}
+              blank="none" choices={PRUNERS.map(v => [v, v])} onChange={v => set('pruner', v)} />
           </div>
         </>
       )}
-      {whole && (
-        <div className="jp-xtrack-error jp-xtrack-form-error" role="alert">
-          {whole}
-        </div>
-      )}
+      <FormError text={whole} />
       <div className="jp-xtrack-launch-actions">
         <button
           type="submit"

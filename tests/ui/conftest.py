@@ -18,6 +18,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -153,32 +154,49 @@ def browser() -> Iterator[Any]:
         browser.close()
 
 
+@contextmanager
+def running_server(app: str, tmp: Path) -> Iterator[JupyterServer]:
+    """A `jupyter lab` or `jupyter notebook` server in `tmp` for the duration of the block."""
+    server = _start(app, tmp)
+    try:
+        yield server
+    finally:
+        _stop(server)
+
+
+@contextmanager
+def browser_page(browser: Any, timeout_ms: int = 60_000) -> Iterator[Any]:
+    """A page (1280x900) in a browser context of its own, closed after the block."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        pg = context.new_page()
+        pg.set_default_timeout(timeout_ms)
+        yield pg
+    finally:
+        context.close()
+
+
 @pytest.fixture(scope="session")
 def lab_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
     """A `jupyter lab` server for the session."""
     _browser_or_skip()
-    server = _start("lab", tmp_path_factory.mktemp("lab"))
-    yield server
-    _stop(server)
+    with running_server("lab", tmp_path_factory.mktemp("lab")) as server:
+        yield server
 
 
 @pytest.fixture(scope="session")
 def notebook_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
     """A `jupyter notebook` (Notebook 7) server for the session."""
     _browser_or_skip()
-    server = _start("notebook", tmp_path_factory.mktemp("notebook"))
-    yield server
-    _stop(server)
+    with running_server("notebook", tmp_path_factory.mktemp("notebook")) as server:
+        yield server
 
 
 @pytest.fixture
 def page(browser: Any) -> Iterator[Any]:
     """A fresh browser page (1280x900)."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    pg = context.new_page()
-    pg.set_default_timeout(60_000)
-    yield pg
-    context.close()
+    with browser_page(browser) as pg:
+        yield pg
 
 
 def screenshot(page: Any, name: str) -> Path:

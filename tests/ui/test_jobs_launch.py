@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import JupyterServer, _start, _stop, screenshot
+from .conftest import JupyterServer, browser_page, running_server, screenshot
 from .jobs_page import (
     JOBS,
     LAUNCH,
@@ -56,23 +56,19 @@ TRACKED = (
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[JupyterServer]:
     """A lab server of its own: its store holds only the jobs these tests start."""
-    srv = _start("lab", tmp_path_factory.mktemp("jobs"))
-    yield srv
-    _stop(srv)
+    with running_server("lab", tmp_path_factory.mktemp("jobs")) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")
 def lab(browser: Any, server: JupyterServer) -> Iterator[Any]:
     """One page for the whole file, the notebook open and its setup cell run."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    pg = context.new_page()
-    pg.set_default_timeout(60_000)
-    server.write_notebook(NOTEBOOK, SETUP, BACKGROUND, TRACKED)
-    open_notebook(pg, server, NOTEBOOK)
-    run_cell(pg, 0)
-    wait_cell_done(pg, 0)
-    yield pg
-    context.close()
+    with browser_page(browser) as pg:
+        server.write_notebook(NOTEBOOK, SETUP, BACKGROUND, TRACKED)
+        open_notebook(pg, server, NOTEBOOK)
+        run_cell(pg, 0)
+        wait_cell_done(pg, 0)
+        yield pg
 
 
 def _trials(page: Any, run_id: str) -> int:

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import JupyterServer, _start, _stop, screenshot
+from .conftest import JupyterServer, browser_page, running_server, screenshot
 from .notebook_page import open_notebook, run_cell, wait_cell_done
 from .sidebar_page import (
     MAIN_DOCK,
@@ -48,26 +48,22 @@ def tracked(name: str, lr: float, extra: str = "") -> str:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[JupyterServer]:
     """A lab server of its own: its store holds only the runs these tests track."""
-    srv = _start("lab", tmp_path_factory.mktemp("sidebar"))
-    yield srv
-    _stop(srv)
+    with running_server("lab", tmp_path_factory.mktemp("sidebar")) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")
 def lab(browser: Any, server: JupyterServer) -> Iterator[Any]:
     """One page for the whole file, the notebook open and the sidebar not yet shown."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    pg = context.new_page()
-    pg.set_default_timeout(60_000)
-    server.write_notebook(
-        NOTEBOOK,
-        "%load_ext jupyter_xtrack",
-        tracked("first", 0.1),
-        tracked("second", 0.3, extra="momentum = 0.9\n"),
-    )
-    open_notebook(pg, server, NOTEBOOK)
-    yield pg
-    context.close()
+    with browser_page(browser) as pg:
+        server.write_notebook(
+            NOTEBOOK,
+            "%load_ext jupyter_xtrack",
+            tracked("first", 0.1),
+            tracked("second", 0.3, extra="momentum = 0.9\n"),
+        )
+        open_notebook(pg, server, NOTEBOOK)
+        yield pg
 
 
 def test_tracked_cells_appear_live(lab: Any, server: JupyterServer) -> None:

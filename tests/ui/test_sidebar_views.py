@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import JupyterServer, _start, _stop, screenshot
+from .conftest import JupyterServer, browser_page, running_server, screenshot
 from .sidebar_page import (
     ROWS,
     SIDEBAR,
@@ -49,33 +49,29 @@ def server(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[J
     """A lab server whose store holds STORE_RUNS, and the notebooks they came from."""
     tmp = tmp_path_factory.mktemp("views")
     fill_store(tmp / "store", tmp / "lab-root")
-    srv = _start("lab", tmp)
-    srv.write_notebook(
-        "explore.ipynb",
-        *[f"# cell of {name}\nacc = 0.{i}" for i, (name, *_r) in enumerate(STORE_RUNS[:2])],
-        "print('the end')",
-    )
-    nb = srv.read_notebook("explore.ipynb")
-    # The ids the runs recorded, so "open at its cell" has a cell to find.
-    for cell, (name, *_r) in zip(nb["cells"], STORE_RUNS[:2], strict=False):
-        cell["id"] = f"cell-{name}"
-    (srv.root / "explore.ipynb").write_text(json.dumps(nb))
-    yield srv
-    _stop(srv)
+    with running_server("lab", tmp) as srv:
+        srv.write_notebook(
+            "explore.ipynb",
+            *[f"# cell of {name}\nacc = 0.{i}" for i, (name, *_r) in enumerate(STORE_RUNS[:2])],
+            "print('the end')",
+        )
+        nb = srv.read_notebook("explore.ipynb")
+        # The ids the runs recorded, so "open at its cell" has a cell to find.
+        for cell, (name, *_r) in zip(nb["cells"], STORE_RUNS[:2], strict=False):
+            cell["id"] = f"cell-{name}"
+        (srv.root / "explore.ipynb").write_text(json.dumps(nb))
+        yield srv
 
 
 @pytest.fixture(scope="module")
 def lab(browser: Any, server: JupyterServer) -> Iterator[Any]:
     """One page for the views tests, JupyterLab loaded and the sidebar shown."""
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    pg = context.new_page()
-    pg.set_default_timeout(20_000)
-    pg.goto(server.url("lab?reset"))
-    pg.locator("#jp-main-dock-panel").wait_for()
-    open_from_tab(pg)
-    wait_for(lambda: len(run_numbers(pg)) == len(STORE_RUNS), what="every run listed")
-    yield pg
-    context.close()
+    with browser_page(browser, 20_000) as pg:
+        pg.goto(server.url("lab?reset"))
+        pg.locator("#jp-main-dock-panel").wait_for()
+        open_from_tab(pg)
+        wait_for(lambda: len(run_numbers(pg)) == len(STORE_RUNS), what="every run listed")
+        yield pg
 
 
 def test_group_by_experiment_and_by_notebook(lab: Any) -> None:
@@ -277,18 +273,14 @@ def test_dark_theme(lab: Any) -> None:
 @pytest.fixture(scope="module")
 def bare_server(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[JupyterServer]:
     """A lab server with no store yet."""
-    srv = _start("lab", tmp_path_factory.mktemp("errors"))
-    yield srv
-    _stop(srv)
+    with running_server("lab", tmp_path_factory.mktemp("errors")) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")
 def bare_lab(browser: Any, bare_server: JupyterServer) -> Iterator[Any]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    pg = context.new_page()
-    pg.set_default_timeout(20_000)
-    yield pg
-    context.close()
+    with browser_page(browser, 20_000) as pg:
+        yield pg
 
 
 def _load(page: Any, server: JupyterServer) -> None:

@@ -181,6 +181,25 @@ function ChoiceField(props: {
   );
 }
 
+/** Asks the kernel for a list again. */
+function RefreshButton(props: {
+  busy: boolean;
+  title: string;
+  onClick: () => Promise<void> | void;
+}): JSX.Element {
+  return (
+    <button
+      type="button"
+      className="jp-mod-styled jp-xtrack-refresh"
+      disabled={props.busy}
+      onClick={() => void props.onClick()}
+      title={props.title}
+    >
+      {props.busy ? 'Refreshing…' : 'Refresh'}
+    </button>
+  );
+}
+
 /** The errors that belong to no field, for the whole form. */
 function FormError(props: { text: string | null }): JSX.Element | null {
   return props.text ? (
@@ -350,15 +369,8 @@ function AutoMLForm(props: {
               </option>
             ))}
           </select>
-          <button
-            type="button"
-            className="jp-mod-styled jp-xtrack-refresh"
-            disabled={loadingFrames}
-            onClick={() => void loadFrames()}
-            title="List the kernel's DataFrames again"
-          >
-            {loadingFrames ? 'Refreshing…' : 'Refresh'}
-          </button>
+          <RefreshButton busy={loadingFrames} onClick={loadFrames}
+            title="List the kernel's DataFrames again" />
         </div>
       </Field>
       <Field id="target" label="Target column" error={errors.target}>
@@ -511,15 +523,8 @@ function SweepForm(props: {
           <span className="jp-xtrack-field-label" id="jp-xtrack-launch-cells-label">
             Tracked cell
           </span>
-          <button
-            type="button"
-            className="jp-mod-styled jp-xtrack-refresh"
-            disabled={loading}
-            onClick={() => void loadCells()}
-            title="List the notebook's tracked cells again"
-          >
-            {loading ? 'Refreshing…' : 'Refresh'}
-          </button>
+          <RefreshButton busy={loading} onClick={loadCells}
+            title="List the notebook's tracked cells again" />
         </div>
         {cellsError && (
           <div className="jp-xtrack-error" role="alert">

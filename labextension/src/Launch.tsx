@@ -284,6 +284,22 @@ function AutoMLForm(props: {
   React.useEffect(() => {
     void loadFrames();
   }, [kernel]);
+  // A restart keeps the kernel connection but empties the namespace: list it again.
+  React.useEffect(() => {
+    let restarting = false;
+    const onStatus = (_: Kernel.IKernelConnection, status: Kernel.Status) => {
+      if (status === 'restarting' || status === 'autorestarting') {
+        restarting = true;
+      } else if (status === 'idle' && restarting) {
+        restarting = false;
+        void loadFrames();
+      }
+    };
+    kernel.statusChanged.connect(onStatus);
+    return () => {
+      kernel.statusChanged.disconnect(onStatus);
+    };
+  }, [kernel]);
 
   // A new frame or target asks the kernel what the search can do with it.
   React.useEffect(() => {

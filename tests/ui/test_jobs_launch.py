@@ -290,6 +290,21 @@ def test_jobs_show_an_api_failure_and_recover(lab: Any) -> None:
     wait_for(lambda: page.locator(f"{JOBS} .jp-xtrack-error").count() == 0, what="the error cleared")
 
 
+def test_restarting_the_kernel_lists_its_dataframes_again(lab: Any) -> None:
+    page = lab
+    show_tab(page, "launch")
+    pick_mode(page, "AutoML on a DataFrame")
+    frame = page.locator("#jp-xtrack-launch-frame")
+    wait_for(lambda: frame.locator("option[value='df']").count() == 1, what="df listed")
+    page.locator(".lm-MenuBar-item", has_text="Kernel").click()
+    page.locator(".lm-Menu-item:visible", has_text="Restart Kernel").first.click()
+    page.locator(".jp-Dialog button.jp-mod-accept").click()
+    # Nothing is defined in the fresh kernel: the list empties without a Refresh.
+    wait_for(lambda: frame.locator("option[value='df']").count() == 0, timeout_s=60,
+             what="the restarted kernel's DataFrames listed")
+    assert "No DataFrames in the kernel yet" in field(page, "frame").inner_text()
+
+
 def test_launch_says_when_there_is_no_notebook_or_no_kernel(lab: Any, server: JupyterServer) -> None:
     page = lab
     page.goto(server.url("lab?reset"))

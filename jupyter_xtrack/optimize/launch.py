@@ -255,15 +255,16 @@ def _sweep_request(shell: Any, source: str, space: str, trials: Any, metric: str
             except SpaceError as exc:
                 errors[field] = str(exc)
     if parsed is not None and "source" not in errors:
-        missing = [n for n in parsed.names if not _assigned(body, n)]
-        if missing:
-            errors["space"] = (f"the cell never assigns {', '.join(missing)}: a sweep replaces "
-                               "the cell's own top-level assignments to the swept names")
+        try:
+            objective = CellObjective(shell, body, parsed.names)
+        except SweepError as exc:
+            errors["source"] = str(exc)
         else:
-            try:
-                CellObjective(shell, body, parsed.names)
-            except SweepError as exc:
-                errors["source"] = str(exc)
+            missing = [n for n in parsed.names if n not in objective.assigned]
+            if missing:
+                errors["space"] = (f"the cell never assigns {', '.join(missing)}: a sweep "
+                                   "replaces the cell's own top-level assignments to the "
+                                   "swept names")
     if errors:
         raise FieldErrors(errors)
     return body
@@ -324,10 +325,6 @@ def _sweepable(key: str, value: Any) -> bool:
     if isinstance(value, float):
         return math.isfinite(value)
     return isinstance(value, (int, str, bool))
-
-
-def _assigned(body: str, name: str) -> bool:
-    return re.search(rf"(?m)^{re.escape(name)}\s*(:[^=]+)?=(?!=)", body) is not None
 
 
 def _prefixed(row: Mapping[str, Any], prefix: str) -> dict[str, Any]:

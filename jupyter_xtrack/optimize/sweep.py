@@ -240,6 +240,9 @@ class CellObjective(Objective):
             tree = ast.parse(py)
         except SyntaxError as exc:
             raise SweepError(f"the cell does not parse: {exc.msg} (line {exc.lineno})") from None
+        # The swept names the cell binds at top level (a name it never binds would be swept
+        # for nothing: the launch form reports those).
+        self.assigned = {n for n in names if any(_assigns_only(s, {n}) for s in tree.body)}
         tree.body = [s for s in tree.body if not _assigns_only(s, set(names))]
         last: ast.Expression | None = None
         if tree.body and isinstance(tree.body[-1], ast.Expr):

@@ -167,7 +167,7 @@ def cells(shell: Any, notebook_path: str) -> list[dict[str, Any]]:
     store = CONTEXT.store()
     table = store.query_runs("kind = 'cell' and cell_id != null", columns=["params.*", "metrics.*"],
                              limit=MAX_RUNS_SCANNED)
-    wanted = _same_notebook(notebook_path, shell)
+    wanted = _same_notebook(notebook_path)
     rows = [row for row in table.rows() if wanted(row.get("notebook_path"))]  # newest first
     cell_of = store.cell_ids([row["id"] for row in rows])
     by_cell: dict[str, list[dict[str, Any]]] = {}
@@ -331,7 +331,7 @@ def _prefixed(row: Mapping[str, Any], prefix: str) -> dict[str, Any]:
     return {k[len(prefix):]: v for k, v in row.items() if k.startswith(prefix) and v is not None}
 
 
-def _same_notebook(path: str, shell: Any) -> Callable[[Any], bool]:
+def _same_notebook(path: str) -> Callable[[Any], bool]:
     """A test for recorded notebook paths naming the notebook the server calls `path`.
 
     Recorded paths are absolute; the server's are relative to its root, which the kernel

@@ -224,20 +224,40 @@ function unplacedErrors(errors: Record<string, string>, fields: string[]): strin
   return rest.length ? rest.map(([k, v]) => `${k}: ${v}`).join('\n') : null;
 }
 
-/** check_*, then start_*: field errors and a form error come back; onStarted on success. */
-async function checkThenStart(
+/** What a form shows while and after it launches. */
+interface ILaunchUI {
+  setBusy: (text: string | null) => void;
+  setErrors: (errors: Record<string, string>) => void;
+  setWhole: (text: string | null) => void;
+  onStarted: (expected: IExpectedJob) => void;
+}
+
+/** check_*, then start_*: on success the app hears of the job; otherwise each error goes to
+ * its field (`fields`), and the rest to the whole form. */
+async function launchJob(
   kernel: Kernel.IKernelConnection,
   kind: 'automl' | 'sweep',
   args: Record<string, unknown>,
-  setBusy: (text: string | null) => void
-): Promise<Reply<IStarted> | null> {
-  setBusy('Checking…');
-  const check = await callKernel<unknown>(kernel, `check_${kind}`, args);
-  if (!check.ok) {
-    return check;
+  fields: string[],
+  ui: ILaunchUI
+): Promise<void> {
+  const since = Date.now() / 1000;
+  ui.setBusy('Checking…');
+  let reply: Reply<unknown> = await callKernel<unknown>(kernel, `check_${kind}`, args);
+  if (reply.ok) {
+    ui.setBusy('Starting…');
+    const started = await callKernel<IStarted>(kernel, `start_${kind}`, args);
+    if (started.ok) {
+      ui.setBusy(null);
+      ui.onStarted({ runId: started.value.run_id, since });
+      return;
+    }
+    reply = started;
   }
-  setBusy('Starting…');
-  return callKernel<IStarted>(kernel, `start_${kind}`, args);
+  ui.setBusy(null);
+  const errors = fieldErrors(reply);
+  ui.setErrors(errors);
+  ui.setWhole(formError(reply) ?? unplacedErrors(errors, fields));
 }
 
 const AUTOML_FIELDS = ['frame', 'target', 'time_budget', 'metric', 'name'];
@@ -349,18 +369,8 @@ function AutoMLForm(props: {
     if (Object.keys(local).length) {
       return;
     }
-    const since = Date.now() / 1000;
-    const reply = await checkThenStart(kernel, 'automl', automlArgs(form), setBusy);
-    setBusy(null);
-    if (reply?.ok) {
-      props.onStarted({ runId: reply.value.run_id, since });
-      return;
-    }
-    if (reply) {
-      const fields = fieldErrors(reply);
-      setErrors(fields);
-      setWhole(formError(reply) ?? unplacedErrors(fields, AUTOML_FIELDS));
-    }
+    await launchJob(kernel, 'automl', automlArgs(form), AUTOML_FIELDS,
+      { setBusy, setErrors, setWhole, onStarted: props.onStarted });
   };
 
   return (
@@ -515,18 +525,8 @@ function SweepForm(props: {
     }
     // Read again at the click: the cell may have been edited since the last render.
     const now = sweepSource(currentCellSource(props.panel, cell.cell_id), cell.code);
-    const since = Date.now() / 1000;
-    const reply = await checkThenStart(kernel, 'sweep', sweepArgs(form, now.source), setBusy);
-    setBusy(null);
-    if (reply?.ok) {
-      props.onStarted({ runId: reply.value.run_id, since });
-      return;
-    }
-    if (reply) {
-      const fields = fieldErrors(reply);
-      setErrors(fields);
-      setWhole(formError(reply) ?? unplacedErrors(fields, SWEEP_FIELDS));
-    }
+    await launchJob(kernel, 'sweep', sweepArgs(form, now.source), SWEEP_FIELDS,
+      { setBusy, setErrors, setWhole, onStarted: props.onStarted });
   };
 
   const metrics = cell

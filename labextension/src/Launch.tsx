@@ -32,6 +32,12 @@ import { callKernel } from './kernelBridge';
 
 type Mode = 'automl' | 'sweep';
 
+/** The form's two modes, with the labels of their buttons. */
+const MODES: [Mode, string][] = [
+  ['automl', 'AutoML on a DataFrame'],
+  ['sweep', 'Sweep a tracked cell']
+];
+
 /** The notebook the form targets and its kernel, kept current through the tracker's signals. */
 interface ITarget {
   panel: NotebookPanel | null;
@@ -236,7 +242,7 @@ interface ILaunchUI {
  * its field (`fields`), and the rest to the whole form. */
 async function launchJob(
   kernel: Kernel.IKernelConnection,
-  kind: 'automl' | 'sweep',
+  kind: Mode,
   args: Record<string, unknown>,
   fields: string[],
   ui: ILaunchUI
@@ -708,20 +714,16 @@ export function LaunchView(props: ILaunchViewProps): JSX.Element {
         )}
       </div>
       <div className="jp-xtrack-modes" role="group" aria-label="What to launch">
-        <button
-          className={`jp-xtrack-mode${mode === 'automl' ? ' jp-mod-active' : ''}`}
-          aria-pressed={mode === 'automl'}
-          onClick={() => setMode('automl')}
-        >
-          AutoML on a DataFrame
-        </button>
-        <button
-          className={`jp-xtrack-mode${mode === 'sweep' ? ' jp-mod-active' : ''}`}
-          aria-pressed={mode === 'sweep'}
-          onClick={() => setMode('sweep')}
-        >
-          Sweep a tracked cell
-        </button>
+        {MODES.map(([value, label]) => (
+          <button
+            key={value}
+            className={`jp-xtrack-mode${mode === value ? ' jp-mod-active' : ''}`}
+            aria-pressed={mode === value}
+            onClick={() => setMode(value)}
+          >
+            {label}
+          </button>
+        ))}
       </div>
       <div className="jp-xtrack-scroll">{body}</div>
     </div>

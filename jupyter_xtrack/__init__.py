@@ -25,8 +25,6 @@ from .api import (
 )
 from .run import ActiveRun, Run
 
-__version__ = "0.1.0"
-
 __all__ = [
     "RUN_STATUSES",
     "ActiveRun",
@@ -63,6 +61,7 @@ def show(obj: Any) -> Any:
 
 # Loaded on first use, so `import jupyter_xtrack` stays light: name -> (module, attribute).
 _LAZY = {
+    "__version__": ("_version", "__version__"),  # importlib.metadata only when asked
     "RUN_STATUSES": ("store", "RUN_STATUSES"),  # the store's list (sqlite3, psutil stay unloaded)
     "sweep": ("optimize.sweep", "sweep"),
     "best": ("optimize.sweep", "best"),

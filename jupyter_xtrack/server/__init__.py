@@ -10,6 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
+# Shown by `jupyter server extension list` (it reads the enabled module's __version__).
+from .._version import __version__ as __version__
+
 
 def _jupyter_server_extension_points() -> list[dict[str, str]]:
     return [{"module": "jupyter_xtrack.server"}]

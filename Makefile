@@ -12,8 +12,8 @@ $(BIN)/python:
 
 NBSTRIPOUT_SRC := $(VENV)/nbstripout-src/nbstripout-0.8.1
 
-# nbstripout's own test notebooks (with their expected outputs) are the check of
-# `xtrack strip --nbstripout-compat`; they come from its sdist on PyPI, never committed here.
+# The notebooks nbstripout's sdist ships are inputs of the differential check of
+# `xtrack strip --nbstripout-compat` against nbstripout itself; from PyPI, never committed here.
 $(NBSTRIPOUT_SRC): | $(BIN)/python
 	rm -rf $(VENV)/nbstripout-src && mkdir -p $(VENV)/nbstripout-src
 	$(BIN)/pip download -q --no-deps --no-binary :all: nbstripout==0.8.1 -d $(VENV)/nbstripout-src

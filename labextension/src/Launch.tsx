@@ -447,7 +447,7 @@ function AutoMLForm(props: {
           ))}
         </select>
       </Field>
-      <TextField id="time_budget" label="Time budget" error={errors.time_budget} hint="e.g. 30s, 5m, 1h"
+      <TextField id="time_budget" label="Time budget" error={errors.time_budget} hint="e.g. 30s, 5m, 1h30m"
         value={form.timeBudget} onChange={v => set('timeBudget', v)} />
       <TextField id="name" label="Name" error={errors.name} placeholder="optional"
         value={form.name} onChange={v => set('name', v)} />

@@ -36,7 +36,8 @@ def automl(
     background: bool = False,
     show: bool = True,
 ) -> AutoMLResult | Job[AutoMLResult]:
-    """Find a good model for a table within `time_budget` (seconds, or "30s", "5m", "1h").
+    """Find a good model for a table within `time_budget` (seconds, or "30s", "5m", "1h",
+    "1h30m"; the grammar is `scoring.parse_budget`'s).
 
     `automl(df, target="churned")` or `automl(X, y)`. Detects the task (binary, multiclass,
     regression) and picks a metric that fits it (roc_auc, log_loss, r2; `metric=` overrides).

@@ -90,8 +90,7 @@ def cmd_ls(args: argparse.Namespace) -> int:
 
 def runs_rows(cols: dict[str, list[Any]]) -> list[dict[str, str]]:
     """Readable rows for a runs listing."""
-    from ..context import fmt_any
-    from ..summary import fmt_duration
+    from ..records.formatting import fmt_duration, fmt_short
 
     n = len(cols["id"])
     # Metrics first: when the terminal is narrow, they are what a user looks for.
@@ -112,7 +111,7 @@ def runs_rows(cols: dict[str, list[Any]]) -> list[dict[str, str]]:
         }
         for key in dyn:
             value = cols[key][i]
-            row[key] = "" if value is None else fmt_any(value)
+            row[key] = "" if value is None else fmt_short(value)
         rows.append(row)
     return rows
 
@@ -155,8 +154,8 @@ def _clip(text: str, width: int) -> str:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from ..run import Run
-    from ..summary import detail_text
+    from ..records.run import Run
+    from ..records.summary import detail_text
 
     try:
         store = _store(args)
@@ -171,8 +170,8 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from ..compare import compare_runs
-    from ..run import Run
+    from ..records.compare import compare_runs
+    from ..records.run import Run
 
     try:
         store = _store(args)
@@ -222,7 +221,7 @@ def cmd_gc(args: argparse.Namespace) -> int:
     if args.json:
         _dump({"removed_blobs": removed, "freed_bytes": freed})
     else:
-        from ..summary import fmt_bytes
+        from ..records.formatting import fmt_bytes
 
         print(f"removed {removed} unreferenced blob(s), freed {fmt_bytes(freed)}")
     return 0

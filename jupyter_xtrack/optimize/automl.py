@@ -17,9 +17,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..tracking.search_runs import TrackedRun, open_parent, open_trial
 from .jobs import Job, JobCancelled, JobControl, start_job
 from .scoring import Metric, detect_task, get_metric, parse_budget
-from .trial_runs import TrackedRun, open_parent, open_trial
 
 if TYPE_CHECKING:
     import numpy as np

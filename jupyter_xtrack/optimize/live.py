@@ -36,7 +36,7 @@ def make_view(title: str, metric: str | None, direction: str) -> ProgressView:
     """The best live view available in this process (a no-op outside a notebook front end);
     a view that fails is switched off, never failing the search."""
     try:
-        from ..widgets.progress import SweepProgress
+        from ..views.progress import SweepProgress
 
         view: ProgressView = SweepProgress(title, metric, direction)
     except Exception:  # noqa: BLE001 - the widgets are optional; fall back to HTML

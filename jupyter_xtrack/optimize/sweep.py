@@ -22,13 +22,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..context import CONTEXT
+from ..tracking.search_runs import TrackedRun, open_parent, open_trial
+from ..tracking.session import CONTEXT
+from .devices import torch_device as visible_device
 from .jobs import Job, JobCancelled, JobControl, start_job
 from .live import ProgressView, make_view
 from .pruners import pruner_name
 from .samplers import make_sampler, sampler_name
 from .space import Space, SpaceError, parse_space
-from .trial_runs import TrackedRun, open_parent, open_trial, visible_device
 
 if TYPE_CHECKING:
     import optuna

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..optimize.jobs import CANCEL_TAG
+from ..facts import CANCEL_TAG
 from ..store import Store
 from .errors import RequestError
 

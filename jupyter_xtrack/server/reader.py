@@ -254,8 +254,8 @@ class StoreReader:
                 400, f"compare needs 2 to {MAX_COMPARE} runs (got {len(refs)}); "
                 "give them as ids=a,b,c",
             )
-        from ..compare import compare_runs
-        from ..run import Run
+        from ..records.compare import compare_runs
+        from ..records.run import Run
 
         store = self.need_store()
         blobs = _CachingBlobs(store, self._blob_cache)

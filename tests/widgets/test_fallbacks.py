@@ -12,7 +12,7 @@ import nbformat
 import pytest
 
 import jupyter_xtrack as xt
-from jupyter_xtrack import widgets
+from jupyter_xtrack import views as widgets
 from tests.conftest import run_cell
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
@@ -73,7 +73,7 @@ def test_compare_text_html_and_payload(two_runs: Any) -> None:
     assert WIDGET_MIME not in bundle
     assert "* params.lr" in bundle["text/plain"]
     assert "xtrack-compare" in bundle["text/html"] and "<svg" in bundle["text/html"]
-    from jupyter_xtrack.widgets.compare_view import comparison_payload
+    from jupyter_xtrack.views.compare_view import comparison_payload
 
     payload = comparison_payload(comparison)
     params = next(s for s in payload["sections"] if s["name"] == "params")

@@ -160,7 +160,7 @@ def test_compare_shows_widget_with_html_and_text(kernel: Kernel) -> None:
 
 def test_sweep_progress_updates_stops_and_freezes(kernel: Kernel) -> None:
     msgs = kernel.execute(
-        "from jupyter_xtrack.widgets import SweepProgress\n"
+        "from jupyter_xtrack.views import SweepProgress\n"
         "p = SweepProgress('lr sweep', 'acc', 'maximize').display()\n"
         "p.update([{'number': 0, 'state': 'complete', 'value': 0.8, 'params': {'lr': 0.1}, 'duration_s': 1}])"
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jupyter_xtrack.widgets.numbers import (
+from jupyter_xtrack.records.formatting import (
     fmt_bytes,
     fmt_duration,
     fmt_number,

@@ -7,14 +7,14 @@ from typing import Any
 
 import pytest
 
-from jupyter_xtrack.widgets.progress import (
+from jupyter_xtrack.views.progress import (
     SweepProgress,
     progress_html,
     progress_panels,
     progress_payload,
     progress_text,
 )
-from jupyter_xtrack.widgets.static_chart import chart_png
+from jupyter_xtrack.views.static_chart import chart_png
 
 TRIALS: list[dict[str, Any]] = [
     {"number": 0, "state": "complete", "value": 0.70, "params": {"lr": 0.1, "depth": 3}, "duration_s": 1.5},
@@ -67,7 +67,7 @@ def test_plain_python_prints_only_the_final_table(capsys: pytest.CaptureFixture[
 
 
 def test_stop_button_message_sets_stop_requested() -> None:
-    from jupyter_xtrack.widgets.models import ProgressModel
+    from jupyter_xtrack.views.models import ProgressModel
 
     progress = SweepProgress("s", "acc")
     progress._widget = ProgressModel(progress=progress.payload())  # as display() does in a kernel

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from jupyter_xtrack.widgets.series import MinMaxSeries, SeriesSet, pick, split_by_key
+from jupyter_xtrack.views.series import MinMaxSeries, SeriesSet, pick, split_by_key
 
 
 def reference_groups(keys: list[str]) -> dict[str, list[int]]:
@@ -105,7 +105,7 @@ def test_big_chunks_are_sampled_at_flat_cost_and_rare_keys_still_found() -> None
 
 
 def test_sample_stride_never_lines_up_with_interleaved_keys() -> None:
-    from jupyter_xtrack.widgets.series import sample_stride
+    from jupyter_xtrack.views.series import sample_stride
 
     for n in (20_001, 100_000, 1_000_000):
         stride = sample_stride(n, 4096)

@@ -10,7 +10,7 @@ import html
 from collections.abc import Mapping
 from typing import Any
 
-from .context import fmt_any
+from .formatting import fmt_bytes, fmt_duration, fmt_git, fmt_short
 
 _MARKS = {
     "finished": "✓",
@@ -21,32 +21,6 @@ _MARKS = {
     "running": "…",
 }
 _COLOURS = {"finished": "#2e7d32", "failed": "#c62828", "crashed": "#c62828", "running": "#1565c0"}
-
-
-def fmt_duration(seconds: float | None) -> str:
-    """Readable durations: 850 ms, 12.3 s, 4 min 05 s, 2 h 03 min."""
-    if seconds is None:
-        return "?"
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    if seconds < 60:
-        return f"{seconds:.3g} s"
-    minutes, secs = divmod(int(round(seconds)), 60)
-    if minutes < 60:
-        return f"{minutes} min {secs:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes:02d} min"
-
-
-def fmt_git(git: Mapping[str, Any] | None) -> str:
-    if not git:
-        return ""
-    if git.get("repo") is False:
-        return "no git"
-    commit = (git.get("commit") or "")[:7] or "no commits"
-    branch = git.get("branch") or "detached"
-    dirty = "*" if git.get("dirty") else ""
-    return f"git {commit}{dirty} ({branch})"
 
 
 def _parts(fields: Mapping[str, Any], max_metrics: int) -> list[str]:
@@ -60,7 +34,7 @@ def _parts(fields: Mapping[str, Any], max_metrics: int) -> list[str]:
     metrics = dict(fields.get("metrics") or {})
     if metrics:
         shown = list(metrics.items())[-max_metrics:]
-        parts.append(" ".join(f"{k}={fmt_any(v)}" for k, v in shown))
+        parts.append(" ".join(f"{k}={fmt_short(v)}" for k, v in shown))
     git = fmt_git(fields.get("git"))
     if git:
         parts.append(git)
@@ -101,12 +75,12 @@ def _kv_lines(title: str, values: Mapping[str, Any]) -> list[str]:
     if not values:
         return []
     width = max(len(k) for k in values)
-    return [f"{title}:"] + [f"  {k.ljust(width)}  {fmt_any(v)}" for k, v in values.items()]
+    return [f"{title}:"] + [f"  {k.ljust(width)}  {fmt_short(v)}" for k, v in values.items()]
 
 
 def detail_text(run: Any) -> str:
     """A readable multi-line description of one run (for `%xtrack show` and `xtrack show`)."""
-    lines = [summary_text(run._summary_fields(), max_metrics=0)]
+    lines = [summary_text(run.summary_fields(), max_metrics=0)]
     started = run.started_at.isoformat(timespec="seconds") if run.started_at else "?"
     lines.append(f"id {run.id} · experiment {run.experiment} · started {started}")
     if run.notebook_path:
@@ -144,15 +118,6 @@ def detail_text(run: Any) -> str:
         lines.append("error:")
         lines += ["  " + ln for ln in str(run.error.get("traceback", "")).rstrip().splitlines()]
     return "\n".join(lines)
-
-
-def fmt_bytes(n: float) -> str:
-    """1.5 KiB, 23 MiB, 1.2 GiB."""
-    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
-        if n < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.3g} {unit}"
-        n /= 1024
-    return f"{n} bytes"
 
 
 class RunDetail:

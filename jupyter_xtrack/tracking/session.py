@@ -11,12 +11,11 @@ import atexit
 import os
 import sys
 import threading
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from .run import ActiveRun
-    from .store import BackgroundWriter, PointBuffer, Store
+    from ..store import BackgroundWriter, PointBuffer, Store
+    from .active_run import ActiveRun
 
 
 class TrackerContext:
@@ -39,7 +38,7 @@ class TrackerContext:
     # -- the store ---------------------------------------------------------------
     def use_store(self, path_or_url: str | os.PathLike[str] | None) -> Store:
         """Make `path_or_url` the store for this process from now on and return it."""
-        from .store import open_store
+        from ..store import open_store  # lazy: sqlite3 and psutil load with the first store
 
         store = open_store(path_or_url, start_dir=self.start_dir)
         with self._lock:
@@ -55,7 +54,7 @@ class TrackerContext:
             return store
         with self._lock:
             if self._store is None:
-                from .store import open_store
+                from ..store import open_store  # lazy: see use_store
 
                 self._store = open_store(None, start_dir=self.start_dir)
             return self._store
@@ -67,7 +66,7 @@ class TrackerContext:
             return writer
         with self._lock:
             if self._writer is None:
-                from .store import BackgroundWriter, PointBuffer
+                from ..store import BackgroundWriter, PointBuffer  # lazy: see use_store
 
                 self._points = PointBuffer()
                 self._writer = BackgroundWriter(self.store(), on_error=self._writer_error)
@@ -122,6 +121,14 @@ class TrackerContext:
         return stack[-1] if stack else None
 
     # -- messages ------------------------------------------------------------------
+    def no_run(self, what: str) -> None:
+        """Warn (once) that `xt.<what>()` had no active run to record into."""
+        self.warn_once(
+            f"no-run:{what}",
+            f"xt.{what}() was called with no active run, so nothing was recorded; "
+            "put %%track on the cell or use `with xt.start_run():`",
+        )
+
     def warn_once(self, key: str, message: str) -> None:
         """Print one clear warning per kind of problem, on stderr, never raising."""
         if key in self.warned:
@@ -153,41 +160,12 @@ CONTEXT = TrackerContext()
 
 
 def _at_exit() -> None:
-    if CONTEXT.stack:
-        from .recorder import mark_open_runs_killed
-
-        mark_open_runs_killed()
+    """Runs still open at interpreter exit (a script that never ended its run, a kernel shut
+    down mid-cell) are recorded as killed rather than left running."""
+    stack = CONTEXT.stack
+    for run in reversed(stack):
+        run.abandon("killed")
+    stack.clear()
 
 
 atexit.register(_at_exit)
-
-
-def running_shell() -> Any:
-    """The running IPython shell, or None; never imports IPython itself."""
-    mod = sys.modules.get("IPython")
-    if mod is None:
-        return None
-    try:
-        return mod.get_ipython()
-    except Exception:  # noqa: BLE001 - a half-torn-down IPython counts as none
-        return None
-
-
-def relative_to_dir(path: str, base: str | None) -> str:
-    """`path` relative to `base` when it lies inside it, else unchanged (absolute)."""
-    if not base:
-        return path
-    try:
-        return Path(path).resolve().relative_to(Path(base).resolve()).as_posix()
-    except (ValueError, OSError):
-        return path
-
-
-def fmt_any(value: Any) -> str:
-    """A short human rendering of a param or metric value for summaries and tables."""
-    if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
-            return str(value)
-        return f"{value:.4g}"
-    text = str(value)
-    return text if len(text) <= 40 else text[:37] + "..."

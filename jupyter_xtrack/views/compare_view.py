@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..records.formatting import fmt_value
 from . import frontend
-from .numbers import fmt_value
 from .series import MinMaxSeries
 from .static_chart import Line, Panel, chart_svg
 
@@ -28,7 +28,7 @@ def metric_histories(runs: list[Any], keys: list[str]) -> list[dict[str, Any]]:
         lines = []
         for index, run in enumerate(runs):
             try:
-                hist = run._store.metric_history(run.id, key)
+                hist = run.store.metric_history(run.id, key)
             except Exception:  # noqa: BLE001 - a run without this metric has no line
                 continue
             values = hist.get("value") or []

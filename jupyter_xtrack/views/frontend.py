@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from ..context import running_shell
+from ..tracking.shell import running_shell
 
 WIDGET_MIME = "application/vnd.jupyter.widget-view+json"
 

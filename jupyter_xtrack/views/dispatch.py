@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..records.compare import Comparison
+from ..records.run import Run
+
 
 def view_for(obj: Any, filter: str | None = None) -> Any:
     """The view of `obj`, or `obj` itself when there is none."""
-    from ..compare import Comparison
-    from ..run import Run
-
     if isinstance(obj, Comparison):
         from .compare_view import CompareView
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import difflib
 import html
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .context import fmt_any
+from .formatting import fmt_short
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -21,6 +21,15 @@ if TYPE_CHECKING:
     from .run import Run
 
 _MISSING = "—"
+# The richest display of a Comparison (the in-notebook compare view), set by the layer that
+# owns the views (api); records never import views.
+_rich_display: Callable[[Comparison], dict[str, Any]] | None = None
+
+
+def set_rich_display(fn: Callable[[Comparison], dict[str, Any]] | None) -> None:
+    """Use `fn(comparison)` for the display data of every Comparison (None: HTML and text)."""
+    global _rich_display
+    _rich_display = fn
 
 
 @dataclass
@@ -97,12 +106,11 @@ class Comparison:
         """The richest view the front end can show: the in-notebook compare view when the
         widgets are available, else HTML, with plain text for everything else."""
         try:
-            from .widgets import compare_bundle
-            from .widgets.frontend import marked
-
-            return marked(dict(compare_bundle(self)))
+            if _rich_display is not None:
+                return _rich_display(self)
         except Exception:  # noqa: BLE001 - no widgets here: HTML and text still work
-            return {"text/plain": repr(self), "text/html": self._repr_html_()}
+            pass
+        return {"text/plain": repr(self), "text/html": self._repr_html_()}
 
     def _repr_html_(self) -> str:
         head = "".join(f"<th>{html.escape(lbl)}</th>" for lbl in self.labels)
@@ -129,7 +137,7 @@ class Comparison:
 
 
 def _cell(value: Any) -> str:
-    return _MISSING if value is None else fmt_any(value)
+    return _MISSING if value is None else fmt_short(value)
 
 
 def _union_keys(dicts: Sequence[dict[str, Any]]) -> list[str]:

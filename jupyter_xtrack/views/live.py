@@ -15,8 +15,9 @@ import time
 import uuid
 from typing import Any
 
+from ..records.formatting import fmt_number
+from ..tracking.session import CONTEXT
 from . import frontend
-from .numbers import fmt_number
 from .series import SeriesSet
 from .static_chart import Line, Panel, image_bundle
 
@@ -78,7 +79,7 @@ class LiveChart:
         self._dirty = False
         self._last_push = 0.0
         self._timer: threading.Timer | None = None
-        self._t0 = float(run._record.get("started_at") or time.time())
+        self._t0 = float(run.record.get("started_at") or time.time())
         self._done = False
         self.frozen: dict[str, Any] | None = None  # the bundle that replaced the widget
 
@@ -87,7 +88,6 @@ class LiveChart:
         """Show the chart and listen to the writer; False (nothing shown) without widgets."""
         if not frontend.widgets_enabled():
             return False
-        from ..context import CONTEXT
         from .models import LiveChartModel
 
         writer = CONTEXT.writer()
@@ -199,8 +199,6 @@ class LiveChart:
 
     def _freeze(self) -> None:
         try:
-            from ..context import CONTEXT
-
             # Every point logged so far goes through the listener (and into the store).
             CONTEXT.flush(FINAL_FLUSH_S)
             writer = self._writer
@@ -229,7 +227,7 @@ class LiveChart:
         from .series import MinMaxSeries
 
         try:
-            store = self.run._store
+            store = self.run.store
             exact = SeriesSet(self.run_id)
             for key in store.metric_keys(self.run_id):
                 hist = store.metric_history(self.run_id, key)

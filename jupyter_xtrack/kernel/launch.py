@@ -18,6 +18,8 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from .track_line import cell_body
+
 MAX_COLUMNS = 2000
 MAX_RUNS_SCANNED = 5000
 _MINIMIZED = re.compile(r"loss|err|mse|rmse|mae|mape|perplexity|time|cost", re.I)
@@ -81,7 +83,7 @@ def frames(shell: Any) -> list[dict[str, Any]]:
 
 def automl_options(shell: Any, frame: str, target: str) -> dict[str, Any]:
     """The task a target column makes, and the metrics that fit it."""
-    from .scoring import DEFAULT_METRIC, detect_task, metric_names
+    from ..optimize.scoring import DEFAULT_METRIC, detect_task, metric_names
 
     df, y = _frame_and_target(shell, frame, target)
     task = detect_task(y)
@@ -99,7 +101,7 @@ def check_automl(shell: Any, frame: str, target: str, time_budget: Any, metric: 
 def start_automl(shell: Any, frame: str, target: str, time_budget: Any,
                  metric: str | None = None, name: str | None = None) -> dict[str, Any]:
     """`xt.automl(df, target=..., background=True)` once every field checks out."""
-    from .automl import automl
+    from ..optimize.automl import automl
 
     df, budget, metric = _automl_request(shell, frame, target, time_budget, metric, name)
     job = automl(df, target=target, time_budget=budget, metric=metric, name=name or None,
@@ -109,7 +111,7 @@ def start_automl(shell: Any, frame: str, target: str, time_budget: Any,
 
 def _automl_request(shell: Any, frame: str, target: str, time_budget: Any, metric: str | None,
                     name: str | None) -> tuple[Any, float, str | None]:
-    from .scoring import detect_task, get_metric, parse_budget
+    from ..optimize.scoring import detect_task, get_metric, parse_budget
 
     errors: dict[str, str] = {}
     df = y = None
@@ -162,7 +164,7 @@ def _frame_and_target(shell: Any, frame: str, target: str) -> tuple[Any, Any]:
 def cells(shell: Any, notebook_path: str) -> list[dict[str, Any]]:
     """The tracked cells of the notebook at `notebook_path` (as the Jupyter server names it,
     or absolute) that recorded params, newest first, each with a suggested sweep."""
-    from ..context import CONTEXT
+    from ..tracking.session import CONTEXT
 
     store = CONTEXT.store()
     table = store.query_runs("kind = 'cell' and cell_id != null", columns=["params.*", "metrics.*"],
@@ -209,7 +211,7 @@ def start_sweep(shell: Any, source: str, space: str, trials: Any, metric: str,
                 pruner: str | None = None, name: str | None = None,
                 cell_id: str | None = None) -> dict[str, Any]:
     """A background sweep of the cell's source over `space` once every field checks out."""
-    from .sweep import sweep
+    from ..optimize.sweep import sweep
 
     body = _sweep_request(shell, source, space, trials, metric, direction, sampler, pruner)
     tags = {"xtrack.launch.cell_id": cell_id} if cell_id else None
@@ -221,10 +223,10 @@ def start_sweep(shell: Any, source: str, space: str, trials: Any, metric: str,
 
 def _sweep_request(shell: Any, source: str, space: str, trials: Any, metric: str,
                    direction: str, sampler: str | None, pruner: str | None) -> str:
-    from .pruners import pruner_name
-    from .samplers import sampler_name
-    from .space import SpaceError, parse_space
-    from .sweep import DIRECTIONS, CellObjective, SweepError
+    from ..optimize.pruners import pruner_name
+    from ..optimize.samplers import sampler_name
+    from ..optimize.space import SpaceError, parse_space
+    from ..optimize.sweep import DIRECTIONS, CellObjective, SweepError
 
     errors: dict[str, str] = {}
     body = strip_track_line(source if isinstance(source, str) else "")
@@ -271,9 +273,9 @@ def _sweep_request(shell: Any, source: str, space: str, trials: Any, metric: str
 
 
 def strip_track_line(source: str) -> str:
-    """A cell's source without a leading `%%track ...` line (the sweep runs the body)."""
-    head, sep, rest = source.lstrip("\n").partition("\n")
-    return rest if head.strip().startswith("%%track") else source
+    """A cell's source without a leading `%%track ...` line (the sweep runs the body), by
+    the same rule as the kernel's hooks."""
+    return cell_body(source)
 
 
 def suggest_space(params_by_run: list[dict[str, Any]]) -> str:

@@ -22,8 +22,8 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+from ..records.formatting import fmt_duration, fmt_number, fmt_value
 from . import frontend
-from .numbers import fmt_duration, fmt_number, fmt_value
 from .static_chart import Line, Panel, image_bundle, img_tag
 
 STATES = ("running", "complete", "pruned", "failed")

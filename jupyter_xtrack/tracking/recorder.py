@@ -13,16 +13,35 @@ import os
 import sys
 import threading
 import time
-import traceback
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
+from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
 
-from .context import CONTEXT, TrackerContext, relative_to_dir
-from .run import ActiveRun
+from ..capture.redact import redact
+from ..facts import (
+    GIT_DIFF_BYTES,
+    GIT_DIFF_HASH,
+    STDIO_STREAMS,
+    CodeFact,
+    EnvFact,
+    ErrorFact,
+    Fact,
+    GitFact,
+    LineageFact,
+    Status,
+    StdioFact,
+)
+from . import lifecycle
+from .active_run import ActiveRun
+from .request import CellInfo, RunOptions
+from .session import CONTEXT, TrackerContext
+from .workers import background
+
+if TYPE_CHECKING:
+    from ..store import Store
 
 STDIO_CAP_BYTES = 1_000_000
 NO_RESULT: Any = object()
@@ -30,77 +49,21 @@ NO_RESULT: Any = object()
 # locked by another process would otherwise hold the cell for SQLite's whole busy timeout).
 CREATE_TIMEOUT_S = 2.0
 
-_executors: dict[str, ThreadPoolExecutor] = {}
-_executor_lock = threading.Lock()
-_pending: set[Future[Any]] = set()
-_static_env: Future[Any] | None = None
-
-
-def _executor(name: str, workers: int) -> ThreadPoolExecutor:
-    pool = _executors.get(name)
-    if pool is None:
-        with _executor_lock:
-            pool = _executors.get(name)
-            if pool is None:
-                pool = _executors[name] = ThreadPoolExecutor(workers, thread_name_prefix=name)
-    return pool
-
-
-def background() -> ThreadPoolExecutor:
-    """The tracker's worker threads (git, hashing, serialisation): started on first use."""
-    return _executor("xtrack", 3)
-
-
-def _create_executor() -> ThreadPoolExecutor:
-    """A thread of its own for creating runs, so busy workers never delay a cell's start."""
-    return _executor("xtrack-create", 1)
+_static_env: Any = None
 
 
 def prefetch_environment() -> None:
     """Start computing the static environment (package list, hardware) off the hot path."""
     global _static_env
     if _static_env is None:
-        from .capture.env import static_environment
+        from ..capture.env import static_environment  # lazy: importlib.metadata is slow
 
         _static_env = background().submit(static_environment)
 
 
 def wait_pending(timeout: float | None = 60.0) -> None:
     """Wait for every run still being finalised in the background, then for the writer."""
-    deadline = None if timeout is None else time.monotonic() + timeout
-    for fut in list(_pending):
-        left = None if deadline is None else max(0.0, deadline - time.monotonic())
-        try:
-            fut.result(timeout=left)
-        except Exception:  # noqa: BLE001 - already reported by the worker
-            pass
-    CONTEXT.flush(timeout)
-
-
-@dataclass
-class CellInfo:
-    """What the front end knows about the code being tracked."""
-
-    source: str
-    python_source: str | None = None  # the source after IPython's transforms (for analysis)
-    kind: str = "cell"  # cell | script
-    cell_id: str | None = None
-    notebook_path: str | None = None
-    history: Sequence[tuple[int, str]] = ()
-    user_ns: Mapping[str, Any] | None = None
-    script_path: str | None = None
-
-
-@dataclass
-class RunOptions:
-    """What the user asked for on the `%%track` line or in `start_run(...)`."""
-
-    name: str | None = None
-    experiment: str | None = None
-    tags: dict[str, str] = field(default_factory=dict)
-    param_names: list[str] = field(default_factory=list)
-    data_paths: list[str] = field(default_factory=list)
-    parent_id: str | None = None
+    lifecycle.wait_pending(CONTEXT, timeout)
 
 
 class Recording:
@@ -127,84 +90,54 @@ class Recording:
         """Create the run and start capturing. Returns None (after one warning) when the run
         cannot be recorded; the user's code runs either way."""
         ctx = self.ctx
-        try:
-            store = ctx.store()
-            writer = ctx.writer()
-        except Exception as exc:  # noqa: BLE001 - a missing/locked/read-only store must not stop the cell
-            ctx.warn_once(
-                "store-open",
-                f"the run store {ctx.describe_store()} cannot be used ({exc}); "
-                "this cell runs untracked",
-            )
-            return None
         info, opts = self.info, self.options
         parent = ctx.active
         self._nested = parent is not None
         parent_id = opts.parent_id or (parent.id if parent is not None else None)
         if info.notebook_path:
             self._base_dir = os.path.dirname(os.path.abspath(info.notebook_path))
-        started = time.time()
-        created = _create_executor().submit(
-            store.create_run,
-            name=opts.name,
-            experiment=opts.experiment,
-            tags=opts.tags,
-            parent_id=parent_id,
-            kind=info.kind,
-            notebook_path=info.notebook_path,
-            cell_id=info.cell_id,
-            started_at=started,
-        )
         try:
-            run_id, number = created.result(timeout=CREATE_TIMEOUT_S)
-        except FutureTimeout:
-            created.add_done_callback(_abandon_late_run(store))
-            _pending.add(created)
-            created.add_done_callback(_pending.discard)
-            ctx.warn_once(
-                "store-busy",
-                f"the run store {store.root} stayed locked by another process for "
-                f"{CREATE_TIMEOUT_S:g} s; this cell runs untracked (the run will be recorded "
-                "as failed once the store frees up)",
+            run = lifecycle.open_run(
+                ctx, name=opts.name, experiment=opts.experiment, tags=opts.tags,
+                parent_id=parent_id, kind=info.kind, notebook_path=info.notebook_path,
+                cell_id=info.cell_id, create_timeout=CREATE_TIMEOUT_S, on_late=_close_late_run,
             )
+        except lifecycle.CannotOpen as exc:
+            if exc.reason == "open":
+                ctx.warn_once(
+                    "store-open",
+                    f"the run store {exc.where} cannot be used ({exc.cause}); "
+                    "this cell runs untracked",
+                )
+            elif exc.reason == "busy":
+                ctx.warn_once(
+                    "store-busy",
+                    f"the run store {exc.where} stayed locked by another process for "
+                    f"{CREATE_TIMEOUT_S:g} s; this cell runs untracked (the run will be recorded "
+                    "as failed once the store frees up)",
+                )
+            else:
+                ctx.warn_once(
+                    "store-create",
+                    f"could not create a run in {exc.where} ({exc.cause}); this cell runs untracked",
+                )
             return None
-        except Exception as exc:  # noqa: BLE001
-            ctx.warn_once(
-                "store-create",
-                f"could not create a run in {store.root} ({exc}); this cell runs untracked",
-            )
-            return None
-        run = ActiveRun(
-            ctx,
-            store,
-            run_id=run_id,
-            number=number,
-            name=opts.name,
-            experiment=opts.experiment,
-            tags=opts.tags,
-            parent_id=parent_id,
-            kind=info.kind,
-            started_at=started,
-            notebook_path=info.notebook_path,
-            cell_id=info.cell_id,
-        )
         self.run = run
-        writer.watch(run_id)
-        ctx.stack.append(run)
+        run.on_end = self.end_with
         self._guard("start capture", self._start_captures)
         return run
 
     def _start_captures(self) -> None:
-        from .capture.git import git_state
-        from .capture.resources import ResourceMeter
+        from ..capture.git import git_state  # lazy, as every capture: loaded by the first run
+        from ..capture.resources import ResourceMeter
 
         self._git = background().submit(git_state, self._base_dir)
         self._meter = ResourceMeter()
         self._meter.start()
         if self._nested:
             return  # the enclosing run already records files, stdout and figures
-        from .capture.data import FileAccessRecorder
-        from .capture.outputs import TeeStream, open_figure_numbers
+        from ..capture.data import FileAccessRecorder
+        from ..capture.outputs import TeeStream, open_figure_numbers
 
         self._figures_before = open_figure_numbers()
         self._files = _file_recorder(FileAccessRecorder)
@@ -217,13 +150,15 @@ class Recording:
         sys.stdout, sys.stderr = self._tees
 
     # -- stop ----------------------------------------------------------------------------
-    def end(self, error: BaseException | None = None, result: Any = NO_RESULT) -> ActiveRun | None:
-        """Stop capturing, mark the run's status, and finalise it in the background."""
+    def end(self, error: BaseException | None = None, result: Any = NO_RESULT,
+            status: Status | None = None) -> ActiveRun | None:
+        """Stop capturing, mark the run's status (given, or what `error` implies), and
+        finalise it in the background."""
         run = self.run
         if run is None:
             return None
+        run.on_end = None
         ended = time.time()
-        status = _status_for(error)
         snapshot = _Snapshot()
         self._guard("stop capture", lambda: self._stop_captures(snapshot))
         if self.info.user_ns is not None:
@@ -233,18 +168,18 @@ class Recording:
         if snapshot.params:
             run.log_params(**snapshot.params)
         if error is not None:
-            snapshot.error = _error_fact(error)
-        run.mark(status, ended)
-        run.set_fact("error", snapshot.error)
+            snapshot.error = lifecycle.error_fact(error)
+        lifecycle.close_run(self.ctx, run, status or lifecycle.status_for(error),
+                            ended_at=ended, error=snapshot.error)
         head = _quick_git(self._base_dir)
         if head is not None:
-            run.set_fact("git", head)
-        if self.ctx.stack and self.ctx.stack[-1] is run:
-            self.ctx.stack.pop()
-        fut = background().submit(self._finalize, run, snapshot)
-        _pending.add(fut)
-        fut.add_done_callback(_pending.discard)
+            run.set_fact(Fact.GIT, head)
+        lifecycle.track_pending(background().submit(self._finalize, run, snapshot))
         return run
+
+    def end_with(self, status: Status | None, error: BaseException | None) -> None:
+        """`ActiveRun.end`'s hook: end with `status` (None: what `error` implies)."""
+        self.end(error, status=status)
 
     def _stop_captures(self, snap: _Snapshot) -> None:
         if self._meter is not None:
@@ -260,14 +195,14 @@ class Recording:
             snap.stdout, snap.stdout_truncated = self._tees[0].captured()
             snap.stderr, snap.stderr_truncated = self._tees[1].captured()
         if not self._nested:
-            from .capture.outputs import new_figures_png
+            from ..capture.outputs import new_figures_png
 
             snap.figures = list(self.figures) + new_figures_png(self._figures_before)
 
     def _read_namespace(self, snap: _Snapshot, result: Any) -> None:
         """Params, metric-like names, estimators and datasets: read now, while the namespace
         still holds what this cell left in it."""
-        from .capture.params import (
+        from ..capture.params import (
             analyze_cell,
             estimator_params,
             metric_like,
@@ -316,7 +251,7 @@ class Recording:
     def _finalize(self, run: ActiveRun, snap: _Snapshot) -> None:
         """Everything that may happen after the cell returned: hashing, git, blobs, writes."""
         facts: dict[str, Any] = {}
-        store = run._store
+        store = run.store
         info = self.info
 
         def guarded(what: str, fn: Callable[[], Any]) -> Any:
@@ -326,68 +261,50 @@ class Recording:
                 self.problems.append(f"{what}: {type(exc).__name__}: {exc}")
                 return None
 
-        from .capture.redact import redact
-
         if info.source:
             src_hash = guarded("code", lambda: store.put_blob(redact(info.source).encode()))
-            facts["code"] = {
+            code: CodeFact = {
                 "hash": src_hash,
                 "kind": info.kind,
                 "script_path": info.script_path,
                 "lines": info.source.count("\n") + 1,
             }
+            facts[Fact.CODE] = code
         if info.history:
-            facts["lineage"] = guarded("lineage", lambda: self._lineage_fact(store))
+            facts[Fact.LINEAGE] = guarded("lineage", lambda: self._lineage_fact(store))
         if info.notebook_path:
-            facts["notebook"] = guarded("notebook snapshot", lambda: self._notebook_fact(store))
-        facts["env"] = guarded("environment", lambda: _env_fact(store))
-        facts["git"] = guarded("git", lambda: self._git_fact(store))
-        facts["resources"] = snap.resources
-        facts["error"] = snap.error
-        facts["stdio"] = guarded("stdout/stderr", lambda: _stdio_fact(store, snap))
+            facts[Fact.NOTEBOOK] = guarded("notebook snapshot", lambda: self._notebook_fact(store))
+        facts[Fact.ENV] = guarded("environment", lambda: _env_fact(store))
+        facts[Fact.GIT] = guarded("git", lambda: self._git_fact(store))
+        facts[Fact.RESOURCES] = snap.resources
+        facts[Fact.ERROR] = snap.error
+        facts[Fact.STDIO] = guarded("stdout/stderr", lambda: _stdio_fact(store, snap))
         files = guarded("data files", lambda: self._file_records(store, run.id, snap))
-        facts["datasets"] = guarded("datasets", lambda: _datasets(snap))
+        facts[Fact.DATASETS] = guarded("datasets", lambda: _datasets(snap))
         figures: list[tuple[str, str, int]] = []
         for i, png in enumerate(snap.figures):
             blob = guarded("figure", partial(store.put_blob, png))
             if blob:
                 figures.append((f"figure-{i + 1}.png", blob, len(png)))
         if run.flagged_params:
-            facts["params_flagged"] = list(run.flagged_params)
+            facts[Fact.PARAMS_FLAGGED] = list(run.flagged_params)
         if self.problems:
-            facts["capture_problems"] = list(self.problems)
+            facts[Fact.CAPTURE_PROBLEMS] = list(self.problems)
             self.ctx.warn_once(
                 "capture:" + self.problems[0][:40],
                 f"run #{run.number}: some facts could not be captured: {'; '.join(self.problems)}",
             )
-        for key, value in facts.items():
-            run.set_fact(key, value)
-        status = run.status
-        ended = run._record["ended_at"]
-        facts = {k: v for k, v in facts.items() if v is not None}
+        lifecycle.store_run(self.ctx, run, facts, files=files or (), figures=figures)
 
-        def write(s: Any) -> None:
-            s.set_facts(run.id, **facts)
-            if files:
-                s.record_files(run.id, files)
-            for name, blob, size in figures:
-                s.add_artifact(run.id, name, blob=blob, size=size, media_type="image/png",
-                               meta={"source": "display"})
-            s.finish_run(run.id, status=status, ended_at=ended)
-
-        writer = self.ctx.writer()
-        writer.submit(write)
-        writer.unwatch(run.id)
-
-    def _lineage_fact(self, store: Any) -> dict[str, Any]:
-        from .capture.code import lineage_notebook, notebook_bytes
+    def _lineage_fact(self, store: Store) -> LineageFact:
+        from ..capture.code import lineage_notebook, notebook_bytes
 
         history = [(n, _redacted_source(src)) for n, src in self.info.history]
         nb = lineage_notebook(history, language_version=sys.version.split()[0])
         return {"hash": store.put_blob(notebook_bytes(nb)), "cells": len(history)}
 
-    def _notebook_fact(self, store: Any) -> dict[str, Any]:
-        from .capture.code import read_notebook_snapshot
+    def _notebook_fact(self, store: Store) -> dict[str, Any]:
+        from ..capture.code import read_notebook_snapshot
 
         path = self.info.notebook_path
         assert path is not None
@@ -397,17 +314,17 @@ class Recording:
             snap["hash"] = store.put_blob(data)
         return snap
 
-    def _git_fact(self, store: Any) -> dict[str, Any] | None:
+    def _git_fact(self, store: Store) -> GitFact | None:
         if self._git is None:
             return None
-        state = dict(self._git.result())
+        state: dict[str, Any] = dict(self._git.result())
         diff = state.pop("diff", None)
         if diff:
-            state["diff_hash"] = store.put_blob(diff.encode())
-            state["diff_bytes"] = len(diff)
-        return state
+            state[GIT_DIFF_HASH] = store.put_blob(diff.encode())
+            state[GIT_DIFF_BYTES] = len(diff)
+        return state  # type: ignore[return-value]  # capture.git's dict, GitFact's keys
 
-    def _file_records(self, store: Any, run_id: str, snap: _Snapshot) -> list[dict[str, Any]]:
+    def _file_records(self, store: Store, run_id: str, snap: _Snapshot) -> list[dict[str, Any]]:
         cache = _hash_cache()
         records: list[dict[str, Any]] = []
         seen: set[tuple[str, str]] = set()
@@ -450,53 +367,17 @@ class _Snapshot:
     params: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
     datasets: list[tuple[str, Any]] = field(default_factory=list)
-    error: dict[str, Any] | None = None
+    error: ErrorFact | None = None
 
 
-def _abandon_late_run(store: Any) -> Callable[[Future[Any]], None]:
+def _close_late_run(store: Store, run_id: str) -> None:
     """For a run whose creation outlasted CREATE_TIMEOUT_S: close it as failed, with the
     reason, so it never reads as running (or crashed) for a cell that ran untracked."""
-
-    def done(fut: Future[Any]) -> None:
-        try:
-            run_id, _ = fut.result()
-            store.set_facts(run_id, capture_problems=[
-                f"the store was locked for more than {CREATE_TIMEOUT_S:g} s when the run "
-                "started; the cell ran untracked"
-            ])
-            store.finish_run(run_id, status="failed")
-        except Exception:  # noqa: BLE001 - nothing was created, nothing to close
-            pass
-
-    return done
-
-
-def mark_open_runs_killed() -> None:
-    """At interpreter exit: runs still open (a script that never ended its run, a kernel
-    shut down mid-cell) are recorded as killed rather than left running."""
-    for run in reversed(CONTEXT.stack):
-        try:
-            run._store.finish_run(run.id, status="killed")
-        except Exception:  # noqa: BLE001 - best effort while the interpreter goes away
-            pass
-    CONTEXT.stack.clear()
-
-
-def _status_for(error: BaseException | None) -> str:
-    if error is None:
-        return "finished"
-    if isinstance(error, KeyboardInterrupt):
-        return "interrupted"
-    if isinstance(error, SystemExit):
-        return "killed"
-    return "failed"
-
-
-def _error_fact(error: BaseException) -> dict[str, Any]:
-    from .capture.redact import redact
-
-    tb = "".join(traceback.format_exception(type(error), error, error.__traceback__))
-    return {"type": type(error).__name__, "message": redact(str(error)), "traceback": redact(tb)}
+    store.set_facts(run_id, **{Fact.CAPTURE_PROBLEMS: [
+        f"the store was locked for more than {CREATE_TIMEOUT_S:g} s when the run "
+        "started; the cell ran untracked"
+    ]})
+    store.finish_run(run_id, status="failed")
 
 
 def _is_dataset(obj: Any) -> bool:
@@ -511,7 +392,7 @@ def _is_dataset(obj: Any) -> bool:
 
 
 def _datasets(snap: _Snapshot) -> list[dict[str, Any]]:
-    from .capture.data import fingerprint
+    from ..capture.data import fingerprint
 
     out = []
     for name, obj in snap.datasets:
@@ -521,32 +402,32 @@ def _datasets(snap: _Snapshot) -> list[dict[str, Any]]:
     return out
 
 
-def _stdio_fact(store: Any, snap: _Snapshot) -> dict[str, Any] | None:
-    from .capture.redact import redact
-
+def _stdio_fact(store: Store, snap: _Snapshot) -> StdioFact | None:
     fact: dict[str, Any] = {}
-    for name, text, truncated in (
-        ("stdout", snap.stdout, snap.stdout_truncated),
-        ("stderr", snap.stderr, snap.stderr_truncated),
+    for name, text, truncated in zip(
+        STDIO_STREAMS,
+        (snap.stdout, snap.stderr),
+        (snap.stdout_truncated, snap.stderr_truncated),
+        strict=True,
     ):
         if text:
             fact[name] = store.put_blob(redact(text).encode())
             fact[f"{name}_bytes"] = len(text)
             if truncated:
                 fact[f"{name}_truncated"] = True
-    return fact or None
+    return fact or None  # type: ignore[return-value]  # StdioFact's keys, per stream
 
 
 _env_cache: dict[tuple[str, ...], tuple[bytes, dict[str, Any]]] = {}
 
 
-def _env_fact(store: Any) -> dict[str, Any]:
+def _env_fact(store: Store) -> EnvFact:
     """The environment as a blob plus a small summary. The serialised bytes are cached per
     (imported packages, env vars); `put_blob` of bytes already stored writes nothing."""
-    import orjson
+    import orjson  # lazy, with the environment capture: both load with the first run
 
-    from .capture.env import imported_distributions, static_environment
-    from .capture.redact import allowed_env
+    from ..capture.env import imported_distributions, static_environment
+    from ..capture.redact import allowed_env
 
     static = _static_env.result() if _static_env is not None else static_environment()
     imported = imported_distributions(list(sys.modules))
@@ -564,7 +445,7 @@ def _env_fact(store: Any) -> dict[str, Any]:
         cached = (orjson.dumps(full, option=orjson.OPT_SORT_KEYS), summary)
         _env_cache[key] = cached
     data, summary = cached
-    return {"hash": store.put_blob(data), **summary}
+    return cast("EnvFact", {"hash": store.put_blob(data), **summary})
 
 
 _redacted: dict[str, str] = {}
@@ -574,15 +455,13 @@ def _redacted_source(source: str) -> str:
     """Redacted cell source, remembered: the lineage repeats every earlier cell each run."""
     done = _redacted.get(source)
     if done is None:
-        from .capture.redact import redact
-
         done = _redacted[source] = redact(source)
     return done
 
 
 def _quick_git(path: str) -> dict[str, Any] | None:
     try:
-        from .capture.git import git_head
+        from ..capture.git import git_head
 
         return git_head(path)
     except Exception:  # noqa: BLE001
@@ -595,7 +474,7 @@ _cache: Any = None
 def _hash_cache() -> Any:
     global _cache
     if _cache is None:
-        from .capture.data import HashCache
+        from ..capture.data import HashCache
 
         _cache = HashCache()
     return _cache
@@ -610,3 +489,13 @@ def _file_recorder(factory: Any) -> Any:
     if _file_recorder_instance is None:
         _file_recorder_instance = factory()
     return _file_recorder_instance
+
+
+def relative_to_dir(path: str, base: str | None) -> str:
+    """`path` relative to `base` when it lies inside it, else unchanged (absolute)."""
+    if not base:
+        return path
+    try:
+        return Path(path).resolve().relative_to(Path(base).resolve()).as_posix()
+    except (ValueError, OSError):
+        return path

@@ -11,8 +11,9 @@ import html
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
+from ..records.formatting import fmt_duration, fmt_number, fmt_value
 from . import frontend
-from .numbers import fmt_duration, fmt_number, fmt_value
+from .source import current as runs_source
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -126,12 +127,11 @@ class RunTableView:
     def apply_filter(self, text: str) -> bool:
         """Show the runs matching `text` (filter language; empty: all runs). A malformed
         filter keeps the rows and sets `error` to the FilterError message; returns False."""
-        from ..api import runs
         from ..store import FilterError
 
         text = (text or "").strip()
         try:
-            frame = runs(text or None)
+            frame = runs_source().runs(text or None)
         except FilterError as exc:
             self.error = str(exc)
             self._sync()
@@ -146,7 +146,6 @@ class RunTableView:
     def compare(self, ids: list[str] | None = None) -> Any:
         """Compare the ticked runs (or `ids`): shows the compare view under the table and
         returns the Comparison; sets `error` when fewer than two runs are chosen."""
-        from ..api import compare
         from .compare_view import comparison_payload
 
         chosen = list(ids if ids is not None else self.selected)
@@ -154,7 +153,7 @@ class RunTableView:
             self.error = "select at least two runs to compare (tick their boxes)"
             self._sync()
             return None
-        self.comparison = compare(*chosen)
+        self.comparison = runs_source().compare(*chosen)
         self.error = ""
         if self.widget is not None:
             self.widget.compare = comparison_payload(self.comparison)

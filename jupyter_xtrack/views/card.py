@@ -14,8 +14,11 @@ import uuid
 from datetime import timezone
 from typing import Any
 
+from ..records.formatting import fmt_bytes, fmt_duration, fmt_number, fmt_value, short_hash
+from ..records.summary import summary_text
+from ..tracking.session import CONTEXT
 from . import frontend
-from .numbers import fmt_bytes, fmt_duration, fmt_number, fmt_value, short_hash
+from .source import current as runs_source
 
 _MARKS = {"finished": "✓", "failed": "✗", "crashed": "✗", "interrupted": "■", "killed": "■",
           "running": "…"}
@@ -31,7 +34,7 @@ def previous_run(run: Any) -> dict[str, Any] | None:
     """The latest earlier run of the same cell ({id, number}), matched by cell id, else by
     run name; None when there is none or it cannot be told."""
     try:
-        store = run._store
+        store = run.store
         cell_id = run.cell_id
         if cell_id:
             where = f"cell_id = {_quote(cell_id)}"
@@ -89,10 +92,7 @@ def _git_rows(git: dict[str, Any] | None) -> list[list[str]]:
 
 def card_payload(run: Any, *, pending: bool = False) -> dict[str, Any]:
     """The card's model: JSON-able, small (at most 40 rows per section)."""
-    from ..context import CONTEXT
-    from ..summary import summary_text
-
-    fields = run._summary_fields()
+    fields = run.summary_fields()
     key_metrics = getattr(run, "key_metrics", None)
     if callable(key_metrics):
         fields["metrics"] = key_metrics()
@@ -222,11 +222,9 @@ class RunCard:
 
     def _refresh(self) -> None:
         try:
-            from ..api import get_run
-            from ..recorder import wait_pending
-
-            wait_pending(REFRESH_TIMEOUT_S)
-            self.run = get_run(self.run.id)
+            source = runs_source()
+            source.wait_pending(REFRESH_TIMEOUT_S)
+            self.run = source.get_run(self.run.id)
             self.card = card_payload(self.run)
             if self.widget is not None:
                 self.widget.card = self.card
@@ -244,9 +242,9 @@ class RunCard:
         if not previous:
             self.widget.error = f"run #{self.card['number']} has no earlier run of the same cell"
             return
-        from ..api import compare
         from .compare_view import comparison_payload
 
         self.widget.error = ""
-        self.widget.compare = comparison_payload(compare(previous["id"], self.card["id"]))
+        self.widget.compare = comparison_payload(
+            runs_source().compare(previous["id"], self.card["id"]))
 

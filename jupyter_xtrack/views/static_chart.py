@@ -15,7 +15,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .numbers import fmt_number
+from ..records.formatting import fmt_number
 
 # Colour-blind-safe palette (Okabe-Ito), shared with static/views.js.
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#000000")

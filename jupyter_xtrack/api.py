@@ -7,6 +7,7 @@ import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
+from . import views
 from .records.compare import Comparison, compare_runs, set_rich_display
 from .records.run import Run
 from .tracking import scripts
@@ -14,6 +15,7 @@ from .tracking.active_run import ActiveRun, log
 from .tracking.recorder import wait_pending
 from .tracking.session import CONTEXT
 from .views import source as view_source
+from .views.frontend import marked
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -113,11 +115,7 @@ def flush(timeout: float | None = 60.0) -> None:
 def show(obj: Any) -> Any:
     """An interactive view of `obj` (a runs DataFrame, a Comparison, a Run) where widgets work;
     `obj` itself elsewhere. Usable as `xt.runs().pipe(xt.show)`."""
-    try:
-        from .views import show as widget_show  # lazy: the views load anywidget's helpers
-    except ImportError:
-        return obj
-    return widget_show(obj)
+    return views.show(obj)
 
 
 class _ApiSource:
@@ -130,10 +128,7 @@ class _ApiSource:
 
 
 def _comparison_bundle(comparison: Comparison) -> dict[str, Any]:
-    from .views import compare_bundle  # lazy: only when a Comparison is displayed
-    from .views.frontend import marked
-
-    return marked(dict(compare_bundle(comparison)))
+    return marked(dict(views.compare_bundle(comparison)))
 
 
 view_source.use(_ApiSource())

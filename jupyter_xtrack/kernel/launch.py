@@ -18,6 +18,7 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ..tracking.session import CONTEXT
 from .track_line import cell_body
 
 MAX_COLUMNS = 2000
@@ -83,6 +84,7 @@ def frames(shell: Any) -> list[dict[str, Any]]:
 
 def automl_options(shell: Any, frame: str, target: str) -> dict[str, Any]:
     """The task a target column makes, and the metrics that fit it."""
+    # lazy: optuna and scikit-learn load when a search is asked for
     from ..optimize.scoring import DEFAULT_METRIC, detect_task, metric_names
 
     df, y = _frame_and_target(shell, frame, target)
@@ -101,6 +103,7 @@ def check_automl(shell: Any, frame: str, target: str, time_budget: Any, metric: 
 def start_automl(shell: Any, frame: str, target: str, time_budget: Any,
                  metric: str | None = None, name: str | None = None) -> dict[str, Any]:
     """`xt.automl(df, target=..., background=True)` once every field checks out."""
+    # lazy: optuna and scikit-learn load when a search is asked for
     from ..optimize.automl import automl
 
     df, budget, metric = _automl_request(shell, frame, target, time_budget, metric, name)
@@ -111,6 +114,7 @@ def start_automl(shell: Any, frame: str, target: str, time_budget: Any,
 
 def _automl_request(shell: Any, frame: str, target: str, time_budget: Any, metric: str | None,
                     name: str | None) -> tuple[Any, float, str | None]:
+    # lazy: optuna and scikit-learn load when a search is asked for
     from ..optimize.scoring import detect_task, get_metric, parse_budget
 
     errors: dict[str, str] = {}
@@ -164,7 +168,6 @@ def _frame_and_target(shell: Any, frame: str, target: str) -> tuple[Any, Any]:
 def cells(shell: Any, notebook_path: str) -> list[dict[str, Any]]:
     """The tracked cells of the notebook at `notebook_path` (as the Jupyter server names it,
     or absolute) that recorded params, newest first, each with a suggested sweep."""
-    from ..tracking.session import CONTEXT
 
     store = CONTEXT.store()
     table = store.query_runs("kind = 'cell' and cell_id != null", columns=["params.*", "metrics.*"],
@@ -211,6 +214,7 @@ def start_sweep(shell: Any, source: str, space: str, trials: Any, metric: str,
                 pruner: str | None = None, name: str | None = None,
                 cell_id: str | None = None) -> dict[str, Any]:
     """A background sweep of the cell's source over `space` once every field checks out."""
+    # lazy: optuna and scikit-learn load when a search is asked for
     from ..optimize.sweep import sweep
 
     body = _sweep_request(shell, source, space, trials, metric, direction, sampler, pruner)
@@ -223,6 +227,7 @@ def start_sweep(shell: Any, source: str, space: str, trials: Any, metric: str,
 
 def _sweep_request(shell: Any, source: str, space: str, trials: Any, metric: str,
                    direction: str, sampler: str | None, pruner: str | None) -> str:
+    # lazy: optuna and scikit-learn load when a search is asked for
     from ..optimize.pruners import pruner_name
     from ..optimize.samplers import sampler_name
     from ..optimize.space import SpaceError, parse_space

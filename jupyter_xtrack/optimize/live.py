@@ -36,6 +36,7 @@ def make_view(title: str, metric: str | None, direction: str) -> ProgressView:
     """The best live view available in this process (a no-op outside a notebook front end);
     a view that fails is switched off, never failing the search."""
     try:
+        # lazy: the widget models load anywidget
         from ..views.progress import SweepProgress
 
         view: ProgressView = SweepProgress(title, metric, direction)

@@ -17,6 +17,7 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
 
 def _load_jupyter_server_extension(serverapp: Any) -> None:
     """Register the API routes on `serverapp` and open the store lazily (first request)."""
+    # lazy: tornado handlers load when the server loads the extension
     from .config import XTrack
     from .reader import StoreReader
     from .routes import route_specs
@@ -26,6 +27,7 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
                          root_dir=serverapp.root_dir)
     base_url = serverapp.web_app.settings["base_url"]
     serverapp.web_app.add_handlers(".*$", route_specs(base_url, reader))
+    # lazy: tornado handlers load when the server loads the extension
     from ..notebook.widget_views import pre_save_hook
 
     serverapp.contents_manager.register_pre_save_hook(pre_save_hook)

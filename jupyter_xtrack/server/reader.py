@@ -18,8 +18,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from ..records.compare import compare_runs
+from ..records.run import Run
+from ..store import open_store
 from ..store.blobs import hashes_in
+from ..store.codec import dumps
 from ..store.errors import StoreError
+from ..store.query import compile_filter, compile_order
 from .config import XTrack
 from .downsample import downsample_history
 from .encoding import jsonable
@@ -86,8 +91,6 @@ class StoreReader:
             return self._store
         if not self.exists():
             return None
-        from ..store import open_store
-
         with self._lock:
             if self._store is None:
                 self._store = open_store(self.root)
@@ -139,8 +142,6 @@ class StoreReader:
         store = self.store()
         if store is None:
             # Still validate the filter, so a typo shows before the first run exists.
-            from ..store.query import compile_filter, compile_order
-
             compile_filter(filter)
             compile_order(order_by)
             return {"runs": [], "columns": [], "total": 0, "offset": offset, "limit": limit,
@@ -228,8 +229,6 @@ class StoreReader:
         other runs refer to are not served through this run."""
         store = self.need_store()
         record = store.get_run(ref)
-        from ..store.codec import dumps
-
         if blob_hash not in hashes_in(dumps(record)):
             raise RequestError(
                 404, f"run #{record['number']} does not refer to blob {blob_hash:.60}",
@@ -254,9 +253,6 @@ class StoreReader:
                 400, f"compare needs 2 to {MAX_COMPARE} runs (got {len(refs)}); "
                 "give them as ids=a,b,c",
             )
-        from ..records.compare import compare_runs
-        from ..records.run import Run
-
         store = self.need_store()
         blobs = _CachingBlobs(store, self._blob_cache)
         runs = [Run(store.get_run(ref), cast("Store", blobs)) for ref in refs]
@@ -303,6 +299,7 @@ class StoreReader:
                                "kind=lineage")
         import orjson
 
+        # lazy: only diffs need nbdime's side
         from ..notebook.diff import diff_notebook_bytes
 
         store = self.need_store()

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ..facts import RunRecord, Status
 from ..records.run import Run
+from .artifacts import artifact_payload
 from .session import CONTEXT
 
 if TYPE_CHECKING:
@@ -82,7 +83,8 @@ class ActiveRun(Run):
 
     def log_params(self, **params: Any) -> None:
         """Record params; values that are not JSON-able are stored as their repr and flagged."""
-        from ..capture.params import jsonable  # lazy: its numpy/pandas checks load late
+        # lazy: its numpy/pandas checks load late
+        from ..capture.params import jsonable
 
         clean: dict[str, Any] = {}
         for key, value in params.items():
@@ -104,8 +106,8 @@ class ActiveRun(Run):
     def log_artifact(self, path_or_object: Any, name: str | None = None) -> dict[str, Any]:
         """Store a file (under its own name unless `name` is given) or an object, serialized
         with the library that fits it (DataFrame, figure, model, array, ...)."""
+        # lazy: sqlite3 loads with the first store, not the API
         from ..store import StoreError
-        from .artifacts import artifact_payload
 
         payload = artifact_payload(path_or_object, name)  # bad input: a clear error
         store = self._store

@@ -56,7 +56,8 @@ def prefetch_environment() -> None:
     """Start computing the static environment (package list, hardware) off the hot path."""
     global _static_env
     if _static_env is None:
-        from ..capture.env import static_environment  # lazy: importlib.metadata is slow
+        # lazy: importlib.metadata is slow
+        from ..capture.env import static_environment
 
         _static_env = background().submit(static_environment)
 
@@ -128,7 +129,8 @@ class Recording:
         return run
 
     def _start_captures(self) -> None:
-        from ..capture.git import git_state  # lazy, as every capture: loaded by the first run
+        # lazy, as every capture: loaded by the first run
+        from ..capture.git import git_state
         from ..capture.resources import ResourceMeter
 
         self._git = background().submit(git_state, self._base_dir)
@@ -136,6 +138,7 @@ class Recording:
         self._meter.start()
         if self._nested:
             return  # the enclosing run already records files, stdout and figures
+        # lazy, as every capture: loaded by the first run
         from ..capture.data import FileAccessRecorder
         from ..capture.outputs import TeeStream, open_figure_numbers
 
@@ -195,6 +198,7 @@ class Recording:
             snap.stdout, snap.stdout_truncated = self._tees[0].captured()
             snap.stderr, snap.stderr_truncated = self._tees[1].captured()
         if not self._nested:
+            # lazy, as every capture: loaded by the first run
             from ..capture.outputs import new_figures_png
 
             snap.figures = list(self.figures) + new_figures_png(self._figures_before)
@@ -202,6 +206,7 @@ class Recording:
     def _read_namespace(self, snap: _Snapshot, result: Any) -> None:
         """Params, metric-like names, estimators and datasets: read now, while the namespace
         still holds what this cell left in it."""
+        # lazy, as every capture: loaded by the first run
         from ..capture.params import (
             analyze_cell,
             estimator_params,
@@ -297,6 +302,7 @@ class Recording:
         lifecycle.store_run(self.ctx, run, facts, files=files or (), figures=figures)
 
     def _lineage_fact(self, store: Store) -> LineageFact:
+        # lazy, as every capture: loaded by the first run
         from ..capture.code import lineage_notebook, notebook_bytes
 
         history = [(n, _redacted_source(src)) for n, src in self.info.history]
@@ -304,6 +310,7 @@ class Recording:
         return {"hash": store.put_blob(notebook_bytes(nb)), "cells": len(history)}
 
     def _notebook_fact(self, store: Store) -> dict[str, Any]:
+        # lazy, as every capture: loaded by the first run
         from ..capture.code import read_notebook_snapshot
 
         path = self.info.notebook_path
@@ -392,6 +399,7 @@ def _is_dataset(obj: Any) -> bool:
 
 
 def _datasets(snap: _Snapshot) -> list[dict[str, Any]]:
+    # lazy, as every capture: loaded by the first run
     from ..capture.data import fingerprint
 
     out = []
@@ -424,8 +432,10 @@ _env_cache: dict[tuple[str, ...], tuple[bytes, dict[str, Any]]] = {}
 def _env_fact(store: Store) -> EnvFact:
     """The environment as a blob plus a small summary. The serialised bytes are cached per
     (imported packages, env vars); `put_blob` of bytes already stored writes nothing."""
-    import orjson  # lazy, with the environment capture: both load with the first run
+    # lazy, with the environment capture: both load with the first run
+    import orjson
 
+    # lazy, as every capture: loaded by the first run
     from ..capture.env import imported_distributions, static_environment
     from ..capture.redact import allowed_env
 
@@ -461,6 +471,7 @@ def _redacted_source(source: str) -> str:
 
 def _quick_git(path: str) -> dict[str, Any] | None:
     try:
+        # lazy, as every capture: loaded by the first run
         from ..capture.git import git_head
 
         return git_head(path)
@@ -474,6 +485,7 @@ _cache: Any = None
 def _hash_cache() -> Any:
     global _cache
     if _cache is None:
+        # lazy, as every capture: loaded by the first run
         from ..capture.data import HashCache
 
         _cache = HashCache()

@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    # lazy: `import jupyter_xtrack.views` stays light (the API imports it)
     from .progress import SweepProgress
 
 __all__ = ["SweepProgress", "compare_bundle", "on_run_end", "on_run_start", "show"]
@@ -20,6 +21,7 @@ __all__ = ["SweepProgress", "compare_bundle", "on_run_end", "on_run_start", "sho
 def on_run_start(run: Any, calls_log: bool = False) -> Any:
     """Called by `%%track` once its run began: shows the live chart under the cell when the
     cell calls `xt.log`. Returns the state to pass to `on_run_end`."""
+    # lazy: `import jupyter_xtrack.views` stays light (the API imports it)
     from .cell import CellViews
 
     return CellViews.start(run, calls_log=calls_log)
@@ -28,6 +30,7 @@ def on_run_start(run: Any, calls_log: bool = False) -> Any:
 def on_run_end(run: Any, state: Any) -> bool:
     """Called by `%%track` after its run ended: freezes the live chart into an image and
     shows the run card. True when the card was shown (then the one-line summary is not)."""
+    # lazy: `import jupyter_xtrack.views` stays light (the API imports it)
     from .cell import CellViews
 
     if not isinstance(state, CellViews):
@@ -39,6 +42,7 @@ def show(obj: Any, filter: str | None = None) -> Any:
     """An interactive view of `obj`: a runs DataFrame (`xt.runs()`) becomes the run table,
     a Comparison the compare view, a Run its card. Anything else is returned unchanged,
     so `xt.runs().pipe(xt.show)` is always safe."""
+    # lazy: `import jupyter_xtrack.views` stays light (the API imports it)
     from .dispatch import view_for
 
     return view_for(obj, filter=filter)
@@ -46,6 +50,7 @@ def show(obj: Any, filter: str | None = None) -> Any:
 
 def compare_bundle(comparison: Any) -> dict[str, Any]:
     """The display data of a Comparison: the compare widget with HTML and text fallbacks."""
+    # lazy: `import jupyter_xtrack.views` stays light (the API imports it)
     from .compare_view import comparison_bundle
 
     return comparison_bundle(comparison)
@@ -53,6 +58,7 @@ def compare_bundle(comparison: Any) -> dict[str, Any]:
 
 def __getattr__(name: str) -> Any:
     if name == "SweepProgress":
+        # lazy: `import jupyter_xtrack.views` stays light (the API imports it)
         from .progress import SweepProgress
 
         return SweepProgress

@@ -18,6 +18,7 @@ from ..records.formatting import fmt_bytes, fmt_duration, fmt_number, fmt_value,
 from ..records.summary import summary_text
 from ..tracking.session import CONTEXT
 from . import frontend
+from .compare_view import comparison_payload
 from .source import current as runs_source
 
 _MARKS = {"finished": "✓", "failed": "✗", "crashed": "✗", "interrupted": "■", "killed": "■",
@@ -198,6 +199,7 @@ class RunCard:
         """Widget (when available) + HTML + text."""
         html_, text = card_html(self.card), card_text(self.card)
         if self.widget is None and frontend.widgets_enabled():
+            # lazy: anywidget loads only when a widget is shown
             from .models import CardModel
 
             self.widget = CardModel(card=self.card)
@@ -242,8 +244,6 @@ class RunCard:
         if not previous:
             self.widget.error = f"run #{self.card['number']} has no earlier run of the same cell"
             return
-        from .compare_view import comparison_payload
-
         self.widget.error = ""
         self.widget.compare = comparison_payload(
             runs_source().compare(previous["id"], self.card["id"]))

@@ -7,6 +7,8 @@ from __future__ import annotations
 from typing import Any
 
 from . import frontend
+from .card import RunCard
+from .live import LiveChart
 
 LAST: CellViews | None = None  # the views of the last tracked cell (benchmarks read it)
 
@@ -25,8 +27,6 @@ class CellViews:
         views = cls(run)
         if calls_log and run is not None:
             try:
-                from .live import LiveChart
-
                 live = LiveChart(run)
                 if live.start():
                     views.live = live
@@ -47,8 +47,6 @@ class CellViews:
         if run is None or not frontend.in_kernel():
             return False
         try:
-            from .card import RunCard
-
             self.card = RunCard(run, pending=True)
             self.card.display()
             self.card.refresh_when_stored()

@@ -91,6 +91,7 @@ class CompareView:
         html_ = comp._repr_html_() + histories_svg(self.payload)
         text = repr(comp)
         if self.widget is None and frontend.widgets_enabled():
+            # lazy: anywidget loads only when a widget is shown
             from .models import CompareModel
 
             self.widget = CompareModel(compare=self.payload)

@@ -18,7 +18,7 @@ from typing import Any
 from ..records.formatting import fmt_number
 from ..tracking.session import CONTEXT
 from . import frontend
-from .series import SeriesSet
+from .series import MinMaxSeries, SeriesSet
 from .static_chart import Line, Panel, image_bundle
 
 FRAME_S = 0.25  # at most 4 frames a second
@@ -88,6 +88,7 @@ class LiveChart:
         """Show the chart and listen to the writer; False (nothing shown) without widgets."""
         if not frontend.widgets_enabled():
             return False
+        # lazy: anywidget loads only when a widget is shown
         from .models import LiveChartModel
 
         writer = CONTEXT.writer()
@@ -224,8 +225,6 @@ class LiveChart:
     def _load_from_store(self) -> None:
         """Replace the live series with the run's full histories from the store (kept as
         they are when the store cannot be read)."""
-        from .series import MinMaxSeries
-
         try:
             store = self.run.store
             exact = SeriesSet(self.run_id)

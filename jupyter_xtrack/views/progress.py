@@ -202,6 +202,7 @@ class SweepProgress:
         try:
             payload = self.payload()
             if frontend.widgets_enabled():
+                # lazy: anywidget loads only when a widget is shown
                 from .models import ProgressModel
 
                 self._widget = ProgressModel(progress=payload)

@@ -12,7 +12,9 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from ..records.formatting import fmt_duration, fmt_number, fmt_value
+from ..store import FilterError
 from . import frontend
+from .compare_view import comparison_payload
 from .source import current as runs_source
 
 if TYPE_CHECKING:
@@ -127,8 +129,6 @@ class RunTableView:
     def apply_filter(self, text: str) -> bool:
         """Show the runs matching `text` (filter language; empty: all runs). A malformed
         filter keeps the rows and sets `error` to the FilterError message; returns False."""
-        from ..store import FilterError
-
         text = (text or "").strip()
         try:
             frame = runs_source().runs(text or None)
@@ -146,8 +146,6 @@ class RunTableView:
     def compare(self, ids: list[str] | None = None) -> Any:
         """Compare the ticked runs (or `ids`): shows the compare view under the table and
         returns the Comparison; sets `error` when fewer than two runs are chosen."""
-        from .compare_view import comparison_payload
-
         chosen = list(ids if ids is not None else self.selected)
         if len(chosen) < 2:
             self.error = "select at least two runs to compare (tick their boxes)"
@@ -213,6 +211,7 @@ class RunTableView:
 
     def bundle(self) -> dict[str, Any]:
         if self.widget is None and frontend.widgets_enabled():
+            # lazy: anywidget loads only when a widget is shown
             from .models import TableModel
 
             self.widget = TableModel(table=self.payload(), filter=self.filter)

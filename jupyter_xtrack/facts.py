@@ -9,6 +9,7 @@ Pure data: imports nothing of the package.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Final, Literal, TypedDict, get_args
 
 # -- statuses and kinds ------------------------------------------------------------------
@@ -82,6 +83,8 @@ class GitFact(TypedDict, total=False):
 # Fields of GitFact written by the recorder (the rest come from capture.git as they are).
 GIT_DIFF_HASH: Final = "diff_hash"
 GIT_DIFF_BYTES: Final = "diff_bytes"
+# What readers (Run.git, the server) put in place of GIT_DIFF_HASH: the diff's text.
+GIT_DIFF: Final = "diff"
 
 
 class ResourcesFact(TypedDict, total=False):
@@ -108,7 +111,11 @@ class StdioFact(TypedDict, total=False):
     stderr_truncated: bool
 
 
-STDIO_STREAMS: Final = ("stdout", "stderr")
+STDOUT: Final = "stdout"
+STDERR: Final = "stderr"
+STDIO_STREAMS: Final = (STDOUT, STDERR)
+# The field of a fact (code, lineage, notebook, env) that names its blob.
+BLOB_FIELD: Final = "hash"
 
 
 class DatasetFact(TypedDict, total=False):
@@ -206,6 +213,28 @@ def new_run_record(
         "metrics": {},
         "tags": dict(tags),
     }
+
+
+# -- reading facts out of a run record -------------------------------------------------------
+def fact_of(record: Mapping[str, Any], kind: str) -> dict[str, Any]:
+    """Fact `kind` of a run record as a dict ({} when the run has none)."""
+    fact = record.get(kind)
+    return dict(fact) if isinstance(fact, Mapping) else {}
+
+
+def blob_of(record: Mapping[str, Any], kind: str) -> str | None:
+    """The blob that holds fact `kind` (code, lineage, notebook, env), or None."""
+    return fact_of(record, kind).get(BLOB_FIELD) or None
+
+
+def stdio_blob(record: Mapping[str, Any], stream: str) -> str | None:
+    """The blob of the run's captured `stream` (STDOUT or STDERR), or None."""
+    return fact_of(record, Fact.STDIO).get(stream) or None
+
+
+def git_diff_blob(record: Mapping[str, Any]) -> str | None:
+    """The blob of the run's git diff against HEAD, or None."""
+    return fact_of(record, Fact.GIT).get(GIT_DIFF_HASH) or None
 
 
 # -- tags the package itself sets (readable by the server without the optimize package) -----

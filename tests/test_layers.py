@@ -122,3 +122,29 @@ def test_the_run_that_records_nothing(shell: Any, tmp_path: Path,
     finally:
         del os.environ["XTRACK_STORE"]
         CONTEXT.reset()
+
+
+# Keys only the fact schema may spell: every other module names them through facts.py.
+SCHEMA_ONLY_KEYS = ("stdio", "params_flagged", "capture_problems", "diff_hash", "diff_bytes")
+
+
+@pytest.mark.parametrize("key", SCHEMA_ONLY_KEYS)
+def test_a_fact_key_is_spelled_once(key: str) -> None:
+    import ast
+
+    import jupyter_xtrack
+
+    package = Path(jupyter_xtrack.__file__).parent
+    spelled = sorted(
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if any(isinstance(node, ast.Constant) and node.value == key
+               for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))))
+    )
+    assert spelled == ["facts.py"]
+
+
+def test_statuses_and_kinds_come_from_the_schema() -> None:
+    from jupyter_xtrack import facts, store
+
+    assert store.RUN_STATUSES is facts.STATUSES and store.RUN_KINDS is facts.KINDS

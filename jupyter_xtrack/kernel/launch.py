@@ -18,6 +18,7 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ..facts import Fact, blob_of
 from ..tracking.session import CONTEXT
 from .track_line import cell_body
 
@@ -359,8 +360,7 @@ def _same_notebook(path: str) -> Callable[[Any], bool]:
 
 
 def _code(store: Any, run_id: str) -> str:
-    fact = store.get_run(run_id).get("code") or {}
-    blob = fact.get("hash") if isinstance(fact, dict) else None
+    blob = blob_of(store.get_run(run_id), Fact.CODE)
     if not blob:
         return ""
     try:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..facts import GIT_DIFF_BYTES, Fact
 from .formatting import fmt_short
 
 if TYPE_CHECKING:
@@ -52,8 +53,8 @@ class Comparison:
         return [
             ("params", self.params),
             ("metrics", self.metrics),
-            ("env", self.env),
-            ("git", self.git),
+            (Fact.ENV, self.env),
+            (Fact.GIT, self.git),
             ("data", self.data),
         ]
 
@@ -193,14 +194,14 @@ def _env_rows(runs: Sequence[Run]) -> dict[str, list[Any]]:
 
 
 def _git_summary(run: Run) -> dict[str, Any]:
-    git = run.fact("git") or {}
+    git = run.fact(Fact.GIT) or {}
     if git.get("repo") is False:
         return {"repo": "no git"}
     return {
         "commit": (git.get("commit") or "")[:12] or None,
         "branch": git.get("branch"),
         "dirty": git.get("dirty"),
-        "diff_bytes": git.get("diff_bytes"),
+        GIT_DIFF_BYTES: git.get(GIT_DIFF_BYTES),
     }
 
 

@@ -13,6 +13,16 @@ if TYPE_CHECKING:
 
     from ..store import Store
 
+from ..facts import (
+    GIT_DIFF,
+    GIT_DIFF_HASH,
+    STDERR,
+    STDOUT,
+    Fact,
+    blob_of,
+    fact_of,
+    stdio_blob,
+)
 from .summary import summary_html, summary_text
 
 
@@ -135,34 +145,32 @@ class Run:
     @cached_property
     def code(self) -> str | None:
         """The exact source of the tracked cell (or script)."""
-        fact = self._record.get("code") or {}
-        return self._blob_text(fact.get("hash"))
+        return self._blob_text(blob_of(self._record, Fact.CODE))
 
     @cached_property
     def lineage(self) -> dict[str, Any] | None:
         """The session's executed cells up to this run, as an nbformat v4 notebook."""
-        return self._blob_json((self._record.get("lineage") or {}).get("hash"))
+        return self._blob_json(blob_of(self._record, Fact.LINEAGE))
 
     @cached_property
     def notebook(self) -> dict[str, Any] | None:
         """The saved notebook file as it was when the run ended, when its path was known."""
-        return self._blob_json((self._record.get("notebook") or {}).get("hash"))
+        return self._blob_json(blob_of(self._record, Fact.NOTEBOOK))
 
     @cached_property
     def env(self) -> dict[str, Any] | None:
         """Python, platform, packages (installed and imported), hardware, allowlisted env vars."""
-        return self._blob_json((self._record.get("env") or {}).get("hash"))
+        return self._blob_json(blob_of(self._record, Fact.ENV))
 
     @cached_property
     def git(self) -> dict[str, Any] | None:
         """Repository state: root, commit, branch, dirty, diff, untracked, remote."""
-        fact = self._record.get("git")
-        if fact is None:
+        if self._record.get(Fact.GIT) is None:
             return None
-        git = dict(fact)
-        diff_ref = git.pop("diff_hash", None)
+        git = fact_of(self._record, Fact.GIT)
+        diff_ref = git.pop(GIT_DIFF_HASH, None)
         if diff_ref:
-            git["diff"] = self._blob_text(diff_ref)
+            git[GIT_DIFF] = self._blob_text(diff_ref)
         return git
 
     @property
@@ -175,7 +183,7 @@ class Run:
 
     @property
     def datasets(self) -> list[dict[str, Any]]:
-        return list(self._record.get("datasets") or [])
+        return list(self._record.get(Fact.DATASETS) or [])
 
     @property
     def artifacts(self) -> list[dict[str, Any]]:
@@ -183,19 +191,19 @@ class Run:
 
     @property
     def resources(self) -> dict[str, Any]:
-        return dict(self._record.get("resources") or {})
+        return fact_of(self._record, Fact.RESOURCES)
 
     @property
     def error(self) -> dict[str, Any] | None:
-        return self._record.get("error")
+        return self._record.get(Fact.ERROR)
 
     @cached_property
     def stdout(self) -> str | None:
-        return self._blob_text((self._record.get("stdio") or {}).get("stdout"))
+        return self._blob_text(stdio_blob(self._record, STDOUT))
 
     @cached_property
     def stderr(self) -> str | None:
-        return self._blob_text((self._record.get("stdio") or {}).get("stderr"))
+        return self._blob_text(stdio_blob(self._record, STDERR))
 
     def artifact_bytes(self, name: str) -> bytes:
         """The stored bytes of artifact `name`."""
@@ -230,15 +238,15 @@ class Run:
 
     def summary_fields(self) -> dict[str, Any]:
         """The facts of the one-line summary (number, name, status, duration, metrics, git, error)."""
-        git = self._record.get("git") or {}
+        git = fact_of(self._record, Fact.GIT)
         return {
             "number": self.number,
             "name": self.name,
             "status": self.status,
             "duration_s": self.duration_s,
             "metrics": self.metrics,
-            "git": git,
-            "error": self.error,
+            Fact.GIT: git,
+            Fact.ERROR: self.error,
         }
 
     def __repr__(self) -> str:

@@ -10,6 +10,7 @@ import html
 from collections.abc import Mapping
 from typing import Any
 
+from ..facts import Fact
 from .formatting import fmt_bytes, fmt_duration, fmt_git, fmt_short
 
 _MARKS = {
@@ -28,14 +29,14 @@ def _parts(fields: Mapping[str, Any], max_metrics: int) -> list[str]:
     if fields.get("name"):
         label += f" {fields['name']}"
     parts = [f"xtrack {label}", str(fields.get("status")), fmt_duration(fields.get("duration_s"))]
-    error = fields.get("error")
+    error = fields.get(Fact.ERROR)
     if error:
         parts[1] += f" ({error.get('type')})"
     metrics = dict(fields.get("metrics") or {})
     if metrics:
         shown = list(metrics.items())[-max_metrics:]
         parts.append(" ".join(f"{k}={fmt_short(v)}" for k, v in shown))
-    git = fmt_git(fields.get("git"))
+    git = fmt_git(fields.get(Fact.GIT))
     if git:
         parts.append(git)
     return parts
@@ -89,7 +90,7 @@ def detail_text(run: Any) -> str:
     lines += _kv_lines("params", run.params)
     lines += _kv_lines("metrics", run.metrics)
     lines += _kv_lines("tags", run.tags)
-    git = run.fact("git") or {}
+    git = run.fact(Fact.GIT) or {}
     if git:
         lines.append(fmt_git(git) + (f" · remote {git['remote']}" if git.get("remote") else ""))
     for title, files in (("inputs", run.inputs), ("outputs", run.outputs)):

@@ -18,6 +18,16 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from ..facts import (
+    GIT_DIFF,
+    STDERR,
+    STDOUT,
+    Fact,
+    blob_of,
+    fact_of,
+    git_diff_blob,
+    stdio_blob,
+)
 from ..records.compare import compare_runs
 from ..records.run import Run
 from ..store import open_store
@@ -37,7 +47,7 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-DIFF_KINDS = ("notebook", "lineage")
+DIFF_KINDS = (Fact.NOTEBOOK, Fact.LINEAGE)
 MAX_COMPARE = 500
 # Media types a browser may show in place; everything else is sent as a download.
 INLINE_TYPES = frozenset(
@@ -167,17 +177,15 @@ class StoreReader:
         record = store.get_run(ref)
         cap = self.config.max_text_bytes
         detail: dict[str, Any] = dict(record)
-        code = record.get("code") or {}
-        detail["code_text"] = self._text(store, code.get("hash"), cap)
-        git = dict(record.get("git") or {})
-        if git.get("diff_hash"):
-            git["diff"] = self._text(store, git["diff_hash"], cap)
-        detail["git"] = git or None
-        env = record.get("env") or {}
-        detail["env_full"] = self._json_blob(store, env.get("hash"))
-        stdio = record.get("stdio") or {}
-        detail["stdout"] = self._text(store, stdio.get("stdout"), cap)
-        detail["stderr"] = self._text(store, stdio.get("stderr"), cap)
+        detail["code_text"] = self._text(store, blob_of(record, Fact.CODE), cap)
+        git = fact_of(record, Fact.GIT)
+        diff_ref = git_diff_blob(record)
+        if diff_ref:
+            git[GIT_DIFF] = self._text(store, diff_ref, cap)
+        detail[Fact.GIT] = git or None
+        detail["env_full"] = self._json_blob(store, blob_of(record, Fact.ENV))
+        detail[STDOUT] = self._text(store, stdio_blob(record, STDOUT), cap)
+        detail[STDERR] = self._text(store, stdio_blob(record, STDERR), cap)
         for entry in detail["inputs"]:
             producer = None
             if entry.get("hash"):
@@ -189,8 +197,8 @@ class StoreReader:
             "parent_id") else None
         detail["metric_keys"] = sorted(record.get("metrics") or {})
         detail["notebook_relpath"] = self._relpath(record.get("notebook_path"))
-        detail["has_notebook"] = bool((record.get("notebook") or {}).get("hash"))
-        detail["has_lineage"] = bool((record.get("lineage") or {}).get("hash"))
+        detail["has_notebook"] = bool(blob_of(record, Fact.NOTEBOOK))
+        detail["has_lineage"] = bool(blob_of(record, Fact.LINEAGE))
         return cast(dict[str, Any], jsonable(detail))
 
     def metric(self, ref: str, name: str, max_points: int | None) -> dict[str, Any]:
@@ -306,15 +314,15 @@ class StoreReader:
         sides = []
         for ref in (a, b):
             record = store.get_run(ref)
-            fact = record.get(kind) or {}
-            if not fact.get("hash"):
+            blob = blob_of(record, kind)
+            if not blob:
                 hint = ("its notebook file was not known when it ran; try kind=lineage"
-                        if kind == "notebook" else "it was not run from a notebook session")
+                        if kind == Fact.NOTEBOOK else "it was not run from a notebook session")
                 raise RequestError(
                     404, f"run #{record['number']} has no {kind} snapshot ({hint})",
                     reason="no_notebook",
                 )
-            sides.append((record, inside_store(store.blob_path(fact["hash"]), self.root)))
+            sides.append((record, inside_store(store.blob_path(blob), self.root)))
         data = [path.read_bytes() for _, path in sides]
         names = (f"#{sides[0][0]['number']}", f"#{sides[1][0]['number']}")
         outcome = diff_notebook_bytes(

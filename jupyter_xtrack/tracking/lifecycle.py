@@ -98,9 +98,8 @@ def open_run(
             try:
                 run_id, number = created.result(timeout=create_timeout)
             except FutureTimeout:
-                if on_late is not None:
-                    created.add_done_callback(_closing_late(store, on_late))
-                track_pending(created)
+                # wait_pending waits for the late run to be closed, not only created.
+                track_pending(_closing_late(created, store, on_late))
                 raise CannotOpen("busy", str(store.root)) from None
     except CannotOpen:
         raise
@@ -199,12 +198,20 @@ def _create_executor() -> ThreadPoolExecutor:
     return executor("xtrack-create", 1)
 
 
-def _closing_late(store: Store, on_late: Callable[[Store, str], None]) -> Callable[[Future[Any]], None]:
-    def done(fut: Future[Any]) -> None:
+def _closing_late(created: Future[tuple[str, int]], store: Store,
+                  on_late: Callable[[Store, str], None] | None) -> Future[None]:
+    """A future done once the late run is created and `on_late` has closed it."""
+    closed: Future[None] = Future()
+
+    def done(fut: Future[tuple[str, int]]) -> None:
         try:
             run_id, _ = fut.result()
-            on_late(store, run_id)
+            if on_late is not None:
+                on_late(store, run_id)
         except Exception:  # noqa: BLE001 - nothing was created, nothing to close
             pass
+        finally:
+            closed.set_result(None)
 
-    return done
+    created.add_done_callback(done)
+    return closed

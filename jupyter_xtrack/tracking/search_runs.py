@@ -13,7 +13,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
-from ..facts import STATUSES, Status
+from ..facts import STATUSES, Fact, Status
 from . import lifecycle
 from .active_run import ActiveRun
 from .scripts import start_run
@@ -67,7 +67,7 @@ class TrackedRun:
                             error=None if error is None else lifecycle.error_fact(error))
         all_facts: dict[str, Any] = dict(facts or {})
         if error is not None:
-            all_facts["error"] = run.error
+            all_facts[Fact.ERROR] = run.error
         lifecycle.store_run(CONTEXT, run, all_facts)
 
 

@@ -14,6 +14,7 @@ import uuid
 from datetime import timezone
 from typing import Any
 
+from ..facts import GIT_DIFF_BYTES, Fact
 from ..records.formatting import fmt_bytes, fmt_duration, fmt_number, fmt_value, short_hash
 from ..records.summary import summary_text
 from ..tracking.session import CONTEXT
@@ -80,7 +81,8 @@ def _git_rows(git: dict[str, Any] | None) -> list[list[str]]:
         return [["repository", "none (not in a git repository)"]]
     rows = [["commit", f"{(git.get('commit') or 'no commits')[:12]} ({git.get('branch') or 'detached'})"]]
     if git.get("dirty"):
-        extra = f" · diff {fmt_bytes(git['diff_bytes'])}" if git.get("diff_bytes") else ""
+        diff_bytes = git.get(GIT_DIFF_BYTES)
+        extra = f" · diff {fmt_bytes(diff_bytes)}" if diff_bytes else ""
         rows.append(["dirty", "yes, uncommitted changes" + extra])
     elif "dirty" in git:
         rows.append(["dirty", "no"])
@@ -140,7 +142,7 @@ def card_payload(run: Any, *, pending: bool = False) -> dict[str, Any]:
         "metrics": [[k, fmt_number(v)] for k, v in list(run.metrics.items())[:_MAX_ROWS]],
         "inputs": inputs,
         "outputs": _files(run.outputs),
-        "git": _git_rows(run.fact("git")),
+        "git": _git_rows(run.fact(Fact.GIT)),
         "error": (str(error.get("traceback") or error.get("message") or error.get("type"))[-2000:]
                   if error else None),
         "previous": previous_run(run),

@@ -20,7 +20,7 @@ from .views.frontend import marked
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .store import Store
+    from .store.contract import RunStore
 
 __all__ = ["active_run", "compare", "end_run", "flush", "get_run", "log", "log_artifact",
            "log_params", "open_store", "runs", "set_tags", "show", "start_run"]
@@ -97,7 +97,7 @@ def compare(*refs: str | int | Run) -> Comparison:
     return compare_runs([r if isinstance(r, Run) else get_run(r) for r in refs])
 
 
-def open_store(path_or_url: str | os.PathLike[str] | None = None) -> Store:
+def open_store(path_or_url: str | os.PathLike[str] | None = None) -> RunStore:
     """Use the store at `path_or_url` (a folder or `sqlite:///...`) from now on in this process.
 
     Without an argument: `$XTRACK_STORE`, else `.xtrack/` at the root of the git repository

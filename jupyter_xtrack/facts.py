@@ -20,7 +20,7 @@ Kind = Literal["cell", "script", "sweep", "trial", "automl"]
 KINDS: Final[tuple[Kind, ...]] = get_args(Kind)
 
 
-# -- fact kinds: the keys of `Store.set_facts` and of `Run.fact` ---------------------------
+# -- fact kinds: the keys of `RunStore.set_facts` and of `Run.fact` ---------------------------
 class Fact:
     """The kinds of fact a run records (one stored JSON value each)."""
 
@@ -143,7 +143,7 @@ class ArtifactEntry(TypedDict, total=False):
 
 
 class RunRecord(TypedDict, total=False):
-    """A run as `Store.get_run` returns it and as `ActiveRun` keeps it while it runs: the
+    """A run as `RunStore.get_run` returns it and as `ActiveRun` keeps it while it runs: the
     row's fields, then each fact kind under its own key (and all of them under `facts`)."""
 
     id: str
@@ -196,7 +196,7 @@ def new_run_record(
     notebook_path: str | None = None,
     cell_id: str | None = None,
 ) -> RunRecord:
-    """The record of a run that has just been created: what `Store.get_run` would return
+    """The record of a run that has just been created: what `RunStore.get_run` would return
     for it, before any param, metric or fact (the defaults the store applies included)."""
     return {
         "id": run_id,

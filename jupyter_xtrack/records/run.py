@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
-    from ..store import Store
+    from ..store.contract import RunStore
 
 from ..facts import (
     GIT_DIFF,
@@ -40,7 +40,7 @@ class Run:
     def __init__(
         self,
         record: dict[str, Any],
-        store: Store,
+        store: RunStore,
         *,
         flush: Callable[[], Any] | None = None,
     ) -> None:
@@ -51,13 +51,13 @@ class Run:
         self._flush = flush
 
     @property
-    def store(self) -> Store:
+    def store(self) -> RunStore:
         """The store this run is read from (and, for an active run, written to)."""
         return self._store
 
     @property
     def record(self) -> dict[str, Any]:
-        """The stored row: run fields and facts, as `Store.get_run` returns it."""
+        """The stored row: run fields and facts, as `RunStore.get_run` returns it."""
         return self._record
 
     # -- identity and lifecycle ------------------------------------------------------

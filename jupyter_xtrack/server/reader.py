@@ -43,7 +43,7 @@ from .jobs import list_jobs, request_cancel
 from .safe_paths import check_artifact_name, inside_store
 
 if TYPE_CHECKING:
-    from ..store import Store
+    from ..store.contract import RunStore
 
 T = TypeVar("T")
 
@@ -79,7 +79,7 @@ class StoreReader:
         self.root = root
         self.root_dir = root_dir
         self.config = config or XTrack()
-        self._store: Store | None = None
+        self._store: RunStore | None = None
         self._lock = threading.Lock()
         self._blob_cache = BlobCache()
         self.executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="xtrack-api")
@@ -94,7 +94,7 @@ class StoreReader:
         """Whether the store's database exists yet."""
         return (self.root / "xtrack.db").is_file()
 
-    def store(self) -> Store | None:
+    def store(self) -> RunStore | None:
         """The open store, or None while it does not exist. StoreError when it exists but
         cannot be opened (unreadable, damaged)."""
         if self._store is not None:
@@ -106,7 +106,7 @@ class StoreReader:
                 self._store = open_store(self.root)
         return self._store
 
-    def need_store(self) -> Store:
+    def need_store(self) -> RunStore:
         """The open store; RequestError 404 (reason no_store) while there is none."""
         store = self.store()
         if store is None:
@@ -263,7 +263,7 @@ class StoreReader:
             )
         store = self.need_store()
         blobs = _CachingBlobs(store, self._blob_cache)
-        runs = [Run(store.get_run(ref), cast("Store", blobs)) for ref in refs]
+        runs = [Run(store.get_run(ref), cast("RunStore", blobs)) for ref in refs]
         comparison = compare_runs(runs)
         sections = {
             name: {key: {"values": values, "differs": comparison.differs(values)}
@@ -289,7 +289,7 @@ class StoreReader:
         }))
 
     @staticmethod
-    def _first_charted_metric(store: Store, runs: Sequence[Any], names: Sequence[str]) -> list[str]:
+    def _first_charted_metric(store: RunStore, runs: Sequence[Any], names: Sequence[str]) -> list[str]:
         """[the first of `names` some run has a history of 2+ points for], else the first
         name, else []."""
         for name in names:
@@ -371,7 +371,7 @@ class StoreReader:
         return request_cancel(self.need_store(), ref)
 
     # -- helpers ---------------------------------------------------------------------
-    def _text(self, store: Store, blob_hash: Any, cap: int) -> str | None:
+    def _text(self, store: RunStore, blob_hash: Any, cap: int) -> str | None:
         if not blob_hash:
             return None
         try:
@@ -383,7 +383,7 @@ class StoreReader:
             text += f"\n… truncated ({len(data)} bytes stored; the API shows the first {cap})"
         return text
 
-    def _json_blob(self, store: Store, blob_hash: Any) -> Any:
+    def _json_blob(self, store: RunStore, blob_hash: Any) -> Any:
         if not blob_hash:
             return None
         try:
@@ -414,7 +414,7 @@ class BlobCache:
         self._max_items = max_items
         self._max_blob_bytes = max_blob_bytes
 
-    def get(self, store: Store, h: str) -> bytes:
+    def get(self, store: RunStore, h: str) -> bytes:
         """The bytes of blob `h` of `store`, from memory when seen before."""
         with self._lock:
             data = self._items.get(h)
@@ -433,7 +433,7 @@ class BlobCache:
 class _CachingBlobs:
     """The store as `Run` sees it, reading blobs through a BlobCache."""
 
-    def __init__(self, store: Store, cache: BlobCache) -> None:
+    def __init__(self, store: RunStore, cache: BlobCache) -> None:
         self._store = store
         self._cache = cache
 

@@ -14,7 +14,7 @@ from .artifacts import artifact_payload
 from .session import CONTEXT
 
 if TYPE_CHECKING:
-    from ..store import Store
+    from ..store.contract import RunStore
     from .session import TrackerContext
 
 
@@ -23,7 +23,7 @@ class ActiveRun(Run):
     write through it. Writes go to memory and the background writer; nothing here waits on disk.
     """
 
-    def __init__(self, ctx: TrackerContext, store: Store, record: RunRecord) -> None:
+    def __init__(self, ctx: TrackerContext, store: RunStore, record: RunRecord) -> None:
         super().__init__(dict(record), store, flush=ctx.flush)
         self._ctx = ctx
         self._id = record["id"]
@@ -189,7 +189,7 @@ class NullRun(ActiveRun):
     a sweep's trials and `xt.log` work as usual and keep their values in memory only."""
 
     def __init__(self, ctx: TrackerContext, record: RunRecord) -> None:
-        super().__init__(ctx, cast("Store", None), record)
+        super().__init__(ctx, cast("RunStore", None), record)
 
     def _point_sink(self) -> Callable[[tuple[str, str, float, int | None, float]], None]:
         return _discard

@@ -25,7 +25,7 @@ from .active_run import ActiveRun, NullRun
 from .workers import executor
 
 if TYPE_CHECKING:
-    from ..store import Store
+    from ..store.contract import RunStore
     from .session import TrackerContext
 
 
@@ -69,7 +69,7 @@ def open_run(
     cell_id: str | None = None,
     push: bool = True,
     create_timeout: float | None = None,
-    on_late: Callable[[Store, str], None] | None = None,
+    on_late: Callable[[RunStore, str], None] | None = None,
 ) -> ActiveRun:
     """Create the run in the store and return its live handle, on the run stack with `push`.
 
@@ -157,7 +157,7 @@ def store_run(
     run_id, status, ended = run.id, run.status, run.record.get("ended_at")
     kept = {k: v for k, v in facts.items() if v is not None}
 
-    def write(s: Store) -> None:
+    def write(s: RunStore) -> None:
         s.set_facts(run_id, **kept)
         if files:
             s.record_files(run_id, files)
@@ -198,8 +198,8 @@ def _create_executor() -> ThreadPoolExecutor:
     return executor("xtrack-create", 1)
 
 
-def _closing_late(created: Future[tuple[str, int]], store: Store,
-                  on_late: Callable[[Store, str], None] | None) -> Future[None]:
+def _closing_late(created: Future[tuple[str, int]], store: RunStore,
+                  on_late: Callable[[RunStore, str], None] | None) -> Future[None]:
     """A future done once the late run is created and `on_late` has closed it."""
     closed: Future[None] = Future()
 

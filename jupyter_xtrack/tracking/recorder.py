@@ -41,7 +41,7 @@ from .session import CONTEXT, TrackerContext
 from .workers import background
 
 if TYPE_CHECKING:
-    from ..store import Store
+    from ..store.contract import RunStore
 
 STDIO_CAP_BYTES = 1_000_000
 NO_RESULT: Any = object()
@@ -301,7 +301,7 @@ class Recording:
             )
         lifecycle.store_run(self.ctx, run, facts, files=files or (), figures=figures)
 
-    def _lineage_fact(self, store: Store) -> LineageFact:
+    def _lineage_fact(self, store: RunStore) -> LineageFact:
         # lazy, as every capture: loaded by the first run
         from ..capture.code import lineage_notebook, notebook_bytes
 
@@ -309,7 +309,7 @@ class Recording:
         nb = lineage_notebook(history, language_version=sys.version.split()[0])
         return {"hash": store.put_blob(notebook_bytes(nb)), "cells": len(history)}
 
-    def _notebook_fact(self, store: Store) -> dict[str, Any]:
+    def _notebook_fact(self, store: RunStore) -> dict[str, Any]:
         # lazy, as every capture: loaded by the first run
         from ..capture.code import read_notebook_snapshot
 
@@ -321,7 +321,7 @@ class Recording:
             snap["hash"] = store.put_blob(data)
         return snap
 
-    def _git_fact(self, store: Store) -> GitFact | None:
+    def _git_fact(self, store: RunStore) -> GitFact | None:
         if self._git is None:
             return None
         state: dict[str, Any] = dict(self._git.result())
@@ -331,7 +331,7 @@ class Recording:
             state[GIT_DIFF_BYTES] = len(diff)
         return state  # type: ignore[return-value]  # capture.git's dict, GitFact's keys
 
-    def _file_records(self, store: Store, run_id: str, snap: _Snapshot) -> list[dict[str, Any]]:
+    def _file_records(self, store: RunStore, run_id: str, snap: _Snapshot) -> list[dict[str, Any]]:
         cache = _hash_cache()
         records: list[dict[str, Any]] = []
         seen: set[tuple[str, str]] = set()
@@ -377,7 +377,7 @@ class _Snapshot:
     error: ErrorFact | None = None
 
 
-def _close_late_run(store: Store, run_id: str) -> None:
+def _close_late_run(store: RunStore, run_id: str) -> None:
     """For a run whose creation outlasted CREATE_TIMEOUT_S: close it as failed, with the
     reason, so it never reads as running (or crashed) for a cell that ran untracked."""
     store.set_facts(run_id, **{Fact.CAPTURE_PROBLEMS: [
@@ -410,7 +410,7 @@ def _datasets(snap: _Snapshot) -> list[dict[str, Any]]:
     return out
 
 
-def _stdio_fact(store: Store, snap: _Snapshot) -> StdioFact | None:
+def _stdio_fact(store: RunStore, snap: _Snapshot) -> StdioFact | None:
     fact: dict[str, Any] = {}
     for name, text, truncated in zip(
         STDIO_STREAMS,
@@ -429,7 +429,7 @@ def _stdio_fact(store: Store, snap: _Snapshot) -> StdioFact | None:
 _env_cache: dict[tuple[str, ...], tuple[bytes, dict[str, Any]]] = {}
 
 
-def _env_fact(store: Store) -> EnvFact:
+def _env_fact(store: RunStore) -> EnvFact:
     """The environment as a blob plus a small summary. The serialised bytes are cached per
     (imported packages, env vars); `put_blob` of bytes already stored writes nothing."""
     # lazy, with the environment capture: both load with the first run

@@ -14,7 +14,8 @@ import threading
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ..store import BackgroundWriter, PointBuffer, Store
+    from ..store import BackgroundWriter, PointBuffer
+    from ..store.contract import RunStore
     from .active_run import ActiveRun
 
 
@@ -23,7 +24,7 @@ class TrackerContext:
 
     def __init__(self) -> None:
         self._lock = threading.RLock()
-        self._store: Store | None = None
+        self._store: RunStore | None = None
         self._writer: BackgroundWriter | None = None
         self._points: PointBuffer | None = None
         self._explicit_path: str | None = None
@@ -36,7 +37,7 @@ class TrackerContext:
         self.warned: set[str] = set()
 
     # -- the store ---------------------------------------------------------------
-    def use_store(self, path_or_url: str | os.PathLike[str] | None) -> Store:
+    def use_store(self, path_or_url: str | os.PathLike[str] | None) -> RunStore:
         """Make `path_or_url` the store for this process from now on and return it."""
         from ..store import open_store  # lazy: sqlite3 and psutil load with the first store
 
@@ -47,7 +48,7 @@ class TrackerContext:
             self._explicit_path = None if path_or_url is None else os.fspath(path_or_url)
         return store
 
-    def store(self) -> Store:
+    def store(self) -> RunStore:
         """The store in use, opened on first use (`XTRACK_STORE`, else the repository's `.xtrack/`)."""
         store = self._store
         if store is not None:

@@ -51,7 +51,7 @@ class ActiveRun(Run):
         return True
 
     # The hot path: called up to millions of times a cell. `xt.log` inlines the same loop
-    # (see api.log); keep the two in step.
+    # (see `log` at the end of this module); keep the two in step.
     def log(self, step: int | None = None, **metrics: Any) -> None:
         """Record metric values (with an optional step); full history is kept per metric."""
         self.log_dict(metrics, step)

@@ -32,7 +32,7 @@ function s(tag, attrs) {
   return el;
 }
 
-// -- numbers: same rules as numbers.py -----------------------------------------------
+// -- numbers: same rules as records/formatting.py -------------------------------------
 export function fmt(v, digits = 4) {
   if (v === null || v === undefined) return "—";
   if (typeof v !== "number") return String(v);

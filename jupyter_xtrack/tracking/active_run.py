@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any, cast
 
 from ..facts import RunRecord, Status
 from ..records.run import Run
-from .artifacts import artifact_payload
 from .session import CONTEXT
 
 if TYPE_CHECKING:
@@ -106,8 +105,9 @@ class ActiveRun(Run):
     def log_artifact(self, path_or_object: Any, name: str | None = None) -> dict[str, Any]:
         """Store a file (under its own name unless `name` is given) or an object, serialized
         with the library that fits it (DataFrame, figure, model, array, ...)."""
-        # lazy: sqlite3 loads with the first store, not the API
+        # lazy: sqlite3 loads with the first store, mimetypes with the first artifact
         from ..store import StoreError
+        from .artifacts import artifact_payload
 
         payload = artifact_payload(path_or_object, name)  # bad input: a clear error
         store = self._store

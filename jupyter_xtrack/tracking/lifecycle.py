@@ -19,7 +19,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..capture.redact import redact
 from ..facts import ErrorFact, Fact, RunRecord, Status, new_run_record
 from .active_run import ActiveRun, NullRun
 from .workers import executor
@@ -42,6 +41,9 @@ def status_for(error: BaseException | None) -> Status:
 
 def error_fact(error: BaseException) -> ErrorFact:
     """The error of a run as stored: type, message and full traceback (redacted)."""
+    # lazy: the redaction patterns compile with the first failed run, not with the API
+    from ..capture.redact import redact
+
     tb = "".join(traceback.format_exception(type(error), error, error.__traceback__))
     return {"type": type(error).__name__, "message": redact(str(error)), "traceback": redact(tb)}
 

@@ -20,7 +20,6 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from ..capture.redact import redact
 from ..facts import (
     GIT_DIFF_BYTES,
     GIT_DIFF_HASH,
@@ -266,6 +265,9 @@ class Recording:
                 self.problems.append(f"{what}: {type(exc).__name__}: {exc}")
                 return None
 
+        # lazy, as every capture: loaded by the first run
+        from ..capture.redact import redact
+
         if info.source:
             src_hash = guarded("code", lambda: store.put_blob(redact(info.source).encode()))
             code: CodeFact = {
@@ -411,6 +413,9 @@ def _datasets(snap: _Snapshot) -> list[dict[str, Any]]:
 
 
 def _stdio_fact(store: RunStore, snap: _Snapshot) -> StdioFact | None:
+    # lazy, as every capture: loaded by the first run
+    from ..capture.redact import redact
+
     fact: dict[str, Any] = {}
     for name, text, truncated in zip(
         STDIO_STREAMS,
@@ -465,6 +470,9 @@ def _redacted_source(source: str) -> str:
     """Redacted cell source, remembered: the lineage repeats every earlier cell each run."""
     done = _redacted.get(source)
     if done is None:
+        # lazy, as every capture: loaded by the first run
+        from ..capture.redact import redact
+
         done = _redacted[source] = redact(source)
     return done
 

@@ -15,7 +15,6 @@ from .tracking.active_run import ActiveRun, log
 from .tracking.recorder import wait_pending
 from .tracking.session import CONTEXT
 from .views import source as view_source
-from .views.frontend import marked
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -128,6 +127,9 @@ class _ApiSource:
 
 
 def _comparison_bundle(comparison: Comparison) -> dict[str, Any]:
+    # lazy: the front-end helpers load when a Comparison is first displayed
+    from .views.frontend import marked
+
     return marked(dict(views.compare_bundle(comparison)))
 
 

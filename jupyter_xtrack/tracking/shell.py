@@ -7,7 +7,6 @@ import os
 import sys
 from typing import Any
 
-from ..capture.code import find_notebook_path
 from .request import CellInfo
 
 
@@ -35,6 +34,9 @@ def cell_info(shell: Any, *, kind: str = "cell", source: str | None = None,
     if source and (not history or history[-1][1] != source):
         # Before IPython stores the current cell (pre_run_cell), add it ourselves.
         history.append((int(getattr(shell, "execution_count", len(raw_hist))), source))
+    # lazy: xxhash and json load with the first tracked cell, not with the API
+    from ..capture.code import find_notebook_path
+
     ns = shell.user_ns
     return CellInfo(
         source=source,

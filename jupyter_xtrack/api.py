@@ -130,7 +130,8 @@ def _comparison_bundle(comparison: Comparison) -> dict[str, Any]:
     # lazy: the front-end helpers load when a Comparison is first displayed
     from .views.frontend import marked
 
-    return marked(dict(views.compare_bundle(comparison)))
+    bundle: dict[str, Any] = marked(dict(views.compare_bundle(comparison)))
+    return bundle
 
 
 view_source.use(_ApiSource())

@@ -168,8 +168,8 @@ def objective_chart(trials: Sequence[dict[str, Any]], direction: str, width: int
     points = [(t["number"], t["value"], t["state"]) for t in trials if t.get("value") is not None]
     if not points:
         return ""
-    xs = [p[0] for p in points]
-    ys = [p[1] for p in points]
+    xs: list[float] = [p[0] for p in points]
+    ys: list[float] = [p[1] for p in points]
     x0, x1 = min(xs), max(max(xs), min(xs) + 1)
     y0, y1 = min(ys), max(ys)
     if y1 == y0:

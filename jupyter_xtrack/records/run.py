@@ -135,12 +135,13 @@ class Run:
             return None
         return self._store.get_blob(ref).decode("utf-8", errors="replace")
 
-    def _blob_json(self, ref: Any) -> Any:
+    def _blob_json(self, ref: Any) -> dict[str, Any] | None:
         if not ref:
             return None
         import orjson  # lazy: only readers of blob facts need it
 
-        return orjson.loads(self._store.get_blob(ref))
+        value = orjson.loads(self._store.get_blob(ref))
+        return value if isinstance(value, dict) else None
 
     @cached_property
     def code(self) -> str | None:

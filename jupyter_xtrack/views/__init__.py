@@ -35,7 +35,7 @@ def on_run_end(run: Any, state: Any) -> bool:
 
     if not isinstance(state, CellViews):
         state = CellViews(run)
-    return state.end(run)
+    return bool(state.end(run))
 
 
 def show(obj: Any, filter: str | None = None) -> Any:

@@ -250,7 +250,8 @@ def pick(seq: Sequence[Any], sel: Selection) -> Sequence[Any]:
         return seq[sel]
     if len(sel) == 1:
         return (seq[sel[0]],)
-    return itemgetter(*sel)(seq)
+    picked: Sequence[Any] = itemgetter(*sel)(seq)
+    return picked
 
 
 class _Column:

@@ -148,3 +148,13 @@ def test_statuses_and_kinds_come_from_the_schema() -> None:
     from jupyter_xtrack import facts, store
 
     assert store.RUN_STATUSES is facts.STATUSES and store.RUN_KINDS is facts.KINDS
+
+
+def test_end_run_inside_a_tracked_cell_leaves_the_cell_run_alone(
+        shell: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    import jupyter_xtrack as xt
+
+    run_cell(shell, "%%track --name cell\nimport jupyter_xtrack as xt\nxt.end_run()\nx = 1\n")
+    assert "end_run() was called with no active run" in capsys.readouterr().err
+    row = xt.runs().iloc[0]
+    assert row["name"] == "cell" and row["status"] == "finished"

@@ -123,7 +123,6 @@ class Recording:
                 )
             return None
         self.run = run
-        run.on_end = self.end_with
         self._guard("start capture", self._start_captures)
         return run
 

@@ -38,10 +38,13 @@ def start_run(
     tag_map = {str(k): str(v) for k, v in (tags or {}).items()}
     options = RunOptions(name=name, experiment=experiment, tags=tag_map,
                          data_paths=list(data), parent_id=parent)
-    run = Recording(info, options).begin()
+    recording = Recording(info, options)
+    run = recording.begin()
     if run is None:
         return lifecycle.null_run(CONTEXT, name=name, experiment=experiment, tags=tag_map,
                                   parent_id=parent, kind=kind)
+    # `with`, end_run() and a search's close() end it; a %%track cell's run ends with its cell.
+    run.on_end = recording.end_with
     if params:
         run.log_params(**params)
     return run

@@ -12,12 +12,8 @@ $(BIN)/python:
 
 NBSTRIPOUT_SRC := $(VENV)/nbstripout-src/nbstripout-0.8.1
 
-$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
-	$(BIN)/pip install -q -c constraints.txt -e ".[dev,torch]"
-	touch $(STAMP)
-
-# nbstripout's own test notebooks (with their expected outputs) are the check of
-# `xtrack strip --nbstripout-compat`; they come from its sdist on PyPI, never committed here.
+# The notebooks nbstripout's sdist ships are inputs of the differential check of
+# `xtrack strip --nbstripout-compat` against nbstripout itself; from PyPI, never committed here.
 $(NBSTRIPOUT_SRC): | $(BIN)/python
 	rm -rf $(VENV)/nbstripout-src && mkdir -p $(VENV)/nbstripout-src
 	$(BIN)/pip download -q --no-deps --no-binary :all: nbstripout==0.8.1 -d $(VENV)/nbstripout-src
@@ -29,16 +25,31 @@ browser:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else echo "note: chromium is missing and this is not root: the UI tests will skip"; fi; }
 
-# The sidebar: built with the npm registry only (package-lock.json pins it), then linked
-# where JupyterLab looks for prebuilt extensions; the server extension's enable file too.
+# The sidebar: built with the npm registry only (package-lock.json pins it) against the venv's
+# JupyterLab, into jupyter_xtrack/labextension/ where the wheel build picks it up.
 LABEXT_OUT := jupyter_xtrack/labextension/package.json
-$(LABEXT_OUT): labextension/package.json labextension/package-lock.json $(wildcard labextension/src/*) $(wildcard labextension/style/*) $(wildcard labextension/schema/*) | $(STAMP)
-	cd labextension && npm ci --no-audit --no-fund --loglevel=error && PATH=$(CURDIR)/$(BIN):$$PATH npm run build:prod
-	mkdir -p $(VENV)/share/jupyter/labextensions $(VENV)/etc/jupyter/jupyter_server_config.d
-	ln -sfn $(CURDIR)/jupyter_xtrack/labextension $(VENV)/share/jupyter/labextensions/jupyter-xtrack
-	cp jupyter-config/jupyter_server_config.d/jupyter_xtrack.json $(VENV)/etc/jupyter/jupyter_server_config.d/
+LABEXT_SOURCES := labextension/package.json labextension/package-lock.json \
+  labextension/webpack.config.js $(wildcard labextension/src/* labextension/style/* labextension/schema/*)
+$(LABEXT_OUT): $(LABEXT_SOURCES) | $(BIN)/python
+	$(BIN)/pip install -q -c constraints.txt "jupyterlab>=4.2,<5" "nbdime>=4.0"
+	cd labextension && npm ci --no-audit --no-fund --loglevel=error && \
+	  PYTHON=$(CURDIR)/$(BIN)/python \
+	  JUPYTERLAB_STAGING=$$($(CURDIR)/$(BIN)/python -c "import jupyterlab, os; print(os.path.join(os.path.dirname(jupyterlab.__file__), 'staging'))") \
+	  npm run build:prod
 
-env: $(STAMP) $(NBSTRIPOUT_SRC) $(LABEXT_OUT)
+# The project is installed as a user installs it: a wheel built from this checkout (its build
+# hook finds the sidebar built above), never an editable link. The wheel puts the sidebar under
+# share/jupyter/labextensions/ and the server extension's enable file under etc/jupyter/.
+# Reinstalled whenever a file of the package changes, so kernels started by tests run this code.
+PKG_SOURCES := $(shell find jupyter_xtrack \( -path jupyter_xtrack/labextension -o -name __pycache__ \) \
+  -prune -o -type f -print) $(wildcard jupyter-config/*/*)
+$(STAMP): pyproject.toml constraints.txt sidebar_build.py install.json LICENSE $(LABEXT_OUT) $(PKG_SOURCES) | $(BIN)/python
+	@# An older Makefile linked the build output here; pip must not write through that link.
+	if [ -L $(VENV)/share/jupyter/labextensions/jupyter-xtrack ]; then rm $(VENV)/share/jupyter/labextensions/jupyter-xtrack; fi
+	$(BIN)/pip install -q -c constraints.txt ".[dev,torch]"
+	touch $(STAMP)
+
+env: $(STAMP) $(NBSTRIPOUT_SRC)
 
 # Jupyter refuses to run as root without --allow-root (containers and these machines run as root).
 lab: env

@@ -37,8 +37,6 @@ if TYPE_CHECKING:
     from .store import RUN_STATUSES
     from .tracking.active_run import ActiveRun
 
-__version__ = "0.1.0"
-
 __all__ = [
     "RUN_STATUSES",
     "ActiveRun",
@@ -69,6 +67,7 @@ _LAZY = {
         "log_params", "open_store", "runs", "set_tags", "show", "start_run")},
     "ActiveRun": ("tracking.active_run", "ActiveRun"),
     "Run": ("records.run", "Run"),
+    "__version__": ("_version", "__version__"),  # importlib.metadata only when asked
     "RUN_STATUSES": ("store", "RUN_STATUSES"),  # the store's list (sqlite3, psutil stay unloaded)
     "sweep": ("optimize.sweep", "sweep"),
     "best": ("optimize.sweep", "best"),

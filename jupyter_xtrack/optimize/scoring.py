@@ -176,30 +176,35 @@ _REGRESSION: dict[str, tuple[bool, Callable[[Any, Any, Any], float]]] = {
 }
 
 
-_BUDGET = re.compile(r"(\d+(?:\.\d+)?)\s*(h|hr|hours?|m|min|minutes?|s|sec|seconds?)?", re.I)
+# The time-budget grammar, shared with the sidebar (labextension/src/jobsModel.ts
+# parseBudget); both are tested on the cases in labextension/test/fixtures/time_budgets.json.
+# ASCII digits and explicit letters: Python's \d and re.I also match other scripts.
+_NUMBER = r"[0-9]+(?:\.[0-9]+)?"
+_BUDGET_SECONDS = re.compile(_NUMBER)
+_BUDGET_TERMS = re.compile(rf"(?:{_NUMBER}\s*[hHmMsS]\s*)+")
+_BUDGET_TERM = re.compile(rf"({_NUMBER})\s*([hHmMsS])")
+_UNIT_SECONDS = {"h": 3600, "m": 60, "s": 1}
 
 
 def parse_budget(budget: float | int | str) -> float:
-    """Seconds from a number or a string such as "30s", "5m", "1h", "1h30m", "90"."""
+    """Seconds from a number or a string: a plain number of seconds ("90", "2.5"), or terms
+    NUMBER UNIT summed ("30s", "5m", "1.5h", "1h30m", "1h 30m"), UNIT being s, m or h in
+    either case; whitespace around and between terms is allowed. Must be more than 0."""
     if isinstance(budget, bool):
         raise ValueError(f"time_budget must be seconds or a string like '5m', got {budget!r}")
     if isinstance(budget, (int, float)):
         seconds = float(budget)
     else:
-        text = str(budget).strip().replace(" ", "")
-        total, pos = 0.0, 0
-        for m in _BUDGET.finditer(text):
-            if m.start() != pos:
-                break
-            unit = (m.group(2) or "s").lower()[0]
-            total += float(m.group(1)) * {"h": 3600, "m": 60, "s": 1}[unit]
-            pos = m.end()
-        if pos != len(text) or not text:
+        text = str(budget).strip()
+        if _BUDGET_SECONDS.fullmatch(text):
+            seconds = float(text)
+        elif _BUDGET_TERMS.fullmatch(text):
+            seconds = sum(float(n) * _UNIT_SECONDS[u.lower()] for n, u in _BUDGET_TERM.findall(text))
+        else:
             raise ValueError(
                 f"time_budget {budget!r} is not a duration; write seconds (90) or a string like "
                 "'30s', '5m', '1h', '1h30m'"
             )
-        seconds = total
     if not seconds > 0:
         raise ValueError(f"time_budget must be positive, got {budget!r}")
     return seconds

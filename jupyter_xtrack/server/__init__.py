@@ -10,26 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
+# Shown by `jupyter server extension list` (it reads the enabled module's __version__).
+from .._version import __version__ as __version__
 
-def _jupyter_server_extension_points() -> list[dict[str, str]]:
-    return [{"module": "jupyter_xtrack.server"}]
 
+def _jupyter_server_extension_points() -> list[dict[str, Any]]:
+    # Imported when the server asks, so `import jupyter_xtrack.server` alone stays light.
+    from .app import XTrackServerExtension
 
-def _load_jupyter_server_extension(serverapp: Any) -> None:
-    """Register the API routes on `serverapp` and open the store lazily (first request)."""
-    # lazy: tornado handlers load when the server loads the extension
-    from .config import XTrack
-    from .reader import StoreReader
-    from .routes import route_specs
-
-    config = XTrack(parent=serverapp)
-    reader = StoreReader(config.store_path(serverapp.root_dir), config,
-                         root_dir=serverapp.root_dir)
-    base_url = serverapp.web_app.settings["base_url"]
-    serverapp.web_app.add_handlers(".*$", route_specs(base_url, reader))
-    # lazy: tornado handlers load when the server loads the extension
-    from ..notebook.widget_views import pre_save_hook
-
-    serverapp.contents_manager.register_pre_save_hook(pre_save_hook)
-    serverapp.log.info("jupyter_xtrack: sidebar API at %sxtrack/api/ over store %s",
-                       base_url, reader.root)
+    return [{"module": "jupyter_xtrack.server", "app": XTrackServerExtension}]

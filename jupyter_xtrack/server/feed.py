@@ -132,7 +132,23 @@ class ChangeFeed:
                 await asyncio.wait_for(asyncio.shield(waiter), timeout)
         finally:
             self._waiters.discard(waiter)
+            if not self._waiters:  # polling runs only while some client waits
+                await self._stop_polling()
         return self.since(cursor)
+
+    async def close(self) -> None:
+        """Stop polling and release every waiting client (server shutdown)."""
+        for waiter in self._waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+        await self._stop_polling()
+
+    async def _stop_polling(self) -> None:
+        task, self._task = self._task, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
     async def _poll(self) -> None:
         while self._waiters:

@@ -148,20 +148,36 @@ export function formError(reply: Reply<unknown>): string | null {
   return !reply.ok && 'error' in reply ? reply.error : null;
 }
 
-const BUDGET = /^\d+(\.\d+)?\s*(s|m|h)?$/;
+/*
+ * The time-budget grammar, shared with Python (`jupyter_xtrack.optimize.scoring.parse_budget`);
+ * both are tested on the cases in test/fixtures/time_budgets.json. A budget is a plain number
+ * of seconds ("90", "2.5"), or terms NUMBER UNIT summed ("30s", "5m", "1.5h", "1h30m",
+ * "1h 30m"), UNIT being s, m or h in either case, with whitespace allowed around and between
+ * terms. It must be more than 0.
+ */
+const NUMBER = '[0-9]+(?:\\.[0-9]+)?';
+const BUDGET_SECONDS = new RegExp(`^${NUMBER}$`);
+const BUDGET_TERMS = new RegExp(`^(?:${NUMBER}\\s*[hHmMsS]\\s*)+$`);
+const BUDGET_TERM = new RegExp(`(${NUMBER})\\s*([hHmMsS])`, 'g');
 const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600 };
 
-/** A time budget ("30s", "5m", "1.5h", "90") in seconds, or the error to show by its field. */
+/** A time budget ("30s", "5m", "1.5h", "1h30m", "90") in seconds, or the error to show by its field. */
 export function parseBudget(text: string): { seconds: number } | { error: string } {
   const t = text.trim();
   if (!t) {
     return { error: 'give a time budget, e.g. 30s, 5m or 1h' };
   }
-  if (!BUDGET.test(t)) {
-    return { error: `"${t}" is not a time budget: write a number with s, m or h (30s, 5m, 1h)` };
+  let seconds: number;
+  if (BUDGET_SECONDS.test(t)) {
+    seconds = parseFloat(t);
+  } else if (BUDGET_TERMS.test(t)) {
+    seconds = 0;
+    for (const [, n, unit] of t.matchAll(BUDGET_TERM)) {
+      seconds += parseFloat(n) * UNIT_SECONDS[unit.toLowerCase()];
+    }
+  } else {
+    return { error: `"${t}" is not a time budget: write a number with s, m or h (30s, 5m, 1h, 1h30m)` };
   }
-  const unit = t.match(/[smh]$/)?.[0] ?? 's';
-  const seconds = parseFloat(t) * UNIT_SECONDS[unit];
   if (!(seconds > 0)) {
     return { error: 'the time budget must be more than 0' };
   }

@@ -1,8 +1,7 @@
-"""--nbstripout-compat gives byte-identical results to nbstripout 0.8.1.
-
-Two checks: nbstripout's own end-to-end notebooks with their expected outputs (from nbstripout's
-0.8.1 source tree unpacked under .venv/nbstripout-src/; not committed here), and a differential
-run of the installed nbstripout against our fixture notebooks.
+"""--nbstripout-compat gives byte-identical results to nbstripout 0.8.1 (installed by the dev
+extra), checked differentially: the real nbstripout and ours on the same notebooks with the same
+flags. The notebooks are our fixtures and those that nbstripout's own 0.8.1 sdist ships (its
+PyPI sdist, unpacked under .venv/nbstripout-src/ by `make env`; never committed here).
 """
 
 from __future__ import annotations
@@ -20,129 +19,39 @@ from jupyter_xtrack.notebook.strip import strip_bytes, strip_zeppelin_bytes
 from .conftest import NOTEBOOKS, REPO, xtrack
 from .test_strip_table import options_for
 
-E2E = Path(
+SDIST_TESTS = Path(
     os.environ.get(
-        "XTRACK_NBSTRIPOUT_TESTS",
-        REPO / ".venv" / "nbstripout-src" / "nbstripout-0.8.1" / "tests" / "e2e_notebooks",
+        "XTRACK_NBSTRIPOUT_TESTS", REPO / ".venv" / "nbstripout-src" / "nbstripout-0.8.1" / "tests"
     )
 )
-needs_e2e = pytest.mark.skipif(
-    not (E2E / "test_metadata.ipynb").is_file(),
-    reason=f"nbstripout 0.8.1's e2e notebooks are not at {E2E}: they are in its GitHub tag "
-    "archive (github.com/kynan/nbstripout/archive/refs/tags/0.8.1.tar.gz), not in its PyPI sdist",
-)
-
-# nbstripout's end-to-end cases: (input, expected output, nbstripout flags).
-E2E_CASES = [
-    ("test_drop_empty_cells.ipynb", "test_drop_empty_cells_dontdrop.ipynb.expected", ""),
-    ("test_drop_empty_cells.ipynb", "test_drop_empty_cells.ipynb.expected", "--drop-empty-cells"),
-    ("test_drop_tagged_cells.ipynb", "test_drop_tagged_cells_dontdrop.ipynb.expected", ""),
-    (
-        "test_drop_tagged_cells.ipynb",
-        "test_drop_tagged_cells.ipynb.expected",
-        "--drop-tagged-cells=test",
-    ),
-    ("test_execution_timing.ipynb", "test_execution_timing.ipynb.expected", ""),
-    ("test_max_size.ipynb", "test_max_size.ipynb.expected", "--max-size 50 --keep-id"),
-    ("test_max_size.ipynb", "test_max_size.ipynb.expected_sequential_id", "--max-size 50"),
-    ("test_empty_metadata.ipynb", "test_empty_metadata.ipynb.expected", ""),
-    ("test_metadata.ipynb", "test_metadata.ipynb.expected", ""),
-    (
-        "test_metadata.ipynb",
-        "test_metadata_extra_keys.ipynb.expected",
-        "--extra-keys 'metadata.kernelspec metadata.language_info'",
-    ),
-    ("test_metadata.ipynb", "test_metadata_keep_count.ipynb.expected", "--keep-count"),
-    ("test_metadata.ipynb", "test_metadata_keep_output.ipynb.expected", "--keep-output"),
-    (
-        "test_metadata.ipynb",
-        "test_metadata_keep_output_keep_count.ipynb.expected",
-        "--keep-output --keep-count",
-    ),
-    ("test_metadata_notebook.ipynb", "test_metadata_notebook.ipynb.expected", ""),
-    (
-        "test_keep_metadata_keys.ipynb",
-        "test_keep_metadata_keys.ipynb.expected",
-        "--keep-metadata-keys 'cell.metadata.scrolled cell.metadata.collapsed metadata.a'",
-    ),
-    (
-        "test_metadata_period.ipynb",
-        "test_metadata_period.ipynb.expected",
-        "--extra-keys 'cell.metadata.application/vnd.databricks.v1+cell "
-        "metadata.application/vnd.databricks.v1+notebook'",
-    ),
-    ("test_strip_init_cells.ipynb", "test_strip_init_cells.ipynb.expected", "--strip-init-cells"),
-    ("test_nbformat2.ipynb", "test_nbformat2.ipynb.expected", ""),
-    ("test_nbformat45.ipynb", "test_nbformat45.ipynb.expected", "--keep-id"),
-    ("test_nbformat45.ipynb", "test_nbformat45.ipynb.expected_sequential_id", ""),
-    ("test_missing_nbformat.ipynb", "test_missing_nbformat.ipynb.expected", ""),
-    ("test_unicode.ipynb", "test_unicode.ipynb.expected", ""),
-    ("test_widgets.ipynb", "test_widgets.ipynb.expected", ""),
+SDIST_NOTEBOOKS = ["test_diff.ipynb", "test_diff_different.ipynb",
+                   "test_diff_different_extrakeys.ipynb", "test_diff_output.ipynb",
+                   "test_keep_output_tags.ipynb"]
+# The flag sets of nbstripout's own end-to-end cases.
+FLAG_SETS = [
+    "",
+    "--drop-empty-cells",
+    "--drop-tagged-cells=test",
+    "--max-size 50 --keep-id",
+    "--max-size 50",
+    "--extra-keys 'metadata.kernelspec metadata.language_info'",
+    "--keep-count",
+    "--keep-output",
+    "--keep-output --keep-count",
+    "--keep-metadata-keys 'cell.metadata.scrolled cell.metadata.collapsed metadata.a'",
+    "--extra-keys 'cell.metadata.application/vnd.databricks.v1+cell "
+    "metadata.application/vnd.databricks.v1+notebook'",
+    "--strip-init-cells",
+    "--keep-id",
 ]
 
 
-@needs_e2e
-@pytest.mark.parametrize(("source", "expected", "flags"), E2E_CASES)
-def test_nbstripout_e2e_byte_identical(source: str, expected: str, flags: str) -> None:
-    options = options_for(flags + " --nbstripout-compat")
-    result = strip_bytes((E2E / source).read_bytes(), options)
-    assert result.error is None
-    assert result.data == (E2E / expected).read_bytes()
-
-
-@needs_e2e
-def test_nbstripout_e2e_zeppelin() -> None:
-    result = strip_zeppelin_bytes((E2E / "test_zeppelin.zpln").read_bytes())
-    assert result.data == (E2E / "test_zeppelin.zpln.expected").read_bytes()
-
-
-@needs_e2e
-def test_nbstripout_e2e_through_cli_stdin_and_file(tmp_path: Path) -> None:
-    source = (E2E / "test_metadata.ipynb").read_bytes()
-    expected = (E2E / "test_metadata_keep_count.ipynb.expected").read_bytes()
-    proc = xtrack(tmp_path, "strip", "--nbstripout-compat", "--keep-count", "-", input=source)
-    assert proc.returncode == 0 and proc.stdout == expected
-    target = tmp_path / "nb.ipynb"
-    target.write_bytes(source)
-    proc = xtrack(
-        tmp_path, "strip", "--nbstripout-compat", "--keep-count", "--no-archive", "nb.ipynb"
-    )
-    assert proc.returncode == 0 and target.read_bytes() == expected
-    zpln = tmp_path / "note.zpln"
-    zpln.write_bytes((E2E / "test_zeppelin.zpln").read_bytes())
-    proc = xtrack(tmp_path, "strip", "--mode", "zeppelin", "--no-archive", "note.zpln")
-    assert zpln.read_bytes() == (E2E / "test_zeppelin.zpln.expected").read_bytes()
-
-
-@needs_e2e
-@pytest.mark.parametrize(
-    ("source", "changes"), [("test_metadata.ipynb", True), ("test_nochange.ipynb", False)]
-)
-def test_nbstripout_e2e_dry_run_messages(tmp_path: Path, source: str, changes: bool) -> None:
-    data = (E2E / source).read_bytes()
-    proc = xtrack(tmp_path, "strip", "--nbstripout-compat", "--dry-run", input=data)
-    assert proc.stdout == (b"Dry run: would have stripped input from stdin\n" if changes else b"")
-    proc = xtrack(tmp_path, "strip", "--nbstripout-compat", "--verify", input=data)
-    assert proc.returncode == (1 if changes else 0)
-
-
-@needs_e2e
-def test_nbstripout_e2e_error_messages(tmp_path: Path) -> None:
-    proc = xtrack(
-        tmp_path,
-        "strip",
-        "--nbstripout-compat",
-        "--dry-run",
-        "--extra-keys",
-        "invalid foo.invalid",
-        input=(E2E / "test_metadata.ipynb").read_bytes(),
-    )
-    assert b"Ignoring invalid extra key `invalid`" in proc.stderr
-    assert b"Ignoring invalid extra key `foo.invalid`" in proc.stderr
-    data = (E2E / "test_metadata_exception.ipynb").read_bytes()
-    proc = xtrack(tmp_path, "strip", "--nbstripout-compat", input=data)
-    assert b"MetadataError: cell metadata contradicts tags" in proc.stderr
-    assert proc.stdout == data  # passed through, not lost
+def _sdist_notebook(name: str) -> bytes:
+    path = SDIST_TESTS / name
+    if not path.is_file():
+        pytest.skip(f"nbstripout 0.8.1's sdist is not unpacked at {SDIST_TESTS}: `make env` "
+                    "downloads it from PyPI (or set XTRACK_NBSTRIPOUT_TESTS to its tests/)")
+    return path.read_bytes()
 
 
 def _nbstripout(data: bytes, flags: str) -> bytes:
@@ -174,3 +83,76 @@ def test_differential_against_installed_nbstripout(source: str, flags: str) -> N
     data = (NOTEBOOKS / source).read_bytes()
     ours = strip_bytes(data, options_for(flags + " --nbstripout-compat"))
     assert ours.data == _nbstripout(data, flags)
+
+
+@pytest.mark.parametrize("flags", FLAG_SETS)
+@pytest.mark.parametrize("source", SDIST_NOTEBOOKS)
+def test_differential_on_nbstripouts_own_notebooks(source: str, flags: str) -> None:
+    data = _sdist_notebook(source)
+    ours = strip_bytes(data, options_for(flags + " --nbstripout-compat"))
+    assert ours.error is None
+    assert ours.data == _nbstripout(data, flags)
+
+
+def test_a_notebook_nbstripout_refuses_is_passed_through_with_its_error() -> None:
+    data = _sdist_notebook("test_keep_output_tags_exception.ipynb")
+    proc = subprocess.run([sys.executable, "-m", "nbstripout"], input=data, capture_output=True)
+    assert proc.returncode != 0 and b"MetadataError" in proc.stderr
+    ours = strip_bytes(data, options_for("--nbstripout-compat"))
+    assert ours.error is not None and ours.data == data
+
+
+def test_cli_strips_stdin_and_files_as_nbstripout_does(tmp_path: Path) -> None:
+    source = (NOTEBOOKS / "outputs.ipynb").read_bytes()
+    expected = _nbstripout(source, "--keep-count")
+    proc = xtrack(tmp_path, "strip", "--nbstripout-compat", "--keep-count", "-", input=source)
+    assert proc.returncode == 0 and proc.stdout == expected
+    target = tmp_path / "nb.ipynb"
+    target.write_bytes(source)
+    proc = xtrack(
+        tmp_path, "strip", "--nbstripout-compat", "--keep-count", "--no-archive", "nb.ipynb"
+    )
+    assert proc.returncode == 0 and target.read_bytes() == expected
+
+
+@pytest.mark.parametrize("source", ["outputs.ipynb", "outputs.compat.expected"])
+def test_dry_run_and_verify_answer_as_nbstripout_does(tmp_path: Path, source: str) -> None:
+    data = (NOTEBOOKS / source).read_bytes()
+    theirs = subprocess.run([sys.executable, "-m", "nbstripout", "--dry-run"], input=data,
+                            capture_output=True)
+    proc = xtrack(tmp_path, "strip", "--nbstripout-compat", "--dry-run", input=data)
+    assert proc.stdout == theirs.stdout
+    assert proc.stdout == (b"Dry run: would have stripped input from stdin\n"
+                           if source == "outputs.ipynb" else b"")
+    theirs = subprocess.run([sys.executable, "-m", "nbstripout", "--verify"], input=data,
+                            capture_output=True)
+    proc = xtrack(tmp_path, "strip", "--nbstripout-compat", "--verify", input=data)
+    assert proc.returncode == theirs.returncode == (1 if source == "outputs.ipynb" else 0)
+
+
+def test_error_messages_match_nbstripouts(tmp_path: Path) -> None:
+    proc = xtrack(tmp_path, "strip", "--nbstripout-compat", "--dry-run", "--extra-keys",
+                  "invalid foo.invalid", input=(NOTEBOOKS / "outputs.ipynb").read_bytes())
+    assert b"Ignoring invalid extra key `invalid`" in proc.stderr
+    assert b"Ignoring invalid extra key `foo.invalid`" in proc.stderr
+    data = (NOTEBOOKS / "contradiction.ipynb").read_bytes()
+    proc = xtrack(tmp_path, "strip", "--nbstripout-compat", input=data)
+    assert b"MetadataError: cell metadata contradicts tags" in proc.stderr
+    assert proc.stdout == data  # passed through, not lost
+
+
+ZEPPELIN_NOTE = (
+    b'{"paragraphs": [{"text": "%python\\nprint(1)", "results": {"code": "SUCCESS", "msg": '
+    b'[{"type": "TEXT", "data": "1\\n"}]}, "id": "p1"}, {"text": "%md\\n# t", "id": "p2", '
+    b'"results": {"code": "SUCCESS", "msg": []}}], "name": "note", "id": "2ABC"}\n'
+)
+
+
+def test_zeppelin_notes_are_stripped_as_nbstripout_does(tmp_path: Path) -> None:
+    theirs = _nbstripout(ZEPPELIN_NOTE, "--mode zeppelin")
+    assert b'"results": {}' in theirs
+    assert strip_zeppelin_bytes(ZEPPELIN_NOTE).data == theirs
+    note = tmp_path / "note.zpln"
+    note.write_bytes(ZEPPELIN_NOTE)
+    proc = xtrack(tmp_path, "strip", "--mode", "zeppelin", "--no-archive", "note.zpln")
+    assert proc.returncode == 0 and note.read_bytes() == theirs

@@ -116,3 +116,32 @@ async def test_bad_timeout_is_400(jp_fetch: Any) -> None:
         assert exc.response is not None and "timeout" in json.loads(exc.response.body)["message"]
     else:
         raise AssertionError("expected 400")
+
+
+def _feed(jp_serverapp: Any) -> Any:
+    point = jp_serverapp.extension_manager.extension_points["jupyter_xtrack.server"]
+    return point.app.feed
+
+
+async def test_polling_stops_when_the_last_client_stops_waiting(
+    api: Any, jp_serverapp: Any
+) -> None:
+    first = await api("events", "Events")
+    await api("events", "Events", cursor=str(first["cursor"]), timeout="0.6")
+    assert _feed(jp_serverapp)._task is None  # no poll task left behind to outlive the loop
+
+
+async def test_server_shutdown_releases_waiting_clients_and_awaits_the_poll(
+    api: Any, jp_serverapp: Any
+) -> None:
+    first = await api("events", "Events")
+    waiting = asyncio.ensure_future(
+        api("events", "Events", cursor=str(first["cursor"]), timeout="60"))
+    feed = _feed(jp_serverapp)
+    while feed._task is None:  # the long poll is in and polling
+        await asyncio.sleep(0.05)
+    task = feed._task
+    await jp_serverapp.extension_manager.stop_all_extensions()
+    assert task.done() and feed._task is None
+    ev = await asyncio.wait_for(waiting, 30)  # answered at once, not after its 60 s
+    assert ev["cursor"] == first["cursor"] and ev["changed"] == []

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,7 +82,11 @@ class JupyterServer:
         return dict(json.loads((self.root / name).read_text()))
 
 
-def _start(app: str, tmp: Path) -> JupyterServer:
+def _start(
+    app: str, tmp: Path, python: str = sys.executable, env_overrides: Mapping[str, str | None] = {}
+) -> JupyterServer:
+    """Start `python -m jupyter APP` in `tmp`; `env_overrides` sets (or, with None, removes)
+    environment variables of the server."""
     root = tmp / f"{app}-root"
     root.mkdir()
     port, token = _free_port(), secrets.token_hex(16)
@@ -100,8 +104,13 @@ def _start(app: str, tmp: Path) -> JupyterServer:
         "JUPYTERLAB_WORKSPACES_DIR": str(tmp / "workspaces"),
         "PYTHONUNBUFFERED": "1",
     }
+    for name, value in env_overrides.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
     cmd = [
-        sys.executable, "-m", "jupyter", app, "--no-browser", "--allow-root", f"--port={port}",
+        python, "-m", "jupyter", app, "--no-browser", "--allow-root", f"--port={port}",
         "--ServerApp.ip=127.0.0.1", f"--IdentityProvider.token={token}",
         f"--ServerApp.root_dir={root}", "--ServerApp.open_browser=False",
         "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
@@ -155,9 +164,12 @@ def browser() -> Iterator[Any]:
 
 
 @contextmanager
-def running_server(app: str, tmp: Path) -> Iterator[JupyterServer]:
-    """A `jupyter lab` or `jupyter notebook` server in `tmp` for the duration of the block."""
-    server = _start(app, tmp)
+def running_server(
+    app: str, tmp: Path, python: str = sys.executable, env_overrides: Mapping[str, str | None] = {}
+) -> Iterator[JupyterServer]:
+    """A `jupyter lab` or `jupyter notebook` server in `tmp` for the duration of the block,
+    run by `python` (this interpreter unless told)."""
+    server = _start(app, tmp, python, env_overrides)
     try:
         yield server
     finally:

@@ -1,129 +1,44 @@
-"""AutoML on a DataFrame: baselines first, then a combined algorithm-and-hyperparameter
-search on Optuna with successive halving on data size, then a greedy ensemble, all within
-a time budget; every candidate a child run.
-
-How the budget is kept: every candidate is cross-validated fold by fold, and before each
-fold the search estimates (from what that family cost so far, per row) whether the fold
-and the final refit still fit; the final refit of the chosen model on all rows happens
-only when its estimate fits, else the fold models themselves (a bag) are the final model.
-"""
+"""The AutoML search: baselines first, then a combined algorithm-and-hyperparameter search on
+Optuna with successive halving on data size, then a greedy ensemble, all within a time budget
+(kept by `budget`); every candidate a child run."""
 
 from __future__ import annotations
 
-import math
 import time
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..tracking.search_runs import TrackedRun, open_parent, open_trial
-from .jobs import Job, JobCancelled, JobControl, start_job
-from .scoring import Metric, detect_task, get_metric, parse_budget
+from ...tracking.search_runs import TrackedRun, open_parent, open_trial
+from ..devices import torch_device
+from ..jobs import JobCancelled, JobControl
+from ..live import make_view
+from ..models import Family, families
+from ..preprocess import column_kinds
+from ..scoring import Metric
+from .budget import Budget, OutOfTime, refit_fits
+from .evaluation import (
+    FoldResults,
+    add_fold,
+    fit_fold,
+    fold_rows,
+    limit_threads,
+    limit_time,
+    make_pipeline,
+    record_scores,
+)
+from .result import MODEL_ARTIFACT, AutoMLResult, Candidate
 
 if TYPE_CHECKING:
     import numpy as np
     import pandas as pd
 
-    from .models import Family
-
 HOLDOUT_MIN_ROWS = 200
 KEEP_FOLD_MODELS = 8  # candidates whose fold models (and out-of-fold predictions) are kept
 ENSEMBLE_SIZE = 8
-MODEL_ARTIFACT = "model.pkl"  # the final model on the parent run: pickle.loads(run.artifact_bytes(...))
 SINGLE_THREAD_ROWS = 20_000
 TORCH_MIN_BUDGET_S = 60.0  # below this, the MLP is tried only when torch is already imported
-SAFETY = 1.3  # estimates are multiplied by this before they are trusted
-
-
-@dataclass
-class Candidate:
-    """One model tried by the search, as the leaderboard shows it."""
-
-    name: str
-    family: str
-    kind: str  # baseline | model | ensemble
-    params: dict[str, Any]
-    status: str = "running"  # complete | pruned | failed | skipped | running
-    cv_score: float | None = None
-    cv_std: float | None = None
-    fit_time_s: float = 0.0
-    predict_time_s: float = 0.0
-    n_rows: int = 0
-    device: str = "cpu"
-    run_id: str | None = None
-    error: str | None = None
-    score: float = -math.inf  # higher is better, whatever the metric
-    oof: Any = field(default=None, repr=False)
-    fold_models: list[Any] = field(default_factory=list, repr=False)
-    fit_rows: int = 0
-
-
-@dataclass
-class AutoMLResult:
-    """What `automl` returns. `best_model` is a fitted scikit-learn compatible model with the
-    preprocessing inside; `leaderboard` lists every candidate with its CV score and timings."""
-
-    task: str
-    metric: str
-    greater_is_better: bool
-    candidates: list[Candidate]
-    best: Candidate
-    best_model: Any
-    holdout_score: float | None
-    refit_on_all_rows: bool
-    elapsed_s: float
-    budget_s: float
-    run_id: str | None
-    state: str = "finished"
-
-    @property
-    def leaderboard(self) -> pd.DataFrame:
-        """Every candidate, best CV score first: candidate, final (the one `best_model` is
-        built from), family, kind, status, cv_score, cv_std, fit_time_s, predict_time_s,
-        n_rows, device, run_id, params."""
-        import pandas as pd
-
-        rows = [
-            {
-                "candidate": c.name,
-                "final": c is self.best,
-                "family": c.family,
-                "kind": c.kind,
-                "status": c.status,
-                "cv_score": c.cv_score,
-                "cv_std": c.cv_std,
-                "fit_time_s": c.fit_time_s,
-                "predict_time_s": c.predict_time_s,
-                "n_rows": c.n_rows,
-                "device": c.device,
-                "run_id": c.run_id,
-                "params": c.params,
-                "_done": 0 if c.status == "complete" else 1,
-                "_score": c.score,
-            }
-            for c in self.candidates
-        ]
-        frame = pd.DataFrame(rows)
-        frame = frame.sort_values(["_done", "_score"], ascending=[True, False])
-        return frame.drop(columns=["_done", "_score"]).reset_index(drop=True)
-
-    def predict(self, X: Any) -> Any:  # noqa: N803
-        return self.best_model.predict(X)
-
-    def __repr__(self) -> str:
-        hold = f", holdout {self.metric}={self.holdout_score:.4g}" if self.holdout_score is not None else ""
-        return (
-            f"<AutoML {self.task} {self.state}: best {self.best.name} CV {self.metric}="
-            f"{self.best.cv_score:.4g}{hold}; {len(self.candidates)} candidates in "
-            f"{self.elapsed_s:.1f}s of {self.budget_s:.0f}s>"
-        )
-
-    def _repr_html_(self) -> str:
-        import html
-
-        board = self.leaderboard.drop(columns=["params", "run_id"]).head(15)
-        return f"<div>{html.escape(repr(self))}</div>{board.to_html(index=False, float_format='%.4g')}"
 
 
 @dataclass
@@ -143,10 +58,6 @@ class AutoMLConfig:
     show: bool = True
 
 
-class _OutOfTime(Exception):
-    pass
-
-
 class AutoMLSearch:
     """One AutoML run; see the module docstring."""
 
@@ -158,10 +69,8 @@ class AutoMLSearch:
         self.cfg = cfg
         self.control = control
         self.background = background
-        self.started = time.monotonic() if started is None else started
-        self.deadline = self.started + cfg.budget_s
+        self.budget = Budget(cfg.budget_s, time.monotonic() if started is None else started)
         self.candidates: list[Candidate] = []
-        self.cost: dict[str, float] = {}  # family -> seconds per (row x fold) fitted
         self.classes: Any = None
         self._opened: set[int] = set()
         self.view: Any = None
@@ -170,13 +79,6 @@ class AutoMLSearch:
         # far worse on a busy machine): fit single-threaded.
         self.threads: int | None = 1 if len(X) < SINGLE_THREAD_ROWS else None
         self._tracked: dict[int, TrackedRun] = {}
-        # Fits given up at the deadline go on in the background until they end; while they
-        # do, they compete with the final refit for the CPU (and the GIL).
-        self._abandoned: list[Any] = []
-
-    # -- time --------------------------------------------------------------------------------
-    def left(self) -> float:
-        return self.deadline - time.monotonic()
 
     def _check(self) -> None:
         if self.control is not None:
@@ -208,8 +110,6 @@ class AutoMLSearch:
         splitter = (StratifiedKFold(k, shuffle=True, random_state=cfg.seed) if clf
                     else KFold(k, shuffle=True, random_state=cfg.seed))
         self.folds = list(splitter.split(self.Xtr, self.ytr))
-        from .preprocess import column_kinds
-
         self.kinds = column_kinds(self.Xtr)
         parent = open_parent(
             "automl",
@@ -229,8 +129,6 @@ class AutoMLSearch:
             self.control.attach(parent, cfg.metric.name,
                                 "maximize" if cfg.metric.greater_is_better else "minimize")
         if cfg.show:
-            from .live import make_view
-
             direction = "maximize" if cfg.metric.greater_is_better else "minimize"
             self.view = make_view(f"automl {cfg.target_name}", cfg.metric.name, direction)
             self.view.display()
@@ -240,7 +138,7 @@ class AutoMLSearch:
             self._search()
         except (KeyboardInterrupt, JobCancelled) as exc:
             state, error = ("interrupted" if isinstance(exc, KeyboardInterrupt) else "cancelled"), exc
-        except _OutOfTime:
+        except OutOfTime:
             pass
         try:
             result = self._finish(Xho, yho, state)
@@ -257,7 +155,7 @@ class AutoMLSearch:
 
     # -- candidates ---------------------------------------------------------------------------
     def _baselines(self) -> None:
-        from .baselines import BASELINES, baseline_estimator
+        from ..baselines import BASELINES, baseline_estimator  # lazy: imports scikit-learn
 
         for name in BASELINES:
             self._check()
@@ -267,8 +165,6 @@ class AutoMLSearch:
 
     def _search(self) -> None:
         import optuna
-
-        from .models import families
 
         cfg = self.cfg
         fams = families(cfg.task, len(self.Xtr), cfg.models)
@@ -299,7 +195,7 @@ class AutoMLSearch:
             study.enqueue_trial({"family": fam.name, **fam.defaults(cfg.task, len(self.Xtr))})
         fractions = self._rungs()
         number = 0
-        while self.left() - self._reserve() > 0:
+        while self.budget.left() - self._reserve() > 0:
             self._check()
             trial = study.ask()
             fam = by_name[trial.suggest_categorical("family", list(by_name))]
@@ -348,21 +244,12 @@ class AutoMLSearch:
         return [1 / 9, 1 / 3, 1.0]
 
     def _estimate(self, fam: Family, fraction: float) -> float | None:
-        per = self.cost.get(fam.name)
-        if per is None:
-            return None
         rows = len(self.Xtr) * fraction * (len(self.folds) - 1) / len(self.folds)
-        return per * rows * len(self.folds) * SAFETY
+        return self.budget.estimate(fam.name, rows, len(self.folds))
 
     def _reserve(self) -> float:
         """Seconds kept back for the final refit of the best candidates on all rows."""
-        done = sorted((c for c in self.candidates if c.status == "complete" and c.kind == "model"),
-                      key=lambda c: -c.score)[:3]
-        if not done:
-            return 0.04 * self.cfg.budget_s
-        n_all = len(self.X)
-        total = sum(c.fit_time_s * n_all / max(1, c.fit_rows) for c in done)
-        return total * SAFETY + 0.04 * self.cfg.budget_s
+        return self.budget.reserve(self.candidates, len(self.X))
 
     @staticmethod
     def _torch_loaded(load: bool = False) -> bool:
@@ -398,7 +285,7 @@ class AutoMLSearch:
         if fam.name == "mlp" and loader is not None and loader.is_alive():
             return False
         est = self._estimate(fam, fraction)
-        left = self.left() - self._reserve()
+        left = self.budget.left() - self._reserve()
         if est is None:  # never tried: allowed while a good part of the budget is left
             return left > 0.1 * self.cfg.budget_s
         return est < left
@@ -410,70 +297,13 @@ class AutoMLSearch:
                   family: Family | None = None, rung: int = 0) -> None:
         """Cross-validate one candidate at `fraction` of the training rows (fold by fold,
         stopping when the budget would not hold) and record it as a child run."""
-        import numpy as np
-        from sklearn.pipeline import Pipeline
-        from threadpoolctl import threadpool_limits
-
-        from .devices import device_slot, torch_device
-        from .ensemble import aligned_proba
-        from .preprocess import build_preprocessor
-
-        cfg = self.cfg
         if id(cand) not in self._opened:
             self._open(cand)
-        clf = cfg.task != "regression"
-        rng = np.random.default_rng(cfg.seed + rung)
-        oof = (np.zeros((len(self.Xtr), len(self.classes))) if clf else np.zeros(len(self.Xtr)))
-        fold_scores: list[float] = []
-        fit_s = pred_s = 0.0
-        fit_rows = 0
-        models = []
         if family is not None and family.uses_device:
             cand.device = torch_device(load_torch=family.name == "mlp")
         try:
-            for i, (tr, va) in enumerate(self.folds):
-                self._check()
-                if fraction < 1.0:
-                    tr = rng.choice(tr, size=max(50, int(len(tr) * fraction)), replace=False)
-                if i > 0 and fit_s + pred_s > 0:
-                    per_fold = (fit_s + pred_s) / i
-                    if per_fold * SAFETY > self.left() - self._reserve():
-                        raise _OutOfTime()
-                est = make()
-                if self.threads is not None:
-                    # Families ask for all cores with n_jobs=-1; on small data use one.
-                    est.set_params(**{k: self.threads for k, v in est.get_params().items()
-                                      if k.endswith("n_jobs") and v == -1})
-                if hasattr(est, "max_time_s"):
-                    est.set_params(max_time_s=max(1.0, (self.left() - self._reserve()) / (len(self.folds) - i + 1)))
-                pipe = Pipeline([("preprocess", build_preprocessor(self.kinds, scale=scale)),
-                                 ("model", est)])
-                Xf, yf = self.Xtr.iloc[tr], self.ytr[tr]
-                t0 = time.perf_counter()
-                if self.control is not None:
-                    self.control.in_trial = True
-                try:
-                    with device_slot(cand.device), threadpool_limits(self.threads):
-                        self._fit_within_budget(pipe, Xf, yf)
-                        t1 = time.perf_counter()
-                        Xv = self.Xtr.iloc[va]
-                        pred = aligned_proba(pipe, Xv, self.classes) if clf else pipe.predict(Xv)
-                finally:
-                    if self.control is not None:
-                        self.control.in_trial = False
-                t2 = time.perf_counter()
-                fit_s += t1 - t0
-                pred_s += t2 - t1
-                fit_rows = len(tr)
-                oof[va] = pred
-                fold_scores.append(cfg.metric.value(self.ytr[va], pred, self.classes))
-                models.append(pipe)
-                if family is not None:
-                    used = fit_s + pred_s
-                    self.cost[family.name] = used / ((i + 1) * len(tr))
-                if final:
-                    self._log(cand, fold_score=fold_scores[-1], step=i)
-        except _OutOfTime:
+            results = self._cross_validate(cand, make, scale, fraction, final, family, rung)
+        except OutOfTime:
             cand.status = "skipped"
             cand.error = "the rest of its cross-validation would not fit in the time budget"
             self._close(cand)
@@ -486,66 +316,60 @@ class AutoMLSearch:
             cand.status = "failed"
             cand.error = f"{type(exc).__name__}: {exc}"
             if family is not None:
-                self.cost.setdefault(family.name, 0.0)
+                self.budget.cost.setdefault(family.name, 0.0)
             self._close(cand, exc, status="failed")
             return
-        n = len(self.folds)
-        mean = float(np.mean(fold_scores))
-        cand.cv_score = mean
-        cand.cv_std = float(np.std(fold_scores))
-        cand.score = mean if cfg.metric.greater_is_better else -mean
-        cand.fit_time_s = fit_s / n
-        cand.predict_time_s = pred_s / n
-        cand.n_rows = fit_rows
-        cand.fit_rows = fit_rows
+        mean, std = record_scores(cand, results, self.cfg.metric, len(self.folds))
         self._log(cand, cv_score=mean, step=rung)
         if final:
-            cand.oof = oof
-            cand.fold_models = models
-            cand.status = "complete"
-            self._log(cand, cv_std=cand.cv_std, fit_time_s=cand.fit_time_s,
-                      predict_time_s=cand.predict_time_s, n_rows=float(fit_rows))
-            self._close(cand)
-            if cand.kind == "model":
-                best = max(c.score for c in self.candidates if c.status == "complete")
-                self.parent.run.log(best_cv_score=best if cfg.metric.greater_is_better else -best,
-                                    step=len(self.candidates))
+            self._complete(cand, results, std)
 
-    def _fit_within_budget(self, pipe: Any, X: Any, y: Any) -> None:  # noqa: N803
-        """Fit `pipe`, giving up (_OutOfTime) when the fit would run past the budget.
+    def _cross_validate(self, cand: Candidate, make: Any, scale: bool, fraction: float,
+                        final: bool, family: Family | None, rung: int) -> FoldResults:
+        """The candidate's folds, one by one while the next one still fits the budget."""
+        import numpy as np
 
-        Estimates cannot foresee every fit (a family's first one, a slow machine); the fit
-        runs in a helper thread so the search can stop waiting at the deadline. An
-        abandoned fit finishes in the background and its result is dropped.
-        """
-        import threading
+        clf = self.cfg.task != "regression"
+        rng = np.random.default_rng(self.cfg.seed + rung)
+        oof = (np.zeros((len(self.Xtr), len(self.classes))) if clf else np.zeros(len(self.Xtr)))
+        results = FoldResults(oof)
+        n = len(self.folds)
+        for i, (tr, va) in enumerate(self.folds):
+            self._check()
+            tr = fold_rows(tr, fraction, rng)
+            if i > 0 and results.used_s > 0 and not self.budget.next_fold_fits(
+                    results.used_s / i, self._reserve()):
+                raise OutOfTime()
+            est = make()
+            limit_threads(est, self.threads)
+            limit_time(est, (self.budget.left() - self._reserve()) / (n - i + 1))
+            pipe = make_pipeline(self.kinds, est, scale)
+            pred, fit_s, predict_s = fit_fold(
+                pipe, self.Xtr.iloc[tr], self.ytr[tr], self.Xtr.iloc[va], classify=clf,
+                classes=self.classes, device=cand.device, threads=self.threads,
+                budget=self.budget, control=self.control)
+            score = self.cfg.metric.value(self.ytr[va], pred, self.classes)
+            add_fold(results, pred, va, len(tr), fit_s, predict_s, score, pipe)
+            if family is not None:
+                self.budget.record_cost(family.name, results.used_s, (i + 1) * len(tr))
+            if final:
+                self._log(cand, fold_score=score, step=i)
+        return results
 
-        limit = self.left() - max(0.02 * self.cfg.budget_s, 0.2)
-        if limit <= 0:
-            raise _OutOfTime()
-        outcome: dict[str, BaseException | None] = {"error": None}
+    def _complete(self, cand: Candidate, results: FoldResults, cv_std: float) -> None:
+        """A candidate evaluated on all its rows: kept for the ensemble, and its run closed."""
+        cand.oof = results.oof
+        cand.fold_models = results.models
+        cand.status = "complete"
+        self._log(cand, cv_std=cv_std, fit_time_s=cand.fit_time_s,
+                  predict_time_s=cand.predict_time_s, n_rows=float(results.fit_rows))
+        self._close(cand)
+        if cand.kind == "model":
+            cfg = self.cfg
+            best = max(c.score for c in self.candidates if c.status == "complete")
+            self.parent.run.log(best_cv_score=best if cfg.metric.greater_is_better else -best,
+                                step=len(self.candidates))
 
-        from threadpoolctl import threadpool_limits
-
-        def fit() -> None:
-            try:
-                # OpenMP's thread count is per thread: set it in the thread that fits.
-                with threadpool_limits(self.threads):
-                    pipe.fit(X, y)
-            except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread
-                outcome["error"] = exc
-
-        worker = threading.Thread(target=fit, name="xtrack-automl-fit", daemon=True)
-        worker.start()
-        deadline = time.monotonic() + limit
-        # Short waits, so a job's cancel (raised into this thread) is seen promptly.
-        while worker.is_alive() and time.monotonic() < deadline:
-            worker.join(0.05)
-        if worker.is_alive():
-            self._abandoned.append(worker)
-            raise _OutOfTime()
-        if outcome["error"] is not None:
-            raise outcome["error"]
 
     # -- records -------------------------------------------------------------------------------
     def _open(self, cand: Candidate) -> None:
@@ -605,7 +429,7 @@ class AutoMLSearch:
     def _progress(self) -> None:
         if self.control is None:
             return
-        elapsed = time.monotonic() - self.started
+        elapsed = self.budget.elapsed()
         done = [c for c in self.candidates if c.status == "complete" and c.kind == "model"]
         best = max(done, key=lambda c: c.score).cv_score if done else None
         self.control.report(int(elapsed), int(self.cfg.budget_s), best, candidates=len(self.candidates))
@@ -614,7 +438,7 @@ class AutoMLSearch:
     def _finish(self, Xho: Any, yho: Any, state: str) -> AutoMLResult:  # noqa: N803
         import numpy as np
 
-        from .ensemble import caruana_weights
+        from ..ensemble import caruana_weights  # lazy: imports scikit-learn
 
         cfg = self.cfg
         for c in self.candidates:
@@ -632,7 +456,7 @@ class AutoMLSearch:
         best_single = max(done, key=lambda c: c.score)
         chosen: list[Candidate] = [best_single]
         weights = [1.0]
-        if cfg.ensemble and len(models) >= 2 and self.left() > 0:
+        if cfg.ensemble and len(models) >= 2 and self.budget.left() > 0:
             pool = models[:ENSEMBLE_SIZE]
             classes = self.classes
 
@@ -674,7 +498,7 @@ class AutoMLSearch:
             refitted = self._refit(chosen, weights)
             if refitted is not None:
                 final, refit = refitted, True
-        elapsed = time.monotonic() - self.started
+        elapsed = self.budget.elapsed()
         self.parent.run.log(elapsed_s=elapsed)
         try:
             import pickle
@@ -694,13 +518,13 @@ class AutoMLSearch:
         from sklearn.base import clone
         from threadpoolctl import threadpool_limits
 
-        from .ensemble import WeightedEnsemble
+        from ..ensemble import WeightedEnsemble  # lazy: imports scikit-learn
 
         fitted = []
         for c in chosen:
             estimate = c.fit_time_s * len(self.X) / max(1, c.fit_rows)
-            contended = any(w.is_alive() for w in self._abandoned)
-            if not c.fold_models or not refit_fits(estimate, self.left(), self.cfg.budget_s,
+            contended = self.budget.contended()
+            if not c.fold_models or not refit_fits(estimate, self.budget.left(), self.cfg.budget_s,
                                                    contended):
                 return None
             try:
@@ -713,18 +537,9 @@ class AutoMLSearch:
         return WeightedEnsemble(fitted, list(weights), self.cfg.task, self.classes)
 
 
-def refit_fits(estimate_s: float, left_s: float, budget_s: float, contended: bool) -> bool:
-    """Whether a refit estimated at `estimate_s` (from the candidate's fold fits) can start
-    with `left_s` of the budget left. The estimate is trusted only with SAFETY to spare, twice
-    over while an abandoned fit still runs beside it (it measured an idle core), and the last
-    2 % of the budget stays for recording the model."""
-    needed = estimate_s * SAFETY * (2.0 if contended else 1.0)
-    return needed <= left_s - 0.02 * budget_s
-
-
 def _bag(chosen: list[Candidate], weights: list[float], task: str, classes: Any) -> Any:
     """The fold models of the chosen candidates, averaged (weighted by the ensemble)."""
-    from .ensemble import WeightedEnsemble
+    from ..ensemble import WeightedEnsemble  # lazy: imports scikit-learn
 
     members, member_w = [], []
     for c, w in zip(chosen, weights, strict=True):
@@ -732,92 +547,3 @@ def _bag(chosen: list[Candidate], weights: list[float], task: str, classes: Any)
             members.append(m)
             member_w.append(w / len(c.fold_models))
     return WeightedEnsemble(members, member_w, task, classes)
-
-
-# -- the public entry point ----------------------------------------------------------------------
-def automl(
-    data: Any,
-    y: Any = None,
-    *,
-    target: str | None = None,
-    time_budget: float | str = "1m",
-    metric: str | None = None,
-    task: str | None = None,
-    cv: int = 5,
-    holdout: float = 0.15,
-    models: list[str] | None = None,
-    ensemble: bool = True,
-    seed: int = 0,
-    name: str | None = None,
-    experiment: str | None = None,
-    tags: dict[str, str] | None = None,
-    background: bool = False,
-    show: bool = True,
-) -> AutoMLResult | Job[AutoMLResult]:
-    """Find a good model for a table within `time_budget` (seconds, or "30s", "5m", "1h").
-
-    `automl(df, target="churned")` or `automl(X, y)`. Detects the task (binary, multiclass,
-    regression) and picks a metric that fits it (roc_auc, log_loss, r2; `metric=` overrides).
-    Runs baselines first (zero rule, random guess, one-feature rule), then a search over
-    model families and their hyperparameters with successive halving on data size, then a
-    greedy ensemble kept only when it beats the best single model on CV. The whole call
-    ends within the budget plus 5 %. Every candidate is a child run; the final model is an
-    artifact of the parent run. `background=True` returns a Job at once.
-    """
-    started = time.monotonic()
-    X, yv, target_name = _split_target(data, y, target)
-    kind = task or detect_task(yv)
-    if kind not in ("binary", "multiclass", "regression"):
-        raise ValueError(f"task must be binary, multiclass or regression, got {task!r}")
-    if cv < 2:
-        raise ValueError(f"cv must be at least 2 folds, got {cv}")
-    if not 0 <= holdout < 0.9:
-        raise ValueError(f"holdout must be a fraction in [0, 0.9), got {holdout}")
-    cfg = AutoMLConfig(parse_budget(time_budget), get_metric(metric, kind), kind, cv, holdout,
-                       models, ensemble, seed, name, experiment,
-                       {str(k): str(v) for k, v in (tags or {}).items()}, target_name,
-                       show and not background)
-    if models is not None:
-        from .models import families
-
-        families(kind, len(X), models)  # unknown names fail now, not in the background
-    if not background:
-        return AutoMLSearch(X, yv, cfg, None, False, started).run()
-    return start_job("automl", name or f"automl {target_name}",
-                     lambda control: AutoMLSearch(X, yv, cfg, control, True, started).run())
-
-
-def _split_target(data: Any, y: Any, target: str | None) -> tuple[pd.DataFrame, np.ndarray, str]:
-    import numpy as np
-    import pandas as pd
-
-    if isinstance(data, pd.DataFrame):
-        X = data
-    else:
-        arr = np.asarray(data)
-        if arr.ndim != 2:
-            raise ValueError(f"automl wants a DataFrame or a 2-d array, got shape {arr.shape}")
-        X = pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
-    if y is None:
-        if target is None:
-            raise ValueError("name the target column (automl(df, target='col')) or pass y")
-        if target not in X.columns:
-            cols = ", ".join(map(str, list(X.columns)[:20]))
-            raise ValueError(f"no column {target!r} in the DataFrame (columns: {cols})")
-        yv = X[target]
-        X = X.drop(columns=[target])
-        name = target
-    else:
-        yv = pd.Series(np.asarray(y)) if not isinstance(y, pd.Series) else y
-        name = str(getattr(y, "name", None) or target or "y")
-        if len(yv) != len(X):
-            raise ValueError(f"X has {len(X)} rows but y has {len(yv)}")
-    yv = pd.Series(yv).reset_index(drop=True)
-    X = X.reset_index(drop=True)
-    keep = yv.notna().to_numpy()
-    if not keep.all():
-        X, yv = X[keep].reset_index(drop=True), yv[keep].reset_index(drop=True)
-    if len(X) < 10:
-        raise ValueError(f"automl needs at least 10 rows with a target, got {len(X)}")
-    X.columns = [str(c) for c in X.columns]
-    return X, yv.to_numpy(), name

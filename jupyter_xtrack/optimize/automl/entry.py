@@ -1,0 +1,104 @@
+"""The public entry point `automl(...)`: checks its arguments and starts the search, in the
+kernel or as a background job."""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from ..jobs import Job, start_job
+from ..models import families
+from ..scoring import detect_task, get_metric, parse_budget
+from .result import AutoMLResult
+from .search import AutoMLConfig, AutoMLSearch
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+
+def automl(
+    data: Any,
+    y: Any = None,
+    *,
+    target: str | None = None,
+    time_budget: float | str = "1m",
+    metric: str | None = None,
+    task: str | None = None,
+    cv: int = 5,
+    holdout: float = 0.15,
+    models: list[str] | None = None,
+    ensemble: bool = True,
+    seed: int = 0,
+    name: str | None = None,
+    experiment: str | None = None,
+    tags: dict[str, str] | None = None,
+    background: bool = False,
+    show: bool = True,
+) -> AutoMLResult | Job[AutoMLResult]:
+    """Find a good model for a table within `time_budget` (seconds, or "30s", "5m", "1h",
+    "1h30m"; the grammar is `scoring.parse_budget`'s).
+
+    `automl(df, target="churned")` or `automl(X, y)`. Detects the task (binary, multiclass,
+    regression) and picks a metric that fits it (roc_auc, log_loss, r2; `metric=` overrides).
+    Runs baselines first (zero rule, random guess, one-feature rule), then a search over
+    model families and their hyperparameters with successive halving on data size, then a
+    greedy ensemble kept only when it beats the best single model on CV. The whole call
+    ends within the budget plus 5 %. Every candidate is a child run; the final model is an
+    artifact of the parent run. `background=True` returns a Job at once.
+    """
+    started = time.monotonic()
+    X, yv, target_name = _split_target(data, y, target)
+    kind = task or detect_task(yv)
+    if kind not in ("binary", "multiclass", "regression"):
+        raise ValueError(f"task must be binary, multiclass or regression, got {task!r}")
+    if cv < 2:
+        raise ValueError(f"cv must be at least 2 folds, got {cv}")
+    if not 0 <= holdout < 0.9:
+        raise ValueError(f"holdout must be a fraction in [0, 0.9), got {holdout}")
+    cfg = AutoMLConfig(parse_budget(time_budget), get_metric(metric, kind), kind, cv, holdout,
+                       models, ensemble, seed, name, experiment,
+                       {str(k): str(v) for k, v in (tags or {}).items()}, target_name,
+                       show and not background)
+    if models is not None:
+        families(kind, len(X), models)  # unknown names fail now, not in the background
+    if not background:
+        return AutoMLSearch(X, yv, cfg, None, False, started).run()
+    return start_job("automl", name or f"automl {target_name}",
+                     lambda control: AutoMLSearch(X, yv, cfg, control, True, started).run())
+
+
+def _split_target(data: Any, y: Any, target: str | None) -> tuple[pd.DataFrame, np.ndarray, str]:
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(data, pd.DataFrame):
+        X = data
+    else:
+        arr = np.asarray(data)
+        if arr.ndim != 2:
+            raise ValueError(f"automl wants a DataFrame or a 2-d array, got shape {arr.shape}")
+        X = pd.DataFrame(arr, columns=[f"x{i}" for i in range(arr.shape[1])])
+    if y is None:
+        if target is None:
+            raise ValueError("name the target column (automl(df, target='col')) or pass y")
+        if target not in X.columns:
+            cols = ", ".join(map(str, list(X.columns)[:20]))
+            raise ValueError(f"no column {target!r} in the DataFrame (columns: {cols})")
+        yv = X[target]
+        X = X.drop(columns=[target])
+        name = target
+    else:
+        yv = pd.Series(np.asarray(y)) if not isinstance(y, pd.Series) else y
+        name = str(getattr(y, "name", None) or target or "y")
+        if len(yv) != len(X):
+            raise ValueError(f"X has {len(X)} rows but y has {len(yv)}")
+    yv = pd.Series(yv).reset_index(drop=True)
+    X = X.reset_index(drop=True)
+    keep = yv.notna().to_numpy()
+    if not keep.all():
+        X, yv = X[keep].reset_index(drop=True), yv[keep].reset_index(drop=True)
+    if len(X) < 10:
+        raise ValueError(f"automl needs at least 10 rows with a target, got {len(X)}")
+    X.columns = [str(c) for c in X.columns]
+    return X, yv.to_numpy(), name

@@ -1,0 +1,260 @@
+"""The ask/tell loop: asks Optuna for params, runs the objective as a tracked trial, tells
+Optuna the outcome, and keeps the parent run and the live view current."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ...tracking.search_runs import TrackedRun, open_parent, open_trial
+from ...tracking.session import CONTEXT
+from ..devices import torch_device as visible_device
+from ..jobs import JobCancelled, JobControl
+from ..live import ProgressView, make_view
+from ..pruners import make_pruner
+from ..samplers import make_sampler, sampler_name
+from .config import SweepConfig, SweepError
+from .objective import Objective, objective_value
+from .result import SweepResult, TrialRecord, best_value, records_from_study
+from .storage import close_stale, open_storage, pick_study_name, storage_path
+
+if TYPE_CHECKING:
+    import optuna
+
+
+class SweepLoop:
+    """Runs one sweep to its end: asks Optuna for params, runs the objective as a tracked
+    trial, tells Optuna the outcome, and keeps the parent run and the live view current."""
+
+    def __init__(self, objective: Objective, cfg: SweepConfig, control: JobControl | None,
+                 background: bool) -> None:
+        self.objective = objective
+        self.cfg = cfg
+        self.control = control
+        self.background = background
+        self.records: list[TrialRecord] = []
+        self.view: ProgressView | None = None
+        # Trials go on the run stack so that `xt.log` inside the objective reaches them. A
+        # background job may only do that on a run stack of its own thread's (when the
+        # tracker offers one); else its objective's `xt.log` calls are not routed.
+        self.push = not background or _own_thread_stack()
+
+    def run(self) -> SweepResult:
+        import optuna
+
+        cfg = self.cfg
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        storage = open_storage()
+        study_name = pick_study_name(storage, cfg, self.objective)
+        study = optuna.create_study(
+            study_name=study_name,
+            storage=storage,
+            sampler=make_sampler(cfg.sampler, cfg.space, cfg.seed),
+            pruner=make_pruner(cfg.pruner),
+            direction=cfg.direction,  # type: ignore[arg-type]
+            load_if_exists=True,
+        )
+        if study.direction.name.lower() != cfg.direction:
+            raise SweepError(
+                f"sweep {study_name!r} was started to {study.direction.name.lower()}; resume it "
+                f"with the same direction or give a new --name"
+            )
+        if cfg.metric is not None and "metric" not in study.user_attrs:
+            study.set_user_attr("metric", cfg.metric)
+        self.records = records_from_study(study)
+        close_stale(study)
+        parent = open_parent(
+            "sweep",
+            name=cfg.name or study_name,
+            experiment=cfg.experiment,
+            tags={**cfg.tags, "xtrack.sweep.study": study_name, "xtrack.sweep.state": "running"},
+            params={
+                "sweep.space": cfg.space.describe(),
+                "sweep.sampler": sampler_name(cfg.sampler, cfg.space),
+                "sweep.pruner": cfg.pruner,
+                "sweep.metric": cfg.metric,
+                "sweep.direction": cfg.direction,
+                "sweep.trials": cfg.trials,
+            },
+            background=self.background,
+        )
+        if self.control is not None:
+            self.control.attach(parent, cfg.metric, cfg.direction)
+        result = SweepResult(study_name, parent.id or None, cfg.metric, cfg.direction, "running",
+                             self.records, storage_path(), cfg.sampler, study)
+        if cfg.show:
+            self.view = make_view(f"sweep {study_name}", cfg.metric, cfg.direction)
+            self.view.display()
+            self._show()
+        state = "finished"
+        error: BaseException | None = None
+        try:
+            state = self._loop(study, parent)
+        except KeyboardInterrupt as exc:
+            state, error = "interrupted", exc
+        except JobCancelled:
+            state = "cancelled"
+        result.state = state
+        best = result.best
+        tags = {"xtrack.sweep.state": state}
+        if best is not None:
+            tags["xtrack.sweep.best_trial"] = str(best.number)
+            tags["xtrack.sweep.best_run"] = best.run_id or ""
+        parent.run.set_tags(**tags)
+        if self.view is not None:
+            self._show()
+            self.view.finish()
+        status = {"finished": "finished", "failed": "failed"}.get(state, "interrupted")
+        if state == "failed":
+            error = SweepError(f"the sweep stopped after {cfg.max_failures} failed trials")
+        parent.close(status, error)
+        return result
+
+    def _loop(self, study: optuna.Study, parent: TrackedRun) -> str:
+        cfg = self.cfg
+        distributions = cfg.space.distributions()
+        fixed = dict(cfg.space.fixed)
+        limit = cfg.trials
+        if sampler_name(cfg.sampler, cfg.space) == "grid":
+            limit = min(limit, cfg.space.grid_size())
+        failures = 0
+        deadline = None if cfg.timeout is None else time.monotonic() + cfg.timeout
+        device = visible_device()
+        while sum(1 for r in self.records if r.state != "interrupted") < limit:
+            if self.control is not None:
+                self.control.check()
+            if self.view is not None and getattr(self.view, "stop_requested", False):
+                return "interrupted"
+            if deadline is not None and time.monotonic() >= deadline:
+                break
+            state = self._one_trial(study, parent, distributions, fixed, device)
+            if state == "failed":
+                failures += 1
+                if failures >= cfg.max_failures:
+                    return "failed"
+            self._report(parent, limit)
+        return "finished"
+
+    def _one_trial(self, study: optuna.Study, parent: TrackedRun, distributions: dict[str, Any],
+                   fixed: dict[str, Any], device: str) -> str:
+        import optuna
+
+        cfg = self.cfg
+        trial = study.ask(distributions)
+        params = {**trial.params, **fixed}
+        tracked = open_trial(
+            parent,
+            name=f"trial {trial.number}",
+            params=params,
+            tags={
+                "xtrack.trial.number": str(trial.number),
+                "xtrack.trial.state": "running",
+                "xtrack.device": device,
+            },
+            push=self.push,
+        )
+        if tracked.id:
+            trial.set_user_attr("xtrack_run_id", tracked.id)
+        record = TrialRecord(trial.number, "running", params, run_id=tracked.id or None)
+        self.records.append(record)
+        self._show()
+        tracked.run.on_log = self._reporter(trial)
+        started = time.perf_counter()
+        control = self.control
+        try:
+            if control is not None:
+                control.in_trial = True
+            try:
+                returned = self.objective.call(params)
+            finally:
+                if control is not None:
+                    control.in_trial = False
+            tracked.run.on_log = None
+            value = objective_value(returned, tracked, cfg.metric, self.objective)
+        except optuna.TrialPruned:
+            record.state = "pruned"
+            record.value = _last_value(tracked, cfg.metric)
+            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            self._end(tracked, record, started, "finished")
+            return "pruned"
+        except (KeyboardInterrupt, JobCancelled) as exc:
+            record.state = "interrupted"
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            self._end(tracked, record, started, "interrupted", exc)
+            raise
+        except Exception as exc:  # noqa: BLE001 - a failing trial is recorded; the sweep goes on
+            record.state = "failed"
+            record.error = f"{type(exc).__name__}: {exc}"
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            self._end(tracked, record, started, "failed", exc)
+            return "failed"
+        record.state, record.value = "complete", value
+        study.tell(trial, value)
+        if cfg.metric is None or cfg.metric not in tracked.run.metrics:
+            tracked.run.log(None, **{cfg.metric or "objective": value})
+        self._end(tracked, record, started, "finished")
+        return "complete"
+
+    def _end(self, tracked: TrackedRun, record: TrialRecord, started: float, status: str,
+             error: BaseException | None = None) -> None:
+        record.duration_s = time.perf_counter() - started
+        tracked.run.set_tags(**{"xtrack.trial.state": record.state})
+        tracked.close(status, error)
+        self._show()
+
+    def _reporter(self, trial: optuna.Trial) -> Callable[[Any, dict[str, Any], int | None], None]:
+        """The trial run's on_log hook: feeds the pruner and stops a pruned trial right there."""
+        import optuna
+
+        metric = self.cfg.metric
+        steps = {"n": 0}
+        control = self.control
+
+        def on_log(run: Any, metrics: dict[str, Any], step: int | None) -> None:
+            if control is not None and control.cancelled:
+                raise JobCancelled()
+            if metric is None or metric not in metrics:
+                return
+            try:
+                value = float(metrics[metric])
+            except (TypeError, ValueError):
+                return
+            if not math.isfinite(value):
+                return
+            at = steps["n"] if step is None else int(step)
+            steps["n"] = at + 1
+            trial.report(value, at)
+            if trial.should_prune():
+                raise optuna.TrialPruned(f"pruned at step {at} ({metric}={value:.6g})")
+
+        return on_log
+
+    def _report(self, parent: TrackedRun, total: int) -> None:
+        done = [r for r in self.records if r.state != "running"]
+        best = best_value(self.records, self.cfg.direction)
+        if best is not None:
+            parent.run.log(best_value=best, step=len(done))
+        parent.run.set_tags(**{"xtrack.sweep.progress": f"{len(done)}/{total}"})
+        if self.control is not None:
+            self.control.report(len(done), total, best)
+
+    def _show(self) -> None:
+        if self.view is not None:
+            try:
+                self.view.update([r.as_dict() for r in self.records])
+            except Exception:  # noqa: BLE001 - the view must never stop the sweep
+                self.view = None
+
+
+def _own_thread_stack() -> bool:
+    bind = getattr(CONTEXT, "bind_thread_stack", None)
+    if bind is None:
+        return False
+    bind([])
+    return True
+
+
+def _last_value(tracked: TrackedRun, metric: str | None) -> float | None:
+    return None if metric is None else tracked.run.metrics.get(metric)

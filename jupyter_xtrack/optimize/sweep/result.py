@@ -1,0 +1,177 @@
+"""What a sweep returns: its trials, its best trial and its leaderboard (with their HTML)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .config import SweepError
+from .storage import open_storage
+
+if TYPE_CHECKING:
+    import optuna
+    import pandas as pd
+
+
+@dataclass
+class TrialRecord:
+    """One trial as the sweep saw it."""
+
+    number: int
+    state: str
+    params: dict[str, Any]
+    value: float | None = None
+    duration_s: float | None = None
+    run_id: str | None = None
+    error: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "number": self.number,
+            "state": self.state,
+            "value": self.value,
+            "params": self.params,
+            "duration_s": self.duration_s,
+            "run_id": self.run_id,
+        }
+
+
+@dataclass
+class BestTrial:
+    """The best complete trial of a sweep: its params, value, trial number and run id."""
+
+    params: dict[str, Any]
+    value: float
+    number: int
+    run_id: str | None
+    metric: str | None = None
+
+    def __repr__(self) -> str:
+        metric = self.metric or "value"
+        return f"<BestTrial #{self.number} {metric}={self.value:.6g} params={self.params}>"
+
+
+@dataclass
+class SweepResult:
+    """What a sweep returns: its trials, leaderboard and best trial. `state` is finished,
+    interrupted (Ctrl-C), cancelled (a background job), or failed (too many failed trials)."""
+
+    name: str
+    run_id: str | None
+    metric: str | None
+    direction: str
+    state: str
+    trials: list[TrialRecord] = field(default_factory=list)
+    storage_path: str | None = None
+    sampler: str | None = None
+    _study: Any = field(default=None, repr=False, compare=False)
+
+    @property
+    def leaderboard(self) -> pd.DataFrame:
+        """Every trial, best first: number, state, value, duration_s, run_id, then params."""
+        return leaderboard_frame(self.trials, self.direction, self.metric)
+
+    @property
+    def best(self) -> BestTrial | None:
+        done = [t for t in self.trials if t.state == "complete" and t.value is not None]
+        if not done:
+            return None
+        pick = max if self.direction == "maximize" else min
+        top = pick(done, key=lambda t: float(t.value))  # type: ignore[arg-type]
+        return BestTrial(dict(top.params), float(top.value), top.number, top.run_id, self.metric)  # type: ignore[arg-type]
+
+    @property
+    def best_params(self) -> dict[str, Any]:
+        best = self.best
+        if best is None:
+            raise SweepError(f"sweep {self.name!r} has no complete trial yet")
+        return dict(best.params)
+
+    def study(self) -> optuna.Study:
+        """The Optuna study behind the sweep (for Optuna's own plots and analyses)."""
+        if self._study is None:
+            import optuna  # lazy: optuna loads with the first sweep
+
+            self._study = optuna.load_study(study_name=self.name,
+                                            storage=open_storage(self.storage_path))
+        study: optuna.Study = self._study
+        return study
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for t in self.trials:
+            out[t.state] = out.get(t.state, 0) + 1
+        return out
+
+    def __repr__(self) -> str:
+        best = self.best
+        counts = ", ".join(f"{n} {s}" for s, n in self.counts().items())
+        return f"<Sweep {self.name} {self.state}: {len(self.trials)} trials ({counts}); best {best!r}>"
+
+    def _repr_html_(self) -> str:
+        import html
+
+        best = self.best
+        head = (
+            f"<b>sweep {html.escape(self.name)}</b> {html.escape(self.state)}: "
+            f"{len(self.trials)} trials ({html.escape(', '.join(f'{n} {s}' for s, n in self.counts().items()))})"
+        )
+        if best is not None:
+            head += (
+                f"<br>best {html.escape(self.metric or 'value')} = <b>{best.value:.6g}</b> "
+                f"(trial {best.number}) <code>{html.escape(str(best.params))}</code>"
+            )
+        return f"<div>{head}</div>{self.leaderboard.head(10).to_html(index=False)}"
+
+
+def leaderboard_frame(trials: list[TrialRecord], direction: str, metric: str | None) -> pd.DataFrame:
+    import pandas as pd
+
+    rows = []
+    for t in trials:
+        row: dict[str, Any] = {
+            "number": t.number,
+            "state": t.state,
+            metric or "value": t.value,
+            "duration_s": t.duration_s,
+            "run_id": t.run_id,
+        }
+        row.update({f"params.{k}": v for k, v in t.params.items()})
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    key = metric or "value"
+    order = {"complete": 0, "pruned": 1, "interrupted": 2, "failed": 3, "running": 4}
+    frame["_state_rank"] = frame["state"].map(order).fillna(5)
+    frame = frame.sort_values(
+        ["_state_rank", key], ascending=[True, direction != "maximize"], na_position="last"
+    )
+    return frame.drop(columns="_state_rank").reset_index(drop=True)
+
+
+def best_value(records: list[TrialRecord], direction: str) -> float | None:
+    values = [r.value for r in records if r.state == "complete" and r.value is not None]
+    if not values:
+        return None
+    return max(values) if direction == "maximize" else min(values)
+
+
+def records_from_study(study: optuna.Study) -> list[TrialRecord]:
+    """Trials a resumed sweep already has (finished ones only)."""
+    from optuna.trial import TrialState
+
+    names = {
+        TrialState.COMPLETE: "complete",
+        TrialState.PRUNED: "pruned",
+        TrialState.FAIL: "failed",
+    }
+    out = []
+    for t in study.get_trials(deepcopy=False):
+        state = names.get(t.state)
+        if state is None:
+            continue
+        duration = t.duration.total_seconds() if t.duration is not None else None
+        out.append(TrialRecord(t.number, state, dict(t.params), t.value, duration,
+                               t.user_attrs.get("xtrack_run_id")))
+    return out

@@ -1,0 +1,41 @@
+"""The extension as jupyter_server runs it: the API's routes added when the server loads it,
+and the change feed stopped (its poll task cancelled and awaited) when the server shuts down.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jupyter_server.extension.application import ExtensionApp
+
+from ..notebook.widget_views import pre_save_hook
+from .config import XTrack
+from .feed import ChangeFeed
+from .reader import StoreReader
+from .routes import route_specs
+
+
+class XTrackServerExtension(ExtensionApp):
+    """jupyter_xtrack's server extension (enabled as `jupyter_xtrack.server`)."""
+
+    name = "jupyter_xtrack.server"
+    load_other_extensions = True
+    feed: ChangeFeed | None = None
+
+    def initialize_handlers(self) -> None:
+        """Register the API routes and open the store lazily (first request)."""
+        serverapp: Any = self.serverapp
+        config = XTrack(parent=serverapp)
+        reader = StoreReader(config.store_path(serverapp.root_dir), config,
+                             root_dir=serverapp.root_dir)
+        base_url = serverapp.web_app.settings["base_url"]
+        specs = route_specs(base_url, reader)
+        self.feed = specs[0][2]["feed"]
+        serverapp.web_app.add_handlers(".*$", specs)
+        serverapp.contents_manager.register_pre_save_hook(pre_save_hook)
+        serverapp.log.info("jupyter_xtrack: sidebar API at %sxtrack/api/ over store %s",
+                           base_url, reader.root)
+
+    async def stop_extension(self) -> None:
+        if self.feed is not None:
+            await self.feed.close()

@@ -62,8 +62,10 @@ test: env browser lint typecheck labtest
 labtest: env
 	cd labextension && npx tsc --noEmit && npx jest --silent
 
+# lint-imports: the layers and no-cycle contracts of [tool.importlinter] (ARCHITECTURE.md).
 lint: env
 	$(BIN)/ruff check jupyter_xtrack tests bench
+	$(BIN)/lint-imports
 
 typecheck: env
 	$(BIN)/mypy

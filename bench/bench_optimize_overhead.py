@@ -44,8 +44,8 @@ def plain_optuna(n: int, sampler: str, storage: object) -> float:
 
 def xtrack_sweep(n: int, sampler: str, storage: object) -> float:
     from jupyter_xtrack import api
-    from jupyter_xtrack.context import CONTEXT
     from jupyter_xtrack.optimize.sweep import sweep
+    from jupyter_xtrack.tracking.session import CONTEXT
 
     folder = tempfile.mkdtemp(prefix="xtrack-overhead-")
     CONTEXT.reset()

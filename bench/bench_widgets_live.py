@@ -85,7 +85,7 @@ def main() -> None:
                 res["cell"].append(cell_s)
                 res["stored"].append(cell_s + flush_s)
                 res["frames"].append(sum(1 for m in msgs if m["msg_type"] == "comm_msg"))
-                busy = value_of(kc, "getattr(getattr(__import__('jupyter_xtrack.widgets.cell', "
+                busy = value_of(kc, "getattr(getattr(__import__('jupyter_xtrack.views.cell', "
                                     "fromlist=['LAST']).LAST, 'live', None), 'busy_s', 0.0)")
                 res["listener"].append(float(busy) if variant == "chart" else 0.0)
     finally:

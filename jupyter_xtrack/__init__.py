@@ -3,27 +3,39 @@
 In a notebook: ``%load_ext jupyter_xtrack``, then put ``%%track`` on a cell. In scripts:
 ``with xt.start_run(): ...``. Runs go to an embedded store (``.xtrack/``) and come back with
 ``xt.runs()``, ``xt.get_run()`` and ``xt.compare()``.
+
+Every public name is loaded on first use (then kept as a plain attribute), so that
+`import jupyter_xtrack` stays light and a process that only reads stores (the server, the
+CLI) never builds the tracking session.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from .api import (
-    active_run,
-    compare,
-    end_run,
-    flush,
-    get_run,
-    log,
-    log_artifact,
-    log_params,
-    open_store,
-    runs,
-    set_tags,
-    start_run,
-)
-from .run import ActiveRun, Run
+if TYPE_CHECKING:
+    from .api import (
+        active_run,
+        compare,
+        end_run,
+        flush,
+        get_run,
+        log,
+        log_artifact,
+        log_params,
+        open_store,
+        runs,
+        set_tags,
+        show,
+        start_run,
+    )
+    from .optimize.automl import automl
+    from .optimize.jobs import jobs
+    from .optimize.sweep import best, sweep
+    from .records.run import Run
+    from .store import RUN_STATUSES
+    from .tracking.active_run import ActiveRun
 
 __all__ = [
     "RUN_STATUSES",
@@ -48,19 +60,13 @@ __all__ = [
     "sweep",
 ]
 
-
-def show(obj: Any) -> Any:
-    """An interactive view of `obj` (a runs DataFrame, a Comparison, a Run) where widgets work;
-    `obj` itself elsewhere. Usable as `xt.runs().pipe(xt.show)`."""
-    try:
-        from .widgets import show as widget_show
-    except ImportError:
-        return obj
-    return widget_show(obj)
-
-
-# Loaded on first use, so `import jupyter_xtrack` stays light: name -> (module, attribute).
+# name -> (module, attribute)
 _LAZY = {
+    **{name: ("api", name) for name in (
+        "active_run", "compare", "end_run", "flush", "get_run", "log", "log_artifact",
+        "log_params", "open_store", "runs", "set_tags", "show", "start_run")},
+    "ActiveRun": ("tracking.active_run", "ActiveRun"),
+    "Run": ("records.run", "Run"),
     "__version__": ("_version", "__version__"),  # importlib.metadata only when asked
     "RUN_STATUSES": ("store", "RUN_STATUSES"),  # the store's list (sqlite3, psutil stay unloaded)
     "sweep": ("optimize.sweep", "sweep"),
@@ -72,22 +78,27 @@ _LAZY = {
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        import importlib
-
         module, attr = _LAZY[name]
-        return getattr(importlib.import_module(f"{__name__}.{module}"), attr)
+        value = getattr(importlib.import_module(f"{__name__}.{module}"), attr)
+        # Kept: the next `xt.log` is a plain attribute lookup (it is on the hot path).
+        globals()[name] = value
+        return value
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
 
 
 def load_ipython_extension(shell: Any) -> None:
     """`%load_ext jupyter_xtrack`."""
-    from .magics import load_ipython_extension as load
+    from .kernel.extension import load_ipython_extension as load  # lazy: imports IPython
 
     load(shell)
 
 
 def unload_ipython_extension(shell: Any) -> None:
     """`%unload_ext jupyter_xtrack`."""
-    from .magics import unload_ipython_extension as unload
+    from .kernel.extension import unload_ipython_extension as unload  # lazy: imports IPython
 
     unload(shell)

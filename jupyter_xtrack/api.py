@@ -4,72 +4,37 @@ the store."""
 from __future__ import annotations
 
 import os
-import sys
-from collections.abc import Mapping, Sequence
-from time import time as _time
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .compare import Comparison, compare_runs
-from .context import CONTEXT, running_shell
-from .recorder import CellInfo, Recording, RunOptions, wait_pending
-from .run import ActiveRun, Run
+from . import views
+from .records.compare import Comparison, compare_runs, set_rich_display
+from .records.run import Run
+from .tracking import scripts
+from .tracking.active_run import ActiveRun, log
+from .tracking.recorder import wait_pending
+from .tracking.session import CONTEXT
+from .views import source as view_source
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .store import Store
+    from .store.contract import RunStore
 
+__all__ = ["active_run", "compare", "end_run", "flush", "get_run", "log", "log_artifact",
+           "log_params", "open_store", "runs", "set_tags", "show", "start_run"]
 
 _RUNS_LEAD = ("id", "number", "name", "experiment", "status", "started_at", "duration_s",
               "git.commit", "git.dirty")
-_STACK = CONTEXT.main_stack  # the same list object for the life of the process
-_LOCAL = CONTEXT.thread_local
-
-
-def _no_run(what: str) -> None:
-    CONTEXT.warn_once(
-        f"no-run:{what}",
-        f"xt.{what}() was called with no active run, so nothing was recorded; "
-        "put %%track on the cell or use `with xt.start_run():`",
-    )
-
-
-def log(step: int | None = None, **metrics: Any) -> None:
-    """Record metrics on the active run: `xt.log(loss=0.3, acc=0.9, step=epoch)`.
-
-    Every call is kept (full history per metric, with its step and wall time). Appends to
-    memory only; a background writer stores batches at least once a second.
-    """
-    # Inlined ActiveRun.log_dict: one Python call per xt.log instead of three (>1M points/s).
-    stack = _STACK
-    if CONTEXT.threads_bound:  # only once a background job has a stack of its own
-        stack = getattr(_LOCAL, "stack", _STACK)
-    if not stack:
-        _no_run("log")
-        return
-    run = stack[-1]
-    now = _time()
-    append = run._append
-    last = run._last
-    run_id = run._id
-    for key, value in metrics.items():
-        if type(value) is not float:
-            try:
-                value = float(value)
-            except (TypeError, ValueError):
-                run._bad_metric(key, value)
-                continue
-        append((run_id, key, value, step, now))
-        last[key] = value
-    if run.on_log is not None:
-        run.on_log(run, metrics, step)
+start_run = scripts.start_run
+end_run = scripts.end_run
 
 
 def log_params(**params: Any) -> None:
     """Record params on the active run; non-JSON-able values are stored as their repr, flagged."""
     run = CONTEXT.active
     if run is None:
-        _no_run("log_params")
+        CONTEXT.no_run("log_params")
     else:
         run.log_params(**params)
 
@@ -78,7 +43,7 @@ def set_tags(**tags: Any) -> None:
     """Set string tags on the active run."""
     run = CONTEXT.active
     if run is None:
-        _no_run("set_tags")
+        CONTEXT.no_run("set_tags")
     else:
         run.set_tags(**tags)
 
@@ -87,7 +52,7 @@ def log_artifact(path_or_object: Any, name: str | None = None) -> dict[str, Any]
     """Store a file or an object (DataFrame, figure, model, array...) with the active run."""
     run = CONTEXT.active
     if run is None:
-        _no_run("log_artifact")
+        CONTEXT.no_run("log_artifact")
         return None
     return run.log_artifact(path_or_object, name)
 
@@ -95,59 +60,6 @@ def log_artifact(path_or_object: Any, name: str | None = None) -> dict[str, Any]
 def active_run() -> ActiveRun | None:
     """The run being recorded now (innermost when runs are nested), or None."""
     return CONTEXT.active
-
-
-def start_run(
-    name: str | None = None,
-    experiment: str | None = None,
-    tags: Mapping[str, Any] | None = None,
-    *,
-    params: Mapping[str, Any] | None = None,
-    data: Sequence[str] = (),
-    kind: str = "script",
-    parent: str | None = None,
-) -> ActiveRun:
-    """Start a run for a script or a block of code; use it as a context manager.
-
-    ``with xt.start_run(name="train") as run: ...`` records the same facts as `%%track`
-    (code, environment, git, files read and written, metrics, resources). Inside a tracked
-    cell or another run it starts a child run (`parent=` names another parent run; `kind`
-    is script, trial, sweep or automl). An exception marks the run failed (Ctrl-C:
-    interrupted) and propagates unchanged.
-    """
-    info = _calling_code()
-    info.kind = kind
-    options = RunOptions(
-        name=name,
-        experiment=experiment,
-        tags={str(k): str(v) for k, v in (tags or {}).items()},
-        data_paths=list(data),
-        parent_id=parent,
-    )
-    recording = Recording(info, options)
-    run = recording.begin()
-    if run is None:
-        run = _detached_run(name, experiment)
-        return run
-    if params:
-        run.log_params(**params)
-    run.on_exit = lambda exc: recording.end(exc)
-    return run
-
-
-def end_run(status: str = "finished") -> None:
-    """End the active run started with `start_run()` when not used as a context manager."""
-    run = CONTEXT.active
-    if run is None or run.on_exit is None:
-        _no_run("end_run")
-        return
-    hook, run.on_exit = run.on_exit, None
-    exc: BaseException | None = None
-    if status == "failed":
-        exc = RuntimeError("ended with status failed")
-    elif status == "interrupted":
-        exc = KeyboardInterrupt()
-    hook(exc)
 
 
 def runs(
@@ -176,7 +88,7 @@ def get_run(ref: str | int) -> Run:
     """One run by full id, unique id prefix, or number (12 or "#12")."""
     wait_pending()
     store = CONTEXT.store()
-    return Run(store.get_run(ref), store)
+    return Run(store.get_run(ref), store, flush=CONTEXT.flush)
 
 
 def compare(*refs: str | int | Run) -> Comparison:
@@ -184,7 +96,7 @@ def compare(*refs: str | int | Run) -> Comparison:
     return compare_runs([r if isinstance(r, Run) else get_run(r) for r in refs])
 
 
-def open_store(path_or_url: str | os.PathLike[str] | None = None) -> Store:
+def open_store(path_or_url: str | os.PathLike[str] | None = None) -> RunStore:
     """Use the store at `path_or_url` (a folder or `sqlite:///...`) from now on in this process.
 
     Without an argument: `$XTRACK_STORE`, else `.xtrack/` at the root of the git repository
@@ -199,46 +111,28 @@ def flush(timeout: float | None = 60.0) -> None:
     wait_pending(timeout)
 
 
-# -- helpers ---------------------------------------------------------------------------
-def _calling_code() -> CellInfo:
-    """Where a `start_run()` was called from: a notebook cell or a script file."""
-    shell = running_shell()
-    if shell is not None:
-        from .magics import cell_info
-
-        return cell_info(shell, kind="script")
-    main = sys.modules.get("__main__")
-    path = getattr(main, "__file__", None)
-    source = ""
-    if path and os.path.isfile(path):
-        try:
-            with open(path, encoding="utf-8", errors="replace") as fh:
-                source = fh.read()
-        except OSError:
-            source = ""
-    return CellInfo(source=source, kind="script", script_path=path)
+def show(obj: Any) -> Any:
+    """An interactive view of `obj` (a runs DataFrame, a Comparison, a Run) where widgets work;
+    `obj` itself elsewhere. Usable as `xt.runs().pipe(xt.show)`."""
+    return views.show(obj)
 
 
-def _detached_run(name: str | None, experiment: str | None) -> ActiveRun:
-    """A stand-in when the store is unusable: `with start_run()` still works, records nothing."""
+class _ApiSource:
+    """The views' source of runs: this facade (the views never import it)."""
 
-    class _Detached(ActiveRun):
-        def __init__(self) -> None:  # noqa: D401 - no store, no writer
-            self._record = {"id": "", "number": 0, "name": name, "experiment": experiment,
-                            "status": "running", "params": {}, "metrics": {}, "tags": {}}
-            self._last = {}
-            self.on_exit = None
+    runs = staticmethod(runs)
+    get_run = staticmethod(get_run)
+    compare = staticmethod(compare)
+    wait_pending = staticmethod(wait_pending)
 
-        def log(self, step: int | None = None, **metrics: Any) -> None:
-            return None
 
-        def log_params(self, **params: Any) -> None:
-            return None
+def _comparison_bundle(comparison: Comparison) -> dict[str, Any]:
+    # lazy: the front-end helpers load when a Comparison is first displayed
+    from .views.frontend import marked
 
-        def set_tags(self, **tags: Any) -> None:
-            return None
+    bundle: dict[str, Any] = marked(dict(views.compare_bundle(comparison)))
+    return bundle
 
-        def log_artifact(self, path_or_object: Any, name: str | None = None) -> dict[str, Any]:
-            return {}
 
-    return _Detached()
+view_source.use(_ApiSource())
+set_rich_display(_comparison_bundle)

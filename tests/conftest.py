@@ -63,7 +63,7 @@ def _ipython() -> Any:
 def shell(_ipython: Any, workdir: Path) -> Iterator[Any]:
     """The session's InteractiveShell with jupyter_xtrack loaded, on a fresh store in `workdir`."""
     from jupyter_xtrack import api
-    from jupyter_xtrack.context import CONTEXT
+    from jupyter_xtrack.tracking.session import CONTEXT
 
     api.flush()
     CONTEXT.reset()

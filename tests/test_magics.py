@@ -314,7 +314,7 @@ def test_bad_track_arguments_give_a_usage_error_and_do_not_run(shell: Any,
 def test_store_that_cannot_be_written_never_breaks_the_cell(
     shell: Any, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from jupyter_xtrack.context import CONTEXT
+    from jupyter_xtrack.tracking.session import CONTEXT
 
     blocker = tmp_path / "not-a-dir"
     blocker.write_text("a file where the store folder should be")
@@ -461,7 +461,7 @@ def test_capture_failures_never_break_the_cell_and_are_recorded(
 def test_a_thread_with_its_own_run_stack_logs_to_its_runs_only(shell: Any) -> None:
     import threading
 
-    from jupyter_xtrack.context import CONTEXT
+    from jupyter_xtrack.tracking.session import CONTEXT
 
     ready, go = threading.Event(), threading.Event()
 

@@ -186,7 +186,8 @@ def _physical_cores() -> int | None:
     try:
         import psutil
 
-        return psutil.cpu_count(logical=False)
+        cores: int | None = psutil.cpu_count(logical=False)
+        return cores
     except Exception:
         return None
 

@@ -359,7 +359,8 @@ def result_metrics(value: Any) -> dict[str, float]:
     return out
 
 
-def _flatten_numbers(mapping: Mapping[Any, Any], prefix: str, out: dict[str, float], depth: int):
+def _flatten_numbers(mapping: Mapping[Any, Any], prefix: str, out: dict[str, float],
+                     depth: int) -> None:
     if depth > 3:
         return
     try:

@@ -14,6 +14,7 @@ from typing import Any
 
 def register(sub: Any) -> None:
     """Add this family's subcommands to the `xtrack` parser."""
+    # lazy: each command loads only what it runs (fast `xtrack strip`)
     from jupyter_xtrack.notebook.options import add_strip_arguments
 
     p = sub.add_parser(
@@ -133,6 +134,7 @@ def _write_atomically(path: str, data: bytes) -> None:
 
 def cmd_strip(args: argparse.Namespace) -> int:
     """`xtrack strip`: see the parser's help."""
+    # lazy: each command loads only what it runs (fast `xtrack strip`)
     from jupyter_xtrack.notebook.options import options_from_args, read_git_strip_config
     from jupyter_xtrack.notebook.strip import strip_bytes, strip_zeppelin_bytes
 
@@ -207,6 +209,7 @@ def cmd_strip(args: argparse.Namespace) -> int:
 
 
 def _archive(path: str, result: Any) -> None:
+    # lazy: each command loads only what it runs (fast `xtrack strip`)
     from jupyter_xtrack.notebook.archive import archive_now
 
     try:
@@ -220,6 +223,7 @@ def _archive(path: str, result: Any) -> None:
 
 def cmd_hooks_install(args: argparse.Namespace) -> int:
     """`xtrack hooks install`."""
+    # lazy: each command loads only what it runs (fast `xtrack strip`)
     from jupyter_xtrack.notebook import hooks
     from jupyter_xtrack.notebook.options import options_from_args, options_to_argv
 
@@ -250,6 +254,7 @@ def cmd_hooks_install(args: argparse.Namespace) -> int:
 
 def cmd_hooks_uninstall(args: argparse.Namespace) -> int:
     """`xtrack hooks uninstall`."""
+    # lazy: each command loads only what it runs (fast `xtrack strip`)
     from jupyter_xtrack.notebook import hooks
 
     try:
@@ -266,6 +271,7 @@ def cmd_hooks_uninstall(args: argparse.Namespace) -> int:
 
 def cmd_hooks_status(args: argparse.Namespace) -> int:
     """`xtrack hooks status`: exit 0 if the filter applies to notebooks here, else 1."""
+    # lazy: each command loads only what it runs (fast `xtrack strip`)
     from jupyter_xtrack.notebook import hooks
 
     st = hooks.status(Path.cwd(), attributes=args.attributes)
@@ -292,6 +298,7 @@ def cmd_hooks_status(args: argparse.Namespace) -> int:
 
 def cmd_outputs_restore(args: argparse.Namespace) -> int:
     """`xtrack outputs restore`."""
+    # lazy: each command loads only what it runs (fast `xtrack strip`)
     from jupyter_xtrack.notebook.archive import archive_key_path, content_hash, open_store_for
     from jupyter_xtrack.notebook.nbjson import NotebookFormatError, dump_notebook, parse_notebook
     from jupyter_xtrack.notebook.restore import restore_outputs
@@ -337,6 +344,7 @@ def cmd_outputs_restore(args: argparse.Namespace) -> int:
 
 def cmd_outputs_list(args: argparse.Namespace) -> int:
     """`xtrack outputs list`: archived versions of one notebook, newest first."""
+    # lazy: each command loads only what it runs (fast `xtrack strip`)
     from jupyter_xtrack.notebook.archive import archive_key_path, open_store_for
 
     root, rel = archive_key_path(args.notebook)
@@ -371,6 +379,7 @@ def _diff_side(ref: str, lineage: bool) -> tuple[str, bytes]:
     if os.path.isfile(ref):
         with open(ref, "rb") as f:
             return ref, f.read()
+    # lazy: sqlite3 loads only for commands that read a store
     from jupyter_xtrack.store import open_store
 
     store = open_store(None, start_dir=os.getcwd())
@@ -391,6 +400,7 @@ def _diff_side(ref: str, lineage: bool) -> tuple[str, bytes]:
 
 def cmd_diff(args: argparse.Namespace) -> int:
     """`xtrack diff A B`: exit 0 with a diff (empty when equivalent), 2 on error."""
+    # lazy: each command loads only what it runs (fast `xtrack strip`)
     from jupyter_xtrack.notebook.diff import diff_notebook_bytes
 
     try:

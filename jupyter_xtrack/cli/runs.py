@@ -10,6 +10,11 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
+from ..records.compare import compare_runs
+from ..records.formatting import fmt_bytes, fmt_duration, fmt_short
+from ..records.run import Run
+from ..records.summary import detail_text
+
 
 def register(sub: Any) -> None:
     """Add `ls`, `show`, `compare`, `rm` and `gc` to the `xtrack` parser."""
@@ -43,6 +48,7 @@ def register(sub: Any) -> None:
 
 
 def _store(args: argparse.Namespace) -> Any:
+    # lazy: sqlite3 loads only for commands that read a store
     from ..store import open_store
 
     return open_store(args.store)
@@ -54,6 +60,7 @@ def _fail(message: str) -> int:
 
 
 def _user_errors() -> tuple[type[BaseException], ...]:
+    # lazy: sqlite3 loads only for commands that read a store
     from ..store import FilterError, StoreError, UnknownRunError
 
     return (FilterError, StoreError, UnknownRunError, ValueError)
@@ -90,8 +97,6 @@ def cmd_ls(args: argparse.Namespace) -> int:
 
 def runs_rows(cols: dict[str, list[Any]]) -> list[dict[str, str]]:
     """Readable rows for a runs listing."""
-    from ..context import fmt_any
-    from ..summary import fmt_duration
 
     n = len(cols["id"])
     # Metrics first: when the terminal is narrow, they are what a user looks for.
@@ -112,7 +117,7 @@ def runs_rows(cols: dict[str, list[Any]]) -> list[dict[str, str]]:
         }
         for key in dyn:
             value = cols[key][i]
-            row[key] = "" if value is None else fmt_any(value)
+            row[key] = "" if value is None else fmt_short(value)
         rows.append(row)
     return rows
 
@@ -155,8 +160,6 @@ def _clip(text: str, width: int) -> str:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from ..run import Run
-    from ..summary import detail_text
 
     try:
         store = _store(args)
@@ -171,8 +174,6 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from ..compare import compare_runs
-    from ..run import Run
 
     try:
         store = _store(args)
@@ -222,7 +223,6 @@ def cmd_gc(args: argparse.Namespace) -> int:
     if args.json:
         _dump({"removed_blobs": removed, "freed_bytes": freed})
     else:
-        from ..summary import fmt_bytes
 
         print(f"removed {removed} unreferenced blob(s), freed {fmt_bytes(freed)}")
     return 0

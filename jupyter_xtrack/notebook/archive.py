@@ -253,6 +253,7 @@ def ingest_spools(spool_dir: Path, work_tree: str | os.PathLike[str], store: Any
         return 0
     own_store = store is None
     if own_store:
+        # lazy: sqlite3 loads only when outputs are archived
         from jupyter_xtrack.store import open_store
 
         store = open_store(None, start_dir=os.fspath(work_tree))
@@ -349,6 +350,7 @@ def archive_key_path(notebook: str | os.PathLike[str]) -> tuple[Path, str]:
 
 def open_store_for(root: Path) -> Any:
     """Open the run store for `root` after ingesting any outputs still waiting in the spool."""
+    # lazy: sqlite3 loads only when outputs are archived
     from jupyter_xtrack.store import open_store
 
     store = open_store(None, start_dir=os.fspath(root))

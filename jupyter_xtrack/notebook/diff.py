@@ -22,6 +22,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .gitfilter import strip_for_path
+from .options import add_strip_arguments, options_from_args, read_git_strip_config
+
 DEFAULT_MAX_BYTES = 50_000_000
 DEFAULT_TIMEOUT_S = 60.0
 _EMPTY_NOTEBOOK = b'{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
@@ -141,9 +144,6 @@ def render_html(diff_text: str, names: tuple[str, str]) -> str:
 
 def git_driver_main(argv: Sequence[str] | None = None) -> int:
     """git's external diff driver: strip both sides, then print nbdime's diff."""
-    from .gitfilter import strip_for_path
-    from .options import add_strip_arguments, options_from_args, read_git_strip_config
-
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) < 7:
         # git passes only the path for an unmerged file; there is nothing to compare.

@@ -18,6 +18,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import BinaryIO, TextIO
 
+from .archive import SpoolingArchiver
 from .options import add_strip_arguments, options_from_args, read_git_strip_config
 from .pktline import (
     FLUSH,
@@ -132,8 +133,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     archiver = None
     if not args.no_archive and os.environ.get("XTRACK_ARCHIVE", "1") != "0":
-        from .archive import SpoolingArchiver
-
         archiver = SpoolingArchiver(os.getcwd())
     try:
         status = serve(

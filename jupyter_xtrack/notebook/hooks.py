@@ -21,6 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .archive import SPOOL_DIRNAME, find_git_dir, pending_spools
+
 DRIVER = "xtrack"
 ATTRIBUTES_LINE = f"*.ipynb filter={DRIVER} diff={DRIVER} merge={DRIVER}"
 PRE_COMMIT_FILE = ".pre-commit-config.yaml"
@@ -210,8 +212,6 @@ def status(cwd: Path, attributes: Path | None = None) -> HooksStatus:
             parts = line.split(": ")
             if len(parts) == 3:
                 st.effective[parts[1]] = parts[2]
-        from .archive import SPOOL_DIRNAME, find_git_dir, pending_spools
-
         git_dir = find_git_dir(root)
         if git_dir is not None:
             st.pending_archive = len(pending_spools(git_dir / SPOOL_DIRNAME))

@@ -218,7 +218,7 @@ def _legacy_read(text: str) -> Notebook:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            nb = nbformat.reads(text, as_version=nbformat.NO_CONVERT)
+            nb: dict[str, Any] = nbformat.reads(text, as_version=nbformat.NO_CONVERT)
     except Exception as exc:  # nbformat raises many types for old/odd files
         raise NotebookFormatError(f"invalid notebook: {exc}") from None
     return nb
@@ -232,7 +232,7 @@ def _legacy_write(nb: Notebook) -> bytes:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            text = nbformat.writes(nb)
+            text: str = nbformat.writes(nb)
     except Exception as exc:
         raise NotebookFormatError(f"invalid notebook: {exc}") from None
     if not text.endswith("\n"):

@@ -20,14 +20,18 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from ..facts import CANCEL_TAG
+from ..tracking.session import CONTEXT
+
 if TYPE_CHECKING:
-    from .trial_runs import TrackedRun
+    from ..tracking.search_runs import TrackedRun
 
 T = TypeVar("T")
 JOB_STATES = ("running", "finished", "failed", "cancelled")
 CANCEL_GRACE_S = 1.5
 CANCEL_POLL_S = 0.5
-CANCEL_TAG = "xtrack.job.cancel"
+__all__ = ["CANCEL_TAG", "Job", "JobCancelled", "JobControl", "jobs", "start_job"]
+
 _ids = itertools.count(1)
 _JOBS: list[Job[Any]] = []
 
@@ -134,8 +138,6 @@ class Job(Generic[T]):
 
     def watch_store(self, run_id: str) -> None:
         """Cancel this job when its run gets the tag CANCEL_TAG (set by the server)."""
-        from ..context import CONTEXT
-
         try:
             store = CONTEXT.store()
         except Exception:  # noqa: BLE001 - no store, no outside cancel; the job still runs

@@ -36,7 +36,8 @@ def make_view(title: str, metric: str | None, direction: str) -> ProgressView:
     """The best live view available in this process (a no-op outside a notebook front end);
     a view that fails is switched off, never failing the search."""
     try:
-        from ..widgets.progress import SweepProgress
+        # lazy: the widget models load anywidget
+        from ..views.progress import SweepProgress
 
         view: ProgressView = SweepProgress(title, metric, direction)
     except Exception:  # noqa: BLE001 - the widgets are optional; fall back to HTML
@@ -167,8 +168,8 @@ def objective_chart(trials: Sequence[dict[str, Any]], direction: str, width: int
     points = [(t["number"], t["value"], t["state"]) for t in trials if t.get("value") is not None]
     if not points:
         return ""
-    xs = [p[0] for p in points]
-    ys = [p[1] for p in points]
+    xs: list[float] = [p[0] for p in points]
+    ys: list[float] = [p[1] for p in points]
     x0, x1 = min(xs), max(max(xs), min(xs) + 1)
     y0, y1 = min(ys), max(ys)
     if y1 == y0:

@@ -9,6 +9,8 @@ from pathlib import Path
 from traitlets import Float, Int, Unicode
 from traitlets.config import Configurable
 
+from ..store.location import store_root
+
 
 class XTrack(Configurable):
     """Settings of the xtrack server extension."""
@@ -43,6 +45,4 @@ class XTrack(Configurable):
     def store_path(self, root_dir: str | os.PathLike[str]) -> Path:
         """The store folder to read: `store` if set, else $XTRACK_STORE, else the default
         store of `root_dir`'s repository. Nothing is created here."""
-        from ..store.location import store_root
-
         return store_root(self.store or None, start_dir=root_dir)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..optimize.jobs import CANCEL_TAG
-from ..store import Store
+from ..facts import CANCEL_TAG
+from ..store.contract import RunStore
 from .errors import RequestError
 
 _ID, _KIND, _STATE = "tags.xtrack.job.id", "tags.xtrack.job.kind", "tags.xtrack.job.state"
@@ -22,7 +22,7 @@ _COLUMNS = ["tags.xtrack.job.*", "metrics.job_progress"]
 _DEAD = ("killed", "crashed")
 
 
-def list_jobs(store: Store, limit: int) -> list[dict[str, Any]]:
+def list_jobs(store: RunStore, limit: int) -> list[dict[str, Any]]:
     """The newest `limit` jobs, newest first."""
     table = store.query_runs(f"{_ID} != null", columns=_COLUMNS, limit=limit,
                              order_by="number desc")
@@ -37,7 +37,7 @@ def list_jobs(store: Store, limit: int) -> list[dict[str, Any]]:
     return jobs
 
 
-def request_cancel(store: Store, ref: str) -> dict[str, Any]:
+def request_cancel(store: RunStore, ref: str) -> dict[str, Any]:
     """Ask the job of run `ref` to stop: 404 if it is no job, 409 if it is not running."""
     run_id = store.resolve_ref(ref)
     table = store.query_runs(f"id = '{run_id}'", columns=_COLUMNS, limit=1)

@@ -18,8 +18,23 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from ..facts import (
+    GIT_DIFF,
+    STDERR,
+    STDOUT,
+    Fact,
+    blob_of,
+    fact_of,
+    git_diff_blob,
+    stdio_blob,
+)
+from ..records.compare import compare_runs
+from ..records.run import Run
+from ..store import open_store
 from ..store.blobs import hashes_in
+from ..store.codec import dumps
 from ..store.errors import StoreError
+from ..store.query import compile_filter, compile_order
 from .config import XTrack
 from .downsample import downsample_history
 from .encoding import jsonable
@@ -28,11 +43,11 @@ from .jobs import list_jobs, request_cancel
 from .safe_paths import check_artifact_name, inside_store
 
 if TYPE_CHECKING:
-    from ..store import Store
+    from ..store.contract import RunStore
 
 T = TypeVar("T")
 
-DIFF_KINDS = ("notebook", "lineage")
+DIFF_KINDS = (Fact.NOTEBOOK, Fact.LINEAGE)
 MAX_COMPARE = 500
 # Media types a browser may show in place; everything else is sent as a download.
 INLINE_TYPES = frozenset(
@@ -64,7 +79,7 @@ class StoreReader:
         self.root = root
         self.root_dir = root_dir
         self.config = config or XTrack()
-        self._store: Store | None = None
+        self._store: RunStore | None = None
         self._lock = threading.Lock()
         self._blob_cache = BlobCache()
         self.executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="xtrack-api")
@@ -79,21 +94,19 @@ class StoreReader:
         """Whether the store's database exists yet."""
         return (self.root / "xtrack.db").is_file()
 
-    def store(self) -> Store | None:
+    def store(self) -> RunStore | None:
         """The open store, or None while it does not exist. StoreError when it exists but
         cannot be opened (unreadable, damaged)."""
         if self._store is not None:
             return self._store
         if not self.exists():
             return None
-        from ..store import open_store
-
         with self._lock:
             if self._store is None:
                 self._store = open_store(self.root)
         return self._store
 
-    def need_store(self) -> Store:
+    def need_store(self) -> RunStore:
         """The open store; RequestError 404 (reason no_store) while there is none."""
         store = self.store()
         if store is None:
@@ -139,8 +152,6 @@ class StoreReader:
         store = self.store()
         if store is None:
             # Still validate the filter, so a typo shows before the first run exists.
-            from ..store.query import compile_filter, compile_order
-
             compile_filter(filter)
             compile_order(order_by)
             return {"runs": [], "columns": [], "total": 0, "offset": offset, "limit": limit,
@@ -166,17 +177,15 @@ class StoreReader:
         record = store.get_run(ref)
         cap = self.config.max_text_bytes
         detail: dict[str, Any] = dict(record)
-        code = record.get("code") or {}
-        detail["code_text"] = self._text(store, code.get("hash"), cap)
-        git = dict(record.get("git") or {})
-        if git.get("diff_hash"):
-            git["diff"] = self._text(store, git["diff_hash"], cap)
-        detail["git"] = git or None
-        env = record.get("env") or {}
-        detail["env_full"] = self._json_blob(store, env.get("hash"))
-        stdio = record.get("stdio") or {}
-        detail["stdout"] = self._text(store, stdio.get("stdout"), cap)
-        detail["stderr"] = self._text(store, stdio.get("stderr"), cap)
+        detail["code_text"] = self._text(store, blob_of(record, Fact.CODE), cap)
+        git = fact_of(record, Fact.GIT)
+        diff_ref = git_diff_blob(record)
+        if diff_ref:
+            git[GIT_DIFF] = self._text(store, diff_ref, cap)
+        detail[Fact.GIT] = git or None
+        detail["env_full"] = self._json_blob(store, blob_of(record, Fact.ENV))
+        detail[STDOUT] = self._text(store, stdio_blob(record, STDOUT), cap)
+        detail[STDERR] = self._text(store, stdio_blob(record, STDERR), cap)
         for entry in detail["inputs"]:
             producer = None
             if entry.get("hash"):
@@ -188,8 +197,8 @@ class StoreReader:
             "parent_id") else None
         detail["metric_keys"] = sorted(record.get("metrics") or {})
         detail["notebook_relpath"] = self._relpath(record.get("notebook_path"))
-        detail["has_notebook"] = bool((record.get("notebook") or {}).get("hash"))
-        detail["has_lineage"] = bool((record.get("lineage") or {}).get("hash"))
+        detail["has_notebook"] = bool(blob_of(record, Fact.NOTEBOOK))
+        detail["has_lineage"] = bool(blob_of(record, Fact.LINEAGE))
         return cast(dict[str, Any], jsonable(detail))
 
     def metric(self, ref: str, name: str, max_points: int | None) -> dict[str, Any]:
@@ -228,8 +237,6 @@ class StoreReader:
         other runs refer to are not served through this run."""
         store = self.need_store()
         record = store.get_run(ref)
-        from ..store.codec import dumps
-
         if blob_hash not in hashes_in(dumps(record)):
             raise RequestError(
                 404, f"run #{record['number']} does not refer to blob {blob_hash:.60}",
@@ -254,12 +261,9 @@ class StoreReader:
                 400, f"compare needs 2 to {MAX_COMPARE} runs (got {len(refs)}); "
                 "give them as ids=a,b,c",
             )
-        from ..compare import compare_runs
-        from ..run import Run
-
         store = self.need_store()
         blobs = _CachingBlobs(store, self._blob_cache)
-        runs = [Run(store.get_run(ref), cast("Store", blobs)) for ref in refs]
+        runs = [Run(store.get_run(ref), cast("RunStore", blobs)) for ref in refs]
         comparison = compare_runs(runs)
         sections = {
             name: {key: {"values": values, "differs": comparison.differs(values)}
@@ -285,7 +289,7 @@ class StoreReader:
         }))
 
     @staticmethod
-    def _first_charted_metric(store: Store, runs: Sequence[Any], names: Sequence[str]) -> list[str]:
+    def _first_charted_metric(store: RunStore, runs: Sequence[Any], names: Sequence[str]) -> list[str]:
         """[the first of `names` some run has a history of 2+ points for], else the first
         name, else []."""
         for name in names:
@@ -303,21 +307,22 @@ class StoreReader:
                                "kind=lineage")
         import orjson
 
+        # lazy: only diffs need nbdime's side
         from ..notebook.diff import diff_notebook_bytes
 
         store = self.need_store()
         sides = []
         for ref in (a, b):
             record = store.get_run(ref)
-            fact = record.get(kind) or {}
-            if not fact.get("hash"):
+            blob = blob_of(record, kind)
+            if not blob:
                 hint = ("its notebook file was not known when it ran; try kind=lineage"
-                        if kind == "notebook" else "it was not run from a notebook session")
+                        if kind == Fact.NOTEBOOK else "it was not run from a notebook session")
                 raise RequestError(
                     404, f"run #{record['number']} has no {kind} snapshot ({hint})",
                     reason="no_notebook",
                 )
-            sides.append((record, inside_store(store.blob_path(fact["hash"]), self.root)))
+            sides.append((record, inside_store(store.blob_path(blob), self.root)))
         data = [path.read_bytes() for _, path in sides]
         names = (f"#{sides[0][0]['number']}", f"#{sides[1][0]['number']}")
         outcome = diff_notebook_bytes(
@@ -366,7 +371,7 @@ class StoreReader:
         return request_cancel(self.need_store(), ref)
 
     # -- helpers ---------------------------------------------------------------------
-    def _text(self, store: Store, blob_hash: Any, cap: int) -> str | None:
+    def _text(self, store: RunStore, blob_hash: Any, cap: int) -> str | None:
         if not blob_hash:
             return None
         try:
@@ -378,7 +383,7 @@ class StoreReader:
             text += f"\n… truncated ({len(data)} bytes stored; the API shows the first {cap})"
         return text
 
-    def _json_blob(self, store: Store, blob_hash: Any) -> Any:
+    def _json_blob(self, store: RunStore, blob_hash: Any) -> Any:
         if not blob_hash:
             return None
         try:
@@ -409,7 +414,7 @@ class BlobCache:
         self._max_items = max_items
         self._max_blob_bytes = max_blob_bytes
 
-    def get(self, store: Store, h: str) -> bytes:
+    def get(self, store: RunStore, h: str) -> bytes:
         """The bytes of blob `h` of `store`, from memory when seen before."""
         with self._lock:
             data = self._items.get(h)
@@ -428,7 +433,7 @@ class BlobCache:
 class _CachingBlobs:
     """The store as `Run` sees it, reading blobs through a BlobCache."""
 
-    def __init__(self, store: Store, cache: BlobCache) -> None:
+    def __init__(self, store: RunStore, cache: BlobCache) -> None:
         self._store = store
         self._cache = cache
 

@@ -178,7 +178,7 @@ def _extend_last_chunk(
     ).fetchone()
     if n >= MERGE_BELOW:
         return 0
-    take = min(len(vals), CHUNK_MAX - n)
+    take: int = min(len(vals), CHUNK_MAX - n)
     # Concatenate in Python: SQLite's || would turn the blobs into text.
     s, v, t = conn.execute(
         "SELECT steps, vals, times FROM metric_chunks WHERE run = ? AND key = ? AND seq = ?",

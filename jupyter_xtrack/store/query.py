@@ -46,9 +46,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from ..facts import STATUSES
 from .errors import FilterError
 
-RUN_STATUSES = ("running", "finished", "failed", "interrupted", "killed", "crashed")
+RUN_STATUSES = STATUSES  # the schema's list (jupyter_xtrack.facts)
 
 NAMESPACES = ("params", "metrics", "tags")
 

@@ -19,6 +19,7 @@ from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
+from ..facts import KINDS, Fact
 from . import metrics as metric_store
 from .blobs import BlobStore, check_hash, hashes_in
 from .codec import dumps, loads
@@ -38,7 +39,7 @@ from .schema import migrate
 from .summary import NAMESPACES, Summaries
 from .table import BASE_COLUMNS, BASE_SQL, RunTable, build_table, fetch_columns, namespaces_needed
 
-RUN_KINDS = ("cell", "script", "sweep", "trial", "automl")
+RUN_KINDS = KINDS  # the schema's list (jupyter_xtrack.facts)
 FILE_DIRECTIONS = ("input", "output")
 # get_run() keys that facts may not shadow.
 _RESERVED_FACT_KINDS = frozenset(
@@ -464,8 +465,8 @@ class Store:
                     "ON CONFLICT(run, kind) DO UPDATE SET data = excluded.data",
                     (number, kind, dumps(value)),
                 )
-            if "git" in facts:
-                commit, branch, dirty = _git_columns(facts["git"])
+            if Fact.GIT in facts:
+                commit, branch, dirty = _git_columns(facts[Fact.GIT])
                 conn.execute(
                     "UPDATE runs SET git_commit = ?, git_branch = ?, git_dirty = ? "
                     "WHERE number = ?",

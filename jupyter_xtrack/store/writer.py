@@ -11,8 +11,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+from .contract import RunStore
 from .errors import StoreError, UnknownRunError
-from .store import Store
 
 Point = tuple[str, str, float, "int | None", float]
 # Points held back for a retry while the store is locked; beyond this the oldest go.
@@ -74,7 +74,7 @@ class BackgroundWriter:
 
     def __init__(
         self,
-        store: Store,
+        store: RunStore,
         *,
         interval: float = 0.5,
         on_error: Callable[[BaseException], None] | None = None,

@@ -1,6 +1,6 @@
 /**
  * The Jobs view's and Launch form's logic, free of the DOM and of JupyterLab so jest can test
- * it: the types of `GET jobs` and of the kernel bridge (`jupyter_xtrack.optimize.launch`),
+ * it: the types of `GET jobs` and of the kernel bridge (`jupyter_xtrack.kernel.launch`),
  * the expression sent to the kernel and how its answer is read, form validation, and the
  * text a job row shows.
  */
@@ -93,7 +93,7 @@ export function kernelExpression(op: string, args: object): string {
     // handling between here and the kernel can split the expression.
     JSON.stringify(s).replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
   return (
-    "__import__('jupyter_xtrack.optimize.launch', fromlist=['call'])" +
+    "__import__('jupyter_xtrack.kernel.launch', fromlist=['call'])" +
     `.call(${literal(op)}, ${literal(JSON.stringify(args))})`
   );
 }

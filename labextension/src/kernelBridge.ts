@@ -1,5 +1,5 @@
 /**
- * Calls into a notebook's kernel: one op of `jupyter_xtrack.optimize.launch` evaluated as a
+ * Calls into a notebook's kernel: one op of `jupyter_xtrack.kernel.launch` evaluated as a
  * user expression of a silent execute request, so nothing shows in the notebook, the
  * execution count does not move and the kernel's history is left alone.
  */

@@ -63,7 +63,7 @@ describe('kernel expression', () => {
   it('calls the bridge with the op and the args as Python string literals', () => {
     const expr = kernelExpression('frames', {});
     expect(expr).toBe(
-      "__import__('jupyter_xtrack.optimize.launch', fromlist=['call']).call(\"frames\", \"{}\")"
+      "__import__('jupyter_xtrack.kernel.launch', fromlist=['call']).call(\"frames\", \"{}\")"
     );
   });
   it('escapes quotes, backslashes and newlines so the literal decodes back to the JSON', () => {

@@ -12,7 +12,7 @@ import pytest
 def store_dir(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A fresh run store (used through the API) in `workdir/.xtrack`."""
     from jupyter_xtrack import api
-    from jupyter_xtrack.context import CONTEXT
+    from jupyter_xtrack.tracking.session import CONTEXT
 
     api.flush()
     CONTEXT.reset()

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 import jupyter_xtrack as xt
-from jupyter_xtrack.optimize.launch import call, strip_track_line, suggest_space
+from jupyter_xtrack.kernel.launch import call, strip_track_line, suggest_space
 
 
 def reply(shell: Any, op: str, **args: Any) -> dict[str, Any]:
@@ -37,7 +37,7 @@ def kernel(tmp_path: Path) -> Iterator[Any]:
 
 def expression(kc: Any, op: str, **args: Any) -> dict[str, Any]:
     """What the sidebar does: a silent execute whose user expression calls the bridge."""
-    expr = ("__import__('jupyter_xtrack.optimize.launch', fromlist=['call']).call("
+    expr = ("__import__('jupyter_xtrack.kernel.launch', fromlist=['call']).call("
             f"{json.dumps(op)}, {json.dumps(json.dumps(args))})")
     msg = kc.execute_interactive("", silent=True, store_history=False,
                                  user_expressions={"xtrack": expr}, timeout=60)

@@ -264,7 +264,7 @@ r = StoreReader(Path({str(populated.root)!r}))
 r.page(None, None, 0, 10, None); r.run("1"); r.compare(["1", "2"], ["loss"], 10)
 r.diff("1", "2", "notebook"); r.metric("1", "loss", 100)
 bad = [m for m in sys.modules if m.startswith(("IPython", "jupyter_xtrack.capture",
-       "jupyter_xtrack.magics", "jupyter_xtrack.widgets", "ipykernel"))]
+       "jupyter_xtrack.kernel", "jupyter_xtrack.views", "jupyter_xtrack.tracking", "ipykernel"))]
 print(bad)
 """
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

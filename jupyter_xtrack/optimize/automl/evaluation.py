@@ -64,7 +64,7 @@ def fit_fold(pipe: Any, X_fit: Any, y_fit: Any, X_val: Any, *, classify: bool,  
     classifier): (predictions, fit seconds, predict seconds)."""
     from threadpoolctl import threadpool_limits
 
-    from ..ensemble import aligned_proba
+    from ..ensemble import aligned_proba  # lazy: imports scikit-learn
 
     t0 = time.perf_counter()
     if control is not None:

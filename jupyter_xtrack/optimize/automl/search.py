@@ -10,13 +10,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ...tracking.search_runs import TrackedRun, open_parent, open_trial
 from ..devices import torch_device
 from ..jobs import JobCancelled, JobControl
 from ..live import make_view
 from ..models import Family, families
 from ..preprocess import column_kinds
 from ..scoring import Metric
-from ..trial_runs import TrackedRun, open_parent, open_trial
 from .budget import Budget, OutOfTime, refit_fits
 from .evaluation import (
     FoldResults,
@@ -155,7 +155,7 @@ class AutoMLSearch:
 
     # -- candidates ---------------------------------------------------------------------------
     def _baselines(self) -> None:
-        from ..baselines import BASELINES, baseline_estimator
+        from ..baselines import BASELINES, baseline_estimator  # lazy: imports scikit-learn
 
         for name in BASELINES:
             self._check()
@@ -438,7 +438,7 @@ class AutoMLSearch:
     def _finish(self, Xho: Any, yho: Any, state: str) -> AutoMLResult:  # noqa: N803
         import numpy as np
 
-        from ..ensemble import caruana_weights
+        from ..ensemble import caruana_weights  # lazy: imports scikit-learn
 
         cfg = self.cfg
         for c in self.candidates:
@@ -518,7 +518,7 @@ class AutoMLSearch:
         from sklearn.base import clone
         from threadpoolctl import threadpool_limits
 
-        from ..ensemble import WeightedEnsemble
+        from ..ensemble import WeightedEnsemble  # lazy: imports scikit-learn
 
         fitted = []
         for c in chosen:
@@ -539,7 +539,7 @@ class AutoMLSearch:
 
 def _bag(chosen: list[Candidate], weights: list[float], task: str, classes: Any) -> Any:
     """The fold models of the chosen candidates, averaged (weighted by the ensemble)."""
-    from ..ensemble import WeightedEnsemble
+    from ..ensemble import WeightedEnsemble  # lazy: imports scikit-learn
 
     members, member_w = [], []
     for c, w in zip(chosen, weights, strict=True):

@@ -31,6 +31,7 @@ class Family:
 
 def families(task: str, n_rows: int, include: list[str] | None = None) -> list[Family]:
     """The families to search for `task` on `n_rows` rows, cheapest first."""
+    # lazy: each family imports this package (Family) and its library
     from .boosting import BOOSTING
     from .sklearn_models import SKLEARN
     from .torch_family import TORCH

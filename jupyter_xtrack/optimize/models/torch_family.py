@@ -25,6 +25,7 @@ def _suggest(trial: Any, task: str, n: int) -> dict[str, Any]:
 
 
 def _build(p: dict[str, Any], task: str, seed: int, device: str) -> Any:
+    # lazy: torch
     from .torch_mlp import TorchMLPClassifier, TorchMLPRegressor
 
     cls = TorchMLPRegressor if task == "regression" else TorchMLPClassifier

@@ -137,7 +137,7 @@ def _study_for(ref: str | int) -> str:
     names = [s.study_name for s in storage.get_all_studies()]
     if isinstance(ref, str) and ref in names:
         return ref
-    from ... import api
+    from ... import api  # lazy: the facade (and its store) only when a run id is given
 
     try:
         run = api.get_run(ref)

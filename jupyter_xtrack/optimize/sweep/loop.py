@@ -8,12 +8,13 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ...context import CONTEXT
+from ...tracking.search_runs import TrackedRun, open_parent, open_trial
+from ...tracking.session import CONTEXT
+from ..devices import torch_device as visible_device
 from ..jobs import JobCancelled, JobControl
 from ..live import ProgressView, make_view
 from ..pruners import make_pruner
 from ..samplers import make_sampler, sampler_name
-from ..trial_runs import TrackedRun, open_parent, open_trial, visible_device
 from .config import SweepConfig, SweepError
 from .objective import Objective, objective_value
 from .result import SweepResult, TrialRecord, best_value, records_from_study

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from .config import SweepError
 
 if TYPE_CHECKING:
-    from ..trial_runs import TrackedRun
+    from ...tracking.search_runs import TrackedRun
 
 
 class Objective:

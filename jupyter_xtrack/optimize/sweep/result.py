@@ -89,11 +89,13 @@ class SweepResult:
 
     def study(self) -> optuna.Study:
         """The Optuna study behind the sweep (for Optuna's own plots and analyses)."""
-        if self._study is not None:
-            return self._study
-        import optuna
+        if self._study is None:
+            import optuna  # lazy: optuna loads with the first sweep
 
-        return optuna.load_study(study_name=self.name, storage=open_storage(self.storage_path))
+            self._study = optuna.load_study(study_name=self.name,
+                                            storage=open_storage(self.storage_path))
+        study: optuna.Study = self._study
+        return study
 
     def counts(self) -> dict[str, int]:
         out: dict[str, int] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from typing import TYPE_CHECKING, Any
 
-from ...context import CONTEXT
+from ...tracking.session import CONTEXT
 from .config import SweepConfig, SweepError
 
 if TYPE_CHECKING:

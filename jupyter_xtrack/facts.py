@@ -1,0 +1,241 @@
+"""The typed schema of a run: its statuses, kinds, row fields and the facts it records.
+
+Every fact kind and every run field is spelled here once; writers (`tracking.recorder`) and
+readers (`records`, `server`, `views`, `cli`) use these names and types. It sits below
+`store/` so that every backend (SQLite today, PostgreSQL next) and every exporter shares it.
+Adding a fact: a TypedDict and a `Fact` constant here, a writer in `tracking/recorder.py`.
+Pure data: imports nothing of the package.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Final, Literal, TypedDict, get_args
+
+# -- statuses and kinds ------------------------------------------------------------------
+Status = Literal["running", "finished", "failed", "interrupted", "killed", "crashed"]
+STATUSES: Final[tuple[Status, ...]] = get_args(Status)
+# Statuses a run can end with (running is the only open one).
+Kind = Literal["cell", "script", "sweep", "trial", "automl"]
+KINDS: Final[tuple[Kind, ...]] = get_args(Kind)
+
+
+# -- fact kinds: the keys of `RunStore.set_facts` and of `Run.fact` ---------------------------
+class Fact:
+    """The kinds of fact a run records (one stored JSON value each)."""
+
+    CODE: Final = "code"
+    LINEAGE: Final = "lineage"
+    NOTEBOOK: Final = "notebook"
+    ENV: Final = "env"
+    GIT: Final = "git"
+    RESOURCES: Final = "resources"
+    ERROR: Final = "error"
+    STDIO: Final = "stdio"
+    DATASETS: Final = "datasets"
+    PARAMS_FLAGGED: Final = "params_flagged"
+    CAPTURE_PROBLEMS: Final = "capture_problems"
+
+
+class CodeFact(TypedDict):
+    hash: str | None  # blob of the redacted source
+    kind: str
+    script_path: str | None
+    lines: int
+
+
+class LineageFact(TypedDict):
+    hash: str  # blob: the session's executed cells as an nbformat v4 notebook
+    cells: int
+
+
+class NotebookFact(TypedDict, total=False):
+    path: str
+    size: int
+    hash: str  # blob of the saved notebook file
+    error: str
+
+
+class EnvFact(TypedDict):
+    hash: str  # blob: the full environment (packages, hardware, env vars)
+    python: str | None
+    platform: str | None
+    packages: int
+    imported: int
+
+
+class GitFact(TypedDict, total=False):
+    repo: bool  # False outside a repository (then nothing else is set)
+    root: str
+    commit: str | None
+    branch: str | None
+    dirty: bool
+    diff_hash: str  # blob of the diff against HEAD (the diff itself is not in the row)
+    diff_bytes: int
+    diff_truncated: bool
+    untracked: list[str]
+    untracked_truncated: bool
+    remote: str | None
+    timed_out: bool
+    error: str
+
+
+# Fields of GitFact written by the recorder (the rest come from capture.git as they are).
+GIT_DIFF_HASH: Final = "diff_hash"
+GIT_DIFF_BYTES: Final = "diff_bytes"
+# What readers (Run.git, the server) put in place of GIT_DIFF_HASH: the diff's text.
+GIT_DIFF: Final = "diff"
+
+
+class ResourcesFact(TypedDict, total=False):
+    wall_s: float
+    cpu_s: float
+    peak_rss_bytes: int | None
+    rss_bytes: int | None
+    peak_rss_scope: str
+    peak_gpu_bytes: int
+
+
+class ErrorFact(TypedDict):
+    type: str
+    message: str
+    traceback: str
+
+
+class StdioFact(TypedDict, total=False):
+    stdout: str  # blob of the redacted text
+    stdout_bytes: int
+    stdout_truncated: bool
+    stderr: str
+    stderr_bytes: int
+    stderr_truncated: bool
+
+
+STDOUT: Final = "stdout"
+STDERR: Final = "stderr"
+STDIO_STREAMS: Final = (STDOUT, STDERR)
+# The field of a fact (code, lineage, notebook, env) that names its blob.
+BLOB_FIELD: Final = "hash"
+
+
+class DatasetFact(TypedDict, total=False):
+    name: str
+    kind: str
+    shape: Any
+    hash: str | None
+
+
+class FileRecord(TypedDict, total=False):
+    """A file the run read (inputs) or wrote (outputs)."""
+
+    path: str
+    hash: str | None
+    size: int | None
+    status: str
+    produced_by: str  # the run that wrote this content, for inputs
+
+
+class ArtifactEntry(TypedDict, total=False):
+    name: str
+    hash: str
+    size: int
+    media_type: str | None
+
+
+class RunRecord(TypedDict, total=False):
+    """A run as `RunStore.get_run` returns it and as `ActiveRun` keeps it while it runs: the
+    row's fields, then each fact kind under its own key (and all of them under `facts`)."""
+
+    id: str
+    number: int
+    name: str | None
+    experiment: str
+    status: Status
+    kind: str
+    parent_id: str | None
+    children: list[str]
+    started_at: float
+    ended_at: float | None
+    duration_s: float | None
+    pid: int | None
+    host: str | None
+    heartbeat_at: float | None
+    notebook_path: str | None
+    cell_id: str | None
+    params: dict[str, Any]
+    metrics: dict[str, float]
+    tags: dict[str, str]
+    inputs: list[FileRecord]
+    outputs: list[FileRecord]
+    artifacts: list[ArtifactEntry]
+    facts: dict[str, Any]
+    # the facts
+    code: CodeFact
+    lineage: LineageFact
+    notebook: NotebookFact
+    env: EnvFact
+    git: GitFact
+    resources: ResourcesFact
+    error: ErrorFact | None
+    stdio: StdioFact
+    datasets: list[DatasetFact]
+    params_flagged: list[str]
+    capture_problems: list[str]
+
+
+def new_run_record(
+    *,
+    run_id: str,
+    number: int,
+    name: str | None,
+    experiment: str | None,
+    tags: dict[str, str],
+    parent_id: str | None,
+    kind: str,
+    started_at: float,
+    notebook_path: str | None = None,
+    cell_id: str | None = None,
+) -> RunRecord:
+    """The record of a run that has just been created: what `RunStore.get_run` would return
+    for it, before any param, metric or fact (the defaults the store applies included)."""
+    return {
+        "id": run_id,
+        "number": number,
+        "name": name,
+        "experiment": experiment or "default",
+        "status": "running",
+        "kind": kind,
+        "parent_id": parent_id,
+        "started_at": started_at,
+        "notebook_path": notebook_path,
+        "cell_id": cell_id,
+        "params": {},
+        "metrics": {},
+        "tags": dict(tags),
+    }
+
+
+# -- reading facts out of a run record -------------------------------------------------------
+def fact_of(record: Mapping[str, Any], kind: str) -> dict[str, Any]:
+    """Fact `kind` of a run record as a dict ({} when the run has none)."""
+    fact = record.get(kind)
+    return dict(fact) if isinstance(fact, Mapping) else {}
+
+
+def blob_of(record: Mapping[str, Any], kind: str) -> str | None:
+    """The blob that holds fact `kind` (code, lineage, notebook, env), or None."""
+    return fact_of(record, kind).get(BLOB_FIELD) or None
+
+
+def stdio_blob(record: Mapping[str, Any], stream: str) -> str | None:
+    """The blob of the run's captured `stream` (STDOUT or STDERR), or None."""
+    return fact_of(record, Fact.STDIO).get(stream) or None
+
+
+def git_diff_blob(record: Mapping[str, Any]) -> str | None:
+    """The blob of the run's git diff against HEAD, or None."""
+    return fact_of(record, Fact.GIT).get(GIT_DIFF_HASH) or None
+
+
+# -- tags the package itself sets (readable by the server without the optimize package) -----
+CANCEL_TAG: Final = "xtrack.job.cancel"

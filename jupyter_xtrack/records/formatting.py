@@ -1,0 +1,114 @@
+"""Every rendering of a value as text, in one place: numbers, params and metrics, durations,
+sizes, git state, hashes.
+
+Two renderings of a param or metric exist on purpose and keep their own rules: `fmt_short`
+for the one-line summary, `xtrack ls` and `Comparison` text (4 significant digits, 40
+characters), `fmt_value` for the views (thousands separators, 60 characters). The views'
+JavaScript side (views/static/views.js `fmt`) follows `fmt_number`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = ["fmt_bytes", "fmt_duration", "fmt_git", "fmt_number", "fmt_short", "fmt_value",
+           "short_hash"]
+
+
+def fmt_short(value: Any) -> str:
+    """A short human rendering of a param or metric value for summaries and text tables."""
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return str(value)
+        return f"{value:.4g}"
+    text = str(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def fmt_duration(seconds: float | None) -> str:
+    """Readable durations: 850 ms, 12.3 s, 4 min 05 s, 2 h 03 min."""
+    if seconds is None:
+        return "?"
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.3g} s"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def fmt_bytes(n: float) -> str:
+    """1.5 KiB, 23 MiB, 1.2 GiB."""
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.3g} {unit}"
+        n /= 1024
+    return f"{n} bytes"
+
+
+def fmt_git(git: Mapping[str, Any] | None) -> str:
+    """`git a1b2c3d* (main)`, `no git`, or "" when nothing is known."""
+    if not git:
+        return ""
+    if git.get("repo") is False:
+        return "no git"
+    commit = (git.get("commit") or "")[:7] or "no commits"
+    branch = git.get("branch") or "detached"
+    dirty = "*" if git.get("dirty") else ""
+    return f"git {commit}{dirty} ({branch})"
+
+
+def fmt_number(value: float | int | None, digits: int = 4) -> str:
+    """`value` with `digits` significant digits: 0.1235, 1,234, 1.235e-05, 3.2e+08.
+
+    Integers (and integral floats below 1e15) keep every digit with thousands separators;
+    None, NaN and infinities read as —, nan, inf, -inf.
+    """
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    v = float(value)
+    if math.isnan(v):
+        return "nan"
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    if v == 0:
+        return "0"
+    if v.is_integer() and abs(v) < 1e6:
+        return f"{int(v):,}"
+    mag = abs(v)
+    if mag >= 1e6 or mag < 1e-3:
+        return f"{v:.{max(digits - 1, 0)}e}".replace("e-0", "e-").replace("e+0", "e+")
+    text = f"{v:.{digits}g}"
+    if "e" in text:  # %g chose exponent form inside our fixed range: spell it out
+        text = f"{v:.{digits}f}".rstrip("0").rstrip(".")
+    return text
+
+
+def fmt_value(value: Any, digits: int = 4) -> str:
+    """Any param or metric value as short text: numbers via `fmt_number`, the rest as str,
+    cut at 60 characters."""
+    if value is None:
+        return "—"
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return fmt_number(value, digits)
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def short_hash(value: str | None, length: int = 12) -> str:
+    """The first `length` characters of a content hash, without an algorithm prefix."""
+    if not value:
+        return "—"
+    text = str(value)
+    if ":" in text:
+        text = text.split(":", 1)[1]
+    return text[:length]

@@ -1,0 +1,192 @@
+"""The store contract: every method the rest of the package (and the background writer)
+calls on a run store, and what each promises. `Store` (SQLite plus a blob folder) is the
+first implementation; a second backend (PostgreSQL and object storage) implements this
+Protocol and no caller changes. Callers type their store as `RunStore`.
+
+Errors: a run reference that matches nothing raises UnknownRunError; a malformed filter
+FilterError; a store that cannot be read or written StoreError (all in store.errors).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from .table import RunTable
+
+# (run_id, key, value, step, wall_time)
+MetricPoint = tuple[str, str, float, int | None, float]
+
+
+@runtime_checkable
+class RunStore(Protocol):
+    """A store of runs, their metrics, facts, files, artifacts and content-addressed blobs."""
+
+    @property
+    def root(self) -> Path:
+        """The store's folder (shown to users; blobs and archives live under it)."""
+        ...
+
+    def close(self) -> None:
+        """Release every connection; using the store afterwards raises StoreError."""
+        ...
+
+    def batch(self) -> AbstractContextManager[None]:
+        """Group the writes made inside the block (on this thread): all stored, or none."""
+        ...
+
+    # -- a run's life ----------------------------------------------------------------------
+    def create_run(
+        self,
+        *,
+        name: str | None = None,
+        experiment: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        parent_id: str | None = None,
+        kind: str = "cell",
+        notebook_path: str | None = None,
+        cell_id: str | None = None,
+        started_at: float | None = None,
+    ) -> tuple[str, int]:
+        """Record a new run, status "running", owned by this process. Returns (id, number);
+        numbers count up per store and are never reused."""
+        ...
+
+    def heartbeat(self, run_id: str, at: float | None = None) -> None:
+        """Note that the run's process is alive (a run whose heartbeat stops is crashed)."""
+        ...
+
+    def finish_run(self, run_id: str, *, status: str, ended_at: float | None = None) -> None:
+        """End the run with `status` (one of facts.STATUSES), setting ended_at and duration_s."""
+        ...
+
+    def set_name(self, run_id: str, name: str | None) -> None:
+        """Rename the run."""
+        ...
+
+    def set_params(self, run_id: str, params: Mapping[str, Any]) -> None:
+        """Add or overwrite params; values keep their JSON type when read back."""
+        ...
+
+    def set_tags(self, run_id: str, tags: Mapping[str, str]) -> None:
+        """Add or overwrite string tags."""
+        ...
+
+    def get_tag(self, run_id: str, key: str) -> str | None:
+        """One tag (None when the run or the tag is missing); cheap enough to poll."""
+        ...
+
+    def set_facts(self, run_id: str, **facts: Any) -> None:
+        """Store JSON-able facts by kind (facts.Fact), each replacing its previous value;
+        None removes a kind. The git fact's commit, branch and dirty are also queryable."""
+        ...
+
+    # -- metrics -----------------------------------------------------------------------------
+    def log_metrics(self, points: Sequence[MetricPoint]) -> None:
+        """Append metric points in one transaction, NaN and infinities kept exactly;
+        UnknownRunError (nothing written) for a run id not in the store."""
+        ...
+
+    def metric_history(self, run_id: str, key: str) -> dict[str, list[Any]]:
+        """Every point of `key` as {"step", "value", "time"} lists, in logged order."""
+        ...
+
+    def metric_keys(self, run_id: str) -> list[str]:
+        """The metric keys the run has logged, sorted."""
+        ...
+
+    # -- files, blobs, artifacts ----------------------------------------------------------
+    def record_files(self, run_id: str, files: Sequence[Mapping[str, Any]]) -> None:
+        """Record files the run read ("input") or wrote ("output"); the same (direction,
+        path) again replaces the first record."""
+        ...
+
+    def producer_of(self, file_hash: str, *, exclude_run: str | None = None) -> str | None:
+        """The newest run (other than `exclude_run`) that wrote a file with `file_hash`."""
+        ...
+
+    def put_blob(self, data: bytes | bytearray | memoryview) -> str:
+        """Store bytes once per distinct content; return their hash."""
+        ...
+
+    def put_blob_file(self, path: str | os.PathLike[str]) -> tuple[str, int]:
+        """Store a file as a blob, streaming it; return (hash, size)."""
+        ...
+
+    def get_blob(self, h: str) -> bytes:
+        """The bytes of blob `h` (StoreError if missing, ValueError if `h` is malformed)."""
+        ...
+
+    def blob_path(self, h: str) -> Path:
+        """A local file holding blob `h`, never outside the store (ValueError if malformed)."""
+        ...
+
+    def add_artifact(self, run_id: str, name: str, *, blob: str, size: int,
+                     media_type: str | None = None,
+                     meta: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Attach stored blob `blob` to the run as artifact `name` (replacing one of the
+        same name); return its record."""
+        ...
+
+    def artifacts(self, run_id: str) -> list[dict[str, Any]]:
+        """The run's artifacts in the order they were added."""
+        ...
+
+    # -- notebook outputs archived by the git filter --------------------------------------
+    def archive_outputs(self, records: Sequence[Mapping[str, Any]]) -> None:
+        """Remember stripped notebook outputs, all in one transaction."""
+        ...
+
+    def archived_outputs(self, notebook_path: str) -> list[dict[str, Any]]:
+        """The outputs archived for `notebook_path`, newest first."""
+        ...
+
+    def run_for_cell(self, cell_id: str) -> str | None:
+        """The newest run recorded for notebook cell `cell_id`, or None."""
+        ...
+
+    # -- reading runs ----------------------------------------------------------------------
+    def resolve_ref(self, ref: str | int) -> str:
+        """The full id of the run `ref` names (id, unique id prefix, or number)."""
+        ...
+
+    def get_run(self, ref: str | int) -> dict[str, Any]:
+        """Everything about one run, shaped as facts.RunRecord."""
+        ...
+
+    def query_runs(
+        self,
+        filter: str | None = None,
+        *,
+        experiment: str | None = None,
+        order_by: str | Sequence[str] | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+        columns: Sequence[str] | None = None,
+        parent_id: str | None = None,
+    ) -> RunTable:
+        """Runs matching `filter` (the filter language of store.query), newest first unless
+        ordered, paged by limit/offset; FilterError for a malformed filter."""
+        ...
+
+    def cell_ids(self, run_ids: Sequence[str]) -> dict[str, str]:
+        """The notebook cell id of each of `run_ids` that has one."""
+        ...
+
+    def child_counts(self, run_ids: Sequence[str]) -> dict[str, int]:
+        """How many child runs each of `run_ids` has (0 for none or unknown ids)."""
+        ...
+
+    # -- housekeeping ----------------------------------------------------------------------
+    def delete_runs(self, ids: Iterable[str | int]) -> int:
+        """Delete the runs, their child runs and all recorded for them (blobs stay until
+        gc); return how many. UnknownRunError (nothing deleted) for an unknown reference."""
+        ...
+
+    def gc(self, *, min_age_s: float = ...) -> tuple[int, int]:
+        """Delete blobs nothing refers to, older than `min_age_s`; return (count, bytes)."""
+        ...

@@ -1,0 +1,219 @@
+"""The one run lifecycle: open, record, finish. Every run goes through it: `%%track` cells and
+`start_run` blocks (by way of `Recording`, which adds the captures), sweep trials and AutoML
+candidates (light runs, see `tracking.search_runs`).
+
+    run = open_run(ctx, ...)          # created in the store, watched by the writer, on the stack
+    ... run.log(...), run.log_params(...)
+    close_run(ctx, run, status, ...)  # status and error set, off the stack: the cell may return
+    store_run(ctx, run, facts, ...)   # facts and the end handed to the writer (may run later)
+
+A status is a value (`facts.Status`); an exception only decides one through `status_for`.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import TYPE_CHECKING, Any, Literal
+
+from ..facts import ErrorFact, Fact, RunRecord, Status, new_run_record
+from .active_run import ActiveRun, NullRun
+from .workers import executor
+
+if TYPE_CHECKING:
+    from ..store.contract import RunStore
+    from .session import TrackerContext
+
+
+def status_for(error: BaseException | None) -> Status:
+    """The status a run ends with when its code raised `error` (None: it returned)."""
+    if error is None:
+        return "finished"
+    if isinstance(error, KeyboardInterrupt):
+        return "interrupted"
+    if isinstance(error, SystemExit):
+        return "killed"
+    return "failed"
+
+
+def error_fact(error: BaseException) -> ErrorFact:
+    """The error of a run as stored: type, message and full traceback (redacted)."""
+    # lazy: the redaction patterns compile with the first failed run, not with the API
+    from ..capture.redact import redact
+
+    tb = "".join(traceback.format_exception(type(error), error, error.__traceback__))
+    return {"type": type(error).__name__, "message": redact(str(error)), "traceback": redact(tb)}
+
+
+class CannotOpen(Exception):
+    """The run could not be created; `reason` says which step failed (for the warning)."""
+
+    def __init__(self, reason: Literal["open", "busy", "create"], where: str,
+                 cause: BaseException | None = None) -> None:
+        super().__init__(f"{reason}: {where}: {cause}")
+        self.reason = reason
+        self.where = where
+        self.cause = cause
+
+
+def open_run(
+    ctx: TrackerContext,
+    *,
+    name: str | None,
+    experiment: str | None,
+    tags: Mapping[str, str],
+    parent_id: str | None,
+    kind: str,
+    notebook_path: str | None = None,
+    cell_id: str | None = None,
+    push: bool = True,
+    create_timeout: float | None = None,
+    on_late: Callable[[RunStore, str], None] | None = None,
+) -> ActiveRun:
+    """Create the run in the store and return its live handle, on the run stack with `push`.
+
+    With `create_timeout`, creation runs on a thread of its own and is given up after that
+    many seconds (a store locked by another process); `on_late(store, run_id)` then closes
+    the run that is created after all. Raises CannotOpen; nothing is left open then.
+    """
+    try:
+        store = ctx.store()
+        writer = ctx.writer()
+    except Exception as exc:  # noqa: BLE001 - a missing/locked/read-only store
+        raise CannotOpen("open", ctx.describe_store(), exc) from exc
+    started = time.time()
+    tag_map = {str(k): str(v) for k, v in tags.items()}
+
+    def create() -> tuple[str, int]:
+        return store.create_run(name=name, experiment=experiment, tags=tag_map,
+                                parent_id=parent_id, kind=kind, notebook_path=notebook_path,
+                                cell_id=cell_id, started_at=started)
+
+    try:
+        if create_timeout is None:
+            run_id, number = create()
+        else:
+            created = _create_executor().submit(create)
+            try:
+                run_id, number = created.result(timeout=create_timeout)
+            except FutureTimeout:
+                # wait_pending waits for the late run to be closed, not only created.
+                track_pending(_closing_late(created, store, on_late))
+                raise CannotOpen("busy", str(store.root)) from None
+    except CannotOpen:
+        raise
+    except Exception as exc:  # noqa: BLE001
+        raise CannotOpen("create", str(store.root), exc) from exc
+    record = new_run_record(run_id=run_id, number=number, name=name, experiment=experiment,
+                            tags=tag_map, parent_id=parent_id, kind=kind, started_at=started,
+                            notebook_path=notebook_path, cell_id=cell_id)
+    run = ActiveRun(ctx, store, record)
+    writer.watch(run_id)
+    if push:
+        ctx.stack.append(run)
+    return run
+
+
+def null_run(ctx: TrackerContext, *, name: str | None, experiment: str | None,
+             tags: Mapping[str, str], parent_id: str | None, kind: str,
+             push: bool = False) -> NullRun:
+    """A run that records nothing, for when `open_run` could not open one."""
+    record: RunRecord = new_run_record(
+        run_id="", number=0, name=name, experiment=experiment,
+        tags={str(k): str(v) for k, v in tags.items()}, parent_id=parent_id, kind=kind,
+        started_at=time.time())
+    run = NullRun(ctx, record)
+    if push:
+        ctx.stack.append(run)
+    return run
+
+
+def close_run(ctx: TrackerContext, run: ActiveRun, status: Status, *, ended_at: float,
+              error: ErrorFact | None = None) -> None:
+    """The synchronous end of a run: its status, end time and error, and off the run stack
+    (so the next `xt.log` goes to the enclosing run)."""
+    run.mark(status, ended_at)
+    run.set_fact(Fact.ERROR, error)
+    stack = ctx.stack
+    if stack and stack[-1] is run:
+        stack.pop()
+
+
+def store_run(
+    ctx: TrackerContext,
+    run: ActiveRun,
+    facts: Mapping[str, Any],
+    *,
+    files: Sequence[Mapping[str, Any]] = (),
+    figures: Sequence[tuple[str, str, int]] = (),
+) -> None:
+    """Hand the run's facts, files, figures and its end to the background writer; the last
+    step of every run. Facts that are None are not stored."""
+    for key, value in facts.items():
+        run.set_fact(key, value)
+    if not run.recorded:
+        return
+    run_id, status, ended = run.id, run.status, run.record.get("ended_at")
+    kept = {k: v for k, v in facts.items() if v is not None}
+
+    def write(s: RunStore) -> None:
+        s.set_facts(run_id, **kept)
+        if files:
+            s.record_files(run_id, files)
+        for name, blob, size in figures:
+            s.add_artifact(run_id, name, blob=blob, size=size, media_type="image/png",
+                           meta={"source": "display"})
+        s.finish_run(run_id, status=status, ended_at=ended)
+
+    writer = ctx.writer()
+    writer.submit(write)
+    writer.unwatch(run_id)
+
+
+# -- runs still being finished in the background -------------------------------------------
+_pending: set[Future[Any]] = set()
+
+
+def track_pending(fut: Future[Any]) -> None:
+    """Remember `fut` until it is done, so `wait_pending` can wait for it."""
+    _pending.add(fut)
+    fut.add_done_callback(_pending.discard)
+
+
+def wait_pending(ctx: TrackerContext, timeout: float | None = 60.0) -> None:
+    """Wait for every run still being finalised in the background, then for the writer."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    for fut in list(_pending):
+        left = None if deadline is None else max(0.0, deadline - time.monotonic())
+        try:
+            fut.result(timeout=left)
+        except Exception:  # noqa: BLE001 - already reported by the worker
+            pass
+    ctx.flush(timeout)
+
+
+def _create_executor() -> ThreadPoolExecutor:
+    """A thread of its own for creating runs, so busy workers never delay a cell's start."""
+    return executor("xtrack-create", 1)
+
+
+def _closing_late(created: Future[tuple[str, int]], store: RunStore,
+                  on_late: Callable[[RunStore, str], None] | None) -> Future[None]:
+    """A future done once the late run is created and `on_late` has closed it."""
+    closed: Future[None] = Future()
+
+    def done(fut: Future[tuple[str, int]]) -> None:
+        try:
+            run_id, _ = fut.result()
+            if on_late is not None:
+                on_late(store, run_id)
+        except Exception:  # noqa: BLE001 - nothing was created, nothing to close
+            pass
+        finally:
+            closed.set_result(None)
+
+    created.add_done_callback(done)
+    return closed

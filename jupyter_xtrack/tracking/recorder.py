@@ -1,0 +1,520 @@
+"""Records one tracked execution (a `%%track` cell or a `start_run` block).
+
+`begin()` creates the run and starts every capture; `end()` stops them, reads what must be
+read before the user's next statement can change it (the namespace, resources, the opened
+files' names), and hands the rest (hashing, git, blobs, store writes) to background workers,
+so the cell returns at once. Every step is guarded: capture trouble becomes a warning and a
+note in the run, never an exception in the user's cell.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+from ..facts import (
+    GIT_DIFF_BYTES,
+    GIT_DIFF_HASH,
+    STDIO_STREAMS,
+    CodeFact,
+    EnvFact,
+    ErrorFact,
+    Fact,
+    GitFact,
+    LineageFact,
+    Status,
+    StdioFact,
+)
+from . import lifecycle
+from .active_run import ActiveRun
+from .request import CellInfo, RunOptions
+from .session import CONTEXT, TrackerContext
+from .workers import background
+
+if TYPE_CHECKING:
+    from ..store.contract import RunStore
+
+STDIO_CAP_BYTES = 1_000_000
+NO_RESULT: Any = object()
+# How long a cell may wait for its run to be created before it runs untracked (a store
+# locked by another process would otherwise hold the cell for SQLite's whole busy timeout).
+CREATE_TIMEOUT_S = 2.0
+
+_static_env: Any = None
+
+
+def prefetch_environment() -> None:
+    """Start computing the static environment (package list, hardware) off the hot path."""
+    global _static_env
+    if _static_env is None:
+        # lazy: importlib.metadata is slow
+        from ..capture.env import static_environment
+
+        _static_env = background().submit(static_environment)
+
+
+def wait_pending(timeout: float | None = 60.0) -> None:
+    """Wait for every run still being finalised in the background, then for the writer."""
+    lifecycle.wait_pending(CONTEXT, timeout)
+
+
+class Recording:
+    """One tracked execution; see the module docstring."""
+
+    def __init__(self, info: CellInfo, options: RunOptions, ctx: TrackerContext = CONTEXT) -> None:
+        self.info = info
+        self.options = options
+        self.ctx = ctx
+        self.run: ActiveRun | None = None
+        self.figures: list[bytes] = []  # PNGs the front end saw displayed during the run
+        self.problems: list[str] = []
+        self._nested = False
+        self._files: Any = None
+        self._meter: Any = None
+        self._tees: tuple[Any, Any] | None = None
+        self._saved_stdio: tuple[Any, Any] | None = None
+        self._figures_before: set[int] = set()
+        self._git: Future[Any] | None = None
+        self._base_dir = os.getcwd()
+
+    # -- start ---------------------------------------------------------------------------
+    def begin(self) -> ActiveRun | None:
+        """Create the run and start capturing. Returns None (after one warning) when the run
+        cannot be recorded; the user's code runs either way."""
+        ctx = self.ctx
+        info, opts = self.info, self.options
+        parent = ctx.active
+        self._nested = parent is not None
+        parent_id = opts.parent_id or (parent.id if parent is not None else None)
+        if info.notebook_path:
+            self._base_dir = os.path.dirname(os.path.abspath(info.notebook_path))
+        try:
+            run = lifecycle.open_run(
+                ctx, name=opts.name, experiment=opts.experiment, tags=opts.tags,
+                parent_id=parent_id, kind=info.kind, notebook_path=info.notebook_path,
+                cell_id=info.cell_id, create_timeout=CREATE_TIMEOUT_S, on_late=_close_late_run,
+            )
+        except lifecycle.CannotOpen as exc:
+            if exc.reason == "open":
+                ctx.warn_once(
+                    "store-open",
+                    f"the run store {exc.where} cannot be used ({exc.cause}); "
+                    "this cell runs untracked",
+                )
+            elif exc.reason == "busy":
+                ctx.warn_once(
+                    "store-busy",
+                    f"the run store {exc.where} stayed locked by another process for "
+                    f"{CREATE_TIMEOUT_S:g} s; this cell runs untracked (the run will be recorded "
+                    "as failed once the store frees up)",
+                )
+            else:
+                ctx.warn_once(
+                    "store-create",
+                    f"could not create a run in {exc.where} ({exc.cause}); this cell runs untracked",
+                )
+            return None
+        self.run = run
+        self._guard("start capture", self._start_captures)
+        return run
+
+    def _start_captures(self) -> None:
+        # lazy, as every capture: loaded by the first run
+        from ..capture.git import git_state
+        from ..capture.resources import ResourceMeter
+
+        self._git = background().submit(git_state, self._base_dir)
+        self._meter = ResourceMeter()
+        self._meter.start()
+        if self._nested:
+            return  # the enclosing run already records files, stdout and figures
+        # lazy, as every capture: loaded by the first run
+        from ..capture.data import FileAccessRecorder
+        from ..capture.outputs import TeeStream, open_figure_numbers
+
+        self._figures_before = open_figure_numbers()
+        self._files = _file_recorder(FileAccessRecorder)
+        self._files.start({threading.get_ident()})
+        self._saved_stdio = (sys.stdout, sys.stderr)
+        self._tees = (
+            TeeStream(sys.stdout, STDIO_CAP_BYTES),
+            TeeStream(sys.stderr, STDIO_CAP_BYTES),
+        )
+        sys.stdout, sys.stderr = self._tees
+
+    # -- stop ----------------------------------------------------------------------------
+    def end(self, error: BaseException | None = None, result: Any = NO_RESULT,
+            status: Status | None = None) -> ActiveRun | None:
+        """Stop capturing, mark the run's status (given, or what `error` implies), and
+        finalise it in the background."""
+        run = self.run
+        if run is None:
+            return None
+        run.on_end = None
+        ended = time.time()
+        snapshot = _Snapshot()
+        self._guard("stop capture", lambda: self._stop_captures(snapshot))
+        if self.info.user_ns is not None:
+            self._guard("read the namespace", lambda: self._read_namespace(snapshot, result))
+        if snapshot.metrics:
+            run.log(None, **snapshot.metrics)
+        if snapshot.params:
+            run.log_params(**snapshot.params)
+        if error is not None:
+            snapshot.error = lifecycle.error_fact(error)
+        lifecycle.close_run(self.ctx, run, status or lifecycle.status_for(error),
+                            ended_at=ended, error=snapshot.error)
+        head = _quick_git(self._base_dir)
+        if head is not None:
+            run.set_fact(Fact.GIT, head)
+        lifecycle.track_pending(background().submit(self._finalize, run, snapshot))
+        return run
+
+    def end_with(self, status: Status | None, error: BaseException | None) -> None:
+        """`ActiveRun.end`'s hook: end with `status` (None: what `error` implies)."""
+        self.end(error, status=status)
+
+    def _stop_captures(self, snap: _Snapshot) -> None:
+        if self._meter is not None:
+            snap.resources = self._meter.stop()
+        if self._files is not None:
+            snap.files = self._files.stop()
+        if self._tees is not None and self._saved_stdio is not None:
+            # Only restore our own tees: the user may have redirected stdout inside the cell.
+            if sys.stdout is self._tees[0]:
+                sys.stdout = self._saved_stdio[0]
+            if sys.stderr is self._tees[1]:
+                sys.stderr = self._saved_stdio[1]
+            snap.stdout, snap.stdout_truncated = self._tees[0].captured()
+            snap.stderr, snap.stderr_truncated = self._tees[1].captured()
+        if not self._nested:
+            # lazy, as every capture: loaded by the first run
+            from ..capture.outputs import new_figures_png
+
+            snap.figures = list(self.figures) + new_figures_png(self._figures_before)
+
+    def _read_namespace(self, snap: _Snapshot, result: Any) -> None:
+        """Params, metric-like names, estimators and datasets: read now, while the namespace
+        still holds what this cell left in it."""
+        # lazy, as every capture: loaded by the first run
+        from ..capture.params import (
+            analyze_cell,
+            estimator_params,
+            metric_like,
+            metrics_from_namespace,
+            result_metrics,
+        )
+
+        ns = self.info.user_ns
+        assert ns is not None
+        try:
+            analysis = analyze_cell(self.info.python_source or self.info.source)
+        except Exception as exc:  # noqa: BLE001 - params are lost, the rest is still read
+            self.problems.append(f"read the namespace: {type(exc).__name__}: {exc}")
+            analysis = {}
+        if analysis.get("error"):
+            self.problems.append(f"could not parse the cell for params: {analysis['error']}")
+        pattern = self.ctx_metric_pattern()
+        # `acc = 0.93` is a metric, not a param, even though it is a literal assignment.
+        params: dict[str, Any] = {
+            k: v
+            for k, v in (analysis.get("literal_params") or {}).items()
+            if not metric_like(k, pattern)
+        }
+        for pname in self.options.param_names:
+            if pname in ns:
+                params[pname] = ns[pname]
+            else:
+                self.problems.append(f"--param {pname}: no such name after the cell ran")
+        assigned: list[str] = list(analysis.get("assigned_names") or [])
+        for aname in assigned:
+            if aname in ns:
+                params.update(estimator_params(aname, ns[aname]))
+        snap.params = params
+        metrics = metrics_from_namespace(assigned, ns, pattern)
+        if result is not NO_RESULT and result is not None:
+            metrics.update(result_metrics(result))
+        snap.metrics = metrics
+        names = list(dict.fromkeys([*assigned, *sorted(analysis.get("referenced_names") or ())]))
+        snap.datasets = [(n, ns[n]) for n in names if n in ns and _is_dataset(ns[n])]
+
+    @staticmethod
+    def ctx_metric_pattern() -> str | None:
+        return os.environ.get("XTRACK_METRIC_PATTERN") or None
+
+    # -- background ----------------------------------------------------------------------
+    def _finalize(self, run: ActiveRun, snap: _Snapshot) -> None:
+        """Everything that may happen after the cell returned: hashing, git, blobs, writes."""
+        facts: dict[str, Any] = {}
+        store = run.store
+        info = self.info
+
+        def guarded(what: str, fn: Callable[[], Any]) -> Any:
+            try:
+                return fn()
+            except Exception as exc:  # noqa: BLE001
+                self.problems.append(f"{what}: {type(exc).__name__}: {exc}")
+                return None
+
+        # lazy, as every capture: loaded by the first run
+        from ..capture.redact import redact
+
+        if info.source:
+            src_hash = guarded("code", lambda: store.put_blob(redact(info.source).encode()))
+            code: CodeFact = {
+                "hash": src_hash,
+                "kind": info.kind,
+                "script_path": info.script_path,
+                "lines": info.source.count("\n") + 1,
+            }
+            facts[Fact.CODE] = code
+        if info.history:
+            facts[Fact.LINEAGE] = guarded("lineage", lambda: self._lineage_fact(store))
+        if info.notebook_path:
+            facts[Fact.NOTEBOOK] = guarded("notebook snapshot", lambda: self._notebook_fact(store))
+        facts[Fact.ENV] = guarded("environment", lambda: _env_fact(store))
+        facts[Fact.GIT] = guarded("git", lambda: self._git_fact(store))
+        facts[Fact.RESOURCES] = snap.resources
+        facts[Fact.ERROR] = snap.error
+        facts[Fact.STDIO] = guarded("stdout/stderr", lambda: _stdio_fact(store, snap))
+        files = guarded("data files", lambda: self._file_records(store, run.id, snap))
+        facts[Fact.DATASETS] = guarded("datasets", lambda: _datasets(snap))
+        figures: list[tuple[str, str, int]] = []
+        for i, png in enumerate(snap.figures):
+            blob = guarded("figure", partial(store.put_blob, png))
+            if blob:
+                figures.append((f"figure-{i + 1}.png", blob, len(png)))
+        if run.flagged_params:
+            facts[Fact.PARAMS_FLAGGED] = list(run.flagged_params)
+        if self.problems:
+            facts[Fact.CAPTURE_PROBLEMS] = list(self.problems)
+            self.ctx.warn_once(
+                "capture:" + self.problems[0][:40],
+                f"run #{run.number}: some facts could not be captured: {'; '.join(self.problems)}",
+            )
+        lifecycle.store_run(self.ctx, run, facts, files=files or (), figures=figures)
+
+    def _lineage_fact(self, store: RunStore) -> LineageFact:
+        # lazy, as every capture: loaded by the first run
+        from ..capture.code import lineage_notebook, notebook_bytes
+
+        history = [(n, _redacted_source(src)) for n, src in self.info.history]
+        nb = lineage_notebook(history, language_version=sys.version.split()[0])
+        return {"hash": store.put_blob(notebook_bytes(nb)), "cells": len(history)}
+
+    def _notebook_fact(self, store: RunStore) -> dict[str, Any]:
+        # lazy, as every capture: loaded by the first run
+        from ..capture.code import read_notebook_snapshot
+
+        path = self.info.notebook_path
+        assert path is not None
+        snap = read_notebook_snapshot(path)
+        data = snap.pop("bytes", None)
+        if data is not None:
+            snap["hash"] = store.put_blob(data)
+        return snap
+
+    def _git_fact(self, store: RunStore) -> GitFact | None:
+        if self._git is None:
+            return None
+        state: dict[str, Any] = dict(self._git.result())
+        diff = state.pop("diff", None)
+        if diff:
+            state[GIT_DIFF_HASH] = store.put_blob(diff.encode())
+            state[GIT_DIFF_BYTES] = len(diff)
+        return state  # type: ignore[return-value]  # capture.git's dict, GitFact's keys
+
+    def _file_records(self, store: RunStore, run_id: str, snap: _Snapshot) -> list[dict[str, Any]]:
+        cache = _hash_cache()
+        records: list[dict[str, Any]] = []
+        seen: set[tuple[str, str]] = set()
+        wanted = [(f["path"], f.get("mode", "r")) for f in snap.files]
+        wanted += [(os.path.abspath(p), "r") for p in self.options.data_paths]
+        for path, mode in wanted:
+            directions = ["input"] if mode == "r" else ["output"] if mode == "w" else ["input", "output"]
+            for direction in directions:
+                if (path, direction) in seen:
+                    continue
+                seen.add((path, direction))
+                rec = dict(cache.lookup_or_hash(path))
+                rec["direction"] = direction
+                rec["abs_path"] = rec.get("abs_path") or path
+                rec["path"] = relative_to_dir(path, self._base_dir)
+                if direction == "input" and rec.get("hash"):
+                    producer = store.producer_of(rec["hash"], exclude_run=run_id)
+                    if producer:
+                        rec["produced_by"] = producer
+                records.append(rec)
+        return records
+
+    # -- helpers -------------------------------------------------------------------------
+    def _guard(self, what: str, fn: Callable[[], Any]) -> None:
+        try:
+            fn()
+        except Exception as exc:  # noqa: BLE001 - capture must never break the cell
+            self.problems.append(f"{what}: {type(exc).__name__}: {exc}")
+
+
+@dataclass
+class _Snapshot:
+    resources: dict[str, Any] | None = None
+    files: list[dict[str, Any]] = field(default_factory=list)
+    stdout: str = ""
+    stderr: str = ""
+    stdout_truncated: bool = False
+    stderr_truncated: bool = False
+    figures: list[bytes] = field(default_factory=list)
+    params: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    datasets: list[tuple[str, Any]] = field(default_factory=list)
+    error: ErrorFact | None = None
+
+
+def _close_late_run(store: RunStore, run_id: str) -> None:
+    """For a run whose creation outlasted CREATE_TIMEOUT_S: close it as failed, with the
+    reason, so it never reads as running (or crashed) for a cell that ran untracked."""
+    store.set_facts(run_id, **{Fact.CAPTURE_PROBLEMS: [
+        f"the store was locked for more than {CREATE_TIMEOUT_S:g} s when the run "
+        "started; the cell ran untracked"
+    ]})
+    store.finish_run(run_id, status="failed")
+
+
+def _is_dataset(obj: Any) -> bool:
+    root = (type(obj).__module__ or "").partition(".")[0]
+    return root in ("pandas", "numpy", "torch") and type(obj).__name__ in (
+        "DataFrame",
+        "Series",
+        "ndarray",
+        "Tensor",
+        "Parameter",
+    )
+
+
+def _datasets(snap: _Snapshot) -> list[dict[str, Any]]:
+    # lazy, as every capture: loaded by the first run
+    from ..capture.data import fingerprint
+
+    out = []
+    for name, obj in snap.datasets:
+        fp = fingerprint(obj, name)
+        if fp is not None:
+            out.append(fp)
+    return out
+
+
+def _stdio_fact(store: RunStore, snap: _Snapshot) -> StdioFact | None:
+    # lazy, as every capture: loaded by the first run
+    from ..capture.redact import redact
+
+    fact: dict[str, Any] = {}
+    for name, text, truncated in zip(
+        STDIO_STREAMS,
+        (snap.stdout, snap.stderr),
+        (snap.stdout_truncated, snap.stderr_truncated),
+        strict=True,
+    ):
+        if text:
+            fact[name] = store.put_blob(redact(text).encode())
+            fact[f"{name}_bytes"] = len(text)
+            if truncated:
+                fact[f"{name}_truncated"] = True
+    return fact or None  # type: ignore[return-value]  # StdioFact's keys, per stream
+
+
+_env_cache: dict[tuple[str, ...], tuple[bytes, dict[str, Any]]] = {}
+
+
+def _env_fact(store: RunStore) -> EnvFact:
+    """The environment as a blob plus a small summary. The serialised bytes are cached per
+    (imported packages, env vars); `put_blob` of bytes already stored writes nothing."""
+    # lazy, with the environment capture: both load with the first run
+    import orjson
+
+    # lazy, as every capture: loaded by the first run
+    from ..capture.env import imported_distributions, static_environment
+    from ..capture.redact import allowed_env
+
+    static = _static_env.result() if _static_env is not None else static_environment()
+    imported = imported_distributions(list(sys.modules))
+    env_vars = allowed_env(os.environ)
+    key = (*sorted(imported), "|", *sorted(f"{k}={v}" for k, v in env_vars.items()))
+    cached = _env_cache.get(key)
+    if cached is None:
+        full = {**static, "imported": imported, "env_vars": env_vars}
+        summary = {
+            "python": (static.get("python") or {}).get("version"),
+            "platform": (static.get("platform") or {}).get("system"),
+            "packages": len(static.get("packages") or {}),
+            "imported": len(imported),
+        }
+        cached = (orjson.dumps(full, option=orjson.OPT_SORT_KEYS), summary)
+        _env_cache[key] = cached
+    data, summary = cached
+    return cast("EnvFact", {"hash": store.put_blob(data), **summary})
+
+
+_redacted: dict[str, str] = {}
+
+
+def _redacted_source(source: str) -> str:
+    """Redacted cell source, remembered: the lineage repeats every earlier cell each run."""
+    done = _redacted.get(source)
+    if done is None:
+        # lazy, as every capture: loaded by the first run
+        from ..capture.redact import redact
+
+        done = _redacted[source] = redact(source)
+    return done
+
+
+def _quick_git(path: str) -> dict[str, Any] | None:
+    try:
+        # lazy, as every capture: loaded by the first run
+        from ..capture.git import git_head
+
+        return git_head(path)
+    except Exception:  # noqa: BLE001
+        return None
+
+
+_cache: Any = None
+
+
+def _hash_cache() -> Any:
+    global _cache
+    if _cache is None:
+        # lazy, as every capture: loaded by the first run
+        from ..capture.data import HashCache
+
+        _cache = HashCache()
+    return _cache
+
+
+_file_recorder_instance: Any = None
+
+
+def _file_recorder(factory: Any) -> Any:
+    """One FileAccessRecorder per process (its audit hook cannot be removed)."""
+    global _file_recorder_instance
+    if _file_recorder_instance is None:
+        _file_recorder_instance = factory()
+    return _file_recorder_instance
+
+
+def relative_to_dir(path: str, base: str | None) -> str:
+    """`path` relative to `base` when it lies inside it, else unchanged (absolute)."""
+    if not base:
+        return path
+    try:
+        return Path(path).resolve().relative_to(Path(base).resolve()).as_posix()
+    except (ValueError, OSError):
+        return path

@@ -1,0 +1,156 @@
+"""The runs a search records (a sweep, an AutoML search): its parent run (kind sweep or
+automl) and one child run per trial or candidate, through the one run lifecycle.
+
+A parent started in the foreground is a full `Recording`, so it captures the code,
+environment and git state like any tracked cell. Trials, and the parent of a background
+job, are light runs: opened without captures, so a trial costs a few milliseconds and a
+background job never touches the notebook's run stack or its stdout.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from ..facts import STATUSES, Fact, Status
+from . import lifecycle
+from .active_run import ActiveRun
+from .scripts import start_run
+from .session import CONTEXT
+
+# Trial outcomes, recorded as tag `xtrack.trial.state`; the run's own status is "finished"
+# for complete and pruned trials (pruning is a normal end), "failed"/"interrupted" otherwise.
+TRIAL_STATES = ("running", "complete", "pruned", "failed", "interrupted")
+
+
+class TrackedRun:
+    """A parent or trial run owned by a search. `run` is the live handle (metrics, params,
+    tags); `close()` ends it exactly once."""
+
+    def __init__(self, run: ActiveRun) -> None:
+        self.run = run
+        self._closed = False
+
+    @property
+    def id(self) -> str:
+        return self.run.id
+
+    @property
+    def recorded(self) -> bool:
+        """False when the store could not be used: the search runs, nothing is stored."""
+        return self.run.recorded
+
+    def close(
+        self,
+        status: Status | str = "finished",
+        error: BaseException | None = None,
+        facts: Mapping[str, Any] | None = None,
+    ) -> None:
+        """End the run with `status` (an unknown one reads as failed); `error` (with its
+        traceback) is kept as the run's error."""
+        if self._closed:
+            return
+        self._closed = True
+        run = self.run
+        run.on_log = None
+        final = as_status(status)
+        if run.on_end is not None:  # a foreground parent: its Recording finishes it
+            if facts:
+                for key, value in facts.items():
+                    run.set_fact(key, value)
+                if run.recorded:
+                    CONTEXT.writer().submit(lambda s: s.set_facts(run.id, **dict(facts)))
+            run.end(final, error)
+            return
+        lifecycle.close_run(CONTEXT, run, final, ended_at=time.time(),
+                            error=None if error is None else lifecycle.error_fact(error))
+        all_facts: dict[str, Any] = dict(facts or {})
+        if error is not None:
+            all_facts[Fact.ERROR] = run.error
+        lifecycle.store_run(CONTEXT, run, all_facts)
+
+
+def open_parent(
+    kind: str,
+    *,
+    name: str | None,
+    experiment: str | None,
+    tags: Mapping[str, str],
+    params: Mapping[str, Any],
+    background: bool,
+) -> TrackedRun:
+    """The parent run of a sweep or an AutoML search. In the foreground it is a full tracked
+    run on the run stack (a child of the enclosing run, if any); in the background a light one."""
+    if not background:
+        return TrackedRun(start_run(name=name, experiment=experiment, tags=tags,
+                                    params=params, kind=kind))
+    parent = CONTEXT.active
+    return open_light(
+        kind,
+        name=name,
+        experiment=experiment or (parent.experiment if parent is not None else None),
+        tags=tags,
+        params=params,
+        parent_id=None,
+        push=False,
+    )
+
+
+def open_trial(
+    parent: TrackedRun,
+    *,
+    name: str,
+    params: Mapping[str, Any],
+    tags: Mapping[str, str],
+    push: bool,
+    kind: str = "trial",
+) -> TrackedRun:
+    """A trial: a child run of `parent`. With `push`, `xt.log` inside the trial's code goes
+    to it (it is the innermost active run until closed)."""
+    return open_light(
+        kind,
+        name=name,
+        experiment=parent.run.experiment,
+        tags=tags,
+        params=params,
+        parent_id=parent.id or None,
+        push=push,
+    )
+
+
+def open_light(
+    kind: str,
+    *,
+    name: str | None,
+    experiment: str | None,
+    tags: Mapping[str, str],
+    params: Mapping[str, Any],
+    parent_id: str | None,
+    push: bool,
+) -> TrackedRun:
+    """A run opened with no capture: the cheap path for trials."""
+    try:
+        run: ActiveRun = lifecycle.open_run(
+            CONTEXT, name=name, experiment=experiment, tags=tags, parent_id=parent_id,
+            kind=kind, push=push,
+        )
+    except lifecycle.CannotOpen as exc:  # the search goes on untracked
+        CONTEXT.warn_once(
+            "optimize-store",
+            f"the run store {CONTEXT.describe_store()} cannot be used ({exc.cause}); the search "
+            "runs but its trials are not recorded",
+        )
+        run = lifecycle.null_run(CONTEXT, name=name, experiment=experiment, tags=tags,
+                                 parent_id=parent_id, kind=kind, push=push)
+    if params:
+        run.log_params(**params)
+    return TrackedRun(run)
+
+
+def as_status(value: str) -> Status:
+    """`value` when it is a run status, else "failed" (a search never stores an unknown one)."""
+    for status in STATUSES:
+        if status == value:
+            return status
+    return "failed"

@@ -1,0 +1,172 @@
+"""Process-wide tracker state: the store in use, its background writer, the stack of active runs.
+
+Opening the store is lazy: importing the package or loading the extension never touches
+the disk. Everything here is safe to call from a kernel that has no writable store: the
+failure is remembered, reported once, and the user's code goes on.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import sys
+import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..store import BackgroundWriter, PointBuffer
+    from ..store.contract import RunStore
+    from .active_run import ActiveRun
+
+
+class TrackerContext:
+    """The tracker's state for this process (one per interpreter, see `CONTEXT`)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._store: RunStore | None = None
+        self._writer: BackgroundWriter | None = None
+        self._points: PointBuffer | None = None
+        self._explicit_path: str | None = None
+        self.start_dir: str | None = None  # the notebook's folder, once known
+        self.main_stack: list[ActiveRun] = []
+        # A background job (a sweep in a thread) runs its trials on a stack of its own, so
+        # its xt.log calls reach its trials and never the cell the user runs meanwhile.
+        self.thread_local = threading.local()
+        self.threads_bound = False
+        self.warned: set[str] = set()
+
+    # -- the store ---------------------------------------------------------------
+    def use_store(self, path_or_url: str | os.PathLike[str] | None) -> RunStore:
+        """Make `path_or_url` the store for this process from now on and return it."""
+        from ..store import open_store  # lazy: sqlite3 and psutil load with the first store
+
+        store = open_store(path_or_url, start_dir=self.start_dir)
+        with self._lock:
+            self._close_writer()
+            self._store = store
+            self._explicit_path = None if path_or_url is None else os.fspath(path_or_url)
+        return store
+
+    def store(self) -> RunStore:
+        """The store in use, opened on first use (`XTRACK_STORE`, else the repository's `.xtrack/`)."""
+        store = self._store
+        if store is not None:
+            return store
+        with self._lock:
+            if self._store is None:
+                from ..store import open_store  # lazy: see use_store
+
+                self._store = open_store(None, start_dir=self.start_dir)
+            return self._store
+
+    def writer(self) -> BackgroundWriter:
+        """The background writer for the store in use, started on first use."""
+        writer = self._writer
+        if writer is not None:
+            return writer
+        with self._lock:
+            if self._writer is None:
+                from ..store import BackgroundWriter, PointBuffer  # lazy: see use_store
+
+                self._points = PointBuffer()
+                self._writer = BackgroundWriter(self.store(), on_error=self._writer_error)
+                self._writer.add_buffer(self._points)
+            return self._writer
+
+    def points(self) -> PointBuffer:
+        """The metric-point buffer that `xt.log` appends to."""
+        self.writer()
+        assert self._points is not None
+        return self._points
+
+    def flush(self, timeout: float | None = 30.0) -> bool:
+        """Wait until everything submitted so far is in the store (no-op without a writer)."""
+        writer = self._writer
+        return True if writer is None else writer.flush(timeout)
+
+    def _close_writer(self) -> None:
+        if self._writer is not None:
+            self._writer.flush(30.0)
+            self._writer.close()
+        self._writer = None
+        self._points = None
+
+    def _writer_error(self, exc: BaseException) -> None:
+        self.warn_once(
+            f"writer:{type(exc).__name__}",
+            f"could not write to the run store ({exc}); the cell ran normally but this run's "
+            "record is incomplete",
+        )
+
+    # -- runs ----------------------------------------------------------------------
+    @property
+    def stack(self) -> list[ActiveRun]:
+        """The active runs of the calling thread: its own stack if it bound one, else the
+        main one (the kernel's cells and scripts)."""
+        if self.threads_bound:
+            return getattr(self.thread_local, "stack", self.main_stack)
+        return self.main_stack
+
+    def bind_thread_stack(self, stack: list[ActiveRun] | None) -> None:
+        """Give the calling thread a run stack of its own (None: back to the main one)."""
+        if stack is None:
+            self.thread_local.__dict__.pop("stack", None)
+        else:
+            self.thread_local.stack = stack
+            self.threads_bound = True
+
+    @property
+    def active(self) -> ActiveRun | None:
+        stack = self.stack
+        return stack[-1] if stack else None
+
+    # -- messages ------------------------------------------------------------------
+    def no_run(self, what: str) -> None:
+        """Warn (once) that `xt.<what>()` had no active run to record into."""
+        self.warn_once(
+            f"no-run:{what}",
+            f"xt.{what}() was called with no active run, so nothing was recorded; "
+            "put %%track on the cell or use `with xt.start_run():`",
+        )
+
+    def warn_once(self, key: str, message: str) -> None:
+        """Print one clear warning per kind of problem, on stderr, never raising."""
+        if key in self.warned:
+            return
+        self.warned.add(key)
+        try:
+            print(f"xtrack: warning: {message}", file=sys.stderr)
+        except Exception:  # noqa: BLE001 - a closed stderr must not break the cell either
+            pass
+
+    def describe_store(self) -> str:
+        store = self._store
+        if store is not None:
+            return str(store.root)
+        return self._explicit_path or os.environ.get("XTRACK_STORE") or "(not opened yet)"
+
+    def reset(self) -> None:
+        """Forget the store and the runs (tests and `%xtrack store` use this)."""
+        with self._lock:
+            self._close_writer()
+            if self._store is not None:
+                self._store.close()
+            self._store = None
+            self.main_stack.clear()
+            self.warned.clear()
+
+
+CONTEXT = TrackerContext()
+
+
+def _at_exit() -> None:
+    """Runs still open at interpreter exit (a script that never ended its run, a kernel shut
+    down mid-cell) are recorded as killed rather than left running."""
+    stack = CONTEXT.stack
+    for run in reversed(stack):
+        run.abandon("killed")
+    stack.clear()
+
+
+atexit.register(_at_exit)

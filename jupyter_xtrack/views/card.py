@@ -1,0 +1,252 @@
+"""The run card under a tracked cell: the one-line summary, expandable to params, final
+metrics, duration, data inputs with hashes and git state, with buttons to compare with the
+previous run of the same cell and to open the run in the sidebar (when it is installed).
+
+The card appears as soon as the cell ends; input hashes and the full git state are
+finalised in the background, and the card refreshes itself when they are stored.
+"""
+
+from __future__ import annotations
+
+import html
+import threading
+import uuid
+from datetime import timezone
+from typing import Any
+
+from ..facts import GIT_DIFF_BYTES, Fact
+from ..records.formatting import fmt_bytes, fmt_duration, fmt_number, fmt_value, short_hash
+from ..records.summary import summary_text
+from ..tracking.session import CONTEXT
+from . import frontend
+from .compare_view import comparison_payload
+from .source import current as runs_source
+
+_MARKS = {"finished": "✓", "failed": "✗", "crashed": "✗", "interrupted": "■", "killed": "■",
+          "running": "…"}
+_MAX_ROWS = 40
+REFRESH_TIMEOUT_S = 120.0
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def previous_run(run: Any) -> dict[str, Any] | None:
+    """The latest earlier run of the same cell ({id, number}), matched by cell id, else by
+    run name; None when there is none or it cannot be told."""
+    try:
+        store = run.store
+        cell_id = run.cell_id
+        if cell_id:
+            where = f"cell_id = {_quote(cell_id)}"
+        elif run.name:
+            where = f"name = {_quote(run.name)}"
+        else:
+            return None
+        table = store.query_runs(f"{where} and number < {int(run.number)}",
+                                 order_by="number desc", limit=1, columns=[])
+    except Exception:  # noqa: BLE001 - no previous run is a fine answer
+        return None
+    if not len(table):
+        return None
+    return {"id": table.columns["id"][0], "number": int(table.columns["number"][0])}
+
+
+def _files(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    out = []
+    for rec in records[:_MAX_ROWS]:
+        note = ""
+        if rec.get("produced_by"):
+            note = f"← run {str(rec['produced_by'])[:8]}"
+        elif rec.get("status") and not rec.get("hash"):
+            note = str(rec["status"])
+        size = rec.get("size")
+        out.append({
+            "path": str(rec.get("path") or rec.get("abs_path") or "?"),
+            "hash": short_hash(rec.get("hash")),
+            "hash_full": str(rec.get("hash") or ""),
+            "size": fmt_bytes(size) if isinstance(size, (int, float)) else "",
+            "note": note,
+        })
+    if len(records) > _MAX_ROWS:
+        out.append({"path": f"… {len(records) - _MAX_ROWS} more", "hash": "", "size": "", "note": ""})
+    return out
+
+
+def _git_rows(git: dict[str, Any] | None) -> list[list[str]]:
+    if not git:
+        return []
+    if git.get("repo") is False:
+        return [["repository", "none (not in a git repository)"]]
+    rows = [["commit", f"{(git.get('commit') or 'no commits')[:12]} ({git.get('branch') or 'detached'})"]]
+    if git.get("dirty"):
+        diff_bytes = git.get(GIT_DIFF_BYTES)
+        extra = f" · diff {fmt_bytes(diff_bytes)}" if diff_bytes else ""
+        rows.append(["dirty", "yes, uncommitted changes" + extra])
+    elif "dirty" in git:
+        rows.append(["dirty", "no"])
+    if git.get("untracked"):
+        rows.append(["untracked", f"{len(git['untracked'])} files"])
+    if git.get("remote"):
+        rows.append(["remote", str(git["remote"])])
+    return rows
+
+
+def card_payload(run: Any, *, pending: bool = False) -> dict[str, Any]:
+    """The card's model: JSON-able, small (at most 40 rows per section)."""
+    fields = run.summary_fields()
+    key_metrics = getattr(run, "key_metrics", None)
+    if callable(key_metrics):
+        fields["metrics"] = key_metrics()
+    summary = summary_text(fields).split(" ", 1)[1]  # the mark is drawn separately
+    started = run.started_at
+    facts = [
+        ["experiment", run.experiment],
+        ["duration", fmt_duration(run.duration_s)],
+        ["started", started.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC") if started else "?"],
+        ["id", run.id],
+    ]
+    res = run.resources
+    if res:
+        parts = []
+        if res.get("cpu_s") is not None:
+            parts.append(f"cpu {fmt_duration(res['cpu_s'])}")
+        if res.get("peak_rss_bytes"):
+            parts.append(f"peak memory {fmt_bytes(res['peak_rss_bytes'])}")
+        if res.get("peak_gpu_bytes"):
+            parts.append(f"peak gpu {fmt_bytes(res['peak_gpu_bytes'])}")
+        if parts:
+            facts.append(["resources", " · ".join(parts)])
+    inputs = _files(run.inputs)
+    for ds in run.datasets[:_MAX_ROWS]:
+        shape = ds.get("shape")
+        inputs.append({
+            "path": f"{ds.get('name')} ({ds.get('kind') or 'data'})",
+            "hash": short_hash(ds.get("hash")),
+            "hash_full": str(ds.get("hash") or ""),
+            "size": "×".join(str(x) for x in shape) if isinstance(shape, (list, tuple)) else "",
+            "note": "in memory",
+        })
+    error = run.error
+    status = run.status
+    return {
+        "id": run.id,
+        "number": run.number,
+        "name": run.name,
+        "status": status,
+        "mark": _MARKS.get(status, "·"),
+        "summary": summary,
+        "facts": facts,
+        "params": [[k, fmt_value(v)] for k, v in list(run.params.items())[:_MAX_ROWS]],
+        "metrics": [[k, fmt_number(v)] for k, v in list(run.metrics.items())[:_MAX_ROWS]],
+        "inputs": inputs,
+        "outputs": _files(run.outputs),
+        "git": _git_rows(run.fact(Fact.GIT)),
+        "error": (str(error.get("traceback") or error.get("message") or error.get("type"))[-2000:]
+                  if error else None),
+        "previous": previous_run(run),
+        "pending": pending,
+        "store": CONTEXT.describe_store(),
+    }
+
+
+def card_text(card: dict[str, Any]) -> str:
+    """The card as text: the summary line, then params, metrics, inputs and git."""
+    lines = [f"{card['mark']} {card['summary']}"]
+    for title in ("params", "metrics", "git"):
+        rows = card.get(title) or []
+        if rows:
+            lines.append(f"  {title}: " + ", ".join(f"{k}={v}" for k, v in rows))
+    for f in card.get("inputs") or []:
+        lines.append(f"  input {f['path']} {f['hash']} {f['size']}".rstrip())
+    return "\n".join(lines)
+
+
+def card_html(card: dict[str, Any]) -> str:
+    """The card as HTML: a <details> that expands without any script or kernel."""
+    esc = html.escape
+
+    def table(title: str, rows: list[list[str]]) -> str:
+        if not rows:
+            return ""
+        body = "".join(f"<tr><td><code>{esc(str(k))}</code></td><td>{esc(str(v))}</td></tr>"
+                       for k, v in rows)
+        return f"<div><b>{esc(title)}</b><table>{body}</table></div>"
+
+    files = [[f["path"], f"{f['hash']} {f['size']} {f['note']}".strip()] for f in card["inputs"]]
+    outs = [[f["path"], f"{f['hash']} {f['size']}".strip()] for f in card["outputs"]]
+    body = "".join([
+        table("run", card["facts"]), table("params", card["params"]),
+        table("metrics", card["metrics"]), table("data inputs", files),
+        table("outputs", outs), table("git", card["git"]),
+    ])
+    return (
+        '<details class="xtrack-card"><summary class="xtrack-summary" style="font-family:var(--jp-code-font-family,monospace);'
+        f'font-size:12px;cursor:pointer">{esc(card["mark"])} {esc(card["summary"])}</summary>'
+        f'<div style="display:flex;flex-wrap:wrap;gap:4px 24px;font-size:12px">{body}</div></details>'
+    )
+
+
+class RunCard:
+    """The card of one run, displayable (`_repr_mimebundle_`) or shown with `display()`."""
+
+    def __init__(self, run: Any, *, pending: bool = False) -> None:
+        self.run = run
+        self.card = card_payload(run, pending=pending)
+        self.display_id = f"xtrack-card-{uuid.uuid4().hex}"
+        self.widget: Any = None
+
+    def bundle(self) -> dict[str, Any]:
+        """Widget (when available) + HTML + text."""
+        html_, text = card_html(self.card), card_text(self.card)
+        if self.widget is None and frontend.widgets_enabled():
+            # lazy: anywidget loads only when a widget is shown
+            from .models import CardModel
+
+            self.widget = CardModel(card=self.card)
+            self.widget.on_action(self._on_action)
+        return frontend.widget_bundle(self.widget, html_, text)
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> Any:
+        return frontend.marked(self.bundle())
+
+    def __repr__(self) -> str:
+        return card_text(self.card)
+
+    def display(self) -> None:
+        """Show the card under the running cell (replaceable by `refresh`)."""
+        frontend.display_bundle(self.bundle(), self.display_id)
+
+    def refresh_when_stored(self) -> threading.Thread:
+        """In a background thread: wait until the run's facts are stored, then show them."""
+        thread = threading.Thread(target=self._refresh, name="xtrack-card", daemon=True)
+        thread.start()
+        return thread
+
+    def _refresh(self) -> None:
+        try:
+            source = runs_source()
+            source.wait_pending(REFRESH_TIMEOUT_S)
+            self.run = source.get_run(self.run.id)
+            self.card = card_payload(self.run)
+            if self.widget is not None:
+                self.widget.card = self.card
+            frontend.update_bundle(self.bundle(), self.display_id)
+        except Exception:  # noqa: BLE001 - the card keeps what it showed
+            pass
+
+    def _on_action(self, message: dict[str, Any]) -> None:
+        if message.get("type") != "compare_previous" or self.widget is None:
+            return
+        if self.widget.compare:
+            self.widget.compare = {}  # the button toggles the comparison
+            return
+        previous = self.card.get("previous")
+        if not previous:
+            self.widget.error = f"run #{self.card['number']} has no earlier run of the same cell"
+            return
+        self.widget.error = ""
+        self.widget.compare = comparison_payload(
+            runs_source().compare(previous["id"], self.card["id"]))
+

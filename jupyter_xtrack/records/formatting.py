@@ -1,5 +1,5 @@
 """Every rendering of a value as text, in one place: numbers, params and metrics, durations,
-sizes, git state, hashes.
+sizes, git state, hashes, a status's mark and colour.
 
 Two renderings of a param or metric exist on purpose and keep their own rules: `fmt_short`
 for the one-line summary, `xtrack ls` and `Comparison` text (4 significant digits, 40
@@ -14,7 +14,22 @@ from collections.abc import Mapping
 from typing import Any
 
 __all__ = ["fmt_bytes", "fmt_duration", "fmt_git", "fmt_number", "fmt_short", "fmt_value",
-           "short_hash"]
+           "short_hash", "status_colour", "status_mark"]
+
+# How a status looks in the summary line and the run card. A status missing here (a new one
+# in facts.Status) still renders, with the neutral mark and colour.
+_STATUS_MARKS = {"finished": "✓", "failed": "✗", "crashed": "✗", "interrupted": "■",
+                 "killed": "■", "running": "…"}
+_STATUS_COLOURS = {"finished": "#2e7d32", "failed": "#c62828", "crashed": "#c62828",
+                   "running": "#1565c0"}
+
+
+def status_mark(status: object) -> str:
+    return _STATUS_MARKS.get(str(status), "·")
+
+
+def status_colour(status: object) -> str:
+    return _STATUS_COLOURS.get(str(status), "#6d4c41")
 
 
 def fmt_short(value: Any) -> str:

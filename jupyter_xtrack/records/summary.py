@@ -11,17 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..facts import Fact
-from .formatting import fmt_bytes, fmt_duration, fmt_git, fmt_short
-
-_MARKS = {
-    "finished": "✓",
-    "failed": "✗",
-    "interrupted": "■",
-    "killed": "■",
-    "crashed": "✗",
-    "running": "…",
-}
-_COLOURS = {"finished": "#2e7d32", "failed": "#c62828", "crashed": "#c62828", "running": "#1565c0"}
+from .formatting import fmt_bytes, fmt_duration, fmt_git, fmt_short, status_colour, status_mark
 
 
 def _parts(fields: Mapping[str, Any], max_metrics: int) -> list[str]:
@@ -44,14 +34,14 @@ def _parts(fields: Mapping[str, Any], max_metrics: int) -> list[str]:
 
 def summary_text(fields: Mapping[str, Any], max_metrics: int = 4) -> str:
     """`✓ xtrack #12 baseline · finished · 1.23 s · acc=0.93 loss=0.12 · git a1b2c3d* (main)`."""
-    mark = _MARKS.get(str(fields.get("status")), "·")
+    mark = status_mark(fields.get("status"))
     return f"{mark} " + " · ".join(_parts(fields, max_metrics))
 
 
 def summary_html(fields: Mapping[str, Any], max_metrics: int = 4) -> str:
     status = str(fields.get("status"))
-    colour = _COLOURS.get(status, "#6d4c41")
-    mark = _MARKS.get(status, "·")
+    colour = status_colour(status)
+    mark = status_mark(status)
     body = " · ".join(html.escape(p) for p in _parts(fields, max_metrics))
     return (
         f'<div class="xtrack-summary" style="font-family:var(--jp-code-font-family,monospace);'

@@ -15,15 +15,20 @@ from datetime import timezone
 from typing import Any
 
 from ..facts import GIT_DIFF_BYTES, Fact
-from ..records.formatting import fmt_bytes, fmt_duration, fmt_number, fmt_value, short_hash
+from ..records.formatting import (
+    fmt_bytes,
+    fmt_duration,
+    fmt_number,
+    fmt_value,
+    short_hash,
+    status_mark,
+)
 from ..records.summary import summary_text
 from ..tracking.session import CONTEXT
 from . import frontend
 from .compare_view import comparison_payload
 from .source import current as runs_source
 
-_MARKS = {"finished": "✓", "failed": "✗", "crashed": "✗", "interrupted": "■", "killed": "■",
-          "running": "…"}
 _MAX_ROWS = 40
 REFRESH_TIMEOUT_S = 120.0
 
@@ -135,7 +140,7 @@ def card_payload(run: Any, *, pending: bool = False) -> dict[str, Any]:
         "number": run.number,
         "name": run.name,
         "status": status,
-        "mark": _MARKS.get(status, "·"),
+        "mark": status_mark(status),
         "summary": summary,
         "facts": facts,
         "params": [[k, fmt_value(v)] for k, v in list(run.params.items())[:_MAX_ROWS]],

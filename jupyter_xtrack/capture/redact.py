@@ -178,7 +178,7 @@ _URL_USERINFO = (
 
 
 def _bearer(n: str) -> str:
-    return rf"(?i:earer)[ \t]+(?P<bv{n}>[A-Za-z0-9._~+/\-]{{12,}}+=*)"
+    return rf"(?i:earer)[ \t]+(?P<bv{n}>[A-Za-z0-9._~+/\-]{{12,}}+=*+)"
 
 
 def _both_cases(first: str) -> tuple[str, ...]:
@@ -433,16 +433,21 @@ def _apply_user_patterns(text: str, patterns: tuple[re.Pattern[str], ...]) -> st
 def redact_param(name: str, value: Any) -> Any:
     """The value to store for a param called ``name``.
 
-    ``[REDACTED]`` when ``is_secret_name(name)`` (whatever the value's type, unless it is None
-    or an empty string). Otherwise strings go through ``redact_text``, lists and tuples item by
-    item, dicts through ``redact_mapping`` (so ``{"api_key": ...}`` inside a param is hidden
-    too); numbers, booleans and None are returned as they are. Never raises.
+    ``[REDACTED]`` when ``is_secret_name(name)``, whatever the value's type, except None,
+    booleans and the empty string, which hide nothing (``use_token = True``). Otherwise
+    strings go through ``redact_text``, lists and tuples item by item (tuples become tuples),
+    dicts through ``redact_mapping`` (so ``{"api_key": ...}`` inside a param is hidden too);
+    numbers, booleans and None are returned as they are. Never raises.
     """
-    if value is None or value == "":
+    if _hides_nothing(value):
         return value
     if is_secret_name(name):
         return REDACTED
     return _redact_value(value, 0)
+
+
+def _hides_nothing(value: Any) -> bool:
+    return value is None or isinstance(value, bool) or (isinstance(value, str) and not value)
 
 
 def _redact_value(value: Any, depth: int) -> Any:
@@ -454,7 +459,7 @@ def _redact_value(value: Any, depth: int) -> Any:
         return redact_mapping(value, _depth=depth + 1)
     if isinstance(value, (list, tuple)):
         items = [_redact_value(v, depth + 1) for v in value]
-        return type(value)(items) if isinstance(value, tuple) else items
+        return tuple(items) if isinstance(value, tuple) else items
     return value
 
 
@@ -465,7 +470,7 @@ def redact_mapping(mapping: Mapping[Any, Any], *, _depth: int = 0) -> dict[Any, 
     out: dict[Any, Any] = {}
     for key, value in mapping.items():
         name = key if isinstance(key, str) else str(key)
-        if value is None or value == "":
+        if _hides_nothing(value):
             out[key] = value
         elif is_secret_name(name):
             out[key] = REDACTED

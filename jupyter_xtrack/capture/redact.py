@@ -152,12 +152,12 @@ def _assignment_tail(n: str) -> str:
         r"[\w.\-]{0,64}+"  # the rest of the key
         + r"""["']?\]?["']?"""  # "key": / ['key'] = / os.environ["KEY"] =
         # = == := : or an annotation `: str =`
-        + r"[ \t]*(?::[ \t]*[A-Za-z_][\w.\[\]|, ]{0,40}?[ \t]*=|:=|==?|:)[ \t]*"
+        + r"[ \t]*+(?::[ \t]*+[A-Za-z_][\w.\[\]|, ]{0,40}?[ \t]*+=|:=|==?|:)[ \t]*+"
         + rf"(?P<av{n}>"
         + rf"""[rRbBuUfF]{{0,2}}(?P<q3{n}>\"\"\"|\'\'\')(?s:.*?)(?:(?P=q3{n})|\Z)"""
         + rf"""|[rRbBuUfF]{{0,2}}(?P<qd{n}>")[^"\n]*+"?"""
         + rf"""|[rRbBuUfF]{{0,2}}(?P<qs{n}>')[^'\n]*+'?"""
-        + r"""|(?:(?i:bearer|basic|token|digest)[ \t]+)?[^\s'"`,;(){}\[\]<>&]++"""
+        + r"""|(?:(?i:bearer|basic|token|digest)[ \t]++)?[^\s'"`,;(){}\[\]<>&]++"""
         + r")"
     )
 
@@ -165,8 +165,8 @@ def _assignment_tail(n: str) -> str:
 # `requests.get(url, auth=("alice", "pw"))`, `HTTPBasicAuth("alice", "pw")`: the second string
 def _auth_pair(n: str) -> str:
     return (
-        r"(?i:uth)(?![a-z])[A-Za-z0-9_]{0,24}+[\"']?[ \t]*(?:[=:][ \t]*)?[(\[][ \t]*"
-        r"(?:\"[^\"\n]{0,256}+\"|'[^'\n]{0,256}+')[ \t]*,[ \t]*"
+        r"(?i:uth)(?![a-z])[A-Za-z0-9_]{0,24}+[\"']?[ \t]*+(?:[=:][ \t]*+)?[(\[][ \t]*+"
+        r"(?:\"[^\"\n]{0,256}+\"|'[^'\n]{0,256}+')[ \t]*+,[ \t]*+"
         rf"(?:\"(?P<apd{n}>[^\"\n]{{1,512}}+)\"|'(?P<aps{n}>[^'\n]{{1,512}}+)')"
     )
 
@@ -178,7 +178,7 @@ _URL_USERINFO = (
 
 
 def _bearer(n: str) -> str:
-    return rf"(?i:earer)[ \t]+(?P<bv{n}>[A-Za-z0-9._~+/\-]{{12,}}+=*+)"
+    return rf"(?i:earer)[ \t]++(?P<bv{n}>[A-Za-z0-9._~+/\-]{{12,}}+=*+)"
 
 
 def _both_cases(first: str) -> tuple[str, ...]:

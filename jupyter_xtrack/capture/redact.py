@@ -19,6 +19,7 @@ Markers: a known token format becomes ``[REDACTED:<kind>]``; a value found by it
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -71,8 +72,11 @@ def is_secret_name(name: str) -> bool:
     are ordinary names, while ``token_count``, ``db_password``, ``OPENAI_API_KEY``, ``apiKey``
     and ``clientSecret`` are secret.
     """
-    if not isinstance(name, str):
-        return False
+    return isinstance(name, str) and _secret_name(name)
+
+
+@functools.lru_cache(maxsize=4096)  # the same keys recur in code, logs and params
+def _secret_name(name: str) -> bool:
     parts = [p.lower() for p in _NAME_PART.findall(name)]
     if any(p in _SECRET_PARTS for p in parts):
         return True
@@ -82,66 +86,70 @@ def is_secret_name(name: str) -> bool:
 # ---------------------------------------------------------------------------------------------
 # the built-in pass
 
-# Every branch of the pass starts with a literal character, so re scans ahead in C to the
-# next character that can start one (and skips a branch after one compare); lookbehinds come
-# after that first character for the same reason.
+# Every branch of the pass starts with literal characters, so re scans ahead in C to the next
+# character that can start one and drops a branch after one compare; lookbehinds and groups
+# come after the literal lead for the same reason.
 
-# Token formats: (first character, group name, marker kind, rest of the regex). The lookbehind
-# stops a format starting inside a longer word (``task-...`` is not an ``sk-`` key).
+# Token formats: (literal lead, group name, marker kind, rest of the regex). Unless the lead
+# is distinctive enough alone, a lookbehind (``_NOT_AFTER``) stops a format starting inside a
+# longer word (``task-...`` is not an ``sk-`` key).
+_WORD = "[A-Za-z0-9_]"
 _TOKEN_FORMATS: tuple[tuple[str, str, str, str], ...] = (
     (
-        "-",
+        "-----BEGIN",
         "pem",
         "private-key",
         # RSA/EC/DSA/OPENSSH/ENCRYPTED/plain PEM keys and PGP key blocks; an unterminated
         # block is hidden to the end of the text
-        r"----BEGIN[ A-Z0-9]{0,40}?PRIVATE[ ]KEY(?:[ ]BLOCK)?-----"
+        r"[ A-Z0-9]{0,40}?PRIVATE[ ]KEY(?:[ ]BLOCK)?-----"
         r"(?s:.*?)(?:-----END[ A-Z0-9]{0,40}?PRIVATE[ ]KEY(?:[ ]BLOCK)?-----|\Z)",
     ),
     (
         "A",
         "aws",
         "aws-key",
-        r"(?<![A-Za-z0-9_]A)(?:KIA|SIA|GPA|IDA|ROA|IPA|NPA|NVA|3T[A-Z0-9])[A-Z0-9]{16}\b",
+        r"(?:KIA|SIA|GPA|IDA|ROA|IPA|NPA|NVA|3T[A-Z0-9])(?<!" + _WORD + r"....)[A-Z0-9]{16}\b",
     ),
+    ("gh", "github", "github-token", r"[pousr]_(?<!" + _WORD + r"....)[A-Za-z0-9]{30,}+\b"),
+    ("github_pat_", "github_pat", "github-token", r"@[A-Za-z0-9_]{22,}+\b"),
+    ("glpat-", "gitlab", "gitlab-token", r"@[A-Za-z0-9_\-]{20,}+"),
+    ("sk_", "stripe_s", "stripe-key", r"@(?:live|test)_[A-Za-z0-9]{16,}+"),
+    ("rk_", "stripe_r", "stripe-key", r"@(?:live|test)_[A-Za-z0-9]{16,}+"),
+    ("sk-", "openai", "api-key", r"@(?:proj-|svcacct-|admin-|ant-)?[A-Za-z0-9_\-]{20,}+"),
+    ("xox", "slack", "slack-token", r"@[abposre]-[A-Za-z0-9\-]{10,}+"),
+    ("AIza", "google", "google-api-key", r"(?<![A-Za-z0-9_\-]AIza)[A-Za-z0-9_\-]{30,}+"),
+    ("hf_", "hf", "huggingface-token", r"@[A-Za-z0-9]{30,}+"),
     (
-        "g",
-        "github",
-        "github-token",
-        r"(?<![A-Za-z0-9_]g)(?:h[pousr]_[A-Za-z0-9]{30,}+|ithub_pat_[A-Za-z0-9_]{22,}+)\b",
-    ),
-    ("g", "gitlab", "gitlab-token", r"(?<![A-Za-z0-9_]g)lpat-[A-Za-z0-9_\-]{20,}+"),
-    ("s", "stripe_s", "stripe-key", r"(?<![A-Za-z0-9_]s)k_(?:live|test)_[A-Za-z0-9]{16,}+"),
-    ("r", "stripe_r", "stripe-key", r"(?<![A-Za-z0-9_]r)k_(?:live|test)_[A-Za-z0-9]{16,}+"),
-    (
-        "s",
-        "openai",
-        "api-key",
-        r"(?<![A-Za-z0-9_]s)k-(?:proj-|svcacct-|admin-|ant-)?[A-Za-z0-9_\-]{20,}+",
-    ),
-    ("x", "slack", "slack-token", r"(?<![A-Za-z0-9_]x)ox[abposre]-[A-Za-z0-9\-]{10,}+"),
-    ("A", "google", "google-api-key", r"(?<![A-Za-z0-9_\-]A)Iza[A-Za-z0-9_\-]{30,}+"),
-    ("h", "hf", "huggingface-token", r"(?<![A-Za-z0-9_]h)f_[A-Za-z0-9]{30,}+"),
-    (
-        "e",
+        "eyJ",
         "jwt",
         "jwt",
         # the lookbehind covers the first segment's characters: one start per run
-        r"(?<![A-Za-z0-9_\-]e)yJ[A-Za-z0-9_\-]{5,}+\.[A-Za-z0-9_\-]{5,}+\.[A-Za-z0-9_\-]*+",
+        r"(?<![A-Za-z0-9_\-]eyJ)[A-Za-z0-9_\-]{5,}+\.[A-Za-z0-9_\-]{5,}+\.[A-Za-z0-9_\-]*+",
     ),
 )
 _MARKER = {group: f"[REDACTED:{kind}]" for _, group, kind, _ in _TOKEN_FORMATS}
 
-# A secret-looking word inside a key, by first letter (either case); the match starts at the
-# word and the rest of the key before it is found by looking back.
+
+def _token_branch(lead: str, group: str, rest: str) -> str:
+    # "@" at the start of rest stands for "not after a word character"
+    if rest.startswith("@"):
+        rest = f"(?<!{_WORD}{re.escape(lead)})" + rest[1:]
+    return f"{re.escape(lead)}(?P<{group}>{rest})"
+
+
+# A secret-looking word inside a key, by its first two letters (either case); the match starts
+# at the word and the rest of the key before it is found by looking back.
 _KEY_WORDS: tuple[tuple[str, str], ...] = (
-    ("p", r"ass(?:word|wd|phrase)|rivate[_-]?key"),
-    ("s", r"ecret"),
-    ("t", r"oken"),
-    ("a", r"pi[_-]?key|ccess[_-]?key|uth(?:[_-]?key|orization)"),
-    ("c", r"redential"),
+    ("pa", r"ss(?:word|wd|phrase)"),
+    ("pr", r"ivate[_-]?key"),
+    ("se", r"cret"),
+    ("to", r"ken"),
+    ("ap", r"i[_-]?key"),
+    ("ac", r"cess[_-]?key"),
+    ("au", r"th(?:[_-]?key|orization)"),
+    ("cr", r"edential"),
 )
-_KEY_WORD = "(?i:" + "|".join(first + rest for first, rest in _KEY_WORDS) + ")"
+_KEY_WORD = "(?i:" + "|".join(lead + rest for lead, rest in _KEY_WORDS) + ")"
 _KEY_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-")
 _KEY_LOOKBACK = 64
 
@@ -165,7 +173,7 @@ def _assignment_tail(n: str) -> str:
 # `requests.get(url, auth=("alice", "pw"))`, `HTTPBasicAuth("alice", "pw")`: the second string
 def _auth_pair(n: str) -> str:
     return (
-        r"(?i:uth)(?![a-z])[A-Za-z0-9_]{0,24}+[\"']?[ \t]*+(?:[=:][ \t]*+)?[(\[][ \t]*+"
+        r"(?i:th)(?![a-z])[A-Za-z0-9_]{0,24}+[\"']?[ \t]*+(?:[=:][ \t]*+)?[(\[][ \t]*+"
         r"(?:\"[^\"\n]{0,256}+\"|'[^'\n]{0,256}+')[ \t]*+,[ \t]*+"
         rf"(?:\"(?P<apd{n}>[^\"\n]{{1,512}}+)\"|'(?P<aps{n}>[^'\n]{{1,512}}+)')"
     )
@@ -173,12 +181,12 @@ def _auth_pair(n: str) -> str:
 
 # scheme://user:password@host (the scheme is whatever precedes; the match starts at ://)
 _URL_USERINFO = (
-    r"//(?P<uu>[^\s/?#@:'\"<>\[\]]{0,256}+)(?::(?P<up>[^\s/?#@'\"<>]{0,512}+))?@(?=[\w\[])"
+    r"(?P<uu>[^\s/?#@:'\"<>\[\]]{0,256}+)(?::(?P<up>[^\s/?#@'\"<>]{0,512}+))?@(?=[\w\[])"
 )
 
 
 def _bearer(n: str) -> str:
-    return rf"(?i:earer)[ \t]++(?P<bv{n}>[A-Za-z0-9._~+/\-]{{12,}}+=*+)"
+    return rf"(?i:arer)[ \t]++(?P<bv{n}>[A-Za-z0-9._~+/\-]{{12,}}+=*+)"
 
 
 def _both_cases(first: str) -> tuple[str, ...]:
@@ -189,31 +197,32 @@ def _build_pass() -> tuple[re.Pattern[str], dict[str, tuple[str, str]]]:
     """The pass regex and, per outer group name, (kind of branch, suffix of its groups)."""
     branches: list[str] = []
     kinds: dict[str, tuple[str, str]] = {}
-
-    def add(first: str, group: str, kind: str, suffix: str, body: str) -> None:
-        branches.append(f"{re.escape(first)}(?P<{group}>{body})")
-        kinds[group] = (kind, suffix)
-
-    for first, group, _, rest in _TOKEN_FORMATS:
-        add(first, group, "token", "", rest)
+    for lead, group, _, rest in _TOKEN_FORMATS:
+        branches.append(_token_branch(lead, group, rest))
+        kinds[group] = ("token", "")
     i = 0
-    for first, rest in _KEY_WORDS:
-        for char in _both_cases(first):
-            add(char, f"as{i}", "assign", str(i), f"(?i:{rest}){_assignment_tail(str(i))}")
+    for lead, rest in _KEY_WORDS:
+        second = f"[{lead[1]}{lead[1].upper()}]"
+        for first in _both_cases(lead[0]):
+            n = str(i)
+            body = f"(?i:{rest}){_assignment_tail(n)}"
+            branches.append(f"{first}{second}(?P<as{n}>{body})")
+            kinds[f"as{n}"] = ("assign", n)
             i += 1
-    for char in _both_cases("a"):
-        add(char, f"ap{char}", "authpair", char, _auth_pair(char))
-    add(":", "url", "url", "", _URL_USERINFO)
-    for char in _both_cases("b"):
-        add(char, f"be{char}", "bearer", char, _bearer(char))
+    for first in _both_cases("a"):
+        branches.append(f"{first}[uU](?P<ap{first}>{_auth_pair(first)})")
+        kinds[f"ap{first}"] = ("authpair", first)
+    branches.append(f"://(?P<url>{_URL_USERINFO})")
+    kinds["url"] = ("url", "")
+    for first in _both_cases("b"):
+        branches.append(f"{first}[eE](?P<be{first}>{_bearer(first)})")
+        kinds[f"be{first}"] = ("bearer", first)
     return re.compile("|".join(branches)), kinds
 
 
 _PASS, _BRANCH_KINDS = _build_pass()
 # Only the token formats, for values found inside an assignment, URL or auth pair.
-_TOKENS_ONLY = re.compile(
-    "|".join(f"{re.escape(first)}(?P<{g}>{rest})" for first, g, _, rest in _TOKEN_FORMATS)
-)
+_TOKENS_ONLY = re.compile("|".join(_token_branch(*f[:2], f[3]) for f in _TOKEN_FORMATS))
 
 # Unquoted values that are code, not secrets: numbers, booleans, None.
 _NOT_SECRET_VALUE = re.compile(
@@ -225,7 +234,13 @@ def _token_marker(m: re.Match[str]) -> str:
     return _MARKER[m.lastgroup or ""]
 
 
+# No token format is shorter than this: shorter values skip the token regex.
+_SHORTEST_TOKEN = 15
+
+
 def _tokens(text: str) -> str:
+    if len(text) < _SHORTEST_TOKEN:
+        return text
     return _TOKENS_ONLY.sub(_token_marker, text)
 
 

@@ -3,8 +3,9 @@
 Adversarial inputs repeat a fragment that makes a backtracking redactor work hard
 ("token_____", "a" * 1e6, many "sk-" and "://" prefixes, long base64-ish runs, ...). Each is
 timed at 1 MB (median of --runs) with the current pass, and, as the anchor, with the redactor
-of commit 4687c6d (read from git, the one before the linear pass) at the sizes it can finish:
-8, 16, 32, 64 KB, stopping once one call takes longer than --old-budget seconds.
+of commit 4687c6d (read from git, the one before the linear pass) at the largest size it can
+finish: 8 KB, 32 KB, ... up to 1 MB, stopping before a size that, growing quadratically,
+would take longer than --old-budget seconds.
 
 Run: .venv/bin/python bench/bench_redact.py
 """
@@ -110,7 +111,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--size", type=int, default=MB)
     parser.add_argument("--old-budget", type=float, default=20.0,
-                        help="stop growing the anchor's input once a call takes this long (s)")
+                        help="largest predicted time of one anchor call (s)")
     parser.add_argument("--no-old", action="store_true")
     args = parser.parse_args()
     old = None if args.no_old else old_redactor()
@@ -118,32 +119,30 @@ def main() -> None:
           f"input {args.size:,} characters; anchor: redact() of {OLD_REV}"
           f"{'' if old else ' (not available)'}")
     print()
-    print("| input | this pass, 1 MB | this pass, 32 KB | anchor at its largest size "
-          "| anchor, 32 KB | speed-up at 32 KB |")
-    print("|---|---:|---:|---|---:|---:|")
+    print("| input | this pass, 1 MB | anchor at the largest size it reached "
+          "| this pass, same size | speed-up |")
+    print("|---|---:|---:|---:|---:|")
     worst = 0.0
     for label, unit in ADVERSARIAL.items():
         text = fill(unit, args.size)
-        small = fill(unit, 32_000)
         new = timed(lambda t=text: redact_text(t), args.runs)
-        new_small = timed(lambda t=small: redact_text(t), args.runs)
         worst = max(worst, new)
-        old_cells = "| - | - | - |"
-        if old is not None:
-            largest = ""
-            at_32k = None
-            for size in (8_000, 16_000, 32_000, 64_000):
-                sample = fill(unit, size)
-                t = timed(lambda s=sample: old(s), 1 if size > 16_000 else 3)
-                largest = f"{t:.3f} s at {size // 1000} KB"
-                if size == 32_000:
-                    at_32k = t
-                if t > args.old_budget:
-                    break
-            ratio = f"{at_32k / new_small:,.0f}x" if at_32k is not None else "-"
-            at = f"{at_32k:.3f} s" if at_32k is not None else "did not reach"
-            old_cells = f"| {largest} | {at} | {ratio} |"
-        print(f"| {label} | {new * 1e3:.1f} ms | {new_small * 1e3:.2f} ms {old_cells}")
+        row = f"| {label} | {new * 1e3:.1f} ms "
+        if old is None:
+            print(row + "| - | - | - |")
+            continue
+        size, anchor = 0, 0.0
+        for next_size in (8_000, 32_000, 64_000, 128_000, 256_000, 512_000, args.size):
+            predicted = anchor * (next_size / size) ** 2 if size else 0.0
+            if next_size > args.size or predicted > args.old_budget:
+                break  # growing quadratically, the next size would take longer than the budget
+            size = next_size
+            sample = fill(unit, size)
+            anchor = timed(lambda s=sample: old(s), args.runs if anchor < 1 else 1)
+        sample = fill(unit, size)
+        same = new if size == args.size else timed(lambda s=sample: redact_text(s), args.runs)
+        print(row + f"| {anchor * 1e3:,.1f} ms at {size // 1000:,} KB | {same * 1e3:.1f} ms "
+              f"| {anchor / same:,.1f}x |")
     print()
     print("| ordinary input, 1 MB | this pass | anchor |")
     print("|---|---:|---:|")

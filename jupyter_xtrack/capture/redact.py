@@ -279,32 +279,39 @@ def _key_start(text: str, start: int) -> int:
     return start
 
 
+@functools.cache
+def _assign_groups(n: str) -> tuple[str, tuple[str, str, str]]:
+    return f"av{n}", (f"qd{n}", f"qs{n}", f"q3{n}")
+
+
 def _assignment(m: re.Match[str], n: str) -> str:
+    value_group, quote_groups = _assign_groups(n)
     text = m.string
-    vstart = m.start("av" + n)
-    key = text[_key_start(text, m.start()) : vstart]
-    secret = is_secret_name(key)
-    for group in ("q3", "qd", "qs"):
-        if m.start(group + n) >= 0:
-            opened = m.end(group + n)
-            closing = m.group(group + n)
-            closed = m.end() - opened >= len(closing) and text.endswith(closing, 0, m.end())
-            close_at = m.end() - len(closing) if closed else m.end()
-            inner = text[opened:close_at]
-            if not inner:  # an empty string hides nothing
-                return m.group()
-            hidden = _tokens(inner)
-            if hidden == inner and secret:
-                hidden = REDACTED
-            return text[m.start() : opened] + hidden + text[close_at : m.end()]
-    value = m.group("av" + n)
-    head = text[m.start() : vstart]
+    start, end = m.span()
+    vstart = m.start(value_group)
+    secret = is_secret_name(text[_key_start(text, start) : vstart])
+    for group in quote_groups:
+        qstart, opened = m.span(group)
+        if qstart < 0:
+            continue
+        closing = text[qstart:opened]
+        closed = end - opened >= len(closing) and text.endswith(closing, opened, end)
+        close_at = end - len(closing) if closed else end
+        if close_at == opened:  # an empty string hides nothing
+            return text[start:end]
+        inner = text[opened:close_at]
+        hidden = _tokens(inner)
+        if hidden == inner and secret:
+            hidden = REDACTED
+        return text[start:opened] + hidden + text[close_at:end]
+    value = text[vstart:end]
+    head = text[start:vstart]
     hidden = _tokens(value)
     if hidden != value or not secret:
         return head + hidden
     # `token = tokenizer(x)` or `key = cfg["k"]` is a call or lookup, not a literal secret
-    if text[m.end() : m.end() + 1] in ("(", "[") or _NOT_SECRET_VALUE.fullmatch(value):
-        return m.group()
+    if text[end : end + 1] in ("(", "[") or _NOT_SECRET_VALUE.fullmatch(value):
+        return text[start:end]
     return head + REDACTED
 
 

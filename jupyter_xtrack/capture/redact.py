@@ -301,7 +301,8 @@ def _assignment(m: re.Match[str], n: str) -> str:
             return text[start:end]
         inner = text[opened:close_at]
         hidden = _tokens(inner)
-        if hidden == inner and secret:
+        # a marker from an earlier pass stays as it is, so redacting twice changes nothing
+        if hidden == inner and secret and not (inner.startswith("[REDACTED") and inner[-1] == "]"):
             hidden = REDACTED
         return text[start:opened] + hidden + text[close_at:end]
     value = text[vstart:end]

@@ -449,6 +449,14 @@ def test_nbformat3_notebook_is_redacted() -> None:
     assert cell["outputs"][0]["png"] == PNG_B64
 
 
+def test_redacting_twice_changes_nothing() -> None:
+    once = redact_text(ALL_CODE)
+    assert redact_text(once) == once
+    assert redact_notebook_json(redact_notebook_json(_nb_bytes(_notebook(ALL_CODE)))) == (
+        redact_notebook_json(_nb_bytes(_notebook(ALL_CODE)))
+    )
+
+
 @pytest.mark.parametrize("text", ORDINARY)
 def test_ordinary_text_is_unchanged(text: str) -> None:
     assert redact_text(text) == text

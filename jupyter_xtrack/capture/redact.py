@@ -539,7 +539,10 @@ _BINARY_MIME = ("image/png", "image/jpeg", "image/gif", "image/webp", "image/bmp
 def _redact_lines(lines: list[Any]) -> list[Any]:
     """A multi-line string as nbformat stores it (a list of lines): redacted as one text, so
     a key block spread over lines is found, and split again only when something changed."""
-    if not all(isinstance(line, str) for line in lines):
+    is_text = all(isinstance(line, str) for line in lines) and all(
+        line.endswith("\n") for line in lines[:-1]
+    )
+    if not is_text:  # a list of values (tags, widget state...), not a text split in lines
         return [_redact_json(v) for v in lines]
     text = "".join(lines)
     hidden = redact_text(text)

@@ -430,6 +430,13 @@ def test_notebook_without_secrets_is_byte_identical(tmp_path: Path) -> None:
     assert read_notebook_snapshot(str(path))["bytes"] == raw
 
 
+def test_notebook_lists_that_are_not_lines_keep_their_items() -> None:
+    nb = _notebook("x = 1\n", secrets_in_outputs=False)
+    nb["metadata"]["tags"] = ["parameters", "password=CanaryTag1", "plain"]
+    out = json.loads(redact_notebook_json(_nb_bytes(nb)))
+    assert out["metadata"]["tags"] == ["parameters", f"password={MARK}", "plain"]
+
+
 def test_notebook_that_is_not_json_is_redacted_as_text() -> None:
     raw = b'{"cells": [ broken password = "CanaryBroken" \xff'
     out = redact_notebook_json(raw)

@@ -546,7 +546,10 @@ def _redact_lines(lines: list[Any]) -> list[Any]:
         return [_redact_json(v) for v in lines]
     text = "".join(lines)
     hidden = redact_text(text)
-    return lines if hidden == text else hidden.splitlines(keepends=True)
+    if hidden == text:
+        return lines
+    parts = hidden.split("\n")  # only at \n, as Jupyter splits (not at \r or \u2028)
+    return [p + "\n" for p in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
 
 
 def _redact_json(node: Any) -> Any:

@@ -437,6 +437,13 @@ def test_notebook_lists_that_are_not_lines_keep_their_items() -> None:
     assert out["metadata"]["tags"] == ["parameters", f"password={MARK}", "plain"]
 
 
+def test_notebook_source_lines_keep_their_breaks() -> None:
+    nb = _notebook("x = 1\n", secrets_in_outputs=False)
+    nb["cells"][1]["source"] = ["a\r\n", 'password="x"\u2028y\n', "z"]
+    out = json.loads(redact_notebook_json(_nb_bytes(nb)))
+    assert out["cells"][1]["source"] == ["a\r\n", f'password="{MARK}"\u2028y\n', "z"]
+
+
 def test_notebook_that_is_not_json_is_redacted_as_text() -> None:
     raw = b'{"cells": [ broken password = "CanaryBroken" \xff'
     out = redact_notebook_json(raw)

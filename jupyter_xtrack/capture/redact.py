@@ -57,6 +57,8 @@ _SECRET_PARTS = frozenset(
         "credentials", "authorization", "accesskey", "privatekey", "secretkey", "authkey",
     }
 )
+# A part that runs a word into one of these is secret too: dbpassword, githubtoken.
+_SECRET_ENDINGS = ("password", "passwd", "secret", "token", "apikey", "credential", "credentials")
 _SECRET_PAIRS = frozenset({("api", "key"), ("access", "key"), ("private", "key"), ("auth", "key")})
 # Parts: runs of upper-case (an acronym), a capitalised or lower-case word, or digits; any
 # other character separates. So camelCase and acronyms split: APIKey -> API, Key.
@@ -69,10 +71,11 @@ def is_secret_name(name: str) -> bool:
     The name is split into parts at ``_``, ``-``, ``.``, any other non-alphanumeric character,
     camelCase humps and digit runs, and lower-cased. It is secret when a whole part is one of
     password, passwd, passphrase, secret, token, apikey, credential(s), authorization,
-    accesskey, privatekey, secretkey, authkey, or two adjacent parts are api+key, access+key,
-    private+key or auth+key. Whole parts only: ``max_tokens``, ``n_tokens`` and ``tokenizer``
-    are ordinary names, while ``token_count``, ``db_password``, ``OPENAI_API_KEY``, ``apiKey``
-    and ``clientSecret`` are secret.
+    accesskey, privatekey, secretkey, authkey, or ends in password, passwd, secret, token,
+    apikey or credential(s) (``dbpassword``, ``githubtoken``), or two adjacent parts are
+    api+key, access+key, private+key or auth+key. Parts, not substrings: ``max_tokens``,
+    ``n_tokens``, ``tokenizer`` and ``secretary`` are ordinary names, while ``token_count``,
+    ``db_password``, ``OPENAI_API_KEY``, ``apiKey`` and ``clientSecret`` are secret.
     """
     return isinstance(name, str) and _secret_name(name)
 
@@ -80,7 +83,7 @@ def is_secret_name(name: str) -> bool:
 @functools.lru_cache(maxsize=4096)  # the same keys recur in code, logs and params
 def _secret_name(name: str) -> bool:
     parts = [p.lower() for p in _NAME_PART.findall(name)]
-    if any(p in _SECRET_PARTS for p in parts):
+    if any(p in _SECRET_PARTS or p.endswith(_SECRET_ENDINGS) for p in parts):
         return True
     return any(pair in _SECRET_PAIRS for pair in zip(parts, parts[1:], strict=False))
 

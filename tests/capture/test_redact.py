@@ -274,6 +274,8 @@ def test_secret_name_parts() -> None:
     assert is_secret_name("APIKey") and is_secret_name("awsAccessKeyId")
     assert is_secret_name("password2") and is_secret_name("my-secret")
     assert not is_secret_name("tokens") and not is_secret_name("secretary")
+    assert is_secret_name("dbpassword") and is_secret_name("GITHUBTOKEN")
+    assert redact_text("dbpassword = 'x1'") == f"dbpassword = '{MARK}'"
     assert not is_secret_name("key_id") and not is_secret_name("api")
 
 

@@ -53,7 +53,7 @@ REDACTED = "[REDACTED]"
 # Whole lower-case parts of a name that make it secret, and adjacent pairs that do.
 _SECRET_PARTS = frozenset(
     {
-        "password", "passwd", "passphrase", "secret", "token", "apikey", "credential",
+        "password", "passwd", "passphrase", "pwd", "secret", "token", "apikey", "credential",
         "credentials", "authorization", "accesskey", "privatekey", "secretkey", "authkey",
     }
 )
@@ -70,7 +70,7 @@ def is_secret_name(name: str) -> bool:
 
     The name is split into parts at ``_``, ``-``, ``.``, any other non-alphanumeric character,
     camelCase humps and digit runs, and lower-cased. It is secret when a whole part is one of
-    password, passwd, passphrase, secret, token, apikey, credential(s), authorization,
+    password, passwd, passphrase, pwd, secret, token, apikey, credential(s), authorization,
     accesskey, privatekey, secretkey, authkey, or ends in password, passwd, secret, token,
     apikey or credential(s) (``dbpassword``, ``githubtoken``), or two adjacent parts are
     api+key, access+key, private+key or auth+key. Parts, not substrings: ``max_tokens``,
@@ -146,6 +146,7 @@ def _token_branch(lead: str, group: str, rest: str) -> str:
 # at the word and the rest of the key before it is found by looking back.
 _KEY_WORDS: tuple[tuple[str, str], ...] = (
     ("pa", r"ss(?:word|wd|phrase)"),
+    ("pw", r"d"),
     ("pr", r"ivate[_-]?key"),
     ("se", r"cret"),
     ("to", r"ken"),
@@ -691,7 +692,7 @@ ENV_ALLOWLIST: tuple[str, ...] = (
 _ALLOW_EXACT = frozenset(e for e in ENV_ALLOWLIST if not e.endswith("*"))
 _ALLOW_PREFIXES = tuple(e[:-1] for e in ENV_ALLOWLIST if e.endswith("*"))
 # Env names are judged more broadly than params: any KEY part (XTRACK_SIGNING_KEY) counts.
-_SECRET_ENV_NAME = re.compile(_KEY_WORD + r"|pwd|key\b|_key", re.IGNORECASE)
+_SECRET_ENV_NAME = re.compile(_KEY_WORD + r"|key\b|_key", re.IGNORECASE)
 
 
 def allowed_env(environ: Mapping[str, str]) -> dict[str, str]:

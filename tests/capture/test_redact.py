@@ -263,7 +263,7 @@ def test_param_by_name_keeps_name_hides_value(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", ["max_tokens", "n_tokens", "tokenizer", "learning_rate",
-                                  "keyword", "passage", "author", "key", "monkey", "pwd"])
+                                  "keyword", "passage", "author", "key", "monkey", "cwd"])
 def test_ordinary_param_names_stay_ordinary(name: str) -> None:
     assert not is_secret_name(name)
     assert redact_param(name, 512) == 512
@@ -275,6 +275,7 @@ def test_secret_name_parts() -> None:
     assert is_secret_name("password2") and is_secret_name("my-secret")
     assert not is_secret_name("tokens") and not is_secret_name("secretary")
     assert is_secret_name("dbpassword") and is_secret_name("GITHUBTOKEN")
+    assert is_secret_name("DB_PWD") and redact_text("DB_PWD=hunter2") == f"DB_PWD={MARK}"
     assert redact_text("dbpassword = 'x1'") == f"dbpassword = '{MARK}'"
     assert not is_secret_name("key_id") and not is_secret_name("api")
 

@@ -11,6 +11,8 @@ from typing import Any
 
 import xxhash
 
+from jupyter_xtrack.capture.redact import redact_notebook_json
+
 __all__ = ["find_notebook_path", "lineage_notebook", "notebook_bytes", "read_notebook_snapshot"]
 
 
@@ -113,7 +115,9 @@ def notebook_bytes(nb: dict[str, Any]) -> bytes:
 def read_notebook_snapshot(path: str, max_bytes: int = 50_000_000) -> dict[str, Any]:
     """Read the saved notebook at ``path``.
 
-    Returns ``{path, bytes, size}``; ``bytes`` is None with ``error`` set when the file is
+    Returns ``{path, bytes, size}``: ``bytes`` is the notebook with secrets hidden in code and
+    outputs (``redact.redact_notebook_json``; the very bytes read when there is none), ``size``
+    the size of the file read. ``bytes`` is None with ``error`` set when the file is
     missing, not a file, unreadable or larger than ``max_bytes`` (notebooks with embedded
     outputs can be huge). Never raises.
     """
@@ -135,8 +139,8 @@ def read_notebook_snapshot(path: str, max_bytes: int = 50_000_000) -> dict[str, 
             if len(data) > max_bytes:  # grew while we read it
                 result["error"] = f"notebook {path} grew past {max_bytes} bytes while read"
             else:
-                result["bytes"] = data
                 result["size"] = len(data)
+                result["bytes"] = redact_notebook_json(data)
     except FileNotFoundError:
         result["error"] = f"no such notebook: {path} (not saved yet?)"
     except (OSError, TypeError, ValueError) as exc:

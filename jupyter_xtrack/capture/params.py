@@ -12,6 +12,8 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from jupyter_xtrack.capture.redact import redact_mapping, redact_param
+
 __all__ = [
     "METRIC_NAME_PATTERN",
     "analyze_cell",
@@ -175,7 +177,9 @@ def analyze_cell(source: str) -> dict[str, Any]:
     - ``literal_params``: ``{name: value}`` for unconditional top-level ``name = <literal>``
       (numbers incl. negative, str, bool, None, and lists/tuples/dicts/sets of them; tuples
       and sets become lists), also through ``a = b = 1``, ``a, b = 1, 2`` and ``x: int = 3``.
-      The last assignment of a name wins.
+      The last assignment of a name wins. Values are redacted (``redact.redact_param``): a
+      secret name (``api_key``, ``db_password``) keeps its name with the value ``[REDACTED]``,
+      and token formats in string values are hidden (``token = "ghp_..."``).
     - ``assigned_names``: names the cell binds in the notebook's global scope, in order: plain,
       augmented and annotated assignments, for-loop and with targets, walrus, also inside
       if/for/while/try/with blocks (they bind globals too), not inside functions or classes.
@@ -235,7 +239,7 @@ def analyze_cell(source: str) -> dict[str, Any]:
                 )
         last_expr = not tail.lstrip().startswith(";")
     result.update(
-        literal_params=params,
+        literal_params=redact_mapping(params),
         assigned_names=list(assigned),
         # in order of first appearance in the text (ast.walk is breadth-first)
         referenced_names=sorted(first_use, key=first_use.__getitem__),
@@ -495,7 +499,8 @@ def estimator_params(name: str, obj: Any) -> dict[str, Any]:
     Only looks when scikit-learn is already imported. Values are made JSON-able with
     ``jsonable``; estimators given as parameters (Pipeline steps, ``GridSearchCV(estimator=)``)
     appear by class name and their own non-default parameters follow with scikit-learn's
-    ``step__param`` names (``model.clf__C``). Never raises.
+    ``step__param`` names (``model.clf__C``). Values are redacted as in ``analyze_cell``.
+    Never raises.
     """
     if "sklearn.base" not in sys.modules:
         return {}
@@ -522,5 +527,6 @@ def estimator_params(name: str, obj: Any) -> dict[str, Any]:
         default = defaults[param]
         if default is not _NO_DEFAULT and _same(value, default):
             continue
-        out[f"{name}.{key}"] = jsonable(_describe(value, base))[0]
+        full = f"{name}.{key}"
+        out[full] = redact_param(full, jsonable(_describe(value, base))[0])
     return out

@@ -4,7 +4,7 @@ that records nothing (no usable store): the user's code runs the same either way
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from time import time as _time
 from typing import TYPE_CHECKING, Any, cast
 
@@ -15,6 +15,17 @@ from .session import CONTEXT
 if TYPE_CHECKING:
     from ..store.contract import RunStore
     from .session import TrackerContext
+
+
+def clean_tags(tags: Mapping[Any, Any]) -> dict[str, str]:
+    """Tags as stored: strings, with any secret in a value (or under a secret name) hidden."""
+    clean = {str(k): str(v) for k, v in tags.items()}
+    if not clean:
+        return clean
+    # lazy: the redaction patterns compile with the first tag, not with the API
+    from ..capture.redact import redact_mapping
+
+    return redact_mapping(clean)
 
 
 class ActiveRun(Run):
@@ -82,13 +93,14 @@ class ActiveRun(Run):
 
     def log_params(self, **params: Any) -> None:
         """Record params; values that are not JSON-able are stored as their repr and flagged."""
-        # lazy: its numpy/pandas checks load late
+        # lazy: its numpy/pandas checks and the redaction patterns load late
         from ..capture.params import jsonable
+        from ..capture.redact import redact_param
 
         clean: dict[str, Any] = {}
         for key, value in params.items():
             stored, flagged = jsonable(value)
-            clean[key] = stored
+            clean[key] = redact_param(key, stored)  # by name (api_key=...) and by value
             if flagged and key not in self.flagged_params:
                 self.flagged_params.append(key)
         self._record["params"].update(clean)
@@ -96,8 +108,8 @@ class ActiveRun(Run):
         self._submit(lambda store: store.set_params(run_id, clean))
 
     def set_tags(self, **tags: Any) -> None:
-        """Set string tags on the run."""
-        clean = {str(k): str(v) for k, v in tags.items()}
+        """Set string tags on the run (secrets in them hidden)."""
+        clean = clean_tags(tags)
         self._record["tags"].update(clean)
         run_id = self.id
         self._submit(lambda store: store.set_tags(run_id, clean))
@@ -105,11 +117,14 @@ class ActiveRun(Run):
     def log_artifact(self, path_or_object: Any, name: str | None = None) -> dict[str, Any]:
         """Store a file (under its own name unless `name` is given) or an object, serialized
         with the library that fits it (DataFrame, figure, model, array, ...)."""
-        # lazy: sqlite3 loads with the first store, mimetypes with the first artifact
+        # lazy: sqlite3 loads with the first store, mimetypes and redaction with the first
+        # artifact
+        from ..capture.redact import redact_text
         from ..store import StoreError
         from .artifacts import artifact_payload
 
         payload = artifact_payload(path_or_object, name)  # bad input: a clear error
+        payload.name = redact_text(payload.name)  # a name can carry a secret too
         store = self._store
         try:
             if payload.path is not None:

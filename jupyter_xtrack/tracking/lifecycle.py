@@ -20,7 +20,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from typing import TYPE_CHECKING, Any, Literal
 
 from ..facts import ErrorFact, Fact, RunRecord, Status, new_run_record
-from .active_run import ActiveRun, NullRun
+from .active_run import ActiveRun, NullRun, clean_tags
 from .workers import executor
 
 if TYPE_CHECKING:
@@ -85,7 +85,7 @@ def open_run(
     except Exception as exc:  # noqa: BLE001 - a missing/locked/read-only store
         raise CannotOpen("open", ctx.describe_store(), exc) from exc
     started = time.time()
-    tag_map = {str(k): str(v) for k, v in tags.items()}
+    tag_map = clean_tags(tags)
 
     def create() -> tuple[str, int]:
         return store.create_run(name=name, experiment=experiment, tags=tag_map,
@@ -123,8 +123,7 @@ def null_run(ctx: TrackerContext, *, name: str | None, experiment: str | None,
     """A run that records nothing, for when `open_run` could not open one."""
     record: RunRecord = new_run_record(
         run_id="", number=0, name=name, experiment=experiment,
-        tags={str(k): str(v) for k, v in tags.items()}, parent_id=parent_id, kind=kind,
-        started_at=time.time())
+        tags=clean_tags(tags), parent_id=parent_id, kind=kind, started_at=time.time())
     run = NullRun(ctx, record)
     if push:
         ctx.stack.append(run)

@@ -11,6 +11,7 @@ from urllib.parse import quote
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
+from tornado.iostream import StreamClosedError
 
 from ..store.ids import INT64_MAX, run_number
 from .encoding import encode
@@ -126,11 +127,17 @@ class XTrackHandler(APIHandler):
         self.set_header("Cache-Control", "private, max-age=3600")
         self.set_header("Content-Length", str(served.path.stat().st_size))
         self.set_header("Content-Type", media)
-        with open(served.path, "rb") as fh:
-            while chunk := await self.reader.call(fh.read, _CHUNK):
-                self.write(chunk)
-                await self.flush()
-        await self.finish(set_content_type=media)
+        try:
+            with open(served.path, "rb") as fh:
+                while chunk := await self.reader.call(fh.read, _CHUNK):
+                    self.write(chunk)
+                    await self.flush()
+            await self.finish(set_content_type=media)
+        except StreamClosedError:
+            # The client went away mid-download (closed the tab, cancelled): nothing to do.
+            logging.getLogger("jupyter_xtrack.server").debug(
+                "%s %s: the client closed the connection", self.request.method, self.request.path
+            )
 
     @property
     def content_security_policy(self) -> str:

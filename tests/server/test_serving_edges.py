@@ -13,6 +13,21 @@ import pytest
 from jupyter_xtrack.store import open_store
 
 from .conftest import API, Populated
+from .test_endpoints import error_of
+
+
+@pytest.mark.parametrize(("name", "shown"), [("a\rb.png", "'\\r'"), ("a\nb.png", "'\\n'"),
+                                                ("a\tb", "'\\t'"), ("a#b", "'#'")])
+async def test_artifact_name_refusal_names_the_character(
+    jp_fetch: Any, name: str, shown: str
+) -> None:
+    code, body = await error_of(jp_fetch, "runs", "1", "artifacts", name)  # jp_fetch encodes
+    assert code == 400 and body["reason"] == "bad_path"
+    assert "None" not in body["message"]  # it said "contains None" for CR and LF
+    assert f"contains the control character {shown}" in body["message"] or (
+        f"contains {shown}" in body["message"]
+    )
+    assert "at position 1" in body["message"]
 
 
 class Records(logging.Handler):

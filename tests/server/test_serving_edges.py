@@ -5,7 +5,9 @@ is unchanged."""
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -83,3 +85,25 @@ async def test_download_closed_early_logs_no_traceback(
     problems = [r for r in records.records if r.exc_info or r.levelno >= logging.WARNING
                 or "StreamClosedError" in r.getMessage()]
     assert not problems, [r.getMessage() for r in problems]
+
+
+async def test_nbformat3_notebook_diffed_with_itself_is_unchanged(
+    api: Any, populated: Populated
+) -> None:
+    nb3 = {"nbformat": 3, "nbformat_minor": 0, "metadata": {"name": ""}, "worksheets": [
+        {"metadata": {}, "cells": [
+            {"cell_type": "code", "input": "x = 1", "language": "python", "metadata": {},
+             "outputs": [], "prompt_number": 1},
+            {"cell_type": "markdown", "metadata": {}, "source": "# notes"}]}]}
+    numbers = []
+    with open_store(populated.root) as store:
+        blob = store.put_blob(json.dumps(nb3).encode())
+        for name in ("v3-a", "v3-b"):
+            rid, number = store.create_run(name=name, experiment="exp3")
+            store.set_facts(rid, notebook={"hash": blob, "path": str(Path("old.ipynb"))})
+            store.finish_run(rid, status="finished")
+            numbers.append(str(number))
+    diff = await api("diff", "NotebookDiff", a=numbers[0], b=numbers[1], kind="notebook")
+    assert diff["changed"] is False and diff["diff"] == []  # True before: random cell ids
+    assert diff["base"]["nbformat"] == 4
+    assert [c["source"] for c in diff["base"]["cells"]] == ["x = 1", "# notes"]

@@ -109,7 +109,11 @@ class XTrackHandler(APIHandler):
                 415, f"send the request as application/json (got {ctype or 'no Content-Type'})",
                 reason="content_type",
             )
-        body = self.get_json_body()
+        try:
+            body = self.get_json_body()
+        except UnicodeDecodeError:  # Jupyter decodes the body without catching this
+            raise RequestError(400, f"the body is not UTF-8 text; send a JSON object, e.g. "
+                               f"{example}") from None
         if not isinstance(body, dict):
             raise RequestError(400, f"the body must be a JSON object, e.g. {example}")
         return body

@@ -91,3 +91,13 @@ def test_openapi_documents_the_limits_in_force(openapi: dict[str, Any]) -> None:
         assert number in text, number
     assert f"At most {MAX_ORDER_FIELDS} fields" in params["order_by"]["description"]
     assert params["offset"]["schema"]["maximum"] == INT64_MAX
+
+
+async def test_a_body_that_is_not_utf8_is_400(jp_fetch: Any) -> None:
+    # Found by schemathesis: Jupyter's get_json_body let UnicodeDecodeError out (a 500).
+    for path in (("runs", "1"), ("jobs", "1", "cancel")):
+        code, body = await error_of(
+            jp_fetch, *path, method="PATCH" if path[0] == "runs" else "POST",
+            body=b'{"name": "\xff\xfe"}', headers={"Content-Type": "application/json"},
+        )
+        assert code == 400 and "UTF-8" in body["message"], body

@@ -171,3 +171,14 @@ def test_out_of_range_run_numbers_and_offsets(store: Store, one_run: str) -> Non
     page = store.query_runs(None, offset=2**63, limit=2**64)
     assert page.total == 1 and len(page.columns["id"]) == 0
     assert len(store.query_runs(None, offset=0, limit=2**64).columns["id"]) == 1
+
+
+def test_readme_states_the_limits_in_force() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme[readme.index("### The filter language"):readme.index("## Magics and CLI")]
+    text = " ".join(section.split())
+    assert f"at most {MAX_FILTER_CHARS:,} characters with at most {MAX_COMPARISONS} comparisons" in text
+    assert f"nest at most {MAX_DEPTH} deep" in text
+    assert f"`order_by` takes at most {MAX_ORDER_FIELDS} fields" in text

@@ -5,6 +5,7 @@ every error goes through `errors.error_response`."""
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -21,6 +22,7 @@ from .reader import ServedFile, StoreReader
 
 AUTH_RESOURCE = "xtrack"
 _CHUNK = 1 << 20
+_INTEGER = re.compile(r"\s*+([+-]?)([0-9]++)\s*+")  # possessive: no backtracking
 
 
 class XTrackHandler(APIHandler):
@@ -70,12 +72,14 @@ class XTrackHandler(APIHandler):
         text = self.get_argument(name, None)
         if text is None or text == "":
             return default
-        digits = text.strip().lstrip("+-").lstrip("0")
-        try:
-            # Beyond 19 digits it is out of range; int() of a huge string is slow.
-            value = int(text) if len(digits) <= 19 else INT64_MAX + 1
-        except ValueError:
-            raise RequestError(400, f"{name} must be a whole number, not {text!r:.40}") from None
+        match = _INTEGER.fullmatch(text)
+        if match is None:
+            raise RequestError(400, f"{name} must be a whole number, not {text!r:.40}")
+        sign, digits = match.groups()
+        digits = digits.lstrip("0") or "0"
+        # Past 19 digits it is out of range (and int() of a huge string is slow).
+        value = int(digits) if len(digits) <= 19 else INT64_MAX + 1
+        value = -value if sign == "-" else value
         if value < low:
             raise RequestError(400, f"{name} must be at least {low} (got {value})")
         if value > INT64_MAX:

@@ -78,6 +78,10 @@ async def test_numbers_out_of_64_bit_range_are_400(
 async def test_numbers_at_the_edge_are_answered(api: Any, jp_fetch: Any) -> None:
     page = await api("runs", "RunPage", offset=str(INT64_MAX), limit="5")
     assert page["runs"] == [] and page["total"] == 4
+    page = await api("runs", "RunPage", offset="0" * 5000 + "3", limit="5")  # leading zeros
+    assert page["offset"] == 3 and len(page["runs"]) == 1
+    code, body = await error_of(jp_fetch, "runs", params={"offset": "+-3"})
+    assert code == 400 and "whole number" in body["message"]
     code, body = await error_of(jp_fetch, "runs", str(INT64_MAX))
     assert code == 404 and body["reason"] == "unknown_run"
     page = await api("runs", "RunPage", filter="(" * MAX_DEPTH + C + ")" * MAX_DEPTH)

@@ -47,6 +47,5 @@ def run_number(ref: str) -> int | None:
     digits = text[1:] if text.startswith("#") else text
     if not (digits.isascii() and digits.isdigit()) or digits == text and text.startswith("0"):
         return None
-    if len(digits.lstrip("0")) > 19:
-        return INT64_MAX + 1
-    return int(digits)
+    significant = digits.lstrip("0") or "0"
+    return INT64_MAX + 1 if len(significant) > 19 else int(significant)

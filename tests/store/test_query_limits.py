@@ -168,6 +168,7 @@ def test_out_of_range_run_numbers_and_offsets(store: Store, one_run: str) -> Non
     with pytest.raises(UnknownRunError):
         store.get_run("²")  # a digit to str.isdigit, not to int()
     assert store.get_run("#1")["id"] == one_run
+    assert store.get_run("#" + "0" * 5000 + "1")["id"] == one_run  # int() would refuse it
     page = store.query_runs(None, offset=2**63, limit=2**64)
     assert page.total == 1 and len(page.columns["id"]) == 0
     assert len(store.query_runs(None, offset=0, limit=2**64).columns["id"]) == 1

@@ -79,3 +79,30 @@ def test_console_script_and_jupyter_subcommand(filled_store: Path) -> None:
     for cmd in ([str(exe / "xtrack"), "ls", "--json"], [str(exe / "jupyter"), "xtrack", "ls", "--json"]):
         out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=60).stdout
         assert json.loads(out)["total"] == 3
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["ls", "(" * 300 + "params.depth > 1" + ")" * 300],  # a RecursionError traceback before
+        ["ls", "not " * 400 + "params.depth > 1"],
+        ["ls", "params.depth = 99999999999999999999999999"],
+        ["ls", *[arg for i in range(70) for arg in ("-o", f"params.k{i}")]],
+        ["show", "99999999999999999999999"],
+        ["rm", "#99999999999999999999999"],
+    ],
+)
+def test_input_past_a_limit_is_one_line_and_exit_2(
+    filled_store: Path, capsys: Any, argv: list[str]
+) -> None:
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 2 and out == ""
+    assert err.startswith("xtrack: error: ") and err.count("\n") == 1, err
+    assert "Traceback" not in err
+    # It names the limit (400 nots and 70 --order-by were a "store" error before).
+    assert any(w in err for w in ("limited to", "the limit is", "64-bit range", "below 2**63"))
+
+
+def test_huge_limit_is_all_rows(filled_store: Path, capsys: Any) -> None:
+    code, out, _ = run_cli(capsys, "ls", "--limit", "9" * 30, "--json")
+    assert code == 0 and len(json.loads(out)["runs"]) == 3

@@ -82,16 +82,30 @@ def diff_notebook_bytes(
 
 
 def _read(data: bytes, name: str) -> Any:
+    try:
+        return read_v4(data)
+    except Exception as exc:
+        raise ValueError(f"{name} is not a readable notebook ({exc})") from None
+
+
+def read_v4(data: bytes) -> Any:
+    """`data` read as an nbformat 4 notebook. An older notebook is upgraded to 4.4 without
+    the random cell ids nbformat's upgrade invents, so that a notebook read twice compares
+    equal to itself."""
     import warnings
 
     import nbformat
 
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return nbformat.reads(data.decode("utf-8"), as_version=4)
-    except Exception as exc:
-        raise ValueError(f"{name} is not a readable notebook ({exc})") from None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        nb = nbformat.reads(data.decode("utf-8"), as_version=nbformat.NO_CONVERT)
+        if nb.get("nbformat", 4) >= 4:
+            return nbformat.convert(nb, 4)
+        nb = nbformat.convert(nb, 4)
+    for cell in nb.get("cells", []):
+        cell.pop("id", None)
+    nb["nbformat_minor"] = 4
+    return nb
 
 
 def _diff(a: bytes, b: bytes, names: tuple[str, str], fmt: str, color: bool) -> DiffOutcome:

@@ -11,7 +11,8 @@ from typing import Any
 
 from tornado.web import HTTPError
 
-from ..store.errors import FilterError, StoreError, UnknownRunError
+from ..store.errors import FilterError, FilterLimitError, StoreError, UnknownRunError
+from ..store.query import MAX_FILTER_CHARS
 
 
 class RequestError(Exception):
@@ -28,17 +29,16 @@ def error_response(exc: BaseException | None) -> tuple[int, dict[str, Any], dict
     if isinstance(exc, RequestError):
         return exc.status, {"message": str(exc), "reason": exc.reason}, {}
     if isinstance(exc, FilterError):
-        return (
-            400,
-            {
-                "message": str(exc),
-                "reason": "filter",
-                "filter": exc.text,
-                "position": exc.position,
-                "detail": exc.reason,
-            },
-            {},
-        )
+        body = {
+            "message": str(exc),
+            "reason": "filter",
+            "filter": exc.text[:MAX_FILTER_CHARS],
+            "position": exc.position,
+            "detail": exc.reason,
+        }
+        if isinstance(exc, FilterLimitError):
+            body["limit"] = exc.limit
+        return 400, body, {}
     if isinstance(exc, UnknownRunError):
         return 404, {"message": str(exc), "reason": "unknown_run"}, {}
     if isinstance(exc, StoreError):

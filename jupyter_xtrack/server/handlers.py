@@ -5,13 +5,16 @@ every error goes through `errors.error_response`."""
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 from urllib.parse import quote
 
 from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
+from tornado.iostream import StreamClosedError
 
+from ..store.ids import INT64_MAX, run_number
 from .encoding import encode
 from .errors import RequestError, error_response
 from .feed import ChangeFeed
@@ -19,6 +22,7 @@ from .reader import ServedFile, StoreReader
 
 AUTH_RESOURCE = "xtrack"
 _CHUNK = 1 << 20
+_INTEGER = re.compile(r"\s*+([+-]?)([0-9]++)\s*+")  # possessive: no backtracking
 
 
 class XTrackHandler(APIHandler):
@@ -63,17 +67,35 @@ class XTrackHandler(APIHandler):
 
     # -- arguments -------------------------------------------------------------------
     def int_arg(self, name: str, default: int | None, low: int = 0) -> int | None:
-        """Query argument `name` as an integer >= `low` (RequestError 400 otherwise)."""
+        """Query argument `name` as an integer from `low` to 2**63 - 1 (RequestError 400
+        otherwise: SQLite cannot take a larger one)."""
         text = self.get_argument(name, None)
         if text is None or text == "":
             return default
-        try:
-            value = int(text)
-        except ValueError:
-            raise RequestError(400, f"{name} must be a whole number, not {text!r:.40}") from None
+        match = _INTEGER.fullmatch(text)
+        if match is None:
+            raise RequestError(400, f"{name} must be a whole number, not {text!r:.40}")
+        sign, digits = match.groups()
+        digits = digits.lstrip("0") or "0"
+        # Past 19 digits it is out of range (and int() of a huge string is slow).
+        value = int(digits) if len(digits) <= 19 else INT64_MAX + 1
+        value = -value if sign == "-" else value
         if value < low:
             raise RequestError(400, f"{name} must be at least {low} (got {value})")
+        if value > INT64_MAX:
+            raise RequestError(400, f"{name} must be at most {INT64_MAX} (got {text:.40})")
         return value
+
+    def run_ref(self, ref: str) -> str:
+        """`ref` (a run id, id prefix or number), refused with 400 when it is a run number
+        past 2**63 - 1, which no run can have."""
+        number = run_number(ref)
+        if number is not None and number > INT64_MAX:
+            raise RequestError(
+                400, f"run number {ref.strip():.40} is out of range; run numbers are at most "
+                f"{INT64_MAX}", reason="bad_request",
+            )
+        return ref
 
     def list_arg(self, name: str) -> list[str] | None:
         """Comma-separated query argument `name` as a list (None when absent)."""
@@ -91,7 +113,11 @@ class XTrackHandler(APIHandler):
                 415, f"send the request as application/json (got {ctype or 'no Content-Type'})",
                 reason="content_type",
             )
-        body = self.get_json_body()
+        try:
+            body = self.get_json_body()
+        except UnicodeDecodeError:  # Jupyter decodes the body without catching this
+            raise RequestError(400, f"the body is not UTF-8 text; send a JSON object, e.g. "
+                               f"{example}") from None
         if not isinstance(body, dict):
             raise RequestError(400, f"the body must be a JSON object, e.g. {example}")
         return body
@@ -109,11 +135,17 @@ class XTrackHandler(APIHandler):
         self.set_header("Cache-Control", "private, max-age=3600")
         self.set_header("Content-Length", str(served.path.stat().st_size))
         self.set_header("Content-Type", media)
-        with open(served.path, "rb") as fh:
-            while chunk := await self.reader.call(fh.read, _CHUNK):
-                self.write(chunk)
-                await self.flush()
-        await self.finish(set_content_type=media)
+        try:
+            with open(served.path, "rb") as fh:
+                while chunk := await self.reader.call(fh.read, _CHUNK):
+                    self.write(chunk)
+                    await self.flush()
+            await self.finish(set_content_type=media)
+        except StreamClosedError:
+            # The client went away mid-download (closed the tab, cancelled): nothing to do.
+            logging.getLogger("jupyter_xtrack.server").debug(
+                "%s %s: the client closed the connection", self.request.method, self.request.path
+            )
 
     @property
     def content_security_policy(self) -> str:
@@ -153,14 +185,14 @@ class RunHandler(XTrackHandler):
     @authorized
     async def get(self, id: str) -> None:
         """Everything captured for one run."""
-        self.reply(await self.reader.call(self.reader.run, id))
+        self.reply(await self.reader.call(self.reader.run, self.run_ref(id)))
 
     @web.authenticated
     @authorized
     async def patch(self, id: str) -> None:
         """Rename a run or set its tags (application/json only)."""
         body = self.json_object('{"name": "best"}')
-        self.reply(await self.reader.call(self.reader.update, id, body))
+        self.reply(await self.reader.call(self.reader.update, self.run_ref(id), body))
 
 
 class MetricHandler(XTrackHandler):
@@ -169,7 +201,7 @@ class MetricHandler(XTrackHandler):
     async def get(self, id: str, name: str) -> None:
         """One metric's history, downsampled to max_points keeping min/max shape."""
         max_points = self.int_arg("max_points", None, low=1)
-        self.reply(await self.reader.call(self.reader.metric, id, name, max_points))
+        self.reply(await self.reader.call(self.reader.metric, self.run_ref(id), name, max_points))
 
 
 class ArtifactHandler(XTrackHandler):
@@ -177,7 +209,7 @@ class ArtifactHandler(XTrackHandler):
     @authorized
     async def get(self, id: str, path: str) -> None:
         """An artifact's bytes."""
-        await self.send_file(await self.reader.call(self.reader.artifact, id, path))
+        await self.send_file(await self.reader.call(self.reader.artifact, self.run_ref(id), path))
 
 
 class BlobHandler(XTrackHandler):
@@ -185,7 +217,7 @@ class BlobHandler(XTrackHandler):
     @authorized
     async def get(self, id: str, hash: str) -> None:
         """A blob the run refers to (code, notebook snapshot, environment, ...)."""
-        await self.send_file(await self.reader.call(self.reader.blob, id, hash))
+        await self.send_file(await self.reader.call(self.reader.blob, self.run_ref(id), hash))
 
 
 class CompareHandler(XTrackHandler):
@@ -194,7 +226,7 @@ class CompareHandler(XTrackHandler):
     async def get(self) -> None:
         """Differences between runs ids=a,b,c; metrics=loss,acc adds overlaid histories;
         auto_metric=1 (without metrics) adds those of the first metric with a history."""
-        ids = self.list_arg("ids") or []
+        ids = [self.run_ref(ref) for ref in self.list_arg("ids") or []]
         metrics = self.list_arg("metrics") or []
         max_points = self.int_arg("max_points", 1000, low=1)
         auto = self.get_query_argument("auto_metric", "0") in ("1", "true")
@@ -206,7 +238,7 @@ class DiffHandler(XTrackHandler):
     @authorized
     async def get(self) -> None:
         """nbdime's diff of runs a and b's notebooks (kind=notebook or lineage)."""
-        a, b = self.get_argument("a"), self.get_argument("b")
+        a, b = self.run_ref(self.get_argument("a")), self.run_ref(self.get_argument("b"))
         kind = self.get_argument("kind", "notebook")
         self.reply(await self.reader.call(self.reader.diff, a, b, kind))
 
@@ -243,4 +275,4 @@ class JobCancelHandler(XTrackHandler):
     async def post(self, id: str) -> None:
         """Ask a running job to stop (application/json only): it keeps its finished trials."""
         self.json_object("{}")
-        self.reply({"job": await self.reader.call(self.reader.cancel_job, id)})
+        self.reply({"job": await self.reader.call(self.reader.cancel_job, self.run_ref(id))})

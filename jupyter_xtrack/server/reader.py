@@ -465,10 +465,6 @@ def _guess_type(name: str) -> str:
 
 
 def _notebook_v4(data: bytes) -> Any:
-    import warnings
+    from ..notebook.diff import read_v4
 
-    import nbformat
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return nbformat.reads(data.decode("utf-8"), as_version=4)
+    return read_v4(data)  # read as the diff read it, so the diff applies to it

@@ -21,12 +21,15 @@ def check_artifact_name(name: str) -> str:
     arrives URL-decoded, so `%2e%2e` is checked as `..`."""
     if not name:
         raise RequestError(400, "the artifact name is empty; give it as runs/{id}/artifacts/NAME")
-    bad = next((c for c in _FORBIDDEN if c in name), None)
-    if bad is not None or any(ord(c) < 32 for c in name):
-        shown = {"\x00": "NUL", "\\": "a backslash"}.get(bad or "", repr(bad))
+    at = next((i for i, c in enumerate(name) if c in _FORBIDDEN or ord(c) < 32), None)
+    if at is not None:
+        bad = name[at]
+        shown = {"\x00": "NUL", "\\": "a backslash"}.get(bad) or (
+            f"the control character {bad!r}" if ord(bad) < 32 else repr(bad)
+        )
         raise RequestError(
-            400, f"artifact name {name!r:.120} contains {shown or 'a control character'}; "
-            "artifact names are plain relative names such as 'model.pt' or 'plots/roc.png'",
+            400, f"artifact name {name!r:.120} contains {shown} at position {at}; artifact "
+            "names are plain relative names such as 'model.pt' or 'plots/roc.png'",
             reason="bad_path",
         )
     if name.startswith("/") or _DRIVE.match(name):

@@ -30,5 +30,33 @@ class FilterError(StoreError, ValueError):
         self.reason = message
         self.text = text
         self.position = position
-        shown = f"{message}\n  {text}\n  {' ' * position}^" if text else message
-        super().__init__(shown)
+        super().__init__(self._shown())
+
+    def _shown(self) -> str:
+        if not self.text:
+            return self.reason
+        # A long filter shows only the part around the offending token.
+        start = max(0, min(self.position - _WINDOW // 2, len(self.text) - _WINDOW))
+        part = self.text[start:start + _WINDOW]
+        lead = "..." if start else ""
+        tail = "..." if start + _WINDOW < len(self.text) else ""
+        # One character shown per character, so the caret stays aligned.
+        part = "".join(" " if c < " " else c for c in part).encode("utf-8", "replace").decode()
+        caret = " " * (len(lead) + self.position - start) + "^"
+        return f"{self.reason}\n  {lead}{part}{tail}\n  {caret}"
+
+
+class FilterLimitError(FilterError):
+    """A filter or ordering over one of the language's limits (length, nesting depth,
+    comparisons, order_by fields, integer range). `limit` names which; the message is one
+    line that gives the column."""
+
+    def __init__(self, message: str, *, text: str = "", position: int = 0, limit: str = "") -> None:
+        self.limit = limit
+        super().__init__(message, text=text, position=position)
+
+    def _shown(self) -> str:
+        return f"{self.reason} (column {self.position + 1})" if self.text else self.reason
+
+
+_WINDOW = 100

@@ -34,3 +34,18 @@ def new_run_id() -> str:
     rand = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
     value = (ms << 80) | (0x7 << 76) | (counter << 64) | (0b10 << 62) | rand
     return f"{value:032x}"
+
+
+INT64_MAX = 2**63 - 1
+
+
+def run_number(ref: str) -> int | None:
+    """The run number that `ref` ("12", "#12") spells, or None when it spells none (ASCII
+    digits only; digits with a leading zero are an id prefix). Past 2**63 - 1 the result is
+    only known to be too large (2**63), which SQLite could not even look up."""
+    text = ref.strip()
+    digits = text[1:] if text.startswith("#") else text
+    if not (digits.isascii() and digits.isdigit()) or digits == text and text.startswith("0"):
+        return None
+    significant = digits.lstrip("0") or "0"
+    return INT64_MAX + 1 if len(significant) > 19 else int(significant)

@@ -36,6 +36,13 @@ then `or`. Keywords are case-insensitive.
 Ordering (`order_by`) takes the same fields, each optionally followed by `asc` or
 `desc` (default asc): "metrics.acc desc", ["params.lr", "started_at desc"]. Runs
 missing the value sort last either way.
+
+Limits (FilterLimitError, a FilterError, past them): a filter is at most
+MAX_FILTER_CHARS characters, holds at most MAX_COMPARISONS comparisons, and nests
+parentheses and `not`s at most MAX_DEPTH deep; integers lie in the 64-bit signed range
+(write 1e30 to compare with a larger number); `order_by` has at most MAX_ORDER_FIELDS
+fields. SQLite refuses deeper expressions and wider joins (or worse: ordering by 32+
+joined fields crashes SQLite 3.40), so the limits are checked before any SQL runs.
 """
 
 from __future__ import annotations
@@ -47,7 +54,13 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..facts import STATUSES
-from .errors import FilterError
+from .errors import FilterError, FilterLimitError
+
+MAX_FILTER_CHARS = 10_000
+MAX_DEPTH = 16
+MAX_COMPARISONS = 256
+MAX_ORDER_FIELDS = 16
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 RUN_STATUSES = STATUSES  # the schema's list (jupyter_xtrack.facts)
 
@@ -112,6 +125,44 @@ class FieldRef:
     nullable: bool = True
 
 
+@dataclass(frozen=True)
+class _Expr:
+    """A compiled boolean expression: an SQL atom, or and/or/not over parts. Kept as a
+    tree so that the SQL comes out flat (SQLite's parser stack is small)."""
+
+    op: str  # atom, and, or, not
+    sql: str = ""
+    parts: tuple[_Expr, ...] = ()
+
+
+def _atom(sql: str) -> _Expr:
+    return _Expr("atom", sql)
+
+
+def _combine(op: str, parts: list[_Expr]) -> _Expr:
+    flat: list[_Expr] = []
+    for part in parts:
+        flat.extend(part.parts if part.op == op else (part,))
+    return flat[0] if len(flat) == 1 else _Expr(op, parts=tuple(flat))
+
+
+def _negate(expr: _Expr) -> _Expr:
+    # NOT NOT x is x in SQL's three-valued logic too.
+    return expr.parts[0] if expr.op == "not" else _Expr("not", parts=(expr,))
+
+
+def _to_sql(expr: _Expr) -> str:
+    """SQL with parentheses only where precedence needs them (NOT > AND > OR)."""
+    if expr.op == "atom":
+        return expr.sql
+    if expr.op == "not":
+        inner = expr.parts[0]
+        return "NOT " + (_to_sql(inner) if inner.op == "atom" else f"({_to_sql(inner)})")
+    if expr.op == "and":
+        return " AND ".join(f"({_to_sql(p)})" if p.op == "or" else _to_sql(p) for p in expr.parts)
+    return " OR ".join(_to_sql(p) for p in expr.parts)
+
+
 @dataclass
 class Compiled:
     """SQL for a WHERE clause (over runs aliased `r`) and its parameters."""
@@ -121,7 +172,8 @@ class Compiled:
 
 
 def tokenize(text: str) -> list[Token]:
-    """The filter's tokens, ending with an `end` token; FilterError on a stray character."""
+    """The filter's tokens, ending with an `end` token; FilterError on a stray character,
+    FilterLimitError on an integer outside the 64-bit signed range."""
     tokens: list[Token] = []
     pos = 0
     while pos < len(text):
@@ -133,7 +185,7 @@ def tokenize(text: str) -> list[Token]:
         kind = m.lastgroup or ""
         raw = m.group()
         if kind == "num":
-            tokens.append(Token("num", raw, pos, _number(raw)))
+            tokens.append(Token("num", raw, pos, _number(raw, text, pos)))
         elif kind == "str":
             tokens.append(Token("str", raw, pos, re.sub(r"\\(.)", r"\1", raw[1:-1])))
         elif kind in ("word", "bq"):
@@ -145,11 +197,20 @@ def tokenize(text: str) -> list[Token]:
     return tokens
 
 
-def _number(raw: str) -> int | float:
-    try:
-        return int(raw)
-    except ValueError:
+def _number(raw: str, text: str, pos: int) -> int | float:
+    if not raw.lstrip("+-").isdigit():
         return float(raw)
+    # Leading zeros do not count; checking the length first keeps int() cheap.
+    digits = raw.lstrip("+-").lstrip("0") or "0"
+    value = int(digits) if len(digits) <= 19 else INT64_MAX + 1
+    value = -value if raw.startswith("-") else value
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise FilterLimitError(
+            f"integer {raw[:30]}{'...' if len(raw) > 30 else ''} is outside the 64-bit range "
+            f"{INT64_MIN}..{INT64_MAX}; write a larger number as a float (1e30)",
+            text=text, position=pos, limit="integer range",
+        )
+    return value
 
 
 def _unquote_word(raw: str) -> str:
@@ -184,6 +245,8 @@ class _Parser:
         self.tokens = tokenize(text)
         self.i = 0
         self.params: list[Any] = []
+        self.depth = 0
+        self.comparisons = 0
 
     # -- token helpers -------------------------------------------------------------------
     @property
@@ -199,6 +262,16 @@ class _Parser:
         found = "the end of the filter" if t.kind == "end" else repr(t.text)
         return FilterError(f"{message}, found {found}", text=self.text, position=t.pos)
 
+    def enter(self, t: Token) -> None:
+        """Count one more level of '(' or `not` at `t`; FilterLimitError past MAX_DEPTH."""
+        self.depth += 1
+        if self.depth > MAX_DEPTH:
+            raise FilterLimitError(
+                f"parentheses and 'not' nest more than {MAX_DEPTH} deep here; filters are "
+                f"limited to {MAX_DEPTH} levels (remove redundant ones: 'not not x' is x)",
+                text=self.text, position=t.pos, limit="depth",
+            )
+
     def expect_punct(self, ch: str, what: str) -> None:
         if self.tok.kind == "punct" and self.tok.text == ch:
             self.i += 1
@@ -206,53 +279,65 @@ class _Parser:
         raise self.fail(f"expected {what}")
 
     # -- grammar -------------------------------------------------------------------------
-    def parse(self) -> str:
-        sql = self.or_expr()
+    def parse(self) -> _Expr:
+        expr = self.or_expr()
         if self.tok.kind != "end":
             raise self.fail("expected 'and', 'or' or the end of the filter")
-        return sql
+        return expr
 
-    def or_expr(self) -> str:
+    def or_expr(self) -> _Expr:
         parts = [self.and_expr()]
         while self.is_kw("or"):
             self.i += 1
             parts.append(self.and_expr())
-        return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
+        return _combine("or", parts)
 
-    def and_expr(self) -> str:
+    def and_expr(self) -> _Expr:
         parts = [self.not_expr()]
         while self.is_kw("and"):
             self.i += 1
             parts.append(self.not_expr())
-        return parts[0] if len(parts) == 1 else "(" + " AND ".join(parts) + ")"
+        return _combine("and", parts)
 
-    def not_expr(self) -> str:
+    def not_expr(self) -> _Expr:
         if self.is_kw("not"):
+            self.enter(self.tok)
             self.i += 1
-            return f"(NOT {self.not_expr()})"
+            expr = _negate(self.not_expr())
+            self.depth -= 1
+            return expr
         return self.primary()
 
-    def primary(self) -> str:
+    def primary(self) -> _Expr:
         t = self.tok
         if t.kind == "punct" and t.text == "(":
+            self.enter(t)
             self.i += 1
-            sql = self.or_expr()
+            expr = self.or_expr()
             self.expect_punct(")", f"')' to close the '(' at column {t.pos + 1}")
-            return sql
+            self.depth -= 1
+            return expr
         if t.kind != "word" or t.text.lower() in _KEYWORDS:
             raise self.fail("expected a field (params.<key>, metrics.<key>, status, ...) or '('")
+        self.comparisons += 1
+        if self.comparisons > MAX_COMPARISONS:
+            raise FilterLimitError(
+                f"this is comparison {self.comparisons}; filters are limited to "
+                f"{MAX_COMPARISONS} comparisons (use 'in (...)' for many values of one field)",
+                text=self.text, position=t.pos, limit="comparisons",
+            )
         self.i += 1
         fld = resolve_field(str(t.value), text=self.text, position=t.pos)
         if self.is_kw("in") or (self.is_kw("not") and self.is_kw("in", 1)):
             negate = self.is_kw("not")
             self.i += 2 if negate else 1
-            return self.in_list(fld, negate)
+            return _atom(self.in_list(fld, negate))
         op_tok = self.tok
         if op_tok.kind != "op":
             raise self.fail(f"expected an operator (= != < <= > >= ~ in) after {t.text}")
         self.i += 1
         lit = self.literal()
-        return self.comparison(fld, op_tok, lit)
+        return _atom(self.comparison(fld, op_tok, lit))
 
     def literal(self) -> Token:
         t = self.tok
@@ -404,9 +489,29 @@ def compile_filter(text: str | None) -> Compiled:
     or None filter matches every run. FilterError (with a caret) if it cannot be parsed."""
     if text is None or not text.strip():
         return Compiled("1")
+    _check_text(text, "filter")
     parser = _Parser(text)
-    sql = parser.parse()
-    return Compiled(sql, parser.params)
+    expr = parser.parse()
+    sql = _to_sql(expr)
+    # The caller ANDs more conditions on: keep an OR together.
+    return Compiled(f"({sql})" if expr.op == "or" else sql, parser.params)
+
+
+def _check_text(text: str, what: str) -> None:
+    """FilterLimitError for a filter or order_by item over MAX_FILTER_CHARS; FilterError
+    for text SQLite cannot take (lone surrogates)."""
+    if len(text) > MAX_FILTER_CHARS:
+        raise FilterLimitError(
+            f"the {what} is {len(text):,} characters long; the limit is {MAX_FILTER_CHARS:,}",
+            text=text, position=MAX_FILTER_CHARS, limit="length",
+        )
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise FilterError(
+            f"the {what} holds a character that is not valid Unicode "
+            f"({text[exc.start]!r})", text=text, position=exc.start,
+        ) from None
 
 
 @dataclass
@@ -426,10 +531,16 @@ def compile_order(order_by: str | Sequence[str] | None) -> Ordering:
     items = [order_by] if isinstance(order_by, str) else list(order_by)
     if isinstance(order_by, str) and "," in order_by:
         items = [part for part in order_by.split(",")]
+    if len(items) > MAX_ORDER_FIELDS:
+        raise FilterLimitError(
+            f"order_by has {len(items)} fields; the limit is {MAX_ORDER_FIELDS}",
+            text=str(items[MAX_ORDER_FIELDS]), position=0, limit="order_by fields",
+        )
     joins: list[str] = []
     params: list[Any] = []
     terms: list[str] = []
     for item in items:
+        _check_text(item, "order_by field")
         tokens = tokenize(item)
         if tokens[0].kind != "word":
             raise FilterError(

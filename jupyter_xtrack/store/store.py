@@ -26,7 +26,7 @@ from .codec import dumps, loads
 from .connection import connect, is_busy, store_error, write_transaction
 from .errors import StoreError, UnknownRunError
 from .gcpause import gc_paused
-from .ids import new_run_id
+from .ids import new_run_id, run_number
 from .liveness import (
     STALE_HEARTBEAT_S,
     own_process_started_at,
@@ -34,7 +34,7 @@ from .liveness import (
     this_host,
 )
 from .location import store_root
-from .query import RUN_STATUSES, compile_filter, compile_order
+from .query import INT64_MAX, INT64_MIN, RUN_STATUSES, compile_filter, compile_order
 from .schema import migrate
 from .summary import NAMESPACES, Summaries
 from .table import BASE_COLUMNS, BASE_SQL, RunTable, build_table, fetch_columns, namespaces_needed
@@ -691,10 +691,9 @@ class Store:
             number = ref
         else:
             text = str(ref).strip().lower()
-            if text.startswith("#") and text[1:].isdigit():
-                number = int(text[1:])
-            elif text.isdigit() and not text.startswith("0"):
-                number = int(text)
+            number = run_number(text)
+            if number is not None:
+                pass
             elif len(text) < 4 or any(c not in "0123456789abcdef" for c in text):
                 raise UnknownRunError(
                     f"{str(ref)!r} is not a run reference: give a run number (12 or '#12') or "
@@ -715,6 +714,8 @@ class Store:
                     f"run id prefix {text!r} is ambiguous in store {self.root}: it matches "
                     f"{shown}{more}; give more characters"
                 )
+        if not INT64_MIN <= number <= INT64_MAX:  # SQLite cannot even bind it
+            raise UnknownRunError(f"no run {str(ref)[:30]!r}: run numbers are below 2**63")
         row = conn.execute("SELECT id FROM runs WHERE number = ?", (number,)).fetchone()
         if row is not None:
             return str(row[0]), number
@@ -805,7 +806,8 @@ class Store:
         page_args: list[Any] = []
         if limit is not None or offset:
             sql += " LIMIT ? OFFSET ?"
-            page_args = [-1 if limit is None else max(0, int(limit)), max(0, int(offset))]
+            page_args = [-1 if limit is None else min(max(0, int(limit)), INT64_MAX),
+                         min(max(0, int(offset)), INT64_MAX)]
         self._reconcile_quietly()
         # One read transaction so the rows and the total agree.
         with self._snapshot() as conn, gc_paused():

@@ -52,6 +52,31 @@ def test_equal_notebooks_give_empty_diff(tmp_path: Path) -> None:
     assert outcome.error is None and not outcome.changed and outcome.text == ""
 
 
+NB3 = {"nbformat": 3, "nbformat_minor": 0, "metadata": {"name": ""}, "worksheets": [
+    {"metadata": {}, "cells": [
+        {"cell_type": "code", "input": "x = 1", "language": "python", "metadata": {},
+         "outputs": [], "prompt_number": 1},
+        {"cell_type": "markdown", "metadata": {}, "source": "# notes"}]}]}
+
+
+def test_nbformat3_notebook_equals_itself(tmp_path: Path) -> None:
+    # Upgrading to v4 invented random cell ids on each side: changed was true.
+    data = json.dumps(NB3).encode()
+    for fmt in ("text", "json"):
+        outcome = diff_notebook_bytes(data, data, fmt=fmt)
+        assert outcome.error is None and not outcome.changed, outcome.text
+    (tmp_path / "old.ipynb").write_bytes(data)
+    (tmp_path / "copy.ipynb").write_bytes(data)
+    proc = xtrack(tmp_path, "diff", "--json", "old.ipynb", "copy.ipynb")
+    assert proc.returncode == 0 and json.loads(proc.stdout) == [], proc.stderr
+    # A real change still shows, with no cell-id noise.
+    changed = json.loads(json.dumps(NB3))
+    changed["worksheets"][0]["cells"][0]["input"] = "x = 2"
+    outcome = diff_notebook_bytes(data, json.dumps(changed).encode(), fmt="json")
+    assert outcome.changed and '"key": "source"' in outcome.text
+    assert '"key": "id"' not in outcome.text
+
+
 def test_size_guard_and_time_limit(tmp_path: Path) -> None:
     a, b = _pair(tmp_path)
     proc = xtrack(tmp_path, "diff", "--max-bytes", "100", "a.ipynb", "b.ipynb")

@@ -15,7 +15,7 @@ from .notebook_page import cell, open_notebook, run_cell, wait_cell_done
 # thread, so the kernel is free to hear the Stop button.
 SWEEP = """\
 import threading, time, random
-from jupyter_xtrack.widgets import SweepProgress
+from jupyter_xtrack.views import SweepProgress
 progress = SweepProgress('lr sweep', 'val_acc', 'maximize').display()
 def sweep():
     trials, rng = [], random.Random(0)

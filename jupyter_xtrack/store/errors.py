@@ -15,6 +15,16 @@ class StoreError(Exception):
         self.retryable = retryable
 
 
+class BlobUnavailableError(StoreError):
+    """A blob's file cannot be served: it is missing, or it is not a regular file inside the
+    store's blob folder (a symlink out of the store, a folder, a device). `refused` is true
+    in the second case; readers show the blob as unavailable, never its target."""
+
+    def __init__(self, message: str, *, refused: bool) -> None:
+        super().__init__(message)
+        self.refused = refused
+
+
 class UnknownRunError(StoreError, LookupError):
     """A run reference (id, id prefix or number) matches no run, or more than one."""
 

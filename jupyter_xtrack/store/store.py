@@ -533,12 +533,19 @@ class Store:
         return self.blobs.put_file(path)
 
     def get_blob(self, h: str) -> bytes:
-        """The bytes of blob `h` (StoreError if missing, ValueError if `h` is malformed)."""
+        """The bytes of blob `h`, read through `blob_file`'s check (BlobUnavailableError
+        if missing or refused, ValueError if `h` is malformed)."""
         return self.blobs.get(h)
 
+    def blob_file(self, h: str) -> Path:
+        """The real path of blob `h`, a regular file inside the blob folder (symlinks
+        followed and checked); BlobUnavailableError if missing or it leads elsewhere."""
+        return self.blobs.resolve(h)
+
     def blob_path(self, h: str) -> Path:
-        """The file of blob `h` inside the store (ValueError unless `h` is a well-formed
-        blob hash, so no crafted value can point outside the blob folder)."""
+        """Where blob `h` is placed inside the store, unchecked and whether or not it exists
+        (ValueError unless `h` is a well-formed blob hash). Never read content through it:
+        use `get_blob` or `blob_file`."""
         return self.blobs.path(h)
 
     def add_artifact(
@@ -611,7 +618,8 @@ class Store:
         ]
 
     def artifact_path(self, run_id: str, name: str) -> Path:
-        """The blob file holding artifact `name` of the run (StoreError if it has none)."""
+        """The blob file holding artifact `name` of the run, checked like `blob_file`
+        (StoreError if it has none)."""
         with self._read() as conn:
             number = self._number(conn, run_id)
             row = conn.execute(
@@ -624,7 +632,7 @@ class Store:
                 ]
                 known = ", ".join(sorted(names)) or "none"
                 raise StoreError(f"run #{number} has no artifact {name!r} (its artifacts: {known})")
-        return self.blobs.path(row[0])
+        return self.blobs.resolve(row[0])
 
     # -- archived notebook outputs -------------------------------------------------------
     def archive_outputs(self, records: Sequence[Mapping[str, Any]]) -> None:

@@ -30,10 +30,11 @@ from ..facts import (
 )
 from ..records.compare import compare_runs
 from ..records.run import Run
-from ..store import open_store
+from ..store import open_store_for_reading
 from ..store.blobs import hashes_in
 from ..store.codec import dumps
 from ..store.errors import BlobUnavailableError, StoreError
+from ..store.location import check_store_folder
 from ..store.query import compile_filter, compile_order
 from .config import XTrack
 from .downsample import downsample_history
@@ -96,14 +97,16 @@ class StoreReader:
 
     def store(self) -> RunStore | None:
         """The open store, or None while it does not exist. StoreError when it exists but
-        cannot be opened (unreadable, damaged)."""
+        cannot be opened (unreadable, damaged) or its path is a file. A store that cannot
+        be written is opened read-only: it is served, and changes to it answer 503."""
         if self._store is not None:
             return self._store
+        check_store_folder(self.root)
         if not self.exists():
             return None
         with self._lock:
             if self._store is None:
-                self._store = open_store(self.root)
+                self._store = open_store_for_reading(self.root)
         return self._store
 
     def need_store(self) -> RunStore:

@@ -196,5 +196,6 @@ class RunStore(Protocol):
         ...
 
     def gc(self, *, min_age_s: float = ...) -> tuple[int, int]:
-        """Delete blobs nothing refers to, older than `min_age_s`; return (count, bytes)."""
+        """Delete blobs nothing refers to, older than `min_age_s`; return (count, bytes).
+        StoreError while a database moved aside as empty or damaged lies in the store."""
         ...

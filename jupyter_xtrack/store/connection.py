@@ -109,7 +109,8 @@ def store_error(exc: sqlite3.Error, root: Path) -> StoreError:
     if code in (_CORRUPT, _NOTADB, _IOERR):
         return StoreError(
             f"store {root} is damaged or unreadable ({exc}); move {root / 'xtrack.db'} aside "
-            f"to start a fresh store, or {env}"
+            "as xtrack.db.damaged-<date> (gc then keeps the blobs its runs use) to start a "
+            f"fresh store, or {env}"
         )
     return StoreError(f"store {root}: {exc}")
 

@@ -106,3 +106,57 @@ def test_input_past_a_limit_is_one_line_and_exit_2(
 def test_huge_limit_is_all_rows(filled_store: Path, capsys: Any) -> None:
     code, out, _ = run_cli(capsys, "ls", "--limit", "9" * 30, "--json")
     assert code == 0 and len(json.loads(out)["runs"]) == 3
+
+
+def _small_store(root: Path) -> None:
+    from jupyter_xtrack.store import open_store
+
+    with open_store(root) as store:
+        blob = store.put_blob(b"code")
+        rid, _ = store.create_run(name="kept")
+        store.set_facts(rid, code={"hash": blob})
+        store.finish_run(rid, status="finished")
+
+
+def test_store_path_that_is_a_file_is_one_line(tmp_path: Path, capsys: Any) -> None:
+    path = tmp_path / "store"
+    path.write_text("not a folder")
+    for argv in (["ls"], ["show", "1"], ["gc"]):
+        code, _, err = run_cli(capsys, *argv, "--store", str(path))
+        assert code == 2, argv
+        assert err.strip() == (f"xtrack: error: the store path {path} is a file, not a store "
+                               "folder; move the file away, or set XTRACK_STORE=/other/folder "
+                               "(or --store) to use another store")
+
+
+def test_empty_database_is_moved_aside_and_gc_refuses(tmp_path: Path, capsys: Any) -> None:
+    root = tmp_path / "store"
+    _small_store(root)
+    (root / "xtrack.db").write_bytes(b"")
+    with pytest.warns(RuntimeWarning, match="moved aside"):
+        code, out, _ = run_cli(capsys, "ls", "--store", str(root))
+    assert code == 0 and "no runs" in out
+    [aside] = root.glob("xtrack.db.damaged-*")
+    code, _, err = run_cli(capsys, "gc", "--store", str(root))
+    assert code == 2 and "gc refused" in err and str(aside) in err
+    assert len(err.strip().splitlines()) == 1
+    assert len([p for p in (root / "blobs").rglob("*") if p.is_file()]) == 1
+
+
+def test_ls_and_show_read_a_read_only_store(tmp_path: Path) -> None:
+    from tests.read_only import run_on_read_only_store
+
+    root = tmp_path / "store"
+    _small_store(root)
+    res = run_on_read_only_store(root, f"""
+        import sys
+        from jupyter_xtrack.cli import main
+        codes = [main(["ls", "--store", {str(root)!r}]),
+                 main(["show", "1", "--store", {str(root)!r}]),
+                 main(["rm", "1", "--store", {str(root)!r}])]
+        print("codes", *codes)
+    """)
+    assert res.returncode == 0, res.stderr
+    assert "kept" in res.stdout
+    assert res.stdout.strip().splitlines()[-1] == "codes 0 0 2"
+    assert "read-only" in res.stderr

@@ -54,6 +54,13 @@ def _store(args: argparse.Namespace) -> Any:
     return open_store(args.store)
 
 
+def _reading_store(args: argparse.Namespace) -> Any:
+    """The store for commands that only read: opened read-only when it is not writable."""
+    from ..store import open_store_for_reading  # lazy: see _store
+
+    return open_store_for_reading(args.store)
+
+
 def _fail(message: str) -> int:
     print(f"xtrack: error: {message}", file=sys.stderr)
     return 2
@@ -72,7 +79,7 @@ def _dump(obj: Any) -> None:
 
 def cmd_ls(args: argparse.Namespace) -> int:
     try:
-        store = _store(args)
+        store = _reading_store(args)
         table = store.query_runs(
             args.filter,
             experiment=args.experiment,
@@ -162,7 +169,7 @@ def _clip(text: str, width: int) -> str:
 def cmd_show(args: argparse.Namespace) -> int:
 
     try:
-        store = _store(args)
+        store = _reading_store(args)
         record = store.get_run(args.ref)
     except _user_errors() as exc:
         return _fail(str(exc))
@@ -176,7 +183,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
 
     try:
-        store = _store(args)
+        store = _reading_store(args)
         runs = [Run(store.get_run(r), store) for r in args.refs]
         comp = compare_runs(runs)
     except _user_errors() as exc:

@@ -23,6 +23,7 @@ from ..facts import (
     fact_of,
     stdio_blob,
 )
+from ..store.errors import BlobUnavailableError
 from .summary import summary_html, summary_text
 
 
@@ -130,17 +131,29 @@ class Run:
         """The raw fact of `kind` as stored (small JSON; big parts are blob references)."""
         return self._record.get(kind)
 
-    def _blob_text(self, ref: Any) -> str | None:
+    def _blob(self, ref: Any) -> bytes | None:
+        """The blob's bytes; None when the store refuses it (a link out of the store), so
+        a tampered blob reads as unavailable and never as its target."""
         if not ref:
             return None
-        return self._store.get_blob(ref).decode("utf-8", errors="replace")
+        try:
+            return self._store.get_blob(ref)
+        except BlobUnavailableError as exc:
+            if exc.refused:
+                return None
+            raise
+
+    def _blob_text(self, ref: Any) -> str | None:
+        data = self._blob(ref)
+        return None if data is None else data.decode("utf-8", errors="replace")
 
     def _blob_json(self, ref: Any) -> dict[str, Any] | None:
-        if not ref:
+        data = self._blob(ref)
+        if data is None:
             return None
         import orjson  # lazy: only readers of blob facts need it
 
-        value = orjson.loads(self._store.get_blob(ref))
+        value = orjson.loads(data)
         return value if isinstance(value, dict) else None
 
     @cached_property

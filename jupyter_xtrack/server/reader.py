@@ -30,17 +30,18 @@ from ..facts import (
 )
 from ..records.compare import compare_runs
 from ..records.run import Run
-from ..store import open_store
+from ..store import open_store_for_reading
 from ..store.blobs import hashes_in
 from ..store.codec import dumps
-from ..store.errors import StoreError
+from ..store.errors import BlobUnavailableError, StoreError
+from ..store.location import check_store_folder
 from ..store.query import compile_filter, compile_order
 from .config import XTrack
 from .downsample import downsample_history
 from .encoding import jsonable
 from .errors import RequestError
 from .jobs import list_jobs, request_cancel
-from .safe_paths import check_artifact_name, inside_store
+from .safe_paths import check_artifact_name
 
 if TYPE_CHECKING:
     from ..store.contract import RunStore
@@ -96,14 +97,16 @@ class StoreReader:
 
     def store(self) -> RunStore | None:
         """The open store, or None while it does not exist. StoreError when it exists but
-        cannot be opened (unreadable, damaged)."""
+        cannot be opened (unreadable, damaged) or its path is a file. A store that cannot
+        be written is opened read-only: it is served, and changes to it answer 503."""
         if self._store is not None:
             return self._store
+        check_store_folder(self.root)
         if not self.exists():
             return None
         with self._lock:
             if self._store is None:
-                self._store = open_store(self.root)
+                self._store = open_store_for_reading(self.root)
         return self._store
 
     def need_store(self) -> RunStore:
@@ -223,7 +226,7 @@ class StoreReader:
         run_id = store.resolve_ref(ref)
         for art in store.artifacts(run_id):
             if art["name"] == name:
-                path = inside_store(store.blob_path(art["hash"]), self.root)
+                path = _blob_file(store, art["hash"])
                 media = art.get("media_type") or _guess_type(name)
                 return ServedFile(path, media, name.rsplit("/", 1)[-1])
         known = ", ".join(a["name"] for a in store.artifacts(run_id)) or "none"
@@ -242,7 +245,7 @@ class StoreReader:
                 404, f"run #{record['number']} does not refer to blob {blob_hash:.60}",
                 reason="unknown_blob",
             )
-        path = inside_store(store.blob_path(blob_hash), self.root)
+        path = _blob_file(store, blob_hash)
         return ServedFile(path, "application/octet-stream", blob_hash.replace(":", "-"))
 
     def compare(
@@ -322,8 +325,8 @@ class StoreReader:
                     404, f"run #{record['number']} has no {kind} snapshot ({hint})",
                     reason="no_notebook",
                 )
-            sides.append((record, inside_store(store.blob_path(blob), self.root)))
-        data = [path.read_bytes() for _, path in sides]
+            sides.append((record, blob))
+        data = [_blob_bytes(store, blob) for _, blob in sides]
         names = (f"#{sides[0][0]['number']}", f"#{sides[1][0]['number']}")
         outcome = diff_notebook_bytes(
             data[0], data[1], names=names, fmt="json", timeout_s=self.config.diff_timeout_s
@@ -447,6 +450,28 @@ class _CachingBlobs:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._store, name)
+
+
+def _blob_file(store: RunStore, h: str) -> Path:
+    """`store.blob_file(h)`, its refusals as 403 (a link out of the store) or 404."""
+    try:
+        return store.blob_file(h)
+    except BlobUnavailableError as exc:
+        raise _unavailable(exc) from None
+
+
+def _blob_bytes(store: RunStore, h: str) -> bytes:
+    """`store.get_blob(h)`, its refusals as 403 or 404."""
+    try:
+        return store.get_blob(h)
+    except BlobUnavailableError as exc:
+        raise _unavailable(exc) from None
+
+
+def _unavailable(exc: BlobUnavailableError) -> RequestError:
+    if exc.refused:
+        return RequestError(403, str(exc), reason="bad_path")
+    return RequestError(404, str(exc), reason="missing_blob")
 
 
 def _brief(record: Mapping[str, Any]) -> dict[str, Any]:

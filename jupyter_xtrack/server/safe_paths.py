@@ -1,11 +1,9 @@
-"""Names and files the API serves: artifact names are checked before any lookup, and every
-file is resolved (symlinks followed) and must stay inside the store folder."""
+"""Artifact names the API takes are checked before any lookup. (Blob files are resolved and
+contained by the store itself: `RunStore.blob_file` / `get_blob`.)"""
 
 from __future__ import annotations
 
-import os
 import re
-from pathlib import Path
 
 from .errors import RequestError
 
@@ -43,21 +41,3 @@ def check_artifact_name(name: str) -> str:
             "refer outside their run", reason="bad_path",
         )
     return name
-
-
-def inside_store(path: Path, store_root: Path) -> Path:
-    """`path` resolved (every symlink followed), if the result is a regular file inside
-    `store_root`; RequestError 403 when it points out of the store, 404 when missing."""
-    root = Path(os.path.realpath(store_root))
-    real = Path(os.path.realpath(path))
-    if real != root and root not in real.parents:
-        raise RequestError(
-            403, f"{path.name} resolves outside the store ({root}); the server only serves "
-            "files inside the store, so this link was refused", reason="bad_path",
-        )
-    if not real.is_file():
-        raise RequestError(
-            404, f"the stored file {path.name} is missing from {root}/blobs (deleted by "
-            "hand or by gc?)", reason="missing_blob",
-        )
-    return real

@@ -13,10 +13,10 @@ The filter language is described in `jupyter_xtrack.store.query`.
 from __future__ import annotations
 
 from .blobs import hash_bytes
-from .errors import FilterError, StoreError, UnknownRunError
+from .errors import FilterError, ReadOnlyStoreError, StoreError, UnknownRunError
 from .location import default_store_path
 from .query import RUN_STATUSES
-from .store import RUN_KINDS, Store, open_store
+from .store import RUN_KINDS, Store, open_store, open_store_for_reading
 from .table import RunTable
 from .writer import BackgroundWriter, PointBuffer
 
@@ -26,6 +26,7 @@ __all__ = [
     "BackgroundWriter",
     "FilterError",
     "PointBuffer",
+    "ReadOnlyStoreError",
     "RunTable",
     "Store",
     "StoreError",
@@ -33,4 +34,5 @@ __all__ = [
     "default_store_path",
     "hash_bytes",
     "open_store",
+    "open_store_for_reading",
 ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import time
 import uuid
 from collections.abc import Iterable, Iterator
@@ -16,7 +17,7 @@ from typing import BinaryIO
 
 import xxhash
 
-from .errors import StoreError
+from .errors import BlobUnavailableError, StoreError
 
 HASH_ALGORITHM = "xxh3_128"
 HASH_PATTERN = re.compile(r"xxh3_128:[0-9a-f]{32}")
@@ -101,15 +102,57 @@ class BlobStore:
                     raise self._write_error(exc) from exc
                 raise
 
-    def get(self, h: str) -> bytes:
-        """The bytes of blob `h`; StoreError if it is not stored."""
+    def resolve(self, h: str) -> Path:
+        """The real path of blob `h` (every symlink followed), checked to be a regular file
+        inside the blob folder: the one gate every read of blob content goes through.
+        BlobUnavailableError when it is missing or leads elsewhere (refused)."""
+        path = self.path(h)
+        root = os.path.realpath(self.root)
+        real = os.path.realpath(path)
+        if os.path.commonpath([root, real]) != root or real == root:
+            raise BlobUnavailableError(
+                f"blob {h} in {self.root} resolves to a file outside the store's blob folder; "
+                "it was refused (replace the link by the blob's own content, or run gc)",
+                refused=True,
+            )
         try:
-            return self.path(h).read_bytes()
+            mode = os.stat(real).st_mode
         except FileNotFoundError:
-            raise StoreError(
+            raise BlobUnavailableError(
                 f"blob {h} is missing from {self.root} (removed by gc, or the store was copied "
-                "without its blobs folder)"
+                "without its blobs folder)", refused=False,
             ) from None
+        if not stat.S_ISREG(mode):
+            raise BlobUnavailableError(
+                f"blob {h} in {self.root} is not a regular file; it was refused", refused=True,
+            )
+        return Path(real)
+
+    def get(self, h: str) -> bytes:
+        """The bytes of blob `h`, read only through `resolve` (BlobUnavailableError, a
+        StoreError, when it is missing or refused)."""
+        real = self.resolve(h)
+        # O_NOFOLLOW: a link swapped in after the check is refused, not followed.
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+        try:
+            fd = os.open(real, flags)
+        except FileNotFoundError:
+            raise BlobUnavailableError(
+                f"blob {h} is missing from {self.root} (removed by gc, or the store was copied "
+                "without its blobs folder)", refused=False,
+            ) from None
+        except OSError as exc:
+            raise BlobUnavailableError(
+                f"blob {h} in {self.root} cannot be read ({exc.strerror or exc})",
+                refused=True,
+            ) from exc
+        with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                raise BlobUnavailableError(
+                    f"blob {h} in {self.root} is not a regular file; it was refused",
+                    refused=True,
+                )
+            return fh.read()
 
     def all(self) -> Iterator[tuple[str, Path]]:
         """Every stored blob as (hash, path)."""

@@ -3,14 +3,16 @@ translation of SQLite errors into `StoreError`s that say what to do."""
 
 from __future__ import annotations
 
+import os
 import random
 import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import quote
 
-from .errors import StoreError
+from .errors import ReadOnlyStoreError, StoreError
 
 BUSY_TIMEOUT_S = 30.0
 # SQLite's own busy handler waits BUSY_TIMEOUT_S; this is the extra patience on top of it
@@ -21,12 +23,33 @@ WRITE_DEADLINE_S = 60.0
 _BUSY, _LOCKED, _IOERR, _CORRUPT, _FULL, _CANTOPEN, _READONLY, _NOTADB = 5, 6, 10, 11, 13, 14, 8, 26
 
 
-def connect(db_path: Path) -> sqlite3.Connection:
+def connect(db_path: Path, *, read_only: bool = False) -> sqlite3.Connection:
     """A connection in autocommit mode (transactions are explicit), usable from any thread
-    that owns it, with the store's pragmas applied."""
-    conn = sqlite3.connect(
-        str(db_path), timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+    that owns it, with the store's pragmas applied. `read_only` opens with `mode=ro`; where
+    that cannot open a WAL database (its folder is read-only, so no `-shm` file can be made),
+    with `immutable=1`: nothing on a read-only folder can change it under us."""
+    if not read_only:
+        conn = _open(str(db_path), uri=False)
+    else:
+        target = "file:" + quote(str(db_path.absolute()))
+        conn = _open(target + "?mode=ro", uri=True)
+        try:
+            conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError as exc:
+            if error_code(exc) != _CANTOPEN or os.access(db_path.parent, os.W_OK):
+                raise
+            conn.close()
+            conn = _open(target + "?immutable=1", uri=True)
+    return _configure(conn)
+
+
+def _open(target: str, *, uri: bool) -> sqlite3.Connection:
+    return sqlite3.connect(
+        target, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False, uri=uri
     )
+
+
+def _configure(conn: sqlite3.Connection) -> sqlite3.Connection:
     conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
     conn.execute("PRAGMA synchronous = NORMAL")
     conn.execute("PRAGMA temp_store = MEMORY")
@@ -73,7 +96,7 @@ def store_error(exc: sqlite3.Error, root: Path) -> StoreError:
             retryable=True,
         )
     if code == _READONLY:
-        return StoreError(
+        return ReadOnlyStoreError(
             f"store {root} is read-only ({exc}); make it writable (chmod -R u+w {root}) or {env}"
         )
     if code == _FULL:
@@ -86,7 +109,8 @@ def store_error(exc: sqlite3.Error, root: Path) -> StoreError:
     if code in (_CORRUPT, _NOTADB, _IOERR):
         return StoreError(
             f"store {root} is damaged or unreadable ({exc}); move {root / 'xtrack.db'} aside "
-            f"to start a fresh store, or {env}"
+            "as xtrack.db.damaged-<date> (gc then keeps the blobs its runs use) to start a "
+            f"fresh store, or {env}"
         )
     return StoreError(f"store {root}: {exc}")
 

@@ -118,11 +118,19 @@ class RunStore(Protocol):
         ...
 
     def get_blob(self, h: str) -> bytes:
-        """The bytes of blob `h` (StoreError if missing, ValueError if `h` is malformed)."""
+        """The bytes of blob `h`, only ever from a regular file inside the store's blob
+        folder (BlobUnavailableError, a StoreError, if missing or a link leads elsewhere;
+        ValueError if `h` is malformed). Every reader of blob content goes through this
+        or `blob_file`."""
+        ...
+
+    def blob_file(self, h: str) -> Path:
+        """The real path of blob `h` for streaming it, checked as `get_blob` checks it."""
         ...
 
     def blob_path(self, h: str) -> Path:
-        """A local file holding blob `h`, never outside the store (ValueError if malformed)."""
+        """Where blob `h` is placed (unchecked, may not exist; ValueError if malformed):
+        for writers and gc, never for reading content."""
         ...
 
     def add_artifact(self, run_id: str, name: str, *, blob: str, size: int,
@@ -188,5 +196,6 @@ class RunStore(Protocol):
         ...
 
     def gc(self, *, min_age_s: float = ...) -> tuple[int, int]:
-        """Delete blobs nothing refers to, older than `min_age_s`; return (count, bytes)."""
+        """Delete blobs nothing refers to, older than `min_age_s`; return (count, bytes).
+        StoreError while a database moved aside as empty or damaged lies in the store."""
         ...

@@ -15,6 +15,21 @@ class StoreError(Exception):
         self.retryable = retryable
 
 
+class ReadOnlyStoreError(StoreError):
+    """The store cannot be written (read-only folder, file or mount; or opened read-only).
+    Readers fall back to opening it read-only (`open_store_for_reading`)."""
+
+
+class BlobUnavailableError(StoreError):
+    """A blob's file cannot be served: it is missing, or it is not a regular file inside the
+    store's blob folder (a symlink out of the store, a folder, a device). `refused` is true
+    in the second case; readers show the blob as unavailable, never its target."""
+
+    def __init__(self, message: str, *, refused: bool) -> None:
+        super().__init__(message)
+        self.refused = refused
+
+
 class UnknownRunError(StoreError, LookupError):
     """A run reference (id, id prefix or number) matches no run, or more than one."""
 

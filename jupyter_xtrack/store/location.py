@@ -50,6 +50,31 @@ def store_root(
     return full
 
 
+DAMAGED_SUFFIX = ".damaged-"
+
+
+def check_store_folder(root: Path) -> Path:
+    """`root`, unless it exists and is not a folder: StoreError saying so (a file there
+    would otherwise read as a missing store, or fail with "File exists")."""
+    if root.exists() and not root.is_dir():
+        raise StoreError(
+            f"the store path {root} is a file, not a store folder; move the file away, or "
+            "set XTRACK_STORE=/other/folder (or --store) to use another store"
+        )
+    return root
+
+
+def moved_aside_databases(root: Path) -> list[Path]:
+    """Databases of this store that were moved aside as empty or damaged
+    (`xtrack.db.damaged-<time>`), oldest first; their runs may still refer to blobs."""
+    try:
+        found = [p for p in root.glob(f"xtrack.db{DAMAGED_SUFFIX}*")
+                 if not p.name.endswith(("-wal", "-shm"))]
+    except OSError:
+        return []
+    return sorted(found)
+
+
 def _path_from_url(url: str) -> str:
     parts = urlsplit(url)
     scheme = parts.scheme.lower()

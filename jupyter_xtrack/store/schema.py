@@ -166,13 +166,13 @@ def migrate(conn: sqlite3.Connection, root: Path, target: int = SCHEMA_VERSION) 
     if target > SCHEMA_VERSION:
         raise ValueError(f"no schema version {target} (newest is {SCHEMA_VERSION})")
     current = schema_version(conn)
-    _check_not_newer(current, root)
+    check_not_newer(current, root)
     if current >= target:
         return current
     with write_transaction(conn):
         # Another process may have migrated while we waited for the lock.
         current = schema_version(conn)
-        _check_not_newer(current, root)
+        check_not_newer(current, root)
         for version in range(current + 1, target + 1):
             MIGRATIONS[version](conn)
             conn.execute(
@@ -187,7 +187,7 @@ def migrate(conn: sqlite3.Connection, root: Path, target: int = SCHEMA_VERSION) 
         return max(current, target)
 
 
-def _check_not_newer(version: int, root: Path) -> None:
+def check_not_newer(version: int, root: Path) -> None:
     if version > SCHEMA_VERSION:
         raise StoreError(
             f"store {root} has schema version {version}, newer than this jupyter_xtrack "

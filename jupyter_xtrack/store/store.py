@@ -13,6 +13,7 @@ import os
 import sqlite3
 import threading
 import time
+import warnings
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from operator import itemgetter
@@ -24,7 +25,7 @@ from . import metrics as metric_store
 from .blobs import BlobStore, check_hash, hashes_in
 from .codec import dumps, loads
 from .connection import connect, is_busy, store_error, write_transaction
-from .errors import StoreError, UnknownRunError
+from .errors import ReadOnlyStoreError, StoreError, UnknownRunError
 from .gcpause import gc_paused
 from .ids import new_run_id, run_number
 from .liveness import (
@@ -33,9 +34,9 @@ from .liveness import (
     process_alive,
     this_host,
 )
-from .location import store_root
+from .location import DAMAGED_SUFFIX, check_store_folder, moved_aside_databases, store_root
 from .query import INT64_MAX, INT64_MIN, RUN_STATUSES, compile_filter, compile_order
-from .schema import migrate
+from .schema import SCHEMA_VERSION, check_not_newer, migrate, schema_version
 from .summary import NAMESPACES, Summaries
 from .table import BASE_COLUMNS, BASE_SQL, RunTable, build_table, fetch_columns, namespaces_needed
 
@@ -54,16 +55,25 @@ GC_GRACE_S = 3600.0
 
 
 def open_store(
-    path: str | os.PathLike[str] | None = None, *, start_dir: str | os.PathLike[str] | None = None
+    path: str | os.PathLike[str] | None = None,
+    *,
+    start_dir: str | os.PathLike[str] | None = None,
+    read_only: bool = False,
 ) -> Store:
     """Open (creating if needed) the store at `path`.
 
     `path` may be a folder or a `sqlite:///abs/path` / `file:///abs/path` URL; None means
     `$XTRACK_STORE`, else `default_store_path(start_dir or cwd)`. A new store gets a
     `.gitignore` holding `*`, a `blobs/` folder and `xtrack.db`; an old one is migrated.
-    StoreError (naming the path and the fix) when it cannot be created, written or read.
+    An empty (0-byte) `xtrack.db` is moved aside as `xtrack.db.damaged-<time>` with a
+    warning, never silently replaced (its blobs stay, and `gc` refuses to run while it is
+    there). `read_only` opens an existing store without writing anything (see
+    `open_store_for_reading`). StoreError (naming the path and the fix) when it cannot be
+    created, written or read; ReadOnlyStoreError when it cannot be written.
     """
-    root = store_root(path, start_dir)
+    root = check_store_folder(store_root(path, start_dir))
+    if read_only:
+        return _open_read_only(root)
     try:
         root.mkdir(parents=True, exist_ok=True)
         (root / "blobs").mkdir(exist_ok=True)
@@ -77,18 +87,117 @@ def open_store(
         ) from exc
     store = Store(root)
     try:
-        store._initialize()
+        with _opening(root):
+            moved = _move_aside_if_empty(store.db_path)
+            store._initialize()
+    except BaseException:
+        store.close()
+        raise
+    if moved is not None:
+        warnings.warn(
+            f"store {root}: its database was empty (0 bytes), so it was moved aside to "
+            f"{moved} and a new one was started; the blobs are kept. `xtrack gc` refuses to "
+            "run until that file is restored or removed (see the README, 'The store')",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    return store
+
+
+def open_store_for_reading(
+    path: str | os.PathLike[str] | None = None, *, start_dir: str | os.PathLike[str] | None = None
+) -> Store:
+    """`open_store(path)`, or, when the store cannot be written (a read-only folder, file or
+    mount), the same store opened read-only: readers (the CLI's ls/show/compare, the
+    server) can list and show it; writes raise ReadOnlyStoreError."""
+    try:
+        return open_store(path, start_dir=start_dir)
+    except ReadOnlyStoreError:
+        return open_store(path, start_dir=start_dir, read_only=True)
+
+
+def _open_read_only(root: Path) -> Store:
+    store = Store(root, read_only=True)
+    if not store.db_path.is_file():
+        raise StoreError(
+            f"there is no store at {root} (no xtrack.db) to read; track a cell first, or "
+            "set XTRACK_STORE=/other/folder to read another store"
+        )
+    try:
+        conn = store._conn()
+        try:
+            version = schema_version(conn)
+        except sqlite3.Error as exc:
+            raise store._error(exc) from exc
+        check_not_newer(version, root)
+        if version < SCHEMA_VERSION:
+            raise ReadOnlyStoreError(
+                f"store {root} is read-only and was written by an older jupyter_xtrack "
+                f"(schema {version}, this one reads {SCHEMA_VERSION}); open it once where it "
+                "is writable so that it is upgraded"
+            )
     except BaseException:
         store.close()
         raise
     return store
 
 
+@contextmanager
+def _opening(root: Path) -> Iterator[None]:
+    """Serialise the opening of `root` between processes (an flock on `.open.lock`), so a
+    database another process is creating right now (0 bytes for an instant) is never taken
+    for an empty one. Without the lock file (read-only folder) opening goes on unlocked."""
+    try:
+        import fcntl  # lazy: POSIX only
+    except ImportError:
+        yield
+        return
+    try:
+        fd = os.open(root / ".open.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        yield
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def _move_aside_if_empty(db_path: Path) -> Path | None:
+    """Rename an empty `xtrack.db` (and its -wal/-shm) to `xtrack.db.damaged-<time>`, so
+    SQLite does not silently start a new store over it; the new path, or None."""
+    try:
+        if db_path.stat().st_size != 0:
+            return None
+    except FileNotFoundError:
+        return None
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    target = db_path.with_name(f"{db_path.name}{DAMAGED_SUFFIX}{stamp}")
+    n = 1
+    while target.exists():
+        n += 1
+        target = db_path.with_name(f"{db_path.name}{DAMAGED_SUFFIX}{stamp}-{n}")
+    try:
+        os.replace(db_path, target)
+        for suffix in ("-wal", "-shm"):
+            side = db_path.with_name(db_path.name + suffix)
+            if side.exists():
+                os.replace(side, target.with_name(target.name + suffix))
+    except OSError as exc:
+        raise StoreError(
+            f"store {db_path.parent}: its database {db_path} is empty (0 bytes) and could not "
+            f"be moved aside ({exc.strerror or exc}); move it aside by hand and open it again"
+        ) from exc
+    return target
+
+
 class Store:
     """One run store (see the module docstring). Open it with `open_store`."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, *, read_only: bool = False) -> None:
         self.root = root
+        self.read_only = read_only
         self.db_path = root / "xtrack.db"
         self.blobs = BlobStore(root / "blobs")
         self._local = threading.local()
@@ -121,7 +230,7 @@ class Store:
     def _check_writable(self) -> None:
         if self._writable():
             return
-        raise StoreError(
+        raise ReadOnlyStoreError(
             f"store {self.root} is read-only; make it writable (chmod -R u+w {self.root}, or "
             "remount it read-write) or set XTRACK_STORE=/other/folder (or %xtrack store "
             "/other/folder) to use another store"
@@ -157,7 +266,7 @@ class Store:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             try:
-                conn = connect(self.db_path)
+                conn = connect(self.db_path, read_only=self.read_only)
             except sqlite3.Error as exc:
                 raise self._error(exc) from exc
             self._local.conn = conn
@@ -166,7 +275,7 @@ class Store:
         return conn
 
     def _error(self, exc: sqlite3.Error) -> StoreError:
-        if self.root.is_dir() and not self._writable():
+        if not self.read_only and self.root.is_dir() and not self._writable():
             try:
                 self._check_writable()
             except StoreError as read_only:
@@ -189,8 +298,17 @@ class Store:
         except sqlite3.Error as exc:
             raise self._error(exc) from exc
 
+    def _refuse_write(self) -> None:
+        if self.read_only:
+            raise ReadOnlyStoreError(
+                f"store {self.root} is open read-only (it is not writable), so it cannot be "
+                f"changed; make it writable (chmod -R u+w {self.root}, or remount it "
+                "read-write) and open it again"
+            )
+
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
+        self._refuse_write()
         conn = self._conn()
         if not conn.in_transaction and not self.db_path.exists():
             # SQLite would go on writing into the deleted file and lose everything.
@@ -526,19 +644,28 @@ class Store:
 
     def put_blob(self, data: bytes | bytearray | memoryview) -> str:
         """Store bytes as a blob (once per distinct content) and return its hash."""
+        self._refuse_write()
         return self.blobs.put(data)
 
     def put_blob_file(self, path: str | os.PathLike[str]) -> tuple[str, int]:
         """Store a file as a blob, streaming it, and return (hash, size)."""
+        self._refuse_write()
         return self.blobs.put_file(path)
 
     def get_blob(self, h: str) -> bytes:
-        """The bytes of blob `h` (StoreError if missing, ValueError if `h` is malformed)."""
+        """The bytes of blob `h`, read through `blob_file`'s check (BlobUnavailableError
+        if missing or refused, ValueError if `h` is malformed)."""
         return self.blobs.get(h)
 
+    def blob_file(self, h: str) -> Path:
+        """The real path of blob `h`, a regular file inside the blob folder (symlinks
+        followed and checked); BlobUnavailableError if missing or it leads elsewhere."""
+        return self.blobs.resolve(h)
+
     def blob_path(self, h: str) -> Path:
-        """The file of blob `h` inside the store (ValueError unless `h` is a well-formed
-        blob hash, so no crafted value can point outside the blob folder)."""
+        """Where blob `h` is placed inside the store, unchecked and whether or not it exists
+        (ValueError unless `h` is a well-formed blob hash). Never read content through it:
+        use `get_blob` or `blob_file`."""
         return self.blobs.path(h)
 
     def add_artifact(
@@ -611,7 +738,8 @@ class Store:
         ]
 
     def artifact_path(self, run_id: str, name: str) -> Path:
-        """The blob file holding artifact `name` of the run (StoreError if it has none)."""
+        """The blob file holding artifact `name` of the run, checked like `blob_file`
+        (StoreError if it has none)."""
         with self._read() as conn:
             number = self._number(conn, run_id)
             row = conn.execute(
@@ -624,7 +752,7 @@ class Store:
                 ]
                 known = ", ".join(sorted(names)) or "none"
                 raise StoreError(f"run #{number} has no artifact {name!r} (its artifacts: {known})")
-        return self.blobs.path(row[0])
+        return self.blobs.resolve(row[0])
 
     # -- archived notebook outputs -------------------------------------------------------
     def archive_outputs(self, records: Sequence[Mapping[str, Any]]) -> None:
@@ -908,7 +1036,20 @@ class Store:
         as text anywhere in a run's facts, recorded files (hash or extra fields), artifacts
         (hash or meta) or archived outputs. Blobs younger than `min_age_s` are kept too,
         since a writer may not have recorded its reference yet.
+
+        Refused (StoreError) while a database moved aside as damaged lies next to this one:
+        its runs may refer to blobs this database does not know.
         """
+        self._refuse_write()
+        aside = moved_aside_databases(self.root)
+        if aside:
+            names = ", ".join(str(p) for p in aside)
+            raise StoreError(
+                f"gc refused: store {self.root} has a database moved aside as empty or "
+                f"damaged ({names}); its runs may refer to blobs the current database does not "
+                "know. Recover what you need from it, then delete or move it out of the store "
+                "folder, and run gc again"
+            )
         keep: set[str] = set()
         with self._snapshot() as conn:
             for query in (

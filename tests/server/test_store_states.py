@@ -87,3 +87,83 @@ class TestUnreadableStore:
         assert info.value.code == 503 and info.value.response is not None
         body = check_schema("Error", json.loads(info.value.response.body))
         assert body["reason"] == "store" and str(store_path) in body["message"]
+
+
+class TestStorePathIsAFile:
+    @pytest.fixture
+    def store_path(self, tmp_path: Path) -> Path:
+        path = tmp_path / "store"
+        path.write_text("not a folder")
+        return path
+
+    async def test_status_and_reads_say_it_is_a_file(
+        self, api: Any, jp_fetch: Any, check_schema: Any, store_path: Path
+    ) -> None:
+        status = await api("status", "Status")
+        assert status["state"] == "error"
+        assert f"the store path {store_path} is a file, not a store folder" in status["message"]
+        with pytest.raises(HTTPClientError) as info:
+            await jp_fetch(*API.split("/"), "runs")
+        assert info.value.code == 503 and info.value.response is not None
+        body = check_schema("Error", json.loads(info.value.response.body))
+        assert "is a file, not a store folder" in body["message"]
+
+
+class TestUnwritableStore:
+    """The server's fallback to a read-only open, through a real server. As root,
+    permission bits do not stop writes, so the store is made to look unwritable to
+    `os.access` (what the store checks); test_reader_serves_a_read_only_mount below reads
+    a store on a really read-only mount."""
+
+    @pytest.fixture
+    def store_path(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+        import os
+
+        root = tmp_path / "ro"
+        with open_store(root) as store:
+            rid, _ = store.create_run(name="kept")
+            store.finish_run(rid, status="finished")
+        real_access = os.access
+
+        def access(path: Any, mode: int, *args: Any, **kwargs: Any) -> bool:
+            if mode & os.W_OK and str(path).startswith(str(root)):
+                return False
+            return real_access(path, mode, *args, **kwargs)
+
+        monkeypatch.setattr(os, "access", access)
+        return root
+
+    async def test_runs_are_served_and_changes_refused(
+        self, api: Any, jp_fetch: Any, store_path: Path
+    ) -> None:
+        page = await api("runs", "RunPage")
+        assert [r["name"] for r in page["runs"]] == ["kept"]
+        assert (await api("status", "Status"))["state"] == "ok"
+        run = await api(f"runs/{page['runs'][0]['id']}", "RunDetail")
+        assert run["name"] == "kept"
+        with pytest.raises(HTTPClientError) as info:
+            await jp_fetch(*API.split("/"), "runs", run["id"], method="PATCH",
+                           body=json.dumps({"name": "renamed"}),
+                           headers={"Content-Type": "application/json"})
+        assert info.value.code == 503 and info.value.response is not None
+        assert b"read-only" in info.value.response.body
+
+
+def test_reader_serves_a_read_only_mount(tmp_path: Path) -> None:
+    from tests.read_only import run_on_read_only_store
+
+    root = tmp_path / "ro"
+    with open_store(root) as store:
+        rid, _ = store.create_run(name="kept")
+        store.finish_run(rid, status="finished")
+    res = run_on_read_only_store(root, f"""
+        from pathlib import Path
+        from jupyter_xtrack.server.reader import StoreReader
+        reader = StoreReader(Path({str(root)!r}))
+        page = reader.page(None, None, 0, 10, None)
+        print(reader.status()["state"], [r["name"] for r in page["runs"]],
+              reader.run("1")["name"])
+        reader.close()
+    """)
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.split() == ["ok", "['kept']", "kept"]

@@ -9,6 +9,7 @@ import pytest
 import xxhash
 
 from jupyter_xtrack.store import Store, StoreError, hash_bytes
+from jupyter_xtrack.store.errors import BlobUnavailableError
 
 
 def test_hash_format() -> None:
@@ -100,3 +101,23 @@ def test_put_of_existing_blob_renews_it_for_gc(store: Store) -> None:
     store.put_blob(b"old")
     assert store.gc() == (0, 0)
     assert path.exists()
+
+
+def test_blob_reads_stay_inside_the_blob_folder(store: Store) -> None:
+    """A link to another file of the store (the database) or to a folder is refused by the
+    one contained read, get_blob and blob_file alike; a link inside the blob folder is fine."""
+    real = store.put_blob(b"real blob")
+    to_db, to_dir, to_blob = (store.put_blob(f"link {i}".encode()) for i in range(3))
+    targets = {to_db: store.root / "xtrack.db", to_dir: store.root / "blobs",
+               to_blob: store.blob_path(real)}
+    for h, target in targets.items():
+        store.blob_path(h).unlink()
+        store.blob_path(h).symlink_to(target)
+    for h in (to_db, to_dir):
+        with pytest.raises(BlobUnavailableError) as info:
+            store.get_blob(h)
+        assert info.value.refused
+        with pytest.raises(BlobUnavailableError):
+            store.blob_file(h)
+    assert store.get_blob(to_blob) == b"real blob"
+    assert store.blob_file(to_blob) == store.blob_path(real).resolve()

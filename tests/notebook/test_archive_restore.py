@@ -205,10 +205,40 @@ def test_rerun_outputs_are_archived_and_restored_after_a_branch_switch(repo: Pat
     proc = xtrack(repo, "outputs", "restore", "n.ipynb")
     assert proc.returncode == 0, proc.stderr
     assert b"restored outputs of 8 cell(s)" in proc.stdout, proc.stdout
+    assert b"the newest matching outputs of 2 archived versions" in proc.stdout, proc.stdout
     want_b = [c for c in json.loads(outputs_b)["cells"] if c["cell_type"] == "code"]
     for got, want in zip(_code_cells(nb_path), want_b, strict=True):
         assert got.get("outputs") == want.get("outputs")
         assert got.get("execution_count") == want.get("execution_count")
+
+    # outputs A are still there: listed as the older version, restorable by its id
+    listing = xtrack(repo, "outputs", "list", "n.ipynb")
+    assert listing.returncode == 0, listing.stderr
+    lines = listing.stdout.decode().splitlines()
+    assert len(lines) == 2, lines
+    assert "8 cell(s) with new outputs" in lines[0] and "8 cell(s) with new outputs" in lines[1]
+    older = lines[1].split()[0]
+    nb_path.write_bytes(stripped)
+    proc = xtrack(repo, "outputs", "restore", "n.ipynb", "--version", older[:6])
+    assert proc.returncode == 0, proc.stderr
+    want_a = [c for c in json.loads(outputs_a)["cells"] if c["cell_type"] == "code"]
+    for got, want in zip(_code_cells(nb_path), want_a, strict=True):
+        assert got.get("outputs") == want.get("outputs")
+        assert got.get("execution_count") == want.get("execution_count")
+    assert git(repo, "diff", "--quiet", check=False).returncode == 0
+
+
+def test_restore_version_must_name_one_known_version(repo: Path) -> None:
+    nb_path = repo / "v.ipynb"
+    nb_path.write_bytes((NOTEBOOKS / "outputs.ipynb").read_bytes())
+    assert xtrack(repo, "strip", "v.ipynb").returncode == 0
+    stripped = nb_path.read_bytes()
+    proc = xtrack(repo, "outputs", "restore", "v.ipynb", "--version", "zzzz")
+    assert proc.returncode == 2
+    assert b"no archived version 'zzzz' (archived versions: " in proc.stderr
+    proc = xtrack(repo, "outputs", "restore", "v.ipynb", "v.ipynb", "--version", "ab")
+    assert proc.returncode == 2 and b"give one" in proc.stderr
+    assert nb_path.read_bytes() == stripped, "nothing restored"
 
 
 def test_outputs_that_come_back_are_archived_again(repo: Path) -> None:
@@ -263,9 +293,56 @@ def test_archive_written_before_outputs_were_part_of_the_key(repo: Path) -> None
     proc = xtrack(repo, "outputs", "restore", "o.ipynb")
     assert b"restored outputs of 8 cell(s)" in proc.stdout, proc.stdout + proc.stderr
     assert _code_cells(nb_path)[0]["outputs"][0]["text"] == ["hello\n"]
+    assert b"archived versions" not in proc.stdout
 
     nb_path.write_bytes(_rerun(outputs_a, "outputs B\n", 20))
     git(repo, "add", "o.ipynb")
     nb_path.write_bytes(result.data)
     assert b"restored outputs of 8 cell(s)" in xtrack(repo, "outputs", "restore", "o.ipynb").stdout
     assert _code_cells(nb_path)[0]["outputs"][0]["text"] == ["outputs B\n"]
+    listing = xtrack(repo, "outputs", "list", "o.ipynb").stdout.decode().splitlines()
+    assert len(listing) == 2, listing
+
+
+def test_a_version_restores_the_outputs_archived_up_to_it() -> None:
+    # A version holds only the cells that changed; the others come from the versions before.
+    from jupyter_xtrack.notebook.archive import source_hash
+    from jupyter_xtrack.notebook.restore import (
+        archived_versions,
+        find_version,
+        records_as_of,
+        restore_outputs,
+    )
+
+    def record(cell: str, text: str, at: float) -> dict:
+        return {
+            "cell_id": cell,
+            "source_hash": source_hash(f"print('{cell}')"),
+            "notebook_hash": "n1",
+            "outputs_blob": text,
+            "archived_at": at,
+            "run_id": None,
+        }
+
+    blobs = {
+        t: json.dumps({"outputs": [{"output_type": "stream", "text": t}], "execution_count": 1})
+        for t in ("x1", "y1", "x2")
+    }
+    records = [record("x", "x2", 2.0), record("x", "x1", 1.0), record("y", "y1", 1.0)]
+    versions = archived_versions(records)
+    assert [len(v.records) for v in versions] == [1, 2]
+    assert len({v.id for v in versions}) == 2 and find_version(versions, versions[1].id[:4])
+
+    def restored(recs: list[dict]) -> list[str]:
+        nb = {
+            "cells": [
+                {"cell_type": "code", "id": c, "source": f"print('{c}')", "outputs": []}
+                for c in ("x", "y")
+            ]
+        }
+        restore_outputs(nb, recs, lambda h: blobs[h].encode(), "n1")
+        return [c["outputs"][0]["text"] for c in nb["cells"]]
+
+    assert restored(records) == ["x2", "y1"]
+    assert restored(records_as_of(records, versions[0])) == ["x2", "y1"]
+    assert restored(records_as_of(records, versions[1])) == ["x1", "y1"]

@@ -149,17 +149,6 @@ SEEN_FILENAME = "seen"
 _HASH_FIELDS = re.compile(r"(\txxh3_128:[0-9a-f]{32})+$")
 
 
-def version_key(notebook_path: str, items: Sequence[ArchiveItem]) -> str:
-    """One line naming a notebook version by its stripped bytes *and* its outputs, as kept in
-    the spool's `seen` file: `<path>\t<stripped hash>\t<outputs hash>`."""
-    outputs = content_hash(
-        b"\0".join(
-            item.cell_id.encode("utf-8", "surrogatepass") + b"\t" + item.payload for item in items
-        )
-    )
-    return f"{notebook_path}\t{items[0].notebook_hash}\t{outputs}"
-
-
 def _seen_path(line: str) -> str:
     # Older lines hold one hash (`<path>\t<stripped hash>`), newer ones two.
     return _HASH_FIELDS.sub("", line)
@@ -169,8 +158,8 @@ class SpoolingArchiver:
     """Collects what one git command strips; on close, spools it and starts the ingester.
 
     git re-runs the filter on unchanged content (`git status` after a touch, `git diff`), so
-    the version last spooled for each path (stripped bytes and outputs) is remembered in
-    `<spool dir>/seen` and skipped cheaply.
+    the version last spooled for each path (its stripped and its original bytes) is
+    remembered in `<spool dir>/seen` and skipped cheaply.
     """
 
     def __init__(self, work_tree: str | os.PathLike[str]) -> None:
@@ -193,12 +182,12 @@ class SpoolingArchiver:
                     pass
         return self._seen
 
-    def add(self, notebook_path: str, result: StripResult) -> None:
-        """Remember the outputs stripped from `notebook_path` (repo-relative, as git names it)."""
-        items = items_for(notebook_path, result)
-        if not items:
-            return
-        key = version_key(notebook_path, items)
+    def add(self, notebook_path: str, result: StripResult, original: bytes) -> None:
+        """Remember the outputs stripped from `notebook_path` (repo-relative, as git names it)
+        out of its `original` bytes."""
+        # The original bytes stand for the outputs: hashing them costs far less than
+        # serializing every output, and git re-filters every touched notebook.
+        key = f"{notebook_path}\t{content_hash(result.data)}\t{content_hash(original)}"
         last = self._last_keys()
         # Only the newest version of each path counts as seen: outputs A, then B, then A again
         # must archive A again, or restore would bring back B.
@@ -206,7 +195,7 @@ class SpoolingArchiver:
             return
         last[notebook_path] = key
         self.new_keys.append(key)
-        self.items += items
+        self.items += items_for(notebook_path, result)
 
     def close(self) -> None:
         """Spool what was collected and start the background ingester; never raises."""

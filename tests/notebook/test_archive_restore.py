@@ -250,7 +250,7 @@ def test_outputs_that_come_back_are_archived_again(repo: Path) -> None:
     outputs_b = _rerun(outputs_a, "outputs B\n", 20)
     for data in (outputs_a, outputs_b, outputs_a, outputs_a):
         archiver = SpoolingArchiver(repo)
-        archiver.add("a.ipynb", strip_bytes(data, StripOptions()))
+        archiver.add("a.ipynb", strip_bytes(data, StripOptions()), data)
         archiver.close()
     store = open_store(None, start_dir=repo)
     assert len(store.archived_outputs("a.ipynb")) == 8 + 8 + 8, "the last A added nothing"

@@ -346,3 +346,14 @@ def test_a_version_restores_the_outputs_archived_up_to_it() -> None:
     assert restored(records) == ["x2", "y1"]
     assert restored(records_as_of(records, versions[0])) == ["x2", "y1"]
     assert restored(records_as_of(records, versions[1])) == ["x1", "y1"]
+
+
+def test_strip_in_place_of_a_rerun_archives_its_outputs(repo: Path) -> None:
+    nb_path = repo / "s.ipynb"
+    outputs_a = (NOTEBOOKS / "outputs.ipynb").read_bytes()
+    nb_path.write_bytes(outputs_a)
+    assert xtrack(repo, "strip", "s.ipynb").returncode == 0
+    nb_path.write_bytes(_rerun(outputs_a, "outputs B\n", 20))
+    assert xtrack(repo, "strip", "s.ipynb").returncode == 0
+    assert xtrack(repo, "outputs", "restore", "s.ipynb").returncode == 0
+    assert _code_cells(nb_path)[0]["outputs"][0]["text"] == ["outputs B\n"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -72,12 +73,25 @@ def register(sub: Any) -> None:
         "restore",
         help="put archived outputs back into stripped notebooks",
         description="Restore outputs archived when notebooks were stripped, matching cells by "
-        "id and source; cells changed since are listed and left without outputs.",
+        "id and source; cells changed since are listed and left without outputs. The newest "
+        "archived outputs win (those of this exact notebook first); --version picks an older "
+        "version from `xtrack outputs list`.",
     )
     rp.add_argument("notebooks", nargs="+", type=Path, metavar="NOTEBOOK")
     rp.add_argument("--dry-run", action="store_true", help="report only, write nothing")
+    rp.add_argument(
+        "--version",
+        metavar="ID",
+        help="restore the outputs as archived by this version (an id, or its start, from "
+        "`xtrack outputs list`); one notebook only",
+    )
     rp.set_defaults(func=cmd_outputs_restore)
-    lp = osub.add_parser("list", help="list archived versions of a notebook's outputs")
+    lp = osub.add_parser(
+        "list",
+        help="list archived versions of a notebook's outputs",
+        description="Each line is one archiving (a `git add`, a strip) and the cells whose "
+        "outputs were new then, newest first.",
+    )
     lp.add_argument("notebook", type=Path, metavar="NOTEBOOK")
     lp.set_defaults(func=cmd_outputs_list)
 
@@ -301,8 +315,16 @@ def cmd_outputs_restore(args: argparse.Namespace) -> int:
     # lazy: each command loads only what it runs (fast `xtrack strip`)
     from jupyter_xtrack.notebook.archive import archive_key_path, content_hash, open_store_for
     from jupyter_xtrack.notebook.nbjson import NotebookFormatError, dump_notebook, parse_notebook
-    from jupyter_xtrack.notebook.restore import restore_outputs
+    from jupyter_xtrack.notebook.restore import (
+        archived_versions,
+        find_version,
+        records_as_of,
+        restore_outputs,
+    )
 
+    if args.version is not None and len(args.notebooks) != 1:
+        _err("xtrack outputs restore: --version names the version of one notebook; give one")
+        return 2
     status = 0
     for notebook in args.notebooks:
         try:
@@ -324,6 +346,13 @@ def cmd_outputs_restore(args: argparse.Namespace) -> int:
                 _err(f"xtrack outputs restore: no archived outputs for {rel} in this store")
                 status = 1
                 continue
+            versions = archived_versions(records)
+            if args.version is not None:
+                try:
+                    records = records_as_of(records, find_version(versions, args.version))
+                except LookupError as exc:
+                    _err(f"xtrack outputs restore: {rel}: {exc}")
+                    return 2
             report = restore_outputs(nb, records, store.get_blob, content_hash(data))
         finally:
             if hasattr(store, "close"):
@@ -339,6 +368,11 @@ def cmd_outputs_restore(args: argparse.Namespace) -> int:
             )
         if report.kept_existing:
             print(f"  {len(report.kept_existing)} cell(s) already had outputs and were left as is")
+        if len(versions) > 1 and args.version is None:
+            print(
+                f"  the newest matching outputs of {len(versions)} archived versions "
+                f"(`xtrack outputs list {notebook}` lists them; --version ID picks one)"
+            )
     return status
 
 
@@ -361,13 +395,18 @@ def cmd_outputs_list(args: argparse.Namespace) -> int:
     if not records:
         print(f"no archived outputs for {rel}")
         return 1
-    versions: dict[str, list[dict[str, Any]]] = {}
-    for r in records:
-        versions.setdefault(r["notebook_hash"], []).append(r)
-    for h, rs in versions.items():
-        runs = sorted({str(r["run_id"]) for r in rs if r.get("run_id")})
+    # lazy: each command loads only what it runs (fast `xtrack strip`)
+    from jupyter_xtrack.notebook.restore import archived_versions
+
+    for version in archived_versions(records):
+        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(version.archived_at))
+        notebooks = sorted({str(r["notebook_hash"])[:22] for r in version.records})
+        runs = version.runs
         suffix = f" (runs: {', '.join(runs)})" if runs else ""
-        print(f"{h[:22]}  {len(rs)} cell(s){suffix}")
+        print(
+            f"{version.id}  {when}  {len(version.records)} cell(s) with new outputs  "
+            f"notebook {', '.join(notebooks)}{suffix}"
+        )
     return 0
 
 

@@ -6,15 +6,18 @@ process that moves the spool into the store (blobs, then one `archive_outputs` t
 git has returned. Anything left behind (a crash, a busy store) is ingested by the next run or by
 `xtrack outputs ...` before it reads the archive.
 
-Each archived cell is keyed by notebook path (repo-relative), cell id, a hash of its source and
-a hash of the stripped notebook bytes, and linked to the `%%track` run that produced it when the
-store knows the cell id.
+Each archived cell is keyed by notebook path (repo-relative), cell id, a hash of its source, a
+hash of the stripped notebook bytes and the blob of its outputs, and linked to the `%%track` run
+that produced it when the store knows the cell id. Because the outputs are part of the key, a
+re-run that changes outputs but no source (same stripped bytes) is archived as a new version;
+a cell whose outputs did not change since its newest record adds nothing.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -143,41 +146,54 @@ def read_spool(path: Path) -> Iterator[ArchiveItem]:
 
 
 SEEN_FILENAME = "seen"
+_HASH_FIELDS = re.compile(r"(\txxh3_128:[0-9a-f]{32})+$")
+
+
+def _seen_path(line: str) -> str:
+    # Older lines hold one hash (`<path>\t<stripped hash>`), newer ones two.
+    return _HASH_FIELDS.sub("", line)
 
 
 class SpoolingArchiver:
     """Collects what one git command strips; on close, spools it and starts the ingester.
 
     git re-runs the filter on unchanged content (`git status` after a touch, `git diff`), so
-    versions already spooled are remembered in `<spool dir>/seen` and skipped cheaply.
+    the version last spooled for each path (its stripped and its original bytes) is
+    remembered in `<spool dir>/seen` and skipped cheaply.
     """
 
     def __init__(self, work_tree: str | os.PathLike[str]) -> None:
         self.work_tree = os.fspath(work_tree)
         self.items: list[ArchiveItem] = []
         self.new_keys: list[str] = []
-        self._seen: set[str] | None = None
+        self._seen: dict[str, str] | None = None
         git_dir = find_git_dir(self.work_tree)
         self.spool_dir = git_dir / SPOOL_DIRNAME if git_dir is not None else None
 
-    def _seen_keys(self) -> set[str]:
+    def _last_keys(self) -> dict[str, str]:
         if self._seen is None:
-            self._seen = set()
+            self._seen = {}
             if self.spool_dir is not None:
                 try:
                     with open(self.spool_dir / SEEN_FILENAME, encoding="utf-8") as f:
-                        self._seen = set(f.read().splitlines())
+                        for line in f.read().splitlines():
+                            self._seen[_seen_path(line)] = line
                 except OSError:
                     pass
         return self._seen
 
-    def add(self, notebook_path: str, result: StripResult) -> None:
-        """Remember the outputs stripped from `notebook_path` (repo-relative, as git names it)."""
-        key = f"{notebook_path}\t{content_hash(result.data)}"
-        seen = self._seen_keys()
-        if key in seen:
+    def add(self, notebook_path: str, result: StripResult, original: bytes) -> None:
+        """Remember the outputs stripped from `notebook_path` (repo-relative, as git names it)
+        out of its `original` bytes."""
+        # The original bytes stand for the outputs: hashing them costs far less than
+        # serializing every output, and git re-filters every touched notebook.
+        key = f"{notebook_path}\t{content_hash(result.data)}\t{content_hash(original)}"
+        last = self._last_keys()
+        # Only the newest version of each path counts as seen: outputs A, then B, then A again
+        # must archive A again, or restore would bring back B.
+        if last.get(notebook_path) == key:
             return
-        seen.add(key)
+        last[notebook_path] = key
         self.new_keys.append(key)
         self.items += items_for(notebook_path, result)
 
@@ -278,29 +294,32 @@ def ingest_spools(spool_dir: Path, work_tree: str | os.PathLike[str], store: Any
 
 
 def archive_items(store: Any, items: Sequence[ArchiveItem]) -> int:
-    """Write items to `store` (blobs, then one transaction); skip cells already archived.
+    """Write items to `store` (blobs, then one transaction); return the number of new records.
 
-    Returns the number of new records.
+    A cell is skipped when the newest record for the same cell of the same stripped notebook
+    holds the same outputs: new outputs under unchanged sources get a record of their own.
     """
-    seen: dict[str, set[tuple[str, str]]] = {}
+    newest: dict[str, dict[tuple[str, str | None], str | None]] = {}
     records = []
     for item in items:
-        if item.notebook_path not in seen:
-            seen[item.notebook_path] = {
-                (r["cell_id"], r["notebook_hash"])
-                for r in store.archived_outputs(item.notebook_path)
-            }
+        if item.notebook_path not in newest:
+            latest: dict[tuple[str, str | None], str | None] = {}
+            for r in store.archived_outputs(item.notebook_path):  # newest first
+                latest.setdefault((r["cell_id"], r["notebook_hash"]), r["outputs_blob"])
+            newest[item.notebook_path] = latest
+        # put first: the store names the blob, so the comparison holds whatever it does to it
+        blob = store.put_blob(item.payload)
         key = (item.cell_id, item.notebook_hash)
-        if key in seen[item.notebook_path]:
+        if newest[item.notebook_path].get(key) == blob:
             continue
-        seen[item.notebook_path].add(key)
+        newest[item.notebook_path][key] = blob
         records.append(
             {
                 "notebook_path": item.notebook_path,
                 "cell_id": item.cell_id,
                 "source_hash": item.source_hash,
                 "notebook_hash": item.notebook_hash,
-                "outputs_blob": store.put_blob(item.payload),
+                "outputs_blob": blob,
                 "execution_count": item.execution_count
                 if isinstance(item.execution_count, int)
                 else None,

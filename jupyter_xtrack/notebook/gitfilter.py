@@ -30,7 +30,7 @@ from .pktline import (
 )
 from .strip import StripOptions, StripResult, strip_bytes, strip_zeppelin_bytes
 
-OnStripped = Callable[[str, StripResult], None]
+OnStripped = Callable[[str, StripResult, bytes], None]  # path, result, original
 
 
 def strip_for_path(path: str, data: bytes, options: StripOptions) -> StripResult:
@@ -105,7 +105,7 @@ def serve(
         stdout.write(encode_text(["status=success"]) + encode_content(result.data) + FLUSH)
         stdout.flush()
         if on_stripped is not None and result.removed:
-            on_stripped(path, result)
+            on_stripped(path, result, content)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,6 +3,9 @@
 Cells are matched by id (or position, for notebooks without ids) *and* source: outputs are only
 restored into a cell whose source is exactly what produced them. Records from the archived
 version whose stripped bytes equal this notebook win; otherwise the newest matching record does.
+So a notebook re-run and archived again (same sources, new outputs) gets its newest outputs
+back; older ones stay in the archive as versions (`archived_versions`) that can be restored
+by name (`records_as_of`).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from .archive import cell_key, source_hash
+from .archive import cell_key, content_hash, source_hash
 from .nbjson import Notebook
 
 
@@ -89,3 +92,59 @@ def _without_counts(outputs: list[Any]) -> list[Any]:
         {**o, "execution_count": None} if isinstance(o, dict) and "execution_count" in o else o
         for o in outputs
     ]
+
+
+@dataclass
+class ArchivedVersion:
+    """What one archiving of a notebook added (one transaction: one `git add`, one strip).
+
+    A version holds only the cells whose outputs were new then; the others are still those of
+    the versions before it, which is what `records_as_of` gives back.
+    """
+
+    id: str
+    archived_at: float
+    start: int  # where it begins in the newest-first records
+    records: list[dict[str, Any]]
+
+    @property
+    def runs(self) -> list[str]:
+        """The ids of the runs that made these outputs, sorted."""
+        return sorted({str(r["run_id"]) for r in self.records if r.get("run_id")})
+
+
+def archived_versions(records: Sequence[dict[str, Any]]) -> list[ArchivedVersion]:
+    """Group one notebook's archive `records` (newest first) into versions, newest first.
+
+    Records written together share `archived_at`; the id is a hash of that time and the
+    outputs, so it stays the same however many versions come later.
+    """
+    versions: list[ArchivedVersion] = []
+    for index, record in enumerate(records):
+        at = float(record.get("archived_at") or 0.0)
+        if not versions or versions[-1].archived_at != at:
+            versions.append(ArchivedVersion("", at, index, []))
+        versions[-1].records.append(record)
+    for version in versions:
+        parts = [repr(version.archived_at)]
+        parts += sorted(f"{r['cell_id']}\t{r['outputs_blob']}" for r in version.records)
+        version.id = content_hash("\n".join(parts).encode("utf-8", "surrogatepass"))[9:21]
+    return versions
+
+
+def find_version(versions: Sequence[ArchivedVersion], prefix: str) -> ArchivedVersion:
+    """The version whose id starts with `prefix`; LookupError if none or several do."""
+    found = [v for v in versions if prefix and v.id.startswith(prefix.lower())]
+    if len(found) == 1:
+        return found[0]
+    known = ", ".join(v.id for v in versions)
+    if found:
+        raise LookupError(f"version {prefix!r} is ambiguous: {len(found)} ids start so ({known})")
+    raise LookupError(f"no archived version {prefix!r} (archived versions: {known})")
+
+
+def records_as_of(
+    records: Sequence[dict[str, Any]], version: ArchivedVersion
+) -> list[dict[str, Any]]:
+    """The records that were in the archive right after `version` was written, newest first."""
+    return list(records[version.start :])

@@ -97,8 +97,9 @@ def _secret_name(name: str) -> bool:
 
 # Token formats: (literal lead, group name, marker kind, rest of the regex). Unless the lead
 # is distinctive enough alone, a lookbehind (``_NOT_AFTER``) stops a format starting inside a
-# longer word (``task-...`` is not an ``sk-`` key).
-_WORD = "[A-Za-z0-9_]"
+# longer word (``task-...`` is not an ``sk-`` key). An underscore before a token does not
+# count as a word: ``loss_ghp_...`` (a metric name, a dict key) holds a GitHub token.
+_WORD = "[A-Za-z0-9]"
 _TOKEN_FORMATS: tuple[tuple[str, str, str, str], ...] = (
     (
         "-----BEGIN",
@@ -122,7 +123,7 @@ _TOKEN_FORMATS: tuple[tuple[str, str, str, str], ...] = (
     ("rk_", "stripe_r", "stripe-key", r"@(?:live|test)_[A-Za-z0-9]{16,}+"),
     ("sk-", "openai", "api-key", r"@(?:proj-|svcacct-|admin-|ant-)?[A-Za-z0-9_\-]{20,}+"),
     ("xox", "slack", "slack-token", r"@[abposre]-[A-Za-z0-9\-]{10,}+"),
-    ("AIza", "google", "google-api-key", r"(?<![A-Za-z0-9_\-]AIza)[A-Za-z0-9_\-]{30,}+"),
+    ("AIza", "google", "google-api-key", r"(?<![A-Za-z0-9]AIza)[A-Za-z0-9_\-]{30,}+"),
     ("hf_", "hf", "huggingface-token", r"@[A-Za-z0-9]{30,}+"),
     (
         "eyJ",

@@ -628,3 +628,23 @@ def test_no_user_patterns_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
     assert redact_module.user_patterns() == ()
     assert redact_module.user_patterns({"XTRACK_REDACT": "a;;b"}) != ()
     assert re.compile("a") in redact_module.user_patterns({"XTRACK_REDACT": "a;;b"})
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "ghp_" + "Qm7Zx2Lr9Kc4Vb8Nt1Hy6Pw3Jd5Fs0Ga2Ek4",
+        "sk-proj-" + "Vn3Kq8Rt1Lm6Zx9Wc2Bd7Hf4Jp",
+        "AIza" + "SyQ7mK2xL9rT4vW8nB3cZ6hJ1pD5fG0kE2y",
+        "hf_" + "Zq8Lm3Xk7Rt2Vn9Wc4Bp6Hd1Jf5Gs0Ty",
+        "sk_live_" + "Wq4Zn8Kt3Lm7Xc2Vb9Hp5Rd",
+        "xoxb-" + "271828182845-314159265358-Rg5Tn8Wq2Kz7Lm4Xc9Vb1Hd",
+    ],
+)
+def test_token_after_an_underscore_or_dash_is_hidden(token: str) -> None:
+    # a metric name `loss_ghp_...`, an artifact name `notes-AIza...`
+    for text in (f"loss_{token}", f"notes-{token}.txt", f"xt.log(**{{'m_{token}': 1}})"):
+        assert token[-12:] not in redact_text(text), text
+    # still not inside a longer word
+    assert redact_text("task-" + "a" * 30) == "task-" + "a" * 30
+

@@ -548,6 +548,8 @@ def _redact_lines(lines: list[Any]) -> list[Any]:
         line.endswith("\n") for line in lines[:-1]
     )
     if not is_text:  # a list of values (tags, widget state...), not a text split in lines
+        if lines and all(isinstance(line, str) for line in lines):
+            return _redact_string_list(lines)
         return [_redact_json(v) for v in lines]
     text = "".join(lines)
     hidden = redact_text(text)
@@ -555,6 +557,18 @@ def _redact_lines(lines: list[Any]) -> list[Any]:
         return lines
     parts = hidden.split("\n")  # only at \n, as Jupyter splits (not at \r or \u2028)
     return [p + "\n" for p in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+
+
+def _redact_string_list(items: list[str]) -> list[str]:
+    """Strings that may be the lines of one text without their newlines (an error's
+    traceback): redacted joined, so a key block spread over items is found whole."""
+    joined = "\n".join(items)
+    hidden = redact_text(joined)
+    if hidden == joined:
+        return items
+    # split where the items were when no newline was inside one (the count may change
+    # where a key block spanning items became one marker)
+    return hidden.split("\n")
 
 
 def _redact_json(node: Any) -> Any:

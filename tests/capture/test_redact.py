@@ -648,3 +648,15 @@ def test_token_after_an_underscore_or_dash_is_hidden(token: str) -> None:
     # still not inside a longer word
     assert redact_text("task-" + "a" * 30) == "task-" + "a" * 30
 
+
+def test_traceback_lines_holding_a_key_block_are_hidden() -> None:
+    body = "MIIEowIBAAKCAQEAv7Rq2Lm9Xz4Kt8Wn3Pc6Hb1Jd5Fs0Gy2Ek7Qm"
+    nb = _notebook("x = 1\n", secrets_in_outputs=False)
+    nb["cells"][1]["outputs"] = [{
+        "output_type": "error", "ename": "ValueError", "evalue": "bad",
+        "traceback": ["ValueError: bad", "-----BEGIN RSA PRIVATE KEY-----", body,
+                      "-----END RSA PRIVATE KEY-----", "after"],
+    }]
+    out = redact_notebook_json(_nb_bytes(nb)).decode()
+    assert body not in out and "after" in out and "ValueError: bad" in out
+

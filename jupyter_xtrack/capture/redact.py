@@ -500,7 +500,22 @@ def redact_param(name: str, value: Any) -> Any:
         return value
     if is_secret_name(name):
         return REDACTED
-    return _redact_value(value, 0)
+    return _redact_value(_hide_auth_pair(name, value), 0)
+
+
+def _hide_auth_pair(name: str, value: Any) -> Any:
+    """``auth = ("alice", "pw")``, ``basic_auth=[user, pw]``: a (user, password) pair under a
+    name whose last part is auth keeps the user and hides the password."""
+    if (
+        isinstance(value, (list, tuple))
+        and len(value) == 2
+        and all(isinstance(v, str) for v in value)
+        and value[1]
+        and [p.lower() for p in _NAME_PART.findall(name)][-1:] == ["auth"]
+    ):
+        pair = [value[0], REDACTED]
+        return tuple(pair) if isinstance(value, tuple) else pair
+    return value
 
 
 def _hides_nothing(value: Any) -> bool:
@@ -532,7 +547,7 @@ def redact_mapping(mapping: Mapping[Any, Any], *, _depth: int = 0) -> dict[Any, 
         elif is_secret_name(name):
             out[key] = REDACTED
         else:
-            out[key] = _redact_value(value, _depth)
+            out[key] = _redact_value(_hide_auth_pair(name, value), _depth)
     return out
 
 

@@ -660,3 +660,11 @@ def test_traceback_lines_holding_a_key_block_are_hidden() -> None:
     out = redact_notebook_json(_nb_bytes(nb)).decode()
     assert body not in out and "after" in out and "ValueError: bad" in out
 
+
+@pytest.mark.parametrize("name", ["auth", "basic_auth", "httpAuth"])
+def test_auth_pair_param_keeps_the_user_and_hides_the_password(name: str) -> None:
+    assert redact_param(name, ("alice", "Au8Rt3Zq6Wm1Xk9Lp")) == ("alice", MARK)
+    assert redact_mapping({name: ["alice", "Au8Rt3Zq6Wm1Xk9Lp"]}) == {name: ["alice", MARK]}
+    # not a pair, or not under an auth name: as it was
+    assert redact_param("author", ["alice", "bob"]) == ["alice", "bob"]
+    assert redact_param(name, ["a", "b", "c"]) == ["a", "b", "c"]

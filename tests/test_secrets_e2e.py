@@ -163,8 +163,13 @@ def executed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     mp.setenv("JPY_SESSION_NAME", str(path))
     mp.setenv("XTRACK_REMOTE_URL", f"https://u:{REMOTE}@h.example/x")
     try:
-        NotebookClient(nbformat.read(path, as_version=4), timeout=180, kernel_name="python3",
-                       allow_errors=True, resources={"metadata": {"path": str(repo)}}).execute()
+        ran = nbformat.read(path, as_version=4)
+        NotebookClient(ran, timeout=180, kernel_name="python3", allow_errors=True,
+                       resources={"metadata": {"path": str(repo)}}).execute()
+        # what the tracker itself wrote into the notebook: the run cards
+        cards = [o for cell in ran.cells for o in cell.get("outputs", [])
+                 if "jupyter_xtrack" in o.get("metadata", {})]
+        (tmp / "cards.json").write_text(json.dumps(cards))
     finally:
         mp.undo()
     return store
@@ -223,11 +228,17 @@ def test_the_tracked_cells_ran(executed: Path) -> None:
     assert "XTRACK_REMOTE_URL" in stored and "https://u:[REDACTED]@h.example/x" in stored
 
 
-@pytest.mark.parametrize("where", ["store", "python api"])
+@pytest.mark.parametrize("where", ["store", "python api", "run card"])
 @pytest.mark.parametrize("fmt", list(ALL_SECRETS))
 def test_no_canary_is_stored_or_returned(fmt: str, where: str, executed: Path,
                                          api_text: str) -> None:
-    haystack = _store_text(executed) if where == "store" else api_text
+    if where == "store":
+        haystack = _store_text(executed)
+    elif where == "python api":
+        haystack = api_text
+    else:
+        haystack = (executed.parent / "cards.json").read_text()
+        assert "xtrack #1 secrets" in haystack
     assert ALL_SECRETS[fmt] not in haystack
 
 

@@ -44,3 +44,16 @@ def test_params_tags_and_artifact_names_are_stored_redacted(shell: Any, workdir:
     assert found == [], f"stored verbatim: {found}"
     frame_text = xt.runs().to_csv()
     assert not [c for c in CANARIES if c in frame_text]
+
+
+def test_metric_names_holding_a_token_are_stored_and_shown_redacted(
+    shell: Any, workdir: Path
+) -> None:
+    run_cell(shell,
+             "%%track\nimport jupyter_xtrack as xt\n"
+             f"xt.log(**{{'loss_{GITHUB}': 0.1}})\nxt.log(tokens_per_s=900.0)\n")
+    xt.flush()
+    stored = xt.get_run(str(xt.runs().iloc[0]["id"]))
+    assert stored.metrics == {"loss_[REDACTED:github-token]": 0.1, "tokens_per_s": 900.0}
+    haystack = _store_bytes(Path(xt.open_store().root))
+    assert GITHUB.encode() not in haystack and b"tokens_per_s" in haystack

@@ -97,8 +97,9 @@ def _secret_name(name: str) -> bool:
 
 # Token formats: (literal lead, group name, marker kind, rest of the regex). Unless the lead
 # is distinctive enough alone, a lookbehind (``_NOT_AFTER``) stops a format starting inside a
-# longer word (``task-...`` is not an ``sk-`` key).
-_WORD = "[A-Za-z0-9_]"
+# longer word (``task-...`` is not an ``sk-`` key). An underscore before a token does not
+# count as a word: ``loss_ghp_...`` (a metric name, a dict key) holds a GitHub token.
+_WORD = "[A-Za-z0-9]"
 _TOKEN_FORMATS: tuple[tuple[str, str, str, str], ...] = (
     (
         "-----BEGIN",
@@ -122,7 +123,7 @@ _TOKEN_FORMATS: tuple[tuple[str, str, str, str], ...] = (
     ("rk_", "stripe_r", "stripe-key", r"@(?:live|test)_[A-Za-z0-9]{16,}+"),
     ("sk-", "openai", "api-key", r"@(?:proj-|svcacct-|admin-|ant-)?[A-Za-z0-9_\-]{20,}+"),
     ("xox", "slack", "slack-token", r"@[abposre]-[A-Za-z0-9\-]{10,}+"),
-    ("AIza", "google", "google-api-key", r"(?<![A-Za-z0-9_\-]AIza)[A-Za-z0-9_\-]{30,}+"),
+    ("AIza", "google", "google-api-key", r"(?<![A-Za-z0-9]AIza)[A-Za-z0-9_\-]{30,}+"),
     ("hf_", "hf", "huggingface-token", r"@[A-Za-z0-9]{30,}+"),
     (
         "eyJ",
@@ -499,7 +500,22 @@ def redact_param(name: str, value: Any) -> Any:
         return value
     if is_secret_name(name):
         return REDACTED
-    return _redact_value(value, 0)
+    return _redact_value(_hide_auth_pair(name, value), 0)
+
+
+def _hide_auth_pair(name: str, value: Any) -> Any:
+    """``auth = ("alice", "pw")``, ``basic_auth=[user, pw]``: a (user, password) pair under a
+    name whose last part is auth keeps the user and hides the password."""
+    if (
+        isinstance(value, (list, tuple))
+        and len(value) == 2
+        and all(isinstance(v, str) for v in value)
+        and value[1]
+        and [p.lower() for p in _NAME_PART.findall(name)][-1:] == ["auth"]
+    ):
+        pair = [value[0], REDACTED]
+        return tuple(pair) if isinstance(value, tuple) else pair
+    return value
 
 
 def _hides_nothing(value: Any) -> bool:
@@ -531,7 +547,7 @@ def redact_mapping(mapping: Mapping[Any, Any], *, _depth: int = 0) -> dict[Any, 
         elif is_secret_name(name):
             out[key] = REDACTED
         else:
-            out[key] = _redact_value(value, _depth)
+            out[key] = _redact_value(_hide_auth_pair(name, value), _depth)
     return out
 
 
@@ -547,6 +563,8 @@ def _redact_lines(lines: list[Any]) -> list[Any]:
         line.endswith("\n") for line in lines[:-1]
     )
     if not is_text:  # a list of values (tags, widget state...), not a text split in lines
+        if lines and all(isinstance(line, str) for line in lines):
+            return _redact_string_list(lines)
         return [_redact_json(v) for v in lines]
     text = "".join(lines)
     hidden = redact_text(text)
@@ -554,6 +572,18 @@ def _redact_lines(lines: list[Any]) -> list[Any]:
         return lines
     parts = hidden.split("\n")  # only at \n, as Jupyter splits (not at \r or \u2028)
     return [p + "\n" for p in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
+
+
+def _redact_string_list(items: list[str]) -> list[str]:
+    """Strings that may be the lines of one text without their newlines (an error's
+    traceback): redacted joined, so a key block spread over items is found whole."""
+    joined = "\n".join(items)
+    hidden = redact_text(joined)
+    if hidden == joined:
+        return items
+    # split where the items were when no newline was inside one (the count may change
+    # where a key block spanning items became one marker)
+    return hidden.split("\n")
 
 
 def _redact_json(node: Any) -> Any:

@@ -9,6 +9,7 @@ import time
 import warnings
 from collections import deque
 from collections.abc import Callable
+from operator import itemgetter
 from typing import Any
 
 from .contract import RunStore
@@ -78,8 +79,13 @@ class BackgroundWriter:
         *,
         interval: float = 0.5,
         on_error: Callable[[BaseException], None] | None = None,
+        metric_name: Callable[[str], str] | None = None,
     ) -> None:
         self.store = store
+        # What a metric key is stored as (the tracker hides secrets in it); asked once per
+        # new key, never per point.
+        self._metric_name = metric_name
+        self._stored_names: dict[str, str] = {}
         self.interval = interval
         self.on_error = on_error or self._warn_once
         self.dropped_points = 0
@@ -194,6 +200,8 @@ class BackgroundWriter:
         fresh: list[Point] = []
         for buffer in self._buffers:
             fresh.extend(buffer.drain())
+        if fresh and self._metric_name is not None:
+            fresh = self._renamed(fresh)
         if fresh and self._listeners:
             self._tell_listeners(fresh)
         points.extend(fresh)
@@ -216,6 +224,22 @@ class BackgroundWriter:
                 self._one_by_one(real_ops, points, ops)
                 return
         self._release(ops, ok=True)
+
+    def _renamed(self, points: list[Point]) -> list[Point]:
+        """`points` with each key as `metric_name` gives it; the same list when no key
+        changes (the usual case: one set of the batch's keys, no per-point work)."""
+        names = self._stored_names
+        keys = set(map(itemgetter(1), points))
+        for key in keys.difference(names):
+            try:
+                names[key] = self._metric_name(key) if self._metric_name else key
+            except Exception as exc:  # noqa: BLE001 - a bad key must not stop the writes
+                self._report(exc)
+                names[key] = key
+        changed = {key for key in keys if names[key] != key}
+        if not changed:
+            return points
+        return [(p[0], names[p[1]], p[2], p[3], p[4]) if p[1] in changed else p for p in points]
 
     def _tell_listeners(self, points: list[Point]) -> None:
         for fn in self._listeners:

@@ -164,6 +164,17 @@ class ActiveRun(Run):
         self._record["ended_at"] = ended_at
         self._record["duration_s"] = ended_at - float(self._record["started_at"])
 
+    def hide_secret_metric_names(self) -> None:
+        """Metric names as the store keeps them (the writer redacts each new key), so that
+        the run card and the run's record show no secret a name held. Once, at the end."""
+        from ..capture.redact import redact_text
+
+        last = self._last
+        hidden = {redact_text(key): value for key, value in last.items()}
+        if list(hidden) != list(last):
+            last.clear()
+            last.update(hidden)
+
     def set_fact(self, kind: str, value: Any) -> None:
         self._record[kind] = value
 

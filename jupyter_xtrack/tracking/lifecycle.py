@@ -135,6 +135,7 @@ def close_run(ctx: TrackerContext, run: ActiveRun, status: Status, *, ended_at: 
     """The synchronous end of a run: its status, end time and error, and off the run stack
     (so the next `xt.log` goes to the enclosing run)."""
     run.mark(status, ended_at)
+    run.hide_secret_metric_names()
     run.set_fact(Fact.ERROR, error)
     stack = ctx.stack
     if stack and stack[-1] is run:

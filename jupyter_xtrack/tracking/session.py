@@ -70,7 +70,10 @@ class TrackerContext:
                 from ..store import BackgroundWriter, PointBuffer  # lazy: see use_store
 
                 self._points = PointBuffer()
-                self._writer = BackgroundWriter(self.store(), on_error=self._writer_error)
+                from ..capture.redact import redact_text
+
+                self._writer = BackgroundWriter(self.store(), on_error=self._writer_error,
+                                                metric_name=redact_text)
                 self._writer.add_buffer(self._points)
             return self._writer
 

@@ -628,3 +628,43 @@ def test_no_user_patterns_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
     assert redact_module.user_patterns() == ()
     assert redact_module.user_patterns({"XTRACK_REDACT": "a;;b"}) != ()
     assert re.compile("a") in redact_module.user_patterns({"XTRACK_REDACT": "a;;b"})
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        "ghp_" + "Qm7Zx2Lr9Kc4Vb8Nt1Hy6Pw3Jd5Fs0Ga2Ek4",
+        "sk-proj-" + "Vn3Kq8Rt1Lm6Zx9Wc2Bd7Hf4Jp",
+        "AIza" + "SyQ7mK2xL9rT4vW8nB3cZ6hJ1pD5fG0kE2y",
+        "hf_" + "Zq8Lm3Xk7Rt2Vn9Wc4Bp6Hd1Jf5Gs0Ty",
+        "sk_live_" + "Wq4Zn8Kt3Lm7Xc2Vb9Hp5Rd",
+        "xoxb-" + "271828182845-314159265358-Rg5Tn8Wq2Kz7Lm4Xc9Vb1Hd",
+    ],
+)
+def test_token_after_an_underscore_or_dash_is_hidden(token: str) -> None:
+    # a metric name `loss_ghp_...`, an artifact name `notes-AIza...`
+    for text in (f"loss_{token}", f"notes-{token}.txt", f"xt.log(**{{'m_{token}': 1}})"):
+        assert token[-12:] not in redact_text(text), text
+    # still not inside a longer word
+    assert redact_text("task-" + "a" * 30) == "task-" + "a" * 30
+
+
+def test_traceback_lines_holding_a_key_block_are_hidden() -> None:
+    body = "MIIEowIBAAKCAQEAv7Rq2Lm9Xz4Kt8Wn3Pc6Hb1Jd5Fs0Gy2Ek7Qm"
+    nb = _notebook("x = 1\n", secrets_in_outputs=False)
+    nb["cells"][1]["outputs"] = [{
+        "output_type": "error", "ename": "ValueError", "evalue": "bad",
+        "traceback": ["ValueError: bad", "-----BEGIN RSA PRIVATE KEY-----", body,
+                      "-----END RSA PRIVATE KEY-----", "after"],
+    }]
+    out = redact_notebook_json(_nb_bytes(nb)).decode()
+    assert body not in out and "after" in out and "ValueError: bad" in out
+
+
+@pytest.mark.parametrize("name", ["auth", "basic_auth", "httpAuth"])
+def test_auth_pair_param_keeps_the_user_and_hides_the_password(name: str) -> None:
+    assert redact_param(name, ("alice", "Au8Rt3Zq6Wm1Xk9Lp")) == ("alice", MARK)
+    assert redact_mapping({name: ["alice", "Au8Rt3Zq6Wm1Xk9Lp"]}) == {name: ["alice", MARK]}
+    # not a pair, or not under an auth name: as it was
+    assert redact_param("author", ["alice", "bob"]) == ["alice", "bob"]
+    assert redact_param(name, ["a", "b", "c"]) == ["a", "b", "c"]

@@ -236,3 +236,27 @@ def test_submit_after_close_still_writes(store: Store, errors: list[BaseExceptio
     w.submit(lambda s: s.set_tags(run_id, {"late": "yes"}))
     assert store.get_run(run_id)["tags"] == {"late": "yes"}
     assert w.flush(1) is True
+
+
+def test_metric_names_are_stored_as_metric_name_gives_them_asked_once_per_key(
+    store: Store, errors: list[BaseException]
+) -> None:
+    asked: list[str] = []
+
+    def hide(key: str) -> str:
+        asked.append(key)
+        return key.replace("s3cret", "[REDACTED]")
+
+    w = BackgroundWriter(store, interval=60, on_error=errors.append, metric_name=hide)
+    try:
+        buf = w.add_buffer(PointBuffer())
+        run_id, _ = store.create_run()
+        for i in range(3):
+            buf.append((run_id, "loss_s3cret", float(i), i, 0.0))
+            buf.append((run_id, "tokens_per_s", float(i), i, 0.0))
+            assert w.flush(10) is True
+    finally:
+        w.close()
+    assert store.metric_keys(run_id) == ["loss_[REDACTED]", "tokens_per_s"]
+    assert store.metric_history(run_id, "loss_[REDACTED]")["value"] == [0.0, 1.0, 2.0]
+    assert sorted(asked) == ["loss_s3cret", "tokens_per_s"] and errors == []

@@ -75,7 +75,7 @@ demo: env
 	cd notebooks && ../$(BIN)/xtrack ls
 
 bench: env
-	$(BIN)/pip install -q -c constraints.txt -e ".[dev,torch,bench]"
+	$(BIN)/pip install -q -c constraints.txt ".[dev,torch,bench]"
 	for b in bench/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:

@@ -167,9 +167,12 @@ class ActiveRun(Run):
     def hide_secret_metric_names(self) -> None:
         """Metric names as the store keeps them (the writer redacts each new key), so that
         the run card and the run's record show no secret a name held. Once, at the end."""
+        last = self._last
+        if not last:
+            return
+        # lazy: warmed by %load_ext's environment prefetch, which redacts the environment
         from ..capture.redact import redact_text
 
-        last = self._last
         hidden = {redact_text(key): value for key, value in last.items()}
         if list(hidden) != list(last):
             last.clear()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -80,6 +81,20 @@ def error_code(exc: sqlite3.Error) -> int | None:
     return None
 
 
+FULL_BELOW_BYTES = 1 << 20
+
+
+def disk_is_full(root: Path) -> bool:
+    """True when the file system holding `root` has less than FULL_BELOW_BYTES free."""
+    probe = root
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    try:
+        return shutil.disk_usage(probe).free < FULL_BELOW_BYTES
+    except OSError:
+        return False
+
+
 def is_busy(exc: BaseException) -> bool:
     """True for SQLITE_BUSY / SQLITE_LOCKED: another connection holds the lock."""
     return isinstance(exc, sqlite3.OperationalError) and error_code(exc) in (_BUSY, _LOCKED)
@@ -99,8 +114,13 @@ def store_error(exc: sqlite3.Error, root: Path) -> StoreError:
         return ReadOnlyStoreError(
             f"store {root} is read-only ({exc}); make it writable (chmod -R u+w {root}) or {env}"
         )
-    if code == _FULL:
-        return StoreError(f"disk full while writing store {root} ({exc}); free space or {env}")
+    if code == _FULL or (code in (_IOERR, _CANTOPEN) and disk_is_full(root)):
+        # A full disk often surfaces as a disk I/O error (the WAL index cannot grow): it
+        # must not read as damage, whose advice (move the database aside) would orphan runs.
+        return StoreError(
+            f"the disk holding store {root} is full ({exc}); the store is not known to be "
+            f"damaged: free space and try again, or {env}"
+        )
     if code == _CANTOPEN:
         return StoreError(
             f"cannot open store {root} ({exc}): the folder is missing or not accessible; "

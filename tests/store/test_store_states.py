@@ -100,3 +100,44 @@ def test_unwritable_store_can_be_read(tmp_path: Path) -> None:
     out = json.loads(res.stdout)
     assert "is read-only" in out["refused"]
     assert out["read_only"] is True and out["names"] == ["kept"]
+
+
+def test_a_full_disk_is_reported_as_full_not_as_a_damaged_store(tmp_path: Path) -> None:
+    """R4: a store on a disk that filled up said "damaged or unreadable ... move xtrack.db
+    aside", advice that would orphan every run. A real full file system: a 1 MiB tmpfs in a
+    private mount namespace (root only), filled after the store was made."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    if os.geteuid() != 0 or shutil.which("unshare") is None:
+        pytest.skip("needs root and unshare to mount a small tmpfs in a private namespace")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    code = (
+        "import sys\n"
+        f"root = {str(disk)!r}\n"
+        "from jupyter_xtrack.store import StoreError, open_store\n"
+        "with open_store(root + '/store') as s:\n"
+        "    s.create_run(name='kept')\n"
+        "with open(root + '/filler', 'wb', buffering=0) as f:  # fill the disk\n"
+        "    try:\n"
+        "        while True:\n"
+        "            f.write(b'x' * 4096)\n"
+        "    except OSError:\n"
+        "        pass\n"
+        "try:\n"
+        "    open_store(root + '/store').create_run(name='late')\n"
+        "except StoreError as exc:\n"
+        "    print(exc)\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    script = f"mount -t tmpfs -o size=1m tmpfs {disk} && {sys.executable} -c \"$0\""
+    res = subprocess.run(["unshare", "-m", "sh", "-c", script, code], capture_output=True,
+                         text=True, env=env, timeout=120)
+    if res.returncode != 0 and "mount" in res.stderr and "Traceback" not in res.stderr:
+        pytest.skip(f"cannot mount a tmpfs here: {res.stderr.strip()}")
+    assert res.returncode == 0, res.stderr
+    assert "is full" in res.stdout, res.stdout
+    assert "damaged or unreadable" not in res.stdout and "aside" not in res.stdout

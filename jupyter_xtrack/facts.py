@@ -13,9 +13,9 @@ from collections.abc import Mapping
 from typing import Any, Final, Literal, TypedDict, get_args
 
 # -- statuses and kinds ------------------------------------------------------------------
+# A run is "running" until it ends with one of the others.
 Status = Literal["running", "finished", "failed", "interrupted", "killed", "crashed"]
 STATUSES: Final[tuple[Status, ...]] = get_args(Status)
-# Statuses a run can end with (running is the only open one).
 Kind = Literal["cell", "script", "sweep", "trial", "automl"]
 KINDS: Final[tuple[Kind, ...]] = get_args(Kind)
 

@@ -29,9 +29,8 @@ class XTrackServerExtension(ExtensionApp):
         reader = StoreReader(config.store_path(serverapp.root_dir), config,
                              root_dir=serverapp.root_dir)
         base_url = serverapp.web_app.settings["base_url"]
-        specs = route_specs(base_url, reader)
-        self.feed = specs[0][2]["feed"]
-        serverapp.web_app.add_handlers(".*$", specs)
+        self.feed = ChangeFeed(reader, poll_s=config.events_poll_s)
+        serverapp.web_app.add_handlers(".*$", route_specs(base_url, reader, self.feed))
         serverapp.contents_manager.register_pre_save_hook(pre_save_hook)
         serverapp.log.info("jupyter_xtrack: sidebar API at %sxtrack/api/ over store %s",
                            base_url, reader.root)

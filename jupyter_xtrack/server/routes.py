@@ -66,9 +66,9 @@ ROUTES: tuple[Route, ...] = (
 )
 
 
-def route_specs(base_url: str, reader: StoreReader) -> list[tuple[str, type[Any], dict[str, Any]]]:
+def route_specs(base_url: str, reader: StoreReader,
+                feed: ChangeFeed) -> list[tuple[str, type[Any], dict[str, Any]]]:
     """Tornado handler specs for every route under `{base_url}xtrack/api`."""
-    feed = ChangeFeed(reader, poll_s=reader.config.events_poll_s)
     kwargs = {"reader": reader, "feed": feed}
     return [
         (url_path_join(base_url, API_PREFIX, route.regex()), route.handler, kwargs)

@@ -114,6 +114,14 @@ class BackgroundWriter:
             self._buffers = [*self._buffers, buffer]
         return buffer
 
+    def stored_name(self, key: str) -> str | None:
+        """The name the store keeps for metric `key` (`metric_name` of it, e.g. redacted);
+        None while no point of it has been drained. Listeners see only stored names, so a
+        view that also reads a run's live values maps them through this."""
+        if self._metric_name is None:
+            return key
+        return self._stored_names.get(key)
+
     def add_listener(self, fn: Callable[[list[Point]], None]) -> None:
         """Call `fn(points)` on the writer thread with every drained chunk of metric points,
         before they are written (a live view reads the same buffer the store gets; `xt.log`

@@ -68,13 +68,12 @@ class LiveChart:
         self.run_id = str(run.id)
         self.label = run_label(run)
         self.frame_s = frame_s
-        last = getattr(run, "_last", None)
-        self.series = SeriesSet(self.run_id, known_keys=None if last is None else last.keys)
+        self._writer: Any = None
+        self.series = SeriesSet(self.run_id, known_keys=self._stored_keys)
         self.display_id = f"xtrack-live-{uuid.uuid4().hex}"
         self.widget: Any = None
         self.frames = 0  # frames pushed to the page (tests and benchmarks read it)
         self.busy_s = 0.0  # time spent in the writer listener (what the chart costs)
-        self._writer: Any = None
         self._lock = threading.Lock()
         self._dirty = False
         self._last_push = 0.0
@@ -166,10 +165,31 @@ class LiveChart:
             off += 5 * n
         return layout
 
-    def _meta(self, status: str = "running") -> dict[str, Any]:
-        # The run's own last values are exact and current even where a chunk was sampled.
+    def _stored_live(self) -> dict[str, float]:
+        """The run's own last values (exact and current even where a chunk was sampled),
+        under the names the store keeps: a metric named after a secret is shown redacted,
+        as everywhere else, and one not yet drained waits for the next frame."""
         last = getattr(self.run, "_last", None)
-        values = dict(last) if last and status == "running" else self.series.latest()
+        stored_name = getattr(self._writer, "stored_name", None)
+        if not last or stored_name is None:
+            return {}
+        out = {}
+        try:
+            items = list(last.items())
+        except RuntimeError:  # the cell logged a new key while we read: next frame
+            return {}
+        for key, value in items:
+            name = stored_name(key)
+            if name is not None:
+                out[name] = value
+        return out
+
+    def _stored_keys(self) -> list[str]:
+        return list(self._stored_live())
+
+    def _meta(self, status: str = "running") -> dict[str, Any]:
+        live = self._stored_live() if status == "running" else {}
+        values = live or self.series.latest()
         latest = {k: (v if math.isfinite(v) else None) for k, v in values.items()}
         return {
             "run": self.label,

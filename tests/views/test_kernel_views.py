@@ -184,3 +184,23 @@ def test_widget_state_stays_small(kernel: Kernel) -> None:
     sizes = [len(json.dumps(u.get("state", {}), default=str)) for m in comm_opens(msgs)
              for u in comm_updates(msgs, m)]
     assert all(size < 50_000 for size in sizes)
+
+
+def test_live_chart_never_shows_a_secret_metric_name(kernel: Kernel) -> None:
+    # A metric whose name is a token: the store keeps it redacted, and so must every frame
+    # of the live chart (its keys and its latest values), not only the frozen image.
+    token = "ghp_" + "Zq8Rt2Wm5Yp7Kd3Lx9Vb4Nc6Hs1Gf0Ja2Ue"
+    msgs = kernel.execute(
+        "%%track --name secretive\nimport time\n"
+        f"for i in range(25):\n    xt.log(step=i, **{{{token!r}: i / 25, 'acc': i / 25}})\n"
+        "    time.sleep(0.04)\n"
+    )
+    live_model = views_by_kind(msgs)["live"][0]
+    frames = [u["state"]["meta"] for u in comm_updates(msgs, live_model)
+              if "meta" in u.get("state", {})]
+    assert frames, "the chart should update while the cell runs"
+    for meta in frames:
+        assert token not in json.dumps(meta)
+    assert any(k != "acc" for k in frames[-1]["keys"]), "the redacted metric is still drawn"
+    frozen = outputs(msgs, "update_display_data")
+    assert frozen and all(token not in json.dumps(u["data"]) for u in frozen)

@@ -154,11 +154,47 @@ def measure(name: str, spec: dict[str, Any], work: Path) -> dict[str, Any]:
     }
 
 
+COST = """
+import sys, time, statistics
+if sys.argv[1] == "sklearn":
+    import sklearn.metrics, sklearn.model_selection, sklearn.pipeline
+from jupyter_xtrack.capture.metric_calls import MetricCalls
+ns = {f"v{i}": i for i in range(200)}
+times = []
+for _ in range(500):
+    t = time.perf_counter()
+    calls = MetricCalls(ns, ["x = 1"])
+    calls.start()
+    calls.stop()
+    times.append(time.perf_counter() - t)
+print(statistics.median(times) * 1e6)
+"""
+
+
+def wrap_cost() -> None:
+    """Median cost of wrapping and unwrapping around one cell (200 names in the namespace),
+    without scikit-learn imported and with it."""
+    import subprocess
+
+    for case, arg in (("no sklearn", "none"), ("sklearn", "sklearn")):
+        out = subprocess.run(
+            [sys.executable, "-c", COST, arg],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout
+        print(f"start+stop per cell, {case} imported: {float(out):.1f} us (median of 500)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", help="run the notebooks whose name contains this")
     parser.add_argument("--json", help="write the full results here")
+    parser.add_argument("--cost", action="store_true", help="only time start/stop per cell")
     args = parser.parse_args()
+    if args.cost:
+        wrap_cost()
+        return
     table = json.loads((GALLERY / "shown.json").read_text())
     work = scratch("recall")
     results = []

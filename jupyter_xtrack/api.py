@@ -48,13 +48,16 @@ def set_tags(**tags: Any) -> None:
         run.set_tags(**tags)
 
 
-def log_artifact(path_or_object: Any, name: str | None = None) -> dict[str, Any] | None:
-    """Store a file or an object (DataFrame, figure, model, array...) with the active run."""
+def log_artifact(path_or_object: Any, name: str | None = None) -> None:
+    """Store a file or an object (DataFrame, figure, model, array...) with the active run.
+
+    Returns None, so that a cell ending in `xt.log_artifact(...)` displays nothing and leaves
+    no result a tracker could read as metrics (the stored entry is in `run.artifacts`)."""
     run = CONTEXT.active
     if run is None:
         CONTEXT.no_run("log_artifact")
-        return None
-    return run.log_artifact(path_or_object, name)
+        return
+    run.log_artifact(path_or_object, name)
 
 
 def active_run() -> ActiveRun | None:

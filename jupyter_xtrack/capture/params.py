@@ -21,6 +21,7 @@ __all__ = [
     "jsonable",
     "metric_like",
     "metrics_from_namespace",
+    "real_number",
     "result_metrics",
 ]
 
@@ -257,6 +258,10 @@ _METRIC_WORDS = (
     r"|recall|sensitivity|specificity|rmse|mse|mae|mape|smape|rmsle|msle|r2|rsquared|score"
     r"|error|err|perplexity|ppl|bleu|rouge|meteor|wer|cer|iou|miou|dice|map|ap|ndcg|mrr"
     r"|hit_rate|kappa|mcc|psnr|ssim|fid|top\d+|brier|entropy|likelihood|elbo|reward|return"
+    # clustering and probabilistic scores
+    r"|silhouette|calinski_harabasz|davies_bouldin|adjusted_rand|rand_index|ari|ami|nmi"
+    r"|mutual_info|v_measure|homogeneity|completeness|fowlkes_mallows|inertia|deviance"
+    r"|log_loss|jaccard|hamming|explained_variance|d2"
 )
 _QUALIFIERS = (
     r"mean|avg|average|std|min|max|best|final|last|val|valid|validation|test|train|training"
@@ -303,7 +308,7 @@ def metric_like(name: str, pattern: str | re.Pattern[str] | None = None) -> bool
     return bool(_compile_pattern(pattern).search(name))
 
 
-def _real_number(value: Any) -> float | None:
+def real_number(value: Any) -> float | None:
     """``value`` as a float if it is a real number (not bool): int, float, numpy scalar or
     one-element 0-d tensor/array."""
     if isinstance(value, bool):
@@ -342,7 +347,7 @@ def metrics_from_namespace(
         if not regex.search(name):
             continue
         try:
-            value = _real_number(user_ns[name])
+            value = real_number(user_ns[name])
         except Exception:  # missing name, or a tensor that refuses .item()
             continue
         if value is not None:
@@ -350,17 +355,24 @@ def metrics_from_namespace(
     return out
 
 
-def result_metrics(value: Any) -> dict[str, float]:
+def result_metrics(value: Any, pattern: str | re.Pattern[str] | None = None) -> dict[str, float]:
     """A cell's result as metrics: a real number gives ``{"result": v}``; a dict gives its
-    numeric entries, nested dicts flattened with ``.`` (``{"macro avg": {"f1-score": ..}}`` ->
-    ``"macro avg.f1-score"``, as in scikit-learn's classification reports). ``{}`` otherwise."""
-    number = _real_number(value)
+    numeric entries whose names are metric-like (``metric_like`` on the key path, any run of
+    non-word characters read as ``_``), nested dicts flattened with ``.``
+    (``{"macro avg": {"f1-score": ..}}`` -> ``"macro avg.f1-score"``, as in scikit-learn's
+    classification reports; its ``support`` counts are left out). So a displayed
+    ``grid.best_params_`` (``{"C": 100, "gamma": 0.001}``) gives nothing. ``{}`` otherwise."""
+    number = real_number(value)
     if number is not None:
         return {"result": number}
     out: dict[str, float] = {}
     if isinstance(value, Mapping):
         _flatten_numbers(value, "", out, 0)
-    return out
+    regex = _compile_pattern(pattern)
+    return {k: v for k, v in out.items() if regex.search(_NON_WORD.sub("_", k))}
+
+
+_NON_WORD = re.compile(r"[^0-9A-Za-z_]+")
 
 
 def _flatten_numbers(mapping: Mapping[Any, Any], prefix: str, out: dict[str, float],
@@ -375,7 +387,7 @@ def _flatten_numbers(mapping: Mapping[Any, Any], prefix: str, out: dict[str, flo
         if not isinstance(key, (str, int)) or isinstance(key, bool):
             continue
         name = f"{prefix}{key}"
-        number = _real_number(v)
+        number = real_number(v)
         if number is not None:
             out[name] = number
         elif isinstance(v, Mapping):

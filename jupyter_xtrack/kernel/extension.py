@@ -10,6 +10,7 @@ from ..capture.code import find_notebook_path
 from ..tracking.recorder import prefetch_environment
 from ..tracking.session import CONTEXT
 from .hooks import TrackHooks
+from .loop_metrics import LoopMetrics
 from .magics import XTrackMagics
 
 
@@ -26,6 +27,7 @@ def load_ipython_extension(shell: Any) -> None:
     shell.input_transformers_cleanup.insert(1, hooks.transform)
     shell.events.register("pre_run_cell", hooks.pre_run_cell)
     shell.events.register("post_run_cell", hooks.post_run_cell)
+    shell.ast_transformers.append(LoopMetrics(shell))
     if "xt" not in shell.user_ns:
         shell.user_ns["xt"] = sys.modules["jupyter_xtrack"]
     prefetch_environment()

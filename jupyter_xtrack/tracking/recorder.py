@@ -13,7 +13,7 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from functools import partial
@@ -78,6 +78,7 @@ class Recording:
         self.problems: list[str] = []
         self._nested = False
         self._files: Any = None
+        self._calls: Any = None  # capture.metric_calls.MetricCalls while the cell runs
         self._meter: Any = None
         self._tees: tuple[Any, Any] | None = None
         self._saved_stdio: tuple[Any, Any] | None = None
@@ -138,6 +139,14 @@ class Recording:
             return  # the enclosing run already records files, stdout and figures
         # lazy, as every capture: loaded by the first run
         from ..capture.data import FileAccessRecorder
+        from ..capture.metric_calls import MetricCalls
+
+        if self.info.user_ns is not None:
+            sources = [src for _, src in self.info.history]
+            sources.append(self.info.python_source or self.info.source)
+            ns = cast("MutableMapping[str, Any]", self.info.user_ns)  # the shell's own dict
+            self._calls = MetricCalls(ns, sources)
+            self._calls.start()
         from ..capture.outputs import TeeStream, open_figure_numbers
 
         self._figures_before = open_figure_numbers()
@@ -166,6 +175,8 @@ class Recording:
             self._guard("read the namespace", lambda: self._read_namespace(snapshot, result))
         if snapshot.metrics:
             run.log(None, **snapshot.metrics)
+        for name, step, value in snapshot.metric_points:
+            run.log(step, **{name: value})
         if snapshot.params:
             run.log_params(**snapshot.params)
         if error is not None:
@@ -183,6 +194,8 @@ class Recording:
         self.end(error, status=status)
 
     def _stop_captures(self, snap: _Snapshot) -> None:
+        if self._calls is not None:
+            self._calls.stop()
         if self._meter is not None:
             snap.resources = self._meter.stop()
         if self._files is not None:
@@ -241,10 +254,43 @@ class Recording:
         snap.params = params
         metrics = metrics_from_namespace(assigned, ns, pattern)
         if result is not NO_RESULT and result is not None:
-            metrics.update(result_metrics(result))
+            metrics.update(result_metrics(result, pattern))
         snap.metrics = metrics
+        if self._calls is not None:
+            self._merge_calls(snap, assigned, result)
         names = list(dict.fromkeys([*assigned, *sorted(analysis.get("referenced_names") or ())]))
         snap.datasets = [(n, ns[n]) for n in names if n in ns and _is_dataset(ns[n])]
+
+    def _merge_calls(self, snap: _Snapshot, assigned: list[str], result: Any) -> None:
+        """Add the scores the cell computed with scikit-learn (capture/metric_calls.py), its
+        loops' metric assignments, its `*scores` arrays and its searches. The user's names win:
+        a call whose result the cell bound to a metric-like name is recorded under that name
+        only, a name assigned in a loop keeps its history rather than its last value."""
+        # lazy, as every capture: loaded by the first run
+        from ..capture.metric_calls import mean_std, score_arrays
+
+        calls, ns, metrics = self._calls, self.info.user_ns, snap.metrics
+        assert ns is not None and self.run is not None
+        self.problems += calls.problems
+        for name, _, _ in calls.loop_points:
+            metrics.pop(name, None)  # its history, logged below, ends with this value
+        if "result" in metrics and id(result) in calls.call_results():
+            del metrics["result"]  # `clf.score(X_test, y_test)` displayed: named by the call
+        renamed = {id(ns[name]) for name in metrics if name in ns}
+        points: list[tuple[str, int, float]] = []
+        for name, numbers in score_arrays(assigned, ns).items():
+            # the list and, for `[clf.score(...) for clf in clfs]`, each score in it
+            renamed.update((id(ns[name]), *map(id, ns[name] if isinstance(ns[name], list) else ())))
+            points += [(name, i, v) for i, v in enumerate(numbers)]
+            mean, std = mean_std(numbers)
+            points += [(f"{name}_mean", 0, mean), (f"{name}_std", 0, std)]
+        snap.metric_points = calls.points(renamed, set(self.run.metrics.values())) + points
+        for search in calls.search_results(assigned, ns):
+            snap.params.update({f"{search.params_prefix}.{k}": v for k, v in search.best_params.items()})
+            if search.best_score is not None:
+                metrics[search.score_name] = search.best_score
+            if search.candidates:
+                snap.searches.append(search)
 
     @staticmethod
     def ctx_metric_pattern() -> str | None:
@@ -292,6 +338,8 @@ class Recording:
             blob = guarded("figure", partial(store.put_blob, png))
             if blob:
                 figures.append((f"figure-{i + 1}.png", blob, len(png)))
+        for search in snap.searches:
+            guarded("search candidates", partial(_record_candidates, self.ctx, run, search))
         if run.flagged_params:
             facts[Fact.PARAMS_FLAGGED] = list(run.flagged_params)
         if self.problems:
@@ -374,6 +422,8 @@ class _Snapshot:
     figures: list[bytes] = field(default_factory=list)
     params: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
+    metric_points: list[tuple[str, int, float]] = field(default_factory=list)  # name, step, value
+    searches: list[Any] = field(default_factory=list)  # capture.metric_calls.SearchResult
     datasets: list[tuple[str, Any]] = field(default_factory=list)
     error: ErrorFact | None = None
 
@@ -386,6 +436,22 @@ def _close_late_run(store: RunStore, run_id: str) -> None:
         "started; the cell ran untracked"
     ]})
     store.finish_run(run_id, status="failed")
+
+
+def _record_candidates(ctx: TrackerContext, run: ActiveRun, search: Any) -> None:
+    """The best candidates of a `*SearchCV` fitted in the cell, as finished child runs of its
+    run (kind trial, named after the search and the rank), each with its params and CV
+    scores, as MLflow's autolog records them. Light runs, as a sweep's trials, opened through
+    the lifecycle directly (tracking/search_runs.py imports this module's users)."""
+    for rank, (params, scores) in enumerate(search.candidates, 1):
+        child = lifecycle.open_run(
+            ctx, name=f"{search.name} #{rank}", experiment=run.experiment,
+            tags={"xtrack.search": search.name}, parent_id=run.id, kind="trial", push=False,
+        )
+        child.log_params(**params)
+        child.log(None, **scores)
+        lifecycle.close_run(ctx, child, "finished", ended_at=time.time())
+        lifecycle.store_run(ctx, child, {})
 
 
 def _is_dataset(obj: Any) -> bool:

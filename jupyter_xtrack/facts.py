@@ -33,8 +33,14 @@ class Fact:
     ERROR: Final = "error"
     STDIO: Final = "stdio"
     DATASETS: Final = "datasets"
-    PARAMS_FLAGGED: Final = "params_flagged"
+    PARAMS_FLAGGED: Final = "params_flagged"  # params stored as a repr or a digest
+    PARAMS_VARYING: Final = "params_varying"  # params a loop changes: {key: ParamVariation}
     CAPTURE_PROBLEMS: Final = "capture_problems"
+
+
+# How a param that a loop changes is stored (`capture.params.cell_params`): "values", the list
+# of the values the loop gives it; "varies", the value it ended with (the others are unknown).
+ParamVariation = Literal["values", "varies"]
 
 
 class CodeFact(TypedDict):
@@ -180,6 +186,7 @@ class RunRecord(TypedDict, total=False):
     stdio: StdioFact
     datasets: list[DatasetFact]
     params_flagged: list[str]
+    params_varying: dict[str, ParamVariation]
     capture_problems: list[str]
 
 

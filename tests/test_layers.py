@@ -125,7 +125,8 @@ def test_the_run_that_records_nothing(shell: Any, tmp_path: Path,
 
 
 # Keys only the fact schema may spell: every other module names them through facts.py.
-SCHEMA_ONLY_KEYS = ("stdio", "params_flagged", "capture_problems", "diff_hash", "diff_bytes")
+SCHEMA_ONLY_KEYS = ("stdio", "params_flagged", "params_varying", "capture_problems",
+                    "diff_hash", "diff_bytes")
 
 
 @pytest.mark.parametrize("key", SCHEMA_ONLY_KEYS)

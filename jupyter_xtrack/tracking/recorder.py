@@ -30,6 +30,7 @@ from ..facts import (
     Fact,
     GitFact,
     LineageFact,
+    ParamVariation,
     Status,
     StdioFact,
 )
@@ -178,7 +179,7 @@ class Recording:
         for name, step, value in snapshot.metric_points:
             run.log(step, **{name: value})
         if snapshot.params:
-            run.log_params(**snapshot.params)
+            self._guard("params", lambda: run.log_params(**snapshot.params))
         if error is not None:
             snapshot.error = lifecycle.error_fact(error)
         lifecycle.close_run(self.ctx, run, status or lifecycle.status_for(error),
@@ -220,9 +221,10 @@ class Recording:
         # lazy, as every capture: loaded by the first run
         from ..capture.params import (
             analyze_cell,
-            estimator_params,
+            cell_params,
             metric_like,
             metrics_from_namespace,
+            param_char_cap,
             result_metrics,
         )
 
@@ -237,20 +239,14 @@ class Recording:
             self.problems.append(f"could not parse the cell for params: {analysis['error']}")
         pattern = self.ctx_metric_pattern()
         # `acc = 0.93` is a metric, not a param, even though it is a literal assignment.
-        params: dict[str, Any] = {
-            k: v
-            for k, v in (analysis.get("literal_params") or {}).items()
-            if not metric_like(k, pattern)
-        }
+        params, snap.params_varying = cell_params(analysis, ns, lambda k: metric_like(k, pattern))
+        self._guard("params", param_char_cap)  # a bad XTRACK_PARAM_MAX_CHARS, said once a run
         for pname in self.options.param_names:
             if pname in ns:
                 params[pname] = ns[pname]
             else:
                 self.problems.append(f"--param {pname}: no such name after the cell ran")
         assigned: list[str] = list(analysis.get("assigned_names") or [])
-        for aname in assigned:
-            if aname in ns:
-                params.update(estimator_params(aname, ns[aname]))
         snap.params = params
         metrics = metrics_from_namespace(assigned, ns, pattern)
         if result is not NO_RESULT and result is not None:
@@ -342,6 +338,8 @@ class Recording:
             guarded("search candidates", partial(_record_candidates, self.ctx, run, search))
         if run.flagged_params:
             facts[Fact.PARAMS_FLAGGED] = list(run.flagged_params)
+        if snap.params_varying:
+            facts[Fact.PARAMS_VARYING] = snap.params_varying
         if self.problems:
             facts[Fact.CAPTURE_PROBLEMS] = list(self.problems)
             self.ctx.warn_once(
@@ -421,6 +419,7 @@ class _Snapshot:
     stderr_truncated: bool = False
     figures: list[bytes] = field(default_factory=list)
     params: dict[str, Any] = field(default_factory=dict)
+    params_varying: dict[str, ParamVariation] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
     metric_points: list[tuple[str, int, float]] = field(default_factory=list)  # name, step, value
     searches: list[Any] = field(default_factory=list)  # capture.metric_calls.SearchResult

@@ -4,17 +4,24 @@ Two objects get the same hash exactly when they have the same shape, column name
 index and values. Numeric data is hashed from its raw buffers; strings from Arrow buffers
 (value lengths and bytes), so a million rows take milliseconds. pandas, numpy and torch are
 only looked up in ``sys.modules``: fingerprinting never imports them.
+
+A numpy array of objects is data only when every element is a value (text, numbers, dates,
+None, containers, numpy or pandas scalars): ``fig, axes = plt.subplots(2, 2)`` makes an
+object array of Axes, which is no dataset, and an element without a value-based repr would
+give a hash that changes from one process to the next.
 """
 
 from __future__ import annotations
 
+import datetime
+import decimal
 import struct
 import sys
 from typing import Any
 
 import xxhash
 
-__all__ = ["fingerprint"]
+__all__ = ["estimated_bytes", "fingerprint"]
 
 _LEN = struct.Struct("<q")
 
@@ -254,6 +261,60 @@ def _tensor(obj: Any, name: str) -> dict[str, Any]:
     }
 
 
+# Python types whose elements make an object array data (their repr is their value).
+_VALUE_TYPES = (
+    str,
+    bytes,
+    bool,
+    int,
+    float,
+    complex,
+    type(None),
+    decimal.Decimal,
+    datetime.date,
+    datetime.time,
+    datetime.timedelta,
+    list,
+    tuple,
+    dict,
+)
+# numpy scalars and arrays, pandas' Timestamp, NaT, NA, Interval, Period...
+_VALUE_MODULES = ("numpy", "pandas")
+
+
+def _holds_values(arr: Any) -> bool:
+    """Whether every element of the object array ``arr`` is a value (see the module doc)."""
+    for kind in set(map(type, arr.flat)):
+        if not (
+            issubclass(kind, _VALUE_TYPES)
+            or (kind.__module__ or "").partition(".")[0] in _VALUE_MODULES
+        ):
+            return False
+    return True
+
+
+# What an element of an object array costs to hash compared with a byte of a numeric buffer
+# (measured: Arrow conversion or repr of each element).
+_OBJECT_WEIGHT = 64
+
+
+def estimated_bytes(obj: Any) -> int:
+    """A cheap estimate of how much data ``fingerprint(obj)`` would hash; 0 for other types.
+
+    Reads sizes only (never the values), so the caller can decide, at no cost, whether to
+    fingerprint now or on a worker thread.
+    """
+    kind = _kind(obj)
+    if kind is None:
+        return 0
+    if kind == "torch.Tensor":
+        return int(obj.nelement()) * int(obj.element_size())
+    if kind == "numpy.ndarray":
+        return int(obj.size) * _OBJECT_WEIGHT if obj.dtype.kind == "O" else int(obj.nbytes)
+    # pandas: eight bytes a cell (numbers, dates, and pointers to the strings), one index
+    return (int(obj.size) + len(obj.index)) * 8
+
+
 def _kind(obj: Any) -> str | None:
     modules = sys.modules
     pd = modules.get("pandas")
@@ -280,7 +341,8 @@ _BUILDERS = {
 
 
 def fingerprint(obj: Any, name: str) -> dict[str, Any] | None:
-    """Return a content fingerprint of ``obj`` (bound to ``name``), or None for other types.
+    """Return a content fingerprint of ``obj`` (bound to ``name``), or None for other types
+    (and for object arrays of non-values, such as matplotlib's ``axes``).
 
     For a pandas DataFrame/Series, numpy ndarray or torch Tensor: ``{name, kind, shape,
     columns (DataFrame: name -> dtype) or dtype, hash: "xxh3_128:<hex>", bytes}`` (tensors
@@ -292,6 +354,8 @@ def fingerprint(obj: Any, name: str) -> dict[str, Any] | None:
     if kind is None:
         return None
     try:
+        if kind == "numpy.ndarray" and obj.dtype.kind == "O" and not _holds_values(obj):
+            return None
         return _BUILDERS[kind](obj, name)
     except Exception as exc:
         shape = getattr(obj, "shape", None)

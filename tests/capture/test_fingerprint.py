@@ -142,3 +142,58 @@ def test_never_imports_heavy_libraries() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_object_arrays_of_plot_axes_or_other_objects_are_not_datasets() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 2)
+    try:
+        assert axes.dtype == object and fingerprint(axes, "axes") is None
+    finally:
+        plt.close(fig)
+    assert fingerprint(np.array([object(), object()]), "things") is None
+    assert fingerprint(np.array([1, "a", object()], dtype=object), "mixed") is None
+
+
+def test_object_arrays_of_values_are_datasets() -> None:
+    import datetime
+    import decimal
+
+    values = np.array(
+        [
+            "a",
+            None,
+            1,
+            2.5,
+            True,
+            b"x",
+            decimal.Decimal("1.1"),
+            datetime.date(2024, 1, 1),
+            pd.Timestamp("2024-01-01"),
+            pd.NaT,
+            np.float32(1),
+            [1, 2],
+            (3,),
+            {"k": 1},
+        ],
+        dtype=object,
+    )
+    out = fingerprint(values, "values")
+    assert out is not None and out["hash"] is not None
+    assert h(values) == h(values.copy())  # values, not addresses: stable
+
+
+def test_estimated_bytes_reads_sizes_only() -> None:
+    from jupyter_xtrack.capture.fingerprint import estimated_bytes
+
+    assert estimated_bytes(np.zeros((100, 10))) == 8000
+    assert estimated_bytes(np.array(["a", "b"], dtype=object)) == 2 * 64
+    assert estimated_bytes(pd.DataFrame({"a": range(10), "b": range(10)})) == (20 + 10) * 8
+    assert estimated_bytes(pd.Series(range(10))) == (10 + 10) * 8
+    assert estimated_bytes([1, 2]) == 0 and estimated_bytes(None) == 0
+    torch = pytest.importorskip("torch")
+    assert estimated_bytes(torch.zeros(4, 5, dtype=torch.float16)) == 40

@@ -148,6 +148,11 @@ def _pandas_values(d: _Digest, arr: Any) -> None:
     import numpy as np
     import pandas as pd
 
+    # the wrapper pandas puts around a plain numpy column (PandasArray before pandas 2.1):
+    # hashed from its buffer; the masked path below would scan it for NaN and copy it
+    numpy_backed = getattr(pd.arrays, "NumpyExtensionArray", None) or pd.arrays.PandasArray
+    if isinstance(arr, numpy_backed):
+        arr = arr.to_numpy()
     if isinstance(arr, np.ndarray):
         _numpy_block(d, arr)
         return

@@ -60,6 +60,7 @@ def test_same_content_same_hash_even_when_built_differently() -> None:
         lambda d: d.__setitem__("c", d["c"].cat.rename_categories(["A", "b"])),
         lambda d: d.__setitem__("t", d["t"].dt.tz_convert("Europe/Paris")),
         lambda d: d.__setitem__("m", d["m"].fillna(0)),
+        lambda d: d.__setitem__("x", d["x"].where(d.index != 7, np.nan)),  # NaN vs a number
         lambda d: d.__setitem__("o", d["o"].where(d.index != 1, "1")),  # 1 vs "1"
         lambda d: setattr(d, "columns", ["y", *d.columns[1:]]),
     ],
@@ -69,6 +70,13 @@ def test_one_change_changes_the_hash(mutate) -> None:
     before = h(df)
     mutate(df)
     assert h(df) != before
+
+
+def test_numpy_backed_columns_hash_their_buffer_with_nan_as_nan() -> None:
+    with_nan = pd.DataFrame({"x": [1.0, np.nan, 3.0]})
+    assert h(with_nan) != h(pd.DataFrame({"x": [1.0, 0.0, 3.0]}))
+    assert h(with_nan) == h(pd.DataFrame({"x": np.array([1.0, np.nan, 3.0])}))
+    assert h(with_nan["x"]) != h(pd.Series([1.0, 0.0, 3.0], name="x"))
 
 
 def test_index_and_column_order_are_part_of_the_content() -> None:

@@ -5,7 +5,7 @@ index and values. Numeric data is hashed from its raw buffers; strings from Arro
 (value lengths and bytes), so a million rows take milliseconds. pandas, numpy and torch are
 only looked up in ``sys.modules``: fingerprinting never imports them.
 
-A numpy array of objects is data only when every element is a value (text, numbers, dates,
+A numpy array or pandas Series of objects is data only when every element is a value (text, numbers, dates,
 None, containers, numpy or pandas scalars): ``fig, axes = plt.subplots(2, 2)`` makes an
 object array of Axes, which is no dataset, and an element without a value-based repr would
 give a hash that changes from one process to the next.
@@ -298,6 +298,13 @@ def _holds_values(arr: Any) -> bool:
     return True
 
 
+def _objects_of_non_values(obj: Any, kind: str) -> bool:
+    """An array or Series of Python objects that are not all values (plot axes, models...)."""
+    if kind not in ("numpy.ndarray", "pandas.Series") or obj.dtype != object:
+        return False
+    return not _holds_values(obj if kind == "numpy.ndarray" else obj.to_numpy())
+
+
 # What an element of an object array costs to hash compared with a byte of a numeric buffer
 # (measured: Arrow conversion or repr of each element).
 _OBJECT_WEIGHT = 64
@@ -359,7 +366,7 @@ def fingerprint(obj: Any, name: str) -> dict[str, Any] | None:
     if kind is None:
         return None
     try:
-        if kind == "numpy.ndarray" and obj.dtype.kind == "O" and not _holds_values(obj):
+        if _objects_of_non_values(obj, kind):
             return None
         return _BUILDERS[kind](obj, name)
     except Exception as exc:

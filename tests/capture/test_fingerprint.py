@@ -165,6 +165,8 @@ def test_object_arrays_of_plot_axes_or_other_objects_are_not_datasets() -> None:
         plt.close(fig)
     assert fingerprint(np.array([object(), object()]), "things") is None
     assert fingerprint(np.array([1, "a", object()], dtype=object), "mixed") is None
+    assert fingerprint(pd.Series([object(), object()]), "things") is None
+    assert fingerprint(pd.Series(["a", None, 1], dtype=object), "values") is not None
 
 
 def test_object_arrays_of_values_are_datasets() -> None:

@@ -272,13 +272,17 @@ class FileAccessRecorder:
     them) through an audit hook installed once per process, plus parquet/feather/orc/hdf
     readers and writers of pandas and pyarrow, ``torch.save`` and polars, which open files
     natively. Opens from other threads (e.g. the tracker's own background work) are ignored,
-    as are directories, devices, /proc and /sys, the Python installation and site-packages,
-    ``.xtrack`` stores, IPython/Jupyter/matplotlib configuration, and code files (.py, .pyc,
-    .so) opened by imports.
+    as are directories (also those deleted by the cell), devices, /proc and /sys, /etc,
+    /usr/share, /usr/lib and the time zone database, the Python installation and
+    site-packages, ``.xtrack`` stores, IPython/Jupyter/matplotlib configuration, and code
+    files (.py, .pyc, .so) opened by imports.
 
-    Limitation: wrappers for native readers are installed when recording starts, so a module
+    Limitations: wrappers for native readers are installed when recording starts, so a module
     first imported inside the recorded cell is seen from the next recording on (pandas'
-    ``read_csv``/``read_json``/``read_pickle`` are unaffected: they use Python's open).
+    ``read_csv``/``read_json``/``read_pickle`` are unaffected: they use Python's open). A
+    ``dir_fd`` open is resolved only through ``os.open`` (not an ``opener=`` of ``open()``,
+    whose own event names the file relative to the working directory), and only where the
+    folder of a descriptor can be read back (Linux, macOS); elsewhere it is left out.
     """
 
     def __init__(self) -> None:

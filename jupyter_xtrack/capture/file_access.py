@@ -4,6 +4,11 @@ Two sources: a ``sys.addaudithook`` hook on the ``open`` event, which sees every
 ``open``/``io.open``/``os.open`` (so pandas ``read_csv``, numpy ``load``, ``torch.load``,
 ``pickle`` files...), and wrappers around the few readers and writers that open files in C++
 without passing through Python (pyarrow, parquet/feather in pandas, ``torch.save``).
+
+The ``open`` audit event does not say which directory a ``dir_fd=`` open is relative to
+(``shutil.rmtree`` and ``os.fwalk`` open every subfolder that way), so ``os.open`` is wrapped
+too: a call with ``dir_fd`` tells the hook, through a thread-local, the directory to resolve
+the name against.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import functools
 import importlib
 import os
 import site
+import stat
 import sys
 import sysconfig
 import threading
@@ -51,6 +57,13 @@ _active: tuple[FileAccessRecorder, ...] = ()
 _hook_lock = threading.Lock()
 _hook_installed = False
 _wrapped: set[tuple[str, str]] = set()
+# The dir_fd of the os.open call running on this thread, if any (set by _os_open).
+_opening = threading.local()
+
+# One open seen: (path as given, mode string or None, os.open flags, mode of a native
+# reader/writer or None, the directory a relative path is relative to, whether the path was
+# a directory when it was opened).
+_Raw = tuple[Any, Any, int, str | None, str | None, bool]
 
 
 def _audit_hook(event: str, args: tuple[Any, ...]) -> None:
@@ -62,12 +75,22 @@ def _audit_hook(event: str, args: tuple[Any, ...]) -> None:
         path, mode, flags = args
         if isinstance(path, int):
             return  # opening an existing descriptor names no file
-        ident = threading.get_ident()
-        for rec in _active:
-            if ident in rec._threads:
-                rec._raw.append((path, mode, flags, None, _cwd_for(path)))
+        _note(path, mode, flags, None)
     except Exception:  # an exception here would fail the user's open(): never let it out
         pass
+
+
+def _note(path: Any, mode: Any, flags: int, native_mode: str | None) -> None:
+    ident = threading.get_ident()
+    raw: _Raw | None = None
+    for rec in _active:
+        if ident in rec._threads:
+            if raw is None:
+                if os.fsdecode(os.fspath(path)).endswith(_CODE_SUFFIXES):
+                    return  # an import: never data, and not worth a stat
+                base = _base_for(path)
+                raw = (path, mode, flags, native_mode, base, _is_dir(path, base))
+            rec._raw.append(raw)
 
 
 def _install_hook() -> None:
@@ -75,24 +98,64 @@ def _install_hook() -> None:
     with _hook_lock:
         if not _hook_installed:
             sys.addaudithook(_audit_hook)
+            _install_os_open()
             _hook_installed = True
 
 
-def _cwd_for(path: Any) -> str | None:
-    # a relative path is relative to the cwd of the moment it is opened
-    if isinstance(path, str) and path.startswith(os.sep):
+def _install_os_open() -> None:
+    """Put ``_os_open`` in place of ``os.open`` (keeping its place in ``os.supports_dir_fd``,
+    which callers check to choose the ``dir_fd`` code path)."""
+    real = os.open
+
+    @functools.wraps(real)
+    def _os_open(path: Any, flags: int, mode: int = 0o777, *, dir_fd: int | None = None) -> int:
+        if dir_fd is None or not _active:
+            return real(path, flags, mode, dir_fd=dir_fd)
+        _opening.dir_fd = dir_fd
+        try:
+            return real(path, flags, mode, dir_fd=dir_fd)
+        finally:
+            _opening.dir_fd = None
+
+    os.open = _os_open
+    if real in os.supports_dir_fd:
+        os.supports_dir_fd.add(_os_open)
+
+
+def _base_for(path: Any) -> str | None:
+    """The directory a relative ``path`` is relative to at the moment it is opened: the
+    ``dir_fd`` of the ``os.open`` call running, else the working directory."""
+    if os.path.isabs(path):
         return None
+    dir_fd = getattr(_opening, "dir_fd", None)
     try:
-        return os.getcwd()
+        return os.getcwd() if dir_fd is None else _directory_of(dir_fd)
     except OSError:
         return None
 
 
+def _directory_of(fd: int) -> str | None:
+    if sys.platform == "linux":
+        return os.readlink(f"/proc/self/fd/{fd}")
+    if sys.platform == "darwin":
+        import fcntl  # lazy: only macOS needs it
+
+        name = fcntl.fcntl(fd, fcntl.F_GETPATH, bytes(1024))  # type: ignore[attr-defined]
+        return os.fsdecode(name.rstrip(b"\0"))
+    return None  # unknown: the open is left out rather than resolved against the wrong folder
+
+
+def _is_dir(path: Any, base: str | None) -> bool:
+    # asked when it is opened: a folder that the cell then deletes (rmtree) is still a folder
+    try:
+        full = os.path.join(base, os.fsdecode(path)) if base else path
+        return stat.S_ISDIR(os.stat(full).st_mode)
+    except (OSError, ValueError, TypeError):
+        return False
+
+
 def _note_native(path: Any, mode: str) -> None:
-    ident = threading.get_ident()
-    for rec in _active:
-        if ident in rec._threads:
-            rec._raw.append((path, None, 0, mode, _cwd_for(path)))
+    _note(path, None, 0, mode)
 
 
 def _wrap(func: Callable[..., Any], index: int, keyword: str, mode: str) -> Callable[..., Any]:
@@ -129,14 +192,20 @@ def _install_wrappers() -> None:
 
 
 def _mode_of(mode: Any, flags: int) -> str:
+    """Return "r", "w" or "rw": "rw" only when content that was there before can be read (r+, a+,
+    O_RDWR without O_TRUNC or O_EXCL); w+ and x+ read back only what the run wrote."""
     if isinstance(mode, str) and mode:
-        if "+" in mode:
-            return "rw"
-        return "r" if "r" in mode else "w"
+        if "r" in mode or "a" in mode:
+            if "+" in mode:
+                return "rw"
+            return "r" if "r" in mode else "w"
+        return "w"
     access = flags & os.O_ACCMODE
-    if access == os.O_RDWR:
-        return "rw"
-    return "w" if access == os.O_WRONLY else "r"
+    if access == os.O_RDONLY:
+        return "r"
+    if access == os.O_WRONLY or flags & (os.O_TRUNC | os.O_EXCL):
+        return "w"
+    return "rw"
 
 
 # Suffixes of code the interpreter loads: imports and tracebacks open these, a cell's data
@@ -147,7 +216,10 @@ _CODE_SUFFIXES = (".py", ".pyc", ".pyo", ".pyd", ".so", ".pth")
 @functools.cache
 def _ignored_prefixes() -> tuple[str, ...]:
     home = os.path.expanduser("~")
-    dirs: set[str] = {"/dev", "/proc", "/sys"}
+    # system files: devices, kernel views, configuration, shared data (zoneinfo, mime types,
+    # locales), system libraries
+    dirs: set[str] = {"/dev", "/proc", "/sys", "/etc", "/usr/share", "/usr/lib"}
+    dirs.update((sysconfig.get_config_var("TZPATH") or "").split(os.pathsep))
     for value in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix):
         dirs.add(value)
     for key in ("stdlib", "platstdlib", "purelib", "platlib"):
@@ -200,18 +272,22 @@ class FileAccessRecorder:
     them) through an audit hook installed once per process, plus parquet/feather/orc/hdf
     readers and writers of pandas and pyarrow, ``torch.save`` and polars, which open files
     natively. Opens from other threads (e.g. the tracker's own background work) are ignored,
-    as are directories, devices, /proc and /sys, the Python installation and site-packages,
-    ``.xtrack`` stores, IPython/Jupyter/matplotlib configuration, and code files (.py, .pyc,
-    .so) opened by imports.
+    as are directories (also those deleted by the cell), devices, /proc and /sys, /etc,
+    /usr/share, /usr/lib and the time zone database, the Python installation and
+    site-packages, ``.xtrack`` stores, IPython/Jupyter/matplotlib configuration, and code
+    files (.py, .pyc, .so) opened by imports.
 
-    Limitation: wrappers for native readers are installed when recording starts, so a module
+    Limitations: wrappers for native readers are installed when recording starts, so a module
     first imported inside the recorded cell is seen from the next recording on (pandas'
-    ``read_csv``/``read_json``/``read_pickle`` are unaffected: they use Python's open).
+    ``read_csv``/``read_json``/``read_pickle`` are unaffected: they use Python's open). A
+    ``dir_fd`` open is resolved only through ``os.open`` (not an ``opener=`` of ``open()``,
+    whose own event names the file relative to the working directory), and only where the
+    folder of a descriptor can be read back (Linux, macOS); elsewhere it is left out.
     """
 
     def __init__(self) -> None:
         self._threads: frozenset[int] = frozenset()
-        self._raw: list[tuple[Any, Any, int, str | None, str | None]] = []
+        self._raw: list[_Raw] = []
 
     @property
     def recording(self) -> bool:
@@ -232,39 +308,54 @@ class FileAccessRecorder:
     def stop(self) -> list[dict[str, str]]:
         """Stop recording; return ``[{path, mode}]`` (absolute paths, mode "r", "w" or "rw").
 
-        One entry per file, in order of first access; a file both read and written is "rw".
+        One entry per file, in order of first access. A file read, then written, is "rw"; a
+        file the run wrote first stays "w" whatever it reads back (its own output is not its
+        input), and is left out if it is gone when the run stops (a scratch file). Folders
+        (also those the run deleted) are left out.
         """
         global _active
         with _hook_lock:
             _active = tuple(r for r in _active if r is not self)
         raw, self._raw = self._raw, []
         seen: dict[str, str] = {}
-        for path, mode, flags, native_mode, cwd in raw:
+        for path, mode, flags, native_mode, base, was_dir in raw:
+            if was_dir or (hasattr(os, "O_DIRECTORY") and flags & os.O_DIRECTORY):
+                continue
             try:
-                if isinstance(path, bytes):
-                    path = os.fsdecode(path)
-                path = os.fspath(path)
-                if not isinstance(path, str) or "://" in path:
-                    continue  # a URL handed to a native reader is not a local file
-                path = os.path.expanduser(path)
-                if not os.path.isabs(path):
-                    if cwd is None:
-                        continue
-                    path = os.path.join(cwd, path)
-                path = os.path.normpath(path)
-                if hasattr(os, "O_DIRECTORY") and flags & os.O_DIRECTORY:
-                    continue
+                path = _absolute(path, base)
                 kind = native_mode or _mode_of(mode, flags)
             except Exception:
+                continue
+            if path is None:
                 continue
             before = seen.get(path)
             if before is None:
                 seen[path] = kind
-            elif before != kind:
+            elif before == "r" and kind != "r":
                 seen[path] = "rw"
         out: list[dict[str, str]] = []
         for path, kind in seen.items():
-            if _ignored(path) or os.path.isdir(path):
-                continue
-            out.append({"path": path, "mode": kind})
+            if not _ignored(path) and _still_wanted(path, kind):
+                out.append({"path": path, "mode": kind})
         return out
+
+
+def _absolute(path: Any, base: str | None) -> str | None:
+    """The normalised absolute path of an open, or None for a URL or an unresolvable name."""
+    name = os.fspath(os.fsdecode(path) if isinstance(path, bytes) else path)
+    if not isinstance(name, str) or "://" in name:
+        return None  # a URL handed to a native reader is not a local file
+    name = os.path.expanduser(name)
+    if not os.path.isabs(name):
+        if base is None:
+            return None
+        name = os.path.join(base, name)
+    return os.path.normpath(name)
+
+
+def _still_wanted(path: str, kind: str) -> bool:
+    """Not a folder now, and, for a file the run only wrote, still there."""
+    try:
+        return not stat.S_ISDIR(os.stat(path).st_mode)
+    except OSError:
+        return kind != "w"

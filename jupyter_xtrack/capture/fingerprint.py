@@ -4,17 +4,24 @@ Two objects get the same hash exactly when they have the same shape, column name
 index and values. Numeric data is hashed from its raw buffers; strings from Arrow buffers
 (value lengths and bytes), so a million rows take milliseconds. pandas, numpy and torch are
 only looked up in ``sys.modules``: fingerprinting never imports them.
+
+A numpy array or pandas Series of objects is data only when every element is a value (text, numbers, dates,
+None, containers, numpy or pandas scalars): ``fig, axes = plt.subplots(2, 2)`` makes an
+object array of Axes, which is no dataset, and an element without a value-based repr would
+give a hash that changes from one process to the next.
 """
 
 from __future__ import annotations
 
+import datetime
+import decimal
 import struct
 import sys
 from typing import Any
 
 import xxhash
 
-__all__ = ["fingerprint"]
+__all__ = ["estimated_bytes", "fingerprint"]
 
 _LEN = struct.Struct("<q")
 
@@ -141,6 +148,11 @@ def _pandas_values(d: _Digest, arr: Any) -> None:
     import numpy as np
     import pandas as pd
 
+    # the wrapper pandas puts around a plain numpy column (PandasArray before pandas 2.1):
+    # hashed from its buffer; the masked path below would scan it for NaN and copy it
+    numpy_backed = getattr(pd.arrays, "NumpyExtensionArray", None) or pd.arrays.PandasArray
+    if isinstance(arr, numpy_backed):
+        arr = arr.to_numpy()
     if isinstance(arr, np.ndarray):
         _numpy_block(d, arr)
         return
@@ -254,6 +266,67 @@ def _tensor(obj: Any, name: str) -> dict[str, Any]:
     }
 
 
+# Python types whose elements make an object array data (their repr is their value).
+_VALUE_TYPES = (
+    str,
+    bytes,
+    bool,
+    int,
+    float,
+    complex,
+    type(None),
+    decimal.Decimal,
+    datetime.date,
+    datetime.time,
+    datetime.timedelta,
+    list,
+    tuple,
+    dict,
+)
+# numpy scalars and arrays, pandas' Timestamp, NaT, NA, Interval, Period...
+_VALUE_MODULES = ("numpy", "pandas")
+
+
+def _holds_values(arr: Any) -> bool:
+    """Whether every element of the object array ``arr`` is a value (see the module doc)."""
+    for kind in set(map(type, arr.flat)):
+        if not (
+            issubclass(kind, _VALUE_TYPES)
+            or (kind.__module__ or "").partition(".")[0] in _VALUE_MODULES
+        ):
+            return False
+    return True
+
+
+def _objects_of_non_values(obj: Any, kind: str) -> bool:
+    """An array or Series of Python objects that are not all values (plot axes, models...)."""
+    if kind not in ("numpy.ndarray", "pandas.Series") or obj.dtype != object:
+        return False
+    return not _holds_values(obj if kind == "numpy.ndarray" else obj.to_numpy())
+
+
+# What an element of an object array costs to hash compared with a byte of a numeric buffer
+# (measured: Arrow conversion or repr of each element).
+_OBJECT_WEIGHT = 64
+
+
+def estimated_bytes(obj: Any) -> int:
+    """A cheap estimate of how much data ``fingerprint(obj)`` would hash; 0 for other types.
+
+    Reads sizes only (never the values), so the caller can decide, at no cost, whether to
+    fingerprint now or on a worker thread.
+    """
+    kind = _kind(obj)
+    if kind is None:
+        return 0
+    if kind == "torch.Tensor":
+        return int(obj.nelement()) * int(obj.element_size())
+    if kind == "numpy.ndarray":
+        return int(obj.size) * _OBJECT_WEIGHT if obj.dtype.kind == "O" else int(obj.nbytes)
+    # pandas: eight bytes a cell (numbers, dates, and pointers to the strings), one index
+    return (int(obj.size) + len(obj.index)) * 8
+
+
 def _kind(obj: Any) -> str | None:
     modules = sys.modules
     pd = modules.get("pandas")
@@ -280,7 +353,8 @@ _BUILDERS = {
 
 
 def fingerprint(obj: Any, name: str) -> dict[str, Any] | None:
-    """Return a content fingerprint of ``obj`` (bound to ``name``), or None for other types.
+    """Return a content fingerprint of ``obj`` (bound to ``name``), or None for other types
+    (and for object arrays of non-values, such as matplotlib's ``axes``).
 
     For a pandas DataFrame/Series, numpy ndarray or torch Tensor: ``{name, kind, shape,
     columns (DataFrame: name -> dtype) or dtype, hash: "xxh3_128:<hex>", bytes}`` (tensors
@@ -292,6 +366,8 @@ def fingerprint(obj: Any, name: str) -> dict[str, Any] | None:
     if kind is None:
         return None
     try:
+        if _objects_of_non_values(obj, kind):
+            return None
         return _BUILDERS[kind](obj, name)
     except Exception as exc:
         shape = getattr(obj, "shape", None)

@@ -25,6 +25,7 @@ def load_ipython_extension(shell: Any) -> None:
     shell.register_magics(XTrackMagics)
     # After IPython strips leading blank lines, so our blank line keeps the cell's numbering.
     shell.input_transformers_cleanup.insert(1, hooks.transform)
+    shell.events.register("pre_execute", hooks.pre_execute)
     shell.events.register("pre_run_cell", hooks.pre_run_cell)
     shell.events.register("post_run_cell", hooks.post_run_cell)
     shell.ast_transformers.append(LoopMetrics(shell))
@@ -40,6 +41,7 @@ def unload_ipython_extension(shell: Any) -> None:
         return
     if hooks.transform in shell.input_transformers_cleanup:
         shell.input_transformers_cleanup.remove(hooks.transform)
+    shell.events.unregister("pre_execute", hooks.pre_execute)
     shell.events.unregister("pre_run_cell", hooks.pre_run_cell)
     shell.events.unregister("post_run_cell", hooks.post_run_cell)
     shell._xtrack_hooks = None

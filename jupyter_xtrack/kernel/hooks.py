@@ -18,6 +18,7 @@ from IPython.display import display
 
 from .. import views as notebook_views
 from ..records.summary import RunSummary
+from ..tracking.datasets import settle as settle_fingerprints
 from ..tracking.recorder import NO_RESULT, Recording
 from ..tracking.request import RunOptions
 from ..tracking.shell import cell_info
@@ -47,6 +48,11 @@ class TrackHooks:
             return lines  # a sweep runs the body once per trial: the cell magic does that
         return [*lines[:first], "\n", *lines[first + 1 :]]
 
+    def pre_execute(self) -> None:
+        """Before a cell, a silent execute or a comm message (widget callback) runs: finish
+        the last cell's data fingerprints first, so they are of the state it left."""
+        settle_fingerprints()
+
     def pre_run_cell(self, info: Any) -> None:
         raw = getattr(info, "raw_cell", "") or ""
         self.last_cell_id = getattr(info, "cell_id", None)
@@ -75,6 +81,7 @@ class TrackHooks:
             py = body
         info = cell_info(self.shell, source=raw, python_source=py, with_namespace=True)
         recording = Recording(info, options)
+        recording.defer_fingerprints = True  # pre_execute settles them before the next code
         return recording if recording.begin() is not None else None
 
     def _capture_display(self, recording: Recording) -> Any:

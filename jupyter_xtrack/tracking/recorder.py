@@ -36,6 +36,7 @@ from ..facts import (
 )
 from . import lifecycle
 from .active_run import ActiveRun
+from .datasets import CellDatasets, take
 from .request import CellInfo, RunOptions
 from .session import CONTEXT, TrackerContext
 from .workers import background
@@ -86,6 +87,8 @@ class Recording:
         self._figures_before: set[int] = set()
         self._git: Future[Any] | None = None
         self._base_dir = os.getcwd()
+        # True when the kernel hooks end the run: the next code waits for deferred fingerprints
+        self.defer_fingerprints = False
 
     # -- start ---------------------------------------------------------------------------
     def begin(self) -> ActiveRun | None:
@@ -174,6 +177,7 @@ class Recording:
         self._guard("stop capture", lambda: self._stop_captures(snapshot))
         if self.info.user_ns is not None:
             self._guard("read the namespace", lambda: self._read_namespace(snapshot, result))
+        self._guard("datasets", lambda: self._take_fingerprints(snapshot))
         if snapshot.metrics:
             run.log(None, **snapshot.metrics)
         for name, step, value in snapshot.metric_points:
@@ -287,6 +291,12 @@ class Recording:
                 metrics[search.score_name] = search.best_score
             if search.candidates:
                 snap.searches.append(search)
+
+    def _take_fingerprints(self, snap: _Snapshot) -> None:
+        """Fingerprint the datasets as the cell left them (tracking/datasets.py), then let
+        go of them, so a `del df` frees the memory."""
+        snap.fingerprints = take(snap.datasets, defer=self.defer_fingerprints)
+        snap.datasets = []
 
     @staticmethod
     def ctx_metric_pattern() -> str | None:
@@ -424,6 +434,7 @@ class _Snapshot:
     metric_points: list[tuple[str, int, float]] = field(default_factory=list)  # name, step, value
     searches: list[Any] = field(default_factory=list)  # capture.metric_calls.SearchResult
     datasets: list[tuple[str, Any]] = field(default_factory=list)
+    fingerprints: CellDatasets | None = None
     error: ErrorFact | None = None
 
 
@@ -465,15 +476,7 @@ def _is_dataset(obj: Any) -> bool:
 
 
 def _datasets(snap: _Snapshot) -> list[dict[str, Any]]:
-    # lazy, as every capture: loaded by the first run
-    from ..capture.data import fingerprint
-
-    out = []
-    for name, obj in snap.datasets:
-        fp = fingerprint(obj, name)
-        if fp is not None:
-            out.append(fp)
-    return out
+    return snap.fingerprints.result() if snap.fingerprints is not None else []
 
 
 def _stdio_fact(store: RunStore, snap: _Snapshot) -> StdioFact | None:

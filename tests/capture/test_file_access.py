@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from pathlib import Path
 
@@ -171,3 +172,107 @@ def test_bad_paths_do_not_break_the_open_call(tmp_path: Path) -> None:
 
     # a failed open was still an attempt to read that file
     assert record(cell) == [{"path": str(tmp_path / "missing.txt"), "mode": "r"}]
+
+
+def test_system_and_library_data_files_are_not_inputs(tmp_path: Path) -> None:
+    import mimetypes
+    import zoneinfo
+
+    data = tmp_path / "data.csv"
+    data.write_text("a\n1\n")
+    system = [p for p in ("/usr/share/zoneinfo/UTC", "/etc/mime.types") if os.path.exists(p)]
+    assert system, "this machine has none of the system files this test opens"
+
+    def cell() -> None:
+        zoneinfo.ZoneInfo.no_cache("UTC")  # what the pandas import does
+        mimetypes.init()  # reads /etc/mime.types
+        for p in system:
+            open(p, "rb").close()
+        open(os.path.join(sys.prefix, "pyvenv.cfg")).close()  # the interpreter's prefix
+        pd.read_csv(data)
+
+    assert record(cell) == [{"path": str(data), "mode": "r"}]
+
+
+def test_a_file_the_run_wrote_is_its_output_not_its_input(tmp_path: Path) -> None:
+    out, scratch, old = tmp_path / "out.csv", tmp_path / "scratch.bin", tmp_path / "old.txt"
+    old.write_text("before")
+
+    def cell() -> None:
+        pd.DataFrame({"a": [1]}).to_csv(out)
+        pd.read_csv(out)  # read back: still only an output
+        with open(scratch, "w+b") as f:  # w+ reads back only what it wrote
+            f.write(b"x")
+            f.seek(0)
+            f.read()
+        scratch.unlink()  # created and deleted by the run: neither input nor output
+        old.write_text("after")
+        old.read_text()
+        np.save(tmp_path / "a.npy", np.arange(3))
+        np.load(tmp_path / "a.npy")
+
+    assert record(cell) == [
+        {"path": str(out), "mode": "w"},
+        {"path": str(old), "mode": "w"},
+        {"path": str(tmp_path / "a.npy"), "mode": "w"},
+    ]
+
+
+def test_rmtree_of_a_relative_folder_leaves_no_inputs(tmp_path: Path, monkeypatch) -> None:
+    import shutil
+
+    monkeypatch.chdir(tmp_path)
+    for sub in ("cachedir/a/b", "cachedir/c"):
+        (tmp_path / sub).mkdir(parents=True)
+        (tmp_path / sub / "f.bin").write_bytes(b"x")
+    (tmp_path / "a").mkdir()  # a folder of the same name in the working directory
+
+    assert record(lambda: shutil.rmtree("cachedir")) == []
+    assert not (tmp_path / "cachedir").exists()
+
+
+def test_dir_fd_opens_resolve_against_their_directory(tmp_path: Path, monkeypatch) -> None:
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "data.bin").write_bytes(b"in the folder")
+    (tmp_path / "data.bin").write_bytes(b"in the working directory")
+    monkeypatch.chdir(tmp_path)
+
+    def cell() -> None:
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.close(os.open("data.bin", os.O_RDONLY, dir_fd=fd))
+            os.close(os.open("new.bin", os.O_WRONLY | os.O_CREAT, dir_fd=fd))
+        finally:
+            os.close(fd)
+
+    assert record(cell) == [
+        {"path": str(folder / "data.bin"), "mode": "r"},
+        {"path": str(folder / "new.bin"), "mode": "w"},
+    ]
+    # callers that test os.supports_dir_fd still take their dir_fd code path
+    assert os.open in os.supports_dir_fd
+
+
+@pytest.mark.parametrize(
+    ("mode", "flags", "kind"),
+    [
+        ("r", 0, "r"),
+        ("rb", 0, "r"),
+        ("r+", 0, "rw"),
+        ("w", 0, "w"),
+        ("w+b", 0, "w"),
+        ("x+", 0, "w"),
+        ("a", 0, "w"),
+        ("a+", 0, "rw"),
+        (None, os.O_RDONLY, "r"),
+        (None, os.O_WRONLY | os.O_CREAT, "w"),
+        (None, os.O_RDWR | os.O_CREAT, "rw"),
+        (None, os.O_RDWR | os.O_TRUNC, "w"),
+        (None, os.O_RDWR | os.O_CREAT | os.O_EXCL, "w"),
+    ],
+)
+def test_open_modes(mode, flags, kind) -> None:
+    from jupyter_xtrack.capture.file_access import _mode_of
+
+    assert _mode_of(mode, flags) == kind

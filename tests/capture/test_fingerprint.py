@@ -60,6 +60,7 @@ def test_same_content_same_hash_even_when_built_differently() -> None:
         lambda d: d.__setitem__("c", d["c"].cat.rename_categories(["A", "b"])),
         lambda d: d.__setitem__("t", d["t"].dt.tz_convert("Europe/Paris")),
         lambda d: d.__setitem__("m", d["m"].fillna(0)),
+        lambda d: d.__setitem__("x", d["x"].where(d.index != 7, np.nan)),  # NaN vs a number
         lambda d: d.__setitem__("o", d["o"].where(d.index != 1, "1")),  # 1 vs "1"
         lambda d: setattr(d, "columns", ["y", *d.columns[1:]]),
     ],
@@ -69,6 +70,13 @@ def test_one_change_changes_the_hash(mutate) -> None:
     before = h(df)
     mutate(df)
     assert h(df) != before
+
+
+def test_numpy_backed_columns_hash_their_buffer_with_nan_as_nan() -> None:
+    with_nan = pd.DataFrame({"x": [1.0, np.nan, 3.0]})
+    assert h(with_nan) != h(pd.DataFrame({"x": [1.0, 0.0, 3.0]}))
+    assert h(with_nan) == h(pd.DataFrame({"x": np.array([1.0, np.nan, 3.0])}))
+    assert h(with_nan["x"]) != h(pd.Series([1.0, 0.0, 3.0], name="x"))
 
 
 def test_index_and_column_order_are_part_of_the_content() -> None:
@@ -142,3 +150,60 @@ def test_never_imports_heavy_libraries() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_object_arrays_of_plot_axes_or_other_objects_are_not_datasets() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, 2)
+    try:
+        assert axes.dtype == object and fingerprint(axes, "axes") is None
+    finally:
+        plt.close(fig)
+    assert fingerprint(np.array([object(), object()]), "things") is None
+    assert fingerprint(np.array([1, "a", object()], dtype=object), "mixed") is None
+    assert fingerprint(pd.Series([object(), object()]), "things") is None
+    assert fingerprint(pd.Series(["a", None, 1], dtype=object), "values") is not None
+
+
+def test_object_arrays_of_values_are_datasets() -> None:
+    import datetime
+    import decimal
+
+    values = np.array(
+        [
+            "a",
+            None,
+            1,
+            2.5,
+            True,
+            b"x",
+            decimal.Decimal("1.1"),
+            datetime.date(2024, 1, 1),
+            pd.Timestamp("2024-01-01"),
+            pd.NaT,
+            np.float32(1),
+            [1, 2],
+            (3,),
+            {"k": 1},
+        ],
+        dtype=object,
+    )
+    out = fingerprint(values, "values")
+    assert out is not None and out["hash"] is not None
+    assert h(values) == h(values.copy())  # values, not addresses: stable
+
+
+def test_estimated_bytes_reads_sizes_only() -> None:
+    from jupyter_xtrack.capture.fingerprint import estimated_bytes
+
+    assert estimated_bytes(np.zeros((100, 10))) == 8000
+    assert estimated_bytes(np.array(["a", "b"], dtype=object)) == 2 * 64
+    assert estimated_bytes(pd.DataFrame({"a": range(10), "b": range(10)})) == (20 + 10) * 8
+    assert estimated_bytes(pd.Series(range(10))) == (10 + 10) * 8
+    assert estimated_bytes([1, 2]) == 0 and estimated_bytes(None) == 0
+    torch = pytest.importorskip("torch")
+    assert estimated_bytes(torch.zeros(4, 5, dtype=torch.float16)) == 40

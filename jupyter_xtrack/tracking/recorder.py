@@ -33,7 +33,7 @@ from ..facts import (
     Status,
     StdioFact,
 )
-from . import lifecycle
+from . import inherit, lifecycle
 from .active_run import ActiveRun
 from .request import CellInfo, RunOptions
 from .session import CONTEXT, TrackerContext
@@ -301,6 +301,7 @@ class Recording:
                 f"run #{run.number}: some facts could not be captured: {'; '.join(self.problems)}",
             )
         lifecycle.store_run(self.ctx, run, facts, files=files or (), figures=figures)
+        inherit.pass_on(self.ctx, run)  # a search's trials run where their parent ran
 
     def _lineage_fact(self, store: RunStore) -> LineageFact:
         # lazy, as every capture: loaded by the first run

@@ -61,7 +61,7 @@ class XTrackMagics(Magics):
             space=args.sweep,
             trials=args.trials,
             metric=args.metric,
-            direction=args.direction or "maximize",
+            direction=args.direction,  # None: the metric's name decides
             sampler=args.sampler,
             pruner=args.pruner,
             resume=args.resume,

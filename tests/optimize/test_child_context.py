@@ -14,7 +14,9 @@ import pytest
 
 import jupyter_xtrack as xt
 from jupyter_xtrack import api
+from jupyter_xtrack.cli import main
 from jupyter_xtrack.facts import Fact
+from jupyter_xtrack.server.reader import StoreReader
 from jupyter_xtrack.tracking.search_runs import open_parent, open_trial
 from tests.conftest import git
 
@@ -49,7 +51,9 @@ def _assert_same_context(parent_id: str, child_id: str, store: Path) -> None:
     assert _columns(store, child_id) == _columns(store, parent_id)
 
 
-def test_sweep_trials_run_in_their_parents_cell_and_context(shell: Any, repo: Path) -> None:
+def test_sweep_trials_run_in_their_parents_cell_and_context(
+    shell: Any, repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     head = git(repo, "rev-parse", "HEAD").strip()
     shell.user_ns["__session__"] = str(_notebook_in(repo))
     result = shell.run_cell(SWEEP, store_history=True, cell_id="cell-sweep-1")
@@ -70,6 +74,13 @@ def test_sweep_trials_run_in_their_parents_cell_and_context(shell: Any, repo: Pa
         one = xt.get_run(trial)
         assert one.git is not None and one.git["commit"] == head
         assert "--sweep" in (one.code or "")
+    # The sidebar's run detail and `xtrack show` say where a trial ran.
+    detail = StoreReader(store, root_dir=str(repo)).run(trials[0])
+    assert detail["git"]["commit"] == head and detail["notebook_relpath"] == "analysis.ipynb"
+    assert "--sweep" in detail["code_text"] and detail["env_full"]
+    assert main(["show", trials[0], "--store", str(store)]) == 0
+    shown = capsys.readouterr().out
+    assert head[:7] in shown and "analysis.ipynb" in shown
 
 
 def test_a_trial_stored_after_its_parent_takes_the_context_at_once(shell: Any, repo: Path) -> None:

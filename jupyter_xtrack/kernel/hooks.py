@@ -3,8 +3,11 @@
 A cell that starts with `%%track ...` has that line removed by an input transformer, so
 IPython runs the body exactly as it would run an untracked cell (same tracebacks, same
 `Out[n]`, top-level await); the run is started in `pre_run_cell` and finished in
-`post_run_cell`. When the transformer cannot apply (bad arguments, or a sweep), the
-`%%track` cell magic (kernel/magics.py) runs the body itself.
+`post_run_cell`. `%%track` stacks with other cell magics (`%%time`, `%%capture`,
+`%%writefile`, ...) in either order: its line is removed wherever it stands among them and
+the run is recorded around the whole cell. When the transformer cannot apply (bad
+arguments, a sweep, or a `%%track` body that a running magic transforms itself), the
+`%%track` cell magic (kernel/magics.py) runs the body, through the same `begin` / `end`.
 """
 
 from __future__ import annotations
@@ -22,7 +25,18 @@ from ..tracking.datasets import settle as settle_fingerprints
 from ..tracking.recorder import NO_RESULT, Recording
 from ..tracking.request import RunOptions
 from ..tracking.shell import cell_info
-from .track_line import parse_track_line, split_track_cell
+from .track_line import (
+    first_line,
+    parse_track_line,
+    python_body,
+    split_track_cell,
+    track_args,
+    track_line_index,
+)
+
+# One cell being recorded: its Recording (None: untracked), the display hook to restore,
+# the views' handle.
+Frame = tuple[Recording | None, Any, Any]
 
 
 class TrackHooks:
@@ -32,21 +46,34 @@ class TrackHooks:
         self.shell = shell
         self.last_cell_id: str | None = None
         self.last_raw_cell: str | None = None
-        self._frames: list[tuple[Recording | None, Any, Any]] = []
+        self._frames: list[Frame] = []
 
     # Input transformer (cleanup stage): drop the `%%track` line when its arguments parse, so
-    # the body runs as a normal cell. A blank line keeps the body's line numbers.
+    # the body runs as a normal cell, or under the cell magics stacked with it (`%%time`,
+    # `%%capture`, `%%writefile`, in either order): the run is recorded around the whole cell.
+    # Alone, it becomes a blank line that keeps the body's line numbers; before another magic
+    # it goes, so that IPython's cell-magic transform finds that magic on the first line.
     def transform(self, lines: list[str]) -> list[str]:
-        first = next((i for i, text in enumerate(lines) if text.strip()), None)
-        if first is None or split_track_cell(lines[first]) is None:
+        if self._frames:
+            # A cell is running: this is a magic transforming its body (%%time), where
+            # `%%track` stays, so that the %%track magic records it.
+            return lines
+        at = track_line_index(lines)
+        if at is None:
             return lines
         try:
-            request = parse_track_line(split_track_cell(lines[first])[0])  # type: ignore[index]
+            request = parse_track_line(track_args(lines[at]))
         except UsageError:
             return lines  # the cell magic will run and report the error
         if request.sweep:
             return lines  # a sweep runs the body once per trial: the cell magic does that
-        return [*lines[:first], "\n", *lines[first + 1 :]]
+        rest = lines[at + 1 :]
+        after = first_line(rest)
+        if after < len(rest) and rest[after].lstrip().startswith("%%"):
+            return [*lines[:at], *rest[after:]]
+        if at == first_line(lines):
+            return [*lines[:at], "\n", *rest]
+        return [*lines[:at], *rest]
 
     def pre_execute(self) -> None:
         """Before a cell, a silent execute or a comm message (widget callback) runs: finish
@@ -54,12 +81,15 @@ class TrackHooks:
         settle_fingerprints()
 
     def pre_run_cell(self, info: Any) -> None:
+        if self._frames:
+            # A cell run by a running cell (%%capture runs its body so): its %%track, if any,
+            # is the magic's to record, and the running cell keeps its id.
+            self._frames.append((None, None, None))
+            return
         raw = getattr(info, "raw_cell", "") or ""
         self.last_cell_id = getattr(info, "cell_id", None)
         self.last_raw_cell = raw
-        recording: Recording | None = None
-        restore = None
-        views = None
+        frame: Frame = (None, None, None)
         split = split_track_cell(raw)
         if split is not None:
             try:
@@ -68,21 +98,27 @@ class TrackHooks:
             except UsageError:
                 options = None  # reported by the cell magic itself
             if options is not None:
-                recording = self._begin(raw, split[1], options)
-                if recording is not None and recording.run is not None:
-                    restore = self._capture_display(recording)
-                    views = call_views("on_run_start", recording.run, calls_log="log(" in split[1])
-        self._frames.append((recording, restore, views))
+                frame = self.begin(raw, split[1], options, defer=True)
+        self._frames.append(frame)
 
-    def _begin(self, raw: str, body: str, options: RunOptions) -> Recording | None:
+    def begin(self, raw: str, body: str, options: RunOptions, *, defer: bool = False) -> Frame:
+        """Start recording `raw` (whose `%%track` line is gone from `body`): the run, a copy
+        of what the cell displays, the views. The frame is what `end` needs."""
         try:
-            py = self.shell.transform_cell(body)
+            py = self.shell.transform_cell(python_body(body))
         except Exception:  # noqa: BLE001 - IPython reports syntax problems itself
             py = body
         info = cell_info(self.shell, source=raw, python_source=py, with_namespace=True)
         recording = Recording(info, options)
-        recording.defer_fingerprints = True  # pre_execute settles them before the next code
-        return recording if recording.begin() is not None else None
+        # From pre_run_cell, pre_execute settles the fingerprints before the next code runs;
+        # the %%track magic (run inside another cell) hashes them before it returns.
+        recording.defer_fingerprints = defer
+        if recording.begin() is None:
+            return (None, None, None)
+        assert recording.run is not None
+        restore = self._capture_display(recording)
+        views = call_views("on_run_start", recording.run, calls_log="log(" in body)
+        return (recording, restore, views)
 
     def _capture_display(self, recording: Recording) -> Any:
         """Keep a copy of every PNG the cell displays (inline matplotlib figures included)."""
@@ -108,16 +144,20 @@ class TrackHooks:
     def post_run_cell(self, result: Any) -> None:
         if not self._frames:
             return
-        recording, restore, views = self._frames.pop()
-        if recording is None:
-            return
-        if restore is not None:
-            restore()
         error = None
         value = NO_RESULT
         if result is not None:
             error = result.error_in_exec or result.error_before_exec
             value = result.result if result.result is not None else NO_RESULT
+        self.end(self._frames.pop(), error, value)
+
+    def end(self, frame: Frame, error: BaseException | None, value: Any) -> None:
+        """Finish what `begin` started: the run ends, its card or summary is shown."""
+        recording, restore, views = frame
+        if recording is None:
+            return
+        if restore is not None:
+            restore()
         run = recording.end(error, value)
         if not call_views("on_run_end", run, views):
             show_summary(run)

@@ -24,7 +24,6 @@ from .track_line import cell_body
 
 MAX_COLUMNS = 2000
 MAX_RUNS_SCANNED = 5000
-_MINIMIZED = re.compile(r"loss|err|mse|rmse|mae|mape|perplexity|time|cost", re.I)
 _IDENTIFIER = re.compile(r"^[A-Za-z_]\w*$")
 
 
@@ -202,7 +201,7 @@ def cells(shell: Any, notebook_path: str) -> list[dict[str, Any]]:
 
 
 def check_sweep(shell: Any, source: str, space: str, trials: Any, metric: str,
-                direction: str = "maximize", sampler: str | None = None,
+                direction: str | None = None, sampler: str | None = None,
                 pruner: str | None = None, name: str | None = None,
                 cell_id: str | None = None) -> dict[str, Any]:
     """Every field of a sweep launch checked; FieldErrors lists all that are wrong."""
@@ -211,10 +210,11 @@ def check_sweep(shell: Any, source: str, space: str, trials: Any, metric: str,
 
 
 def start_sweep(shell: Any, source: str, space: str, trials: Any, metric: str,
-                direction: str = "maximize", sampler: str | None = None,
+                direction: str | None = None, sampler: str | None = None,
                 pruner: str | None = None, name: str | None = None,
                 cell_id: str | None = None) -> dict[str, Any]:
-    """A background sweep of the cell's source over `space` once every field checks out."""
+    """A background sweep of the cell's source over `space` once every field checks out
+    (no `direction`: the metric's name decides, as for `xt.sweep`)."""
     # lazy: optuna and scikit-learn load when a search is asked for
     from ..optimize.sweep import sweep
 
@@ -227,7 +227,7 @@ def start_sweep(shell: Any, source: str, space: str, trials: Any, metric: str,
 
 
 def _sweep_request(shell: Any, source: str, space: str, trials: Any, metric: str,
-                   direction: str, sampler: str | None, pruner: str | None) -> str:
+                   direction: str | None, sampler: str | None, pruner: str | None) -> str:
     # lazy: optuna and scikit-learn load when a search is asked for
     from ..optimize.pruners import pruner_name
     from ..optimize.samplers import sampler_name
@@ -253,7 +253,7 @@ def _sweep_request(shell: Any, source: str, space: str, trials: Any, metric: str
             errors["trials"] = f"trials must be a whole number of at least 1, not {trials!r}"
     if not isinstance(metric, str) or not metric.strip():
         errors["metric"] = "name the metric the cell logs with xt.log (e.g. val_acc)"
-    if str(direction).lower() not in DIRECTIONS:
+    if direction is not None and str(direction).lower() not in DIRECTIONS:
         errors["direction"] = "direction must be maximize or minimize"
     for field, check in (("sampler", sampler_name), ("pruner", pruner_name)):
         value = sampler if field == "sampler" else pruner
@@ -302,8 +302,12 @@ def suggest_space(params_by_run: list[dict[str, Any]]) -> str:
 
 
 def direction_for(metric: str | None) -> str:
-    """minimize for losses and errors, maximize otherwise."""
-    return "minimize" if metric and _MINIMIZED.search(metric) else "maximize"
+    """The direction a sweep on `metric` takes when none is given (the metric's name says;
+    maximize when it does not), suggested by the Sweep form."""
+    # lazy: the optimize package loads when a search is asked for
+    from ..optimize.scoring import DEFAULT_DIRECTION, metric_direction
+
+    return metric_direction(metric) or DEFAULT_DIRECTION
 
 
 def _distribution(values: list[Any]) -> str:

@@ -11,10 +11,9 @@ from IPython.core.magic import Magics, cell_magic, line_magic, magics_class
 
 from .. import api
 from ..records.summary import RunDetail
-from ..tracking.recorder import NO_RESULT, Recording
+from ..tracking.recorder import NO_RESULT
 from ..tracking.session import CONTEXT
-from ..tracking.shell import cell_info
-from .hooks import call_views, show_summary
+from .hooks import TrackHooks, call_views
 from .track_line import TRACK, TrackRequest, parse_track_line
 
 
@@ -30,22 +29,21 @@ class XTrackMagics(Magics):
         request = parse_track_line(line)
         if request.sweep:
             return self._sweep(request, cell)
-        # Reached only when the input transformer did not apply (e.g. run_cell_magic called
-        # directly): run the body ourselves, as close to a normal cell as exec allows.
+        # Reached when the input transformer left the line: run_cell_magic called directly,
+        # or a magic running a body that starts with %%track (`%%time` transforms its body
+        # itself). Run the body ourselves, as close to a normal cell as exec allows, and
+        # record it as the hooks record a cell (run, displayed figures, card or summary).
         shell = self.shell
         assert shell is not None
-        py = shell.transform_cell(cell)
-        info = cell_info(shell, source=f"{TRACK} {line}\n{cell}", python_source=py,
-                         with_namespace=True)
-        recording = Recording(info, request.options())
-        recording.begin()
+        hooks = getattr(shell, "_xtrack_hooks", None) or TrackHooks(shell)
+        frame = hooks.begin(f"{TRACK} {line}\n{cell}", cell, request.options())
         value: Any = NO_RESULT
         try:
-            value = _exec_body(shell, py)
+            value = _exec_body(shell, shell.transform_cell(cell))
         except BaseException as exc:
-            show_summary(recording.end(exc))
+            hooks.end(frame, exc, NO_RESULT)
             raise
-        show_summary(recording.end(None, value))
+        hooks.end(frame, None, value)
         return None if value is NO_RESULT else value
 
     def _sweep(self, args: TrackRequest, cell: str) -> Any:
@@ -61,7 +59,7 @@ class XTrackMagics(Magics):
             space=args.sweep,
             trials=args.trials,
             metric=args.metric,
-            direction=args.direction or "maximize",
+            direction=args.direction,  # None: the metric's name decides
             sampler=args.sampler,
             pruner=args.pruner,
             resume=args.resume,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import shlex
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -102,15 +103,61 @@ def parse_track_line(line: str) -> TrackRequest:
 
 
 def split_track_cell(raw: str) -> tuple[str, str] | None:
-    """(argument line, body) when `raw` is a `%%track` cell, else None."""
-    stripped = raw.lstrip("\n")
-    if not stripped.startswith(TRACK):
+    """(argument line, body) when `raw` is a `%%track` cell, else None. `%%track` may stand
+    anywhere among the cell magics the cell starts with (`%%time`, `%%capture`,
+    `%%writefile f`, ...): the body is the cell without its `%%track` line, the other
+    magics kept."""
+    lines = raw.splitlines(keepends=True)
+    at = track_line_index(lines)
+    if at is None:
         return None
-    first, _, body = stripped.partition("\n")
-    rest = first[len(TRACK):]
-    if rest and not rest[0].isspace():
-        return None  # e.g. %%tracking: another magic
-    return rest.strip(), body
+    start = first_line(lines)
+    return track_args(lines[at]), "".join(lines[start:at] + lines[at + 1 :])
+
+
+def track_args(line: str) -> str:
+    """The arguments of a `%%track ...` line, as `parse_track_line` caches them."""
+    return line.strip()[len(TRACK) :].strip()
+
+
+def first_line(lines: Sequence[str]) -> int:
+    """The index of the first line that is not blank (len(lines) when none is)."""
+    return next((i for i, text in enumerate(lines) if text.strip()), len(lines))
+
+
+def track_line_index(lines: Sequence[str]) -> int | None:
+    """The index of the `%%track` line among the cell magic lines a cell starts with, or None
+    when it has none there (a `%%track` after the first line of code is text of the body)."""
+    for i in range(first_line(lines), len(lines)):
+        text = lines[i].strip()
+        if not text.startswith("%%"):
+            return None
+        if _is_track(text):
+            return i
+    return None
+
+
+def _is_track(text: str) -> bool:
+    rest = text[len(TRACK) :]
+    return text.startswith(TRACK) and (not rest or rest[0].isspace())  # not %%tracking
+
+
+# Cell magics that run their body as Python in the user's namespace: a tracked body under
+# them is read for params like any cell. Under any other (%%writefile, %%bash) it is not code.
+PYTHON_CELL_MAGICS = frozenset({"time", "timeit", "capture", "prun", "debug"})
+
+
+def python_body(body: str) -> str:
+    """The Python a tracked body runs, for reading its params and metrics: the body without
+    the stacked cell magics that run it as Python; empty under one that does not."""
+    lines = body.splitlines(keepends=True)
+    at = first_line(lines)
+    while at < len(lines) and lines[at].lstrip().startswith("%%"):
+        name = lines[at].strip()[2:].split(maxsplit=1)
+        if not name or name[0] not in PYTHON_CELL_MAGICS:
+            return ""
+        at += 1
+    return "".join(lines[at:])
 
 
 def cell_body(source: str) -> str:

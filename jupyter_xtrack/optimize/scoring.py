@@ -176,6 +176,57 @@ _REGRESSION: dict[str, tuple[bool, Callable[[Any, Any, Any], float]]] = {
 }
 
 
+# Which way a metric is better, read from the words of its name: the one table behind a
+# sweep's direction when none is given and the Launch form's suggestion (the AutoML metrics
+# above agree with it: tests/optimize/test_sweep_direction.py checks each).
+_LOWER_IS_BETTER = frozenset(
+    "loss losses error errors err rmse mse mae mape smape msle rmsle medae nll nlpd deviance "
+    "brier logloss crossentropy xent entropy perplexity ppl cost regret wer cer hamming bouldin "
+    "distance divergence kl hinge inertia fid fpr fnr eer time latency".split()
+)
+_HIGHER_IS_BETTER = frozenset(
+    "acc accuracy auc roc auroc auprc ap map f1 f2 fbeta r2 d2 precision recall sensitivity "
+    "specificity tpr tnr iou miou dice jaccard bleu rouge meteor ndcg mrr hit hits hitrate top1 "
+    "top5 kappa mcc matthews silhouette ari ami nmi rand mutual homogeneity completeness "
+    "calinski harabasz fowlkes mallows explained likelihood loglik elbo reward return returns "
+    "sharpe psnr ssim gain lift throughput".split()
+)
+# A word that says "higher is better" only when nothing more specific is said (brier_score).
+_WEAK_HIGHER = frozenset({"score", "scores"})
+# Glued words (valloss, trainerror): these endings are unambiguous.
+_LOWER_SUFFIXES = ("loss", "error")
+# The direction of a metric whose name says nothing (a sweep says so when it uses it).
+DEFAULT_DIRECTION = "maximize"
+_CAMEL = re.compile(r"([a-z0-9])([A-Z])")
+_WORD = re.compile(r"[a-z][a-z0-9]*|[0-9]+")
+
+
+def metric_direction(name: str | None) -> str | None:
+    """The direction ("minimize" or "maximize") the metric's name says (val_rmse, log_loss, brier_score,
+    valLoss; val_acc, f1, r2_score, silhouette), or None when it says nothing or both. A
+    `neg` word turns it round (neg_mean_squared_error is maximized)."""
+    if not name:
+        return None
+    words = _WORD.findall(_CAMEL.sub(r"\1_\2", name).lower())
+    lower = higher = weak = flip = False
+    for word in words:
+        bare = word.rstrip("0123456789") or word
+        if word in _LOWER_IS_BETTER or bare in _LOWER_IS_BETTER or word.endswith(_LOWER_SUFFIXES):
+            lower = True
+        elif word in _HIGHER_IS_BETTER or bare in _HIGHER_IS_BETTER:
+            higher = True
+        elif word in _WEAK_HIGHER:
+            weak = True
+        elif word in ("neg", "negative"):
+            flip = not flip
+    if lower == higher:  # neither, or both (a contradiction): only a plain "score" decides
+        if lower or not weak:
+            return None
+        higher = True
+    maximize = higher != flip
+    return "maximize" if maximize else "minimize"
+
+
 # The time-budget grammar, shared with the sidebar (labextension/src/jobsModel.ts
 # parseBudget); both are tested on the cases in labextension/test/fixtures/time_budgets.json.
 # ASCII digits and explicit letters: Python's \d and re.I also match other scripts.

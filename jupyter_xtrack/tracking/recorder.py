@@ -34,7 +34,7 @@ from ..facts import (
     Status,
     StdioFact,
 )
-from . import lifecycle
+from . import inherit, lifecycle
 from .active_run import ActiveRun
 from .datasets import CellDatasets, take
 from .request import CellInfo, RunOptions
@@ -357,6 +357,7 @@ class Recording:
                 f"run #{run.number}: some facts could not be captured: {'; '.join(self.problems)}",
             )
         lifecycle.store_run(self.ctx, run, facts, files=files or (), figures=figures)
+        inherit.pass_on(self.ctx, run)  # a search's trials run where their parent ran
 
     def _lineage_fact(self, store: RunStore) -> LineageFact:
         # lazy, as every capture: loaded by the first run

@@ -4,7 +4,9 @@ automl) and one child run per trial or candidate, through the one run lifecycle.
 A parent started in the foreground is a full `Recording`, so it captures the code,
 environment and git state like any tracked cell. Trials, and the parent of a background
 job, are light runs: opened without captures, so a trial costs a few milliseconds and a
-background job never touches the notebook's run stack or its stdout.
+background job never touches the notebook's run stack or its stdout. A trial runs where
+its parent ran: it opens in the parent's notebook cell and holds the parent's code,
+environment and git state by reference (`tracking.inherit`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..facts import STATUSES, Fact, Status
-from . import lifecycle
+from . import inherit, lifecycle
 from .active_run import ActiveRun
 from .scripts import start_run
 from .session import CONTEXT
@@ -26,10 +28,12 @@ TRIAL_STATES = ("running", "complete", "pruned", "failed", "interrupted")
 
 class TrackedRun:
     """A parent or trial run owned by a search. `run` is the live handle (metrics, params,
-    tags); `close()` ends it exactly once."""
+    tags); `close()` ends it exactly once. A trial knows its `parent`, whose context it
+    takes (see `tracking.inherit`)."""
 
-    def __init__(self, run: ActiveRun) -> None:
+    def __init__(self, run: ActiveRun, parent: ActiveRun | None = None) -> None:
         self.run = run
+        self.parent = parent
         self._closed = False
 
     @property
@@ -68,7 +72,10 @@ class TrackedRun:
         all_facts: dict[str, Any] = dict(facts or {})
         if error is not None:
             all_facts[Fact.ERROR] = run.error
+        if self.parent is not None and run.recorded:
+            all_facts.update(inherit.context_for(self.parent.id, run.id, all_facts))
         lifecycle.store_run(CONTEXT, run, all_facts)
+        inherit.pass_on(CONTEXT, run)  # a light parent has no context: its waiting trials stop
 
 
 def open_parent(
@@ -106,9 +113,12 @@ def open_trial(
     push: bool,
     kind: str = "trial",
 ) -> TrackedRun:
-    """A trial: a child run of `parent`. With `push`, `xt.log` inside the trial's code goes
-    to it (it is the innermost active run until closed)."""
-    return open_light(
+    """A trial: a child run of `parent`, in its parent's notebook cell and context. With
+    `push`, `xt.log` inside the trial's code goes to it (it is the innermost active run until
+    closed)."""
+    if parent.recorded:
+        inherit.expect_children(parent.id)
+    trial = open_light(
         kind,
         name=name,
         experiment=parent.run.experiment,
@@ -116,7 +126,10 @@ def open_trial(
         params=params,
         parent_id=parent.id or None,
         push=push,
+        **inherit.placement(parent.run),
     )
+    trial.parent = parent.run
+    return trial
 
 
 def open_light(
@@ -128,12 +141,15 @@ def open_light(
     params: Mapping[str, Any],
     parent_id: str | None,
     push: bool,
+    notebook_path: str | None = None,
+    cell_id: str | None = None,
 ) -> TrackedRun:
-    """A run opened with no capture: the cheap path for trials."""
+    """A run opened with no capture: the cheap path for trials (`notebook_path` and
+    `cell_id`: the cell it ran in, when known)."""
     try:
         run: ActiveRun = lifecycle.open_run(
             CONTEXT, name=name, experiment=experiment, tags=tags, parent_id=parent_id,
-            kind=kind, push=push,
+            kind=kind, push=push, notebook_path=notebook_path, cell_id=cell_id,
         )
     except lifecycle.CannotOpen as exc:  # the search goes on untracked
         CONTEXT.warn_once(

@@ -181,7 +181,8 @@ export function SweepForm(props: {
               blank={metrics.length ? undefined : '— no metrics logged —'}
               choices={metrics.map(m => [m, m])} onChange={v => set('metric', v)} />
             <ChoiceField id="direction" label="Direction" error={errors.direction}
-              value={form.direction} choices={[['maximize', 'maximize'], ['minimize', 'minimize']]}
+              value={form.direction} blank="from the metric's name"
+              choices={[['maximize', 'maximize'], ['minimize', 'minimize']]}
               onChange={v => set('direction', v)} />
           </div>
           <div className="jp-xtrack-field-pair">

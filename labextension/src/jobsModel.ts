@@ -223,6 +223,7 @@ export interface ISweepForm {
   cellId: string;
   space: string;
   metric: string;
+  /** '' leaves the choice to the sweep: the metric's name decides, and the sweep says so. */
   direction: Direction | '';
   trials: string;
   /** '' leaves the choice to the sweep: TPE, or grid for a space of grid(...) only. */
@@ -248,8 +249,8 @@ export function validateSweep(form: ISweepForm): Record<string, string> {
   if (!form.metric.trim()) {
     errors.metric = 'pick the metric to optimise';
   }
-  if (form.direction !== 'maximize' && form.direction !== 'minimize') {
-    errors.direction = 'pick maximize or minimize';
+  if (form.direction !== '' && form.direction !== 'maximize' && form.direction !== 'minimize') {
+    errors.direction = 'pick maximize or minimize, or leave it to the metric\'s name';
   }
   const t = form.trials.trim();
   if (!/^\d+$/.test(t) || parseInt(t, 10) < 1) {
@@ -266,20 +267,21 @@ export function sweepArgs(form: ISweepForm, source: string): Record<string, unkn
     space: form.space.trim(),
     trials: parseInt(form.trials.trim(), 10),
     metric: form.metric.trim(),
-    direction: form.direction,
+    direction: form.direction || null,
     sampler: form.sampler || null,
     pruner: form.pruner || null,
     name: form.name.trim() || null
   };
 }
 
-/** The form a tracked cell suggests: its space, metric and direction, 20 trials. */
+/** The form a tracked cell suggests: its space and metric, 20 trials; the direction is left
+ * to the sweep (the metric's name decides) until the user picks one. */
 export function sweepFormFor(cell: ITrackedCell, name = ''): ISweepForm {
   return {
     cellId: cell.cell_id,
     space: cell.space,
     metric: cell.metric ?? cell.last_run.metrics[0] ?? '',
-    direction: cell.direction,
+    direction: '',
     trials: '20',
     sampler: '',
     pruner: '',

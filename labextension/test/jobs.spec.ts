@@ -131,12 +131,14 @@ describe('budget and form validation', () => {
   });
   it('checks the sweep form field by field', () => {
     const form = sweepFormFor(CELL);
-    expect(form).toEqual({ cellId: 'c-1', space: CELL.space, metric: 'score', direction: 'maximize', trials: '20', sampler: '', pruner: '', name: '' });
+    // The direction is left to the sweep (the metric's name decides) until one is picked.
+    expect(form).toEqual({ cellId: 'c-1', space: CELL.space, metric: 'score', direction: '', trials: '20', sampler: '', pruner: '', name: '' });
     expect(validateSweep(form)).toEqual({});
-    const bad = { ...form, space: ' ', metric: '', trials: '2.5', direction: '' as const };
+    expect(sweepArgs(form, 'x = 1').direction).toBeNull();
+    const bad = { ...form, space: ' ', metric: '', trials: '2.5', direction: 'up' as unknown as '' };
     expect(Object.keys(validateSweep(bad)).sort()).toEqual(['direction', 'metric', 'space', 'trials']);
     expect(validateSweep({ ...form, trials: '0' })).toHaveProperty('trials');
-    expect(sweepArgs({ ...form, trials: ' 3 ' }, 'x = 1')).toEqual({
+    expect(sweepArgs({ ...form, trials: ' 3 ', direction: 'maximize' }, 'x = 1')).toEqual({
       cell_id: 'c-1', source: 'x = 1', space: CELL.space, trials: 3, metric: 'score',
       direction: 'maximize', sampler: null, pruner: null, name: null
     });

@@ -9,7 +9,7 @@ from typing import Any
 from ..jobs import Job, start_job
 from ..space import SpaceError, parse_space
 from .cell_objective import CellObjective
-from .config import SweepConfig, SweepError, make_config
+from .config import EXPLICIT, SweepConfig, SweepError, make_config
 from .loop import SweepLoop
 from .objective import FunctionObjective, Objective
 from .result import BestTrial, SweepResult, records_from_study
@@ -22,7 +22,7 @@ def sweep(
     *,
     trials: int = 20,
     metric: str | None = None,
-    direction: str = "maximize",
+    direction: str | None = None,
     sampler: str | None = None,
     pruner: str | None = None,
     name: str | None = None,
@@ -36,7 +36,9 @@ def sweep(
     show: bool = True,
 ) -> SweepResult | Job[SweepResult]:
     """Search `space` for the params that maximize (or minimize) `metric`, recording every
-    trial as a child run of a sweep run.
+    trial as a child run of a sweep run. Without `direction`, the metric's name decides
+    (val_rmse, log_loss: minimize; val_acc, f1, r2: maximize; a name that says nothing:
+    maximize), and the sweep says which it chose.
 
     `objective` is a callable taking the params as keyword arguments (or one params dict),
     or a notebook cell's source (then it runs in the notebook's namespace). Its value is the
@@ -67,7 +69,7 @@ def sweep_cell(
     space: str,
     trials: int,
     metric: str | None,
-    direction: str,
+    direction: str | None,
     sampler: str,
     pruner: str | None,
     resume: bool,
@@ -125,7 +127,8 @@ def best(sweep_ref: SweepResult | Job[Any] | str | int) -> BestTrial:
     study = optuna.load_study(study_name=study_name, storage=open_storage())
     records = records_from_study(study)
     direction = study.direction.name.lower()
-    result = SweepResult(study_name, None, study.user_attrs.get("metric"), direction, "finished", records)
+    result = SweepResult(study_name, None, study.user_attrs.get("metric"), direction, "finished",
+                         records, direction_source=study.user_attrs.get("direction_source", EXPLICIT))
     top = result.best
     if top is None:
         raise SweepError(f"sweep {study_name!r} has no complete trial yet")

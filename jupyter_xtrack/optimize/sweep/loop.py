@@ -15,7 +15,7 @@ from ..jobs import JobCancelled, JobControl
 from ..live import ProgressView, make_view
 from ..pruners import make_pruner
 from ..samplers import make_sampler, sampler_name
-from .config import SweepConfig, SweepError
+from .config import DEFAULT, SweepConfig, SweepError
 from .objective import Objective, objective_value
 from .result import SweepResult, TrialRecord, best_value, records_from_study
 from .storage import close_stale, open_storage, pick_study_name, storage_path
@@ -58,18 +58,25 @@ class SweepLoop:
         )
         if study.direction.name.lower() != cfg.direction:
             raise SweepError(
-                f"sweep {study_name!r} was started to {study.direction.name.lower()}; resume it "
-                f"with the same direction or give a new --name"
+                f"sweep {study_name!r} was started to {study.direction.name.lower()}, and this "
+                f"one would {cfg.direction_note()}; resume it with the same direction or give a "
+                "new --name"
             )
         if cfg.metric is not None and "metric" not in study.user_attrs:
             study.set_user_attr("metric", cfg.metric)
+        if "direction_source" not in study.user_attrs:
+            study.set_user_attr("direction_source", cfg.direction_source)
+        if cfg.direction_source == DEFAULT:
+            CONTEXT.warn_once(f"sweep-direction:{cfg.metric}", f"sweep {study_name}: {cfg.direction_note()}")
         self.records = records_from_study(study)
         close_stale(study)
         parent = open_parent(
             "sweep",
             name=cfg.name or study_name,
             experiment=cfg.experiment,
-            tags={**cfg.tags, "xtrack.sweep.study": study_name, "xtrack.sweep.state": "running"},
+            tags={**cfg.tags, "xtrack.sweep.study": study_name, "xtrack.sweep.state": "running",
+                  "xtrack.sweep.direction": cfg.direction,
+                  "xtrack.sweep.direction_source": cfg.direction_source},
             params={
                 "sweep.space": cfg.space.describe(),
                 "sweep.sampler": sampler_name(cfg.sampler, cfg.space),
@@ -83,9 +90,11 @@ class SweepLoop:
         if self.control is not None:
             self.control.attach(parent, cfg.metric, cfg.direction)
         result = SweepResult(study_name, parent.id or None, cfg.metric, cfg.direction, "running",
-                             self.records, storage_path(), cfg.sampler, study)
+                             self.records, storage_path(), cfg.sampler, study,
+                             direction_source=cfg.direction_source)
         if cfg.show:
-            self.view = make_view(f"sweep {study_name}", cfg.metric, cfg.direction)
+            self.view = make_view(f"sweep {study_name}: {cfg.direction_note()}", cfg.metric,
+                                  cfg.direction)
             self.view.display()
             self._show()
         state = "finished"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .config import SweepError
+from .config import EXPLICIT, SweepError, describe_direction
 from .storage import open_storage
 
 if TYPE_CHECKING:
@@ -65,6 +65,13 @@ class SweepResult:
     storage_path: str | None = None
     sampler: str | None = None
     _study: Any = field(default=None, repr=False, compare=False)
+    # explicit, inferred (from the metric's name) or default: see `config.resolve_direction`
+    direction_source: str = EXPLICIT
+
+    @property
+    def direction_note(self) -> str:
+        """Which way the sweep went and why ("minimize val_rmse (inferred from ...)")."""
+        return describe_direction(self.direction, self.direction_source, self.metric)
 
     @property
     def leaderboard(self) -> pd.DataFrame:
@@ -106,7 +113,8 @@ class SweepResult:
     def __repr__(self) -> str:
         best = self.best
         counts = ", ".join(f"{n} {s}" for s, n in self.counts().items())
-        return f"<Sweep {self.name} {self.state}: {len(self.trials)} trials ({counts}); best {best!r}>"
+        return (f"<Sweep {self.name} {self.state} ({self.direction_note}): {len(self.trials)} "
+                f"trials ({counts}); best {best!r}>")
 
     def _repr_html_(self) -> str:
         import html
@@ -115,6 +123,7 @@ class SweepResult:
         head = (
             f"<b>sweep {html.escape(self.name)}</b> {html.escape(self.state)}: "
             f"{len(self.trials)} trials ({html.escape(', '.join(f'{n} {s}' for s, n in self.counts().items()))})"
+            f"<br>{html.escape(self.direction_note)}"
         )
         if best is not None:
             head += (

@@ -453,16 +453,19 @@ def _record_candidates(ctx: TrackerContext, run: ActiveRun, search: Any) -> None
     """The best candidates of a `*SearchCV` fitted in the cell, as finished child runs of its
     run (kind trial, named after the search and the rank), each with its params and CV
     scores, as MLflow's autolog records them. Light runs, as a sweep's trials, opened through
-    the lifecycle directly (tracking/search_runs.py imports this module's users)."""
+    the lifecycle directly (tracking/search_runs.py imports this module's users). They run
+    where their parent ran: its notebook cell now, its code, env and git once it is stored."""
+    inherit.expect_children(run.id)
     for rank, (params, scores) in enumerate(search.candidates, 1):
         child = lifecycle.open_run(
             ctx, name=f"{search.name} #{rank}", experiment=run.experiment,
             tags={"xtrack.search": search.name}, parent_id=run.id, kind="trial", push=False,
+            notebook_path=run.notebook_path, cell_id=run.cell_id,
         )
         child.log_params(**params)
         child.log(None, **scores)
         lifecycle.close_run(ctx, child, "finished", ended_at=time.time())
-        lifecycle.store_run(ctx, child, {})
+        lifecycle.store_run(ctx, child, inherit.context_for(run.id, child.id, {}))
 
 
 def _is_dataset(obj: Any) -> bool:

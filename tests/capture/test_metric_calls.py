@@ -240,6 +240,11 @@ def test_grid_search_records_best_params_score_and_candidates(shell: Any) -> Non
     assert best.kind == "trial" and best.params == grid.best_params_
     assert best.metrics["mean_test_score"] == grid.best_score_
     assert best.metrics["rank_test_score"] == 1.0
+    xt.flush()
+    best, run = xt.get_run(best.id), xt.get_run(run.id)
+    for kind in ("code", "lineage", "env"):  # they ran where the search ran: same blobs
+        assert best.fact(kind) is not None and best.fact(kind) == run.fact(kind), kind
+    assert best.cell_id == run.cell_id
 
 
 def test_optuna_study_records_best_trial(shell: Any) -> None:

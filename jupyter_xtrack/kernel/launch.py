@@ -15,12 +15,14 @@ import json
 import math
 import re
 import sys
+import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..facts import Fact, blob_of
 from ..tracking.session import CONTEXT
-from .track_line import cell_body
+from .track_line import TrackRequest, cell_body, parse_track_line, split_track_cell
 
 MAX_COLUMNS = 2000
 MAX_RUNS_SCANNED = 5000
@@ -219,11 +221,53 @@ def start_sweep(shell: Any, source: str, space: str, trials: Any, metric: str,
     from ..optimize.sweep import sweep
 
     body = _sweep_request(shell, source, space, trials, metric, direction, sampler, pruner)
-    tags = {"xtrack.launch.cell_id": cell_id} if cell_id else None
+    # The sweep is recorded as the cell would be: in its --experiment, with its --tag's.
+    cell = _track_request(source)
+    tags = dict(cell.tags) if cell else {}
+    if cell_id:
+        tags["xtrack.launch.cell_id"] = cell_id
     job = sweep(body, space, trials=int(trials), metric=metric, direction=direction,
-                sampler=sampler or None, pruner=pruner or None, name=name or None, tags=tags,
+                sampler=sampler or None, pruner=pruner or None, name=name or None,
+                experiment=cell.experiment if cell else None, tags=tags or None,
                 background=True, show=False)
+    _give_code(job, source)
     return {"job": job.id, "run_id": job.run_id}  # type: ignore[union-attr]
+
+
+def _track_request(source: str) -> TrackRequest | None:
+    """The cell's parsed `%%track` line, or None when it has none (checked to parse by
+    `_sweep_request` already)."""
+    split = split_track_cell(source)
+    return None if split is None else parse_track_line(split[0])
+
+
+def _give_code(job: Any, source: str, wait_s: float = 120.0) -> None:
+    """Record `source` as the Code of the background sweep's parent run once the job has
+    opened it: a light parent captures nothing, and without this the sweep's run (and its
+    trials, which take their parent's code) showed an empty Code section. Set on the live
+    run too, so trials that close after it inherit it; done on a thread of its own, so the
+    launch answers at once."""
+    from ..capture.redact import redact  # lazy, as every capture
+
+    def attach() -> None:
+        control = job.control
+        deadline = time.monotonic() + wait_s
+        while control.parent is None and not job.done() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        parent = control.parent
+        if parent is None or not parent.recorded:
+            return
+        try:
+            code_hash = CONTEXT.store().put_blob(redact(source).encode())
+        except Exception:  # noqa: BLE001 - the sweep goes on without its code shown
+            return
+        code = {"hash": code_hash, "kind": "cell", "script_path": None,
+                "lines": source.count("\n") + 1}
+        parent.run.set_fact(Fact.CODE, code)
+        run_id = parent.id
+        CONTEXT.writer().submit(lambda store: store.set_facts(run_id, **{Fact.CODE: code}))
+
+    threading.Thread(target=attach, name="xtrack-launch-code", daemon=True).start()
 
 
 def _sweep_request(shell: Any, source: str, space: str, trials: Any, metric: str,
@@ -236,6 +280,10 @@ def _sweep_request(shell: Any, source: str, space: str, trials: Any, metric: str
 
     errors: dict[str, str] = {}
     body = strip_track_line(source if isinstance(source, str) else "")
+    try:
+        _track_request(source if isinstance(source, str) else "")
+    except Exception as exc:  # noqa: BLE001 - IPython's UsageError: the %%track line is wrong
+        errors["source"] = str(exc)
     if not body.strip():
         errors["source"] = "the cell is empty: there is nothing to run per trial"
     parsed = None

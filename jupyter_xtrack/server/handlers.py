@@ -212,6 +212,14 @@ class ArtifactHandler(XTrackHandler):
         await self.send_file(await self.reader.call(self.reader.artifact, self.run_ref(id), path))
 
 
+class ArtifactPreviewHandler(XTrackHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, id: str, path: str) -> None:
+        """The head of an artifact as text, a table or JSON, for the run detail."""
+        self.reply(await self.reader.call(self.reader.preview, self.run_ref(id), path))
+
+
 class BlobHandler(XTrackHandler):
     @web.authenticated
     @authorized
@@ -264,7 +272,7 @@ class JobsHandler(XTrackHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        """Background jobs (sweeps, AutoML searches), newest first, with their progress."""
+        """Sweeps and AutoML searches (background or not), newest first, with progress."""
         limit = self.int_arg("limit", 50, low=1) or 50
         self.reply({"jobs": await self.reader.call(self.reader.jobs, limit)})
 

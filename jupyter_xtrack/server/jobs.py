@@ -1,6 +1,9 @@
-"""Background jobs as the sidebar sees them: read from the store, where each job keeps its
-state on its parent run (tags `xtrack.job.*`, metric `job_progress`; see optimize/jobs.py),
-and cancelled by setting the one tag the job's watcher thread polls.
+"""Sweeps and AutoML searches as the sidebar's Jobs tab sees them: read from the store, where
+a background job keeps its state on its parent run (tags `xtrack.job.*`, metric
+`job_progress`; see optimize/jobs.py), and cancelled by setting the one tag the job's watcher
+thread polls. A search run in the foreground has no job tags: it is listed from its parent
+run (kind sweep or automl) and the tags and params its search writes (`xtrack.sweep.*`,
+`sweep.metric`, `automl.*`), and cannot be cancelled from here.
 
 The server never talks to the kernel that runs a job: the store is the only channel, so a
 job can be listed and cancelled whichever kernel started it.
@@ -16,15 +19,19 @@ from ..store.contract import RunStore
 from .errors import RequestError
 
 _ID, _KIND, _STATE = "tags.xtrack.job.id", "tags.xtrack.job.kind", "tags.xtrack.job.state"
-_COLUMNS = ["tags.xtrack.job.*", "metrics.job_progress"]
+_COLUMNS = ["tags.xtrack.job.*", "metrics.job_progress", "tags.xtrack.sweep.*",
+            "tags.xtrack.automl.state", "params.sweep.metric", "params.automl.metric",
+            "params.automl.time_budget_s", "metrics.best_value", "metrics.best_cv_score"]
+# Every search, background or not: a job's tag, or a search's parent run.
+_SEARCHES = f"{_ID} != null or kind in ('sweep', 'automl')"
 # A run that ended this way had its kernel die under it: the job's own state never got
 # written, so "running" there means lost.
 _DEAD = ("killed", "crashed")
 
 
 def list_jobs(store: RunStore, limit: int) -> list[dict[str, Any]]:
-    """The newest `limit` jobs, newest first."""
-    table = store.query_runs(f"{_ID} != null", columns=_COLUMNS, limit=limit,
+    """The newest `limit` sweeps and AutoML searches, newest first."""
+    table = store.query_runs(_SEARCHES, columns=_COLUMNS, limit=limit,
                              order_by="number desc")
     rows = table.rows()
     trials = store.child_counts([r["id"] for r in rows])
@@ -56,29 +63,38 @@ def request_cancel(store: RunStore, ref: str) -> dict[str, Any]:
 
 def _job(row: dict[str, Any], trials: int) -> dict[str, Any]:
     status = row["status"]
-    state = row.get(_STATE) or "running"
+    kind = row.get(_KIND) or row.get("kind") or "job"
+    state = _STATES.get(row.get(_STATE) or row.get(f"tags.xtrack.{kind}.state") or "running",
+                        "cancelled")
     if state == "running" and status in _DEAD:
         state = "lost"
     elif state == "running" and status != "running":
         # The run ended but the job's last tag did not make it: say what the run says.
         state = {"finished": "finished", "failed": "failed"}.get(status, "cancelled")
-    done, total = _progress(row.get("tags.xtrack.job.progress"))
+    done, total = _progress(row.get("tags.xtrack.job.progress") or row.get(
+        "tags.xtrack.sweep.progress"))
+    if kind == "automl" and total is None:
+        total = _int(row.get("params.automl.time_budget_s"))
     fraction = row.get("metrics.job_progress")
     if not _finite(fraction):
         fraction = done / total if done is not None and total else None
     if state == "finished":
         fraction = 1.0
-    direction = row.get("tags.xtrack.job.direction")
+    direction = row.get("tags.xtrack.job.direction") or row.get("tags.xtrack.sweep.direction")
+    best = _float(row.get("tags.xtrack.job.best"))
+    if best is None:
+        best = _float(row.get("metrics.best_value" if kind == "sweep" else "metrics.best_cv_score"))
     return {
         "run_id": row["id"],
         "number": row["number"],
         "name": row["name"],
-        "kind": row.get(_KIND) or "job",
+        "kind": kind,
         "state": state,
         "status": status,
+        "background": row.get(_ID) is not None,
         "progress": {"done": done, "total": total, "fraction": fraction},
-        "best": _float(row.get("tags.xtrack.job.best")),
-        "metric": row.get("tags.xtrack.job.metric"),
+        "best": best,
+        "metric": row.get("tags.xtrack.job.metric") or row.get(f"params.{kind}.metric"),
         "direction": direction if direction in ("maximize", "minimize") else None,
         "trials": trials,
         "started_at": row["started_at"],
@@ -88,6 +104,16 @@ def _job(row: dict[str, Any], trials: int) -> dict[str, Any]:
         "cancel_requested": bool(row.get(f"tags.{CANCEL_TAG}")),
         "notebook_path": row.get("notebook_path"),
     }
+
+
+# A search's own end states, as the Jobs tab names them (Ctrl-C in the foreground: cancelled).
+_STATES = {"running": "running", "finished": "finished", "failed": "failed",
+           "cancelled": "cancelled", "interrupted": "cancelled"}
+
+
+def _int(value: Any) -> int | None:
+    number = _float(value)
+    return None if number is None else round(number)
 
 
 def _progress(text: Any) -> tuple[int | None, int | None]:

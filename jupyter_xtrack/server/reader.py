@@ -41,6 +41,7 @@ from .downsample import downsample_history
 from .encoding import jsonable
 from .errors import RequestError
 from .jobs import list_jobs, request_cancel
+from .preview import preview_file
 from .safe_paths import check_artifact_name
 
 if TYPE_CHECKING:
@@ -199,6 +200,8 @@ class StoreReader:
         detail["parent"] = _brief(store.get_run(record["parent_id"])) if record.get(
             "parent_id") else None
         detail["metric_keys"] = sorted(record.get("metrics") or {})
+        # Only these have points to chart: a metric read from the namespace has none.
+        detail["history_keys"] = store.metric_keys(record["id"])
         detail["notebook_relpath"] = self._relpath(record.get("notebook_path"))
         detail["has_notebook"] = bool(blob_of(record, Fact.NOTEBOOK))
         detail["has_lineage"] = bool(blob_of(record, Fact.LINEAGE))
@@ -234,6 +237,11 @@ class StoreReader:
             404, f"run {ref} has no artifact {name!r} (its artifacts: {known})",
             reason="unknown_artifact",
         )
+
+    def preview(self, ref: str, name: str) -> dict[str, Any]:
+        """A bounded preview of artifact `name` of run `ref` (server/preview.py)."""
+        served = self.artifact(ref, name)
+        return cast(dict[str, Any], jsonable(preview_file(served.path, name, served.media_type)))
 
     def blob(self, ref: str, blob_hash: str) -> ServedFile:
         """A blob the run refers to (its code, notebook, env, git diff, files...). Blobs

@@ -11,6 +11,7 @@ from jupyter_server.utils import url_path_join
 from .feed import ChangeFeed
 from .handlers import (
     ArtifactHandler,
+    ArtifactPreviewHandler,
     BlobHandler,
     CompareHandler,
     DiffHandler,
@@ -57,6 +58,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/runs/{id}", RunHandler),
     Route("/runs/{id}/metrics/{name}", MetricHandler, {"name": ".+"}),
     Route("/runs/{id}/artifacts/{path}", ArtifactHandler, {"path": ".*"}),
+    Route("/runs/{id}/previews/{path}", ArtifactPreviewHandler, {"path": ".+"}),
     Route("/runs/{id}/blobs/{hash}", BlobHandler),
     Route("/compare", CompareHandler),
     Route("/diff", DiffHandler),

@@ -1,10 +1,12 @@
-/** The Jobs tab: background sweeps and AutoML searches with progress, best score and Cancel. */
+/** The Jobs tab: every sweep and AutoML search (background jobs with Cancel, foreground ones
+ * too) with progress, best score and children. */
 import * as React from 'react';
 import { ApiError, requestAPI } from './api';
 import {
   anyRunning,
   bestText,
   cancelLabel,
+  childrenText,
   elapsedText,
   IJob,
   IJobList,
@@ -12,8 +14,7 @@ import {
   IExpectedJob,
   isExpected,
   jobLabel,
-  progressText,
-  trialsText
+  progressText
 } from './jobsModel';
 
 const POLL_MS = 1000;
@@ -72,7 +73,10 @@ function JobRow(props: {
     }
   };
 
-  const fraction = jobFraction(job);
+  const fraction = jobFraction(job, props.now);
+  const children = childrenText(job);
+  // A foreground search runs in its notebook's cell: stop it there (interrupt the kernel).
+  const cancellable = running && job.background !== false;
   const pct = fraction === null ? null : Math.round(fraction * 100);
   return (
     <li
@@ -95,7 +99,12 @@ function JobRow(props: {
         <span className={`jp-xtrack-badge jp-xtrack-job-state jp-xtrack-job-state-${job.state}`}>
           {job.state}
         </span>
-        {running && (
+        {job.background === false && (
+          <span className="jp-xtrack-job-fg" title="run in the foreground of its notebook's cell">
+            foreground
+          </span>
+        )}
+        {cancellable && (
           <button
             className="jp-xtrack-job-cancel jp-mod-styled"
             disabled={clicked || job.cancel_requested}
@@ -117,19 +126,18 @@ function JobRow(props: {
           {/* Unknown progress: the bar's own stripes show instead of a fill. */}
           {pct !== null && <div className="jp-xtrack-job-fill" style={{ width: `${pct}%` }} />}
         </div>
-        <span className="jp-xtrack-job-done">{progressText(job)}</span>
+        <span className="jp-xtrack-job-done">{progressText(job, props.now)}</span>
       </div>
       <div className="jp-xtrack-job-facts">
         <span className="jp-xtrack-job-best" title="best score so far">
           best {bestText(job)}
         </span>
         <span className="jp-xtrack-job-more">
-          <span className="jp-xtrack-job-trials">{trialsText(job.trials)}</span>
-          {' · '}
-          <span className="jp-xtrack-job-elapsed" title="elapsed">
-            {elapsedText(job, props.now)}
-          </span>
-          {' · '}
+          {children && <><span className="jp-xtrack-job-trials">{children}</span>{' · '}</>}
+          {job.kind !== 'automl' && (
+            // An AutoML search's progress is its elapsed time already.
+            <><span className="jp-xtrack-job-elapsed" title="elapsed">{elapsedText(job, props.now)}</span>{' · '}</>
+          )}
           <span className="jp-xtrack-job-kind">{job.kind === 'automl' ? 'AutoML' : job.kind}</span>
         </span>
       </div>

@@ -25,6 +25,14 @@ import { RunsTable } from './RunsTable';
 
 const PLUGIN_ID = 'jupyter-xtrack:plugin';
 const COMMAND = 'xtrack:open-runs';
+/** The window event a run card's "Open in sidebar" sends (jupyter_xtrack/views/static/views.js). */
+const OPEN_RUN_EVENT = 'xtrack:open-run';
+
+interface IOpenRunDetail {
+  runId: string;
+  number?: number;
+  store?: string;
+}
 
 export const xtrackIcon = new LabIcon({ name: 'jupyter-xtrack:runs', svgstr: iconSvg });
 
@@ -103,6 +111,19 @@ function XTrackApp(props: {
     return () => {
       stopped = true;
     };
+  }, []);
+
+  // "Open in sidebar" on a run card below a notebook cell (views.js) names its run.
+  React.useEffect(() => {
+    const open = (event: Event) => {
+      const runId = (event as CustomEvent<IOpenRunDetail>).detail?.runId;
+      if (runId) {
+        setView({ kind: 'run', id: runId });
+        show('runs');
+      }
+    };
+    window.addEventListener(OPEN_RUN_EVENT, open);
+    return () => window.removeEventListener(OPEN_RUN_EVENT, open);
   }, []);
 
   const save = (key: keyof ISettingsState, value: unknown) => {
@@ -319,6 +340,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
     widget.addClass('jp-xtrack-panel');
     app.shell.add(widget, 'left', { rank: 600 });
     restorer?.add(widget, widget.id);
+    // Tells the run cards in notebooks that a sidebar can show their run (they then offer
+    // "Open in sidebar"); the panel comes forward when one asks.
+    document.body.dataset.xtrackSidebar = '1';
+    window.addEventListener(OPEN_RUN_EVENT, () => app.shell.activateById(widget.id));
 
     app.commands.addCommand(COMMAND, {
       label: 'Show Experiment Runs',

@@ -27,6 +27,8 @@ export interface IJob {
   pid: number | null;
   cancel_requested: boolean;
   notebook_path: string | null;
+  /** Started with background=True: only those can be cancelled from the sidebar. */
+  background?: boolean;
 }
 
 export interface IJobList {
@@ -299,31 +301,71 @@ export function sweepSource(
     : { source: recorded, from: 'recorded' };
 }
 
-/** The share of a job done, 0..1, or null when unknown. */
-export function jobFraction(job: IJob): number | null {
-  const p = job.progress;
-  if (p.fraction !== null && Number.isFinite(p.fraction)) {
-    return Math.min(1, Math.max(0, p.fraction));
-  }
-  if (p.done !== null && p.total) {
-    return Math.min(1, Math.max(0, p.done / p.total));
-  }
-  return job.state === 'finished' ? 1 : null;
+/** Seconds the job has run: to now while it runs, to its end after; null when unknown. */
+export function elapsedSeconds(job: IJob, now = Date.now() / 1000): number | null {
+  const end = job.ended_at ?? (job.state === 'running' ? now : null);
+  return end === null ? null : Math.max(0, end - job.started_at);
 }
 
-/** The progress text: "3 / 20" trials, "12 s / 30 s" of an AutoML budget, "3 done" or "—". */
-export function progressText(job: IJob): string {
+/** Whether the job's progress is seconds of a time budget (AutoML) rather than trials. */
+function timeBudgeted(job: IJob): boolean {
+  return job.kind === 'automl' && !!job.progress.total;
+}
+
+/** The share of a job done, 0..1, or null when unknown. An AutoML search's share is the
+ * time it has run over its budget: the same seconds the row shows as elapsed. */
+export function jobFraction(job: IJob, now = Date.now() / 1000): number | null {
+  if (job.state === 'finished') {
+    return 1;
+  }
+  const clamp = (f: number) => Math.min(1, Math.max(0, f));
+  const elapsed = elapsedSeconds(job, now);
+  if (timeBudgeted(job) && elapsed !== null) {
+    return clamp(elapsed / job.progress.total!);
+  }
+  const p = job.progress;
+  if (p.fraction !== null && Number.isFinite(p.fraction)) {
+    return clamp(p.fraction);
+  }
+  if (p.done !== null && p.total) {
+    return clamp(p.done / p.total);
+  }
+  return null;
+}
+
+/** The progress text: "3 / 20" trials done, "12.3 s / 20 s" of an AutoML budget (its
+ * elapsed time, so it agrees with the row's other figures), "3 done" or "—". */
+export function progressText(job: IJob, now = Date.now() / 1000): string {
   const { done, total } = job.progress;
-  // AutoML reports seconds of its time budget, sweeps report trials.
-  const unit = job.kind === 'automl' ? ' s' : '';
+  const elapsed = elapsedSeconds(job, now);
+  if (timeBudgeted(job) && elapsed !== null) {
+    // A budget is given in whole seconds ("20 s", not "20.0 s"); longer ones as durations.
+    const budget = total! < 60 ? `${total} s` : formatDuration(total);
+    return `${formatDuration(Math.min(elapsed, total!))} / ${budget}`;
+  }
   if (done !== null && total !== null) {
-    return `${done}${unit} / ${total}${unit}`;
+    return `${done} / ${total}`;
   }
   if (done !== null) {
-    return unit ? `${done}${unit}` : `${done} done`;
+    return `${done} done`;
   }
-  const f = jobFraction(job);
+  const f = jobFraction(job, now);
   return f === null ? '—' : `${Math.round(f * 100)}%`;
+}
+
+/** The children figure beside the progress: AutoML's candidates ("12 candidates"); for a
+ * running sweep whose progress counts its ended trials, the trials still running ("1
+ * running"), so "1 / 6" is never followed by a different count of trials ("2 trials"). */
+export function childrenText(job: IJob): string {
+  if (job.kind === 'automl') {
+    return `${job.trials} ${job.trials === 1 ? 'candidate' : 'candidates'}`;
+  }
+  const done = job.progress.done;
+  if (done === null || job.state !== 'running') {
+    return trialsText(job.trials);
+  }
+  const running = job.trials - done;
+  return running > 0 ? `${running} running` : '';
 }
 
 /** The best score with its metric and direction: "accuracy 0.9512 ↑", or "no score yet". */
@@ -337,8 +379,8 @@ export function bestText(job: IJob): string {
 
 /** How long the job has run (until now while running). */
 export function elapsedText(job: IJob, now = Date.now() / 1000): string {
-  const end = job.ended_at ?? (job.state === 'running' ? now : null);
-  return end === null ? '—' : formatDuration(Math.max(0, end - job.started_at));
+  const elapsed = elapsedSeconds(job, now);
+  return elapsed === null ? '—' : formatDuration(elapsed);
 }
 
 /** A job's label: "#12 name", or "#12 sweep". */

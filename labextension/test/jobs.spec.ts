@@ -3,6 +3,7 @@ import {
   automlArgs,
   bestText,
   cancelLabel,
+  childrenText,
   elapsedText,
   fieldErrors,
   formError,
@@ -159,16 +160,36 @@ describe('budget and form validation', () => {
 
 describe('job rows', () => {
   it('shows progress as done / total and a fraction for the bar', () => {
-    expect(progressText(job())).toBe('3 s / 20 s');
-    expect(progressText(job({ kind: 'sweep' }))).toBe('3 / 20');
-    expect(jobFraction(job())).toBeCloseTo(0.15);
-    expect(jobFraction(job({ progress: { done: 5, total: 10, fraction: null } }))).toBe(0.5);
+    const sweep = job({ kind: 'sweep' });
+    expect(progressText(sweep)).toBe('3 / 20');
+    expect(jobFraction(sweep)).toBeCloseTo(0.15);
+    expect(jobFraction(job({ kind: 'sweep', progress: { done: 5, total: 10, fraction: null } }))).toBe(0.5);
     expect(progressText(job({ kind: 'sweep', progress: { done: 4, total: null, fraction: null } }))).toBe('4 done');
-    const unknown = job({ progress: { done: null, total: null, fraction: null } });
+    const unknown = job({ kind: 'sweep', progress: { done: null, total: null, fraction: null } });
     expect(progressText(unknown)).toBe('—');
     expect(jobFraction(unknown)).toBeNull();
     expect(jobFraction({ ...unknown, state: 'finished' })).toBe(1);
-    expect(jobFraction(job({ progress: { done: 1, total: 1, fraction: 1.7 } }))).toBe(1);
+    expect(jobFraction(job({ kind: 'sweep', progress: { done: 1, total: 1, fraction: 1.7 } }))).toBe(1);
+  });
+  it("gives an AutoML search's progress as the same elapsed seconds the row shows", () => {
+    // The job's last report said 9 s of 20 s, but it ran 10.1 s: the row says 10.1 s once.
+    const ended = job({ state: 'cancelled', ended_at: 1010.1, progress: { done: 9, total: 20, fraction: 0.45 } });
+    expect(progressText(ended, 99999)).toBe(`${elapsedText(ended, 99999)} / 20 s`);
+    expect(elapsedText(ended, 99999)).toBe('10.1 s');
+    expect(jobFraction(ended, 99999)).toBeCloseTo(0.505);
+    expect(progressText(job(), 1012.34)).toBe('12.3 s / 20 s');
+    expect(progressText(job(), 1100)).toBe('20.0 s / 20 s'); // past its budget, finishing
+    expect(jobFraction(job({ state: 'finished', ended_at: 1005 }))).toBe(1);
+  });
+  it("counts a sweep's running trials beside its done / total, never a second total", () => {
+    // "1 / 6" beside "2 trials" read as a contradiction: the second is 1 running.
+    const sweep = job({ kind: 'sweep', trials: 2, progress: { done: 1, total: 6, fraction: null } });
+    expect(progressText(sweep)).toBe('1 / 6');
+    expect(childrenText(sweep)).toBe('1 running');
+    expect(childrenText({ ...sweep, trials: 1 })).toBe('');
+    expect(childrenText({ ...sweep, state: 'finished', trials: 6, progress: { done: 6, total: 6, fraction: 1 } })).toBe('6 trials');
+    expect(childrenText(job({ kind: 'sweep', progress: { done: null, total: null, fraction: null } }))).toBe('3 trials');
+    expect(childrenText(job({ trials: 12 }))).toBe('12 candidates');
   });
   it('shows the best score with its metric and direction', () => {
     expect(bestText(job())).toBe('accuracy 0.9123 ↑');

@@ -147,7 +147,9 @@ def test_tracked_cells_are_listed_with_a_suggested_sweep_and_swept(notebook_shel
     assert reply(sh, "check_sweep", source=cell["code"], space=cell["space"], trials=3,
                  metric="score")["ok"] is True
 
-    started = reply(sh, "start_sweep", source=cell["code"], space=cell["space"], trials=3,
+    # The cell's own --experiment and --tag hold for the sweep launched from it.
+    source = cell["code"].replace("%%track", "%%track --experiment tuning --tag team=ml", 1)
+    started = reply(sh, "start_sweep", source=source, space=cell["space"], trials=3,
                     metric="score", direction="maximize", sampler="random", cell_id="cell-a",
                     name="from the form")
     job = xt.jobs()[-1]
@@ -158,6 +160,15 @@ def test_tracked_cells_are_listed_with_a_suggested_sweep_and_swept(notebook_shel
     xt.flush()
     parent = xt.get_run(result.run_id)
     assert parent.name == "from the form" and parent.tags["xtrack.launch.cell_id"] == "cell-a"
+    assert parent.experiment == "tuning" and parent.tags["team"] == "ml"
+    # Its Code section shows the cell it sweeps, and so do its trials'.
+    assert parent.code is not None and "xt.log(score=score" in parent.code
+    trial = xt.get_run(parent.children[0])
+    assert trial.experiment == "tuning" and trial.code == parent.code
+
+    broken = reply(sh, "check_sweep", source="%%track --bogus\n" + TRACKED[8:],
+                   space="lr=uniform(0, 1)", trials=3, metric="score")
+    assert "--bogus" in broken["errors"]["source"]
 
 
 def test_suggested_spaces_follow_the_types_and_values_seen() -> None:

@@ -38,11 +38,12 @@ for name, clf in [("tree", DecisionTreeClassifier(random_state=0)), ("logreg", L
 y_pred = clf.predict(X_test)
 a = metrics.accuracy_score(y_test, y_pred)
 print(f"accuracy {a:.3f}")
+print(metrics.f1_score(y_test, clf.predict(X_test), average="macro"))
 print(json.dumps({"accuracy": a, **shown}))""",
     """%%track
 scores = cross_val_score(LogisticRegression(max_iter=500), X, y, cv=4)
 print(f"{scores.mean():.2f} accuracy with a standard deviation of {scores.std():.2f}")""",
-    """%%track
+    """%%track --search-top 2
 grid_search = GridSearchCV(LogisticRegression(max_iter=500), {"C": [0.1, 1.0, 10.0]}, cv=3)
 grid_search.fit(X_train, y_train)
 grid_search.best_params_""",
@@ -51,7 +52,8 @@ Xb, labels_true = make_blobs(n_samples=200, centers=3, random_state=0)
 km = KMeans(n_clusters=3, n_init=3, random_state=0)
 labels = km.fit_predict(Xb)
 print("Silhouette:", metrics.silhouette_score(Xb, labels))
-print("ARI:", metrics.adjusted_rand_score(labels_true, labels))""",
+print("ARI:", metrics.adjusted_rand_score(labels_true, labels))
+print("inertia:", -km.score(Xb))""",
     """%%track
 Xd, yd = load_diabetes(return_X_y=True)
 reg = LinearRegression().fit(Xd[:300], yd[:300])
@@ -67,7 +69,8 @@ study.optimize(lambda t: (t.suggest_float("x", -2, 2) - 1) ** 2, n_trials=6)""",
     """print(json.dumps({"value": study.best_value, "x": study.best_params["x"], "scores": scores.tolist(),
                   "test_score": test_score.tolist(), "best_score": grid_search.best_score_,
                   "C": grid_search.best_params_["C"], "sil": metrics.silhouette_score(Xb, labels),
-                  "ari": metrics.adjusted_rand_score(labels_true, labels)}))""",
+                  "ari": metrics.adjusted_rand_score(labels_true, labels), "km": km.score(Xb),
+                  "f1": metrics.f1_score(y_test, clf.predict(X_test), average="macro")}))""",
 ]
 
 
@@ -109,6 +112,7 @@ def test_gallery_style_notebook_records_the_scores_it_shows(
     assert metrics(2) == {
         "score_X_test": first["score"],
         "accuracy_score_X_test": [first["accuracy"]],
+        "f1_score_X_test": [last["f1"]],  # clf.predict(X_test) written inside the call
     }
     cv = metrics(3)
     assert cv["scores"] == last["scores"] and set(cv) == {"scores", "scores_mean", "scores_std"}
@@ -116,10 +120,11 @@ def test_gallery_style_notebook_records_the_scores_it_shows(
     grid = store.get_run(runs[3])
     assert metrics(4) == {"grid_search.best_score_": [last["best_score"]]}  # no C=, gamma=
     assert grid["params"]["grid_search.best_params_.C"] == last["C"]
-    assert len(store.query_runs(f"parent_id = '{runs[3]}'").columns["id"]) == 3
+    assert len(store.query_runs(f"parent_id = '{runs[3]}'").columns["id"]) == 2  # --search-top
     assert metrics(5) == {
         "silhouette_score_Xb": [last["sil"]],
         "adjusted_rand_score_Xb": [last["ari"]],
+        "neg_inertia_Xb": [last["km"]],  # KMeans.score is -inertia, not an accuracy
     }  # labels came from Xb
     assert metrics(6) == {"test_score": last["test_score"]}
     assert metrics(7) == {"study.best_value": [last["value"]]}

@@ -11,10 +11,12 @@ one called inside a function the notebook defines, is not a score the reader see
 Names follow MLflow's post-training metrics, `{function}_{data}`: the data is the variable
 holding the `X` that was passed (`score_X_test`), or, for `metric(y_true, y_pred)`, the `X`
 given to the `predict` call that produced the prediction when the cell's code says so
-(`y_pred = clf.predict(X_test)` → `accuracy_score_X_test`), else the variable holding the
-first argument (`r2_score_y_test`). Variables are found by identity among the caller's
-names, never by evaluating anything. Repeated calls under one name make a history (step =
-call index). A result the cell binds to a metric-like name is recorded under that name
+(`y_pred = clf.predict(X_test)`, or `f1_score(y_test, clf.predict(X_test))` read off the
+call itself: `inline_prediction`) → `accuracy_score_X_test`, else the variable holding the
+first argument (`r2_score_y_test`). An estimator's `score` is named for what it measures
+(`score_label`: `score` is accuracy or R², KMeans' is `neg_inertia`, ...). Variables are
+found by identity among the caller's names, never by evaluating anything. Repeated calls
+under one name make a history (step = call index). A result the cell binds to a metric-like name is recorded under that name
 instead (`acc = accuracy_score(...)` gives `acc` only): see `MetricCalls.points`.
 
 Nothing is patched, and nothing imported, when scikit-learn is not imported; a scikit-learn
@@ -26,7 +28,10 @@ from __future__ import annotations
 import ast
 import functools
 import importlib.abc
+import itertools
+import linecache
 import math
+import os
 import re
 import sys
 import threading
@@ -36,7 +41,15 @@ from typing import Any
 
 from .params import real_number
 
-__all__ = ["MetricCalls", "SearchResult", "active", "prediction_sources", "score_arrays"]
+__all__ = [
+    "MetricCalls",
+    "SearchResult",
+    "active",
+    "inline_prediction",
+    "prediction_sources",
+    "score_arrays",
+    "score_label",
+]
 
 # scikit-learn's public metric functions that return one number (others are skipped at
 # call time when they return arrays, e.g. `f1_score(average=None)`).
@@ -57,6 +70,10 @@ _PREDICT = frozenset(
 # Frames that run a cell's own top-level code (3.11 runs comprehensions in frames of their own).
 _CELL_SCOPES = frozenset({"<module>", "<listcomp>", "<genexpr>", "<setcomp>", "<dictcomp>"})
 _ARRAY_CAP = 100_000
+# the keyword a metric's prediction may be passed by
+_PRED_KEYWORDS = ("y_pred", "y_score", "y_proba", "y_prob", "labels_pred", "labels")
+SEARCH_TOP_ENV = "XTRACK_SEARCH_TOP"
+DEFAULT_SEARCH_TOP = 5
 
 
 @dataclass
@@ -81,13 +98,10 @@ class _Call:
 class MetricCalls:
     """The scores of one cell; see the module docstring."""
 
-    def __init__(
-        self, user_ns: MutableMapping[str, Any], sources: Sequence[str], top_candidates: int = 5
-    ) -> None:
+    def __init__(self, user_ns: MutableMapping[str, Any], sources: Sequence[str]) -> None:
         self.user_ns = user_ns
         self.sources = sources  # the session's cells, this one last
         self._aliases: dict[str, str] | None = None
-        self.top_candidates = top_candidates
         self.calls: list[_Call] = []
         self.loop_points: list[tuple[str, int, float]] = []
         self.loop_ids: set[int] = set()
@@ -148,14 +162,18 @@ class MetricCalls:
         """Ids of the objects the recorded calls returned."""
         return {id(c.result) for c in self.calls}
 
-    def search_results(self, names: list[str], ns: Mapping[str, Any]) -> list[SearchResult]:
+    def search_results(
+        self, names: list[str], ns: Mapping[str, Any], top: int | None = None
+    ) -> list[SearchResult]:
         """The searches the cell fitted (named by the variable that holds them now: the cell
-        may bind `grid = GridSearchCV(...).fit(...)` after the fit), and the Optuna studies
-        among `names` (the cell's assignments) that have a best trial."""
+        may bind `grid = GridSearchCV(...).fit(...)` after the fit), with their `top` best
+        candidates (`--search-top`; None: see `search_top`), and the Optuna studies among
+        `names` (the cell's assignments) that have a best trial."""
         out = []
+        top = self.search_top() if top is None else top
         for name, search in self.searches:
             name = name or _name_in(search, ns) or type(search).__name__
-            if (r := _sklearn_search(name, search, self.top_candidates)) is not None:
+            if (r := _sklearn_search(name, search, top)) is not None:
                 out.append(r)
         study_cls = getattr(sys.modules.get("optuna.study"), "Study", None)
         if study_cls is not None:
@@ -164,6 +182,20 @@ class MetricCalls:
                 if isinstance(obj, study_cls) and (r := _optuna_study(name, obj)):
                     out.append(r)
         return out
+
+    def search_top(self) -> int:
+        """How many best candidates of a search become child runs: `XTRACK_SEARCH_TOP` (0: none),
+        else 5. A value that is not a count is reported in the run and the default kept."""
+        raw = os.environ.get(SEARCH_TOP_ENV, "").strip()
+        if not raw:
+            return DEFAULT_SEARCH_TOP
+        if raw.isascii() and raw.isdigit():
+            return int(raw)
+        self.problems.append(
+            f"{SEARCH_TOP_ENV}={raw!r} is not a count (0 or more); "
+            f"kept {DEFAULT_SEARCH_TOP} candidates"
+        )
+        return DEFAULT_SEARCH_TOP
 
     def note_loop_value(self, name: str, value: Any) -> None:
         """A metric-like name assigned inside a loop of the cell (see kernel/loop_metrics)."""
@@ -194,9 +226,10 @@ class MetricCalls:
             self.searches.append((self._var(args[0], frame), args[0]))
             return
         if kind == "score":
-            self._add(result, _join("score", self._var(_arg(args, kwargs, 1, "X"), frame)), result)
+            data = self._var(_arg(args, kwargs, 1, "X"), frame)
+            self._add(result, _join(score_label(args[0]), data), result)
         elif kind == "metric":
-            self._add(result, _join(label, self._metric_data(args, kwargs, frame)), result)
+            self._add(result, _join(label, self._metric_data(label, args, kwargs, frame)), result)
         elif kind == "cv":
             self._cv(label, args, kwargs, result, frame)
 
@@ -226,24 +259,24 @@ class MetricCalls:
         if points:
             self.calls.append(_Call(result, points))
 
-    def _metric_data(self, args: tuple[Any, ...], kwargs: dict[str, Any], frame: Any) -> str | None:
-        """The data a metric was computed on: the X behind its prediction, else its first
-        argument's variable."""
+    def _metric_data(
+        self, label: str, args: tuple[Any, ...], kwargs: dict[str, Any], frame: Any
+    ) -> str | None:
+        """The data a metric was computed on: the X behind its prediction (a variable the
+        session's cells assigned from `predict(X)`, or `predict(X)` written in the call
+        itself), else its first argument's variable."""
         second = (
             args[1]
             if len(args) > 1
-            else next(
-                (
-                    kwargs[k]
-                    for k in ("y_pred", "y_score", "y_proba", "y_prob", "labels_pred", "labels")
-                    if k in kwargs
-                ),
-                None,
-            )
+            else next((kwargs[k] for k in _PRED_KEYWORDS if k in kwargs), None)
         )
         pred = self._var(second, frame) if second is not None else None
         if pred is not None and pred in self.aliases:
             return self.aliases[pred]
+        if second is not None and pred is None:
+            inline = inline_prediction(frame, label, len(args), kwargs.keys())
+            if inline is not None:
+                return inline
         first = (
             args[0]
             if args
@@ -448,6 +481,96 @@ def _names(target: ast.expr) -> Iterator[str]:
             yield from _names(e)
 
 
+def inline_prediction(frame: Any, label: str, n_args: int, keywords: Collection[str]) -> str | None:
+    """The `X` of a prediction written inside the metric call that `frame` is making
+    (`f1_score(y_test, clf.predict(X_test))` → `X_test`), read off the cell's code at the
+    instruction the frame is on (Python 3.11+ gives each instruction its source span, which
+    for a call is the span of its Call node). None whenever that is not certain: no span, no
+    source, no Call node with exactly that span, a callee not named `label`, arguments that
+    differ from those received (`*args`, `**kw`, `partial`), or no `predict*(X)` there."""
+    positions = getattr(frame.f_code, "co_positions", None)
+    if positions is None:
+        return None  # Python 3.10
+    span = next(itertools.islice(positions(), frame.f_lasti // 2, None), None)
+    node = _calls_by_span("".join(linecache.getlines(frame.f_code.co_filename))).get(span)
+    if node is None or _callee(node.func, frame.f_globals) != label:
+        return None
+    named = {k.arg for k in node.keywords}
+    if len(node.args) != n_args or None in named or named != set(keywords):
+        return None
+    arg = (
+        node.args[1]
+        if n_args > 1
+        else next((k.value for k in node.keywords if k.arg in _PRED_KEYWORDS), None)
+    )
+    return _predicted_from(arg) if arg is not None else None
+
+
+@functools.lru_cache(maxsize=64)
+def _calls_by_span(source: str) -> dict[Any, ast.Call]:
+    """Every Call node of a cell's code by its span (line, end line, column, end column);
+    {} when the code does not parse. Once per cell text."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError):
+        return {}
+    return {
+        (n.lineno, n.end_lineno, n.col_offset, n.end_col_offset): n
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Call)
+    }
+
+
+def _callee(func: ast.expr, scope: Mapping[str, Any]) -> str | None:
+    """The function a call names: `metrics.f1_score` and `f1_score` → f1_score; an alias
+    (`from sklearn.metrics import f1_score as f1`) by the name of what it is bound to."""
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    if isinstance(func, ast.Name):
+        return getattr(scope.get(func.id), "__name__", func.id)
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# what an estimator's own `score` measures
+
+# Estimators whose `score` is neither accuracy (classifiers) nor R² (regressors), by the
+# scikit-learn class that defines it, and the name that says what it returns.
+_SCORE_MEANINGS = {
+    "_BaseKMeans": "neg_inertia",  # KMeans, MiniBatchKMeans, BisectingKMeans: -inertia on X
+    "BaseMixture": "mean_log_likelihood",  # GaussianMixture, BayesianGaussianMixture
+    "PCA": "mean_log_likelihood",
+    "FactorAnalysis": "mean_log_likelihood",
+    "KernelDensity": "log_likelihood",  # the total over X
+}
+
+
+def score_label(estimator: Any) -> str:
+    """The name of `estimator.score(...)`'s value: `score` for classifiers (accuracy) and
+    regressors (R²), as MLflow and scikit-learn say it; what it is for the estimators of
+    `_SCORE_MEANINGS` (`neg_inertia`, `mean_log_likelihood`, `log_likelihood`); the scoring's
+    name for a search or pipeline scored by one (`f1_macro`); `{Class}_score` otherwise, as
+    MLflow names every `score`. A pipeline or search is named by the estimator that scores."""
+    scoring = getattr(estimator, "scoring", None)
+    if hasattr(estimator, "best_estimator_"):
+        if isinstance(scoring, str):
+            return scoring
+        if scoring is None:
+            return score_label(estimator.best_estimator_)
+        return "score"  # a callable or several: the search's own scorer
+    final = getattr(estimator, "_final_estimator", None)
+    if final is not None and final is not estimator and not isinstance(final, str):
+        return score_label(final)
+    for cls in type(estimator).__mro__:
+        meaning = _SCORE_MEANINGS.get(cls.__name__)
+        if meaning is not None and cls.__module__.startswith("sklearn."):
+            return meaning
+    base = sys.modules.get("sklearn.base")
+    if base is not None and (base.is_classifier(estimator) or base.is_regressor(estimator)):
+        return "score"
+    return f"{type(estimator).__name__}_score"
+
+
 # ---------------------------------------------------------------------------------------------
 # patching
 
@@ -469,6 +592,11 @@ _TARGETS: dict[str, list[tuple[str, str, str]]] = {
     ],
     "sklearn.model_selection": [("", name, "cv") for name in _CV_FUNCTIONS],
     "sklearn.metrics": [],  # every public metric function: see _module_targets
+    # `score` where defined (see _SCORE_MEANINGS), reached through a public class
+    "sklearn.cluster": [("KMeans", "score", "score")],
+    "sklearn.mixture": [("GaussianMixture", "score", "score")],
+    "sklearn.decomposition": [("PCA", "score", "score"), ("FactorAnalysis", "score", "score")],
+    "sklearn.neighbors": [("KernelDensity", "score", "score")],
 }
 _WATCHED = frozenset(_TARGETS)
 _ORIGINAL = "__xtrack_original__"
@@ -490,7 +618,9 @@ def _module_targets(module: Any) -> list[tuple[str, str, str]]:
 
 def _patch_module(module: Any) -> None:
     for owner_name, attr, kind in _module_targets(module):
-        owner = getattr(module, owner_name) if owner_name else module
+        owner = getattr(module, owner_name, None) if owner_name else module
+        if isinstance(owner, type):  # the class that defines it (KMeans: _BaseKMeans)
+            owner = next((c for c in owner.__mro__ if attr in c.__dict__), owner)
         current = (
             owner.__dict__.get(attr) if isinstance(owner, type) else getattr(owner, attr, None)
         )

@@ -45,6 +45,7 @@ def _track_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true")
     p.add_argument("--max-failures", type=int, default=5)
     p.add_argument("--background", action="store_true")
+    p.add_argument("--search-top", type=int, metavar="N")  # a search's child runs; 0: none
     return p
 
 
@@ -69,11 +70,13 @@ class TrackRequest:
     resume: bool
     max_failures: int
     background: bool
+    search_top: int | None = None
 
     def options(self) -> RunOptions:
         """The run's options (a fresh, mutable copy for the Recording)."""
         return RunOptions(name=self.name, experiment=self.experiment, tags=dict(self.tags),
-                          param_names=list(self.param_names), data_paths=list(self.data_paths))
+                          param_names=list(self.param_names), data_paths=list(self.data_paths),
+                          search_top=self.search_top)
 
 
 @lru_cache(maxsize=64)
@@ -93,12 +96,15 @@ def parse_track_line(line: str) -> TrackRequest:
     for name in args.param:
         if not name.isidentifier():
             raise UsageError(f"%%track: --param wants a variable name, got {name!r}")
+    if args.search_top is not None and args.search_top < 0:
+        raise UsageError(f"%%track: --search-top wants 0 or more, got {args.search_top}")
     return TrackRequest(
         name=args.name, experiment=args.experiment, tags=tuple(tags.items()),
         param_names=tuple(args.param), data_paths=tuple(args.data), sweep=args.sweep,
         trials=args.trials, metric=args.metric, direction=args.direction,
         sampler=args.sampler, pruner=args.pruner, resume=args.resume,
         max_failures=args.max_failures, background=args.background,
+        search_top=args.search_top,
     )
 
 

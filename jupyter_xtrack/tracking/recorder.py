@@ -271,7 +271,6 @@ class Recording:
 
         calls, ns, metrics = self._calls, self.info.user_ns, snap.metrics
         assert ns is not None and self.run is not None
-        self.problems += calls.problems
         for name, _, _ in calls.loop_points:
             metrics.pop(name, None)  # its history, logged below, ends with this value
         if "result" in metrics and id(result) in calls.call_results():
@@ -285,12 +284,13 @@ class Recording:
             mean, std = mean_std(numbers)
             points += [(f"{name}_mean", 0, mean), (f"{name}_std", 0, std)]
         snap.metric_points = calls.points(renamed, set(self.run.metrics.values())) + points
-        for search in calls.search_results(assigned, ns):
+        for search in calls.search_results(assigned, ns, self.options.search_top):
             snap.params.update({f"{search.params_prefix}.{k}": v for k, v in search.best_params.items()})
             if search.best_score is not None:
                 metrics[search.score_name] = search.best_score
             if search.candidates:
                 snap.searches.append(search)
+        self.problems += calls.problems
 
     def _take_fingerprints(self, snap: _Snapshot) -> None:
         """Fingerprint the datasets as the cell left them (tracking/datasets.py), then let

@@ -32,3 +32,4 @@ class RunOptions:
     param_names: list[str] = field(default_factory=list)
     data_paths: list[str] = field(default_factory=list)
     parent_id: str | None = None
+    search_top: int | None = None  # a search's candidates kept as child runs; None: the default

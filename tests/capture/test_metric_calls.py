@@ -111,8 +111,8 @@ def test_metric_calls_are_named_after_function_and_data(shell: Any) -> None:
         "accuracy_score_X_test": accuracy_score(ns["y_test"], y_pred),
         "score_X_test": ns["clf"].score(ns["X_test"], ns["y_test"]),
         "score_X_train": ns["clf"].score(ns["X_train"], ns["y_train"]),
-        # an inline prediction: named after y_true's variable, as MLflow does
-        "f1_score_y_test": f1_score(ns["y_test"], y_pred, average="macro"),
+        # an inline prediction: named after the X it predicted, read off the call
+        "f1_score_X_test": f1_score(ns["y_test"], y_pred, average="macro"),
     }
     # the originals are back once the cell ended
     import sklearn.base
@@ -267,3 +267,132 @@ def test_log_artifact_returns_nothing_a_tracker_reads(shell: Any) -> None:
     assert result.success and result.result is None
     run = last_run()
     assert run.metrics == {} and [a["name"] for a in run.artifacts] == ["dict.json"]
+
+
+def test_inline_predictions_are_named_after_their_x_only_when_certain(shell: Any) -> None:
+    run_cell(shell, "%%track\n" + SETUP)
+    cell = (
+        "%%track\n"
+        "from functools import partial\n"
+        "from sklearn import metrics\n"
+        "from sklearn.metrics import accuracy_score, f1_score as f1\n"
+        "print(metrics.recall_score(\n"
+        "    y_test,\n"
+        "    clf.predict(X_test),\n"
+        "    average='macro',\n"
+        "))\n"
+        "print(f1(y_test, clf.predict(X_test), average='macro'))\n"
+        "print(metrics.roc_auc_score(y_test, clf.predict_proba(X_test), multi_class='ovr'))\n"
+        "print([metrics.precision_score(y_test, m.predict(X_train[:38]), average='micro')"
+        " for m in [clf]])\n"
+        "print(metrics.log_loss(y_true=y_test, y_proba=clf.predict_proba(X_test)))\n"
+        # unsure: the call's arguments are not what the code shows, or there is no code
+        "print(accuracy_score(*(y_test, clf.predict(X_test))))\n"
+        "print(partial(accuracy_score, y_test)(clf.predict(X_test)))\n"
+        "exec('print(accuracy_score(y_test, clf.predict(X_test)))')\n"
+        # a prediction not made from a variable: the first argument names it
+        "print(metrics.balanced_accuracy_score(y_test, clf.predict(X_test[::-1])[::-1]))\n"
+    )
+    assert run_cell(shell, cell).success
+    run = last_run()
+    assert set(run.metrics) == {
+        "recall_score_X_test",
+        "f1_score_X_test",
+        "roc_auc_score_X_test",
+        "precision_score_y_test",  # predicted from X_train[:38], which no variable holds
+        "log_loss_X_test",
+        "accuracy_score_y_test",
+        "balanced_accuracy_score_y_test",
+    }
+    assert len(history(run, "accuracy_score_y_test")) == 3
+
+
+GRID = (
+    "from sklearn.model_selection import GridSearchCV\n"
+    "grid = GridSearchCV(LogisticRegression(max_iter=500), {'C': [0.01, 0.1, 1.0]}, cv=3)"
+    ".fit(X_train, y_train)\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("line", "env", "children"),
+    [
+        ("%%track", "1", ["grid #1"]),
+        ("%%track --search-top 2", "1", ["grid #1", "grid #2"]),  # the cell's option wins
+        ("%%track --search-top 0", None, []),
+        ("%%track", "0", []),
+    ],
+)
+def test_search_top_sets_how_many_candidates_become_child_runs(
+    shell: Any, monkeypatch: pytest.MonkeyPatch, line: str, env: str | None, children: list[str]
+) -> None:
+    run_cell(shell, "%%track\n" + SETUP)
+    if env is not None:
+        monkeypatch.setenv("XTRACK_SEARCH_TOP", env)
+    assert run_cell(shell, f"{line}\n{GRID}").success
+    run = last_run()
+    grid = shell.user_ns["grid"]
+    assert sorted(xt.get_run(c).name for c in run.children) == children
+    # with no child run, the best params and score are still the run's
+    assert run.metrics == {"grid.best_score_": grid.best_score_}
+    assert run.params["grid.best_params_.C"] == grid.best_params_["C"]
+
+
+def test_a_bad_search_top_is_reported_and_the_default_kept(
+    shell: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    run_cell(shell, "%%track\n" + SETUP)
+    monkeypatch.setenv("XTRACK_SEARCH_TOP", "all")
+    assert run_cell(shell, "%%track\n" + GRID).success
+    run = last_run()
+    assert len(run.children) == 3  # the default, 5, keeps all three
+    problems = run._store.get_run(run.id)["facts"].get("capture_problems") or []
+    assert any("XTRACK_SEARCH_TOP='all'" in p for p in problems)
+    result = run_cell(shell, "%%track --search-top -1\n1")
+    assert not result.success and "--search-top wants 0 or more" in str(result.error_in_exec)
+
+
+def test_a_score_that_is_not_accuracy_or_r2_is_named_for_what_it_is(shell: Any) -> None:
+    run_cell(shell, "%%track\n" + SETUP)
+    cell = (
+        "%%track\n"
+        "from sklearn.cluster import KMeans, MiniBatchKMeans\n"
+        "from sklearn.covariance import EmpiricalCovariance\n"
+        "from sklearn.decomposition import PCA\n"
+        "from sklearn.mixture import GaussianMixture\n"
+        "from sklearn.model_selection import GridSearchCV\n"
+        "from sklearn.neighbors import KernelDensity\n"
+        "from sklearn.pipeline import make_pipeline\n"
+        "from sklearn.preprocessing import StandardScaler\n"
+        "km = KMeans(n_clusters=3, n_init=2, random_state=0).fit(X_train)\n"
+        "gm = GaussianMixture(n_components=2, random_state=0).fit(X_train)\n"
+        "pipe = make_pipeline(StandardScaler(), MiniBatchKMeans(3, n_init=2, random_state=0))\n"
+        "pipe.fit(X_train)\n"
+        "cov = make_pipeline(StandardScaler(), EmpiricalCovariance()).fit(X_train)\n"
+        "kde = KernelDensity().fit(X_train)\n"
+        "grid = GridSearchCV(LogisticRegression(max_iter=500), {'C': [0.1, 1.0]}, cv=3,"
+        " scoring='f1_macro').fit(X_train, y_train)\n"
+        "print(km.score(X_test), gm.score(X_test), pipe.score(X_test), cov.score(X_test),\n"
+        "      kde.score(X_test), PCA(2).fit(X_train).score(X_test), grid.score(X_test, y_test),\n"
+        "      clf.score(X_test, y_test))\n"
+    )
+    assert run_cell(shell, cell).success
+    ns = shell.user_ns
+    X_test, y_test = ns["X_test"], ns["y_test"]
+    from sklearn.decomposition import PCA
+
+    assert last_run().metrics == {
+        "neg_inertia_X_test": ns["pipe"].score(X_test),  # the last of two
+        "mean_log_likelihood_X_test": PCA(2).fit(ns["X_train"]).score(X_test),
+        "log_likelihood_X_test": ns["kde"].score(X_test),
+        "EmpiricalCovariance_score_X_test": ns["cov"].score(X_test),
+        "f1_macro_X_test": ns["grid"].score(X_test, y_test),
+        "score_X_test": ns["clf"].score(X_test, y_test),
+        "grid.best_score_": ns["grid"].best_score_,
+    }
+    run = last_run()
+    assert history(run, "neg_inertia_X_test") == [
+        ns["km"].score(X_test),
+        ns["pipe"].score(X_test),
+    ]
+    assert history(run, "mean_log_likelihood_X_test")[0] == ns["gm"].score(X_test)

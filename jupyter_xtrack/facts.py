@@ -256,3 +256,6 @@ def git_diff_blob(record: Mapping[str, Any]) -> str | None:
 
 # -- tags the package itself sets (readable by the server without the optimize package) -----
 CANCEL_TAG: Final = "xtrack.job.cancel"
+# Set with the `not_stored` fact (its counts as text), so that run lists, which read no
+# facts, can mark a run whose record is incomplete (and a filter can find them).
+NOT_STORED_TAG: Final = "xtrack.not_stored"

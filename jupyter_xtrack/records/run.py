@@ -217,11 +217,6 @@ class Run:
         and other writes that could not be stored, e.g. on a full disk), or None."""
         return self._record.get(Fact.NOT_STORED)
 
-    @property
-    def complete(self) -> bool:
-        """False when some of what the run logged is not in the store (see `not_stored`)."""
-        return not self.not_stored
-
     @cached_property
     def stdout(self) -> str | None:
         return self._blob_text(stdio_blob(self._record, STDOUT))

@@ -91,6 +91,8 @@ def detail_text(run: Any) -> str:
     lines = [summary_text(run.summary_fields(), max_metrics=0)]
     started = run.started_at.isoformat(timespec="seconds") if run.started_at else "?"
     lines.append(f"id {run.id} · experiment {run.experiment} · started {started}")
+    if run.not_stored:
+        lines.append("incomplete: " + not_stored_text(run.not_stored))
     if run.notebook_path:
         cell = f" (cell {run.cell_id})" if run.cell_id else ""
         lines.append(f"notebook {run.notebook_path}{cell}")

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from operator import itemgetter
 from typing import Any, NamedTuple
 
+from ..facts import NotStoredFact
 from .contract import RunStore
 from .errors import StoreError, UnknownRunError
 
@@ -65,21 +66,14 @@ class _Flush:
 
 class _Op(NamedTuple):
     """A submitted operation: `fn(store, *args)`, for run `run_id` (counted against that
-    run when it is dropped); `late` ones run after the points drained with them."""
+    run when it is dropped); `late` ones run after the points drained with them;
+    `settled(None)` once it is committed, `settled(error)` once it is dropped."""
 
     fn: Callable[..., Any]
     args: tuple[Any, ...]
     run_id: str | None
     late: bool
-
-
-class Lost(NamedTuple):
-    """What the writer could not store for one run: metric points and operations (params,
-    tags, artifacts, facts, the run's creation or end), and the last reason."""
-
-    points: int
-    ops: int
-    reason: str | None
+    settled: Callable[[BaseException | None], None] | None
 
 
 class BackgroundWriter:
@@ -169,12 +163,16 @@ class BackgroundWriter:
         run_id: str | None = None,
         late: bool = False,
         wake: bool = False,
+        settled: Callable[[BaseException | None], None] | None = None,
     ) -> None:
         """Queue `fn(store, *args)` to run on the writer thread, in submission order. If it
         is dropped, it counts against `run_id`. A `late` operation runs only once the points
         appended before it were written or dropped (a run's end, which records what `lost`
-        says). `wake` writes now rather than at the next tick."""
-        op = _Op(fn, args, run_id, late)
+        says). `wake` writes now rather than at the next tick. `settled` is called on the
+        writer thread with None once the operation is committed (an operation may run more
+        than once: a batch that fails is rolled back and retried), or with the error once it
+        is dropped."""
+        op = _Op(fn, args, run_id, late, settled)
         if self._closed:
             self._run_alone(op)
             return
@@ -182,11 +180,14 @@ class BackgroundWriter:
         if wake:
             self._wake.set()
 
-    def lost(self, run_id: str) -> Lost:
-        """What could not be stored for `run_id` so far (points and operations dropped)."""
-        return Lost(
-            self._lost_points[run_id], self._lost_ops[run_id], self._lost_reason.get(run_id)
-        )
+    def lost(self, run_id: str) -> NotStoredFact:
+        """What could not be stored for `run_id` so far: metric points and operations
+        dropped, and the last reason."""
+        return {
+            "points": self._lost_points[run_id],
+            "writes": self._lost_ops[run_id],
+            "reason": self._lost_reason.get(run_id),
+        }
 
     def watch(self, run_id: str) -> None:
         """Heartbeat `run_id` every few seconds until `unwatch`."""
@@ -290,6 +291,7 @@ class BackgroundWriter:
                     return
                 self._one_by_one(early, points, late, ops)
                 return
+            self._settle([*early, *late], None)
         self._release(ops, ok=True)
 
     def _renamed(self, points: list[Point]) -> list[Point]:
@@ -332,10 +334,11 @@ class BackgroundWriter:
         try:
             with self.store.batch():
                 op.fn(self.store, *op.args)
-            return True
         except Exception as exc:  # noqa: BLE001
             self._drop([], [op], exc)
             return False
+        self._settle([op], None)
+        return True
 
     def _write_points_alone(self, points: list[Point]) -> bool:
         try:
@@ -397,7 +400,16 @@ class BackgroundWriter:
                 f"{len(points)} metric points could not be written and were dropped: {exc}"
             )
         self._report(exc)
+        self._settle(real, exc)
         self._release(ops, ok=False)
+
+    def _settle(self, ops: list[_Op], error: BaseException | None) -> None:
+        for op in ops:
+            if op.settled is not None:
+                try:
+                    op.settled(error)
+                except Exception as exc:  # noqa: BLE001 - a caller's bug must not stop writes
+                    self._report(exc)
 
     def _release(self, ops: Iterable[Any], *, ok: bool) -> None:
         for op in ops:

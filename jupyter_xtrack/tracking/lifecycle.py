@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..facts import ErrorFact, Fact, NotStoredFact, RunRecord, Status, new_run_record
+from ..facts import NOT_STORED_TAG, ErrorFact, Fact, RunRecord, Status, new_run_record
 from ..records.summary import not_stored_text
 from .active_run import ActiveRun, NullRun, clean_tags
 
@@ -61,12 +61,37 @@ class CannotOpen(Exception):
 
 
 class _Creation:
-    """The creation of one run by the background writer: done once it is in the store
-    (`number` set) or failed for good (`error` set); a locked store leaves it pending."""
+    """The creation of one run by the background writer: `done` once it is committed
+    (the run's number set) or dropped (`error` set); a locked store leaves it pending."""
 
-    def __init__(self) -> None:
+    # The fields of the run's record that `RunStore.create_run` takes.
+    FIELDS = (
+        "name",
+        "experiment",
+        "tags",
+        "parent_id",
+        "kind",
+        "notebook_path",
+        "cell_id",
+        "started_at",
+    )
+
+    def __init__(self, run: ActiveRun) -> None:
+        self.run = run
+        self.fields = {key: run.record[key] for key in self.FIELDS}
+        self.number = 0
         self.done = threading.Event()
         self.error: BaseException | None = None
+
+    def create(self, store: RunStore) -> None:
+        """The writer's operation (it may run again after a rolled-back batch)."""
+        _, self.number = store.create_run(run_id=self.run.id, **self.fields)
+
+    def settled(self, error: BaseException | None) -> None:
+        if error is None:
+            self.run.record["number"] = self.number
+        self.error = error
+        self.done.set()
 
 
 def open_run(
@@ -116,29 +141,8 @@ def open_run(
         cell_id=cell_id,
     )
     run = ActiveRun(ctx, store, record)
-    creation = _Creation()
-
-    def create(s: RunStore) -> None:
-        try:
-            _, run.record["number"] = s.create_run(
-                name=name,
-                experiment=experiment,
-                tags=tag_map,
-                parent_id=parent_id,
-                kind=kind,
-                notebook_path=notebook_path,
-                cell_id=cell_id,
-                started_at=started,
-                run_id=run.id,
-            )
-        except Exception as exc:
-            if not getattr(exc, "retryable", False):  # a locked store: the writer retries
-                creation.error = exc
-                creation.done.set()
-            raise
-        creation.done.set()
-
-    writer.submit(create, run_id=run.id, wake=True)
+    creation = _Creation(run)
+    writer.submit(creation.create, run_id=run.id, wake=True, settled=creation.settled)
     writer.watch(run.id)
     if not creation.done.wait(create_wait) or creation.error is None:
         if push:
@@ -229,11 +233,11 @@ def store_run(
     def end(s: RunStore) -> None:
         # Late: the run's points were written or dropped by now, so the count is exact.
         lost = writer.lost(run_id)
-        if lost.points or lost.ops:
-            fact: NotStoredFact = {"points": lost.points, "writes": lost.ops, "reason": lost.reason}
-            problems = [*(kept.get(Fact.CAPTURE_PROBLEMS) or ()), not_stored_text(fact)]
-            run.set_fact(Fact.NOT_STORED, fact)
-            s.set_facts(run_id, **{Fact.NOT_STORED: fact, Fact.CAPTURE_PROBLEMS: problems})
+        if lost["points"] or lost["writes"]:
+            problems = [*(kept.get(Fact.CAPTURE_PROBLEMS) or ()), not_stored_text(lost)]
+            run.set_fact(Fact.NOT_STORED, lost)
+            s.set_facts(run_id, **{Fact.NOT_STORED: lost, Fact.CAPTURE_PROBLEMS: problems})
+            s.set_tags(run_id, {NOT_STORED_TAG: not_stored_text(lost, reason=False)})
         s.finish_run(run_id, status=status, ended_at=ended)
 
     writer.submit(write, run_id=run_id)

@@ -142,9 +142,9 @@ def test_what_is_dropped_is_counted_per_run(
     writer.submit(lambda s: s.set_params(gone, {"a": 1}), run_id=gone)
     writer.submit(lambda s: s.set_params(keep, {"a": 1}), run_id=keep)
     assert writer.flush(10) is False
-    assert writer.lost(gone) == (7, 1, writer.lost(gone).reason)
-    assert "not in store" in str(writer.lost(gone).reason)
-    assert writer.lost(keep) == (0, 0, None)
+    lost = writer.lost(gone)
+    assert (lost["points"], lost["writes"]) == (7, 1) and "not in store" in str(lost["reason"])
+    assert writer.lost(keep) == {"points": 0, "writes": 0, "reason": None}
     assert store.get_run(keep)["params"] == {"a": 1}
 
 

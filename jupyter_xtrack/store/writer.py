@@ -18,7 +18,7 @@ from .errors import StoreError, UnknownRunError
 
 Point = tuple[str, str, float, "int | None", float]
 # Points held back for a retry while the store is locked; beyond this the oldest go (and
-# are counted). About 130 bytes each in memory: the cap is about 2.6 GB.
+# are counted). About 170 bytes each in memory (a step and a time per point): 3.4 GB.
 MAX_PENDING_POINTS = 20_000_000
 # At close (interpreter exit, another store chosen): how long to go on retrying a locked
 # store before what is left is dropped and counted. While open, the writer never gives up.

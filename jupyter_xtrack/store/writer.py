@@ -348,13 +348,11 @@ class BackgroundWriter:
             # Keep the points of runs that still exist; count the others as dropped.
             alive = {run_id for run_id in {p[0] for p in points} if self._run_exists(run_id)}
             kept = [p for p in points if p[0] in alive]
-            self._drop(
-                [p for p in points if p[0] not in alive],
-                [],
-                UnknownRunError(
-                    f"metric points for runs not in store {self.store.root} were dropped"
-                ),
-            )
+            gone = [p for p in points if p[0] not in alive]
+            if gone:
+                self._drop(
+                    gone, [], UnknownRunError(f"their runs are not in store {self.store.root}")
+                )
             if kept:
                 self._write_points_alone(kept)
             return False

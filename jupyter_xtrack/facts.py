@@ -36,6 +36,7 @@ class Fact:
     PARAMS_FLAGGED: Final = "params_flagged"  # params stored as a repr or a digest
     PARAMS_VARYING: Final = "params_varying"  # params a loop changes: {key: ParamVariation}
     CAPTURE_PROBLEMS: Final = "capture_problems"
+    NOT_STORED: Final = "not_stored"
 
 
 # How a param that a loop changes is stored (`capture.params.cell_params`): "values", the list
@@ -91,6 +92,14 @@ GIT_DIFF_HASH: Final = "diff_hash"
 GIT_DIFF_BYTES: Final = "diff_bytes"
 # What readers (Run.git, the server) put in place of GIT_DIFF_HASH: the diff's text.
 GIT_DIFF: Final = "diff"
+
+
+class NotStoredFact(TypedDict):
+    """What the store is missing of a run, counted exactly by the writer that dropped it."""
+
+    points: int  # metric points
+    writes: int  # params, tags, artifacts, facts, files (a run's end or creation too)
+    reason: str | None  # the last error that dropped some of it
 
 
 class ResourcesFact(TypedDict, total=False):
@@ -188,6 +197,7 @@ class RunRecord(TypedDict, total=False):
     params_flagged: list[str]
     params_varying: dict[str, ParamVariation]
     capture_problems: list[str]
+    not_stored: NotStoredFact
 
 
 def new_run_record(
@@ -246,3 +256,6 @@ def git_diff_blob(record: Mapping[str, Any]) -> str | None:
 
 # -- tags the package itself sets (readable by the server without the optimize package) -----
 CANCEL_TAG: Final = "xtrack.job.cancel"
+# Set with the `not_stored` fact (its counts as text), so that run lists, which read no
+# facts, can mark a run whose record is incomplete (and a filter can find them).
+NOT_STORED_TAG: Final = "xtrack.not_stored"

@@ -25,6 +25,7 @@ import functools
 import json
 import os
 import re
+import subprocess
 import threading
 import warnings
 from collections.abc import Mapping
@@ -384,7 +385,7 @@ redact = redact_text  # the name the rest of the package has always used
 
 
 # ---------------------------------------------------------------------------------------------
-# user patterns (XTRACK_REDACT)
+# user patterns (XTRACK_REDACT, git config xtrack.redact)
 
 USER_PATTERN_WINDOW = 4096
 _USER_OVERLAP = 256
@@ -402,8 +403,8 @@ def _parse_user_patterns(spec: str) -> tuple[re.Pattern[str], ...]:
                 compiled.append(re.compile(source))
             except (re.error, RecursionError, OverflowError) as exc:
                 warnings.warn(
-                    f"XTRACK_REDACT: {source!r} is not a valid regular expression ({exc}); "
-                    "it is ignored",
+                    f"XTRACK_REDACT / git config xtrack.redact: {source!r} is not a valid "
+                    f"regular expression ({exc}); it is ignored",
                     RuntimeWarning,
                     stacklevel=4,
                 )
@@ -411,7 +412,11 @@ def _parse_user_patterns(spec: str) -> tuple[re.Pattern[str], ...]:
 
 
 def user_patterns(environ: Mapping[str, str] | None = None) -> tuple[re.Pattern[str], ...]:
-    """The compiled extra patterns named by the ``XTRACK_REDACT`` environment variable.
+    """The compiled extra patterns named by the ``XTRACK_REDACT`` environment variable and,
+    unless `environ` is given, by the ``xtrack.redact`` git config key seen from the current
+    folder (``git config --add xtrack.redact 'corp-[0-9]{8}'``: one pattern a value, in the
+    repository's config, or ``--global`` for all of a user's projects; read once per folder
+    per process), so a team's patterns need no environment set in every kernel.
 
     Python regular expressions, separated by newlines or by ``;;``. A match is replaced by
     ``[REDACTED]``; when the pattern has groups, only group 1 is (``mycorp_id=(\\w+)`` keeps
@@ -424,6 +429,8 @@ def user_patterns(environ: Mapping[str, str] | None = None) -> tuple[re.Pattern[
     global _user_cache
     env = os.environ if environ is None else environ
     spec = env.get("XTRACK_REDACT") or ""
+    if environ is None:
+        spec = "\n".join(filter(None, (spec, _git_config_patterns(_cwd()))))
     cached_spec, cached = _user_cache
     if spec == cached_spec:
         return cached
@@ -431,6 +438,27 @@ def user_patterns(environ: Mapping[str, str] | None = None) -> tuple[re.Pattern[
         if _user_cache[0] != spec:
             _user_cache = (spec, _parse_user_patterns(spec))
         return _user_cache[1]
+
+
+def _cwd() -> str | None:
+    try:
+        return os.getcwd()
+    except OSError:  # the folder was deleted under the process
+        return None
+
+
+@functools.lru_cache(maxsize=16)
+def _git_config_patterns(folder: str | None) -> str:
+    """The values of ``xtrack.redact`` in git config seen from `folder`, one a line ("" when
+    there are none, no git, or no folder)."""
+    if folder is None:
+        return ""
+    try:
+        res = subprocess.run(["git", "config", "--get-all", "xtrack.redact"], cwd=folder,
+                             capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return res.stdout if res.returncode == 0 else ""
 
 
 def _user_spans(pattern: re.Pattern[str], text: str, start: int, end: int) -> list[tuple[int, int]]:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
 
+from ..facts import NOT_STORED_TAG
 from ..records.compare import compare_runs
 from ..records.formatting import fmt_bytes, fmt_duration, fmt_short
 from ..records.run import Run
@@ -97,9 +98,16 @@ def cmd_ls(args: argparse.Namespace) -> int:
         print("no runs" + (f" match {args.filter!r}" if args.filter else f" in {store.root}"))
         return 0
     print(render_table(runs_rows(cols)))
+    incomplete = sum(1 for value in cols.get(_NOT_STORED_COLUMN, ()) if value)
+    if incomplete:
+        print(f"⚠ {incomplete} run{'s are' if incomplete > 1 else ' is'} missing data the "
+              "store could not write (xtrack show <#> says what)")
     if table.total > n:
         print(f"({n} of {table.total} runs; --limit 0 shows all)")
     return 0
+
+
+_NOT_STORED_COLUMN = f"tags.{NOT_STORED_TAG}"
 
 
 def runs_rows(cols: dict[str, list[Any]]) -> list[dict[str, str]]:
@@ -113,11 +121,12 @@ def runs_rows(cols: dict[str, list[Any]]) -> list[dict[str, str]]:
         started = cols["started_at"][i]
         commit = (cols.get("git.commit", [None] * n)[i] or "")[:7]
         dirty = "*" if cols.get("git.dirty", [None] * n)[i] else ""
+        incomplete = cols.get(_NOT_STORED_COLUMN, [None] * n)[i]
         row = {
             "#": str(cols["number"][i]),
             "name": cols["name"][i] or "",
             "experiment": cols["experiment"][i] or "",
-            "status": cols["status"][i] or "",
+            "status": (cols["status"][i] or "") + (" ⚠" if incomplete else ""),
             "started": _when(started),
             "duration": fmt_duration(cols["duration_s"][i]) if cols["duration_s"][i] is not None else "",
             "git": commit + dirty,

@@ -211,6 +211,12 @@ class Run:
     def error(self) -> dict[str, Any] | None:
         return self._record.get(Fact.ERROR)
 
+    @property
+    def not_stored(self) -> dict[str, Any] | None:
+        """What the store is missing of this run ({points, writes, reason}: metric points
+        and other writes that could not be stored, e.g. on a full disk), or None."""
+        return self._record.get(Fact.NOT_STORED)
+
     @cached_property
     def stdout(self) -> str | None:
         return self._blob_text(stdio_blob(self._record, STDOUT))
@@ -261,6 +267,7 @@ class Run:
             "metrics": self.metrics,
             Fact.GIT: git,
             Fact.ERROR: self.error,
+            Fact.NOT_STORED: self.not_stored,
         }
 
     def __repr__(self) -> str:

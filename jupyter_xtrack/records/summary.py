@@ -15,7 +15,7 @@ from .formatting import fmt_bytes, fmt_duration, fmt_git, fmt_short, status_colo
 
 
 def _parts(fields: Mapping[str, Any], max_metrics: int) -> list[str]:
-    label = f"#{fields['number']}"
+    label = f"#{fields['number'] or '?'}"  # 0: not created in the store (yet)
     if fields.get("name"):
         label += f" {fields['name']}"
     parts = [f"xtrack {label}", str(fields.get("status")), fmt_duration(fields.get("duration_s"))]
@@ -29,7 +29,24 @@ def _parts(fields: Mapping[str, Any], max_metrics: int) -> list[str]:
     git = fmt_git(fields.get(Fact.GIT))
     if git:
         parts.append(git)
+    lost = fields.get(Fact.NOT_STORED)
+    if lost:
+        parts.append("⚠ " + not_stored_text(lost, reason=False))
     return parts
+
+
+def not_stored_text(lost: Mapping[str, Any], *, reason: bool = True) -> str:
+    """What the store is missing of a run (a `not_stored` fact), e.g. `287,001 metric points
+    and 1 write not stored (the disk ... is full)`."""
+    parts = []
+    if lost.get("points"):
+        parts.append(f"{lost['points']:,} metric point{'s' if lost['points'] != 1 else ''}")
+    if lost.get("writes"):
+        parts.append(f"{lost['writes']:,} write{'s' if lost['writes'] != 1 else ''}")
+    text = " and ".join(parts or ["nothing"]) + " not stored"
+    if reason and lost.get("reason"):
+        text += f" ({lost['reason']})"
+    return text
 
 
 def summary_text(fields: Mapping[str, Any], max_metrics: int = 4) -> str:
@@ -74,6 +91,8 @@ def detail_text(run: Any) -> str:
     lines = [summary_text(run.summary_fields(), max_metrics=0)]
     started = run.started_at.isoformat(timespec="seconds") if run.started_at else "?"
     lines.append(f"id {run.id} · experiment {run.experiment} · started {started}")
+    if run.not_stored:
+        lines.append("incomplete: " + not_stored_text(run.not_stored))
     if run.notebook_path:
         cell = f" (cell {run.cell_id})" if run.cell_id else ""
         lines.append(f"notebook {run.notebook_path}{cell}")

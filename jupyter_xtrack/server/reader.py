@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from ..facts import (
     GIT_DIFF,
+    NOT_STORED_TAG,
     STDERR,
     STDOUT,
     Fact,
@@ -161,13 +162,19 @@ class StoreReader:
             return {"runs": [], "columns": [], "total": 0, "offset": offset, "limit": limit,
                     "store_state": "missing"}
         order = [o.strip() for o in order_by.split(",") if o.strip()] if order_by else None
+        marker = f"tags.{NOT_STORED_TAG}"  # read always: it decides `incomplete`
+        extra = columns is not None and marker not in columns
         table = store.query_runs(
             filter or None, experiment=experiment, order_by=order, limit=limit, offset=offset,
-            columns=columns, parent_id=parent_id,
+            columns=[*columns, marker] if extra and columns is not None else columns,
+            parent_id=parent_id,
         )
+        rows = table.rows()
+        for row in rows:
+            row["incomplete"] = bool(row.pop(marker) if extra else row.get(marker))
         return {
-            "runs": jsonable(table.rows()),
-            "columns": list(table.columns),
+            "runs": jsonable(rows),
+            "columns": [c for c in table.columns if not (extra and c == marker)],
             "total": table.total,
             "offset": offset,
             "limit": limit,
@@ -205,6 +212,7 @@ class StoreReader:
         detail["notebook_relpath"] = self._relpath(record.get("notebook_path"))
         detail["has_notebook"] = bool(blob_of(record, Fact.NOTEBOOK))
         detail["has_lineage"] = bool(blob_of(record, Fact.LINEAGE))
+        detail["incomplete"] = bool(record.get(Fact.NOT_STORED))
         return cast(dict[str, Any], jsonable(detail))
 
     def metric(self, ref: str, name: str, max_points: int | None) -> dict[str, Any]:

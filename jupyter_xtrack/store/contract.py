@@ -51,9 +51,11 @@ class RunStore(Protocol):
         notebook_path: str | None = None,
         cell_id: str | None = None,
         started_at: float | None = None,
+        run_id: str | None = None,
     ) -> tuple[str, int]:
         """Record a new run, status "running", owned by this process. Returns (id, number);
-        numbers count up per store and are never reused."""
+        numbers count up per store and are never reused. `run_id` (from
+        `store.ids.new_run_id`) is the id to give it, chosen before the store is written."""
         ...
 
     def heartbeat(self, run_id: str, at: float | None = None) -> None:

@@ -369,12 +369,15 @@ class Store:
         notebook_path: str | None = None,
         cell_id: str | None = None,
         started_at: float | None = None,
+        run_id: str | None = None,
     ) -> tuple[str, int]:
         """Record a new run, status "running", owned by this process (pid, host, heartbeat
-        now). Returns (id, number); numbers count up per store and are never reused."""
+        now). Returns (id, number); numbers count up per store and are never reused.
+        `run_id` (from `ids.new_run_id`) lets the caller know the id before the store is
+        written, so a run can be created later by the background writer."""
         if kind not in RUN_KINDS:
             raise ValueError(f"unknown run kind {kind!r}; kinds are {', '.join(RUN_KINDS)}")
-        run_id = new_run_id()
+        run_id = run_id or new_run_id()
         now = time.time()
         with self._write() as conn:
             if parent_id is not None:

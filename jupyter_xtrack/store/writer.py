@@ -7,17 +7,22 @@ import atexit
 import threading
 import time
 import warnings
-from collections import deque
-from collections.abc import Callable
+from collections import Counter, deque
+from collections.abc import Callable, Iterable
 from operator import itemgetter
-from typing import Any
+from typing import Any, NamedTuple
 
+from ..facts import NotStoredFact
 from .contract import RunStore
 from .errors import StoreError, UnknownRunError
 
 Point = tuple[str, str, float, "int | None", float]
-# Points held back for a retry while the store is locked; beyond this the oldest go.
+# Points held back for a retry while the store is locked; beyond this the oldest go (and
+# are counted). About 170 bytes each in memory (a step and a time per point): 3.4 GB.
 MAX_PENDING_POINTS = 20_000_000
+# At close (interpreter exit, another store chosen): how long to go on retrying a locked
+# store before what is left is dropped and counted. While open, the writer never gives up.
+CLOSE_PATIENCE_S = 120.0
 HEARTBEAT_INTERVAL_S = 5.0
 # While someone watches the points go by (a live chart), drain at least this often.
 LISTENING_INTERVAL_S = 0.25
@@ -59,7 +64,16 @@ class _Flush:
         self.ok = True
 
 
-_Op = tuple[Callable[..., Any], tuple[Any, ...]]
+class _Op(NamedTuple):
+    """A submitted operation: `fn(store, *args)`, for run `run_id` (counted against that
+    run when it is dropped); `late` ones run after the points drained with them;
+    `settled(None)` once it is committed, `settled(error)` once it is dropped."""
+
+    fn: Callable[..., Any]
+    args: tuple[Any, ...]
+    run_id: str | None
+    late: bool
+    settled: Callable[[BaseException | None], None] | None
 
 
 class BackgroundWriter:
@@ -69,8 +83,11 @@ class BackgroundWriter:
 
     A failed write never raises into the caller: the exception goes to `on_error`
     (default: one warning per writer). When the store is only locked the data is kept and
-    retried on the next tick; when it cannot be written at all (gone, read-only, a run
-    deleted) it is dropped and counted in `dropped_points` / `dropped_ops`.
+    retried on the next tick, for as long as the writer is open (each try already waits
+    with backoff, see `connection.write_transaction`); when it cannot be written at all
+    (gone, read-only, full, a run deleted) it is dropped and counted, in all
+    (`dropped_points` / `dropped_ops`) and per run (`lost`), so a run's end can record
+    exactly what it is missing.
     """
 
     def __init__(
@@ -90,6 +107,9 @@ class BackgroundWriter:
         self.on_error = on_error or self._warn_once
         self.dropped_points = 0
         self.dropped_ops = 0
+        self._lost_points: Counter[str] = Counter()
+        self._lost_ops: Counter[str] = Counter()
+        self._lost_reason: dict[str, str] = {}
         self.errors = 0
         self.last_error: BaseException | None = None
         self._warned = False
@@ -102,6 +122,7 @@ class BackgroundWriter:
         self._last_beat = 0.0
         self._wake = threading.Event()
         self._stopping = False
+        self._close_by = 0.0
         self._closed = False
         self._thread = threading.Thread(target=self._run, name="xtrack-writer", daemon=True)
         self._thread.start()
@@ -135,12 +156,38 @@ class BackgroundWriter:
         """Stop calling `fn`; unknown listeners are ignored."""
         self._listeners = [f for f in self._listeners if f != fn]  # bound methods: equality
 
-    def submit(self, fn: Callable[..., Any], *args: Any) -> None:
-        """Queue `fn(store, *args)` to run on the writer thread, in submission order."""
+    def submit(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        run_id: str | None = None,
+        late: bool = False,
+        wake: bool = False,
+        settled: Callable[[BaseException | None], None] | None = None,
+    ) -> None:
+        """Queue `fn(store, *args)` to run on the writer thread, in submission order. If it
+        is dropped, it counts against `run_id`. A `late` operation runs only once the points
+        appended before it were written or dropped (a run's end, which records what `lost`
+        says). `wake` writes now rather than at the next tick. `settled` is called on the
+        writer thread with None once the operation is committed (an operation may run more
+        than once: a batch that fails is rolled back and retried), or with the error once it
+        is dropped."""
+        op = _Op(fn, args, run_id, late, settled)
         if self._closed:
-            self._run_alone((fn, args))
+            self._run_alone(op)
             return
-        self._ops.append((fn, args))
+        self._ops.append(op)
+        if wake:
+            self._wake.set()
+
+    def lost(self, run_id: str) -> NotStoredFact:
+        """What could not be stored for `run_id` so far: metric points and operations
+        dropped, and the last reason."""
+        return {
+            "points": self._lost_points[run_id],
+            "writes": self._lost_ops[run_id],
+            "reason": self._lost_reason.get(run_id),
+        }
 
     def watch(self, run_id: str) -> None:
         """Heartbeat `run_id` every few seconds until `unwatch`."""
@@ -163,10 +210,12 @@ class BackgroundWriter:
         self._wake.set()
         return marker.done.wait(timeout) and marker.ok
 
-    def close(self, timeout: float | None = 30.0) -> None:
-        """Write what is left, stop the thread, and detach from interpreter exit."""
+    def close(self, timeout: float | None = CLOSE_PATIENCE_S + 30.0) -> None:
+        """Write what is left (retrying a locked store for up to CLOSE_PATIENCE_S), stop
+        the thread, and detach from interpreter exit."""
         if self._closed:
             return
+        self._close_by = time.monotonic() + CLOSE_PATIENCE_S
         self._stopping = True
         self._wake.set()
         if threading.current_thread() is not self._thread:
@@ -175,7 +224,7 @@ class BackgroundWriter:
         atexit.unregister(self._at_exit)
 
     def _at_exit(self) -> None:
-        self.close(timeout=10.0)
+        self.close()
 
     # -- the writer thread ---------------------------------------------------------------
     def _run(self) -> None:
@@ -186,12 +235,21 @@ class BackgroundWriter:
             self._wake.wait(interval)
             self._wake.clear()
             self._safe_tick()
-        # Closing: write what is left; if the store is still locked, retry once, then drop.
-        for _ in range(2):
+        # Closing: write what is left; a locked store is retried until the close deadline.
+        while True:
             self._safe_tick()
             if not self._pending_points and not self._pending_ops:
                 return
-        self._drop(self._pending_points, self._pending_ops, StoreError("the store stayed locked"))
+            if time.monotonic() > self._close_by:
+                break
+            time.sleep(0.05)
+        self._drop(
+            self._pending_points,
+            self._pending_ops,
+            StoreError(
+                f"the store stayed locked for {CLOSE_PATIENCE_S:g} s after the writer closed"
+            ),
+        )
         self._pending_points, self._pending_ops = [], []
 
     def _safe_tick(self) -> None:
@@ -214,23 +272,26 @@ class BackgroundWriter:
             self._tell_listeners(fresh)
         points.extend(fresh)
         self._pending_points, self._pending_ops = [], []
-        real_ops = [op for op in ops if not isinstance(op, _Flush)]
+        early, late = _split(ops)
         beats = self._due_heartbeats()
-        if real_ops or points or beats:
+        if early or late or points or beats:
             try:
                 with self.store.batch():
-                    for fn, args in real_ops:
-                        fn(self.store, *args)
+                    for op in early:
+                        op.fn(self.store, *op.args)
                     if points:
                         self.store.log_metrics(points)
+                    for op in late:
+                        op.fn(self.store, *op.args)
                     self._heartbeat(beats)
             except Exception as exc:  # noqa: BLE001
                 if isinstance(exc, StoreError) and exc.retryable:
                     self._report(exc)
                     self._keep_for_retry(points, ops)
                     return
-                self._one_by_one(real_ops, points, ops)
+                self._one_by_one(early, points, late, ops)
                 return
+            self._settle([*early, *late], None)
         self._release(ops, ok=True)
 
     def _renamed(self, points: list[Point]) -> list[Point]:
@@ -256,27 +317,28 @@ class BackgroundWriter:
             except Exception as exc:  # noqa: BLE001 - a view's bug must not stop the writes
                 self._report(exc)
 
-    def _one_by_one(self, real_ops: list[_Op], points: list[Point], ops: list[Any]) -> None:
-        """After a failed batch: write each operation on its own, then the points, so one
-        bad item costs only itself."""
-        ok = True
-        for op in real_ops:
-            ok = self._run_alone(op) and ok
+    def _one_by_one(
+        self, early: list[_Op], points: list[Point], late: list[_Op], ops: list[Any]
+    ) -> None:
+        """After a failed batch: write each operation on its own, then the points, then the
+        late operations (which then see what was dropped), so one bad item costs only
+        itself."""
+        ok = all([self._run_alone(op) for op in early])
         if points:
             ok = self._write_points_alone(points) and ok
+        ok = all([self._run_alone(op) for op in late]) and ok
         self._heartbeat(self._due_heartbeats(force=True), alone=True)
         self._release(ops, ok=ok)
 
     def _run_alone(self, op: _Op) -> bool:
-        fn, args = op
         try:
             with self.store.batch():
-                fn(self.store, *args)
-            return True
+                op.fn(self.store, *op.args)
         except Exception as exc:  # noqa: BLE001
-            self.dropped_ops += 1
-            self._report(exc)
+            self._drop([], [op], exc)
             return False
+        self._settle([op], None)
+        return True
 
     def _write_points_alone(self, points: list[Point]) -> bool:
         try:
@@ -286,14 +348,11 @@ class BackgroundWriter:
             # Keep the points of runs that still exist; count the others as dropped.
             alive = {run_id for run_id in {p[0] for p in points} if self._run_exists(run_id)}
             kept = [p for p in points if p[0] in alive]
-            lost = len(points) - len(kept)
-            self.dropped_points += lost
-            self._report(
-                UnknownRunError(
-                    f"{lost} metric points for runs no longer in store {self.store.root} "
-                    "were dropped"
+            gone = [p for p in points if p[0] not in alive]
+            if gone:
+                self._drop(
+                    gone, [], UnknownRunError(f"their runs are not in store {self.store.root}")
                 )
-            )
             if kept:
                 self._write_points_alone(kept)
             return False
@@ -311,23 +370,46 @@ class BackgroundWriter:
     def _keep_for_retry(self, points: list[Point], ops: list[_Op | _Flush]) -> None:
         if len(points) > MAX_PENDING_POINTS:
             excess = len(points) - MAX_PENDING_POINTS
-            self._drop(points[:excess], [], StoreError("too many points waiting for the store"))
+            self._drop(
+                points[:excess],
+                [],
+                StoreError(
+                    f"more than {MAX_PENDING_POINTS:,} points were waiting for the locked store"
+                ),
+            )
             points = points[excess:]
         self._pending_points = points
         self._pending_ops = ops
 
-    def _drop(self, points: list[Point], ops: list[Any], exc: BaseException | None) -> None:
+    def _drop(self, points: list[Point], ops: list[Any], exc: BaseException) -> None:
+        """Count `points` and `ops` as lost, in all and per run, and report why."""
+        real = [op for op in ops if not isinstance(op, _Flush)]
         self.dropped_points += len(points)
-        self.dropped_ops += sum(1 for op in ops if not isinstance(op, _Flush))
-        if exc is not None and points:
-            self._report(
-                StoreError(
-                    f"{len(points)} metric points could not be written and were dropped: {exc}"
-                )
+        self.dropped_ops += len(real)
+        by_run = Counter(map(itemgetter(0), points))
+        self._lost_points.update(by_run)
+        ops_by_run = Counter(op.run_id for op in real if op.run_id is not None)
+        self._lost_ops.update(ops_by_run)
+        reason = str(exc)
+        for run_id in {*by_run, *ops_by_run}:
+            self._lost_reason[run_id] = reason
+        if points:
+            exc = StoreError(
+                f"{len(points)} metric points could not be written and were dropped: {exc}"
             )
+        self._report(exc)
+        self._settle(real, exc)
         self._release(ops, ok=False)
 
-    def _release(self, ops: list[Any], *, ok: bool) -> None:
+    def _settle(self, ops: list[_Op], error: BaseException | None) -> None:
+        for op in ops:
+            if op.settled is not None:
+                try:
+                    op.settled(error)
+                except Exception as exc:  # noqa: BLE001 - a caller's bug must not stop writes
+                    self._report(exc)
+
+    def _release(self, ops: Iterable[Any], *, ok: bool) -> None:
         for op in ops:
             if isinstance(op, _Flush):
                 op.ok = ok
@@ -374,3 +456,9 @@ class BackgroundWriter:
             RuntimeWarning,
             stacklevel=2,
         )
+
+
+def _split(ops: list[_Op | _Flush]) -> tuple[list[_Op], list[_Op]]:
+    """The operations to run before the points, and the late ones to run after them."""
+    real = [op for op in ops if not isinstance(op, _Flush)]
+    return [op for op in real if not op.late], [op for op in real if op.late]

@@ -53,7 +53,7 @@ class ActiveRun(Run):
         return self._ctx.points().append
 
     def _submit(self, fn: Callable[[Any], Any]) -> None:
-        self._ctx.writer().submit(fn)
+        self._ctx.writer().submit(fn, run_id=self._id)
 
     @property
     def recorded(self) -> bool:

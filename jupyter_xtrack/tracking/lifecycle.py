@@ -12,16 +12,16 @@ A status is a value (`facts.Status`); an exception only decides one through `sta
 
 from __future__ import annotations
 
+import threading
 import time
 import traceback
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Literal
 
-from ..facts import ErrorFact, Fact, RunRecord, Status, new_run_record
+from ..facts import NOT_STORED_TAG, ErrorFact, Fact, RunRecord, Status, new_run_record
+from ..records.summary import not_stored_text
 from .active_run import ActiveRun, NullRun, clean_tags
-from .workers import executor
 
 if TYPE_CHECKING:
     from ..store.contract import RunStore
@@ -51,12 +51,47 @@ def error_fact(error: BaseException) -> ErrorFact:
 class CannotOpen(Exception):
     """The run could not be created; `reason` says which step failed (for the warning)."""
 
-    def __init__(self, reason: Literal["open", "busy", "create"], where: str,
-                 cause: BaseException | None = None) -> None:
+    def __init__(
+        self, reason: Literal["open", "create"], where: str, cause: BaseException | None = None
+    ) -> None:
         super().__init__(f"{reason}: {where}: {cause}")
         self.reason = reason
         self.where = where
         self.cause = cause
+
+
+class _Creation:
+    """The creation of one run by the background writer: `done` once it is committed
+    (the run's number set) or dropped (`error` set); a locked store leaves it pending."""
+
+    # The fields of the run's record that `RunStore.create_run` takes.
+    FIELDS = (
+        "name",
+        "experiment",
+        "tags",
+        "parent_id",
+        "kind",
+        "notebook_path",
+        "cell_id",
+        "started_at",
+    )
+
+    def __init__(self, run: ActiveRun) -> None:
+        self.run = run
+        self.fields = {key: run.record[key] for key in self.FIELDS}
+        self.number = 0
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+
+    def create(self, store: RunStore) -> None:
+        """The writer's operation (it may run again after a rolled-back batch)."""
+        _, self.number = store.create_run(run_id=self.run.id, **self.fields)
+
+    def settled(self, error: BaseException | None) -> None:
+        if error is None:
+            self.run.record["number"] = self.number
+        self.error = error
+        self.done.set()
 
 
 def open_run(
@@ -70,15 +105,22 @@ def open_run(
     notebook_path: str | None = None,
     cell_id: str | None = None,
     push: bool = True,
-    create_timeout: float | None = None,
-    on_late: Callable[[RunStore, str], None] | None = None,
+    create_wait: float | None = None,
 ) -> ActiveRun:
-    """Create the run in the store and return its live handle, on the run stack with `push`.
+    """Return the live handle of a new run (on the run stack with `push`), created in the
+    store by the background writer: first in its queue, before any write of the run.
 
-    With `create_timeout`, creation runs on a thread of its own and is given up after that
-    many seconds (a store locked by another process); `on_late(store, run_id)` then closes
-    the run that is created after all. Raises CannotOpen; nothing is left open then.
+    The id is chosen here, so the run records from its first statement even while another
+    process holds the store's lock: its points and writes wait in the writer, which keeps
+    retrying, and the run is created as soon as the lock frees. This waits up to
+    `create_wait` seconds (None: until done) for the creation, to learn the run's number;
+    past that the number is filled in once the run is created. Raises CannotOpen when the
+    store cannot be opened, or the creation failed for good within the wait (a missing
+    parent, a read-only or full disk); nothing is left open then.
     """
+    # lazy: the store package (sqlite3) loads with the first run
+    from ..store.ids import new_run_id
+
     try:
         store = ctx.store()
         writer = ctx.writer()
@@ -86,52 +128,65 @@ def open_run(
         raise CannotOpen("open", ctx.describe_store(), exc) from exc
     started = time.time()
     tag_map = clean_tags(tags)
-
-    def create() -> tuple[str, int]:
-        return store.create_run(name=name, experiment=experiment, tags=tag_map,
-                                parent_id=parent_id, kind=kind, notebook_path=notebook_path,
-                                cell_id=cell_id, started_at=started)
-
-    try:
-        if create_timeout is None:
-            run_id, number = create()
-        else:
-            created = _create_executor().submit(create)
-            try:
-                run_id, number = created.result(timeout=create_timeout)
-            except FutureTimeout:
-                # wait_pending waits for the late run to be closed, not only created.
-                track_pending(_closing_late(created, store, on_late))
-                raise CannotOpen("busy", str(store.root)) from None
-    except CannotOpen:
-        raise
-    except Exception as exc:  # noqa: BLE001
-        raise CannotOpen("create", str(store.root), exc) from exc
-    record = new_run_record(run_id=run_id, number=number, name=name, experiment=experiment,
-                            tags=tag_map, parent_id=parent_id, kind=kind, started_at=started,
-                            notebook_path=notebook_path, cell_id=cell_id)
+    record = new_run_record(
+        run_id=new_run_id(),
+        number=0,
+        name=name,
+        experiment=experiment,
+        tags=tag_map,
+        parent_id=parent_id,
+        kind=kind,
+        started_at=started,
+        notebook_path=notebook_path,
+        cell_id=cell_id,
+    )
     run = ActiveRun(ctx, store, record)
-    writer.watch(run_id)
-    if push:
-        ctx.stack.append(run)
-    return run
+    creation = _Creation(run)
+    writer.submit(creation.create, run_id=run.id, wake=True, settled=creation.settled)
+    writer.watch(run.id)
+    if not creation.done.wait(create_wait) or creation.error is None:
+        if push:
+            ctx.stack.append(run)
+        return run
+    writer.unwatch(run.id)
+    raise CannotOpen("create", str(store.root), creation.error)
 
 
-def null_run(ctx: TrackerContext, *, name: str | None, experiment: str | None,
-             tags: Mapping[str, str], parent_id: str | None, kind: str,
-             push: bool = False) -> NullRun:
+def null_run(
+    ctx: TrackerContext,
+    *,
+    name: str | None,
+    experiment: str | None,
+    tags: Mapping[str, str],
+    parent_id: str | None,
+    kind: str,
+    push: bool = False,
+) -> NullRun:
     """A run that records nothing, for when `open_run` could not open one."""
     record: RunRecord = new_run_record(
-        run_id="", number=0, name=name, experiment=experiment,
-        tags=clean_tags(tags), parent_id=parent_id, kind=kind, started_at=time.time())
+        run_id="",
+        number=0,
+        name=name,
+        experiment=experiment,
+        tags=clean_tags(tags),
+        parent_id=parent_id,
+        kind=kind,
+        started_at=time.time(),
+    )
     run = NullRun(ctx, record)
     if push:
         ctx.stack.append(run)
     return run
 
 
-def close_run(ctx: TrackerContext, run: ActiveRun, status: Status, *, ended_at: float,
-              error: ErrorFact | None = None) -> None:
+def close_run(
+    ctx: TrackerContext,
+    run: ActiveRun,
+    status: Status,
+    *,
+    ended_at: float,
+    error: ErrorFact | None = None,
+) -> None:
     """The synchronous end of a run: its status, end time and error, and off the run stack
     (so the next `xt.log` goes to the enclosing run)."""
     run.mark(status, ended_at)
@@ -164,12 +219,29 @@ def store_run(
         if files:
             s.record_files(run_id, files)
         for name, blob, size in figures:
-            s.add_artifact(run_id, name, blob=blob, size=size, media_type="image/png",
-                           meta={"source": "display"})
-        s.finish_run(run_id, status=status, ended_at=ended)
+            s.add_artifact(
+                run_id,
+                name,
+                blob=blob,
+                size=size,
+                media_type="image/png",
+                meta={"source": "display"},
+            )
 
     writer = ctx.writer()
-    writer.submit(write)
+
+    def end(s: RunStore) -> None:
+        # Late: the run's points were written or dropped by now, so the count is exact.
+        lost = writer.lost(run_id)
+        if lost["points"] or lost["writes"]:
+            problems = [*(kept.get(Fact.CAPTURE_PROBLEMS) or ()), not_stored_text(lost)]
+            run.set_fact(Fact.NOT_STORED, lost)
+            s.set_facts(run_id, **{Fact.NOT_STORED: lost, Fact.CAPTURE_PROBLEMS: problems})
+            s.set_tags(run_id, {NOT_STORED_TAG: not_stored_text(lost, reason=False)})
+        s.finish_run(run_id, status=status, ended_at=ended)
+
+    writer.submit(write, run_id=run_id)
+    writer.submit(end, run_id=run_id, late=True)
     writer.unwatch(run_id)
 
 
@@ -193,27 +265,3 @@ def wait_pending(ctx: TrackerContext, timeout: float | None = 60.0) -> None:
         except Exception:  # noqa: BLE001 - already reported by the worker
             pass
     ctx.flush(timeout)
-
-
-def _create_executor() -> ThreadPoolExecutor:
-    """A thread of its own for creating runs, so busy workers never delay a cell's start."""
-    return executor("xtrack-create", 1)
-
-
-def _closing_late(created: Future[tuple[str, int]], store: RunStore,
-                  on_late: Callable[[RunStore, str], None] | None) -> Future[None]:
-    """A future done once the late run is created and `on_late` has closed it."""
-    closed: Future[None] = Future()
-
-    def done(fut: Future[tuple[str, int]]) -> None:
-        try:
-            run_id, _ = fut.result()
-            if on_late is not None:
-                on_late(store, run_id)
-        except Exception:  # noqa: BLE001 - nothing was created, nothing to close
-            pass
-        finally:
-            closed.set_result(None)
-
-    created.add_done_callback(done)
-    return closed

@@ -46,9 +46,9 @@ if TYPE_CHECKING:
 
 STDIO_CAP_BYTES = 1_000_000
 NO_RESULT: Any = object()
-# How long a cell may wait for its run to be created before it runs untracked (a store
-# locked by another process would otherwise hold the cell for SQLite's whole busy timeout).
-CREATE_TIMEOUT_S = 2.0
+# How long a cell waits for its run's number; past that (a store locked by another process)
+# the cell runs tracked all the same and the run is created once the lock frees.
+CREATE_WAIT_S = 0.5
 
 _static_env: Any = None
 
@@ -105,7 +105,7 @@ class Recording:
             run = lifecycle.open_run(
                 ctx, name=opts.name, experiment=opts.experiment, tags=opts.tags,
                 parent_id=parent_id, kind=info.kind, notebook_path=info.notebook_path,
-                cell_id=info.cell_id, create_timeout=CREATE_TIMEOUT_S, on_late=_close_late_run,
+                cell_id=info.cell_id, create_wait=CREATE_WAIT_S,
             )
         except lifecycle.CannotOpen as exc:
             if exc.reason == "open":
@@ -113,13 +113,6 @@ class Recording:
                     "store-open",
                     f"the run store {exc.where} cannot be used ({exc.cause}); "
                     "this cell runs untracked",
-                )
-            elif exc.reason == "busy":
-                ctx.warn_once(
-                    "store-busy",
-                    f"the run store {exc.where} stayed locked by another process for "
-                    f"{CREATE_TIMEOUT_S:g} s; this cell runs untracked (the run will be recorded "
-                    "as failed once the store frees up)",
                 )
             else:
                 ctx.warn_once(
@@ -437,16 +430,6 @@ class _Snapshot:
     datasets: list[tuple[str, Any]] = field(default_factory=list)
     fingerprints: CellDatasets | None = None
     error: ErrorFact | None = None
-
-
-def _close_late_run(store: RunStore, run_id: str) -> None:
-    """For a run whose creation outlasted CREATE_TIMEOUT_S: close it as failed, with the
-    reason, so it never reads as running (or crashed) for a cell that ran untracked."""
-    store.set_facts(run_id, **{Fact.CAPTURE_PROBLEMS: [
-        f"the store was locked for more than {CREATE_TIMEOUT_S:g} s when the run "
-        "started; the cell ran untracked"
-    ]})
-    store.finish_run(run_id, status="failed")
 
 
 def _record_candidates(ctx: TrackerContext, run: ActiveRun, search: Any) -> None:

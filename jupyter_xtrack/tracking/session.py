@@ -14,6 +14,7 @@ import threading
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from ..facts import NotStoredFact
     from ..store import BackgroundWriter, PointBuffer
     from ..store.contract import RunStore
     from .active_run import ActiveRun
@@ -72,8 +73,9 @@ class TrackerContext:
                 self._points = PointBuffer()
                 from ..capture.redact import redact_text
 
-                self._writer = BackgroundWriter(self.store(), on_error=self._writer_error,
-                                                metric_name=redact_text)
+                self._writer = BackgroundWriter(
+                    self.store(), on_error=self._writer_error, metric_name=redact_text
+                )
                 self._writer.add_buffer(self._points)
             return self._writer
 
@@ -87,6 +89,13 @@ class TrackerContext:
         """Wait until everything submitted so far is in the store (no-op without a writer)."""
         writer = self._writer
         return True if writer is None else writer.flush(timeout)
+
+    def lost(self, run_id: str) -> NotStoredFact | None:
+        """What this process's writer could not store of run `run_id` (None: nothing, or no
+        writer). It knows even what a run's end could not record in the store."""
+        writer = self._writer
+        lost = None if writer is None else writer.lost(run_id)
+        return lost if lost and (lost["points"] or lost["writes"]) else None
 
     def _close_writer(self) -> None:
         if self._writer is not None:

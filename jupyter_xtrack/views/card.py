@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import threading
 import uuid
+from collections.abc import Mapping
 from datetime import timezone
 from typing import Any
 
@@ -23,7 +24,7 @@ from ..records.formatting import (
     short_hash,
     status_mark,
 )
-from ..records.summary import summary_text
+from ..records.summary import not_stored_text, summary_text
 from ..tracking.session import CONTEXT
 from . import frontend
 from .compare_view import comparison_payload
@@ -98,12 +99,18 @@ def _git_rows(git: dict[str, Any] | None) -> list[list[str]]:
     return rows
 
 
-def card_payload(run: Any, *, pending: bool = False) -> dict[str, Any]:
-    """The card's model: JSON-able, small (at most 40 rows per section)."""
+def card_payload(
+    run: Any, *, pending: bool = False, lost: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The card's model: JSON-able, small (at most 40 rows per section). `lost`: what this
+    process could not store of the run, which outranks the stored count (the run's end,
+    which stores the count, may itself be what was lost)."""
     fields = run.summary_fields()
     key_metrics = getattr(run, "key_metrics", None)
     if callable(key_metrics):
         fields["metrics"] = key_metrics()
+    not_stored = lost or fields.get(Fact.NOT_STORED)
+    fields[Fact.NOT_STORED] = not_stored
     summary = summary_text(fields).split(" ", 1)[1]  # the mark is drawn separately
     started = run.started_at
     facts = [
@@ -123,6 +130,8 @@ def card_payload(run: Any, *, pending: bool = False) -> dict[str, Any]:
             parts.append(f"peak gpu {fmt_bytes(res['peak_gpu_bytes'])}")
         if parts:
             facts.append(["resources", " · ".join(parts)])
+    if not_stored:
+        facts.append(["not stored", not_stored_text(not_stored)])
     inputs = _files(run.inputs)
     for ds in run.datasets[:_MAX_ROWS]:
         shape = ds.get("shape")
@@ -152,6 +161,7 @@ def card_payload(run: Any, *, pending: bool = False) -> dict[str, Any]:
                   if error else None),
         "previous": previous_run(run),
         "pending": pending,
+        "not_stored": dict(not_stored) if not_stored else None,
         "store": CONTEXT.describe_store(),
     }
 
@@ -233,8 +243,14 @@ class RunCard:
         try:
             source = runs_source()
             source.wait_pending(REFRESH_TIMEOUT_S)
-            self.run = source.get_run(self.run.id)
-            self.card = card_payload(self.run)
+            lost = CONTEXT.lost(self.run.id)
+            try:
+                # What the store holds (its last values too), not what the cell logged.
+                self.run = source.get_run(self.run.id)
+            except LookupError:
+                if lost is None:  # not even its creation could be written: say so
+                    raise
+            self.card = card_payload(self.run, lost=lost)
             if self.widget is not None:
                 self.widget.card = self.card
             frontend.update_bundle(self.bundle(), self.display_id)

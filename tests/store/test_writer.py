@@ -126,6 +126,84 @@ def test_points_of_a_deleted_run_are_dropped_and_counted(
     assert any("10 metric points" in str(e) for e in errors)
 
 
+def test_what_is_dropped_is_counted_per_run(
+    store: Store, writer: BackgroundWriter, errors: list[BaseException]
+) -> None:
+    """R4: a run's end records exactly what of it the store is missing, so the writer
+    counts dropped points and operations per run, not only in all."""
+    keep, _ = store.create_run()
+    gone, _ = store.create_run()
+    store.delete_runs([gone])
+    buf = writer.add_buffer(PointBuffer())
+    for i in range(10):
+        buf.append((keep, "m", float(i), i, 0.0))
+    for i in range(7):
+        buf.append((gone, "m", float(i), i, 0.0))
+    writer.submit(lambda s: s.set_params(gone, {"a": 1}), run_id=gone)
+    writer.submit(lambda s: s.set_params(keep, {"a": 1}), run_id=keep)
+    assert writer.flush(10) is False
+    lost = writer.lost(gone)
+    assert (lost["points"], lost["writes"]) == (7, 1) and "not in store" in str(lost["reason"])
+    assert writer.lost(keep) == {"points": 0, "writes": 0, "reason": None}
+    assert store.get_run(keep)["params"] == {"a": 1}
+
+
+def test_a_late_operation_runs_after_the_points_drained_with_it(
+    store: Store, errors: list[BaseException]
+) -> None:
+    """A run's end is queued after its last points; it must see them written (or counted
+    as dropped), although a tick runs its operations before its points."""
+    w = BackgroundWriter(store, interval=60, on_error=errors.append)  # only flush wakes it
+    run_id, _ = store.create_run()
+    buf = w.add_buffer(PointBuffer())
+    for i in range(500):
+        buf.append((run_id, "m", float(i), i, 0.0))
+    seen: list[int] = []
+    w.submit(
+        lambda s: seen.append(len(s.metric_history(run_id, "m")["value"])), run_id=run_id, late=True
+    )
+    assert w.flush(10) is True and errors == []
+    assert seen == [500]
+    w.close()
+
+
+def test_exit_while_the_store_stays_locked_waits_and_loses_nothing(tmp_path: Path) -> None:
+    """At interpreter exit the writer used to get 10 s, then its thread died with the
+    points it held. It now waits for the lock (up to CLOSE_PATIENCE_S)."""
+    store = open_store(tmp_path / "s")
+    run_id, _ = store.create_run()
+    store.close()
+    holder = python(
+        """
+        import sqlite3, sys, time
+        conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+        conn.execute("BEGIN IMMEDIATE")
+        print("locked", flush=True)
+        time.sleep(15)
+        conn.execute("COMMIT")
+        """,
+        str(tmp_path / "s" / "xtrack.db"),
+    )
+    assert holder.stdout is not None and holder.stdout.readline().strip() == "locked"
+    run_python(
+        """
+        import sys
+        from jupyter_xtrack.store import BackgroundWriter, PointBuffer, open_store
+        w = BackgroundWriter(open_store(sys.argv[1]), interval=0.05)
+        buf = w.add_buffer(PointBuffer())
+        for i in range(1000):
+            buf.append((sys.argv[2], "m", float(i), i, 0.0))
+        print("exiting", flush=True)
+        """,
+        str(tmp_path / "s"),
+        run_id,
+        timeout=200,
+    )
+    holder.communicate(timeout=60)
+    with open_store(tmp_path / "s") as s:
+        assert s.metric_history(run_id, "m")["value"] == [float(i) for i in range(1000)]
+
+
 def test_locked_store_keeps_data_for_a_retry(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -3,7 +3,9 @@
 `diff_notebook_bytes` compares two notebooks given as bytes and renders nbdime's readable diff
 (text, optionally coloured), nbdime's JSON diff format, or a standalone HTML page. nbdime is
 imported only here, inside the work, and the work runs in a daemon thread so that a pathological
-notebook makes the command give up with a message instead of hanging.
+notebook makes the command give up with a message instead of hanging (the command then exits,
+ending the thread). The server cannot abandon a thread that way: it calls `notebook_diff` in
+worker processes it can end (`server/heavy.py`).
 
 Run as `python -m jupyter_xtrack.notebook.diff PATH OLD OLD_HEX OLD_MODE NEW NEW_HEX NEW_MODE`,
 this module is the git diff driver that `xtrack hooks install` configures: both sides are
@@ -108,12 +110,20 @@ def read_v4(data: bytes) -> Any:
     return nb
 
 
-def _diff(a: bytes, b: bytes, names: tuple[str, str], fmt: str, color: bool) -> DiffOutcome:
+def notebook_diff(a: bytes, b: bytes, names: tuple[str, str] = ("a", "b")) -> tuple[Any, Any]:
+    """(a read as nbformat 4, nbdime's diff of a to b): the two things a diff view needs.
+    ValueError naming the side when one is not a readable notebook. No guard here: callers
+    bound the time (a thread here, a worker process in the server)."""
     import nbdime
+
+    nb_a = _read(a, names[0])
+    return nb_a, nbdime.diff_notebooks(nb_a, _read(b, names[1]))
+
+
+def _diff(a: bytes, b: bytes, names: tuple[str, str], fmt: str, color: bool) -> DiffOutcome:
     from nbdime.prettyprint import PrettyPrintConfig, pretty_print_notebook_diff
 
-    nb_a, nb_b = _read(a, names[0]), _read(b, names[1])
-    di = nbdime.diff_notebooks(nb_a, nb_b)
+    nb_a, di = notebook_diff(a, b, names)
     if fmt == "json":
         return DiffOutcome(json.dumps(di, indent=2, separators=(",", ": ")) + "\n", bool(di))
     out = io.StringIO()

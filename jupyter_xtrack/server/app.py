@@ -1,5 +1,6 @@
 """The extension as jupyter_server runs it: the API's routes added when the server loads it,
-and the change feed stopped (its poll task cancelled and awaited) when the server shuts down.
+and the change feed stopped (its poll task cancelled and awaited) and the diff worker processes
+ended when the server shuts down.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from jupyter_server.extension.application import ExtensionApp
 from ..notebook.widget_views import pre_save_hook
 from .config import XTrack
 from .feed import ChangeFeed
+from .heavy import DiffWorkers
 from .reader import StoreReader
 from .routes import route_specs
 
@@ -21,6 +23,7 @@ class XTrackServerExtension(ExtensionApp):
     name = "jupyter_xtrack.server"
     load_other_extensions = True
     feed: ChangeFeed | None = None
+    diffs: DiffWorkers | None = None
 
     def initialize_handlers(self) -> None:
         """Register the API routes and open the store lazily (first request)."""
@@ -30,7 +33,9 @@ class XTrackServerExtension(ExtensionApp):
                              root_dir=serverapp.root_dir)
         base_url = serverapp.web_app.settings["base_url"]
         self.feed = ChangeFeed(reader, poll_s=config.events_poll_s)
-        serverapp.web_app.add_handlers(".*$", route_specs(base_url, reader, self.feed))
+        self.diffs = DiffWorkers(config.diff_workers, config.diff_queue, config.diff_timeout_s)
+        serverapp.web_app.add_handlers(".*$", route_specs(base_url, reader, self.feed,
+                                                          self.diffs))
         serverapp.contents_manager.register_pre_save_hook(pre_save_hook)
         serverapp.log.info("jupyter_xtrack: sidebar API at %sxtrack/api/ over store %s",
                            base_url, reader.root)
@@ -38,3 +43,5 @@ class XTrackServerExtension(ExtensionApp):
     async def stop_extension(self) -> None:
         if self.feed is not None:
             await self.feed.close()
+        if self.diffs is not None:
+            self.diffs.close()  # ends the diff worker processes

@@ -34,9 +34,31 @@ class XTrack(Configurable):
         25.0, help="The longest a GET events request is held open before it answers."
     ).tag(config=True)
 
-    diff_timeout_s = Float(60.0, help="Give up on one notebook diff after this long.").tag(
-        config=True
-    )
+    diff_timeout_s = Float(
+        60.0, help="Stop a notebook diff after this long (its worker process is ended: 504)."
+    ).tag(config=True)
+
+    max_diff_bytes = Int(
+        8_000_000, help="The largest notebook snapshot a diff takes, in bytes (larger: 413)."
+    ).tag(config=True)
+
+    max_diff_cells = Int(
+        5000, help="The most cells a notebook snapshot may have to be diffed (more: 413)."
+    ).tag(config=True)
+
+    diff_workers = Int(
+        2, help="How many notebook diffs run at once, each in a worker process of its own."
+    ).tag(config=True)
+
+    diff_queue = Int(
+        4, help="How many more diffs may wait for a worker; beyond that a diff gets 503."
+    ).tag(config=True)
+
+    max_history_points = Int(
+        100_000,
+        help="The most points of one metric history a request returns; a longer one is "
+        "downsampled to it, keeping each bucket's first, lowest, highest and last point.",
+    ).tag(config=True)
 
     max_text_bytes = Int(
         2_000_000, help="Code, git diffs and captured output longer than this are truncated."

@@ -18,16 +18,19 @@ from ..store.query import MAX_FILTER_CHARS
 class RequestError(Exception):
     """A request the server refuses, with the status to answer and a message naming the fix."""
 
-    def __init__(self, status: int, message: str, *, reason: str = "bad_request") -> None:
+    def __init__(self, status: int, message: str, *, reason: str = "bad_request",
+                 retry_after: int | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.reason = reason
+        self.retry_after = retry_after  # seconds, sent as Retry-After (503 busy)
 
 
 def error_response(exc: BaseException | None) -> tuple[int, dict[str, Any], dict[str, str]]:
     """(status, JSON body, extra headers) for an exception raised by a handler."""
     if isinstance(exc, RequestError):
-        return exc.status, {"message": str(exc), "reason": exc.reason}, {}
+        headers = {} if exc.retry_after is None else {"Retry-After": str(exc.retry_after)}
+        return exc.status, {"message": str(exc), "reason": exc.reason}, headers
     if isinstance(exc, FilterError):
         body = {
             "message": str(exc),

@@ -4,6 +4,7 @@ every error goes through `errors.error_response`."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from typing import Any
@@ -18,6 +19,7 @@ from ..store.ids import INT64_MAX, run_number
 from .encoding import encode
 from .errors import RequestError, error_response
 from .feed import ChangeFeed
+from .heavy import DiffWorkers
 from .reader import ServedFile, StoreReader
 
 AUTH_RESOURCE = "xtrack"
@@ -26,15 +28,18 @@ _INTEGER = re.compile(r"\s*+([+-]?)([0-9]++)\s*+")  # possessive: no backtrackin
 
 
 class XTrackHandler(APIHandler):
-    """Base of every xtrack API handler: its reader and feed, argument parsing, errors."""
+    """Base of every xtrack API handler: its reader, feed and diff workers, argument parsing,
+    errors."""
 
     auth_resource = AUTH_RESOURCE
     reader: StoreReader
     feed: ChangeFeed
+    diffs: DiffWorkers
 
-    def initialize(self, reader: StoreReader, feed: ChangeFeed) -> None:
+    def initialize(self, reader: StoreReader, feed: ChangeFeed, diffs: DiffWorkers) -> None:
         self.reader = reader
         self.feed = feed
+        self.diffs = diffs
 
     # -- replies ---------------------------------------------------------------------
     def reply(self, payload: Any) -> None:
@@ -57,10 +62,11 @@ class XTrackHandler(APIHandler):
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         status = error_response(value)[0]
-        if status >= 500 and status != 503:
+        if status >= 500 and status not in (503, 504):
             super().log_exception(typ, value, tb)
         else:
-            # Refusals and a locked or missing store are expected: no traceback.
+            # Refusals, a locked or missing store, a busy pool or a diff stopped at its
+            # time limit are expected: no traceback.
             logging.getLogger("jupyter_xtrack.server").info(
                 "%s %s -> %s: %s", self.request.method, self.request.path, status, value
             )
@@ -85,6 +91,12 @@ class XTrackHandler(APIHandler):
         if value > INT64_MAX:
             raise RequestError(400, f"{name} must be at most {INT64_MAX} (got {text:.40})")
         return value
+
+    def history_points(self, default: int | None) -> int:
+        """Query argument max_points (`default` when absent), at most the server's
+        max_history_points, so that no response carries a history of millions of points."""
+        cap = self.reader.config.max_history_points
+        return min(self.int_arg("max_points", default, low=1) or cap, cap)
 
     def run_ref(self, ref: str) -> str:
         """`ref` (a run id, id prefix or number), refused with 400 when it is a run number
@@ -200,8 +212,9 @@ class MetricHandler(XTrackHandler):
     @authorized
     async def get(self, id: str, name: str) -> None:
         """One metric's history, downsampled to max_points keeping min/max shape."""
-        max_points = self.int_arg("max_points", None, low=1)
-        self.reply(await self.reader.call(self.reader.metric, self.run_ref(id), name, max_points))
+        max_points = self.history_points(None)
+        self.reply(await self.reader.call_history(self.reader.metric, self.run_ref(id), name,
+                                                  max_points))
 
 
 class ArtifactHandler(XTrackHandler):
@@ -236,19 +249,40 @@ class CompareHandler(XTrackHandler):
         auto_metric=1 (without metrics) adds those of the first metric with a history."""
         ids = [self.run_ref(ref) for ref in self.list_arg("ids") or []]
         metrics = self.list_arg("metrics") or []
-        max_points = self.int_arg("max_points", 1000, low=1)
+        max_points = self.history_points(1000)
         auto = self.get_query_argument("auto_metric", "0") in ("1", "true")
-        self.reply(await self.reader.call(self.reader.compare, ids, metrics, max_points, auto))
+        self.reply(await self.reader.call_history(self.reader.compare, ids, metrics,
+                                                  max_points, auto))
 
 
 class DiffHandler(XTrackHandler):
+    _work: asyncio.Future[bytes] | None = None
+    _client_gone = False
+
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        """nbdime's diff of runs a and b's notebooks (kind=notebook or lineage)."""
+        """nbdime's diff of runs a and b's notebooks (kind=notebook or lineage): checked on
+        the reader's threads, computed by a diff worker process."""
         a, b = self.run_ref(self.get_argument("a")), self.run_ref(self.get_argument("b"))
         kind = self.get_argument("kind", "notebook")
-        self.reply(await self.reader.call(self.reader.diff, a, b, kind))
+        job = await self.reader.call(self.reader.diff_job, a, b, kind)
+        self._work = asyncio.ensure_future(self.diffs.run(job))
+        try:
+            body = await self._work
+        except asyncio.CancelledError:
+            if self._client_gone:
+                return  # its worker was killed; there is nobody to answer
+            raise
+        self.set_header("Cache-Control", "no-store")
+        self.finish(body)
+
+    def on_connection_close(self) -> None:
+        """The client went away: stop its diff (this kills the worker process)."""
+        self._client_gone = True
+        if self._work is not None:
+            self._work.cancel()
+        super().on_connection_close()
 
 
 class EventsHandler(XTrackHandler):

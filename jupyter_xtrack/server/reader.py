@@ -41,6 +41,7 @@ from .config import XTrack
 from .downsample import downsample_history
 from .encoding import jsonable
 from .errors import RequestError
+from .heavy import DiffJob
 from .jobs import list_jobs, request_cancel
 from .preview import preview_file
 from .safe_paths import check_artifact_name
@@ -86,11 +87,24 @@ class StoreReader:
         self._lock = threading.Lock()
         self._blob_cache = BlobCache()
         self.executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="xtrack-api")
+        # Metric histories (and comparisons with them) can read millions of points: they
+        # queue on threads of their own, so that the table and the run details never wait
+        # behind them. Notebook diffs are not run here at all (heavy.DiffWorkers).
+        self.history_executor = ThreadPoolExecutor(max_workers=2,
+                                                   thread_name_prefix="xtrack-history")
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
         """Run blocking `fn(*args)` on the reader's worker threads."""
+        return await self._on(self.executor, fn, *args)
+
+    async def call_history(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run blocking `fn(*args)`, which reads metric histories, on the history threads."""
+        return await self._on(self.history_executor, fn, *args)
+
+    @staticmethod
+    async def _on(executor: ThreadPoolExecutor, fn: Callable[..., T], *args: Any) -> T:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, lambda: fn(*args))
+        return await loop.run_in_executor(executor, lambda: fn(*args))
 
     # -- the store -----------------------------------------------------------------
     def exists(self) -> bool:
@@ -123,7 +137,8 @@ class StoreReader:
 
     def close(self) -> None:
         """Close the store and stop the worker threads."""
-        self.executor.shutdown(wait=False, cancel_futures=True)
+        for executor in (self.executor, self.history_executor):
+            executor.shutdown(wait=False, cancel_futures=True)
         if self._store is not None:
             self._store.close()
 
@@ -317,18 +332,14 @@ class StoreReader:
                     return [name]
         return list(names[:1])
 
-    def diff(self, a: str, b: str, kind: str) -> dict[str, Any]:
-        """nbdime's diff of two runs' notebooks (`kind` notebook: the saved file; lineage:
-        the cells the session executed up to the run), with the base notebook, in the form
-        nbdime's JupyterLab widgets take."""
+    def diff_job(self, a: str, b: str, kind: str) -> DiffJob:
+        """What nbdime's diff of two runs' notebooks needs (`kind` notebook: the saved file;
+        lineage: the cells the session executed up to the run), read and checked against
+        the size limits before any work starts: RequestError 413 names the limit. The diff
+        itself runs in a worker process (`heavy.DiffWorkers`), never on these threads."""
         if kind not in DIFF_KINDS:
             raise RequestError(400, f"unknown diff kind {kind!r}; use kind=notebook or "
                                "kind=lineage")
-        import orjson
-
-        # lazy: only diffs need nbdime's side
-        from ..notebook.diff import diff_notebook_bytes
-
         store = self.need_store()
         sides = []
         for ref in (a, b):
@@ -342,21 +353,36 @@ class StoreReader:
                     reason="no_notebook",
                 )
             sides.append((record, blob))
+        for record, blob in sides:
+            self._check_diff_bytes(record, kind, _blob_file(store, blob).stat().st_size)
         data = [_blob_bytes(store, blob) for _, blob in sides]
-        names = (f"#{sides[0][0]['number']}", f"#{sides[1][0]['number']}")
-        outcome = diff_notebook_bytes(
-            data[0], data[1], names=names, fmt="json", timeout_s=self.config.diff_timeout_s
+        for (record, _), side in zip(sides, data, strict=True):
+            self._check_diff_cells(record, kind, side)
+        return DiffJob(
+            names=(f"#{sides[0][0]['number']}", f"#{sides[1][0]['number']}"),
+            sides=(data[0], data[1]),
+            head=jsonable({"kind": kind, "a": _brief(sides[0][0]), "b": _brief(sides[1][0])}),
         )
-        if outcome.error:
-            raise RequestError(422, outcome.error, reason="diff")
-        return cast(dict[str, Any], jsonable({
-            "kind": kind,
-            "a": _brief(sides[0][0]),
-            "b": _brief(sides[1][0]),
-            "base": _notebook_v4(data[0]),
-            "diff": orjson.loads(outcome.text),
-            "changed": outcome.changed,
-        }))
+
+    def _check_diff_bytes(self, record: Mapping[str, Any], kind: str, size: int) -> None:
+        limit = self.config.max_diff_bytes
+        if size > limit:
+            raise RequestError(
+                413, f"run #{record['number']}'s {kind} snapshot is {_size(size)} ({size:,} "
+                f"bytes), over the diff limit of {_size(limit)} (c.XTrack.max_diff_bytes in "
+                "jupyter_server_config.py)", reason="too_large",
+            )
+
+    def _check_diff_cells(self, record: Mapping[str, Any], kind: str, data: bytes) -> None:
+        # Each cell has one "cell_type" key; inside a JSON string the quotes would be
+        # escaped, so counting the quoted key counts cells without parsing the notebook.
+        cells, limit = data.count(b'"cell_type"'), self.config.max_diff_cells
+        if cells > limit:
+            raise RequestError(
+                413, f"run #{record['number']}'s {kind} snapshot has {cells:,} cells, over the "
+                f"diff limit of {limit:,} (c.XTrack.max_diff_cells in jupyter_server_config.py)",
+                reason="too_large",
+            )
 
     def update(self, ref: str, body: Mapping[str, Any]) -> dict[str, Any]:
         """Rename a run and/or set tags: body {"name": str|null, "tags": {str: str}}."""
@@ -499,13 +525,15 @@ def _brief_run(run: Any) -> dict[str, Any]:
             "experiment": run.experiment, "status": run.status}
 
 
+def _size(n: int) -> str:
+    """`n` bytes for a message: 17.2 MB, 65.9 KB, 512 bytes."""
+    for unit, scale in (("MB", 1e6), ("KB", 1e3)):
+        if n >= scale:
+            return f"{n / scale:.3g} {unit}"
+    return f"{n} bytes"
+
+
 def _guess_type(name: str) -> str:
     if name.endswith(".ipynb"):
         return "application/x-ipynb+json"
     return mimetypes.guess_type(name)[0] or "application/octet-stream"
-
-
-def _notebook_v4(data: bytes) -> Any:
-    from ..notebook.diff import read_v4
-
-    return read_v4(data)  # read as the diff read it, so the diff applies to it

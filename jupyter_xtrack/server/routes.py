@@ -24,6 +24,7 @@ from .handlers import (
     StatusHandler,
     XTrackHandler,
 )
+from .heavy import DiffWorkers
 from .reader import StoreReader
 
 API_PREFIX = "xtrack/api"
@@ -68,10 +69,10 @@ ROUTES: tuple[Route, ...] = (
 )
 
 
-def route_specs(base_url: str, reader: StoreReader,
-                feed: ChangeFeed) -> list[tuple[str, type[Any], dict[str, Any]]]:
+def route_specs(base_url: str, reader: StoreReader, feed: ChangeFeed,
+                diffs: DiffWorkers) -> list[tuple[str, type[Any], dict[str, Any]]]:
     """Tornado handler specs for every route under `{base_url}xtrack/api`."""
-    kwargs = {"reader": reader, "feed": feed}
+    kwargs = {"reader": reader, "feed": feed, "diffs": diffs}
     return [
         (url_path_join(base_url, API_PREFIX, route.regex()), route.handler, kwargs)
         for route in ROUTES

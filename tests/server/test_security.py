@@ -262,7 +262,9 @@ from jupyter_xtrack.server.reader import StoreReader
 from jupyter_xtrack.server import routes
 r = StoreReader(Path({str(populated.root)!r}))
 r.page(None, None, 0, 10, None); r.run("1"); r.compare(["1", "2"], ["loss"], 10)
-r.diff("1", "2", "notebook"); r.metric("1", "loss", 100)
+job = r.diff_job("1", "2", "notebook"); r.metric("1", "loss", 100)
+from jupyter_xtrack.server.diff_worker import compute
+assert compute({{"names": list(job.names)}}, list(job.sides))[0]["ok"]  # the worker's side
 bad = [m for m in sys.modules if m.startswith(("IPython", "jupyter_xtrack.capture",
        "jupyter_xtrack.kernel", "jupyter_xtrack.views", "jupyter_xtrack.tracking", "ipykernel"))]
 print(bad)

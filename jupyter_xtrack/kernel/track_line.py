@@ -15,6 +15,7 @@ from typing import Any
 
 from IPython.core.error import UsageError
 
+from ..capture.system_metrics import interval_from
 from ..tracking.request import RunOptions
 
 TRACK = "%%track"
@@ -32,6 +33,7 @@ def _track_parser() -> argparse.ArgumentParser:
     p.add_argument("--tag", "-t", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--param", "-p", action="append", default=[], metavar="NAME")
     p.add_argument("--data", "-d", action="append", default=[], metavar="PATH")
+    p.add_argument("--system-metrics", metavar="SECONDS")  # sampling interval; 0 or off: none
     # Sweeps (the optimize package runs the body once per trial).
     p.add_argument("--sweep", metavar="SPACE")
     p.add_argument("--trials", type=int, default=20)
@@ -68,11 +70,13 @@ class TrackRequest:
     resume: bool
     max_failures: int
     background: bool
+    system_metrics: str | None = None
 
     def options(self) -> RunOptions:
         """The run's options (a fresh, mutable copy for the Recording)."""
         return RunOptions(name=self.name, experiment=self.experiment, tags=dict(self.tags),
-                          param_names=list(self.param_names), data_paths=list(self.data_paths))
+                          param_names=list(self.param_names), data_paths=list(self.data_paths),
+                          system_metrics=self.system_metrics)
 
 
 @lru_cache(maxsize=64)
@@ -92,12 +96,19 @@ def parse_track_line(line: str) -> TrackRequest:
     for name in args.param:
         if not name.isidentifier():
             raise UsageError(f"%%track: --param wants a variable name, got {name!r}")
+    if args.system_metrics is not None:
+        try:
+            interval_from(args.system_metrics)
+        except ValueError:
+            raise UsageError("%%track: --system-metrics wants seconds (0 or off: none), "
+                             f"got {args.system_metrics!r}") from None
     return TrackRequest(
         name=args.name, experiment=args.experiment, tags=tuple(tags.items()),
         param_names=tuple(args.param), data_paths=tuple(args.data), sweep=args.sweep,
         trials=args.trials, metric=args.metric, direction=args.direction,
         sampler=args.sampler, pruner=args.pruner, resume=args.resume,
         max_failures=args.max_failures, background=args.background,
+        system_metrics=args.system_metrics,
     )
 
 

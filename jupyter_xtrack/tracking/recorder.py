@@ -133,7 +133,7 @@ class Recording:
 
         self._git = background().submit(git_state, self._base_dir)
         self._meter = ResourceMeter()
-        self._meter.start()
+        self._meter.start(*self._system_sampling())
         if self._nested:
             return  # the enclosing run already records files, stdout and figures
         # lazy, as every capture: loaded by the first run
@@ -149,6 +149,34 @@ class Recording:
             TeeStream(sys.stderr, STDIO_CAP_BYTES),
         )
         sys.stdout, sys.stderr = self._tees
+
+    def _system_sampling(self) -> tuple[float | None, Any]:
+        """(interval, sink) for the system metrics: the `%%track` option, else the
+        XTRACK_SYSTEM_METRICS variable, else every second. The sink appends `system/*`
+        points to the run's history without touching its last values, so the summary and
+        the card's headline keep the user's metrics."""
+        # lazy, as every capture: loaded by the first run
+        from ..capture.system_metrics import DEFAULT_INTERVAL_S, interval_from
+
+        setting = self.options.system_metrics
+        if setting is None:
+            setting = os.environ.get("XTRACK_SYSTEM_METRICS", str(DEFAULT_INTERVAL_S))
+        try:
+            interval = interval_from(setting)
+        except ValueError:
+            self.problems.append(f"system metrics: interval {setting!r} is not a number of "
+                                 f"seconds; sampled every {DEFAULT_INTERVAL_S:g} s")
+            interval = DEFAULT_INTERVAL_S
+        run = self.run
+        if interval is None or run is None:
+            return None, None
+        append, run_id = self.ctx.points().append, run.id
+
+        def emit(values: dict[str, float], step: int, wall: float) -> None:
+            for key, value in values.items():
+                append((run_id, key, value, step, wall))
+
+        return interval, emit
 
     # -- stop ----------------------------------------------------------------------------
     def end(self, error: BaseException | None = None, result: Any = NO_RESULT,

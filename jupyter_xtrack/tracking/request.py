@@ -32,3 +32,5 @@ class RunOptions:
     param_names: list[str] = field(default_factory=list)
     data_paths: list[str] = field(default_factory=list)
     parent_id: str | None = None
+    # system metrics' sampling interval as given (`--system-metrics`); None: XTRACK_SYSTEM_METRICS
+    system_metrics: str | None = None

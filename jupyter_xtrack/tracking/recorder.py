@@ -225,9 +225,12 @@ class Recording:
             snap.stderr, snap.stderr_truncated = self._tees[1].captured()
         if not self._nested:
             # lazy, as every capture: loaded by the first run
-            from ..capture.outputs import new_figures_png
+            from ..capture.outputs import snapshot_new_figures
 
-            snap.figures = list(self.figures) + new_figures_png(self._figures_before)
+            # figures the cell displayed are kept as displayed (self.figures); the ones still
+            # open are copied now and drawn in _finalize, off the cell's path
+            snap.figures = list(self.figures)
+            snap.open_figures = snapshot_new_figures(self._figures_before)
 
     def _read_namespace(self, snap: _Snapshot, result: Any) -> None:
         """Params, metric-like names, estimators and datasets: read now, while the namespace
@@ -316,6 +319,11 @@ class Recording:
         files = guarded("data files", lambda: self._file_records(store, run.id, snap))
         facts[Fact.DATASETS] = guarded("datasets", lambda: _datasets(snap))
         figures: list[tuple[str, str, int]] = []
+        if snap.open_figures:
+            # lazy, as every capture: loaded by the first run
+            from ..capture.outputs import snapshot_png
+
+            snap.figures += [p for p in map(snapshot_png, snap.open_figures) if p]
         for i, png in enumerate(snap.figures):
             blob = guarded("figure", partial(store.put_blob, png))
             if blob:
@@ -400,6 +408,7 @@ class _Snapshot:
     stdout_truncated: bool = False
     stderr_truncated: bool = False
     figures: list[bytes] = field(default_factory=list)
+    open_figures: list[Any] = field(default_factory=list)  # capture.outputs.FigureSnapshot
     params: dict[str, Any] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)
     datasets: list[tuple[str, Any]] = field(default_factory=list)

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import io
+import pickle
 import sys
+from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["TeeStream", "new_figures_png", "open_figure_numbers"]
+__all__ = [
+    "FigureSnapshot",
+    "TeeStream",
+    "open_figure_numbers",
+    "snapshot_new_figures",
+    "snapshot_png",
+]
 
 
 class TeeStream:
@@ -73,12 +81,27 @@ def open_figure_numbers() -> set[int]:
         return set()
 
 
-def new_figures_png(before: set[int], dpi: float | None = None) -> list[bytes]:
-    """PNG bytes of the open figures whose numbers are not in ``before``, in number order.
+@dataclass(frozen=True)
+class FigureSnapshot:
+    """One figure as it was when the cell ended, independent of the live figure: either a
+    copy of its canvas's last drawing (`rgba`) or the figure pickled (`pickled`), to be made
+    a PNG later, on any thread, by `snapshot_png`."""
 
-    Only looks when ``matplotlib.pyplot`` is already imported. Call it on the kernel's main
-    thread (matplotlib is not thread-safe) right after the cell body, before the inline
-    backend's post-execute hook closes the figures. A figure that fails to render is skipped.
+    rgba: Any = None
+    pickled: bytes | None = None
+    dpi: float | None = None
+
+
+def snapshot_new_figures(before: set[int], dpi: float | None = None) -> list[FigureSnapshot]:
+    """Snapshots of the open figures whose numbers are not in ``before``, in number order.
+
+    Call it on the kernel's main thread (matplotlib is not thread-safe) right after the cell
+    body. It never draws: a figure whose canvas already holds a current drawing (an
+    interactive backend drew it, or the cell saved it) is copied pixel for pixel, well under
+    a millisecond; any other is pickled, several times cheaper than drawing it, and drawn
+    later from the copy, so neither the next cell nor a closed figure can change what is
+    stored. Only looks when ``matplotlib.pyplot`` is already imported; a figure that cannot
+    be copied either way is skipped.
     """
     plt = sys.modules.get("matplotlib.pyplot")
     if plt is None:
@@ -91,13 +114,68 @@ def new_figures_png(before: set[int], dpi: float | None = None) -> list[bytes]:
         return []
     out = []
     for num in sorted(n for n in managers if n not in before):
-        try:
-            buf = io.BytesIO()
-            # looked up without plt.figure(num), which would change the current figure
-            managers[num].canvas.figure.savefig(
-                buf, format="png", dpi=dpi or "figure", bbox_inches="tight"
-            )
-            out.append(buf.getvalue())
-        except Exception:
-            continue
+        # looked up without plt.figure(num), which would change the current figure
+        snap = _snapshot(managers[num].canvas.figure, dpi)
+        if snap is not None:
+            out.append(snap)
     return out
+
+
+def _snapshot(fig: Any, dpi: float | None) -> FigureSnapshot | None:
+    try:
+        canvas = fig.canvas
+        if not fig.stale and getattr(canvas, "renderer", None) is not None:
+            import numpy as np  # lazy: loaded with matplotlib already
+
+            return FigureSnapshot(rgba=np.array(canvas.buffer_rgba(), copy=True))
+    except Exception:  # noqa: BLE001 - not an Agg canvas: pickle it instead
+        pass
+    try:
+        return FigureSnapshot(pickled=pickle.dumps(fig, protocol=pickle.HIGHEST_PROTOCOL), dpi=dpi)
+    except Exception:  # noqa: BLE001 - an artist that cannot be pickled: not stored
+        return None
+
+
+def snapshot_png(snap: FigureSnapshot) -> bytes | None:
+    """The PNG of a snapshot (None if it cannot be made). Safe on any thread: it touches
+    only the snapshot's own copy, never a figure the user holds or pyplot's registry."""
+    buf = io.BytesIO()
+    try:
+        if snap.rgba is not None:
+            from PIL import Image  # lazy: matplotlib's own dependency, loaded with it
+
+            Image.fromarray(snap.rgba, "RGBA").save(buf, format="png")
+        else:
+            assert snap.pickled is not None
+            fig = _DetachedUnpickler(io.BytesIO(snap.pickled)).load()
+            fig.savefig(buf, format="png", dpi=snap.dpi or "figure", bbox_inches="tight")
+    except Exception:  # noqa: BLE001 - a figure that fails to render is skipped
+        return None
+    return buf.getvalue()
+
+
+class _DetachedUnpickler(pickle.Unpickler):
+    """Loads a pickled pyplot figure without registering it with pyplot: a figure unpickled
+    as it is re-creates a figure manager in the backend, from whatever thread loads it."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        found = super().find_class(module, name)
+        if module == "matplotlib.figure" and name == "Figure":
+            return _detached_figure(found)
+        return found
+
+
+_detached: Any = None
+
+
+def _detached_figure(figure_cls: Any) -> Any:
+    global _detached
+    if _detached is None:
+
+        class DetachedFigure(figure_cls):
+            def __setstate__(self, state: dict[str, Any]) -> None:
+                state.pop("_restore_to_pylab", None)
+                super().__setstate__(state)
+
+        _detached = DetachedFigure
+    return _detached

@@ -1,11 +1,15 @@
-"""What a cell cost: wall time, CPU time, peak memory (and peak GPU memory under torch)."""
+"""What a cell cost: wall time, CPU time, peak memory (and peak GPU memory under torch), and,
+when asked, CPU, memory and GPU over time (`system_metrics.py` samples them)."""
 
 from __future__ import annotations
 
 import os
 import sys
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .system_metrics import Emit, Subscription
 
 __all__ = ["ResourceMeter"]
 
@@ -67,9 +71,18 @@ class ResourceMeter:
         self._cpu0 = 0.0
         self._peak_scope = "process"
         self._gpu_reset = False
+        self._sampling: Subscription | None = None
 
-    def start(self) -> None:
-        """Begin measuring (resets the peak-RSS and, when used, peak-GPU high-water marks)."""
+    def start(self, sample_every: float | None = None, emit: Emit | None = None) -> None:
+        """Begin measuring (resets the peak-RSS and, when used, peak-GPU high-water marks).
+        With `sample_every` seconds and `emit`, system metrics are also sampled every
+        `sample_every` seconds until `stop()` and handed to `emit(values, step, wall_time)`
+        from the sampler's thread (the first after one interval: a shorter run gets none)."""
+        if sample_every and emit is not None:
+            # lazy: only runs that sample load it
+            from .system_metrics import sampler
+
+            self._sampling = sampler().subscribe(sample_every, emit)
         self._peak_scope = "cell" if _reset_peak_rss() else "process"
         self._gpu_reset = False
         torch = sys.modules.get("torch")
@@ -90,6 +103,12 @@ class ResourceMeter:
         process CPU time, all threads. Never raises; unknown figures are None."""
         wall = time.perf_counter() - self._wall0
         cpu = time.process_time() - self._cpu0
+        if self._sampling is not None:
+            # lazy: loaded by start() already
+            from .system_metrics import sampler
+
+            sampler().unsubscribe(self._sampling)
+            self._sampling = None
         hwm, rss = _status_kb()
         scope = self._peak_scope
         if hwm is not None:

@@ -16,6 +16,7 @@ from typing import Any
 
 from IPython.core.error import UsageError
 
+from ..capture.system_metrics import interval_from
 from ..tracking.request import RunOptions
 
 TRACK = "%%track"
@@ -33,6 +34,7 @@ def _track_parser() -> argparse.ArgumentParser:
     p.add_argument("--tag", "-t", action="append", default=[], metavar="KEY=VALUE")
     p.add_argument("--param", "-p", action="append", default=[], metavar="NAME")
     p.add_argument("--data", "-d", action="append", default=[], metavar="PATH")
+    p.add_argument("--system-metrics", metavar="SECONDS")  # sampling interval; 0 or off: none
     # Sweeps (the optimize package runs the body once per trial).
     p.add_argument("--sweep", metavar="SPACE")
     p.add_argument("--trials", type=int, default=20)
@@ -71,12 +73,13 @@ class TrackRequest:
     max_failures: int
     background: bool
     search_top: int | None = None
+    system_metrics: str | None = None
 
     def options(self) -> RunOptions:
         """The run's options (a fresh, mutable copy for the Recording)."""
         return RunOptions(name=self.name, experiment=self.experiment, tags=dict(self.tags),
                           param_names=list(self.param_names), data_paths=list(self.data_paths),
-                          search_top=self.search_top)
+                          search_top=self.search_top, system_metrics=self.system_metrics)
 
 
 @lru_cache(maxsize=64)
@@ -98,6 +101,12 @@ def parse_track_line(line: str) -> TrackRequest:
             raise UsageError(f"%%track: --param wants a variable name, got {name!r}")
     if args.search_top is not None and args.search_top < 0:
         raise UsageError(f"%%track: --search-top wants 0 or more, got {args.search_top}")
+    if args.system_metrics is not None:
+        try:
+            interval_from(args.system_metrics)
+        except ValueError:
+            raise UsageError("%%track: --system-metrics wants seconds (0 or off: none), "
+                             f"got {args.system_metrics!r}") from None
     return TrackRequest(
         name=args.name, experiment=args.experiment, tags=tuple(tags.items()),
         param_names=tuple(args.param), data_paths=tuple(args.data), sweep=args.sweep,
@@ -105,6 +114,7 @@ def parse_track_line(line: str) -> TrackRequest:
         sampler=args.sampler, pruner=args.pruner, resume=args.resume,
         max_failures=args.max_failures, background=args.background,
         search_top=args.search_top,
+        system_metrics=args.system_metrics,
     )
 
 

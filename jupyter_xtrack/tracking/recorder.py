@@ -131,7 +131,7 @@ class Recording:
 
         self._git = background().submit(git_state, self._base_dir)
         self._meter = ResourceMeter()
-        self._meter.start()
+        self._meter.start(*self._system_sampling())
         if self._nested:
             return  # the enclosing run already records files, stdout and figures
         # lazy, as every capture: loaded by the first run
@@ -155,6 +155,34 @@ class Recording:
             TeeStream(sys.stderr, STDIO_CAP_BYTES),
         )
         sys.stdout, sys.stderr = self._tees
+
+    def _system_sampling(self) -> tuple[float | None, Any]:
+        """(interval, sink) for the system metrics: the `%%track` option, else the
+        XTRACK_SYSTEM_METRICS variable, else every second. The sink appends `system/*`
+        points to the run's history without touching its last values, so the summary and
+        the card's headline keep the user's metrics."""
+        # lazy, as every capture: loaded by the first run
+        from ..capture.system_metrics import DEFAULT_INTERVAL_S, interval_from
+
+        setting = self.options.system_metrics
+        if setting is None:
+            setting = os.environ.get("XTRACK_SYSTEM_METRICS", str(DEFAULT_INTERVAL_S))
+        try:
+            interval = interval_from(setting)
+        except ValueError:
+            self.problems.append(f"system metrics: interval {setting!r} is not a number of "
+                                 f"seconds; sampled every {DEFAULT_INTERVAL_S:g} s")
+            interval = DEFAULT_INTERVAL_S
+        run = self.run
+        if interval is None or run is None:
+            return None, None
+        append, run_id = self.ctx.points().append, run.id
+
+        def emit(values: dict[str, float], step: int, wall: float) -> None:
+            for key, value in values.items():
+                append((run_id, key, value, step, wall))
+
+        return interval, emit
 
     # -- stop ----------------------------------------------------------------------------
     def end(self, error: BaseException | None = None, result: Any = NO_RESULT,
@@ -208,9 +236,12 @@ class Recording:
             snap.stderr, snap.stderr_truncated = self._tees[1].captured()
         if not self._nested:
             # lazy, as every capture: loaded by the first run
-            from ..capture.outputs import new_figures_png
+            from ..capture.outputs import snapshot_new_figures
 
-            snap.figures = list(self.figures) + new_figures_png(self._figures_before)
+            # figures the cell displayed are kept as displayed (self.figures); the ones still
+            # open are copied now and drawn in _finalize, off the cell's path
+            snap.figures = list(self.figures)
+            snap.open_figures = snapshot_new_figures(self._figures_before)
 
     def _read_namespace(self, snap: _Snapshot, result: Any) -> None:
         """Params, metric-like names, estimators and datasets: read now, while the namespace
@@ -333,6 +364,11 @@ class Recording:
         files = guarded("data files", lambda: self._file_records(store, run.id, snap))
         facts[Fact.DATASETS] = guarded("datasets", lambda: _datasets(snap))
         figures: list[tuple[str, str, int]] = []
+        if snap.open_figures:
+            # lazy, as every capture: loaded by the first run
+            from ..capture.outputs import snapshot_png
+
+            snap.figures += [p for p in map(snapshot_png, snap.open_figures) if p]
         for i, png in enumerate(snap.figures):
             blob = guarded("figure", partial(store.put_blob, png))
             if blob:
@@ -422,6 +458,7 @@ class _Snapshot:
     stdout_truncated: bool = False
     stderr_truncated: bool = False
     figures: list[bytes] = field(default_factory=list)
+    open_figures: list[Any] = field(default_factory=list)  # capture.outputs.FigureSnapshot
     params: dict[str, Any] = field(default_factory=dict)
     params_varying: dict[str, ParamVariation] = field(default_factory=dict)
     metrics: dict[str, float] = field(default_factory=dict)

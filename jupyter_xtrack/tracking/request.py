@@ -33,3 +33,5 @@ class RunOptions:
     data_paths: list[str] = field(default_factory=list)
     parent_id: str | None = None
     search_top: int | None = None  # a search's candidates kept as child runs; None: the default
+    # system metrics' sampling interval as given (`--system-metrics`); None: XTRACK_SYSTEM_METRICS
+    system_metrics: str | None = None

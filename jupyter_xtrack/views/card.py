@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from datetime import timezone
 from typing import Any
 
+from ..capture.system_metrics import is_system_metric, user_first
 from ..facts import GIT_DIFF_BYTES, Fact
 from ..records.formatting import (
     fmt_bytes,
@@ -107,8 +108,10 @@ def card_payload(
     which stores the count, may itself be what was lost)."""
     fields = run.summary_fields()
     key_metrics = getattr(run, "key_metrics", None)
-    if callable(key_metrics):
-        fields["metrics"] = key_metrics()
+    # the headline names the user's metrics; system metrics are listed after them below
+    fields["metrics"] = {k: v for k, v in (key_metrics() if callable(key_metrics)
+                                           else fields.get("metrics") or {}).items()
+                         if not is_system_metric(k)}
     not_stored = lost or fields.get(Fact.NOT_STORED)
     fields[Fact.NOT_STORED] = not_stored
     summary = summary_text(fields).split(" ", 1)[1]  # the mark is drawn separately
@@ -153,7 +156,7 @@ def card_payload(
         "summary": summary,
         "facts": facts,
         "params": [[k, fmt_value(v)] for k, v in list(run.params.items())[:_MAX_ROWS]],
-        "metrics": [[k, fmt_number(v)] for k, v in list(run.metrics.items())[:_MAX_ROWS]],
+        "metrics": [[k, fmt_number(v)] for k, v in user_first(run.metrics.items())[:_MAX_ROWS]],
         "inputs": inputs,
         "outputs": _files(run.outputs),
         "git": _git_rows(run.fact(Fact.GIT)),
@@ -211,11 +214,12 @@ class RunCard:
         self.card = card_payload(run, pending=pending)
         self.display_id = f"xtrack-card-{uuid.uuid4().hex}"
         self.widget: Any = None
+        self.refreshing: threading.Thread | None = None
 
-    def bundle(self) -> dict[str, Any]:
-        """Widget (when available) + HTML + text."""
+    def bundle(self, *, widget: bool = True) -> dict[str, Any]:
+        """Widget (when available and `widget`) + HTML + text."""
         html_, text = card_html(self.card), card_text(self.card)
-        if self.widget is None and frontend.widgets_enabled():
+        if widget and self.widget is None and frontend.widgets_enabled():
             # lazy: anywidget loads only when a widget is shown
             from .models import CardModel
 
@@ -230,13 +234,18 @@ class RunCard:
         return card_text(self.card)
 
     def display(self) -> None:
-        """Show the card under the running cell (replaceable by `refresh`)."""
-        frontend.display_bundle(self.bundle(), self.display_id)
+        """Show the card under the running cell as HTML and text; `refresh_when_stored`
+        replaces it with the widget. Building a widget costs the cell a comm and, the first
+        time, importing anywidget and ipywidgets (a few hundred ms), so it is built on the
+        refresh thread, off the cell's path."""
+        frontend.display_bundle(self.bundle(widget=False), self.display_id)
 
     def refresh_when_stored(self) -> threading.Thread:
-        """In a background thread: wait until the run's facts are stored, then show them."""
+        """In a background thread: wait until the run's facts are stored, then show them,
+        as the widget where widgets work."""
         thread = threading.Thread(target=self._refresh, name="xtrack-card", daemon=True)
         thread.start()
+        self.refreshing = thread
         return thread
 
     def _refresh(self) -> None:

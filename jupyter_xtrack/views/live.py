@@ -15,6 +15,7 @@ import time
 import uuid
 from typing import Any
 
+from ..capture.system_metrics import is_system_metric
 from ..records.formatting import fmt_number
 from ..tracking.session import CONTEXT
 from . import frontend
@@ -69,7 +70,8 @@ class LiveChart:
         self.label = run_label(run)
         self.frame_s = frame_s
         self._writer: Any = None
-        self.series = SeriesSet(self.run_id, known_keys=self._stored_keys)
+        # the chart shows what the cell logs; system/* histories are in the card and sidebar
+        self.series = SeriesSet(self.run_id, known_keys=self._stored_keys, skip_key=is_system_metric)
         self.display_id = f"xtrack-live-{uuid.uuid4().hex}"
         self.widget: Any = None
         self.frames = 0  # frames pushed to the page (tests and benchmarks read it)

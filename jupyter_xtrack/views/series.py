@@ -306,8 +306,10 @@ class SeriesSet:
         known_keys: Callable[[], Iterable[str]] | None = None,
         exact_below: int = EXACT_BELOW,
         sample_size: int = SAMPLE_SIZE,
+        skip_key: Callable[[str], bool] | None = None,
     ) -> None:
         self.run_id = run_id
+        self.skip_key = skip_key  # keys left out (the chart's: the sampled system metrics)
         self.capacity = capacity
         self.series: dict[str, MinMaxSeries] = {}
         self.points = 0
@@ -345,6 +347,8 @@ class SeriesSet:
         values = [p[2] for p in sample]
         groups = split_by_key(keys)
         for key, sel in groups.items():
+            if self.skip_key is not None and self.skip_key(key):
+                continue
             self._series(key).extend(
                 pick(values, sel), _Column(sample, 3, sel), _Column(sample, 4, sel), weight
             )

@@ -5,11 +5,18 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+import threading
 import time
+from typing import Any
 
 import pytest
 
-from jupyter_xtrack.capture.outputs import TeeStream, new_figures_png, open_figure_numbers
+from jupyter_xtrack.capture.outputs import (
+    TeeStream,
+    open_figure_numbers,
+    snapshot_new_figures,
+    snapshot_png,
+)
 from jupyter_xtrack.capture.resources import ResourceMeter
 
 
@@ -96,7 +103,11 @@ def test_tee_as_sys_stdout_in_a_real_subprocess() -> None:
     assert out.stdout == "abcdefgh\n('abcde', True)\n"
 
 
-def test_new_figures_png() -> None:
+def _pngs(before: set[int]) -> list[bytes]:
+    return [p for p in map(snapshot_png, snapshot_new_figures(before)) if p]
+
+
+def test_new_figures_are_snapshotted_and_rendered() -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -110,18 +121,75 @@ def test_new_figures_png() -> None:
     new = plt.figure()
     plt.plot([3, 1])
     current = plt.gcf()
-    pngs = new_figures_png(before)
+    pngs = _pngs(before)
     assert len(pngs) == 1 and pngs[0].startswith(b"\x89PNG\r\n\x1a\n")
     assert plt.gcf() is current is new  # capturing did not change the current figure
-    assert new_figures_png(open_figure_numbers()) == []
+    assert plt.get_fignums() == [old.number, new.number]  # the copy joined no pyplot registry
+    assert _pngs(open_figure_numbers()) == []
+    plt.close("all")
+
+
+def _figure_png(lines: int) -> tuple[Any, bytes]:
+    """A fresh pyplot figure of `lines` lines, and its PNG rendered the way snapshots are."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4, 3))
+    for i in range(lines):
+        ax.plot([0, 1, 2], [i, i + 1, i])
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", bbox_inches="tight")
+    return fig, buf.getvalue()
+
+
+def test_snapshot_is_the_figure_as_the_cell_left_it() -> None:
+    """Taken without drawing, rendered later on another thread: what is stored is the
+    figure at the snapshot, even if it is changed, and then closed, before the render."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+    reference, expected = _figure_png(1)
+    plt.close(reference)
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.plot([0, 1, 2], [0, 1, 0])
+    [snap] = snapshot_new_figures(set())
+    assert snap.pickled is not None and snap.rgba is None  # never drawn: pickled, not drawn
+    ax.plot([0, 1, 2], [5, 5, 5])  # the next cell draws on the same axes
+    plt.close(fig)
+    out: list[bytes | None] = []
+    worker = threading.Thread(target=lambda: out.append(snapshot_png(snap)))
+    worker.start()
+    worker.join()
+    assert out == [expected]
+    assert plt.get_fignums() == []  # rendering the copy registered no figure with pyplot
+
+
+def test_a_drawn_figure_is_copied_pixel_for_pixel() -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    plt.close("all")
+    fig, ax = plt.subplots(figsize=(2, 1), dpi=50)
+    ax.plot([1, 2])
+    fig.canvas.draw()
+    [snap] = snapshot_new_figures(set())
+    assert snap.rgba is not None
+    png = snapshot_png(snap)
+    assert png is not None
+    assert Image.open(io.BytesIO(png)).size == (100, 50)
     plt.close("all")
 
 
 def test_no_pyplot_no_figures_no_import() -> None:
     code = (
-        "import sys\nfrom jupyter_xtrack.capture.outputs import new_figures_png, "
+        "import sys\nfrom jupyter_xtrack.capture.outputs import snapshot_new_figures, "
         "open_figure_numbers\n"
-        "print(open_figure_numbers(), new_figures_png(set()), 'matplotlib' in sys.modules)"
+        "print(open_figure_numbers(), snapshot_new_figures(set()), 'matplotlib' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "set() [] False"

@@ -120,8 +120,10 @@ def test_headless_notebook_saves_image_card_and_table_that_export_without_widget
     train = nb.cells[1].outputs
     # The live chart was replaced by its last frame: a PNG, no widget.
     assert "image/png" in train[0]["data"] and WIDGET_MIME not in train[0]["data"]
+    # The card: HTML at once, its widget later from a thread (nbclient keeps it only when
+    # it comes while the cell is still read); either way the HTML is there for export.
     card = train[-1]["data"]
-    assert WIDGET_MIME in card and "xtrack-summary" in card["text/html"]
+    assert "xtrack-summary" in card["text/html"]
     # What the hygiene hooks do: drop widget state. nbconvert then falls back to HTML.
     nb.metadata.pop("widgets", None)
     html, _ = HTMLExporter().from_notebook_node(nb)

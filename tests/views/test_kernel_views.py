@@ -28,6 +28,20 @@ def widget_id(content: dict[str, Any]) -> str:
     return str(content["data"][WIDGET_MIME]["model_id"])
 
 
+def card_widget(kernel: Kernel, msgs: list[dict[str, Any]],
+                card: dict[str, Any]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The card's widget, which replaces its HTML once the run is stored (it is built off
+    the cell's path): every message seen until then, and that update's content."""
+    display_id = card["transient"]["display_id"]
+    seen = list(msgs)
+    for _ in range(120):
+        for update in outputs(seen, "update_display_data"):
+            if update["transient"]["display_id"] == display_id and WIDGET_MIME in update["data"]:
+                return seen, update
+        seen += kernel.drain(0.5)
+    raise AssertionError("the card's widget never replaced its HTML")
+
+
 def views_by_kind(msgs: list[dict[str, Any]]) -> dict[str, list[str]]:
     kinds: dict[str, list[str]] = {}
     for model_id, state in comm_opens(msgs).items():
@@ -57,25 +71,26 @@ def test_training_cell_shows_live_chart_then_image_and_card(kernel: Kernel) -> N
     assert base64.b64decode(frozen[-1]["data"]["image/png"]).startswith(b"\x89PNG")
     assert "loss" in frozen[-1]["data"]["text/plain"] and "30 points" in frozen[-1]["data"]["text/plain"]
     assert any(m["msg_type"] == "comm_close" and m["content"]["comm_id"] == live_model for m in msgs)
-    # The card comes last: widget + HTML + text, and replaces the one-line summary.
+    # The card comes last: HTML + text at once, replacing the one-line summary, then the
+    # widget in its place once the run is stored.
     card = displays[-1]["data"]
-    assert WIDGET_MIME in card and "xtrack-summary" in card["text/html"]
+    assert WIDGET_MIME not in card and "xtrack-summary" in card["text/html"]
     assert "train" in card["text/plain"] and "finished" in card["text/plain"]
-    assert comm_opens(msgs)[widget_id(displays[-1])]["view"] == "card"
     streams = "".join(m["content"].get("text", "") for m in msgs if m["msg_type"] == "stream")
     assert "xtrack #" not in streams
+    later, widget = card_widget(kernel, msgs, displays[-1])
+    assert "xtrack-summary" in widget["data"]["text/html"]
+    state = comm_opens(later)[widget_id(widget)]
+    assert state["view"] == "card" and state["card"]["pending"] is False
     # The views' own JavaScript and CSS are not taken for the cell's data inputs.
-    card_id = widget_id(displays[-1])
-    later = msgs + kernel.drain(3.0)
-    cards = [u["state"]["card"] for u in comm_updates(later, card_id) if "card" in u.get("state", {})]
-    assert cards and cards[-1]["pending"] is False
-    assert not [f["path"] for f in cards[-1]["inputs"] if "views." in f["path"]]
+    assert not [f["path"] for f in state["card"]["inputs"] if "views." in f["path"]]
 
 
 def test_cell_without_logging_shows_no_chart(kernel: Kernel) -> None:
     msgs = kernel.execute("%%track --name quiet\nx = 1 + 1")
-    assert views_by_kind(msgs).get("live") is None
-    assert views_by_kind(msgs).get("card")
+    later, _ = card_widget(kernel, msgs, outputs(msgs)[-1])
+    assert views_by_kind(later).get("live") is None
+    assert views_by_kind(later).get("card")
 
 
 def test_card_refreshes_with_input_hashes_and_compares_with_previous(kernel: Kernel) -> None:
@@ -83,19 +98,14 @@ def test_card_refreshes_with_input_hashes_and_compares_with_previous(kernel: Ker
     cell = "%%track --name reader\nrows = open('data.csv').read().splitlines()\nn = len(rows)"
     kernel.execute(cell)
     msgs = kernel.execute(cell)
-    card = outputs(msgs)[-1]
-    model_id = widget_id(card)
-    state = comm_opens(msgs)[model_id]["card"]
+    later, refreshed = card_widget(kernel, msgs, outputs(msgs)[-1])
+    assert "input data.csv" in refreshed["data"]["text/plain"], "refreshed once hashes are stored"
+    model_id = widget_id(refreshed)
+    state = comm_opens(later)[model_id]["card"]
     assert state["previous"] is not None, "the second run of a cell knows the first"
-    later = msgs + kernel.drain(3.0)
-    refreshed = [u["data"] for u in outputs(later, "update_display_data")
-                 if u["transient"]["display_id"] == card["transient"]["display_id"]]
-    assert refreshed, "the card refreshes once hashes are stored"
-    assert "input data.csv" in refreshed[-1]["text/plain"]
-    cards = [u["state"]["card"] for u in comm_updates(later, model_id) if "card" in u.get("state", {})]
-    inputs = cards[-1]["inputs"]
+    inputs = state["inputs"]
     assert inputs[0]["path"] == "data.csv" and len(inputs[0]["hash"]) == 12
-    assert cards[-1]["pending"] is False
+    assert state["pending"] is False
     # The "compare with previous" button.
     kernel.send_custom(model_id, {"type": "compare_previous"})
     msgs = kernel.drain(3.0)

@@ -15,7 +15,7 @@ export interface IPlotRow {
 }
 
 const GAP = 96;
-const PAD = { l: 44, r: 44, t: 34, b: 22 };
+const PAD = { l: 48, r: 56, t: 34, b: 22 };
 const HEIGHT = 230;
 
 function shortName(name: string): string {
@@ -172,7 +172,7 @@ export function ParallelCoords(props: {
                 opacity={dragAxis === a ? 0.5 : 1}>
                 <text y={12} textAnchor="middle" className="jp-xtrack-pc-title" onPointerDown={e => startMove(a, e)}>
                   <title>{a}{sc.log ? ' (log axis)' : ''}: drag sideways to move</title>
-                  {shortName(a)}{sc.log ? ' (log)' : ''}
+                  {shortName(a)}{sc.log ? ' log' : ''}
                 </text>
                 <text x={-GAP / 2 + 10} y={26} className="jp-xtrack-pc-move" role="button" aria-label={`move ${a} left`}
                   onClick={() => shift(a, -1)}>◀</text>

@@ -61,13 +61,15 @@ export function Scatter(props: {
     }
   };
   const start = (e: React.PointerEvent) => {
+    // In the plot's own units: a narrow sidebar draws it scaled down (viewBox).
     const rect = svgRef.current!.getBoundingClientRect();
-    const x0 = e.clientX - rect.left;
-    const y0 = e.clientY - rect.top;
+    const k = W / (rect.width || W);
+    const x0 = (e.clientX - rect.left) * k;
+    const y0 = (e.clientY - rect.top) * k;
     let moved = false;
     const move = (ev: PointerEvent) => {
-      const x1 = ev.clientX - rect.left;
-      const y1 = ev.clientY - rect.top;
+      const x1 = (ev.clientX - rect.left) * k;
+      const y1 = (ev.clientY - rect.top) * k;
       if (Math.abs(x1 - x0) + Math.abs(y1 - y0) > 4) {
         moved = true;
         setBox({ x0: Math.min(x0, x1), x1: Math.max(x0, x1), y0: Math.min(y0, y1), y1: Math.max(y0, y1) });

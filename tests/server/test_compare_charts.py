@@ -29,8 +29,10 @@ async def test_params_a_sweep_sampled_log_uniform(api: Any, populated: Populated
     store = open_store(populated.root)
     try:
         parent, _ = store.create_run(name="sweep", kind="sweep")
-        store.set_params(parent, {"sweep.space": "lr=loguniform(1e-5, 1e-1); depth=int(2, 8); "
-                                                 "alpha = logint(1, 1000)"})
+        store.set_params(
+            parent,
+            {"sweep.space": "lr=loguniform(1e-5, 1e-1); depth=int(2, 8); alpha = logint(1, 1000)"},
+        )
         trials = []
         for lr in (1e-4, 1e-2):
             rid, _ = store.create_run(kind="trial", parent_id=parent)

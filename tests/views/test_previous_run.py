@@ -1,4 +1,4 @@
-""""Compare with previous" on the run card finds the earlier run of the same cell on a real
+""" "Compare with previous" on the run card finds the earlier run of the same cell on a real
 store: by cell id, else (cells run by nbclient or papermill have none) by the notebook and
 the same code, else by name in the notebook, else by name anywhere."""
 
@@ -25,8 +25,16 @@ def store(tmp_path: Path) -> Iterator[Store]:
 def _run(store: Store, code: str | None = None, **kw: str | None) -> tuple[Run, int]:
     run_id, number = store.create_run(**kw)
     if code is not None:
-        store.set_facts(run_id, **{Fact.CODE: {"hash": store.put_blob(code.encode()), "kind": "cell",
-                                               "script_path": None}})
+        store.set_facts(
+            run_id,
+            **{
+                Fact.CODE: {
+                    "hash": store.put_blob(code.encode()),
+                    "kind": "cell",
+                    "script_path": None,
+                }
+            },
+        )
     return Run(store.get_run(run_id), store), number
 
 
@@ -49,7 +57,9 @@ def test_runs_without_cell_id_are_found_by_notebook_and_code(store: Store) -> No
 def test_edited_code_falls_back_to_the_run_name(store: Store) -> None:
     _, named = _run(store, "fit(model, lr=0.1)", name="baseline", notebook_path="nb.ipynb")
     _run(store, "unrelated", name="other", notebook_path="nb.ipynb")
-    latest, _ = _run(store, "fit(model, lr=0.01)", name="baseline", cell_id="x", notebook_path="nb.ipynb")
+    latest, _ = _run(
+        store, "fit(model, lr=0.01)", name="baseline", cell_id="x", notebook_path="nb.ipynb"
+    )
     assert previous_run(latest)["number"] == named  # type: ignore[index]
 
 

@@ -29,7 +29,7 @@ browser:
 # JupyterLab, into jupyter_xtrack/labextension/ where the wheel build picks it up.
 LABEXT_OUT := jupyter_xtrack/labextension/package.json
 LABEXT_SOURCES := labextension/package.json labextension/package-lock.json \
-  labextension/webpack.config.js $(wildcard labextension/src/* labextension/style/* labextension/schema/*)
+  labextension/webpack.config.js labextension/webpack.views.config.js $(wildcard labextension/src/* labextension/style/* labextension/schema/*)
 $(LABEXT_OUT): $(LABEXT_SOURCES) | $(BIN)/python
 	$(BIN)/pip install -q -c constraints.txt "jupyterlab>=4.2,<5" "nbdime>=4.0"
 	cd labextension && npm ci --no-audit --no-fund --loglevel=error && \

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..facts import GIT_DIFF_BYTES, Fact
+from ..facts import GIT_DIFF, GIT_DIFF_BYTES, Fact
 from .formatting import fmt_short
 
 if TYPE_CHECKING:
@@ -193,16 +193,47 @@ def _env_rows(runs: Sequence[Run]) -> dict[str, list[Any]]:
     return rows
 
 
+# At most this many changed or untracked paths are named in a comparison's git rows.
+_MAX_PATHS = 8
+
+
 def _git_summary(run: Run) -> dict[str, Any]:
+    """The git rows of a comparison: where the code came from (commit, branch, remote) and
+    what was uncommitted (the files the diff touches, untracked files, the diff's size)."""
     git = run.fact(Fact.GIT) or {}
     if git.get("repo") is False:
         return {"repo": "no git"}
     return {
         "commit": (git.get("commit") or "")[:12] or None,
         "branch": git.get("branch"),
+        "remote": git.get("remote"),
         "dirty": git.get("dirty"),
+        "changed files": _paths(_diff_paths(run) if git.get("dirty") else []),
+        "untracked": _paths(list(git.get("untracked") or [])),
         GIT_DIFF_BYTES: git.get(GIT_DIFF_BYTES),
     }
+
+
+def _diff_paths(run: Run) -> list[str]:
+    """The files a run's stored git diff touches, from its `+++ b/...` lines (`--- a/...`
+    for a deleted file), in order."""
+    try:
+        text = (run.git or {}).get(GIT_DIFF) or ""
+    except Exception:  # noqa: BLE001 - a missing diff blob leaves the row empty, not the view
+        return []
+    paths: dict[str, None] = {}
+    for line in str(text).splitlines():
+        if line.startswith(("+++ b/", "--- a/")):
+            paths[line[6:]] = None
+    return list(paths)
+
+
+def _paths(paths: list[str]) -> str | None:
+    """Paths as one cell: the first few, then how many more."""
+    if not paths:
+        return None
+    more = len(paths) - _MAX_PATHS
+    return ", ".join(paths[:_MAX_PATHS]) + (f" (+{more} more)" if more > 0 else "")
 
 
 def _data_summary(run: Run) -> dict[str, Any]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import mimetypes
 import os
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
@@ -29,6 +30,7 @@ from ..facts import (
     git_diff_blob,
     stdio_blob,
 )
+from ..optimize.scoring import metric_direction
 from ..records.compare import compare_runs
 from ..records.run import Run
 from ..store import open_store_for_reading
@@ -48,6 +50,9 @@ from .safe_paths import check_artifact_name
 
 if TYPE_CHECKING:
     from ..store.contract import RunStore
+
+# A param sampled log-uniform in a sweep's stored space: "lr=loguniform(1e-4, 1e-1)".
+_LOG_SPACE = re.compile(r"([\w.\-]+)\s*=\s*log(?:uniform|int)\s*\(")
 
 T = TypeVar("T")
 
@@ -320,7 +325,23 @@ class StoreReader:
             "sections": sections,
             "code_diffs": comparison.code_diffs,
             "histories": histories,
+            "directions": {name: metric_direction(name) for name in sections.get("metrics", {})},
+            "log_params": self._log_params(store, runs),
         }))
+
+    @staticmethod
+    def _log_params(store: RunStore, runs: Sequence[Any]) -> list[str]:
+        """The params the runs' sweeps sampled log-uniform, read from each parent's stored
+        space (param `sweep.space`), so charts put them on log axes."""
+        names: set[str] = set()
+        for parent in {r.parent_id for r in runs if r.parent_id}:
+            try:
+                space = store.get_run(parent).get("params", {}).get("sweep.space")
+            except StoreError:
+                continue
+            if isinstance(space, str):
+                names.update(_LOG_SPACE.findall(space))
+        return sorted(names)
 
     @staticmethod
     def _first_charted_metric(store: RunStore, runs: Sequence[Any], names: Sequence[str]) -> list[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import timezone
 from typing import Any
 
@@ -39,25 +39,54 @@ def _quote(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
+# How many earlier runs of the same notebook are read to find one with the same code.
+_SAME_CODE_CANDIDATES = 20
+
+
 def previous_run(run: Any) -> dict[str, Any] | None:
-    """The latest earlier run of the same cell ({id, number}), matched by cell id, else by
-    run name; None when there is none or it cannot be told."""
+    """The latest earlier run of the same cell ({id, number}), or None when there is none or
+    it cannot be told. Tried in turn: the same cell id; in the same notebook, the same code
+    (cells run by nbclient or papermill carry no cell id); in the same notebook, the same
+    run name; the same run name anywhere."""
     try:
-        store = run.store
-        cell_id = run.cell_id
-        if cell_id:
-            where = f"cell_id = {_quote(cell_id)}"
-        elif run.name:
-            where = f"name = {_quote(run.name)}"
-        else:
-            return None
-        table = store.query_runs(f"{where} and number < {int(run.number)}",
-                                 order_by="number desc", limit=1, columns=[])
+        before = f"number < {int(run.number)}"
+        tries: list[Callable[[], dict[str, Any] | None]] = []
+        if run.cell_id:
+            tries.append(lambda: _latest(run.store, f"cell_id = {_quote(run.cell_id)} and {before}"))
+        if run.notebook_path:
+            in_notebook = f"notebook_path = {_quote(run.notebook_path)} and {before}"
+            tries.append(lambda: _same_code(run, in_notebook))
+            if run.name:
+                tries.append(lambda: _latest(run.store, f"{in_notebook} and name = {_quote(run.name)}"))
+        if run.name:
+            tries.append(lambda: _latest(run.store, f"name = {_quote(run.name)} and {before}"))
+        for attempt in tries:
+            found = attempt()
+            if found:
+                return found
     except Exception:  # noqa: BLE001 - no previous run is a fine answer
         return None
+    return None
+
+
+def _latest(store: Any, where: str) -> dict[str, Any] | None:
+    table = store.query_runs(where, order_by="number desc", limit=1, columns=[])
     if not len(table):
         return None
     return {"id": table.columns["id"][0], "number": int(table.columns["number"][0])}
+
+
+def _same_code(run: Any, where: str) -> dict[str, Any] | None:
+    """The latest of the notebook's earlier runs whose cell code has the same blob hash."""
+    code = (run.fact(Fact.CODE) or {}).get("hash")
+    if not code:
+        return None
+    table = run.store.query_runs(where, order_by="number desc", limit=_SAME_CODE_CANDIDATES, columns=[])
+    for rid, number in zip(table.columns["id"], table.columns["number"], strict=True):
+        other = run.store.get_run(rid).get(Fact.CODE) or {}
+        if other.get("hash") == code:
+            return {"id": rid, "number": int(number)}
+    return None
 
 
 def _files(records: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -15,16 +15,25 @@ import traitlets
 _STATIC = Path(__file__).with_name("static")
 
 
+# The chart module (labextension/src/chartcore.ts with uPlot), bundled by the npm build into
+# one script that declares `XtrackChart`; the wheel carries it (pyproject's artifacts).
+CHART_BUNDLE = "chartcore.js"
+
+
 def _read_assets() -> tuple[str, str]:
-    """The view's JavaScript and CSS. Read on a helper thread: these modules are first
-    imported while a tracked cell runs, and the recorder takes files the cell's thread
-    opens for the cell's data inputs."""
+    """The view's JavaScript and CSS. The JavaScript is the chart bundle followed by
+    views.js, so the widget is one self-contained ES module that shares the sidebar's chart
+    code; without the bundle (a source checkout not built yet) views.js says charts are
+    unavailable. Read on a helper thread: these modules are first imported while a tracked
+    cell runs, and the recorder takes files the cell's thread opens for the cell's data
+    inputs."""
     texts: list[str] = []
 
     def read() -> None:
-        texts.extend(
-            (_STATIC / name).read_text(encoding="utf-8") for name in ("views.js", "views.css")
-        )
+        bundle = _STATIC / CHART_BUNDLE
+        charts = bundle.read_text(encoding="utf-8") if bundle.is_file() else ""
+        texts.append(charts + "\n" + (_STATIC / "views.js").read_text(encoding="utf-8"))
+        texts.append((_STATIC / "views.css").read_text(encoding="utf-8"))
 
     reader = threading.Thread(target=read, name="xtrack-assets")
     reader.start()

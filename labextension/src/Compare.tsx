@@ -1,17 +1,66 @@
-/** Two or more runs side by side: params, metrics, overlaid histories, parallel
- * coordinates, environment/git/data differences, code diffs and the notebook diff. */
+/** Two or more runs side by side: params and metrics with deltas against a reference run and
+ * the best value marked, metric panels (the chart module), parallel coordinates and a scatter
+ * whose brush narrows the runs lists, environment/git/data differences, code diffs and the
+ * notebook diff. */
 import * as React from 'react';
 import { ApiError, requestAPI } from './api';
-import { LineChart, ParallelCoordinates, seriesColor } from './charts';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { ISeries, MetricPanels, seriesColor } from './charts';
+import { formatNumber } from './chartcore';
 import { formatValue, toNumber } from './format';
+import { IPlotRow, ParallelCoords } from './ParallelCoords';
+import { Scatter } from './Scatter';
+import { setBrushed, useBrushedRuns } from './selection';
 import { DiffText } from './highlight';
 import { differingRows, IComparison, INotebookDiff, notebookDiffSummary, numericAxes } from './model';
+
+/** A number's change against the reference run's, as "+0.012" (none when either is not a number). */
+function delta(v: unknown, ref: unknown): string | null {
+  const a = toNumber(v as any);
+  const b = toNumber(ref as any);
+  if (a === null || b === null || !Number.isFinite(a) || !Number.isFinite(b) || a === b) {
+    return null;
+  }
+  const d = a - b;
+  return `${d > 0 ? '+' : '−'}${formatNumber(Math.abs(d))}`;
+}
+
+/** The index (among `cols`) of the best value of a metric row, or -1 (unknown direction,
+ * no numbers, or all equal). */
+function bestIndex(values: unknown[], cols: number[], direction: string | null | undefined): number {
+  if (direction !== 'maximize' && direction !== 'minimize') {
+    return -1;
+  }
+  let best = -1;
+  let bestValue = 0;
+  let distinct = false;
+  for (const i of cols) {
+    const v = toNumber(values[i] as any);
+    if (v === null || !Number.isFinite(v)) {
+      continue;
+    }
+    if (best >= 0 && v !== bestValue) {
+      distinct = true;
+    }
+    if (best < 0 || (direction === 'maximize' ? v > bestValue : v < bestValue)) {
+      best = i;
+      bestValue = v;
+    }
+  }
+  return distinct ? best : -1;
+}
 
 function SectionTable(props: {
   title: string;
   labels: string[];
   rows: Record<string, { values: unknown[]; differs: boolean }>;
   onlyDiffering: boolean;
+  /** The runs shown (indices), the reference among them, and how to change it. */
+  cols: number[];
+  reference: number;
+  onReference: (i: number) => void;
+  deltas: boolean;
+  directions?: Record<string, string | null>;
 }): JSX.Element | null {
   const rows = differingRows(props.rows as any, props.onlyDiffering);
   if (!rows.length) {
@@ -19,22 +68,39 @@ function SectionTable(props: {
   }
   return (
     <details className="jp-xtrack-section" open>
-      <summary>{props.title}</summary>
+      <summary>{props.title} ({rows.length})</summary>
       <div className="jp-xtrack-hscroll">
-        <table className="jp-xtrack-compare">
+        <table className="jp-xtrack-compare" data-section={props.title}>
           <thead>
             <tr>
               <th />
-              {props.labels.map(l => <th key={l} title={l}>{l}</th>)}
+              {props.cols.map(i => (
+                <th key={i} title={`${props.labels[i]}: click to compare the others against this run`}
+                  className={i === props.reference ? 'jp-xtrack-reference' : ''}>
+                  <button className="jp-xtrack-link" onClick={() => props.onReference(i)}>{props.labels[i]}</button>
+                  {i === props.reference && <span className="jp-xtrack-muted"> (ref)</span>}
+                </th>
+              ))}
             </tr>
           </thead>
           <tbody>
-            {rows.map(([key, row]) => (
-              <tr key={key} className={row.differs ? 'jp-xtrack-differs' : ''}>
-                <th title={key}>{key}</th>
-                {row.values.map((v, i) => <td key={i}>{formatValue(v as any)}</td>)}
-              </tr>
-            ))}
+            {rows.map(([key, row]) => {
+              const best = bestIndex(row.values, props.cols, props.directions?.[key]);
+              return (
+                <tr key={key} className={row.differs ? 'jp-xtrack-differs' : ''} data-key={key}>
+                  <th title={props.directions?.[key] ? `${key} (${props.directions[key]})` : key}>{key}</th>
+                  {props.cols.map(i => {
+                    const d = props.deltas && i !== props.reference ? delta(row.values[i], row.values[props.reference]) : null;
+                    return (
+                      <td key={i} className={i === best ? 'jp-xtrack-best' : ''} title={i === best ? 'best' : undefined}>
+                        {formatValue(row.values[i] as any)}
+                        {d && <span className="jp-xtrack-delta"> {d}</span>}
+                      </td>
+                    );
+                  })}
+                </tr>
+              );
+            })}
           </tbody>
         </table>
       </div>
@@ -111,6 +177,53 @@ export function NotebookDiffView(props: { diff: INotebookDiff }): JSX.Element {
   );
 }
 
+/** The comparison as the server sends it, with what charts need beyond the base shape. */
+interface IComparisonPlus extends IComparison {
+  directions?: Record<string, 'maximize' | 'minimize' | null>;
+  log_params?: string[];
+}
+
+/** Metric panels remembered per experiment in the settings registry (`chartPanels`). */
+function usePanels(settings: ISettingRegistry.ISettings | null | undefined, experiment: string):
+  [string[] | null, (chosen: string[]) => void] {
+  const read = (): string[] | null => {
+    const all = (settings?.composite.chartPanels ?? {}) as Record<string, string[]>;
+    return Array.isArray(all[experiment]) ? all[experiment] : null;
+  };
+  const [panels, setPanels] = React.useState<string[] | null>(read);
+  React.useEffect(() => setPanels(read()), [experiment, settings]);
+  const save = (chosen: string[]) => {
+    setPanels(chosen);
+    if (settings) {
+      const all = { ...((settings.composite.chartPanels ?? {}) as Record<string, string[]>), [experiment]: chosen };
+      void settings.set('chartPanels', all as any);
+    }
+  };
+  return [panels, save];
+}
+
+/** Numeric values of each run for the plots: every param and metric that has a number. */
+function plotRows(data: IComparisonPlus): { rows: IPlotRow[]; params: string[]; metrics: string[] } {
+  const numericKeys = (section: Record<string, { values: unknown[] }>) =>
+    Object.keys(section).filter(k =>
+      section[k].values.filter(v => typeof v !== 'boolean' && toNumber(v as any) !== null).length >= 2);
+  const params = numericKeys(data.sections.params);
+  const metrics = numericKeys(data.sections.metrics);
+  const rows = data.runs.map((r, i) => {
+    const values: Record<string, number | null> = {};
+    for (const k of params) {
+      values[k] = toNumber(data.sections.params[k].values[i] as any);
+    }
+    for (const k of metrics) {
+      values[k] = toNumber(data.sections.metrics[k].values[i] as any);
+    }
+    return { id: r.id, label: data.labels[i], values };
+  });
+  return { rows, params, metrics };
+}
+
+const LEGEND_INLINE = 12;
+
 export function Compare(props: {
   ids: string[];
   onBack: () => void;
@@ -118,53 +231,70 @@ export function Compare(props: {
   /** Opens nbdime's diff in a main-area tab; without it (no renderers), the sidebar shows a
    * plain per-cell diff instead. */
   onOpenNotebookDiff?: ((diff: INotebookDiff) => void) | null;
+  /** Where the chosen metric panels are remembered (per experiment). */
+  settings?: ISettingRegistry.ISettings | null;
 }): JSX.Element {
-  const [metric, setMetric] = React.useState<string>('');
-  const [data, setData] = React.useState<IComparison | null>(null);
+  const [data, setData] = React.useState<IComparisonPlus | null>(null);
   const [error, setError] = React.useState<ApiError | null>(null);
   const [onlyDiffering, setOnlyDiffering] = React.useState(true);
+  const [reference, setReference] = React.useState(0);
   const [nbKind, setNbKind] = React.useState<'notebook' | 'lineage'>('notebook');
   const [nbDiff, setNbDiff] = React.useState<INotebookDiff | null>(null);
   const [nbError, setNbError] = React.useState<string | null>(null);
   const [nbLoading, setNbLoading] = React.useState(false);
+  const brush = useBrushedRuns();
+  const experiment = data?.runs[0]?.experiment ?? '';
+  const [remembered, setPanels] = usePanels(props.settings, experiment);
+  // Until the user picks, the metric the server found worth charting (auto_metric).
+  const [autoPanels, setAutoPanels] = React.useState<string[]>([]);
+  const chosen = remembered ?? autoPanels;
 
-  // The first answer brings the histories of a metric worth charting (auto_metric); only
-  // choosing another metric asks again, and an answer that already has it is not refetched.
-  const dataRef = React.useRef<IComparison | null>(null);
-  React.useEffect(() => {
-    if (metric && dataRef.current?.histories[metric]) {
-      return;
-    }
-    const q = new URLSearchParams({ ids: props.ids.join(','), max_points: '500' });
-    if (metric) {
-      q.set('metrics', metric);
+  // The first answer brings the histories of a metric worth charting (auto_metric); choosing
+  // more panels asks only for the histories not fetched yet, merged into what is shown.
+  const dataRef = React.useRef<IComparisonPlus | null>(null);
+  const ask = (metrics: string[]) => {
+    const q = new URLSearchParams({ ids: props.ids.join(','), max_points: '1000' });
+    if (metrics.length) {
+      q.set('metrics', metrics.join(','));
     } else {
       q.set('auto_metric', '1');
     }
+    return requestAPI<IComparisonPlus>('compare?' + q.toString());
+  };
+  React.useEffect(() => {
     let current = true;
-    requestAPI<IComparison>('compare?' + q.toString()).then(
-      c => {
-        if (!current) {
-          return;
-        }
-        // Keep the histories fetched before, so switching back is instant.
-        const merged = { ...c, histories: { ...(dataRef.current?.histories ?? {}), ...c.histories } };
-        dataRef.current = merged;
-        setData(merged);
-        setError(null);
-        if (!metric) {
-          const first = Object.keys(c.histories)[0] ?? Object.keys(c.sections.metrics)[0];
-          if (first) {
-            setMetric(first);
-          }
-        }
-      },
-      e => current && setError(e as ApiError)
-    );
+    dataRef.current = null;
+    ask([]).then(c => {
+      if (!current) {
+        return;
+      }
+      dataRef.current = c;
+      setData(c);
+      setError(null);
+      setAutoPanels(Object.keys(c.histories).slice(0, 1));
+    }, e => current && setError(e as ApiError));
     return () => {
       current = false;
     };
-  }, [props.ids.join(','), metric]);
+  }, [props.ids.join(',')]);
+  React.useEffect(() => {
+    const have = dataRef.current;
+    const missing = have ? chosen.filter(m => !have.histories[m] && have.sections.metrics[m]) : [];
+    if (!missing.length) {
+      return;
+    }
+    let current = true;
+    ask(missing).then(c => {
+      if (current && dataRef.current) {
+        const merged = { ...dataRef.current, histories: { ...dataRef.current.histories, ...c.histories } };
+        dataRef.current = merged;
+        setData(merged);
+      }
+    }, e => current && setError(e as ApiError));
+    return () => {
+      current = false;
+    };
+  }, [chosen.join('\u0000'), data !== null]);
 
   const loadNotebookDiff = (kind: 'notebook' | 'lineage') => {
     setNbKind(kind);
@@ -192,63 +322,96 @@ export function Compare(props: {
       </label>
     </div>
   );
+  const plots = React.useMemo(() => (data ? plotRows(data) : null), [data]);
+  // Each panel's series, made once per answer and brush (a new array would redraw the chart).
+  const seriesCache = React.useMemo(() => new Map<string, ISeries[]>(), [data, brush, reference]);
   if (error) {
     return <div className="jp-xtrack-detail">{header}<div className="jp-xtrack-error" role="alert">{error.message}</div></div>;
   }
-  if (!data) {
+  if (!data || !plots) {
     return <div className="jp-xtrack-detail">{header}<div className="jp-xtrack-empty">Comparing…</div></div>;
   }
-  const histories = metric ? data.histories[metric] ?? {} : {};
-  const series = data.runs
-    .map((r, i) => ({ label: data.labels[i], history: histories[r.id] }))
-    .filter(s => s.history);
-  const axes = numericAxes(data);
-  const metricRow = data.sections.metrics[metric];
-  const pcAxes = metricRow ? [...axes, metric] : axes;
-  const pcRows = data.runs.map((_, i) => ({
-    label: data.labels[i],
-    values: [
-      ...axes.map(a => toNumber(data.sections.params[a].values[i] as any)),
-      ...(metricRow ? [toNumber(metricRow.values[i] as any)] : [])
-    ]
-  }));
+  // The brush (from the plots) narrows the columns; the reference run always stays.
+  const cols = data.runs.map((_, i) => i).filter(i => !brush || brush.ids.has(data.runs[i].id) || i === reference);
+  const histories = (name: string): ISeries[] | null => {
+    const h = data.histories[name];
+    if (!h) {
+      return data.sections.metrics[name] ? null : [];
+    }
+    if (!seriesCache.has(name)) {
+      const dark = document.body.dataset.jpThemeLight === 'false';
+      seriesCache.set(name, data.runs
+        .map((r, i) => ({ label: data.labels[i], history: h[r.id], color: seriesColor(i, dark) }))
+        .filter((s, i) => s.history && cols.includes(i)));
+    }
+    return seriesCache.get(name)!;
+  };
+  const byLabel = new Map(data.labels.map((l, i) => [l, i]));
+  const groupChoices = ['experiment', 'name', ...plots.params.filter(p => new Set(plots.rows.map(r => r.values[p])).size < plots.rows.length)];
+  const groupOf = (key: string, label: string): string => {
+    const i = byLabel.get(label) ?? 0;
+    if (key === 'experiment') {
+      return data.runs[i].experiment;
+    }
+    if (key === 'name') {
+      return data.runs[i].name ?? data.labels[i];
+    }
+    return `${key}=${formatValue(data.sections.params[key]?.values[i] as any)}`;
+  };
+  const colorBy = chosen.find(m => plots.metrics.includes(m)) ?? plots.metrics[0] ?? '';
+  const pcInitial = colorBy ? [colorBy, ...numericAxes(data).filter(a => plots.params.includes(a))] : numericAxes(data);
+  const plotKeys = [...plots.metrics, ...plots.params];
+  const logKeys = new Set(data.log_params ?? []);
+  const onBrush = (source: string) => (ids: string[] | null) => setBrushed(ids, source);
+  const legend = data.runs.map((r, i) => (
+    <button key={r.id} className="jp-xtrack-link" onClick={() => props.onOpen(r.id)}
+      style={{ opacity: cols.includes(i) ? 1 : 0.4 }}>
+      <span className="jp-xtrack-swatch" style={{ background: seriesColor(i, document.body.dataset.jpThemeLight === 'false') }} />
+      {data.labels[i]}
+    </button>
+  ));
   return (
     <div className="jp-xtrack-detail">
       {header}
       <div className="jp-xtrack-scroll">
-        <div className="jp-xtrack-legend">
-          {data.runs.map((r, i) => (
-            <button key={r.id} className="jp-xtrack-link" onClick={() => props.onOpen(r.id)}>
-              <span className="jp-xtrack-swatch" style={{ background: seriesColor(i) }} />
-              {data.labels[i]}
-            </button>
-          ))}
-        </div>
+        {brush && (
+          <div className="jp-xtrack-brushed" role="status">
+            {brush.ids.size} runs kept by the {brush.source} brush
+            <button className="jp-xtrack-link" onClick={() => setBrushed(null)}>show all</button>
+          </div>
+        )}
+        {data.runs.length > LEGEND_INLINE ? (
+          // Many runs: the legend folds away, so the charts stay on screen (hover names runs).
+          <details className="jp-xtrack-legend-fold">
+            <summary>{data.runs.length} runs (colours)</summary>
+            <div className="jp-xtrack-legend">{legend}</div>
+          </details>
+        ) : <div className="jp-xtrack-legend">{legend}</div>}
         {Object.keys(data.sections.metrics).length > 0 && (
           <details className="jp-xtrack-section" open>
-            <summary>Metric histories</summary>
-            <select aria-label="metric to chart" className="jp-mod-styled" value={metric}
-              onChange={e => setMetric(e.target.value)}>
-              {Object.keys(data.sections.metrics).map(k => <option key={k} value={k}>{k}</option>)}
-            </select>
-            {series.length > 0 ? <LineChart series={series} width={360} height={180} title={metric} />
-              : <div className="jp-xtrack-muted">no history for {metric}</div>}
+            <summary>Metric panels</summary>
+            <MetricPanels metrics={Object.keys(data.sections.metrics)} chosen={chosen} onChosen={setPanels}
+              histories={histories} groupChoices={groupChoices} groupOf={groupOf} />
           </details>
         )}
-        {data.runs.length > 3 && pcAxes.length >= 2 && (
+        {data.runs.length > 2 && pcInitial.length >= 2 && (
           <details className="jp-xtrack-section" open>
-            <summary>Params against {metric || 'metrics'}</summary>
-            <div className="jp-xtrack-hscroll"><ParallelCoordinates axes={pcAxes} rows={pcRows} /></div>
-            {metricRow && (
-              <div className="jp-xtrack-muted jp-xtrack-pc-key">
-                One line per run, coloured by {metric}:{' '}
-                <span className="jp-xtrack-pc-scale" /> lowest to highest
-              </div>
-            )}
+            <summary>Parallel coordinates</summary>
+            <ParallelCoords rows={plots.rows} keys={plotKeys} initial={pcInitial} colorBy={colorBy}
+              logKeys={logKeys} onBrush={onBrush('parallel coordinates')} />
+          </details>
+        )}
+        {data.runs.length > 2 && plotKeys.length >= 2 && (
+          <details className="jp-xtrack-section" open>
+            <summary>Scatter</summary>
+            <Scatter rows={plots.rows} keys={plotKeys} logKeys={logKeys} onBrush={onBrush('scatter')}
+              initialX={pcInitial.find(k => k !== colorBy) ?? plotKeys[1]} initialY={colorBy || plotKeys[0]} />
           </details>
         )}
         {(['params', 'metrics', 'env', 'git', 'data'] as const).map(s => (
-          <SectionTable key={s} title={s} labels={data.labels} rows={data.sections[s]} onlyDiffering={onlyDiffering} />
+          <SectionTable key={s} title={s} labels={data.labels} rows={data.sections[s]} onlyDiffering={onlyDiffering}
+            cols={cols} reference={reference} onReference={setReference}
+            deltas={s === 'params' || s === 'metrics'} directions={s === 'metrics' ? data.directions : undefined} />
         ))}
         <details className="jp-xtrack-section">
           <summary>Code</summary>

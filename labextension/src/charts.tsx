@@ -1,116 +1,221 @@
-/** Small SVG charts: metric histories (one or overlaid) and parallel coordinates. */
+/** Metric charts in the sidebar: React around the shared chart module (chartcore.ts, uPlot),
+ * the chart toolbar (x axis, log y, smoothing, groups, reset zoom) and the panel list a user
+ * picks metrics from. */
 import * as React from 'react';
-import { formatNumber, toNumber } from './format';
-import { extent, historyXs, IHistory, linePath } from './model';
+import {
+  createChart, fromHistory, IChartHandle, IChartOptions, IChartSeries, prefersLog, seriesColor, XMode
+} from './chartcore';
+import { IHistory } from './model';
 
-const PALETTE = [
-  '#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd',
-  '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'
-];
-
-/** The colour of series `i`. */
-export function seriesColor(i: number): string {
-  return PALETTE[i % PALETTE.length];
-}
+export { seriesColor };
 
 export interface ISeries {
   label: string;
   history: IHistory;
+  group?: string;
+  color?: string;
 }
 
-/** Line chart of one or more histories on shared axes. */
-export function LineChart(props: {
-  series: ISeries[];
-  width?: number;
-  height?: number;
-  title?: string;
+/** What the toolbar sets; `logY: 'auto'` is log when the values span two decades or more. */
+export interface IChartSettings {
+  xMode: XMode;
+  logY: boolean | 'auto';
+  smoothing: number;
+  /** Group key (one of the choices given), '' for each run on its own. */
+  groupBy: string;
+}
+
+export const DEFAULT_CHART: IChartSettings = { xMode: 'step', logY: 'auto', smoothing: 0, groupBy: '' };
+
+function isDark(): boolean {
+  return document.body.dataset.jpThemeLight === 'false';
+}
+
+/** A chartcore chart that follows its box's width and JupyterLab's theme. */
+export function UChart(props: {
+  series: IChartSeries[];
+  options: IChartOptions;
+  /** Bumped by the toolbar's reset button. */
+  resetKey?: number;
 }): JSX.Element {
-  const width = props.width ?? 320;
-  const height = props.height ?? 140;
-  const pad = { l: 44, r: 8, t: 8, b: 18 };
-  const w = width - pad.l - pad.r;
-  const h = height - pad.t - pad.b;
-  const all = props.series.map(s => ({
-    xs: historyXs(s.history),
-    ys: s.history.value.map(v => toNumber(v))
-  }));
-  const xr = extent(all.flatMap(s => s.xs));
-  const yr = extent(all.flatMap(s => s.ys));
+  const host = React.useRef<HTMLDivElement>(null);
+  const chart = React.useRef<IChartHandle | null>(null);
+  const [dark, setDark] = React.useState(isDark);
+  React.useEffect(() => {
+    const watch = new MutationObserver(() => setDark(isDark()));
+    watch.observe(document.body, { attributes: true, attributeFilter: ['data-jp-theme-light'] });
+    const el = host.current!;
+    const resize = new ResizeObserver(() => chart.current?.setWidth(el.clientWidth));
+    resize.observe(el);
+    return () => {
+      watch.disconnect();
+      resize.disconnect();
+      chart.current?.destroy();
+      chart.current = null;
+    };
+  }, []);
+  React.useEffect(() => {
+    if (chart.current) {
+      chart.current.update(props.series, props.options);
+    } else {
+      chart.current = createChart(host.current!, props.series, props.options);
+    }
+  }, [props.series, props.options, dark]);
+  React.useEffect(() => {
+    if (props.resetKey) {
+      chart.current?.resetZoom();
+    }
+  }, [props.resetKey]);
+  return <div ref={host} className="jp-xtrack-uchart" />;
+}
+
+/** The chart controls: x axis, log y, smoothing, grouping, and reset zoom. */
+export function ChartToolbar(props: {
+  value: IChartSettings;
+  onChange: (value: IChartSettings) => void;
+  onReset: () => void;
+  /** Keys the runs can be grouped by (none: no grouping control). */
+  groupChoices?: string[];
+}): JSX.Element {
+  const v = props.value;
+  const set = (patch: Partial<IChartSettings>) => props.onChange({ ...v, ...patch });
   return (
-    // Scales down to a narrow sidebar (viewBox), never wider than its box.
-    <svg className="jp-xtrack-chart" width={width} height={height} viewBox={`0 0 ${width} ${height}`}
-      role="img" aria-label={props.title ?? 'metric history'}>
-      <g transform={`translate(${pad.l},${pad.t})`}>
-        <rect width={w} height={h} className="jp-xtrack-chart-frame" />
-        <text x={-4} y={8} textAnchor="end" className="jp-xtrack-axis">{formatNumber(yr[1])}</text>
-        <text x={-4} y={h} textAnchor="end" className="jp-xtrack-axis">{formatNumber(yr[0])}</text>
-        <text x={0} y={h + 14} className="jp-xtrack-axis">{formatNumber(xr[0])}</text>
-        <text x={w} y={h + 14} textAnchor="end" className="jp-xtrack-axis">{formatNumber(xr[1])}</text>
-        {all.map((s, i) => (
-          <path key={i} d={linePath(s.xs, s.ys, { width: w, height: h, x: xr, y: yr })}
-            fill="none" stroke={seriesColor(i)} strokeWidth={1.5}>
-            <title>{props.series[i].label}</title>
-          </path>
-        ))}
-        {/* A metric logged once has no line to draw: a dot shows its value. */}
-        {all.map((s, i) =>
-          s.xs.length === 1 && s.ys[0] !== null && Number.isFinite(s.ys[0]) ? (
-            <circle key={`dot${i}`} className="jp-xtrack-dot" r={3} fill={seriesColor(i)}
-              cx={((s.xs[0] - xr[0]) / (xr[1] - xr[0] || 1)) * w}
-              cy={h - ((s.ys[0]! - yr[0]) / (yr[1] - yr[0] || 1)) * h}>
-              <title>{props.series[i].label}</title>
-            </circle>
-          ) : null
-        )}
-      </g>
-    </svg>
+    <div className="jp-xtrack-chart-toolbar">
+      <label>x <select aria-label="x axis" className="jp-mod-styled" value={v.xMode}
+        onChange={e => set({ xMode: e.target.value as XMode })}>
+        <option value="step">step</option>
+        <option value="relative">time since start</option>
+        <option value="time">wall time</option>
+      </select></label>
+      <label title="auto: log when the values span two decades or more">log y <select aria-label="log y"
+        className="jp-mod-styled" value={String(v.logY)}
+        onChange={e => set({ logY: e.target.value === 'auto' ? 'auto' : e.target.value === 'true' })}>
+        <option value="auto">auto</option>
+        <option value="true">on</option>
+        <option value="false">off</option>
+      </select></label>
+      <label title="exponential moving average">smooth <input type="range" aria-label="smoothing"
+        min={0} max={0.99} step={0.01} value={v.smoothing}
+        onChange={e => set({ smoothing: Number(e.target.value) })} />
+        <span className="jp-xtrack-muted">{v.smoothing.toFixed(2)}</span></label>
+      {props.groupChoices && props.groupChoices.length > 0 && (
+        <label>group <select aria-label="group runs by" className="jp-mod-styled" value={v.groupBy}
+          onChange={e => set({ groupBy: e.target.value })}>
+          <option value="">each run</option>
+          {props.groupChoices.map(g => <option key={g} value={g}>{g}</option>)}
+        </select></label>
+      )}
+      <button className="jp-mod-styled" title="reset zoom (or double-click the chart)" onClick={props.onReset}>
+        reset zoom
+      </button>
+    </div>
   );
 }
 
-/** Parallel coordinates: one axis per numeric param, the last axis the chosen metric. */
-export function ParallelCoordinates(props: {
-  axes: string[];
-  rows: { label: string; values: (number | null)[] }[];
-  width?: number;
+/** The chart options for some series under the toolbar's settings. */
+export function chartOptions(title: string, series: IChartSeries[], s: IChartSettings, height?: number): IChartOptions {
+  const logY = s.logY === 'auto' ? series.some(x => x.value.length > 1) && prefersLog(series.flatMap(x => Array.from(x.value))) : s.logY;
+  return { title, xMode: s.xMode, logY, smoothing: s.smoothing, grouped: s.groupBy !== '', height };
+}
+
+/** Histories as chart series (colours by position among all runs, so they match legends). */
+export function toChartSeries(series: ISeries[]): IChartSeries[] {
+  return series.map((s, i) =>
+    fromHistory(s.label, s.history, { group: s.group, color: s.color ?? seriesColor(i, isDark()) }));
+}
+
+/** One metric's history (or several runs' overlaid), with its own toolbar. */
+export function LineChart(props: {
+  series: ISeries[];
+  title?: string;
   height?: number;
 }): JSX.Element {
-  // About 85 px between axes: three axes fit a sidebar of default width; more scroll.
-  const width = props.width ?? Math.max(220, 60 + (props.axes.length - 1) * 85);
-  const height = props.height ?? 200;
-  const pad = { l: 30, r: 30, t: 24, b: 12 };
-  const w = width - pad.l - pad.r;
-  const h = height - pad.t - pad.b;
-  const ranges = props.axes.map((_, j) => extent(props.rows.map(r => r.values[j])));
-  const ax = (j: number) => (props.axes.length < 2 ? 0 : (j / (props.axes.length - 1)) * w);
-  const ay = (j: number, v: number) => h - ((v - ranges[j][0]) / (ranges[j][1] - ranges[j][0])) * h;
-  const last = props.axes.length - 1;
-  const [mlo, mhi] = ranges[last] ?? [0, 1];
+  const [settings, setSettings] = React.useState<IChartSettings>(DEFAULT_CHART);
+  const [reset, setReset] = React.useState(0);
+  const title = props.title ?? 'metric';
+  const series = React.useMemo(() => toChartSeries(props.series), [props.series]);
+  const options = React.useMemo(() => chartOptions(title, series, settings, props.height), [title, series, settings, props.height]);
   return (
-    <svg className="jp-xtrack-chart" width={width} height={height} viewBox={`0 0 ${width} ${height}`}
-      role="img" aria-label="parallel coordinates">
-      <g transform={`translate(${pad.l},${pad.t})`}>
-        {props.rows.map((row, i) => {
-          const points = row.values
-            .map((v, j) => (v === null || !Number.isFinite(v) ? null : `${ax(j)},${ay(j, v)}`))
-            .filter(p => p !== null);
-          const m = row.values[last];
-          const t = m === null ? 0 : (m - mlo) / (mhi - mlo || 1);
-          return (
-            <polyline key={i} points={points.join(' ')} fill="none" strokeWidth={1.2}
-              stroke={`hsl(${Math.round(240 - 240 * t)}, 70%, 50%)`} opacity={0.75}>
-              <title>{row.label}</title>
-            </polyline>
-          );
-        })}
-        {props.axes.map((name, j) => (
-          <g key={name} transform={`translate(${ax(j)},0)`}>
-            <line y1={0} y2={h} className="jp-xtrack-pc-axis" />
-            <text y={-10} textAnchor="middle" className="jp-xtrack-axis">{name}</text>
-            <text y={h + 10} textAnchor="middle" className="jp-xtrack-axis">{formatNumber(ranges[j][0])}</text>
-            <text y={-1} x={3} className="jp-xtrack-axis">{formatNumber(ranges[j][1])}</text>
-          </g>
+    <div className="jp-xtrack-linechart">
+      <ChartToolbar value={settings} onChange={setSettings} onReset={() => setReset(r => r + 1)} />
+      <UChart series={series} options={options} resetKey={reset} />
+    </div>
+  );
+}
+
+/** Which metrics are charted: a searchable list of every metric, chosen ones first. */
+export function PanelChooser(props: {
+  metrics: string[];
+  chosen: string[];
+  onChosen: (chosen: string[]) => void;
+}): JSX.Element {
+  const [query, setQuery] = React.useState('');
+  const q = query.trim().toLowerCase();
+  const shown = props.metrics.filter(m => !q || m.toLowerCase().includes(q));
+  const toggle = (m: string) =>
+    props.onChosen(props.chosen.includes(m) ? props.chosen.filter(c => c !== m) : [...props.chosen, m]);
+  return (
+    <details className="jp-xtrack-panels">
+      <summary>Panels ({props.chosen.length} of {props.metrics.length} metrics)</summary>
+      <input className="jp-mod-styled" type="search" placeholder="search metrics" aria-label="search metrics"
+        value={query} onChange={e => setQuery(e.target.value)} />
+      <div className="jp-xtrack-panel-list" role="group" aria-label="metrics to chart">
+        {shown.map(m => (
+          <label key={m} title={m}>
+            <input type="checkbox" checked={props.chosen.includes(m)} onChange={() => toggle(m)} /> {m}
+          </label>
         ))}
-      </g>
-    </svg>
+        {!shown.length && <span className="jp-xtrack-muted">no metric matches</span>}
+      </div>
+    </details>
+  );
+}
+
+/** The chosen metrics' charts under one toolbar; `histories(name)` is null while loading. */
+export function MetricPanels(props: {
+  metrics: string[];
+  chosen: string[];
+  onChosen: (chosen: string[]) => void;
+  histories: (name: string) => ISeries[] | null;
+  groupChoices?: string[];
+  groupOf?: (groupBy: string, label: string) => string;
+}): JSX.Element {
+  const [settings, setSettings] = React.useState<IChartSettings>(DEFAULT_CHART);
+  const [reset, setReset] = React.useState(0);
+  return (
+    <div className="jp-xtrack-metric-panels">
+      <PanelChooser metrics={props.metrics} chosen={props.chosen} onChosen={props.onChosen} />
+      <ChartToolbar value={settings} onChange={setSettings} onReset={() => setReset(r => r + 1)}
+        groupChoices={props.groupChoices} />
+      <div className="jp-xtrack-panel-grid">
+        {props.chosen.map(name => (
+          <Panel key={name} name={name} series={props.histories(name)} settings={settings} reset={reset}
+            groupOf={props.groupOf} />
+        ))}
+      </div>
+    </div>
+  );
+}
+
+function Panel(props: {
+  name: string;
+  series: ISeries[] | null;
+  settings: IChartSettings;
+  reset: number;
+  groupOf?: (groupBy: string, label: string) => string;
+}): JSX.Element {
+  const { groupBy } = props.settings;
+  const series = React.useMemo(
+    () => toChartSeries((props.series ?? []).map(s =>
+      ({ ...s, group: groupBy && props.groupOf ? props.groupOf(groupBy, s.label) : undefined }))),
+    [props.series, groupBy]);
+  const options = React.useMemo(() => chartOptions(props.name, series, props.settings), [props.name, series, props.settings]);
+  return (
+    <figure className="jp-xtrack-figure jp-xtrack-panel" data-metric={props.name}>
+      <figcaption>{props.name}</figcaption>
+      {props.series === null ? <div className="jp-xtrack-muted">loading…</div>
+        : series.length ? <UChart series={series} options={options} resetKey={props.reset} />
+          : <div className="jp-xtrack-muted">no values of {props.name}</div>}
+    </figure>
   );
 }

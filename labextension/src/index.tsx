@@ -164,6 +164,7 @@ function XTrackApp(props: {
   } else if (view.kind === 'compare') {
     body = (
       <Compare ids={view.ids} onOpenNotebookDiff={props.openNotebookDiff} onBack={() => setView({ kind: 'runs' })}
+        settings={props.settings}
         onOpen={id => setView({ kind: 'run', id })} />
     );
   } else {

@@ -1,8 +1,7 @@
 // jupyter_xtrack in-notebook views: live metrics, run card, run table, compare, progress.
 // One plain ES module for anywidget; the Python model's `view` trait picks the view.
-// No network, no bundler: charts are SVG drawn here.
+// No network and no bundler here: charts come from the prebuilt chart module (see plot()).
 
-const SVG_NS = "http://www.w3.org/2000/svg";
 // Okabe-Ito: colour-blind safe, readable on light and dark (same as static_chart.py).
 const PALETTE = ["#0072B2", "#E69F00", "#009E73", "#D55E00", "#CC79A7", "#56B4E9", "#F0E442", "#7f7f7f"];
 
@@ -23,15 +22,6 @@ function h(tag, attrs, ...children) {
   return el;
 }
 
-function s(tag, attrs) {
-  const el = document.createElementNS(SVG_NS, tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (k === "text") el.textContent = v;
-    else el.setAttribute(k, String(v));
-  }
-  return el;
-}
-
 // -- numbers: same rules as records/formatting.py -------------------------------------
 export function fmt(v, digits = 4) {
   if (v === null || v === undefined) return "—";
@@ -45,106 +35,33 @@ export function fmt(v, digits = 4) {
   return String(Number(v.toPrecision(digits)));
 }
 
-function fmtDuration(sec) {
-  if (sec === null || sec === undefined || !Number.isFinite(sec)) return "?";
-  if (sec < 1) return `${Math.round(sec * 1000)} ms`;
-  if (sec < 60) return `${Number(sec.toPrecision(3))} s`;
-  const m = Math.floor(Math.round(sec) / 60), r = Math.round(sec) % 60;
-  if (m < 60) return `${m} min ${String(r).padStart(2, "0")} s`;
-  return `${Math.floor(m / 60)} h ${String(m % 60).padStart(2, "0")} min`;
+// -- charts: the shared chart module (labextension/src/chartcore.ts, uPlot), which
+// views/models.py puts in front of this file as `XtrackChart`; null when it was not built.
+const CHARTS = typeof XtrackChart === "undefined" ? null : XtrackChart;
+
+function isDark() {
+  const b = typeof document !== "undefined" && document.body;
+  return !!b && (b.dataset.jpThemeLight === "false" || b.classList.contains("vscode-dark"));
 }
 
-function niceTicks(lo, hi, count = 4) {
-  if (!(hi > lo)) return [lo];
-  const raw = (hi - lo) / count;
-  const mag = Math.pow(10, Math.floor(Math.log10(raw)));
-  const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((st) => st >= raw) || raw;
-  const out = [];
-  for (let t = Math.ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) out.push(Number(t.toPrecision(12)));
-  return out;
+// A chart in a new element (or `into`, redrawn in place): series as chartcore takes them.
+function plot(series, opts, into) {
+  const el = into || h("div", { class: "xt-plot" });
+  if (!CHARTS) {
+    el.replaceChildren(h("div", { class: "xt-muted", text: "charts unavailable: the chart bundle was not built (npm run build in labextension/)" }));
+    return el;
+  }
+  const options = { width: 300, height: 150, ...opts };
+  if (options.logY === "auto") {
+    options.logY = CHARTS.prefersLog(series.flatMap((sr) => Array.from(sr.value)));
+  }
+  if (el._xtChart) el._xtChart.update(series, options);
+  else el._xtChart = CHARTS.createChart(el, series, options);
+  return el;
 }
 
-// -- the chart: lines (with optional min..max band), step lines, markers --------------
-// lines: [{label, xs, ys, lo?, hi?, step?, markers?, color?, state?}]
-function chart(lines, opts = {}) {
-  const W = opts.width || 300, H = opts.height || 150;
-  const m = { l: 48, r: 8, t: opts.title ? 18 : 6, b: 20 };
-  const svg = s("svg", { width: W, height: H, viewBox: `0 0 ${W} ${H}`, class: "xt-chart" });
-  if (opts.title) svg.append(s("text", { x: 4, y: 12, class: "xt-chart-title", text: opts.title }));
-  let x0 = Infinity, x1 = -Infinity, y0 = Infinity, y1 = -Infinity;
-  for (const ln of lines) {
-    for (let i = 0; i < ln.xs.length; i++) {
-      const x = ln.xs[i];
-      const ys = [ln.ys[i], ln.lo ? ln.lo[i] : NaN, ln.hi ? ln.hi[i] : NaN];
-      if (!Number.isFinite(x)) continue;
-      for (const y of ys) {
-        if (!Number.isFinite(y)) continue;
-        if (x < x0) x0 = x;
-        if (x > x1) x1 = x;
-        if (y < y0) y0 = y;
-        if (y > y1) y1 = y;
-      }
-    }
-  }
-  if (!Number.isFinite(x0)) return svg;
-  if (x1 <= x0) x1 = x0 + 1;
-  if (y1 <= y0) { const d = Math.abs(y0) * 0.05 || 1; y0 -= d; y1 += d; }
-  const pw = W - m.l - m.r, ph = H - m.t - m.b;
-  const X = (x) => m.l + ((x - x0) / (x1 - x0)) * pw;
-  const Y = (y) => m.t + ph - ((y - y0) / (y1 - y0)) * ph;
-  const axis = s("g", { class: "xt-axis" });
-  axis.append(s("rect", { x: m.l, y: m.t, width: pw, height: ph, class: "xt-frame" }));
-  for (const t of niceTicks(y0, y1, 3)) {
-    axis.append(s("line", { x1: m.l, x2: m.l + pw, y1: Y(t), y2: Y(t), class: "xt-grid" }));
-    axis.append(s("text", { x: m.l - 4, y: Y(t) + 3, "text-anchor": "end", text: fmt(t, 3) }));
-  }
-  const xf = opts.xFormat || ((v) => fmt(v, 3));
-  for (const t of niceTicks(x0, x1, 4)) {
-    axis.append(s("text", { x: X(t), y: H - 6, "text-anchor": "middle", text: xf(t) }));
-  }
-  svg.append(axis);
-  lines.forEach((ln, j) => {
-    const color = ln.color || PALETTE[j % PALETTE.length];
-    if (ln.lo && ln.hi) {
-      let up = "", down = "";
-      for (let i = 0; i < ln.xs.length; i++) {
-        if (!Number.isFinite(ln.xs[i]) || !Number.isFinite(ln.lo[i]) || !Number.isFinite(ln.hi[i])) continue;
-        up += `${up ? "L" : "M"}${X(ln.xs[i]).toFixed(1)},${Y(ln.hi[i]).toFixed(1)}`;
-        down = `L${X(ln.xs[i]).toFixed(1)},${Y(ln.lo[i]).toFixed(1)}` + down;
-      }
-      if (up) svg.append(s("path", { d: up + down + "Z", fill: color, opacity: 0.18, class: "xt-band" }));
-    }
-    if (ln.markers) {
-      const g = s("g", { class: "xt-markers" });
-      for (let i = 0; i < ln.xs.length; i++) {
-        if (!Number.isFinite(ln.xs[i]) || !Number.isFinite(ln.ys[i])) continue;
-        const st = ln.states ? ln.states[i] : "";
-        g.append(s("circle", { cx: X(ln.xs[i]).toFixed(1), cy: Y(ln.ys[i]).toFixed(1), r: 2.5,
-          fill: st === "pruned" || st === "failed" ? "none" : color, stroke: color, class: `xt-dot xt-${st}` }));
-      }
-      svg.append(g);
-      return;
-    }
-    let d = "", prevY = null;
-    for (let i = 0; i < ln.xs.length; i++) {
-      if (!Number.isFinite(ln.xs[i]) || !Number.isFinite(ln.ys[i])) continue;
-      const px = X(ln.xs[i]).toFixed(1), py = Y(ln.ys[i]).toFixed(1);
-      if (!d) d = `M${px},${py}`;
-      else d += ln.step ? `H${px}V${py}` : `L${px},${py}`;
-      prevY = py;
-    }
-    if (d) svg.append(s("path", { d, fill: "none", stroke: color, "stroke-width": 1.5, class: "xt-line", "data-label": ln.label || "" }));
-  });
-  if (lines.length > 1 && opts.legend !== false) {
-    const lg = s("g", { class: "xt-legend" });
-    lines.forEach((ln, j) => {
-      const y = m.t + 10 + j * 11;
-      lg.append(s("rect", { x: m.l + 6, y: y - 6, width: 8, height: 3, fill: ln.color || PALETTE[j % PALETTE.length] }));
-      lg.append(s("text", { x: m.l + 18, y, text: ln.label || "" }));
-    });
-    svg.append(lg);
-  }
-  return svg;
+function color(i) {
+  return CHARTS ? CHARTS.seriesColor(i, isDark()) : PALETTE[i % PALETTE.length];
 }
 
 // Re-render at most once per animation frame, however often the model changes.
@@ -181,21 +98,25 @@ function unpack(model) {
 
 function renderLive(model, el) {
   let axis = "step";
+  let logY = "auto";
   const root = h("div", { class: "xt-live" });
   el.append(root);
+  // One chart per metric, kept across redraws and updated in place while the cell runs.
+  const panels = new Map();
   const draw = () => {
     const { meta, series } = unpack(model);
-    const t0 = meta.t0 || 0;
     const running = meta.status !== "done";
-    const toggle = (name) => h("button", {
+    const toggle = (name, label) => h("button", {
       class: `xt-toggle${axis === name ? " xt-on" : ""}`, "data-axis": name,
-      onclick: () => { axis = name; draw(); } }, name);
+      onclick: () => { axis = name; draw(); } }, label);
+    const logToggle = h("button", { class: `xt-toggle xt-log${logY === true ? " xt-on" : ""}`, title: "log y (auto: when values span two decades)",
+      onclick: () => { logY = logY === true ? false : true; draw(); } }, logY === "auto" ? "log: auto" : logY ? "log: on" : "log: off");
     const head = h("div", { class: "xt-head" },
       h("span", { class: running ? "xt-pulse" : "xt-done", title: running ? "live" : "done" }, running ? "●" : "✓"),
       h("b", {}, meta.run || "run"),
       h("span", { class: "xt-muted xt-points" }, `${fmt(meta.points || 0)} points`),
       h("span", { class: "xt-spacer" }),
-      h("span", { class: "xt-muted" }, "x:"), toggle("step"), toggle("time"));
+      h("span", { class: "xt-muted" }, "x:"), toggle("step", "step"), toggle("relative", "time"), logToggle);
     const latest = meta.latest || {};
     const values = h("div", { class: "xt-values" },
       Object.keys(latest).map((k) => h("span", { class: "xt-value", "data-key": k },
@@ -204,10 +125,16 @@ function renderLive(model, el) {
     for (const key of meta.keys || []) {
       const sr = series[key];
       if (!sr || sr.n < 2) continue;
-      const xs = axis === "time" ? Array.from(sr.time, (t) => t - t0) : sr.step;
-      grid.append(h("div", { class: "xt-panel", "data-key": key },
-        chart([{ label: key, xs, ys: sr.mean, lo: sr.lo, hi: sr.hi }],
-          { title: `${key}  ${fmt(latest[key])}`, xFormat: axis === "time" ? (v) => fmtDuration(v) : undefined })));
+      let panel = panels.get(key);
+      if (!panel) {
+        panel = { title: h("div", { class: "xt-chart-title" }), chart: h("div", { class: "xt-plot" }) };
+        panel.el = h("div", { class: "xt-panel", "data-key": key }, panel.title, panel.chart);
+        panels.set(key, panel);
+      }
+      panel.title.textContent = `${key}  ${fmt(latest[key])}`;
+      plot([{ label: key, step: sr.step, time: sr.time, value: sr.mean, lo: sr.lo, hi: sr.hi, color: color(0) }],
+        { title: key, xMode: axis, logY }, panel.chart);
+      grid.append(panel.el);
     }
     root.replaceChildren(head, values, grid, errorLine(model) || "");
   };
@@ -225,7 +152,7 @@ function renderComparison(cmp, onlyDiffs = {}) {
   const labels = cmp.labels;
   const table = h("table", { class: "xt-table xt-compare-table" });
   table.append(h("thead", {}, h("tr", {}, h("th", {}, ""), labels.map((l, j) =>
-    h("th", {}, h("span", { class: "xt-swatch", style: `background:${PALETTE[j % PALETTE.length]}` }), l)))));
+    h("th", {}, h("span", { class: "xt-swatch", style: `background:${color(j)}` }), l)))));
   const body = h("tbody");
   for (const sec of cmp.sections || []) {
     if (!sec.rows.length) continue;
@@ -250,9 +177,9 @@ function renderComparison(cmp, onlyDiffs = {}) {
   if (hist.length) {
     const grid = h("div", { class: "xt-grid-charts" });
     for (const hm of hist) {
-      grid.append(h("div", { class: "xt-panel", "data-key": hm.key }, chart(
-        hm.runs.map((r) => ({ label: r.label, xs: r.xs, ys: r.ys, color: PALETTE[r.index % PALETTE.length] })),
-        { title: hm.key })));
+      grid.append(h("div", { class: "xt-panel", "data-key": hm.key }, h("div", { class: "xt-chart-title" }, hm.key), plot(
+        hm.runs.map((r) => ({ label: r.label, step: r.xs, value: r.ys, color: color(r.index) })),
+        { title: hm.key, logY: "auto", width: 340, height: 180 })));
     }
     wrap.append(h("div", { class: "xt-subhead" }, "metric histories"), grid);
   }
@@ -407,16 +334,23 @@ function renderProgress(model, el) {
       ` (trial ${p.best.number}) `, h("span", { class: "xt-muted" },
         Object.entries(p.best.params || {}).map(([k, v]) => `${k}=${v}`).join(" "))) : null;
     const vals = p.values || [], curve = p.curve || [];
-    const lines = [{ label: "trials", xs: vals.map((v) => v[0]), ys: vals.map((v) => v[1]), states: vals.map((v) => v[2]), markers: true }];
-    if (curve.length) lines.push({ label: "best so far", xs: curve.map((c) => c[0]), ys: curve.map((c) => c[1]), step: true });
-    const plot = vals.length ? h("div", { class: "xt-panel" }, chart(lines, { width: 420, height: 170, title: `${p.metric} (${p.direction})` })) : null;
+    // Trials as dots (pruned and failed hollow), the best so far as a step line.
+    const trials = (keep) => { const vs = vals.filter((v) => keep(v[2])); return { step: vs.map((v) => v[0]), value: vs.map((v) => v[1]) }; };
+    const bad = (st) => st === "pruned" || st === "failed";
+    const lines = [
+      { label: "trial", ...trials((st) => !bad(st)), style: "points", color: color(0) },
+      { label: "pruned or failed trial", ...trials(bad), style: "points", hollow: true, color: color(0) },
+    ].filter((ln) => ln.value.length);
+    if (curve.length) lines.push({ label: "best so far", step: curve.map((c) => c[0]), value: curve.map((c) => c[1]), style: "step", color: color(1) });
+    const chartBox = vals.length ? h("div", { class: "xt-panel xt-progress-chart" }, h("div", { class: "xt-chart-title" }, `${p.metric} (${p.direction})`),
+      plot(lines, { title: p.metric || "value", xTitle: "trial", width: 420, height: 170 })) : null;
     const cols = ["trial", "state", p.metric || "value", ...(p.param_keys || []), "duration"];
     const table = h("div", { class: "xt-scroll xt-short" }, h("table", { class: "xt-table" },
       h("thead", {}, h("tr", {}, cols.map((c) => h("th", {}, c)))),
       h("tbody", {}, (p.rows || []).map((r) => h("tr", { class: `xt-${r.state}${r.best ? " xt-best" : ""}` },
         h("td", {}, r.number), h("td", {}, r.state), h("td", { class: "xt-num" }, r.value === null ? "—" : r.value_text),
         r.params.map((v) => h("td", {}, v)), h("td", { class: "xt-muted" }, r.duration))))));
-    root.replaceChildren(head, best || "", plot || "", table, errorLine(model) || "");
+    root.replaceChildren(head, best || "", chartBox || "", table, errorLine(model) || "");
   };
   const later = scheduler(draw);
   for (const name of ["progress", "stop_requested", "error"]) model.on(`change:${name}`, later);

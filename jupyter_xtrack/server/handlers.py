@@ -164,7 +164,8 @@ class RunsHandler(XTrackHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        """A page of runs: filter, order_by, offset, limit, columns, experiment, parent."""
+        """A page of runs: filter, order_by, offset, limit, columns, experiment, parent,
+        group_by."""
         limit = self.int_arg("limit", 100) or 0
         offset = self.int_arg("offset", 0) or 0
         page = await self.reader.call(
@@ -176,6 +177,7 @@ class RunsHandler(XTrackHandler):
             self.list_arg("columns"),
             self.get_argument("experiment", None),
             self.get_argument("parent", None),
+            self.get_argument("group_by", None),
         )
         self.reply(page)
 

@@ -35,11 +35,13 @@ from ..store.blobs import hashes_in
 from ..store.codec import dumps
 from ..store.errors import BlobUnavailableError, StoreError
 from ..store.location import check_store_folder
-from ..store.query import compile_filter, compile_order
+from ..store.query import compile_filter, compile_order, resolve_field
+from ..store.table import BASE_COLUMNS, is_system_column
 from .config import XTrack
 from .downsample import downsample_history
 from .encoding import jsonable
 from .errors import RequestError
+from .groups import group_runs
 from .jobs import list_jobs, request_cancel
 from .safe_paths import check_artifact_name
 
@@ -147,9 +149,13 @@ class StoreReader:
         columns: Sequence[str] | None,
         experiment: str | None = None,
         parent_id: str | None = None,
+        group_by: str | None = None,
     ) -> dict[str, Any]:
         """One page of runs: base columns plus the params/metrics/tags columns matching
-        `columns` (globs; None means all), with the total the filter matched."""
+        `columns` (globs; None means all), with the total the filter matched. Each row
+        has `children_count`; `system` lists the columns that are the tracker's
+        bookkeeping. With `group_by`, `groups` splits every matched run by that column
+        (see server/groups.py), aggregating the `metrics.*` names in `columns`."""
         limit = max(0, min(limit, self.config.max_page))
         offset = max(0, offset)
         store = self.store()
@@ -157,21 +163,46 @@ class StoreReader:
             # Still validate the filter, so a typo shows before the first run exists.
             compile_filter(filter)
             compile_order(order_by)
-            return {"runs": [], "columns": [], "total": 0, "offset": offset, "limit": limit,
-                    "store_state": "missing"}
+            return {"runs": [], "columns": [], "system": [], "total": 0, "offset": offset,
+                    "limit": limit, "store_state": "missing",
+                    **({"groups": [], "truncated": False} if group_by else {})}
         order = [o.strip() for o in order_by.split(",") if o.strip()] if order_by else None
         table = store.query_runs(
             filter or None, experiment=experiment, order_by=order, limit=limit, offset=offset,
             columns=columns, parent_id=parent_id,
         )
-        return {
-            "runs": jsonable(table.rows()),
+        rows = table.rows()
+        counts = store.child_counts([row["id"] for row in rows]) if rows else {}
+        for row in rows:
+            row["children_count"] = counts.get(row["id"], 0)
+        page = {
+            "runs": jsonable(rows),
             "columns": list(table.columns),
+            "system": [c for c in table.columns if is_system_column(c)],
             "total": table.total,
             "offset": offset,
             "limit": limit,
             "store_state": "ok",
         }
+        if group_by:
+            page.update(self._groups(store, filter, experiment, parent_id, group_by, columns))
+        return page
+
+    @staticmethod
+    def _groups(
+        store: RunStore, filter: str | None, experiment: str | None, parent_id: str | None,
+        group_by: str, columns: Sequence[str] | None,
+    ) -> dict[str, Any]:
+        """Every run the filter matched, split by `group_by` (a table column)."""
+        field = resolve_field(group_by.strip(), text=group_by)
+        if field.namespace is None and field.name not in BASE_COLUMNS:
+            raise RequestError(400, f"cannot group by {group_by!r}: group by a params, "
+                               f"metrics or tags column or one of {', '.join(BASE_COLUMNS)}")
+        metrics = [c for c in columns or () if c.startswith("metrics.") and "*" not in c]
+        wanted = [*metrics, *([field.name] if field.namespace else [])]
+        table = store.query_runs(filter or None, experiment=experiment, parent_id=parent_id,
+                                 columns=wanted)
+        return group_runs(table, field.name, metrics)
 
     def run(self, ref: str) -> dict[str, Any]:
         """Everything captured for one run, with its blobs' text inlined: code, git diff,

@@ -33,6 +33,14 @@ Values
 Combine with `and`, `or`, `not` and parentheses; `not` binds tightest, then `and`,
 then `or`. Keywords are case-insensitive.
 
+Plain words
+    mlp   resnet-50 adam   text without operators, quotes or parentheses, none of whose
+                            words is a field or a keyword, is a search: each word must
+                            appear (ignoring case) in the run's name, experiment, notebook
+                            path, kind, a text param's value, or a tag's key or value
+                            (`xtrack.*` bookkeeping tags left out). `metrics.acc` alone
+                            stays a filter, so its error says what is missing.
+
 Ordering (`order_by`) takes the same fields, each optionally followed by `asc` or
 `desc` (default asc): "metrics.acc desc", ["params.lr", "started_at desc"]. Runs
 missing the value sort last either way.
@@ -484,12 +492,53 @@ def _parse_time(value: str, text: str, position: int) -> float:
     return moment.timestamp()
 
 
+# Characters that only the filter language uses: text holding none is a plain-word search
+# (unless one of its words is a field or keyword).
+_FILTER_CHARS = frozenset("=<>~!(),'\"`")
+# Where a plain word is looked for; each `?` takes the lower-cased word.
+_SEARCH_SQL = (
+    "(instr(lower(coalesce(r.name, '')), ?) > 0"
+    " OR instr(lower(r.experiment), ?) > 0"
+    " OR instr(lower(coalesce(r.notebook_path, '')), ?) > 0"
+    " OR instr(lower(r.kind), ?) > 0"
+    " OR r.number IN (SELECT run FROM params WHERE typeof(value) = 'text'"
+    " AND instr(lower(value), ?) > 0)"
+    " OR r.number IN (SELECT run FROM tags WHERE key NOT LIKE 'xtrack.%'"
+    " AND instr(lower(key || char(10) || value), ?) > 0))"
+)
+
+
+def search_words(text: str) -> list[str] | None:
+    """The words of `text` when it is a plain-word search (see the module docstring),
+    else None: it is then a filter."""
+    if _FILTER_CHARS & set(text):
+        return None
+    words = text.split()
+    for word in words:
+        lowered = word.lower()
+        if lowered in _KEYWORDS or word in BASE_FIELDS or lowered.split(".", 1)[0] in NAMESPACES:
+            return None
+    return words or None
+
+
+def _compile_search(words: list[str]) -> Compiled:
+    """Every word in one of the searched places (see _SEARCH_SQL)."""
+    params: list[Any] = []
+    for word in words:
+        params.extend([word.lower()] * _SEARCH_SQL.count("?"))
+    return Compiled(" AND ".join([_SEARCH_SQL] * len(words)), params)
+
+
 def compile_filter(text: str | None) -> Compiled:
     """The WHERE-clause SQL (over `runs AS r`) and parameters for filter `text`; an empty
-    or None filter matches every run. FilterError (with a caret) if it cannot be parsed."""
+    or None filter matches every run; plain words search (see the module docstring).
+    FilterError (with a caret) if it cannot be parsed."""
     if text is None or not text.strip():
         return Compiled("1")
     _check_text(text, "filter")
+    words = search_words(text)
+    if words is not None:
+        return _compile_search(words)
     parser = _Parser(text)
     expr = parser.parse()
     sql = _to_sql(expr)

@@ -4,6 +4,7 @@ with aggregates, against a real server and store, checked against the OpenAPI sc
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -138,3 +139,10 @@ def test_group_conditions_round_trip_odd_keys_and_values(populated: Populated) -
             assert store.query_runs(cond).ids == [run], cond
     finally:
         store.close()
+
+
+async def test_repeated_filters_all_apply(jp_fetch: Any, sweep: dict[str, Any]) -> None:
+    params = [("filter", "trial"), ("filter", "params.opt = 'adam'")]
+    resp = await jp_fetch("xtrack", "api", "runs", params=params)
+    page = json.loads(resp.body)
+    assert {r["id"] for r in page["runs"]} == set(sweep["trials"][1:])

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from jupyter_xtrack.store import FilterError, Store
-from jupyter_xtrack.store.query import search_words
+from jupyter_xtrack.store.query import combine_filters, search_words
 
 
 @pytest.fixture
@@ -82,3 +82,19 @@ def test_filter_errors_stay_pointed(store: Store, named: dict[str, str]) -> None
 def test_search_words_are_parameters_never_pasted(store: Store, named: dict[str, str]) -> None:
     assert found(store, "x;DROP%_") == set()
     assert len(store.query_runs()) == 5
+
+
+def test_text_field_combines_with_the_filter_language(store: Store, named: dict[str, str]) -> None:
+    assert found(store, "text ~ 'MLP' and params.arch != null") == {named["param"]}
+    assert found(store, "not text ~ 'mlp'") == {named["cnn"], named["system"]}
+    for bad in ("text = 'mlp'", "text in ('mlp')", "text = null"):
+        with pytest.raises(FilterError, match="text is searched with ~"):
+            store.query_runs(bad)
+
+
+def test_combined_filters_keep_plain_words(store: Store, named: dict[str, str]) -> None:
+    assert combine_filters([None, " ", "mlp"]) == "mlp"
+    assert combine_filters([]) is None
+    both = combine_filters(["mlp vision", "params.model = 'rf'"])
+    assert both == "(text ~ 'mlp' and text ~ 'vision') and (params.model = 'rf')"
+    assert found(store, both or "") == {named["mlp"]}

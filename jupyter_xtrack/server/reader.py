@@ -155,7 +155,8 @@ class StoreReader:
         `columns` (globs; None means all), with the total the filter matched. Each row
         has `children_count`; `system` lists the columns that are the tracker's
         bookkeeping. With `group_by`, `groups` splits every matched run by that column
-        (see server/groups.py), aggregating the `metrics.*` names in `columns`."""
+        (see server/groups.py), aggregating the metrics that `columns` selects (globs
+        allowed; all metrics when absent)."""
         limit = max(0, min(limit, self.config.max_page))
         offset = max(0, offset)
         store = self.store()
@@ -198,10 +199,11 @@ class StoreReader:
         if field.namespace is None and field.name not in BASE_COLUMNS:
             raise RequestError(400, f"cannot group by {group_by!r}: group by a params, "
                                f"metrics or tags column or one of {', '.join(BASE_COLUMNS)}")
-        metrics = [c for c in columns or () if c.startswith("metrics.") and "*" not in c]
-        wanted = [*metrics, *([field.name] if field.namespace else [])]
+        patterns = [c for c in columns or ("metrics.*",) if c.startswith("metrics.")]
+        wanted = [*patterns, *([field.name] if field.namespace else [])]
         table = store.query_runs(filter or None, experiment=experiment, parent_id=parent_id,
                                  columns=wanted)
+        metrics = [c for c in table.columns if c.startswith("metrics.") and c != field.name]
         return group_runs(table, field.name, metrics)
 
     def run(self, ref: str) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from tornado import web
 from tornado.iostream import StreamClosedError
 
 from ..store.ids import INT64_MAX, run_number
+from ..store.query import combine_filters
 from .encoding import encode
 from .errors import RequestError, error_response
 from .feed import ChangeFeed
@@ -176,18 +177,21 @@ class RunsHandler(XTrackHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        """A page of runs: filter, order_by, offset, limit, columns, experiment, parent."""
+        """A page of runs: filter (repeatable: all must match), order_by, offset, limit,
+        columns, experiment, parent, group_by."""
         limit = self.int_arg("limit", 100) or 0
         offset = self.int_arg("offset", 0) or 0
         page = await self.reader.call(
             self.reader.page,
-            self.get_argument("filter", None),
+            # Repeated: the user's filter or words and another view's (a chart's brush).
+            combine_filters(self.get_arguments("filter")),
             self.get_argument("order_by", None),
             offset,
             limit,
             self.list_arg("columns"),
             self.get_argument("experiment", None),
             self.get_argument("parent", None),
+            self.get_argument("group_by", None),
         )
         self.reply(page)
 

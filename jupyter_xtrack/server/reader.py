@@ -38,12 +38,14 @@ from ..store.blobs import hashes_in
 from ..store.codec import dumps
 from ..store.errors import BlobUnavailableError, StoreError
 from ..store.location import check_store_folder
-from ..store.query import compile_filter, compile_order
+from ..store.query import compile_filter, compile_order, resolve_field
+from ..store.table import BASE_COLUMNS, is_system_column
 from .config import XTrack
 from .downsample import downsample_history
 from .encoding import jsonable
 from .errors import RequestError
 from .heavy import DiffJob
+from .groups import group_runs
 from .jobs import list_jobs, request_cancel
 from .preview import preview_file
 from .safe_paths import check_artifact_name
@@ -169,9 +171,14 @@ class StoreReader:
         columns: Sequence[str] | None,
         experiment: str | None = None,
         parent_id: str | None = None,
+        group_by: str | None = None,
     ) -> dict[str, Any]:
         """One page of runs: base columns plus the params/metrics/tags columns matching
-        `columns` (globs; None means all), with the total the filter matched."""
+        `columns` (globs; None means all), with the total the filter matched. Each row
+        has `children_count`; `system` lists the columns that are the tracker's
+        bookkeeping. With `group_by`, `groups` splits every matched run by that column
+        (see server/groups.py), aggregating the metrics that `columns` selects (globs
+        allowed; all metrics when absent)."""
         limit = max(0, min(limit, self.config.max_page))
         offset = max(0, offset)
         store = self.store()
@@ -179,8 +186,9 @@ class StoreReader:
             # Still validate the filter, so a typo shows before the first run exists.
             compile_filter(filter)
             compile_order(order_by)
-            return {"runs": [], "columns": [], "total": 0, "offset": offset, "limit": limit,
-                    "store_state": "missing"}
+            return {"runs": [], "columns": [], "system": [], "total": 0, "offset": offset,
+                    "limit": limit, "store_state": "missing",
+                    **({"groups": [], "truncated": False} if group_by else {})}
         order = [o.strip() for o in order_by.split(",") if o.strip()] if order_by else None
         marker = f"tags.{NOT_STORED_TAG}"  # read always: it decides `incomplete`
         extra = columns is not None and marker not in columns
@@ -190,16 +198,40 @@ class StoreReader:
             parent_id=parent_id,
         )
         rows = table.rows()
+        counts = store.child_counts([row["id"] for row in rows]) if rows else {}
         for row in rows:
             row["incomplete"] = bool(row.pop(marker) if extra else row.get(marker))
-        return {
+            row["children_count"] = counts.get(row["id"], 0)
+        shown = [c for c in table.columns if not (extra and c == marker)]
+        page = {
             "runs": jsonable(rows),
-            "columns": [c for c in table.columns if not (extra and c == marker)],
+            "columns": shown,
+            "system": [c for c in shown if is_system_column(c)],
             "total": table.total,
             "offset": offset,
             "limit": limit,
             "store_state": "ok",
         }
+        if group_by:
+            page.update(self._groups(store, filter, experiment, parent_id, group_by, columns))
+        return page
+
+    @staticmethod
+    def _groups(
+        store: RunStore, filter: str | None, experiment: str | None, parent_id: str | None,
+        group_by: str, columns: Sequence[str] | None,
+    ) -> dict[str, Any]:
+        """Every run the filter matched, split by `group_by` (a table column)."""
+        field = resolve_field(group_by.strip(), text=group_by)
+        if field.namespace is None and field.name not in BASE_COLUMNS:
+            raise RequestError(400, f"cannot group by {group_by!r}: group by a params, "
+                               f"metrics or tags column or one of {', '.join(BASE_COLUMNS)}")
+        patterns = [c for c in columns or ("metrics.*",) if c.startswith("metrics.")]
+        wanted = [*patterns, *([field.name] if field.namespace else [])]
+        table = store.query_runs(filter or None, experiment=experiment, parent_id=parent_id,
+                                 columns=wanted)
+        metrics = [c for c in table.columns if c.startswith("metrics.") and c != field.name]
+        return group_runs(table, field.name, metrics)
 
     def run(self, ref: str) -> dict[str, Any]:
         """Everything captured for one run, with its blobs' text inlined: code, git diff,

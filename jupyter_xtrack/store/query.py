@@ -33,6 +33,15 @@ Values
 Combine with `and`, `or`, `not` and parentheses; `not` binds tightest, then `and`,
 then `or`. Keywords are case-insensitive.
 
+Plain words
+    text ~ 'mlp'            the text of a run contains 'mlp' (ignoring case): its name,
+                            experiment, notebook path, kind, a text param's value, or a
+                            tag's key or value (`xtrack.*` bookkeeping tags left out).
+    mlp   resnet-50 adam    text without operators, quotes or parentheses, none of whose
+                            words is a field or a keyword, is short for
+                            text ~ 'mlp' and ...: every word must appear. `metrics.acc`
+                            alone stays a filter, so its error says what is missing.
+
 Ordering (`order_by`) takes the same fields, each optionally followed by `asc` or
 `desc` (default asc): "metrics.acc desc", ["params.lr", "started_at desc"]. Runs
 missing the value sort last either way.
@@ -222,6 +231,8 @@ def _unquote_word(raw: str) -> str:
 
 def resolve_field(name: str, *, text: str = "", position: int = 0) -> FieldRef:
     """The field called `name` ("params.lr", "status", ...); FilterError if unknown."""
+    if name == SEARCH_FIELD:
+        return FieldRef(name, type="search", nullable=False)
     base = BASE_FIELDS.get(name)
     if base is not None:
         column, typ, nullable = base
@@ -235,7 +246,7 @@ def resolve_field(name: str, *, text: str = "", position: int = 0) -> FieldRef:
             text=text,
             position=position,
         )
-    known = ", ".join(["params.<key>", "metrics.<key>", "tags.<key>", *BASE_FIELDS])
+    known = ", ".join(["params.<key>", "metrics.<key>", "tags.<key>", *BASE_FIELDS, SEARCH_FIELD])
     raise FilterError(f"unknown field {name!r}; fields are {known}", text=text, position=position)
 
 
@@ -328,6 +339,8 @@ class _Parser:
             )
         self.i += 1
         fld = resolve_field(str(t.value), text=self.text, position=t.pos)
+        if fld.type == "search" and self.tok.text != "~":
+            raise self.fail(f"{SEARCH_FIELD} is searched with ~, like {SEARCH_FIELD} ~ 'mlp'")
         if self.is_kw("in") or (self.is_kw("not") and self.is_kw("in", 1)):
             negate = self.is_kw("not")
             self.i += 2 if negate else 1
@@ -451,6 +464,9 @@ class _Parser:
                 position=lit.pos,
             )
         pattern = str(lit.value)
+        if fld.type == "search":
+            self.params.extend([pattern.lower()] * _SEARCH_SQL.count("?"))
+            return _SEARCH_SQL
         if "*" in pattern or "?" in pattern:
             cond, arg = "value GLOB ?", pattern
         else:
@@ -484,13 +500,70 @@ def _parse_time(value: str, text: str, position: int) -> float:
     return moment.timestamp()
 
 
+# Characters that only the filter language uses: text holding none is a plain-word search
+# (unless one of its words is a field or keyword).
+_FILTER_CHARS = frozenset("=<>~!(),'\"`")
+SEARCH_FIELD = "text"
+# Where `text ~ 'word'` looks; each `?` takes the lower-cased word.
+_SEARCH_SQL = (
+    "(instr(lower(coalesce(r.name, '')), ?) > 0"
+    " OR instr(lower(r.experiment), ?) > 0"
+    " OR instr(lower(coalesce(r.notebook_path, '')), ?) > 0"
+    " OR instr(lower(r.kind), ?) > 0"
+    " OR r.number IN (SELECT run FROM params WHERE typeof(value) = 'text'"
+    " AND instr(lower(value), ?) > 0)"
+    " OR r.number IN (SELECT run FROM tags WHERE key NOT LIKE 'xtrack.%'"
+    " AND instr(lower(key || char(10) || value), ?) > 0))"
+)
+
+
+def search_words(text: str) -> list[str] | None:
+    """The words of `text` when it is a plain-word search (see the module docstring),
+    else None: it is then a filter."""
+    if _FILTER_CHARS & set(text):
+        return None
+    words = text.split()
+    for word in words:
+        lowered = word.lower()
+        if (
+            lowered in _KEYWORDS
+            or word in BASE_FIELDS
+            or word == SEARCH_FIELD
+            or lowered.split(".", 1)[0] in NAMESPACES
+        ):
+            return None
+    return words or None
+
+
+def as_filter(text: str) -> str:
+    """`text` in the filter language: plain words become `text ~ 'word'` conditions."""
+    words = search_words(text)
+    if words is None:
+        return text
+    return " and ".join(f"{SEARCH_FIELD} ~ '{_escape(w)}'" for w in words)
+
+
+def combine_filters(texts: Sequence[str | None]) -> str | None:
+    """One filter matching the runs every one of `texts` (filters or plain words) matches;
+    a single one is kept as written, so its errors point into what the user typed."""
+    parts = [t for t in texts if t and t.strip()]
+    if len(parts) <= 1:
+        return parts[0] if parts else None
+    return " and ".join(f"({as_filter(p)})" for p in parts)
+
+
+def _escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("'", "\\'")
+
+
 def compile_filter(text: str | None) -> Compiled:
     """The WHERE-clause SQL (over `runs AS r`) and parameters for filter `text`; an empty
-    or None filter matches every run. FilterError (with a caret) if it cannot be parsed."""
+    or None filter matches every run; plain words search (see the module docstring).
+    FilterError (with a caret) if it cannot be parsed."""
     if text is None or not text.strip():
         return Compiled("1")
     _check_text(text, "filter")
-    parser = _Parser(text)
+    parser = _Parser(as_filter(text))
     expr = parser.parse()
     sql = _to_sql(expr)
     # The caller ANDs more conditions on: keep an OR together.
@@ -547,6 +620,10 @@ def compile_order(order_by: str | Sequence[str] | None) -> Ordering:
                 "expected a field to order by, like metrics.acc desc", text=item, position=0
             )
         fld = resolve_field(str(tokens[0].value), text=item, position=tokens[0].pos)
+        if fld.type == "search":
+            raise FilterError(
+                f"{SEARCH_FIELD} is searched, not sorted", text=item, position=tokens[0].pos
+            )
         direction = "ASC"
         rest = tokens[1:-1]
         if rest:

@@ -35,6 +35,22 @@ BASE_SQL = (
     "r.id, r.number, r.name, r.experiment, r.status, r.started_at, r.ended_at, r.duration_s, "
     "r.parent_id, r.kind, r.notebook_path, r.git_commit, r.git_branch, r.git_dirty"
 )
+# Metrics the tracker logs for its own bookkeeping, not the user's results: a job's
+# progress (optimize/jobs.py), a sweep's best so far (optimize/sweep/loop.py), an AutoML
+# search's time used and each candidate's folds, rows and timings (optimize/automl/).
+# The sidebar offers them apart, with the `xtrack.*` tags; see is_system_column.
+SYSTEM_METRICS = frozenset(
+    {
+        "job_progress",
+        "best_value",
+        "elapsed_s",
+        "n_rows",
+        "fold_score",
+        "fit_time_s",
+        "predict_time_s",
+    }
+)
+SYSTEM_TAG_PREFIX = "xtrack."
 _GLOB_CHARS = set("*?[")
 _FETCH_CHUNK = 1000  # rows per fetchmany when reading many runs
 
@@ -142,6 +158,15 @@ def _param_array(np: Any, pd: Any, values: list[Any]) -> Any:
         except OverflowError:
             pass  # beyond int64: pandas keeps Python ints (object)
     return pd.Series(values)
+
+
+def is_system_column(column: str) -> bool:
+    """Whether a RunTable column is the tracker's bookkeeping (SYSTEM_METRICS, tags under
+    `xtrack.`) rather than what the user logged: views show those apart, never by default."""
+    ns, _, key = column.partition(".")
+    if ns == "metrics":
+        return key in SYSTEM_METRICS
+    return ns == "tags" and key.startswith(SYSTEM_TAG_PREFIX)
 
 
 def namespaces_needed(patterns: Sequence[str] | None) -> tuple[str, ...]:

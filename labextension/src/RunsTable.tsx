@@ -1,19 +1,30 @@
-/** The runs table: server-side paging, sorting and filtering, virtualised rows. */
+/**
+ * The runs table: server-side paging, sorting, filtering and plain-word search,
+ * virtualised rows; child runs nested under their parent, groups by any column with
+ * collapse and aggregates; columns chosen, resized and reordered (remembered).
+ */
 import * as React from 'react';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ApiError, requestAPI } from './api';
-import { columnLabel, formatDuration, formatTime, formatValue } from './format';
+import { columnLabel, formatDuration, formatTime, formatValue, middleEllipsis } from './format';
 import {
+  aggregateText,
+  applyOrder,
   CHECK_WIDTH,
   choosableColumns,
+  columnGroups,
   columnWidth,
-  GROUP_WIDTH,
+  defaultColumns,
   GroupBy,
-  groupFilter,
-  groupKey,
   groupLabel,
+  groupsQueryString,
+  IGroup,
   IRunPage,
   IRunRow,
   IRunsQuery,
+  MIN_COLUMN_WIDTH,
+  moveColumn,
+  Outline,
   PagedRows,
   runsQueryString,
   sortDirection,
@@ -26,6 +37,23 @@ import {
 const ROW_HEIGHT = 26;
 /** While the table shows an error other than a bad filter, it asks again this often. */
 const RETRY_MS = 5000;
+/** The filter that keeps child runs under their parent (when nothing is filtered). */
+const ROOTS_ONLY = 'parent_id = null';
+/** Columns a group can be chosen by besides the params/metrics/tags shown. */
+const GROUP_FIELDS: [string, string][] = [
+  ['experiment', 'by experiment'],
+  ['notebook_path', 'by notebook'],
+  ['status', 'by status'],
+  ['kind', 'by kind'],
+  ['git.branch', 'by git branch']
+];
+
+/** A filter from another view (a chart's brush): every run shown must also match it. */
+export interface IExternalFilter {
+  filter: string;
+  /** How the chip above the table names it ("lr 0.01–0.1"). */
+  label: string;
+}
 
 export interface IRunsTableProps {
   columns: string[];
@@ -37,6 +65,12 @@ export interface IRunsTableProps {
   onGroupBy: (groupBy: GroupBy) => void;
   onOpen: (id: string) => void;
   onCompare: (ids: string[]) => void;
+  /** Where column widths and order are remembered (columnWidths, columnOrder). */
+  settings?: ISettingRegistry.ISettings | null;
+  /** Narrows the table on top of the filter box, shown as a chip; null: none. */
+  externalFilter?: IExternalFilter | null;
+  /** The chip's × was pressed: the owner drops its filter. */
+  onClearExternalFilter?: () => void;
 }
 
 function cellText(row: IRunRow, column: string): string {
@@ -52,6 +86,27 @@ function cellText(row: IRunRow, column: string): string {
   return formatValue(row[column]);
 }
 
+/** The saved column widths and order, and a way to change them. */
+function useLayoutSettings(settings: ISettingRegistry.ISettings | null | undefined) {
+  const read = () => ({
+    widths: ((settings?.composite.columnWidths as Record<string, number>) ?? {}) as Record<string, number>,
+    order: ((settings?.composite.columnOrder as string[]) ?? []) as string[]
+  });
+  const [layout, setLayout] = React.useState(read);
+  React.useEffect(() => {
+    const changed = () => setLayout(read());
+    settings?.changed.connect(changed);
+    return () => {
+      settings?.changed.disconnect(changed);
+    };
+  }, [settings]);
+  const save = (key: 'columnWidths' | 'columnOrder', value: Record<string, number> | string[]) => {
+    setLayout(l => (key === 'columnWidths' ? { ...l, widths: value as Record<string, number> } : { ...l, order: value as string[] }));
+    void settings?.set(key, value as any);
+  };
+  return { layout, setLayout, save };
+}
+
 export function RunsTable(props: IRunsTableProps): JSX.Element {
   const [filterText, setFilterText] = React.useState('');
   const [filter, setFilter] = React.useState('');
@@ -64,31 +119,52 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
   const [viewport, setViewport] = React.useState(600);
   const [, setTick] = React.useState(0);
   const [retry, setRetry] = React.useState(0);
-  const rowsRef = React.useRef(new PagedRows(props.pageSize));
+  const [groups, setGroups] = React.useState<IGroup[] | null>(null);
+  const [truncated, setTruncated] = React.useState(false);
+  const [collapsed, setCollapsed] = React.useState<Set<string>>(() => new Set());
+  const [expanded, setExpanded] = React.useState<Set<string>>(() => new Set());
+  const [columnSearch, setColumnSearch] = React.useState('');
+  const [dragged, setDragged] = React.useState<string | null>(null);
+  const { layout, setLayout, save } = useLayoutSettings(props.settings);
+  const root = React.useRef(new PagedRows(props.pageSize)).current;
+  // The runs under a top item: a parent's children (by run id) or a group's runs (by key).
+  const subs = React.useRef(new Map<string, PagedRows>()).current;
   const bodyRef = React.useRef<HTMLDivElement>(null);
-  // Runs per group of the current query (null: being counted), for the group headings.
-  const groupCounts = React.useRef(new Map<string, number | null>());
   // The row last opened, focused again when the table is shown again (keyboard users).
   const lastOpened = React.useRef<number | null>(null);
-  const query: IRunsQuery = { filter, orderBy, groupBy: props.groupBy, columns: props.columns };
-  const queryKey = JSON.stringify(query);
-  const rows = rowsRef.current;
+  // Set while a column's edge is dragged, so the header's own drag (a move) stays out.
+  const resizing = React.useRef(false);
 
-  const fetchPage = React.useCallback(
-    async (page: number, key: string) => {
-      rows.markPending(page);
+  const grouped = props.groupBy !== 'none';
+  const external = props.externalFilter?.filter.trim() ? [props.externalFilter.filter] : [];
+  const nested = !grouped && !filter.trim() && !external.length;
+  const query: IRunsQuery = {
+    filter,
+    orderBy,
+    columns: props.columns,
+    and: [...external, ...(nested ? [ROOTS_ONLY] : [])]
+  };
+  const queryKey = JSON.stringify({ query, groupBy: props.groupBy });
+  const latestKey = React.useRef(queryKey);
+
+  const fetchRows = React.useCallback(
+    async (target: PagedRows, q: IRunsQuery, page: number, key: string) => {
+      target.markPending(page);
       try {
         const result = await requestAPI<IRunPage>(
-          'runs?' + runsQueryString(JSON.parse(key), page * rows.pageSize, rows.pageSize)
+          'runs?' + runsQueryString(q, page * target.pageSize, target.pageSize)
         );
         if (key !== latestKey.current) {
           return;
         }
-        rows.put(page, result);
+        target.put(page, result);
+        result.system?.forEach(c => root.system.add(c));
+        result.columns.forEach(c => root.columns.add(c));
         setStoreMissing(result.store_state === 'missing');
         setError(null);
       } catch (e) {
-        rows.failed(page);
+        // Not asked again until the query changes (or Retry): no request storm.
+        target.failed(page);
         if (key === latestKey.current) {
           setError(e as ApiError);
         }
@@ -99,21 +175,47 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
         }
       }
     },
-    [rows]
+    [root]
   );
-  const latestKey = React.useRef(queryKey);
 
-  // A new query (or a change in the store, or a retry): start from the first visible page
-  // again.
+  const fetchGroups = React.useCallback(async (q: IRunsQuery, groupBy: string, key: string) => {
+    try {
+      const result = await requestAPI<IRunPage>('runs?' + groupsQueryString(q, groupBy));
+      if (key !== latestKey.current) {
+        return;
+      }
+      setGroups(result.groups ?? []);
+      setTruncated(!!result.truncated);
+      setStoreMissing(result.store_state === 'missing');
+      setError(null);
+    } catch (e) {
+      if (key === latestKey.current) {
+        setGroups([]);
+        setError(e as ApiError);
+      }
+    } finally {
+      if (key === latestKey.current) {
+        setLoading(false);
+      }
+    }
+  }, []);
+
+  // A new query (or a change in the store, or a retry): start again from the top items.
   React.useEffect(() => {
     latestKey.current = queryKey;
-    rows.clear();
-    groupCounts.current.clear();
+    root.clear();
+    subs.clear();
     setLoading(true);
-    const [first, last] = visibleWindow(scrollTop, viewport, ROW_HEIGHT, Math.max(rows.total, 1));
-    const pages = new Set([Math.floor(first / rows.pageSize), Math.floor(last / rows.pageSize)]);
-    pages.forEach(p => void fetchPage(p, queryKey));
+    if (grouped) {
+      void fetchGroups(query, props.groupBy, queryKey);
+    } else {
+      setGroups(null);
+      void fetchRows(root, query, 0, queryKey);
+    }
   }, [queryKey, props.revision, retry]);
+
+  // A new filter is a new set of runs: a selection the user can no longer see is dropped.
+  React.useEffect(() => setSelected([]), [filter, props.externalFilter?.filter]);
 
   // An error the user cannot fix from here (server, store, network) may go away by itself
   // (a store moved aside, a server restarted): ask again every few seconds meanwhile.
@@ -145,33 +247,67 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
     return () => observer.disconnect();
   }, []);
 
-  const [first, last] = visibleWindow(scrollTop, viewport, ROW_HEIGHT, rows.total);
-  React.useEffect(() => {
-    rows.missing(first, last).forEach(p => void fetchPage(p, queryKey));
-    // Count the runs of each group whose heading is on screen (once per query).
-    for (let i = first; i <= last; i++) {
-      const row = rows.row(i);
-      const key = row ? groupKey(row, props.groupBy) : null;
-      if (key === null || groupCounts.current.has(key)) {
-        continue;
-      }
-      groupCounts.current.set(key, null);
-      const counted = queryKey;
-      const q = new URLSearchParams({
-        filter: groupFilter(props.groupBy, key, filter) ?? '',
-        limit: '0',
-        columns: ''
-      });
-      requestAPI<IRunPage>('runs?' + q.toString()).then(
-        page => {
-          if (counted === latestKey.current) {
-            groupCounts.current.set(key, page.total);
-            setTick(t => t + 1);
-          }
-        },
-        () => undefined // the heading just goes without its count
-      );
+  // The runs under top item `key` (a group's or a parent's), made on first need.
+  const subRows = (key: string, length: number, q: IRunsQuery): { rows: PagedRows; q: IRunsQuery } => {
+    let rows = subs.get(key);
+    if (!rows) {
+      rows = new PagedRows(props.pageSize);
+      rows.total = length;
+      subs.set(key, rows);
     }
+    return { rows, q };
+  };
+
+  // The flattened list: top items (groups, or runs) and the open ones' runs.
+  const outline = new Outline(grouped ? groups?.length ?? 0 : root.total);
+  const subOf: (top: number) => { rows: PagedRows; q: IRunsQuery } | null = top => {
+    if (grouped) {
+      const g = groups?.[top];
+      if (!g || g.filter === null) {
+        return null;
+      }
+      return subRows(`g:${JSON.stringify(g.key)}`, g.count, { ...query, and: [...(query.and ?? []), g.filter] });
+    }
+    const parent = root.row(top);
+    if (!parent || !expanded.has(parent.id)) {
+      return null;
+    }
+    return subRows(`p:${parent.id}`, parent.children_count ?? 0, {
+      filter: '',
+      orderBy: orderBy || 'number',
+      columns: props.columns,
+      parent: parent.id
+    });
+  };
+  if (grouped) {
+    groups?.forEach((g, i) => {
+      if (g.filter !== null && !collapsed.has(JSON.stringify(g.key))) {
+        outline.setOpen(i, g.count);
+      }
+    });
+  } else if (nested) {
+    root.forEachLoaded((row, index) => {
+      if (expanded.has(row.id)) {
+        outline.setOpen(index, row.children_count ?? 0);
+      }
+    });
+  }
+
+  const total = outline.length;
+  const [first, last] = visibleWindow(scrollTop, viewport, ROW_HEIGHT, total);
+  const wanted = new Map<PagedRows, { q: IRunsQuery; lo: number; hi: number }>();
+  const want = (rows: PagedRows, q: IRunsQuery, index: number) => {
+    const w = wanted.get(rows);
+    if (w) {
+      w.lo = Math.min(w.lo, index);
+      w.hi = Math.max(w.hi, index);
+    } else {
+      wanted.set(rows, { q, lo: index, hi: index });
+    }
+  };
+
+  React.useEffect(() => {
+    wanted.forEach((w, rows) => rows.missing(w.lo, w.hi).forEach(p => void fetchRows(rows, w.q, p, queryKey)));
   });
 
   const open = (index: number, id: string) => {
@@ -179,11 +315,48 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
     props.onOpen(id);
   };
 
-  const available = choosableColumns(rows.columns);
-  const columns = visibleColumns(available, props.columns);
-  const layout = tableLayout(columns, props.groupBy !== 'none');
+  const available = choosableColumns(root.columns);
+  const system = root.system;
+  const sampled = [...root.loadedRows().slice(0, 200), ...[...subs.values()].flatMap(s => s.loadedRows().slice(0, 50))];
+  const defaults = defaultColumns(sampled, available, system);
+  const columns = applyOrder(visibleColumns(props.columns, defaults), layout.order);
+  const table = tableLayout(columns, false, layout.widths);
+  const width = (c: string) => columnWidth(c, layout.widths);
+  // A group heading's label covers the columns before the first metric (the run number
+  // at least), so that every metric column gets its aggregate.
+  const firstMetric = table.order.findIndex(c => c.startsWith('metrics.'));
+  const labelSpan = firstMetric < 0 ? Math.min(2, table.order.length) : Math.max(1, firstMetric);
+  const labelWidth = table.order.slice(0, labelSpan).reduce((sum, c) => sum + width(c), 0);
   const toggle = (id: string) =>
     setSelected(s => (s.includes(id) ? s.filter(x => x !== id) : [...s, id]));
+  const flip = (set: Set<string>, key: string, update: (s: Set<string>) => void) => {
+    const next = new Set(set);
+    if (!next.delete(key)) {
+      next.add(key);
+    }
+    update(next);
+  };
+
+  const focusRow = (next: number) => {
+    const el = bodyRef.current;
+    if (!el || next < 0 || next >= total) {
+      return;
+    }
+    // The sticky header row sits above row 0 inside the scrolled box.
+    const top = (next + 1) * ROW_HEIGHT;
+    if (top - ROW_HEIGHT < el.scrollTop || top + ROW_HEIGHT > el.scrollTop + el.clientHeight) {
+      el.scrollTop = top - el.clientHeight / 2;
+    }
+    // Focus at once when the row is drawn already, so a quick second key press acts on
+    // it; a row brought into view by the scroll is drawn on the next frame.
+    const target = () => el.querySelector(`[data-index="${next}"]`) as HTMLElement | null;
+    const now = target();
+    if (now) {
+      now.focus();
+    } else {
+      window.requestAnimationFrame(() => target()?.focus());
+    }
+  };
 
   const onKey = (event: React.KeyboardEvent, index: number, row: IRunRow) => {
     if (event.key === 'Enter') {
@@ -191,62 +364,34 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
     } else if (event.key === ' ') {
       event.preventDefault();
       toggle(row.id);
+    } else if ((event.key === 'ArrowRight' || event.key === 'ArrowLeft') && row.children_count && nested) {
+      event.preventDefault();
+      if ((event.key === 'ArrowRight') !== expanded.has(row.id)) {
+        flip(expanded, row.id, setExpanded);
+      }
     } else if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
       event.preventDefault();
-      const next = index + (event.key === 'ArrowDown' ? 1 : -1);
-      const el = bodyRef.current;
-      if (el && next >= 0 && next < rows.total) {
-        // The sticky header row sits above row 0 inside the scrolled box.
-        const top = (next + 1) * ROW_HEIGHT;
-        if (top - ROW_HEIGHT < el.scrollTop || top + ROW_HEIGHT > el.scrollTop + el.clientHeight) {
-          el.scrollTop = top - el.clientHeight / 2;
-        }
-        // Focus at once when the row is drawn already, so a quick second key press acts on
-        // it; a row brought into view by the scroll is drawn on the next frame.
-        const target = () => el.querySelector(`[data-index="${next}"]`) as HTMLElement | null;
-        const now = target();
-        if (now) {
-          now.focus();
-        } else {
-          window.requestAnimationFrame(() => target()?.focus());
-        }
-      }
+      focusRow(index + (event.key === 'ArrowDown' ? 1 : -1));
     }
   };
 
-  const groupTitle = (group: string) => {
-    const n = groupCounts.current.get(group);
-    return typeof n === 'number' ? `${group}: ${n.toLocaleString()} run${n === 1 ? '' : 's'}` : group;
-  };
-
-  const visible: JSX.Element[] = [];
-  for (let i = first; i <= last; i++) {
-    const row = rows.row(i);
-    const style = { top: i * ROW_HEIGHT, height: ROW_HEIGHT };
-    if (!row) {
-      visible.push(
-        <div key={`p${i}`} className="jp-xtrack-row jp-xtrack-placeholder" style={style}>
-          <span className="jp-xtrack-cell">…</span>
-        </div>
-      );
-      continue;
-    }
-    const group = groupKey(row, props.groupBy);
-    const prev = i > 0 ? rows.row(i - 1) : undefined;
-    const startsGroup = group !== null && (!prev || groupKey(prev, props.groupBy) !== group);
-    visible.push(
+  const runRow = (row: IRunRow, i: number, child: boolean): JSX.Element => {
+    const kids = row.children_count ?? 0;
+    const isOpen = expanded.has(row.id);
+    return (
       <div
-        key={row.id}
+        key={`${child ? 'c' : 'r'}${row.id}`}
         data-index={i}
         data-run={row.number}
         className={
           'jp-xtrack-row' +
           (selected.includes(row.id) ? ' jp-mod-selected' : '') +
-          (startsGroup ? ' jp-xtrack-group-start' : '')
+          (child || row.parent_id ? ' jp-xtrack-child' : '')
         }
-        style={style}
+        style={{ top: i * ROW_HEIGHT, height: ROW_HEIGHT }}
         tabIndex={0}
         role="row"
+        aria-expanded={nested && kids ? isOpen : undefined}
         onClick={() => open(i, row.id)}
         onKeyDown={e => onKey(e, i, row)}
       >
@@ -259,44 +404,182 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
             onChange={() => toggle(row.id)}
           />
         </span>
-        {layout.order.map(c =>
-          c === '@group' ? (
-            <span key={c} className="jp-xtrack-cell jp-xtrack-group" style={{ flexBasis: GROUP_WIDTH }}
-              title={group === null ? '' : groupTitle(group)}>
-              {startsGroup && group !== null && (
-                <>
-                  <span className="jp-xtrack-group-label">{groupLabel(props.groupBy, group)}</span>
-                  {typeof groupCounts.current.get(group) === 'number' && (
-                    <span className="jp-xtrack-group-count">{groupCounts.current.get(group)}</span>
-                  )}
-                </>
-              )}
-            </span>
-          ) : (
-            <span
-              key={c}
-              className={
-                'jp-xtrack-cell ' +
-                (c === 'status' ? `jp-xtrack-col-status jp-xtrack-status-${row.status}` : 'jp-xtrack-col-value') +
-                (c === 'number' ? ' jp-xtrack-pinned jp-xtrack-col-number' : '')
-              }
-              style={{ flexBasis: columnWidth(c), left: c === 'number' ? CHECK_WIDTH : undefined }}
-              title={formatValue(row[c], 400)}
-            >
-              {cellText(row, c)}
-            </span>
-          )
-        )}
+        {table.order.map(c => (
+          <span
+            key={c}
+            className={
+              'jp-xtrack-cell ' +
+              (c === 'status' ? `jp-xtrack-col-status jp-xtrack-status-${row.status}` : 'jp-xtrack-col-value') +
+              (c === 'number' ? ' jp-xtrack-pinned jp-xtrack-col-number' : '') +
+              (c === 'name' ? ' jp-xtrack-col-name' : '')
+            }
+            style={{ flexBasis: width(c), left: c === 'number' ? CHECK_WIDTH : undefined }}
+            title={formatValue(row[c], 400)}
+          >
+            {c === 'name' && nested && kids > 0 && (
+              <button
+                className="jp-xtrack-twisty"
+                aria-label={`${isOpen ? 'hide' : 'show'} the ${kids} child runs of run ${row.number}`}
+                title={`${kids} child run${kids === 1 ? '' : 's'} (trials, candidates)`}
+                onClick={e => {
+                  e.stopPropagation();
+                  flip(expanded, row.id, setExpanded);
+                }}
+              >
+                {isOpen ? '▾' : '▸'}
+              </button>
+            )}
+            {c === 'name' && (child || (!nested && row.parent_id)) && <span className="jp-xtrack-child-mark">↳ </span>}
+            {cellText(row, c)}
+            {c === 'name' && nested && kids > 0 && <span className="jp-xtrack-kids">{kids}</span>}
+          </span>
+        ))}
       </div>
     );
+  };
+
+  const groupRow = (g: IGroup, i: number): JSX.Element => {
+    const key = JSON.stringify(g.key);
+    const isOpen = g.filter !== null && !collapsed.has(key);
+    const label = groupLabel(props.groupBy, g.key);
+    const flipGroup = () => g.filter !== null && flip(collapsed, key, setCollapsed);
+    return (
+      <div
+        key={`g${key}`}
+        data-index={i}
+        data-group={label}
+        className="jp-xtrack-row jp-xtrack-group-row jp-xtrack-group-start"
+        style={{ top: i * ROW_HEIGHT, height: ROW_HEIGHT }}
+        tabIndex={0}
+        role="row"
+        aria-expanded={isOpen}
+        onClick={flipGroup}
+        onKeyDown={e => {
+          if (e.key === 'Enter' || e.key === ' ' || (e.key === 'ArrowLeft' && isOpen) || (e.key === 'ArrowRight' && !isOpen)) {
+            e.preventDefault();
+            flipGroup();
+          } else if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+            e.preventDefault();
+            focusRow(i + (e.key === 'ArrowDown' ? 1 : -1));
+          }
+        }}
+      >
+        <span className="jp-xtrack-cell jp-xtrack-check jp-xtrack-pinned" style={{ flexBasis: CHECK_WIDTH }}>
+          {g.filter !== null ? (isOpen ? '▾' : '▸') : ''}
+        </span>
+        {/* The label spans the run number and what follows up to the first metric. */}
+        <span className="jp-xtrack-cell jp-xtrack-pinned jp-xtrack-group" style={{ flexBasis: labelWidth, left: CHECK_WIDTH }}
+          title={`${props.groupBy}: ${String(g.key ?? '(none)')}`}>
+          <span className="jp-xtrack-group-label">{label}</span>
+          <span className="jp-xtrack-group-count" title={`${g.count} runs`}>{g.count}</span>
+        </span>
+        {table.order.slice(labelSpan).map(c => (
+          <span key={c} className="jp-xtrack-cell jp-xtrack-aggregate" style={{ flexBasis: width(c) }}
+            title={g.metrics[c] ? `${c} over ${g.metrics[c].count} runs: mean (min–max)` : ''}>
+            {aggregateText(g.metrics[c])}
+          </span>
+        ))}
+      </div>
+    );
+  };
+
+  const visible: JSX.Element[] = [];
+  for (let i = first; i <= last; i++) {
+    const { top, sub } = outline.at(i);
+    let row: IRunRow | undefined;
+    if (sub === null && grouped) {
+      const g = groups?.[top];
+      if (g) {
+        visible.push(groupRow(g, i));
+      }
+      continue;
+    }
+    if (sub === null) {
+      want(root, query, top);
+      row = root.row(top);
+    } else {
+      const s = subOf(top);
+      if (s) {
+        want(s.rows, s.q, sub);
+        row = s.rows.row(sub);
+      }
+    }
+    visible.push(
+      row ? (
+        runRow(row, i, sub !== null && !grouped)
+      ) : (
+        <div key={`p${i}`} className="jp-xtrack-row jp-xtrack-placeholder" style={{ top: i * ROW_HEIGHT, height: ROW_HEIGHT }}>
+          <span className="jp-xtrack-cell">…</span>
+        </div>
+      )
+    );
   }
+
+  const startResize = (event: React.PointerEvent, c: string) => {
+    event.preventDefault();
+    event.stopPropagation();
+    resizing.current = true;
+    const startX = event.clientX;
+    const start = width(c);
+    let latest = start;
+    const move = (e: PointerEvent) => {
+      latest = Math.max(MIN_COLUMN_WIDTH, Math.round(start + e.clientX - startX));
+      setLayout(l => ({ ...l, widths: { ...l.widths, [c]: latest } }));
+    };
+    const up = () => {
+      resizing.current = false;
+      window.removeEventListener('pointermove', move);
+      window.removeEventListener('pointerup', up);
+      save('columnWidths', { ...layout.widths, [c]: latest });
+    };
+    window.addEventListener('pointermove', move);
+    window.addEventListener('pointerup', up);
+  };
+  const reorder = (moved: string, target: string | null) => {
+    const shown = table.order.filter(c => c !== 'number');
+    save('columnOrder', moveColumn(shown, moved, target));
+  };
+
+  const chooser = columnGroups(available, system, columnSearch);
+  const current = props.columns.length ? props.columns : columns.filter(x => available.includes(x));
+  const choice = (c: string) => (
+    <label key={c}>
+      <input
+        type="checkbox"
+        checked={props.columns.includes(c) || (!props.columns.length && columns.includes(c))}
+        // No choice at all means the default columns: the last chosen one stays
+        // (the button below the search goes back to the defaults).
+        disabled={props.columns.length === 1 && props.columns[0] === c}
+        onChange={() => props.onColumns(current.includes(c) ? current.filter(x => x !== c) : [...current, c])}
+      />
+      {c}
+    </label>
+  );
+  const section = (title: string, names: string[]) =>
+    names.length > 0 && (
+      <fieldset className="jp-xtrack-columns-group" key={title}>
+        <legend>{title} ({names.length})</legend>
+        {names.map(choice)}
+      </fieldset>
+    );
+  const groupChoices = [
+    ...GROUP_FIELDS,
+    ...columns.filter(c => /^(params|tags)\./.test(c)).map(c => [c, `by ${c}`] as [string, string])
+  ];
+  if (grouped && !groupChoices.some(([v]) => v === props.groupBy)) {
+    groupChoices.push([props.groupBy, `by ${props.groupBy}`]);
+  }
+
+  const shownCount = grouped ? (groups ?? []).reduce((n, g) => n + g.count, 0) : root.total;
+  const empty = !error && !loading && (grouped ? groups?.length === 0 : root.total === 0);
 
   return (
     <div className="jp-xtrack-runs">
       <div className="jp-xtrack-toolbar">
         <input
           className="jp-xtrack-filter jp-mod-styled"
-          placeholder="filter, e.g. metrics.acc > 0.9 and params.model = 'rf'"
+          placeholder="search names and tags, or filter: metrics.acc > 0.9"
+          title="Plain words search run names, experiments, notebooks, text params and tags. The filter language: metrics.acc > 0.9 and params.model = 'rf', status = 'failed', name ~ 'mlp*'."
           aria-label="filter runs"
           value={filterText}
           onChange={e => setFilterText(e.target.value)}
@@ -307,38 +590,41 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
           aria-label="group runs by"
           className="jp-mod-styled"
           value={props.groupBy}
-          onChange={e => props.onGroupBy(e.target.value as GroupBy)}
+          onChange={e => props.onGroupBy(e.target.value)}
         >
           <option value="none">no grouping</option>
-          <option value="experiment">by experiment</option>
-          <option value="notebook_path">by notebook</option>
+          {groupChoices.map(([value, label]) => (
+            <option key={value} value={value}>{label}</option>
+          ))}
         </select>
         <details className="jp-xtrack-columns">
           <summary>columns</summary>
           <div className="jp-xtrack-columns-list">
-            {available.length === 0 && <div>no params, metrics or tags yet</div>}
+            <input
+              className="jp-mod-styled jp-xtrack-columns-search"
+              placeholder="search columns"
+              aria-label="search columns"
+              value={columnSearch}
+              onChange={e => setColumnSearch(e.target.value)}
+            />
             {props.columns.length > 0 && (
               <button className="jp-mod-styled jp-xtrack-columns-reset" onClick={() => props.onColumns([])}
-                title="show the first few params, metrics and tags again">
+                title="show the columns that differ between the runs, and the metric the experiment optimises">
                 default columns
               </button>
             )}
-            {available.map(c => (
-              <label key={c}>
-                <input
-                  type="checkbox"
-                  checked={props.columns.includes(c) || (!props.columns.length && columns.includes(c))}
-                  // No choice at all means the default columns: the last chosen one stays
-                  // (the button above goes back to the defaults).
-                  disabled={props.columns.length === 1 && props.columns[0] === c}
-                  onChange={() => {
-                    const current = props.columns.length ? props.columns : columns.filter(x => available.includes(x));
-                    props.onColumns(current.includes(c) ? current.filter(x => x !== c) : [...current, c]);
-                  }}
-                />
-                {c}
-              </label>
-            ))}
+            {available.length === 0 && <div>no params, metrics or tags yet</div>}
+            {section('params', chooser.params)}
+            {section('metrics', chooser.metrics)}
+            {section('tags', chooser.tags)}
+            {chooser.system.length > 0 && (
+              <details className="jp-xtrack-columns-system" open={!!columnSearch.trim()}>
+                <summary title="progress, timings and xtrack.* tags the tracker records for itself">
+                  system ({chooser.system.length})
+                </summary>
+                {chooser.system.map(choice)}
+              </details>
+            )}
           </div>
         </details>
         <button
@@ -350,6 +636,14 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
           Compare{selected.length >= 2 ? ` (${selected.length})` : ''}
         </button>
       </div>
+      {props.externalFilter && (
+        <div className="jp-xtrack-chips">
+          <span className="jp-xtrack-chip" title={props.externalFilter.filter}>
+            {props.externalFilter.label}
+            <button aria-label="clear this filter" onClick={() => props.onClearExternalFilter?.()}>×</button>
+          </span>
+        </div>
+      )}
       {error && error.reason === 'filter' ? (
         <pre className="jp-xtrack-filter-error" role="alert">
           {error.message.split('\n')[0]}
@@ -373,59 +667,110 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
         ref={bodyRef}
         onScroll={e => setScrollTop(Math.max(0, (e.target as HTMLDivElement).scrollTop - ROW_HEIGHT))}
         role="grid"
-        aria-rowcount={rows.total}
-        aria-colcount={layout.order.length + 1}
+        aria-rowcount={total}
+        aria-colcount={table.order.length + 1}
       >
-        {error && error.reason !== 'filter' && rows.total === 0 ? null : loading && rows.total === 0 ? (
+        {error ? null : loading && total === 0 ? (
           <div className="jp-xtrack-empty">Loading runs…</div>
         ) : storeMissing ? (
           <div className="jp-xtrack-empty">
             No runs yet. Load the extension with <code>%load_ext jupyter_xtrack</code> and put{' '}
             <code>%%track</code> on a cell: its run appears here.
           </div>
-        ) : rows.total === 0 && !error ? (
+        ) : empty ? (
           <div className="jp-xtrack-empty">
-            {filter ? 'No run matches this filter.' : 'No runs in the store yet.'}
+            {filter || external.length ? 'No run matches this filter.' : 'No runs in the store yet.'}
           </div>
         ) : (
           // One box as wide as all the columns: a narrow sidebar scrolls it sideways, the
           // header stays on top and the box and run number stay at the left.
-          <div className="jp-xtrack-table" style={{ width: layout.width }}>
+          <div className="jp-xtrack-table" style={{ width: table.width }}>
             <div className="jp-xtrack-header" role="row" style={{ height: ROW_HEIGHT }}>
               <span className="jp-xtrack-cell jp-xtrack-check jp-xtrack-pinned" style={{ flexBasis: CHECK_WIDTH }} />
-              {layout.order.map(c => {
-                if (c === '@group') {
-                  return (
-                    <span key={c} className="jp-xtrack-cell jp-xtrack-group" style={{ flexBasis: GROUP_WIDTH }}>
-                      {props.groupBy === 'experiment' ? 'experiment' : 'notebook'}
-                    </span>
-                  );
-                }
+              {table.order.map(c => {
                 const dir = sortDirection(orderBy, c);
+                const ns = c.split('.')[0];
+                const movable = c !== 'number';
                 return (
                   <button
                     key={c}
-                    className={'jp-xtrack-cell jp-xtrack-sort' + (c === 'number' ? ' jp-xtrack-pinned' : '')}
-                    style={{ flexBasis: columnWidth(c), left: c === 'number' ? CHECK_WIDTH : undefined }}
-                    title={`sort by ${c}`}
+                    data-col={c}
+                    className={
+                      'jp-xtrack-cell jp-xtrack-sort' +
+                      (c === 'number' ? ' jp-xtrack-pinned' : '') +
+                      (['params', 'metrics', 'tags'].includes(ns) ? ` jp-xtrack-ns-${ns}` : '') +
+                      (dragged && dragged !== c ? ' jp-xtrack-drop' : '')
+                    }
+                    style={{ flexBasis: width(c), left: c === 'number' ? CHECK_WIDTH : undefined }}
+                    title={`${c}: click to sort${movable ? ', drag to move (or Alt+←/→), drag the edge to resize' : ''}`}
                     aria-sort={dir === 'desc' ? 'descending' : dir === 'asc' ? 'ascending' : 'none'}
+                    draggable={movable}
+                    onDragStart={e => {
+                      if (resizing.current) {
+                        e.preventDefault(); // the edge is being dragged: a resize, not a move
+                        return;
+                      }
+                      e.dataTransfer.setData('text/plain', c);
+                      setDragged(c);
+                    }}
+                    onDragEnd={() => setDragged(null)}
+                    onDragOver={e => movable && dragged && e.preventDefault()}
+                    onDrop={e => {
+                      e.preventDefault();
+                      const moved = e.dataTransfer.getData('text/plain') || dragged;
+                      setDragged(null);
+                      if (moved && moved !== c && movable) {
+                        reorder(moved, c);
+                      }
+                    }}
+                    onKeyDown={e => {
+                      if (movable && e.altKey && (e.key === 'ArrowLeft' || e.key === 'ArrowRight')) {
+                        e.preventDefault();
+                        const shown = table.order.filter(x => x !== 'number');
+                        const at = shown.indexOf(c);
+                        const target = e.key === 'ArrowLeft' ? shown[at - 1] : shown[at + 2] ?? null;
+                        if (e.key === 'ArrowRight' && at === shown.length - 1) {
+                          return;
+                        }
+                        if (target !== undefined) {
+                          reorder(c, target);
+                        }
+                      }
+                    }}
                     onClick={() => setOrderBy(toggleSort(orderBy, c))}
                   >
-                    {columnLabel(c)}
+                    {middleEllipsis(columnLabel(c), Math.floor((width(c) - 14) / 6.5))}
                     {dir === 'desc' ? ' ▼' : dir === 'asc' ? ' ▲' : ''}
+                    <span
+                      className="jp-xtrack-resize"
+                      aria-hidden="true"
+                      onPointerDown={e => startResize(e, c)}
+                      onClick={e => e.stopPropagation()}
+                      onDoubleClick={e => {
+                        e.stopPropagation();
+                        const { [c]: _, ...rest } = layout.widths;
+                        save('columnWidths', rest);
+                      }}
+                    />
                   </button>
                 );
               })}
             </div>
-            <div className="jp-xtrack-spacer" style={{ height: rows.total * ROW_HEIGHT }}>
+            <div className="jp-xtrack-spacer" style={{ height: total * ROW_HEIGHT }}>
               {visible}
             </div>
           </div>
         )}
       </div>
       <div className="jp-xtrack-footer">
-        {rows.total.toLocaleString()} run{rows.total === 1 ? '' : 's'}
-        {selected.length ? ` · ${selected.length} selected` : ''}
+        {error ? 'no runs shown' : `${shownCount.toLocaleString()} run${shownCount === 1 ? '' : 's'}`}
+        {grouped && groups ? ` in ${groups.length}${truncated ? '+' : ''} group${groups.length === 1 ? '' : 's'}` : ''}
+        {selected.length > 0 && (
+          <>
+            {` · ${selected.length} selected `}
+            <button className="jp-xtrack-link" onClick={() => setSelected([])}>clear</button>
+          </>
+        )}
       </div>
     </div>
   );

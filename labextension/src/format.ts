@@ -128,13 +128,9 @@ export function shortHash(hash: string | null | undefined): string {
   return `${algo ? algo + ':' : ''}${digest.slice(0, 8)}…`;
 }
 
-/** The column's header text: "lr" for params.lr, "acc" for metrics.acc. */
+/** A column's header: namespaced columns keep their prefix (params.lr, tags.xtrack.job.id:
+ * two columns never read the same), base columns get a short word. */
 export function columnLabel(column: string): string {
-  const dot = column.indexOf('.');
-  const ns = column.slice(0, dot);
-  if (dot > 0 && ['params', 'metrics', 'tags'].includes(ns)) {
-    return column.slice(dot + 1);
-  }
   return (
     {
       number: '#',
@@ -143,4 +139,14 @@ export function columnLabel(column: string): string {
       'git.commit': 'commit'
     }[column] ?? column
   );
+}
+
+/** `text` cut to `max` characters in the middle ("tags.xtrack…job.state"), so that both
+ * the namespace and the end of a long key stay readable. */
+export function middleEllipsis(text: string, max: number): string {
+  if (text.length <= max || max < 5) {
+    return text;
+  }
+  const head = Math.ceil((max - 1) / 2);
+  return text.slice(0, head) + '…' + text.slice(text.length - (max - 1 - head));
 }

@@ -222,6 +222,7 @@ function XTrackApp(props: {
           onGroupBy={g => save('groupBy', g)}
           onOpen={id => setView({ kind: 'run', id })}
           onCompare={ids => setView({ kind: 'compare', ids })}
+          settings={props.settings}
         />
       </div>
       {view.kind !== 'runs' && <div className="jp-xtrack-view">{body}</div>}

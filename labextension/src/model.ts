@@ -3,7 +3,7 @@
  * API's types, run-table queries, sorting, column choice, grouping, the paged row cache
  * and compare-view helpers.
  */
-import { Cell, toNumber } from './format';
+import { Cell, formatValue, toNumber } from './format';
 
 export type RunStatus =
   | 'running'
@@ -26,16 +26,39 @@ export interface IRunRow {
   parent_id: string | null;
   kind: string;
   notebook_path: string | null;
-  [column: string]: Cell;
+  /** Child runs (trials, candidates) of this run. */
+  children_count?: number;
+  [column: string]: Cell | undefined;
+}
+
+/** count/mean/min/max of one metric's finite values over a group's runs. */
+export interface IAggregate {
+  count: number;
+  mean: number | null;
+  min: number | null;
+  max: number | null;
+}
+
+/** One group of GET runs?group_by=...: its value, run count, the filter condition that
+ * selects its runs (null when the value has no literal) and its metrics' aggregates. */
+export interface IGroup {
+  key: Cell;
+  count: number;
+  filter: string | null;
+  metrics: Record<string, IAggregate>;
 }
 
 export interface IRunPage {
   runs: IRunRow[];
   columns: string[];
+  /** The columns that are the tracker's bookkeeping (job_progress, xtrack.* tags). */
+  system?: string[];
   total: number;
   offset: number;
   limit: number;
   store_state: 'ok' | 'missing';
+  groups?: IGroup[];
+  truncated?: boolean;
 }
 
 export interface IRunBrief {
@@ -131,27 +154,36 @@ export interface IEvents {
   reset: boolean;
 }
 
-export type GroupBy = 'none' | 'experiment' | 'notebook_path';
+/** 'none', or the column whose values group the runs (experiment, params.opt, ...). */
+export type GroupBy = string;
 
 /** The columns every table shows before the chosen params/metrics/tags. */
 export const BASE_COLUMNS = ['number', 'name', 'status', 'started_at', 'duration_s'];
 
 export interface IRunsQuery {
+  /** The filter box: the filter language or plain words. */
   filter: string;
   orderBy: string;
-  groupBy: GroupBy;
   columns: string[];
+  /** More filters every run must also match (a group's, a chart's brush, roots only). */
+  and?: string[];
+  /** Only the children of this run. */
+  parent?: string;
 }
 
 /** The query string of GET runs for one page. */
 export function runsQueryString(q: IRunsQuery, offset: number, limit: number): string {
   const params = new URLSearchParams();
-  if (q.filter.trim()) {
-    params.set('filter', q.filter.trim());
+  for (const f of [q.filter, ...(q.and ?? [])]) {
+    if (f.trim()) {
+      params.append('filter', f.trim());
+    }
   }
-  const order = effectiveOrder(q);
-  if (order) {
-    params.set('order_by', order);
+  if (q.parent) {
+    params.set('parent', q.parent);
+  }
+  if (q.orderBy) {
+    params.set('order_by', q.orderBy);
   }
   params.set('offset', String(offset));
   params.set('limit', String(limit));
@@ -162,16 +194,13 @@ export function runsQueryString(q: IRunsQuery, offset: number, limit: number): s
   return params.toString();
 }
 
-/** The order sent to the server: the group field first, so groups come out contiguous. */
-export function effectiveOrder(q: IRunsQuery): string {
-  const parts = q.orderBy ? [q.orderBy] : [];
-  if (q.groupBy !== 'none' && !q.orderBy.startsWith(q.groupBy)) {
-    parts.unshift(q.groupBy);
-  }
-  if (!parts.length) {
-    return '';
-  }
-  return parts.join(', ');
+/** The query string asking for the groups of `groupBy` (no rows), each with the
+ * aggregates of every metric. */
+export function groupsQueryString(q: IRunsQuery, groupBy: string): string {
+  const params = new URLSearchParams(runsQueryString({ ...q, columns: [] }, 0, 0));
+  params.set('group_by', groupBy);
+  params.set('columns', 'metrics.*');
+  return params.toString();
 }
 
 /** Clicking a column header: sort descending first, then ascending, then the default. */
@@ -196,20 +225,69 @@ export function sortDirection(orderBy: string, column: string): 'asc' | 'desc' |
   return null;
 }
 
-/** The columns to show: the chosen ones, else up to `perNamespace` of each namespace. */
-export function visibleColumns(
+/** The columns to show: the base ones, then the chosen ones, else the defaults. */
+export function visibleColumns(chosen: string[], defaults: string[]): string[] {
+  return [...BASE_COLUMNS, ...(chosen.length ? chosen : defaults)];
+}
+
+/** How many defaults of each namespace, at most. */
+const DEFAULT_COUNTS: [string, number][] = [['metrics.', 4], ['params.', 4], ['tags.', 2]];
+
+/**
+ * The columns shown before any is chosen, picked from the loaded `rows`: the metrics the
+ * experiment optimises (a sweep's or AutoML search's `xtrack.job.metric`) first, then
+ * the params, metrics and tags whose values differ between the runs, the most filled
+ * first. Bookkeeping (`system`) never; a column the same for every run says nothing.
+ */
+export function defaultColumns(rows: IRunRow[], available: string[], system: Set<string>): string[] {
+  const optimised = new Set(
+    rows.map(r => r['tags.xtrack.job.metric']).filter(m => typeof m === 'string').map(m => `metrics.${m}`)
+  );
+  const stats = (c: string) => {
+    const values = rows.map(r => r[c]).filter(v => v !== null && v !== undefined);
+    return { filled: values.length, distinct: new Set(values.map(v => JSON.stringify(v))).size };
+  };
+  const out: string[] = [];
+  for (const [ns, count] of DEFAULT_COUNTS) {
+    // An optimised metric counts even before a loaded row has it (a sweep's trials).
+    const candidates = [...new Set([...optimised, ...available])]
+      .filter(c => c.startsWith(ns) && !system.has(c))
+      .map(c => ({ c, ...stats(c), first: optimised.has(c) }))
+      .filter(x => x.first || (x.filled > 0 && (x.distinct > 1 || rows.length === 1)))
+      .sort((a, b) => Number(b.first) - Number(a.first) || b.filled - a.filled || a.c.localeCompare(b.c));
+    out.push(...candidates.slice(0, count).map(x => x.c));
+  }
+  return out;
+}
+
+/** The chooser's sections: user params, metrics and tags, and the tracker's own columns. */
+export function columnGroups(
   available: string[],
-  chosen: string[],
-  perNamespace = 3
-): string[] {
-  if (chosen.length) {
-    return [...BASE_COLUMNS, ...chosen];
-  }
-  const picked: string[] = [];
-  for (const ns of ['params.', 'metrics.', 'tags.']) {
-    picked.push(...available.filter(c => c.startsWith(ns)).slice(0, perNamespace));
-  }
-  return [...BASE_COLUMNS, ...picked];
+  system: Set<string>,
+  search = ''
+): { params: string[]; metrics: string[]; tags: string[]; system: string[] } {
+  const needle = search.trim().toLowerCase();
+  const shown = available.filter(c => !needle || c.toLowerCase().includes(needle));
+  const user = (ns: string) => shown.filter(c => c.startsWith(ns) && !system.has(c));
+  return {
+    params: user('params.'),
+    metrics: user('metrics.'),
+    tags: user('tags.'),
+    system: shown.filter(c => system.has(c))
+  };
+}
+
+/** `columns` in the user's saved order: those in `order` first, as there, then the rest. */
+export function applyOrder(columns: string[], order: string[]): string[] {
+  const known = order.filter(c => columns.includes(c));
+  return [...known, ...columns.filter(c => !known.includes(c))];
+}
+
+/** `columns` with `moved` put just before `target` (at the end when target is null). */
+export function moveColumn(columns: string[], moved: string, target: string | null): string[] {
+  const rest = columns.filter(c => c !== moved);
+  const at = target === null ? rest.length : rest.indexOf(target);
+  return at < 0 ? columns : [...rest.slice(0, at), moved, ...rest.slice(at)];
 }
 
 /** Columns that can be chosen (params, metrics, tags), union of what has been seen. */
@@ -223,63 +301,87 @@ export function choosableColumns(seen: Iterable<string>): string[] {
   return [...out].sort();
 }
 
-/** The group heading of a row, or null when not grouping. */
-export function groupKey(row: IRunRow, groupBy: GroupBy): string | null {
-  if (groupBy === 'none') {
-    return null;
+/** How a group's heading names its value: a notebook by its file name, a missing value
+ * as "(none)", anything else as text. */
+export function groupLabel(groupBy: GroupBy, key: Cell): string {
+  if (key === null || key === undefined || key === '') {
+    return '(none)';
   }
-  const value = row[groupBy];
-  return value === null || value === undefined || value === '' ? '(none)' : String(value);
+  if (groupBy === 'notebook_path') {
+    return String(key).split(/[\\/]/).pop() || String(key);
+  }
+  return typeof key === 'string' ? key : formatValue(key);
 }
 
-/** A string literal of the filter language (single-quoted, backslash escapes). */
-export function filterString(text: string): string {
-  return `'${text.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
-}
-
-/** The filter matching the runs of group `key` among those `filter` matches (to count
- * them); null when not grouping. */
-export function groupFilter(groupBy: GroupBy, key: string, filter: string): string | null {
-  if (groupBy === 'none') {
-    return null;
+/** A group heading's cell for one metric column: "mean (min–max)" over the group. */
+export function aggregateText(agg: IAggregate | undefined): string {
+  if (!agg || !agg.count || agg.mean === null) {
+    return '';
   }
-  const own =
-    key === '(none)'
-      ? `(${groupBy} = null or ${groupBy} = '')`
-      : `${groupBy} = ${filterString(key)}`;
-  return filter.trim() ? `(${filter.trim()}) and ${own}` : own;
-}
-
-/** How a group's heading names it: a notebook by its file name (its folder in the
- * tooltip), an experiment as it is. */
-export function groupLabel(groupBy: GroupBy, key: string): string {
-  if (groupBy === 'notebook_path' && key !== '(none)') {
-    return key.split(/[\\/]/).pop() || key;
+  if (agg.count === 1 || agg.min === agg.max) {
+    return formatValue(agg.mean);
   }
-  return key;
+  return `μ ${formatValue(agg.mean)} (${formatValue(agg.min)}–${formatValue(agg.max)})`;
 }
 
 /**
- * The rows of a loaded window, with a group heading before each row that starts a group.
- * `previous` is the row before the window (so a window that starts mid-group has no
- * heading).
+ * A list of top items where some are open onto a list of their own (a parent run onto its
+ * children, a group onto its runs), flattened for a virtual table: index -> which top
+ * item, and which of its sub-items (null: the top item itself).
  */
-export function withGroupHeadings(
-  rows: IRunRow[],
-  groupBy: GroupBy,
-  previous: IRunRow | null = null
-): ({ kind: 'group'; label: string } | { kind: 'run'; row: IRunRow })[] {
-  const out: ({ kind: 'group'; label: string } | { kind: 'run'; row: IRunRow })[] = [];
-  let last = previous ? groupKey(previous, groupBy) : undefined;
-  for (const row of rows) {
-    const key = groupKey(row, groupBy);
-    if (key !== null && key !== last) {
-      out.push({ kind: 'group', label: key });
-    }
-    last = key;
-    out.push({ kind: 'run', row });
+export class Outline {
+  topCount: number;
+  private open = new Map<number, number>();
+
+  constructor(topCount = 0) {
+    this.topCount = topCount;
   }
-  return out;
+
+  /** Open top item `top` onto `length` sub-items (0 keeps it open but empty). */
+  setOpen(top: number, length: number): void {
+    this.open.set(top, Math.max(0, length));
+  }
+
+  close(top: number): void {
+    this.open.delete(top);
+  }
+
+  isOpen(top: number): boolean {
+    return this.open.has(top);
+  }
+
+  clear(): void {
+    this.open.clear();
+  }
+
+  /** Rows in all: top items plus the sub-items of the open ones. */
+  get length(): number {
+    let n = this.topCount;
+    this.open.forEach((len, top) => {
+      if (top < this.topCount) {
+        n += len;
+      }
+    });
+    return n;
+  }
+
+  /** The top item and sub-item shown at row `index`. */
+  at(index: number): { top: number; sub: number | null } {
+    let offset = 0;
+    const tops = [...this.open.keys()].filter(t => t < this.topCount).sort((a, b) => a - b);
+    for (const top of tops) {
+      const row = top + offset;
+      if (index <= row) {
+        return { top: index - offset, sub: null };
+      }
+      const len = this.open.get(top) ?? 0;
+      if (index <= row + len) {
+        return { top, sub: index - row - 1 };
+      }
+      offset += len;
+    }
+    return { top: index - offset, sub: null };
+  }
 }
 
 /**
@@ -290,8 +392,12 @@ export class PagedRows {
   readonly pageSize: number;
   total = 0;
   columns = new Set<string>();
+  system = new Set<string>();
   private pages = new Map<number, IRunRow[]>();
   private pending = new Set<number>();
+  // Pages whose request failed: not asked again until clear() (a new query or a retry),
+  // else every render would send them again (the request storm of a bad filter).
+  private failedPages = new Set<number>();
 
   constructor(pageSize = 200) {
     this.pageSize = pageSize;
@@ -306,13 +412,16 @@ export class PagedRows {
   /** The page numbers covering rows first..last that are neither loaded nor loading. */
   missing(first: number, last: number): number[] {
     const out: number[] = [];
-    const lastRow = Math.min(last, Math.max(0, this.total - 1));
+    if (this.total <= 0) {
+      return out; // nothing known to be there (the first page is asked for explicitly)
+    }
+    const lastRow = Math.min(last, this.total - 1);
     for (
       let p = Math.floor(Math.max(0, first) / this.pageSize);
       p <= Math.floor(lastRow / this.pageSize);
       p++
     ) {
-      if (!this.pages.has(p) && !this.pending.has(p)) {
+      if (!this.pages.has(p) && !this.pending.has(p) && !this.failedPages.has(p)) {
         out.push(p);
       }
     }
@@ -329,16 +438,33 @@ export class PagedRows {
     this.pages.set(page, result.runs);
     this.total = result.total;
     result.columns.forEach(c => this.columns.add(c));
+    (result.system ?? []).forEach(c => this.system.add(c));
   }
 
+  /** A page's request failed: it is not asked for again, and nothing stale is shown
+   * (no rows, no count) until clear(). */
   failed(page: number): void {
     this.pending.delete(page);
+    this.failedPages.add(page);
+    this.pages.clear();
+    this.total = 0;
   }
 
   /** Forget every page (filter, order or columns changed, or the store changed). */
   clear(): void {
     this.pages.clear();
     this.pending.clear();
+    this.failedPages.clear();
+  }
+
+  /** Calls `fn` with every loaded row and its index. */
+  forEachLoaded(fn: (row: IRunRow, index: number) => void): void {
+    this.pages.forEach((rows, p) => rows.forEach((r, i) => fn(r, p * this.pageSize + i)));
+  }
+
+  /** The loaded rows in order (for picking default columns). */
+  loadedRows(): IRunRow[] {
+    return [...this.pages.keys()].sort((a, b) => a - b).flatMap(p => this.pages.get(p) ?? []);
   }
 
   /** The loaded page numbers (to refresh in place after a change event). */
@@ -453,18 +579,25 @@ export function runLabel(run: { number: number; name: string | null }): string {
 /** Widths (px) of the runs table's fixed columns: the selection box and the group label. */
 export const CHECK_WIDTH = 28;
 export const GROUP_WIDTH = 110;
+export const MIN_COLUMN_WIDTH = 40;
 
 const COLUMN_WIDTHS: Record<string, number> = {
   number: 60,
-  name: 120,
+  name: 140,
   status: 76,
-  started_at: 96,
+  // "2026-09-21 14:05" whole.
+  started_at: 124,
   duration_s: 76
 };
 
-/** The width (px) of one column of the runs table. */
-export function columnWidth(column: string): number {
-  return COLUMN_WIDTHS[column] ?? 92;
+/** The width (px) of one column of the runs table: the user's (resized), else one that
+ * fits a namespaced header ("metrics.val_acc") up to a limit. */
+export function columnWidth(column: string, widths: Record<string, number> = {}): number {
+  const chosen = widths[column];
+  if (typeof chosen === 'number' && chosen >= MIN_COLUMN_WIDTH) {
+    return chosen;
+  }
+  return COLUMN_WIDTHS[column] ?? Math.min(170, Math.max(92, 7 * column.length + 18));
 }
 
 /**
@@ -475,12 +608,14 @@ export function columnWidth(column: string): number {
  */
 export function tableLayout(
   columns: string[],
-  grouped: boolean
+  grouped: boolean,
+  widths: Record<string, number> = {}
 ): { width: number; pinned: number; order: string[] } {
   const order = ['number', ...(grouped ? ['@group'] : []), ...columns.filter(c => c !== 'number')];
   const width =
-    CHECK_WIDTH + order.reduce((sum, c) => sum + (c === '@group' ? GROUP_WIDTH : columnWidth(c)), 0);
-  return { width, pinned: CHECK_WIDTH + columnWidth('number'), order };
+    CHECK_WIDTH +
+    order.reduce((sum, c) => sum + (c === '@group' ? GROUP_WIDTH : columnWidth(c, widths)), 0);
+  return { width, pinned: CHECK_WIDTH + columnWidth('number', widths), order };
 }
 
 /** How many cells a notebook diff adds, removes and changes (nbdime's `cells` ops). */

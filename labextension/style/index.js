@@ -2,3 +2,4 @@ import './base.css';
 import './jobs.css';
 import './detail.css';
 import './charts.css';
+import './table.css';

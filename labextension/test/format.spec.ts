@@ -1,5 +1,5 @@
 import {
-  columnLabel, formatBytes, formatDuration, formatNumber, formatTime, formatValue, shortHash, toNumber
+  columnLabel, middleEllipsis, formatBytes, formatDuration, formatNumber, formatTime, formatValue, shortHash, toNumber
 } from '../src/format';
 
 describe('format', () => {
@@ -39,8 +39,10 @@ describe('format', () => {
     expect(shortHash('xxh3_128:0123456789abcdef')).toBe('xxh3_128:01234567…');
   });
   it('labels columns', () => {
-    expect(columnLabel('params.lr')).toBe('lr');
-    expect(columnLabel('metrics.val/loss')).toBe('val/loss');
+    expect(columnLabel('params.lr')).toBe('params.lr');
+    expect(middleEllipsis('tags.xtrack.automl.family', 15)).toBe('tags.xt….family');
+    expect(middleEllipsis('params.lr', 15)).toBe('params.lr');
+    expect(columnLabel('metrics.val/loss')).toBe('metrics.val/loss');
     expect(columnLabel('number')).toBe('#');
     expect(columnLabel('git.branch')).toBe('git.branch');
   });

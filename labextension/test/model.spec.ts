@@ -1,8 +1,8 @@
 import {
-  choosableColumns, differingRows, effectiveOrder, extent, filterString, groupFilter, groupLabel,
-  IComparison, IRunPage, IRunRow,
+  aggregateText, applyOrder, choosableColumns, columnGroups, defaultColumns, differingRows, extent,
+  groupLabel, groupsQueryString, IComparison, IRunPage, IRunRow, moveColumn, Outline,
   CHECK_WIDTH, columnWidth, GROUP_WIDTH, linePath, numericAxes, tableLayout, PagedRows, runsQueryString, sortDirection, toggleSort,
-  visibleColumns, visibleWindow, withGroupHeadings, INotebookDiff, notebookDiffCounts,
+  visibleColumns, visibleWindow, INotebookDiff, notebookDiffCounts,
   notebookDiffSummary, notebookDiffTab
 } from '../src/model';
 
@@ -23,7 +23,7 @@ function page(offset: number, n: number, total: number): IRunPage {
 
 describe('runs queries', () => {
   it('builds the GET runs query', () => {
-    const q = { filter: " metrics.acc > 0.9 ", orderBy: 'metrics.acc desc', groupBy: 'none' as const, columns: ['params.lr'] };
+    const q = { filter: " metrics.acc > 0.9 ", orderBy: 'metrics.acc desc', columns: ['params.lr'] };
     const params = new URLSearchParams(runsQueryString(q, 200, 100));
     expect(params.get('filter')).toBe('metrics.acc > 0.9');
     expect(params.get('order_by')).toBe('metrics.acc desc');
@@ -36,24 +36,27 @@ describe('runs queries', () => {
     const first = new URLSearchParams(runsQueryString(q, 0, 100));
     expect(first.get('columns')).toBe('params.lr,params.*,metrics.*,tags.*');
   });
-  it('counts a group with a filter of its own', () => {
-    expect(groupFilter('none', 'x', '')).toBeNull();
-    expect(groupFilter('experiment', 'sweep', '')).toBe("experiment = 'sweep'");
-    expect(groupFilter('experiment', "it's", ' metrics.acc > 0.5 '))
-      .toBe("(metrics.acc > 0.5) and experiment = 'it\\'s'");
-    expect(groupFilter('notebook_path', '(none)', ''))
-      .toBe("(notebook_path = null or notebook_path = '')");
-    expect(filterString('a\\b')).toBe("'a\\\\b'");
+  it('sends extra filters and a parent alongside the box', () => {
+    const q = { filter: 'mlp', orderBy: '', columns: [], and: ['parent_id = null', ' '], parent: 'abc' };
+    const params = new URLSearchParams(runsQueryString(q, 0, 10));
+    expect(params.getAll('filter')).toEqual(['mlp', 'parent_id = null']);
+    expect(params.get('parent')).toBe('abc');
+    const groups = new URLSearchParams(groupsQueryString(q, 'params.opt'));
+    expect(groups.get('group_by')).toBe('params.opt');
+    expect(groups.get('limit')).toBe('0');
+    expect(groups.get('columns')).toBe('metrics.*');
   });
-  it('names a notebook group by its file name', () => {
+  it('names a group by its value, a notebook by its file name', () => {
     expect(groupLabel('notebook_path', '/home/me/work/train.ipynb')).toBe('train.ipynb');
-    expect(groupLabel('notebook_path', '(none)')).toBe('(none)');
+    expect(groupLabel('notebook_path', null)).toBe('(none)');
     expect(groupLabel('experiment', 'a/b')).toBe('a/b');
+    expect(groupLabel('params.lr', 0.1)).toBe('0.1');
   });
-  it('sorts groups contiguously', () => {
-    expect(effectiveOrder({ filter: '', orderBy: 'metrics.acc desc', groupBy: 'experiment', columns: [] }))
-      .toBe('experiment, metrics.acc desc');
-    expect(effectiveOrder({ filter: '', orderBy: '', groupBy: 'none', columns: [] })).toBe('');
+  it('writes a group aggregate as mean (min-max)', () => {
+    expect(aggregateText({ count: 2, mean: 0.85, min: 0.8, max: 0.9 })).toBe('μ 0.85 (0.8–0.9)');
+    expect(aggregateText({ count: 1, mean: 0.5, min: 0.5, max: 0.5 })).toBe('0.5');
+    expect(aggregateText({ count: 0, mean: null, min: null, max: null })).toBe('');
+    expect(aggregateText(undefined)).toBe('');
   });
   it('cycles sorting desc -> asc -> default', () => {
     expect(toggleSort('', 'metrics.acc')).toBe('metrics.acc desc');
@@ -66,18 +69,57 @@ describe('runs queries', () => {
   it('chooses columns', () => {
     const available = choosableColumns(['id', 'params.a', 'params.b', 'params.c', 'params.d', 'metrics.x', 'tags.t', 'git.commit']);
     expect(available).toEqual(['metrics.x', 'params.a', 'params.b', 'params.c', 'params.d', 'tags.t']);
-    expect(visibleColumns(available, [])).toEqual(
-      ['number', 'name', 'status', 'started_at', 'duration_s', 'params.a', 'params.b', 'params.c', 'metrics.x', 'tags.t']);
-    expect(visibleColumns(available, ['params.d']).slice(-1)).toEqual(['params.d']);
+    expect(visibleColumns([], ['params.a'])).toEqual(['number', 'name', 'status', 'started_at', 'duration_s', 'params.a']);
+    expect(visibleColumns(['params.d'], ['params.a']).slice(-1)).toEqual(['params.d']);
   });
-  it('adds group headings where a group starts', () => {
-    const rows = [row(1, { experiment: 'a' }), row(2, { experiment: 'a' }), row(3, { experiment: 'b' })];
-    const out = withGroupHeadings(rows, 'experiment');
-    expect(out.map(x => (x.kind === 'group' ? `[${x.label}]` : x.row.number))).toEqual(['[a]', 1, 2, '[b]', 3]);
-    const mid = withGroupHeadings(rows.slice(1), 'experiment', rows[0]);
-    expect(mid[0].kind).toBe('run');
-    expect(withGroupHeadings(rows, 'none').length).toBe(3);
-    expect(withGroupHeadings([row(4)], 'notebook_path')[0]).toEqual({ kind: 'group', label: '(none)' });
+  it('defaults to what differs and what the experiment optimises, never bookkeeping', () => {
+    const rows = [
+      row(1, { 'params.lr': 0.1, 'params.seed': 1, 'metrics.loss': 0.5, 'metrics.job_progress': 1,
+               'tags.team': 'ml', 'tags.xtrack.job.metric': 'val_acc' }),
+      row(2, { 'params.lr': 0.2, 'params.seed': 1, 'metrics.loss': 0.4, 'metrics.job_progress': 0.5,
+               'tags.team': 'ml', 'tags.note': 'x' }),
+      row(3, { 'params.lr': 0.3, 'params.seed': 1, 'params.depth': 3, 'tags.note': 'y' })
+    ];
+    const available = choosableColumns(Object.keys({ ...rows[0], ...rows[1], ...rows[2] }));
+    const system = new Set(['metrics.job_progress', 'tags.xtrack.job.metric']);
+    // val_acc is named by the sweep though no loaded row has it yet; seed and team never vary.
+    expect(defaultColumns(rows, available, system)).toEqual(
+      ['metrics.val_acc', 'metrics.loss', 'params.lr', 'tags.note']);
+    expect(defaultColumns([rows[2]], available, system)).toEqual(['params.depth', 'params.lr', 'params.seed', 'tags.note']);
+  });
+  it('groups and searches the chooser, bookkeeping apart', () => {
+    const system = new Set(['metrics.job_progress', 'tags.xtrack.a']);
+    const all = ['metrics.acc', 'metrics.job_progress', 'params.lr', 'tags.team', 'tags.xtrack.a'];
+    expect(columnGroups(all, system)).toEqual({
+      params: ['params.lr'], metrics: ['metrics.acc'], tags: ['tags.team'],
+      system: ['metrics.job_progress', 'tags.xtrack.a']
+    });
+    expect(columnGroups(all, system, ' ACC ').metrics).toEqual(['metrics.acc']);
+    expect(columnGroups(all, system, 'xtrack')).toEqual({ params: [], metrics: [], tags: [], system: ['tags.xtrack.a'] });
+  });
+  it('keeps the order the user dragged the columns into', () => {
+    expect(applyOrder(['a', 'b', 'c', 'd'], ['c', 'x', 'a'])).toEqual(['c', 'a', 'b', 'd']);
+    expect(moveColumn(['a', 'b', 'c'], 'c', 'a')).toEqual(['c', 'a', 'b']);
+    expect(moveColumn(['a', 'b', 'c'], 'a', null)).toEqual(['b', 'c', 'a']);
+    expect(moveColumn(['a', 'b'], 'a', 'zzz')).toEqual(['a', 'b']);
+  });
+});
+
+describe('Outline', () => {
+  it('flattens open top items onto their sub-items', () => {
+    const o = new Outline(5);
+    expect(o.length).toBe(5);
+    expect(o.at(3)).toEqual({ top: 3, sub: null });
+    o.setOpen(1, 3);
+    o.setOpen(3, 2);
+    expect(o.length).toBe(10);
+    const flat = Array.from({ length: o.length }, (_, i) => o.at(i));
+    expect(flat.map(x => (x.sub === null ? `${x.top}` : `${x.top}.${x.sub}`))).toEqual(
+      ['0', '1', '1.0', '1.1', '1.2', '2', '3', '3.0', '3.1', '4']);
+    o.close(1);
+    expect(o.at(4)).toEqual({ top: 3, sub: 0 });
+    o.setOpen(9, 4); // beyond the top items: ignored
+    expect(o.length).toBe(7);
   });
 });
 
@@ -97,12 +139,18 @@ describe('PagedRows', () => {
     rows.clear();
     expect(rows.row(5)).toBeUndefined();
   });
-  it('handles a failed page by allowing a retry', () => {
+  it('never asks again for a failed page until cleared, and shows nothing stale', () => {
     const rows = new PagedRows(10);
-    rows.total = 5;
-    rows.markPending(0);
-    rows.failed(0);
-    expect(rows.missing(0, 4)).toEqual([0]);
+    rows.put(0, page(0, 10, 50));
+    rows.markPending(1);
+    rows.failed(1);
+    // The storm of defect 1: each render asked again for the failed page.
+    expect(rows.missing(0, 49)).toEqual([]);
+    expect(rows.total).toBe(0);
+    expect(rows.row(0)).toBeUndefined();
+    rows.clear();
+    rows.total = 50;
+    expect(rows.missing(0, 19)).toEqual([0, 1]);
   });
   it('virtualises: only rows in view plus overscan', () => {
     expect(visibleWindow(0, 260, 26, 100000, 5)).toEqual([0, 15]);

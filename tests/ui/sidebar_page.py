@@ -161,7 +161,7 @@ def set_group_by(page: Any, label: str) -> None:
 def group_headers(page: Any) -> list[tuple[str, int]]:
     """The group headings on screen, top to bottom: (label, run count). A heading whose
     count has not arrived yet reads -1."""
-    heads = page.locator(f"{ROWS}.jp-xtrack-group-start")
+    heads = page.locator(f"{SIDEBAR} .jp-xtrack-body .jp-xtrack-group-row")
     out = []
     for head in sorted(heads.all(), key=lambda h: float(h.get_attribute("data-index") or 0)):
         label = head.locator(".jp-xtrack-group-label").inner_text().strip()

@@ -112,33 +112,35 @@ def test_chosen_columns_survive_a_reload_in_their_order(lab: Any, server: Jupyte
     # Chosen in this order: the table shows them in this order, not alphabetically.
     choose_columns(page, ["metrics.acc", "params.opt", "params.depth"])
     assert header_texts(page)[:6] == ["", "#", "name", "status", "started", "duration"]
-    wait_for(lambda: header_texts(page)[6:] == ["acc", "opt", "depth"],
+    wait_for(lambda: header_texts(page)[6:] == ["metrics.acc", "params.opt", "params.depth"],
              what=f"chosen columns shown, got {header_texts(page)}")
     assert row(page, NUMBER["sweep-2"]).locator(".jp-xtrack-cell").nth(6).inner_text() == "0.88"
     page.reload()
     open_from_tab(page)
     wait_for(lambda: len(run_numbers(page)) == len(STORE_RUNS), what="rows after the reload")
-    wait_for(lambda: header_texts(page)[6:] == ["acc", "opt", "depth"],
+    wait_for(lambda: header_texts(page)[6:] == ["metrics.acc", "params.opt", "params.depth"],
              what=f"columns remembered, got {header_texts(page)}")
     # Every column can still be chosen after the reload, not only the remembered ones.
     assert set(column_choices(page)) == set(offered)
     body = page.locator(f"{SIDEBAR} .jp-xtrack-body")
     # Scrolled so the chosen columns are in view beside the pinned run number.
     body.evaluate("b => { const acc = [...b.querySelectorAll('.jp-xtrack-sort')]"
-                  ".find(h => h.textContent.startsWith('acc')); b.scrollLeft = acc.offsetLeft - 88; }")
+                  ".find(h => h.textContent.startsWith('metrics.acc')); b.scrollLeft = acc.offsetLeft - 88; }")
     screenshot(page, "views-3-columns-remembered")
     body.evaluate("b => { b.scrollLeft = 0; }")
     settings = server.root.parent / "settings" / "jupyter-xtrack" / "plugin.jupyterlab-settings"
     assert "params.depth" in settings.read_text()
     # The last chosen column cannot be unticked (no choice means the defaults); a button
-    # goes back to the defaults: the first few params, then metrics, then tags.
+    # goes back to the defaults: what differs between the runs (metrics first), never the
+    # tag every run has.
     choose_columns(page, ["params.lr"])
-    wait_for(lambda: header_texts(page)[6:] == ["lr"], what="one column chosen")
+    wait_for(lambda: header_texts(page)[6:] == ["params.lr"], what="one column chosen")
     chooser = page.locator(f"{SIDEBAR} details.jp-xtrack-columns")
     chooser.locator("summary").click()
     assert chooser.locator("label", has_text="params.lr").locator("input").is_disabled()
     chooser.locator("button", has_text="default columns").click()
-    wait_for(lambda: header_texts(page)[6:] == ["depth", "lr", "opt", "acc", "loss", "team"],
+    wait_for(lambda: header_texts(page)[6:] == ["metrics.acc", "metrics.loss", "params.depth",
+                                                 "params.lr", "params.opt"],
              what=f"default columns, got {header_texts(page)}")
     chooser.locator("summary").click()
     wait_for(lambda: re.search(r'"columns":\s*\[\s*\]', settings.read_text()) is not None,

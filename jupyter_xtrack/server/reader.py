@@ -44,8 +44,8 @@ from .config import XTrack
 from .downsample import downsample_history
 from .encoding import jsonable
 from .errors import RequestError
-from .heavy import DiffJob
 from .groups import group_runs
+from .heavy import DiffJob
 from .jobs import list_jobs, request_cancel
 from .preview import preview_file
 from .safe_paths import check_artifact_name

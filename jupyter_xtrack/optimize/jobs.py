@@ -24,6 +24,7 @@ from ..facts import CANCEL_TAG
 from ..tracking.session import CONTEXT
 
 if TYPE_CHECKING:
+    from ..tracking.active_run import ActiveRun
     from ..tracking.search_runs import TrackedRun
 
 T = TypeVar("T")
@@ -49,6 +50,8 @@ class JobControl:
         self._cancel = threading.Event()
         self.in_trial = False  # True while user or model code runs: cancel may interrupt it
         self.parent: TrackedRun | None = None
+        # The run active where the job was started (a tracked cell): its parent and context.
+        self.launched_from: ActiveRun | None = CONTEXT.active
 
     @property
     def cancelled(self) -> bool:

@@ -86,22 +86,33 @@ def open_parent(
     tags: Mapping[str, str],
     params: Mapping[str, Any],
     background: bool,
+    launched_from: ActiveRun | None = None,
 ) -> TrackedRun:
     """The parent run of a sweep or an AutoML search. In the foreground it is a full tracked
-    run on the run stack (a child of the enclosing run, if any); in the background a light one."""
+    run on the run stack (a child of the enclosing run, if any); in the background a light one,
+    which, started from a tracked cell (`launched_from`: the run active where the job was
+    started, since the job's own thread has none), is that cell's child and takes its context
+    (notebook, cell, code, environment, git) as a trial takes its parent's, so its own trials
+    have one to inherit."""
     if not background:
         return TrackedRun(start_run(name=name, experiment=experiment, tags=tags,
                                     params=params, kind=kind))
-    parent = CONTEXT.active
-    return open_light(
+    active = launched_from or CONTEXT.active
+    enclosing = active if active is not None and active.recorded else None
+    if enclosing is not None:
+        inherit.expect_children(enclosing.id)
+    job = open_light(
         kind,
         name=name,
-        experiment=experiment or (parent.experiment if parent is not None else None),
+        experiment=experiment or (active.experiment if active is not None else None),
         tags=tags,
         params=params,
-        parent_id=None,
+        parent_id=None if enclosing is None else enclosing.id,
         push=False,
+        **({} if enclosing is None else inherit.placement(enclosing)),
     )
+    job.parent = enclosing
+    return job
 
 
 def open_trial(

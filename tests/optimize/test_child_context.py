@@ -159,3 +159,35 @@ def test_sweep_and_automl_children_in_a_real_kernel(
             assert notebook == os.path.realpath(path) or notebook == str(path)
             assert commit == head
             _assert_same_context(parent_id, child, store)
+
+
+def test_a_background_sweep_from_a_tracked_cell_runs_where_that_cell_ran(
+    shell: Any, repo: Path
+) -> None:
+    # The job's parent is a light run (no captures: it never touches the cell's stdout or
+    # run stack), so it takes the launching cell's context, and its trials take it in turn.
+    head = git(repo, "rev-parse", "HEAD").strip()
+    shell.user_ns["__session__"] = str(_notebook_in(repo))
+    cell = (
+        "%%track --name launcher\n"
+        "from jupyter_xtrack import sweep\n"
+        "def objective(x):\n    return (x - 0.3) ** 2\n"
+        "job = sweep(objective, 'x=uniform(0, 1)', trials=3, metric='loss', background=True,"
+        " show=False)\n"
+    )
+    result = shell.run_cell(cell, store_history=True, cell_id="cell-bg")
+    assert result.error_in_exec is None, result.error_in_exec
+    job = shell.user_ns["job"]
+    outcome = job.result(timeout=120)
+    api.flush()
+    store = repo / ".xtrack"
+    launcher = xt.get_run(str(xt.runs(filter="name = 'launcher'")["id"].iloc[0]))
+    parent = xt.get_run(outcome.run_id)
+    assert parent.parent_id == launcher.id
+    _assert_same_context(launcher.id, parent.id, store)
+    assert _columns(store, parent.id)[:3] == (str(repo / "analysis.ipynb"), "cell-bg", head)
+    trials = [t.run_id for t in outcome.trials]
+    assert len(trials) == 3
+    for trial in trials:
+        _assert_same_context(parent.id, trial, store)
+        assert "background=True" in (xt.get_run(trial).code or "")

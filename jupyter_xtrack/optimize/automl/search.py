@@ -123,6 +123,7 @@ class AutoMLSearch:
                 "automl.holdout": cfg.holdout if use_holdout else 0.0,
             },
             background=self.background,
+            launched_from=None if self.control is None else self.control.launched_from,
         )
         self.parent = parent
         if self.control is not None:

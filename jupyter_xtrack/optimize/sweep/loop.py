@@ -86,6 +86,7 @@ class SweepLoop:
                 "sweep.trials": cfg.trials,
             },
             background=self.background,
+            launched_from=None if self.control is None else self.control.launched_from,
         )
         if self.control is not None:
             self.control.attach(parent, cfg.metric, cfg.direction)

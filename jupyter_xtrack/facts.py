@@ -246,3 +246,11 @@ def git_diff_blob(record: Mapping[str, Any]) -> str | None:
 
 # -- tags the package itself sets (readable by the server without the optimize package) -----
 CANCEL_TAG: Final = "xtrack.job.cancel"
+# A reproduction (jupyter_xtrack/reproduce/) is a run tagged with the id of the run it
+# reproduces, and with its verdict once compared; readers show the link both ways.
+REPRODUCES_TAG: Final = "xtrack.reproduces"
+VERDICT_TAG: Final = "xtrack.reproduce.verdict"
+# A background reproduction (the sidebar's Reproduce button) is a job run tagged with the
+# run it reproduces, then with the verdict and, when it could not run, the reason.
+REPRODUCE_OF_TAG: Final = "xtrack.reproduce.of"
+REPRODUCE_REASON_TAG: Final = "xtrack.reproduce.reason"

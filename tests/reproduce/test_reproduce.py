@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from jupyter_xtrack.cli import main
-from jupyter_xtrack.facts import VERDICT_TAG
+from jupyter_xtrack.facts import REPRODUCES_TAG, VERDICT_TAG
 from jupyter_xtrack.records.run import Run
 from jupyter_xtrack.reproduce import reproduce
 
@@ -221,3 +221,21 @@ def test_checkout_writes_what_ran(work: Path, capsys: pytest.CaptureFixture[str]
     manifest = json.loads((work / "out" / "data-manifest.json").read_text())
     assert [f["path"] for f in manifest["inputs"]] == ["data/data.csv"]
     assert main(["checkout", "2", "-o", "out"]) == 2  # never over a folder with files
+
+
+def test_xt_reproduce_in_a_notebook_shows_the_verdict(work: Path, scratch: Path) -> None:
+    import nbformat
+    from nbclient import NotebookClient
+
+    store = record(work, LOAD, "%%track --name one\nxt.log(a=1.0)")
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(s) for s in (LOAD, "rep = xt.reproduce(1)\nrep")]
+    # the kernel runs an event loop on its main thread: the reproduction's nbclient must not
+    # trip over it
+    NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(work)}}
+    ).execute()
+    data = nb.cells[1].outputs[0]["data"]
+    assert 'class="xtrack-reproduction"' in data["text/html"]
+    assert "run #1: reproduced (reproduction #2, env current)" in data["text/plain"]
+    assert store.get_run(2)["tags"][REPRODUCES_TAG] == store.get_run(1)["id"]

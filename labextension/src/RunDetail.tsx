@@ -5,6 +5,7 @@ import { LineChart } from './charts';
 import { formatBytes, formatDuration, formatTime, formatValue, shortHash } from './format';
 import { DiffText, highlightPython } from './highlight';
 import { IHistory, IRunDetail, runLabel } from './model';
+import { Reproductions } from './Reproductions';
 
 function KeyValues(props: { values: Record<string, unknown> }): JSX.Element {
   const entries = Object.entries(props.values);
@@ -68,6 +69,7 @@ export function RunDetail(props: {
   onOpen: (id: string) => void;
   onOpenNotebook: (path: string, cellId: string | null) => void;
   onBack: () => void;
+  onCompare?: (ids: string[]) => void;
 }): JSX.Element {
   const [run, setRun] = React.useState<IRunDetail | null>(null);
   const [error, setError] = React.useState<ApiError | null>(null);
@@ -141,6 +143,7 @@ export function RunDetail(props: {
         {run.error && (
           <div className="jp-xtrack-error">{run.error.type}: {run.error.message}</div>
         )}
+        <Reproductions run={run} onOpen={props.onOpen} onCompare={props.onCompare} />
         <Section title="Code">
           <pre className="jp-xtrack-code">{highlightPython(run.code_text ?? '')}</pre>
         </Section>

@@ -95,7 +95,8 @@ def main() -> None:
 
     with open_store(work / ".xtrack") as store:
         run_s = float(store.get_run(1)["duration_s"])
-    anchor = [execute(work, CELLS[1:]) for _ in range(args.reps)]
+    untracked = [c.split("\n", 1)[1] if c.startswith("%%track") else c for c in CELLS[1:]]
+    anchor = [execute(work, untracked) for _ in range(args.reps)]
     current = [reproduce(work, "current") for _ in range(args.reps)]
     cold = reproduce(work, "fresh") if args.fresh_reps else float("nan")
     fresh = [reproduce(work, "fresh") for _ in range(args.fresh_reps - 1)]

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ..facts import REPRODUCES_TAG, VERDICT_TAG
+from ..facts import REPRODUCE_REASON_TAG, REPRODUCES_TAG, VERDICT_TAG
 from ..records.run import Run
 from ..store.contract import RunStore
 from . import compare, datacheck, environment, program
@@ -197,7 +197,8 @@ def _saved_outputs(run: Run) -> dict[str, str]:
 
 
 def _tag(run: Run, pairs: dict[int, Run], originals: dict[int, Run], rep: Reproduction) -> None:
-    """Link each reproduced run to its original (`reproduces`) and give the last the verdict."""
+    """Link each reproduced run to its original (`reproduces`) and give the last the verdict
+    (and the reason, when it could not run to the end)."""
     store = run.store
     for index, made in pairs.items():
         original = originals.get(index)
@@ -206,4 +207,6 @@ def _tag(run: Run, pairs: dict[int, Run], originals: dict[int, Run], rep: Reprod
         tags = {REPRODUCES_TAG: original.id}
         if original.id == run.id:
             tags[VERDICT_TAG] = rep.verdict
+            if rep.reason:
+                tags[REPRODUCE_REASON_TAG] = rep.reason.splitlines()[0][:500]
         store.set_tags(made.id, tags)

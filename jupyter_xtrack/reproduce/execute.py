@@ -30,8 +30,9 @@ CANCEL_POLL_S = 0.5
 
 @dataclass
 class Execution:
-    """What the kernel did: the executed notebook (setup cell first), how many of the
-    program's cells ran to the end, the kernel's process id, and why it stopped early."""
+    """What the kernel did: the executed notebook (setup cell first; None when the kernel
+    did not start), how many of the program's cells ran to the end, the kernel's process
+    id, and why it stopped early."""
 
     notebook: Any
     cells_done: int
@@ -81,21 +82,47 @@ def _execute(
     progress: Callable[[int, int], None] | None,
     should_stop: Callable[[], bool] | None,
 ) -> Execution:
-    # lazy: nbclient and nbformat load only for reproductions
-    import nbformat
-    from jupyter_client.manager import AsyncKernelManager
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+    """Start the kernel first, so that it boots (its own process) while nbclient and
+    nbformat import here (a second, mostly jsonschema's); shut it down at the end whatever
+    happened (nbclient leaves a kernel it did not start running)."""
+    from jupyter_client.manager import AsyncKernelManager  # lazy: see execute
+    from jupyter_core.utils import run_sync
 
-    nb = nbformat.from_dict(lineage_notebook([*sources, TEARDOWN], SETUP))
-    env = {**kernel.env, "XTRACK_STORE": str(store_root)}
     km = AsyncKernelManager(
         kernel_spec_manager=_kernelspecs(kernel, workdir.parent),
         kernel_name="xtrack-reproduce",
         connection_file=str(workdir.parent / "kernel-connection.json"),
     )
+    try:
+        run_sync(km.start_kernel)(
+            env={**kernel.env, "XTRACK_STORE": str(store_root)}, cwd=str(workdir)
+        )
+    except (OSError, RuntimeError) as exc:
+        return Execution(None, 0, None, f"the kernel could not start: {exc}")
+    try:
+        return _run_cells(km, sources, workdir, timeout, progress, should_stop)
+    finally:
+        if km.has_kernel:
+            run_sync(km.shutdown_kernel)(now=True)
+
+
+def _run_cells(
+    km: Any,
+    sources: list[str],
+    workdir: Path,
+    timeout: float | None,
+    progress: Callable[[int, int], None] | None,
+    should_stop: Callable[[], bool] | None,
+) -> Execution:
+    """The setup cell, `sources` and the teardown cell in the started kernel of `km`."""
+    # lazy: nbclient and nbformat load only for reproductions
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
+    nb = nbformat.from_dict(lineage_notebook([*sources, TEARDOWN], SETUP))
     done = 0
-    stopped = threading.Event()
+    finished, cancelled = threading.Event(), threading.Event()
 
     def on_cell_executed(cell: Any, cell_index: int, execute_reply: Any) -> None:
         nonlocal done
@@ -113,21 +140,19 @@ def _execute(
         km=km,
         timeout=None if timeout is None else math.ceil(timeout),
         startup_timeout=STARTUP_TIMEOUT_S,
-        kernel_name="xtrack-reproduce",
         allow_errors=False,
         record_timing=False,
         on_cell_executed=on_cell_executed,
         resources={"metadata": {"path": str(workdir)}},
     )
     failure: str | None = None
-    pid: int | None = None
+    pid = _pid(km)
     current = 0  # the cell running: 0 is the setup cell
-    watcher = _watch(lambda: pid, should_stop, stopped) if should_stop is not None else None
+    watcher = _watch(pid, should_stop, finished, cancelled) if should_stop is not None else None
     try:
-        with client.setup_kernel(env=env, cwd=str(workdir)):
-            pid = _pid(km)
+        with client.setup_kernel(cleanup_kc=True):
             for current, cell in enumerate(nb.cells):
-                if stopped.is_set():
+                if cancelled.is_set():
                     break
                 client.execute_cell(cell, current)
     except CellTimeoutError:
@@ -140,13 +165,13 @@ def _execute(
             if current
             else f"the tracker could not load in the kernel: {exc.ename}: {exc.evalue}"
         )
-    except RuntimeError as exc:  # the kernel did not start
+    except RuntimeError as exc:  # the kernel did not answer
         failure = f"the kernel could not start: {exc}"
     finally:
-        stopped.set()
+        finished.set()
         if watcher is not None:
             watcher.join()
-    if should_stop is not None and should_stop():
+    if cancelled.is_set():
         failure = "cancelled"
     return Execution(nb, done, pid, failure)
 
@@ -176,20 +201,22 @@ def _pid(km: Any) -> int | None:
 
 
 def _watch(
-    pid: Callable[[], int | None], should_stop: Callable[[], bool], stopped: threading.Event
+    pid: int | None,
+    should_stop: Callable[[], bool],
+    finished: threading.Event,
+    cancelled: threading.Event,
 ) -> threading.Thread:
-    """A thread that interrupts the kernel (SIGINT, as Jupyter's interrupt of a local
-    kernel) once `should_stop()` says so; the running cell then fails and execution stops."""
+    """A thread that, once `should_stop()` says so, sets `cancelled` and interrupts the
+    kernel (SIGINT, as Jupyter's interrupt of a local kernel) until `finished`: again and
+    again, since a signal that lands between two cells interrupts nothing."""
 
     def loop() -> None:
-        while not stopped.wait(CANCEL_POLL_S):
-            if should_stop():
-                stopped.set()
-                kernel_pid = pid()
-                if kernel_pid is not None:
+        while not finished.wait(CANCEL_POLL_S):
+            if cancelled.is_set() or should_stop():
+                cancelled.set()
+                if pid is not None:
                     with contextlib.suppress(OSError):  # a kernel already gone
-                        os.kill(kernel_pid, signal.SIGINT)
-                return
+                        os.kill(pid, signal.SIGINT)
 
     thread = threading.Thread(target=loop, name="xtrack-reproduce-cancel", daemon=True)
     thread.start()

@@ -18,6 +18,7 @@ from ..store.contract import RunStore
 from .errors import RequestError
 
 _COLUMNS = [
+    f"tags.{REPRODUCES_TAG}",
     f"tags.{VERDICT_TAG}",
     f"tags.{REPRODUCE_REASON_TAG}",
     "tags.xtrack.job.state",
@@ -45,8 +46,10 @@ def reproduction_links(store: RunStore, record: Mapping[str, Any]) -> dict[str, 
         order_by="number desc",
         limit=50,
     )
-    # a job that made a reproduction run is shown by that run
-    items = [_item(row) for row in table.rows() if not row.get("tags.xtrack.reproduce.run")]
+    rows = table.rows()
+    # a job whose reproduction run is listed (it got that far) is shown by that run
+    listed = {row["id"] for row in rows if row.get(f"tags.{REPRODUCES_TAG}") == run_id}
+    items = [_item(row) for row in rows if row.get("tags.xtrack.reproduce.run") not in listed]
     return {"reproduces": reproduces, "reproductions": items}
 
 

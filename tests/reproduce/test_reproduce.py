@@ -9,6 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import psutil
 import pytest
 
 from jupyter_xtrack.cli import main
@@ -69,6 +70,12 @@ def test_a_deterministic_run_is_reproduced_and_linked(
     assert reproduction.reproduces == fit.id
     assert reproduction.tags[VERDICT_TAG] == "reproduced"
     assert reproduction.metrics == fit.metrics and reproduction.number == rep.run_number
+    kernel = (
+        psutil.Process(reproduction.record["pid"])
+        if psutil.pid_exists(reproduction.record["pid"])
+        else None
+    )
+    assert kernel is None or kernel.status() == psutil.STATUS_ZOMBIE  # shut down, not left
     prep = Run(store.get_run(1), store)
     assert [r["id"] for r in prep.reproductions()] != []  # the earlier cell's run is linked too
     assert fit.reproductions() == [

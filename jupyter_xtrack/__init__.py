@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from .optimize.jobs import jobs
     from .optimize.sweep import best, sweep
     from .records.run import Run
+    from .reproduce import reproduce
     from .store import RUN_STATUSES
     from .tracking.active_run import ActiveRun
 
@@ -53,6 +54,7 @@ __all__ = [
     "log_artifact",
     "log_params",
     "open_store",
+    "reproduce",
     "runs",
     "set_tags",
     "show",
@@ -73,6 +75,7 @@ _LAZY = {
     "best": ("optimize.sweep", "best"),
     "automl": ("optimize.automl", "automl"),
     "jobs": ("optimize.jobs", "jobs"),
+    "reproduce": ("reproduce", "reproduce"),  # above the API: a layer of its own, as sweep
 }
 
 

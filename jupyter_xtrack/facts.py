@@ -259,3 +259,11 @@ CANCEL_TAG: Final = "xtrack.job.cancel"
 # Set with the `not_stored` fact (its counts as text), so that run lists, which read no
 # facts, can mark a run whose record is incomplete (and a filter can find them).
 NOT_STORED_TAG: Final = "xtrack.not_stored"
+# A reproduction (jupyter_xtrack/reproduce/) is a run tagged with the id of the run it
+# reproduces, and with its verdict once compared; readers show the link both ways.
+REPRODUCES_TAG: Final = "xtrack.reproduces"
+VERDICT_TAG: Final = "xtrack.reproduce.verdict"
+# A background reproduction (the sidebar's Reproduce button) is a job run tagged with the
+# run it reproduces, then with the verdict and, when it could not run, the reason.
+REPRODUCE_OF_TAG: Final = "xtrack.reproduce.of"
+REPRODUCE_REASON_TAG: Final = "xtrack.reproduce.reason"

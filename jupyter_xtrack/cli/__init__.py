@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import hygiene, runs
+from . import hygiene, reproduce, runs
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     runs.register(sub)
     hygiene.register(sub)
+    reproduce.register(sub)
     return parser
 
 

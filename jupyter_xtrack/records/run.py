@@ -16,8 +16,10 @@ if TYPE_CHECKING:
 from ..facts import (
     GIT_DIFF,
     GIT_DIFF_HASH,
+    REPRODUCES_TAG,
     STDERR,
     STDOUT,
+    VERDICT_TAG,
     Fact,
     blob_of,
     fact_of,
@@ -117,6 +119,18 @@ class Run:
     @property
     def tags(self) -> dict[str, str]:
         return dict(self._record.get("tags") or {})
+
+    @property
+    def reproduces(self) -> str | None:
+        """The id of the run this one reproduces (`xtrack reproduce`), or None."""
+        return self.tags.get(REPRODUCES_TAG)
+
+    def reproductions(self) -> list[dict[str, Any]]:
+        """The runs that reproduce this one, oldest first: id, number, status, verdict."""
+        table = self._store.query_runs(f"tags.{REPRODUCES_TAG} = '{self.id}'",
+                                       columns=[f"tags.{VERDICT_TAG}"], order_by="number")
+        return [{"id": r["id"], "number": r["number"], "status": r["status"],
+                 "verdict": r.get(f"tags.{VERDICT_TAG}")} for r in table.rows()]
 
     @property
     def notebook_path(self) -> str | None:

@@ -10,7 +10,7 @@ import html
 from collections.abc import Mapping
 from typing import Any
 
-from ..facts import Fact
+from ..facts import VERDICT_TAG, Fact
 from .formatting import fmt_bytes, fmt_duration, fmt_git, fmt_short, status_colour, status_mark
 
 
@@ -86,6 +86,19 @@ def _kv_lines(title: str, values: Mapping[str, Any]) -> list[str]:
     return [f"{title}:"] + [f"  {k.ljust(width)}  {fmt_short(v)}" for k, v in values.items()]
 
 
+def _reproduction_lines(run: Any) -> list[str]:
+    """The `reproduces` link, both ways: what this run reproduces, and its reproductions."""
+    lines = []
+    if run.reproduces:
+        verdict = run.tags.get(VERDICT_TAG)
+        lines.append(f"reproduces run {run.reproduces[:8]}" + (f" · {verdict}" if verdict else ""))
+    found = run.reproductions()
+    if found:
+        lines.append("reproductions: " + ", ".join(
+            f"#{r['number']} {r['verdict'] or r['status']}" for r in found))
+    return lines
+
+
 def detail_text(run: Any) -> str:
     """A readable multi-line description of one run (for `%xtrack show` and `xtrack show`)."""
     lines = [summary_text(run.summary_fields(), max_metrics=0)]
@@ -99,6 +112,7 @@ def detail_text(run: Any) -> str:
     lines += _kv_lines("params", run.params)
     lines += _kv_lines("metrics", run.metrics)
     lines += _kv_lines("tags", run.tags)
+    lines += _reproduction_lines(run)
     git = run.fact(Fact.GIT) or {}
     if git:
         lines.append(fmt_git(git) + (f" · remote {git['remote']}" if git.get("remote") else ""))

@@ -315,6 +315,15 @@ class JobsHandler(XTrackHandler):
         self.reply({"jobs": await self.reader.call(self.reader.jobs, limit)})
 
 
+class ReproduceHandler(XTrackHandler):
+    @web.authenticated
+    @authorized
+    async def post(self, id: str) -> None:
+        """Start reproducing a run as a background job (application/json only)."""
+        body = self.json_object('{"env": "current"}')
+        self.reply(await self.reader.call(self.reader.reproduce, self.run_ref(id), body))
+
+
 class JobCancelHandler(XTrackHandler):
     @web.authenticated
     @authorized

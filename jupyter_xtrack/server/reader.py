@@ -48,6 +48,7 @@ from .groups import group_runs
 from .heavy import DiffJob
 from .jobs import list_jobs, request_cancel
 from .preview import preview_file
+from .reproductions import reproduction_links, start_reproduction
 from .safe_paths import check_artifact_name
 
 if TYPE_CHECKING:
@@ -265,6 +266,7 @@ class StoreReader:
         detail["has_notebook"] = bool(blob_of(record, Fact.NOTEBOOK))
         detail["has_lineage"] = bool(blob_of(record, Fact.LINEAGE))
         detail["incomplete"] = bool(record.get(Fact.NOT_STORED))
+        detail.update(reproduction_links(store, record))
         return cast(dict[str, Any], jsonable(detail))
 
     def metric(self, ref: str, name: str, max_points: int | None) -> dict[str, Any]:
@@ -467,6 +469,14 @@ class StoreReader:
     def cancel_job(self, ref: str) -> dict[str, Any]:
         """Ask the job whose parent run is `ref` to stop."""
         return request_cancel(self.need_store(), ref)
+
+    def reproduce(self, ref: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Start reproducing run `ref` in the background (server/reproductions.py)."""
+        env = body.get("env", "current")
+        if env not in ("current", "fresh") or set(body) - {"env"}:
+            raise RequestError(400, 'the body is {"env": "current"} or {"env": "fresh"}',
+                               reason="bad_request")
+        return start_reproduction(self.need_store(), ref, str(env))
 
     # -- helpers ---------------------------------------------------------------------
     def _text(self, store: RunStore, blob_hash: Any, cap: int) -> str | None:

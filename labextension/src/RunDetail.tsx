@@ -25,6 +25,7 @@ import {
 import { formatBytes, formatDuration, formatTime, formatValue, shortHash } from './format';
 import { DiffText, highlightPython } from './highlight';
 import { IArtifact, IHistory, IRunPage, IRunRow, runLabel } from './model';
+import { Reproductions } from './Reproductions';
 
 type OpenRun = (id: string) => void;
 
@@ -334,6 +335,7 @@ export function RunDetail(props: {
   onOpen: OpenRun;
   onOpenNotebook: (path: string, cellId: string | null) => void;
   onBack: () => void;
+  onCompare?: (ids: string[]) => void;
 }): JSX.Element {
   const [run, setRun] = React.useState<IRunFacts | null>(null);
   const [error, setError] = React.useState<ApiError | null>(null);
@@ -436,6 +438,7 @@ export function RunDetail(props: {
           {run.error.traceback && <pre className="jp-xtrack-code jp-xtrack-traceback">{run.error.traceback}</pre>}
         </Section>
       )}
+      <Reproductions run={run} onOpen={props.onOpen} onCompare={props.onCompare} />
       <Section name="code" title="Code" count={run.code_text ? `${run.code_text.split('\n').length} lines` : 'none'}>
         {run.code_text ? <pre className="jp-xtrack-code">{highlightPython(run.code_text)}</pre>
           : <div className="jp-xtrack-muted">no code recorded</div>}

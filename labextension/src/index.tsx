@@ -159,6 +159,7 @@ function XTrackApp(props: {
       <RunDetail id={view.id} revision={revision}
         onOpen={id => setView({ kind: 'run', id })}
         onOpenNotebook={props.openNotebook}
+        onCompare={ids => setView({ kind: 'compare', ids })}
         onBack={() => setView({ kind: 'runs' })} />
     );
   } else if (view.kind === 'compare') {

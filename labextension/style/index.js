@@ -3,3 +3,4 @@ import './jobs.css';
 import './detail.css';
 import './charts.css';
 import './table.css';
+import './reproductions.css';

@@ -72,7 +72,8 @@ def every_write_call() -> list[tuple[str, str]]:
 
 def test_the_write_routes_are_known() -> None:
     # A new write route must be added to the parametrised checks below by existing here.
-    assert every_write_call() == [("/runs/{id}", "patch"), ("/jobs/{id}/cancel", "post")]
+    assert every_write_call() == [("/runs/{id}", "patch"), ("/runs/{id}/reproduce", "post"),
+                                  ("/jobs/{id}/cancel", "post")]
 
 
 @pytest.mark.parametrize("template, method", every_write_call())

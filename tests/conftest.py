@@ -11,6 +11,11 @@ from typing import Any
 
 import pytest
 
+# Tests compare exact metric sets, and a busy CI machine can make any cell last over a
+# second, when system/* samples would start: they are off unless a test turns them on
+# (tests/test_overhead_e2e.py does). Kernels the tests start inherit this.
+os.environ.setdefault("XTRACK_SYSTEM_METRICS", "off")
+
 
 def git(cwd: Path, *args: str) -> str:
     """Run git in `cwd` with a fixed identity; returns stdout."""

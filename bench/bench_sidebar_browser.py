@@ -73,9 +73,9 @@ FIRST_RUNS_REQUEST = """() => Math.min(...performance.getEntriesByType('resource
 PAINTED_COMPARE = """(n) => { window.__xtPainted = new Promise(resolve => {
   const poll = () => {
     const view = document.querySelector('#jupyter-xtrack-sidebar .jp-xtrack-detail');
-    const lines = view && view.querySelectorAll("svg.jp-xtrack-chart[aria-label='loss'] path");
+    const chart = view && view.querySelector(".jp-xtrack-panel[data-metric='loss'] .xt-uchart");
     const tables = view && view.querySelectorAll('table.jp-xtrack-compare');
-    if (lines && lines.length >= n && tables.length >= 2) {
+    if (chart && Number(chart.dataset.series) >= n && tables.length >= 2) {
       requestAnimationFrame(() => requestAnimationFrame(() => resolve(performance.now())));
     } else { requestAnimationFrame(poll); }
   };
@@ -183,7 +183,7 @@ def measure_once(browser: Any, url: str) -> dict[str, float]:
         tab.click()
         out["open"] = (page.evaluate("window.__xtPainted") - t0) / 1000
 
-        sort = page.locator("#jupyter-xtrack-sidebar .jp-xtrack-sort[title='sort by metrics.acc']")
+        sort = page.locator("#jupyter-xtrack-sidebar .jp-xtrack-sort[data-col='metrics.acc']")
         sort.scroll_into_view_if_needed()
         page.evaluate("window.__xtFirstRun = document.querySelector("
                       "'#jupyter-xtrack-sidebar .jp-xtrack-row[data-index=\"0\"]').dataset.run")

@@ -84,8 +84,10 @@ def sidebar_width(page: Any, width: int) -> None:
     """Drag the sidebar's split handle so the panel is `width` px wide."""
     panel = page.locator(SIDEBAR)
     box = panel.bounding_box()
-    handle = page.locator("#jp-left-stack + .lm-SplitPanel-handle, .lm-SplitPanel-handle").first
-    hbox = handle.bounding_box()
+    # The visible split handle nearest the panel's right edge (hidden ones have no box).
+    boxes = [h.bounding_box() for h in page.locator(".lm-SplitPanel-handle").all()]
+    hbox = min((b for b in boxes if b and b["width"] > 0 and b["height"] > 100),
+               key=lambda b: abs(b["x"] - (box["x"] + box["width"])))
     y = hbox["y"] + hbox["height"] / 2
     page.mouse.move(hbox["x"] + hbox["width"] / 2, y)
     page.mouse.down()

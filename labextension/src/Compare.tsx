@@ -362,7 +362,9 @@ export function Compare(props: {
   const pcInitial = colorBy ? [colorBy, ...numericAxes(data).filter(a => plots.params.includes(a))] : numericAxes(data);
   const plotKeys = [...plots.metrics, ...plots.params];
   const logKeys = new Set(data.log_params ?? []);
-  const onBrush = (source: string) => (ids: string[] | null) => setBrushed(ids, source);
+  const numberOf = new Map(data.runs.map(r => [r.id, r.number]));
+  const onBrush = (source: string) => (ids: string[] | null) =>
+    setBrushed(ids, source, ids?.map(id => numberOf.get(id)).filter((n): n is number => n !== undefined));
   const legend = data.runs.map((r, i) => (
     <button key={r.id} className="jp-xtrack-link" onClick={() => props.onOpen(r.id)}
       style={{ opacity: cols.includes(i) ? 1 : 0.4 }}>

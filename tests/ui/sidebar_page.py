@@ -42,13 +42,12 @@ def open_from_tab(page: Any) -> None:
 
 
 def run_numbers(page: Any) -> list[int]:
-    """The run numbers of the rendered rows, top to bottom."""
-    rows = page.locator(ROWS)
-    pairs = [
-        (float(r.get_attribute("data-index") or 0), int(r.get_attribute("data-run") or 0))
-        for r in rows.all()
-    ]
-    return [n for _, n in sorted(pairs)]
+    """The run numbers of the rendered rows, top to bottom. Read in one go in the page: a
+    row-by-row read could wait on a row that a re-render (a new filter) just removed."""
+    pairs = page.locator(ROWS).evaluate_all(
+        "rows => rows.map(r => [Number(r.dataset.index || 0), Number(r.dataset.run || 0)])"
+    )
+    return [int(n) for _, n in sorted(pairs)]
 
 
 def row(page: Any, number: int) -> Any:

@@ -10,11 +10,15 @@ JavaScript side (views/static/views.js `fmt`) follows `fmt_number`.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
-__all__ = ["fmt_bytes", "fmt_duration", "fmt_git", "fmt_number", "fmt_short", "fmt_value",
-           "short_hash", "status_colour", "status_mark"]
+from ..facts import Fact
+
+__all__ = ["PARAM_MARK_HELP", "fmt_bytes", "fmt_duration", "fmt_git", "fmt_number", "fmt_short",
+           "fmt_value", "param_mark_help", "param_marks", "short_hash", "status_colour",
+           "status_mark"]
 
 # How a status looks in the summary line and the run card. A status missing here (a new one
 # in facts.Status) still renders, with the neutral mark and colour.
@@ -127,3 +131,43 @@ def short_hash(value: str | None, length: int = 12) -> str:
     if ":" in text:
         text = text.split(":", 1)[1]
     return text[:length]
+
+
+# A value too long to keep is stored as "<{size} xxh3:{16 hex}> {preview}"
+# (capture/params.py, `_digest_form`).
+_DIGEST_VALUE = re.compile(r"<[^<>]* xxh3:[0-9a-f]{16}> ")
+
+# What each mark on a param means (the views show it as a tooltip, the text views in a
+# legend): a loop's values, a loop's last value, a repr, a digest.
+PARAM_MARK_HELP = {
+    "↻ values": "a loop in the cell gave it several values: all of them are stored",
+    "↻ varies": "a loop in the cell changed it: the value it ended with is stored",
+    "(repr)": "not a JSON value: stored as its repr (text), compared as text",
+    "(digest)": "too long to keep: stored by its digest and a short preview",
+}
+
+
+def param_marks(record: Mapping[str, Any]) -> dict[str, str]:
+    """Param key -> its marks ("↻ varies", "(repr)", ...; see PARAM_MARK_HELP), for the
+    params a run's `params_varying` and `params_flagged` facts name, so that every view
+    says which values are not plain settings."""
+    varying = record.get(Fact.PARAMS_VARYING) or {}
+    flagged = record.get(Fact.PARAMS_FLAGGED) or []
+    params = record.get("params") or {}
+    marks: dict[str, str] = {}
+    for key in params:
+        found = []
+        if key in varying:
+            found.append("↻ values" if varying[key] == "values" else "↻ varies")
+        if key in flagged:
+            value = params[key]
+            digest = isinstance(value, str) and _DIGEST_VALUE.match(value) is not None
+            found.append("(digest)" if digest else "(repr)")
+        if found:
+            marks[key] = " ".join(found)
+    return marks
+
+
+def param_mark_help(marks: str) -> str:
+    """The explanation of a param's marks (as `param_marks` gives them), one per mark."""
+    return "; ".join(help for mark, help in PARAM_MARK_HELP.items() if mark in marks)

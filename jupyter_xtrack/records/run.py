@@ -26,6 +26,7 @@ from ..facts import (
     stdio_blob,
 )
 from ..store.errors import BlobUnavailableError
+from .formatting import param_marks
 from .summary import summary_html, summary_text
 
 
@@ -230,6 +231,12 @@ class Run:
         """What the store is missing of this run ({points, writes, reason}: metric points
         and other writes that could not be stored, e.g. on a full disk), or None."""
         return self._record.get(Fact.NOT_STORED)
+
+    @property
+    def param_marks(self) -> dict[str, str]:
+        """Param key -> "↻ varies", "(repr)", ... for the params that are not plain
+        settings (a loop's values, a repr, a digest); see `formatting.param_marks`."""
+        return param_marks(self._record)
 
     @cached_property
     def stdout(self) -> str | None:

@@ -11,7 +11,15 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..facts import VERDICT_TAG, Fact
-from .formatting import fmt_bytes, fmt_duration, fmt_git, fmt_short, status_colour, status_mark
+from .formatting import (
+    PARAM_MARK_HELP,
+    fmt_bytes,
+    fmt_duration,
+    fmt_git,
+    fmt_short,
+    status_colour,
+    status_mark,
+)
 
 
 def _parts(fields: Mapping[str, Any], max_metrics: int) -> list[str]:
@@ -79,11 +87,22 @@ class RunSummary:
         return summary_html(self.fields)
 
 
-def _kv_lines(title: str, values: Mapping[str, Any]) -> list[str]:
+def _kv_lines(
+    title: str, values: Mapping[str, Any], marks: Mapping[str, str] | None = None
+) -> list[str]:
+    """`title:` then one `key  value` line each; a key's marks (params: "↻ varies", ...)
+    after its value, and what the marks used mean at the end."""
     if not values:
         return []
+    marks = marks or {}
     width = max(len(k) for k in values)
-    return [f"{title}:"] + [f"  {k.ljust(width)}  {fmt_short(v)}" for k, v in values.items()]
+    lines = [f"{title}:"] + [
+        f"  {k.ljust(width)}  {fmt_short(v)}" + (f"  {marks[k]}" if k in marks else "")
+        for k, v in values.items()
+    ]
+    used = " ".join(marks.values())
+    lines += [f"  {mark}: {why}" for mark, why in PARAM_MARK_HELP.items() if mark in used]
+    return lines
 
 
 def _reproduction_lines(run: Any) -> list[str]:
@@ -109,7 +128,7 @@ def detail_text(run: Any) -> str:
     if run.notebook_path:
         cell = f" (cell {run.cell_id})" if run.cell_id else ""
         lines.append(f"notebook {run.notebook_path}{cell}")
-    lines += _kv_lines("params", run.params)
+    lines += _kv_lines("params", run.params, run.param_marks)
     lines += _kv_lines("metrics", run.metrics)
     lines += _kv_lines("tags", run.tags)
     lines += _reproduction_lines(run)

@@ -32,6 +32,7 @@ from ..facts import (
 )
 from ..optimize.scoring import metric_direction
 from ..records.compare import compare_runs
+from ..records.formatting import param_mark_help, param_marks
 from ..records.run import Run
 from ..store import open_store_for_reading
 from ..store.blobs import hashes_in
@@ -267,6 +268,7 @@ class StoreReader:
         detail["has_lineage"] = bool(blob_of(record, Fact.LINEAGE))
         detail["incomplete"] = bool(record.get(Fact.NOT_STORED))
         detail.update(reproduction_links(store, record))
+        detail["param_marks"] = {k: _mark_json(t) for k, t in param_marks(record).items()}
         return cast(dict[str, Any], jsonable(detail))
 
     def metric(self, ref: str, name: str, max_points: int | None) -> dict[str, Any]:
@@ -361,6 +363,7 @@ class StoreReader:
             "histories": histories,
             "directions": {name: metric_direction(name) for name in sections.get("metrics", {})},
             "log_params": self._log_params(store, runs),
+            "param_marks": _compare_marks([r.param_marks for r in runs]),
         }))
 
     @staticmethod
@@ -600,3 +603,14 @@ def _guess_type(name: str) -> str:
     if name.endswith(".ipynb"):
         return "application/x-ipynb+json"
     return mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
+def _mark_json(text: str) -> dict[str, str]:
+    """A param's marks as the API sends them: {text: "↻ varies", help: what it means}."""
+    return {"text": text, "help": param_mark_help(text)}
+
+
+def _compare_marks(per_run: Sequence[Mapping[str, str]]) -> dict[str, list[dict[str, str] | None]]:
+    """Param key -> each run's marks (or null), for the params some run marks."""
+    keys = sorted({k for marks in per_run for k in marks})
+    return {k: [_mark_json(m[k]) if k in m else None for m in per_run] for k in keys}

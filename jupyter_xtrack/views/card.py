@@ -129,6 +129,14 @@ def _git_rows(git: dict[str, Any] | None) -> list[list[str]]:
     return rows
 
 
+def _param_rows(run: Any) -> list[list[str]]:
+    """[key, value] rows; a value a loop varied, or kept as a repr or a digest, carries its
+    mark ("↻ varies", "(repr)", ...). A live run's marks come with its stored facts."""
+    marks: dict[str, str] = getattr(run, "param_marks", None) or {}
+    return [[k, fmt_value(v) + (f"  {marks[k]}" if k in marks else "")]
+            for k, v in list(run.params.items())[:_MAX_ROWS]]
+
+
 def card_payload(
     run: Any, *, pending: bool = False, lost: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -184,7 +192,7 @@ def card_payload(
         "mark": status_mark(status),
         "summary": summary,
         "facts": facts,
-        "params": [[k, fmt_value(v)] for k, v in list(run.params.items())[:_MAX_ROWS]],
+        "params": _param_rows(run),
         "metrics": [[k, fmt_number(v)] for k, v in user_first(run.metrics.items())[:_MAX_ROWS]],
         "inputs": inputs,
         "outputs": _files(run.outputs),

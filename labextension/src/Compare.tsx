@@ -11,8 +11,8 @@ import { formatValue, toNumber } from './format';
 import { IPlotRow, ParallelCoords } from './ParallelCoords';
 import { Scatter } from './Scatter';
 import { setBrushed, useBrushedRuns } from './selection';
-import { DiffText } from './highlight';
-import { differingRows, IComparison, INotebookDiff, notebookDiffSummary, numericAxes } from './model';
+import { DiffText, ParamMarkTag } from './highlight';
+import { differingRows, IComparison, INotebookDiff, IParamMark, notebookDiffSummary, numericAxes } from './model';
 
 /** A number's change against the reference run's, as "+0.012" (none when either is not a number). */
 function delta(v: unknown, ref: unknown): string | null {
@@ -61,6 +61,8 @@ function SectionTable(props: {
   onReference: (i: number) => void;
   deltas: boolean;
   directions?: Record<string, string | null>;
+  /** Each run's param marks ("↻ varies", "(repr)") by key. */
+  marks?: Record<string, (IParamMark | null)[]>;
 }): JSX.Element | null {
   const rows = differingRows(props.rows as any, props.onlyDiffering);
   if (!rows.length) {
@@ -94,6 +96,7 @@ function SectionTable(props: {
                     return (
                       <td key={i} className={i === best ? 'jp-xtrack-best' : ''} title={i === best ? 'best' : undefined}>
                         {formatValue(row.values[i] as any)}
+                        <ParamMarkTag mark={props.marks?.[key]?.[i]} />
                         {d && <span className="jp-xtrack-delta"> {d}</span>}
                       </td>
                     );
@@ -181,6 +184,7 @@ export function NotebookDiffView(props: { diff: INotebookDiff }): JSX.Element {
 interface IComparisonPlus extends IComparison {
   directions?: Record<string, 'maximize' | 'minimize' | null>;
   log_params?: string[];
+  param_marks?: Record<string, (IParamMark | null)[]>;
 }
 
 /** Metric panels remembered per experiment in the settings registry (`chartPanels`). */
@@ -362,7 +366,9 @@ export function Compare(props: {
   const pcInitial = colorBy ? [colorBy, ...numericAxes(data).filter(a => plots.params.includes(a))] : numericAxes(data);
   const plotKeys = [...plots.metrics, ...plots.params];
   const logKeys = new Set(data.log_params ?? []);
-  const onBrush = (source: string) => (ids: string[] | null) => setBrushed(ids, source);
+  const numberOf = new Map(data.runs.map(r => [r.id, r.number]));
+  const onBrush = (source: string) => (ids: string[] | null) =>
+    setBrushed(ids, source, ids?.map(id => numberOf.get(id)).filter((n): n is number => n !== undefined));
   const legend = data.runs.map((r, i) => (
     <button key={r.id} className="jp-xtrack-link" onClick={() => props.onOpen(r.id)}
       style={{ opacity: cols.includes(i) ? 1 : 0.4 }}>
@@ -411,7 +417,8 @@ export function Compare(props: {
         {(['params', 'metrics', 'env', 'git', 'data'] as const).map(s => (
           <SectionTable key={s} title={s} labels={data.labels} rows={data.sections[s]} onlyDiffering={onlyDiffering}
             cols={cols} reference={reference} onReference={setReference}
-            deltas={s === 'params' || s === 'metrics'} directions={s === 'metrics' ? data.directions : undefined} />
+            deltas={s === 'params' || s === 'metrics'} directions={s === 'metrics' ? data.directions : undefined}
+            marks={s === 'params' ? data.param_marks : undefined} />
         ))}
         <details className="jp-xtrack-section">
           <summary>Code</summary>

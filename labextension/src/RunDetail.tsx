@@ -15,6 +15,7 @@ import {
   leaderboardMetric,
   linkedRunTag,
   notebookSourceDiff,
+  notStoredText,
   rankChildren,
   resourceRows,
   searchRows,
@@ -23,13 +24,13 @@ import {
   SYSTEM_PREFIX
 } from './detailModel';
 import { formatBytes, formatDuration, formatTime, formatValue, shortHash } from './format';
-import { DiffText, highlightPython } from './highlight';
-import { IArtifact, IHistory, IRunPage, IRunRow, runLabel } from './model';
+import { DiffText, highlightPython, ParamMarkTag } from './highlight';
+import { IArtifact, IHistory, IParamMark, IRunPage, IRunRow, runLabel } from './model';
 import { Reproductions } from './Reproductions';
 
 type OpenRun = (id: string) => void;
 
-function KeyValues(props: { values: Record<string, unknown>; onOpen?: OpenRun }): JSX.Element {
+function KeyValues(props: { values: Record<string, unknown>; onOpen?: OpenRun; marks?: Record<string, IParamMark> }): JSX.Element {
   const entries = Object.entries(props.values);
   if (!entries.length) {
     return <div className="jp-xtrack-muted">none</div>;
@@ -48,6 +49,7 @@ function KeyValues(props: { values: Record<string, unknown>; onOpen?: OpenRun })
               ) : (
                 formatValue(v as any, 200)
               )}
+              <ParamMarkTag mark={props.marks?.[k]} />
             </td>
           </tr>
         ))}
@@ -420,6 +422,9 @@ export function RunDetail(props: {
           </button>
         )}
       </div>
+      {run.not_stored && (
+        <div className="jp-xtrack-warning" role="status">⚠ Incomplete: {notStoredText(run.not_stored)}</div>
+      )}
       {run.notebook_path && (
         <div className="jp-xtrack-notebook">
           {run.notebook_relpath ? (
@@ -444,7 +449,7 @@ export function RunDetail(props: {
           : <div className="jp-xtrack-muted">no code recorded</div>}
       </Section>
       <Section name="params" title="Params" count={Object.keys(run.params).length}>
-        <KeyValues values={run.params} />
+        <KeyValues values={run.params} marks={run.param_marks} />
       </Section>
       <Section name="metrics" title="Metrics" count={Object.keys(metrics.user).length}>
         <KeyValues values={metrics.user} />

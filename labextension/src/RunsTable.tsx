@@ -6,7 +6,7 @@
 import * as React from 'react';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ApiError, requestAPI } from './api';
-import { columnLabel, formatDuration, formatTime, formatValue, middleEllipsis } from './format';
+import { columnLabel, formatDuration, formatTime, formatValue, INCOMPLETE_HELP, middleEllipsis, statusText } from './format';
 import {
   aggregateText,
   applyOrder,
@@ -82,6 +82,9 @@ function cellText(row: IRunRow, column: string): string {
   }
   if (column === 'number') {
     return `#${row.number}`;
+  }
+  if (column === 'status') {
+    return statusText(row.status, row.incomplete);
   }
   return formatValue(row[column]);
 }
@@ -414,7 +417,7 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
               (c === 'name' ? ' jp-xtrack-col-name' : '')
             }
             style={{ flexBasis: width(c), left: c === 'number' ? CHECK_WIDTH : undefined }}
-            title={formatValue(row[c], 400)}
+            title={c === 'status' && row.incomplete ? INCOMPLETE_HELP : formatValue(row[c], 400)}
           >
             {c === 'name' && nested && kids > 0 && (
               <button

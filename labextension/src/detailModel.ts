@@ -5,7 +5,7 @@
  * their cell sources), and the leaderboard of a search's children.
  */
 import { Cell, toNumber } from './format';
-import { IRunDetail, IRunRow } from './model';
+import { INotStored, IRunDetail, IRunRow } from './model';
 
 export interface IResources {
   wall_s?: number;
@@ -311,4 +311,15 @@ export function rankChildren(rows: IRunRow[], metric: string | null, maximize: b
 /** The run id a tag names (`xtrack.sweep.best_run`), to show it as a link. */
 export function linkedRunTag(key: string): boolean {
   return key === 'xtrack.sweep.best_run' || key.endsWith('.run_id');
+}
+
+/** What the store is missing of a run, as one line: "287,001 metric points and 1 write
+ * not stored (the disk is full)" (the Python side's `not_stored_text`, same words). */
+export function notStoredText(lost: INotStored): string {
+  const count = (n: number, what: string) => `${n.toLocaleString('en-US')} ${what}${n === 1 ? '' : 's'}`;
+  const parts = [
+    ...(lost.points ? [count(lost.points, 'metric point')] : []),
+    ...(lost.writes ? [count(lost.writes, 'write')] : [])
+  ];
+  return `${parts.join(' and ') || 'nothing'} not stored${lost.reason ? ` (${lost.reason})` : ''}`;
 }

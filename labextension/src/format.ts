@@ -150,3 +150,12 @@ export function middleEllipsis(text: string, max: number): string {
   const head = Math.ceil((max - 1) / 2);
   return text.slice(0, head) + '…' + text.slice(text.length - (max - 1 - head));
 }
+
+/** Why a run is marked incomplete (the ⚠ after its status). */
+export const INCOMPLETE_HELP = 'incomplete: some of what this run logged could not be stored (its detail says how much and why)';
+
+/** A run's status as the runs table shows it: "finished ⚠" when it is incomplete (as
+ * `xtrack ls` writes it). */
+export function statusText(status: string, incomplete?: boolean | null): string {
+  return incomplete ? `${status} ⚠` : status;
+}

@@ -1,4 +1,5 @@
-/** A small Python highlighter that returns React text spans (never HTML strings). */
+/** A small Python highlighter that returns React text spans (never HTML strings), and the
+ * inline mark a param carries when it is not a plain setting. */
 import * as React from 'react';
 
 const TOKEN =
@@ -40,4 +41,9 @@ export function DiffText(props: { text: string }): JSX.Element {
       ))}
     </pre>
   );
+}
+
+/** A param's marks after its value ("↻ varies", "(repr)"), what they mean on hover. */
+export function ParamMarkTag(props: { mark?: { text: string; help: string } | null }): JSX.Element | null {
+  return props.mark ? <span className="jp-xtrack-mark" title={props.mark.help}> {props.mark.text}</span> : null;
 }

@@ -22,6 +22,7 @@ import { GroupBy, IEvents, INotebookDiff, notebookDiffTab } from './model';
 import { createNbdimeDiffTab } from './nbdimeDiff';
 import { RunDetail } from './RunDetail';
 import { RunsTable } from './RunsTable';
+import { brushFilter, setBrushed, useBrushedRuns } from './selection';
 
 const PLUGIN_ID = 'jupyter-xtrack:plugin';
 const COMMAND = 'xtrack:open-runs';
@@ -73,6 +74,9 @@ function XTrackApp(props: {
   const tabRefs = React.useRef<Record<Tab, HTMLButtonElement | null>>({ runs: null, jobs: null, launch: null });
   const [revision, setRevision] = React.useState(0);
   const [feedError, setFeedError] = React.useState<ApiError | null>(null);
+  // A brush in Compare's parallel coordinates or scatter narrows the runs table too.
+  const brush = useBrushedRuns();
+  const brushed = React.useMemo(() => (brush ? brushFilter(brush) : null), [brush]);
 
   React.useEffect(() => {
     const changed = () => setSettings(read());
@@ -224,6 +228,8 @@ function XTrackApp(props: {
           onOpen={id => setView({ kind: 'run', id })}
           onCompare={ids => setView({ kind: 'compare', ids })}
           settings={props.settings}
+          externalFilter={brushed}
+          onClearExternalFilter={() => setBrushed(null)}
         />
       </div>
       {view.kind !== 'runs' && <div className="jp-xtrack-view">{body}</div>}

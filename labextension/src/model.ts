@@ -28,6 +28,8 @@ export interface IRunRow {
   notebook_path: string | null;
   /** Child runs (trials, candidates) of this run. */
   children_count?: number;
+  /** Some of what the run logged could not be stored (its detail's not_stored says how much). */
+  incomplete?: boolean;
   [column: string]: Cell | undefined;
 }
 
@@ -84,6 +86,19 @@ export interface IArtifact {
   media_type: string | null;
 }
 
+/** A param that is not a plain setting ("↻ varies", "(repr)", ...) and what that means. */
+export interface IParamMark {
+  text: string;
+  help: string;
+}
+
+/** What the store is missing of a run, counted by the writer that dropped it. */
+export interface INotStored {
+  points: number;
+  writes: number;
+  reason: string | null;
+}
+
 export interface IRunDetail extends IRunBrief {
   kind: string;
   parent_id: string | null;
@@ -116,6 +131,9 @@ export interface IRunDetail extends IRunBrief {
   has_notebook: boolean;
   has_lineage: boolean;
   error?: { type?: string; message?: string } | null;
+  incomplete?: boolean;
+  not_stored?: INotStored | null;
+  param_marks?: Record<string, IParamMark>;
 }
 
 export interface IHistory {

@@ -12,6 +12,8 @@ import * as React from 'react';
 export interface IBrush {
   ids: ReadonlySet<string>;
   source: string;
+  /** The kept runs' numbers, when the view knows them: a shorter filter than the ids. */
+  numbers?: readonly number[];
 }
 
 let current: IBrush | null = null;
@@ -29,8 +31,8 @@ export function brushedRuns(): IBrush | null {
 }
 
 /** Set (ids) or clear (null) the brush; listeners hear only real changes. */
-export function setBrushed(ids: Iterable<string> | null, source = ''): void {
-  const next = ids === null ? null : { ids: new Set(ids), source };
+export function setBrushed(ids: Iterable<string> | null, source = '', numbers?: readonly number[]): void {
+  const next = ids === null ? null : { ids: new Set(ids), source, numbers };
   const same =
     (next === null && current === null) ||
     (next !== null && current !== null && next.source === current.source &&
@@ -53,4 +55,20 @@ export function useBrushedRuns(): IBrush | null {
     };
   }, []);
   return brush;
+}
+
+/** The brush as a runs filter (and the words naming it), for a list that filters on the
+ * server: `number in (...)` when the numbers are known (about 7 characters a run, so a
+ * brush over Compare's 500 runs stays far below the filter's length limit), else
+ * `id in (...)`. A brush that keeps nothing matches nothing. */
+export function brushFilter(brush: IBrush): { filter: string; label: string } {
+  const n = brush.ids.size;
+  const label = `${n} run${n === 1 ? '' : 's'} brushed${brush.source ? ` in the ${brush.source}` : ''}`;
+  if (!n) {
+    return { filter: 'number = -1', label };
+  }
+  const filter = brush.numbers && brush.numbers.length === n
+    ? `number in (${[...brush.numbers].sort((a, b) => a - b).join(', ')})`
+    : `id in (${[...brush.ids].map(id => `'${id.replace(/[\\']/g, c => '\\' + c)}'`).join(', ')})`;
+  return { filter, label };
 }

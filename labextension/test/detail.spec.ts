@@ -3,6 +3,7 @@ import {
   hardwareRows,
   isBookkeepingMetric,
   leaderboardMetric,
+  notStoredText,
   notebookSourceDiff,
   rankChildren,
   resourceRows,
@@ -109,5 +110,14 @@ describe('children leaderboard', () => {
     ] as unknown as IRunRow[];
     expect(rankChildren(rows, 'loss', false).map(r => r.id)).toEqual(['c', 'a', 'b']);
     expect(rankChildren(rows, 'loss', true).map(r => r.id)).toEqual(['a', 'c', 'b']);
+  });
+});
+
+describe('notStoredText', () => {
+  it('counts what was not stored, with the reason, as the Python side says it', () => {
+    expect(notStoredText({ points: 287001, writes: 1, reason: 'the disk is full' }))
+      .toBe('287,001 metric points and 1 write not stored (the disk is full)');
+    expect(notStoredText({ points: 1, writes: 0, reason: null })).toBe('1 metric point not stored');
+    expect(notStoredText({ points: 0, writes: 0, reason: null })).toBe('nothing not stored');
   });
 });

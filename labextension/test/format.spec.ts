@@ -1,5 +1,5 @@
 import {
-  columnLabel, middleEllipsis, formatBytes, formatDuration, formatNumber, formatTime, formatValue, shortHash, toNumber
+  columnLabel, middleEllipsis, formatBytes, formatDuration, formatNumber, formatTime, formatValue, shortHash, statusText, toNumber
 } from '../src/format';
 
 describe('format', () => {
@@ -45,5 +45,13 @@ describe('format', () => {
     expect(columnLabel('metrics.val/loss')).toBe('metrics.val/loss');
     expect(columnLabel('number')).toBe('#');
     expect(columnLabel('git.branch')).toBe('git.branch');
+  });
+});
+
+describe('statusText', () => {
+  it('marks an incomplete run after its status', () => {
+    expect(statusText('finished', true)).toBe('finished ⚠');
+    expect(statusText('finished', false)).toBe('finished');
+    expect(statusText('failed', undefined)).toBe('failed');
   });
 });

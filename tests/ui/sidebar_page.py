@@ -42,13 +42,12 @@ def open_from_tab(page: Any) -> None:
 
 
 def run_numbers(page: Any) -> list[int]:
-    """The run numbers of the rendered rows, top to bottom."""
-    rows = page.locator(ROWS)
-    pairs = [
-        (float(r.get_attribute("data-index") or 0), int(r.get_attribute("data-run") or 0))
-        for r in rows.all()
-    ]
-    return [n for _, n in sorted(pairs)]
+    """The run numbers of the rendered rows, top to bottom. Read in one go in the page: a
+    row-by-row read could wait on a row that a re-render (a new filter) just removed."""
+    pairs = page.locator(ROWS).evaluate_all(
+        "rows => rows.map(r => [Number(r.dataset.index || 0), Number(r.dataset.run || 0)])"
+    )
+    return [int(n) for _, n in sorted(pairs)]
 
 
 def row(page: Any, number: int) -> Any:
@@ -84,8 +83,10 @@ def sidebar_width(page: Any, width: int) -> None:
     """Drag the sidebar's split handle so the panel is `width` px wide."""
     panel = page.locator(SIDEBAR)
     box = panel.bounding_box()
-    handle = page.locator("#jp-left-stack + .lm-SplitPanel-handle, .lm-SplitPanel-handle").first
-    hbox = handle.bounding_box()
+    # The visible split handle nearest the panel's right edge (hidden ones have no box).
+    boxes = [h.bounding_box() for h in page.locator(".lm-SplitPanel-handle").all()]
+    hbox = min((b for b in boxes if b and b["width"] > 0 and b["height"] > 100),
+               key=lambda b: abs(b["x"] - (box["x"] + box["width"])))
     y = hbox["y"] + hbox["height"] / 2
     page.mouse.move(hbox["x"] + hbox["width"] / 2, y)
     page.mouse.down()

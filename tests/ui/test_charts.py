@@ -18,7 +18,15 @@ from typing import Any
 import pytest
 
 from .conftest import JupyterServer, browser_page, running_server, screenshot
-from .sidebar_page import SIDEBAR, open_from_tab, run_numbers, select_runs, use_theme, wait_for
+from .sidebar_page import (
+    SIDEBAR,
+    open_from_tab,
+    run_numbers,
+    select_runs,
+    sidebar_width,
+    use_theme,
+    wait_for,
+)
 
 LRS = (1e-4, 1e-3, 1e-2, 1e-1)
 ACCS = (0.62, 0.71, 0.93, 0.80)
@@ -58,35 +66,91 @@ def server(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[J
 
 
 @pytest.fixture(scope="module")
-def compare(browser: Any, server: JupyterServer) -> Iterator[Any]:
-    """The sidebar comparing the four trials."""
+def narrow(browser: Any, server: JupyterServer) -> Iterator[Any]:
+    """The sidebar comparing the four trials, at JupyterLab's default sidebar width."""
     with browser_page(browser, 20_000) as pg:
         pg.set_viewport_size({"width": 1400, "height": 1000})
         pg.goto(server.url("lab?reset"))
         pg.locator("#jp-main-dock-panel").wait_for()
         open_from_tab(pg)
+        # The trials are nested under their sweep (#1): opened to pick them.
+        wait_for(lambda: run_numbers(pg) == [1], what="the sweep listed")
+        pg.locator(f"{SIDEBAR} .jp-xtrack-row[data-run='1'] button.jp-xtrack-twisty").click()
         wait_for(lambda: len(run_numbers(pg)) == 5, what="every run listed")
-        # Room for the charts: widen the sidebar as a user drags its edge.
-        pg.evaluate(
-            "() => { const s = document.querySelector('#jupyter-xtrack-sidebar');"
-            " s.parentElement.parentElement.style.width = '720px'; window.dispatchEvent(new Event('resize')); }"
-        )
         select_runs(pg, [2, 3, 4, 5])
         pg.locator(f"{SIDEBAR} button", has_text="Compare (4)").click()
         pg.locator(f"{SIDEBAR} .jp-xtrack-panel[data-metric='loss'] .xt-uchart").wait_for()
         yield pg
 
 
+@pytest.fixture(scope="module")
+def compare(narrow: Any) -> Any:
+    """The same page, the sidebar widened for the charts as a user drags its edge."""
+    sidebar_width(narrow, 720)
+    wait_for(lambda: narrow.locator(SIDEBAR).bounding_box()["width"] > 600, what="widened")
+    return narrow
+
+
+# Elements of the Compare view reaching past the sidebar's right edge, outside the boxes
+# that scroll sideways on their own (wide tables, parallel coordinates).
+OVERFLOW_JS = """() => {
+  const scroll = document.querySelector('#jupyter-xtrack-sidebar .jp-xtrack-detail .jp-xtrack-scroll');
+  const right = scroll.getBoundingClientRect().left + scroll.clientWidth;
+  const out = [...scroll.querySelectorAll('*')]
+    .filter(el => !el.closest('.jp-xtrack-hscroll') && el.getBoundingClientRect().right > right + 1)
+    .map(el => `${el.tagName.toLowerCase()}.${[...el.classList].join('.')} ${Math.round(el.getBoundingClientRect().right - right)}px`);
+  return {scrollWidth: scroll.scrollWidth, clientWidth: scroll.clientWidth, out: out.slice(0, 12)};
+}"""
+
+
+def test_compare_fits_the_default_width_sidebar(narrow: Any) -> None:
+    """At the default width nothing in Compare pushes the view sideways: the panels'
+    toolbar wraps, the charts take the box's width, the scatter scales down; only wide
+    tables and the parallel coordinates scroll, each in its own box."""
+    page = narrow
+    for theme in ("JupyterLab Light", "JupyterLab Dark"):
+        use_theme(page, theme)
+        page.locator(f"{SIDEBAR} svg[aria-label='scatter']").wait_for()
+        page.wait_for_timeout(300)
+        got = page.evaluate(OVERFLOW_JS)
+        assert got["scrollWidth"] <= got["clientWidth"] + 1 and not got["out"], got
+        dark = "dark" if "Dark" in theme else "light"
+        screenshot(page, f"charts-0-default-width-{dark}")
+    use_theme(page, "JupyterLab Light")
+
+
 def panel(page: Any, metric: str) -> Any:
     return page.locator(f"{SIDEBAR} .jp-xtrack-panel[data-metric='{metric}'] .xt-uchart")
 
 
+def settled(page: Any, element: Any) -> None:
+    """Wait until `element` stays put: a theme switch redraws the charts above it, which
+    moves it for a moment (a drag or hover started meanwhile lands elsewhere)."""
+    last: Any = None
+
+    def still() -> bool:
+        nonlocal last
+        box = element.bounding_box()
+        same = box == last
+        last = box
+        page.wait_for_timeout(150)
+        return bool(same)
+
+    wait_for(still, what="the layout settled")
+
+
 def hover_at(page: Any, chart: Any, fraction: float) -> str:
-    """Move the mouse over the plot at `fraction` of its width; the hover box's text."""
-    box = chart.locator(".u-over").bounding_box()
-    page.mouse.move(box["x"] + box["width"] * fraction, box["y"] + box["height"] / 2)
+    """Move the mouse over the plot at `fraction` of its width; the hover box's text. The
+    move is repeated until the box shows: a chart redrawn meanwhile (a theme switch)
+    never saw the first one."""
     tip = chart.locator(".xt-uchart-tip")
-    wait_for(lambda: tip.is_visible(), what="hover values")
+
+    def shown() -> bool:
+        box = chart.locator(".u-over").bounding_box()
+        page.mouse.move(box["x"] + box["width"] * fraction, box["y"] + box["height"] / 2)
+        return bool(tip.is_visible())
+
+    wait_for(shown, what="hover values")
     return str(tip.inner_text())
 
 
@@ -191,6 +255,17 @@ def test_best_value_and_deltas_against_a_reference(compare: Any) -> None:
     metrics.locator("thead th button").nth(0).click()
 
 
+def brush_top_of_axis(page: Any, pc: Any, axis: str) -> None:
+    """Drag along a parallel-coordinates axis from just under its middle past its top."""
+    pc.scroll_into_view_if_needed()
+    hit = pc.locator(f"g[data-axis='{axis}'] .jp-xtrack-pc-hit").bounding_box()
+    x = hit["x"] + hit["width"] / 2
+    page.mouse.move(x, hit["y"] + hit["height"] * 0.45)
+    page.mouse.down()
+    page.mouse.move(x, hit["y"] - 20, steps=5)  # past the top: up to the axis' maximum
+    page.mouse.up()
+
+
 def test_parallel_coordinates_log_axis_reorder_and_brush(compare: Any) -> None:
     page = compare
     pc = page.locator(f"{SIDEBAR} svg[aria-label='parallel coordinates']")
@@ -202,13 +277,7 @@ def test_parallel_coordinates_log_axis_reorder_and_brush(compare: Any) -> None:
     wait_for(lambda: pc.get_attribute("data-axes") == "loss,lr,depth", what="depth moved right")
     # Brush the top half of lr (1e-2 and 1e-1 on a log axis): two runs kept, and Compare's
     # tables narrow to them (the reference run stays).
-    pc.scroll_into_view_if_needed()
-    hit = pc.locator("g[data-axis='lr'] .jp-xtrack-pc-hit").bounding_box()
-    x = hit["x"] + hit["width"] / 2
-    page.mouse.move(x, hit["y"] + hit["height"] * 0.45)
-    page.mouse.down()
-    page.mouse.move(x, hit["y"] - 20, steps=5)  # past the top: up to the axis' maximum
-    page.mouse.up()
+    brush_top_of_axis(page, pc, "lr")
     wait_for(
         lambda: pc.get_attribute("data-kept") == "2",
         what=f"two runs brushed, kept {pc.get_attribute('data-kept')}",
@@ -260,3 +329,27 @@ def test_dark_theme_charts(compare: Any) -> None:
     page.locator(f"{SIDEBAR} svg[aria-label='parallel coordinates']").scroll_into_view_if_needed()
     screenshot(page, "charts-7-dark-parallel-scatter")
     use_theme(page, "JupyterLab Light")
+
+
+def test_a_brush_narrows_the_runs_table(compare: Any) -> None:
+    """Brushing in Compare narrows the runs table behind it to the brushed runs (a filter
+    on their numbers, shown as a chip); the chip's × clears the brush and the filter."""
+    page = compare
+    pc = page.locator(f"{SIDEBAR} svg[aria-label='parallel coordinates']")
+    # The light theme back (the test before switched): its redraw moves the axes a while.
+    page.wait_for_function("document.body.dataset.jpThemeLight === 'true'")
+    pc.scroll_into_view_if_needed()
+    settled(page, pc)
+    brush_top_of_axis(page, pc, "lr")  # trial-2 (#4, lr 1e-2) and trial-3 (#5, lr 1e-1)
+    wait_for(lambda: pc.get_attribute("data-kept") == "2", what="two runs brushed")
+    page.locator(f"{SIDEBAR} button", has_text="← Runs").click()
+    chip = page.locator(f"{SIDEBAR} .jp-xtrack-chip")
+    wait_for(lambda: run_numbers(page) == [5, 4], what=f"the brushed runs, got {run_numbers(page)}")
+    assert chip.inner_text().startswith("2 runs brushed in the parallel coordinates")
+    assert chip.get_attribute("title") == "number in (4, 5)"
+    for theme in ("JupyterLab Dark", "JupyterLab Light"):
+        use_theme(page, theme)
+        page.wait_for_timeout(300)
+        screenshot(page, f"charts-8-table-brushed-{'dark' if 'Dark' in theme else 'light'}")
+    chip.locator("button[aria-label='clear this filter']").click()
+    wait_for(lambda: run_numbers(page)[:1] == [1] and chip.count() == 0, what="all runs again")

@@ -113,8 +113,9 @@ def test_background_automl_is_listed_and_cancelled(lab: Any, server: JupyterServ
     # Progress (seconds of the 30 s budget) and a best score arrive while it runs.
     wait_for(lambda: re.fullmatch(r"best \S+ [0-9.e-]+ [↑↓]", row_text(page, run_id, "best")) is not None,
              timeout_s=120, what="a best score with its metric")
-    wait_for(lambda: re.fullmatch(r"([1-9]\d*) s / 30 s", row_text(page, run_id, "done")) is not None,
-             what="progress in seconds of the budget")
+    # (Elapsed time to a tenth, as the row's other figures: "12.3 s / 30 s".)
+    wait_for(lambda: re.fullmatch(r"[1-9]\d*\.\d s / 30 s", row_text(page, run_id, "done")) is not None,
+             what=f"progress in seconds of the budget, got {row_text(page, run_id, 'done')!r}")
     bar = row.locator("[role=progressbar]")
     assert 0 < int(bar.get_attribute("aria-valuenow") or 0) < 100
     screenshot(page, "jobs-1-running")
@@ -210,7 +211,10 @@ def test_launch_sweep_of_a_tracked_cell(lab: Any, server: JupyterServer) -> None
     suggested = space.input_value()
     assert "lr=" in suggested and "depth=" in suggested
     assert page.locator("#jp-xtrack-launch-metric").input_value() == "score"
-    assert page.locator("#jp-xtrack-launch-direction").input_value() == "maximize"
+    # No direction chosen: the sweep takes it from the metric's name (score: maximize).
+    direction = page.locator("#jp-xtrack-launch-direction")
+    assert direction.input_value() == ""
+    assert direction.evaluate("s => s.selectedOptions[0].textContent") == "from the metric's name"
     assert page.locator("#jp-xtrack-launch-trials").input_value() == "20"
     # The cell is open in the notebook: its current source is what runs.
     assert page.locator(f"{LAUNCH} .jp-xtrack-source-note").get_attribute("data-from") == "notebook"

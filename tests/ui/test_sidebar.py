@@ -106,9 +106,11 @@ def test_narrow_table_scrolls_sideways_keeping_the_run_number(lab: Any) -> None:
     back_to_runs(page)
     body = page.locator(f"{SIDEBAR} .jp-xtrack-body")
     assert body.evaluate("b => b.scrollWidth > b.clientWidth + 100"), "all columns squeezed in"
-    # Every column is there, after status too (params and metrics).
+    # The default columns after status: the params and metrics whose values differ, with
+    # their prefix (params.lr and metrics.lr would be two columns).
     assert header_texts(page)[:6] == ["", "#", "name", "status", "started", "duration"]
-    assert {"lr", "momentum", "acc", "loss"} <= set(header_texts(page))
+    headers = header_texts(page)
+    assert {"params.lr", "metrics.acc", "metrics.loss"} <= set(headers), headers
     number = row(page, 1).locator(".jp-xtrack-col-number")
     x_before = number.bounding_box()["x"]
     body.evaluate("b => { b.scrollLeft = b.scrollWidth; }")
@@ -132,9 +134,11 @@ def test_run_detail(lab: Any) -> None:
     detail.wait_for()
     assert detail.locator(".jp-xtrack-title").inner_text() == "#1 first"
     assert "lr = 0.1" in detail.locator(".jp-xtrack-code").first.inner_text()
-    chart = detail.locator("figure.jp-xtrack-figure", has_text="loss")
+    # The loss history is one line drawn by the chart module, every logged step on it.
+    chart = detail.locator("figure.jp-xtrack-figure[data-metric='loss'] .xt-uchart")
     chart.wait_for()
-    assert chart.locator("path").count() == 1
+    wait_for(lambda: chart.get_attribute("data-series") == "1", what="one loss line")
+    assert chart.get_attribute("data-points") == "20"
     screenshot(page, "sidebar-3-detail")
 
 
@@ -152,13 +156,12 @@ def test_compare_two_runs(lab: Any) -> None:
     lr_row = view.locator("tr.jp-xtrack-differs", has=page.locator("th", has_text="lr"))
     lr_row.first.wait_for()
     # Overlaid histories of the metric logged step by step (not the one-point "acc"): one
-    # drawn line per run on the one chart.
-    chart = view.locator("svg.jp-xtrack-chart[aria-label='loss']")
+    # drawn line per run on the one chart, the panel the server found worth charting.
+    chart = view.locator(".jp-xtrack-panel[data-metric='loss'] .xt-uchart")
     chart.wait_for()
-    assert view.locator("select[aria-label='metric to chart']").input_value() == "loss"
-    lines = chart.locator("path")
-    wait_for(lambda: lines.count() == 2, what="two lines")
-    assert all("L" in (d or "") for d in (p.get_attribute("d") for p in lines.all()))
+    wait_for(lambda: chart.get_attribute("data-series") == "2", what="two lines")
+    assert chart.get_attribute("data-x") == "step"
+    assert chart.get_attribute("data-points") == "40"
     # The chart fits the sidebar instead of running off its right edge.
     assert chart.bounding_box()["width"] <= view.bounding_box()["width"]
     screenshot(page, "sidebar-4-compare")

@@ -157,31 +157,36 @@ def test_parallel_coordinates(lab: Any) -> None:
     view = page.locator(f"{SIDEBAR} .jp-xtrack-detail")
     chart = view.locator("svg[aria-label='parallel coordinates']")
     chart.wait_for()
-    # One axis per numeric param that differs (opt is text), then the charted metric.
-    axes = chart.locator("g > g > text:first-of-type")
-    wait_for(lambda: axes.all_text_contents() == ["depth", "lr", "loss"],
-             what=f"axes depth, lr, loss; got {axes.all_text_contents()}")
+    # The charted metric first (so it is on screen however many params follow), then one
+    # axis per numeric param that differs (opt is text).
+    wait_for(lambda: chart.get_attribute("data-axes") == "loss,depth,lr",
+             what=f"axes loss, depth, lr; got {chart.get_attribute('data-axes')}")
     lines = chart.locator("polyline")
     assert lines.count() == len(runs)
-    assert sorted(ln.locator("title").text_content() or "" for ln in lines.all()) == sorted(
-        f"#{NUMBER[r]} {r}" for r in runs)
+    assert sorted((ln.locator("title").text_content() or "").split(" · ")[0]
+                  for ln in lines.all()) == sorted(f"#{NUMBER[r]} {r}" for r in runs)
     # Every line crosses every axis.
     before = [ln.get_attribute("points") or "" for ln in lines.all()]
     assert all(len(p.split()) == 3 for p in before)
-    # All of it fits the sidebar: the metric's axis is not scrolled out of sight.
-    last_axis = chart.locator("line.jp-xtrack-pc-axis").last.bounding_box()
+    # The metric's axis is in the sidebar's view, not scrolled out of sight.
+    first_axis = chart.locator("g[data-axis='loss'] line.jp-xtrack-pc-axis").bounding_box()
     box = view.bounding_box()
-    assert box["x"] <= last_axis["x"] <= box["x"] + box["width"] - 10
+    assert box["x"] <= first_axis["x"] <= box["x"] + box["width"] - 10
     assert "coloured by loss" in view.locator(".jp-xtrack-pc-key").inner_text()
     screenshot(page, "views-4-parallel-coordinates")
-    view.locator("select[aria-label='metric to chart']").select_option("acc")
-    wait_for(lambda: axes.all_text_contents() == ["depth", "lr", "acc"], what="acc axis")
+    # Another axis from the chooser: acc joins at the end, every line crosses it too.
+    chooser = view.locator(".jp-xtrack-pc details.jp-xtrack-panels")
+    chooser.locator("summary").click()
+    chooser.locator("label", has_text="acc").locator("input").check()
+    wait_for(lambda: chart.get_attribute("data-axes") == "loss,depth,lr,acc", what="acc axis")
+    chooser.locator("summary").click()
     after = [ln.get_attribute("points") or "" for ln in lines.all()]
-    assert after != before and all(len(p.split()) == 3 for p in after)
+    assert all(len(p.split()) == 4 for p in after)
     # The best run (sweep-2, acc 0.88) meets the top of the acc axis.
     best = chart.locator("polyline", has=page.locator("title", has_text="sweep-2"))
     top_y = float((best.get_attribute("points") or "").split()[-1].split(",")[1])
-    assert top_y == pytest.approx(0.0, abs=0.5)
+    axis_top = float(chart.locator("g[data-axis='acc'] line.jp-xtrack-pc-axis").get_attribute("y1") or -1)
+    assert top_y == pytest.approx(axis_top, abs=0.5)
     screenshot(page, "views-5-parallel-coordinates-acc")
 
 

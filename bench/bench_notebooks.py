@@ -20,6 +20,7 @@ Without paths: bench/gallery/ when it exists, else bench/gallery_overhead/.
 from __future__ import annotations
 
 import argparse
+import compileall
 import os
 import shutil
 import sys
@@ -53,15 +54,19 @@ def code_cells(nb: Any) -> list[Any]:
 
 # The tracked copy's first cell: timestamps around the tracker's own hooks (IPython calls
 # the callbacks of an event in the order they were registered; one function is registered
-# once per event, hence a new lambda each), then the extension.
-PROBE = """import time as _xt_time
-_xt_hooks = []
-_xt_mark = lambda: lambda *a: _xt_hooks.append(_xt_time.perf_counter())
-get_ipython().events.register("pre_run_cell", _xt_mark())
-get_ipython().events.register("post_run_cell", _xt_mark())
-%load_ext jupyter_xtrack
-get_ipython().events.register("pre_run_cell", _xt_mark())
-get_ipython().events.register("post_run_cell", _xt_mark())"""
+# once per event, hence a new lambda each), then the extension. `pre_execute` (where the
+# last cell's large data fingerprints are waited for) counts as the next cell's.
+EVENTS = ("pre_execute", "pre_run_cell", "post_run_cell")
+PROBE = "\n".join(
+    [
+        "import time as _xt_time",
+        "_xt_hooks = []",
+        "_xt_mark = lambda: lambda *a: _xt_hooks.append(_xt_time.perf_counter())",
+        *(f'get_ipython().events.register("{e}", _xt_mark())' for e in EVENTS),
+        "%load_ext jupyter_xtrack",
+        *(f'get_ipython().events.register("{e}", _xt_mark())' for e in EVENTS),
+    ]
+)
 REPORT = "print(_xt_hooks)"
 
 
@@ -115,10 +120,22 @@ def figure_cells(path: Path) -> list[bool]:
 
 
 def hook_seconds(nb: Any) -> list[float]:
-    """Per tracked cell: seconds spent in the tracker's pre_run_cell and post_run_cell
-    hooks, from the timestamps the probe printed (4 a cell; the probe's own cell has 2)."""
+    """Per tracked cell: seconds spent in the tracker's pre_execute, pre_run_cell and
+    post_run_cell hooks, from the timestamps the probe printed (6 a cell; the probe's own
+    cell has 2: its post_run_cell)."""
     marks = [float(x) for x in nb.cells[-1].outputs[0]["text"].strip("[]\n").split(",")][2:]
-    return [(b - a) + (d - c) for a, b, c, d in zip(*[iter(marks)] * 4, strict=False)]
+    return [
+        (b - a) + (d - c) + (f - e) for a, b, c, d, e, f in zip(*[iter(marks)] * 6, strict=False)
+    ]
+
+
+def compile_package() -> None:
+    """Write the bytecode of the jupyter_xtrack the kernels import (an installed wheel has
+    it; a source checkout run with PYTHONDONTWRITEBYTECODE would compile it in every kernel,
+    which is no part of the tracker's cost)."""
+    import jupyter_xtrack
+
+    compileall.compile_dir(str(Path(jupyter_xtrack.__file__).parent), quiet=1)
 
 
 def one_rep(paths: list[Path], figures: dict[Path, list[bool]], rep: int) -> list[dict[str, Any]]:
@@ -158,6 +175,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.mpl_backend:
         os.environ["MPLBACKEND"] = args.mpl_backend
+    compile_package()
     paths = notebooks(args.paths)
     figures = {path: figure_cells(path) for path in paths}
     reps = [one_rep(paths, figures, r) for r in range(args.reps)]

@@ -182,13 +182,51 @@ def test_first_tracked_cell_leaves_widget_libraries_to_the_card_thread(
     nb = _run(
         tmp_path,
         "%%track --name first\nx = 1",
-        "from jupyter_xtrack.views import cell\ncell.LAST.card.refreshing.join(60)\nprint(sorted(IMPORTS))",
+        "from jupyter_xtrack.views import cell\ncell.LAST.card.refreshing.wait(60)\nprint(sorted(IMPORTS))",
         load=spy + "%load_ext jupyter_xtrack",
     )
     # imported once the card needed its widget, on the card's thread, never the cell's
     assert nb.cells[2].outputs[0]["text"].strip() == "[('anywidget', False), ('ipywidgets', False)]"
     card = nb.cells[1].outputs[-1]["data"]
     assert "xtrack-summary" in card["text/html"] and "first" in card["text/plain"]
+
+
+def test_load_ext_loads_what_the_first_tracked_cell_needs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The captures and the card's views load on a thread at `%load_ext`: a first tracked
+    cell run once that thread is done imports none of the package's modules itself."""
+    monkeypatch.setenv("XTRACK_STORE", str(tmp_path / "store"))
+    ours = "{m for m in sys.modules if m.startswith('jupyter_xtrack')}"
+    nb = _run(
+        tmp_path,
+        "import sys, threading\n"
+        "[t.join(60) for t in threading.enumerate() if t.name == 'xtrack-prefetch']\n"
+        f"BEFORE = {ours}\n"
+        "print(sorted(m for m in BEFORE if m.endswith(('views.cell', 'capture.data'))))",
+        "%%track --name first\nx = 1",
+        f"print(sorted({ours} - BEFORE))",
+    )
+    loaded = nb.cells[1].outputs[0]["text"].strip()
+    assert loaded == "['jupyter_xtrack.capture.data', 'jupyter_xtrack.views.cell']"
+    assert nb.cells[3].outputs[0]["text"].strip() == "[]"
+    assert open_store(tmp_path / "store").get_run(1)["status"] == "finished"
+
+
+def test_the_cell_runs_with_its_own_switch_interval(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The hooks shorten the GIL switch interval only while they run: the user's code,
+    tracked or not, sees the interval it set."""
+    monkeypatch.setenv("XTRACK_STORE", str(tmp_path / "store"))
+    nb = _run(
+        tmp_path,
+        "import sys\nsys.setswitchinterval(0.01)",
+        "%%track --name seen\nprint(sys.getswitchinterval())",
+        "print(sys.getswitchinterval())",
+    )
+    assert nb.cells[2].outputs[0]["text"].strip() == "0.01"
+    assert nb.cells[3].outputs[0]["text"].strip() == "0.01"
 
 
 @pytest.mark.gpu

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
+import threading
 from typing import Any
 
 from ..capture.code import find_notebook_path
@@ -12,6 +14,26 @@ from ..tracking.session import CONTEXT
 from .hooks import TrackHooks
 from .loop_metrics import LoopMetrics
 from .magics import XTrackMagics
+
+# What the first tracked cell would otherwise import on its own path (the captures, the run
+# card's HTML views and what they import): loaded on a thread at `%load_ext`, so that a
+# first cell run a moment later finds them loaded. A cell run at once waits only for the
+# module being loaded, on Python's per-module import lock (the package has no import
+# cycles, so no two threads can wait for each other). The widget libraries are not here:
+# the card's own thread loads them once a card needs its widget.
+FIRST_CELL_MODULES = (
+    "jupyter_xtrack.capture.code",
+    "jupyter_xtrack.capture.data",
+    "jupyter_xtrack.capture.fingerprint",
+    "jupyter_xtrack.capture.git",
+    "jupyter_xtrack.capture.metric_calls",
+    "jupyter_xtrack.capture.outputs",
+    "jupyter_xtrack.capture.params",
+    "jupyter_xtrack.capture.redact",
+    "jupyter_xtrack.capture.resources",
+    "jupyter_xtrack.capture.system_metrics",
+    "jupyter_xtrack.views.cell",
+)
 
 
 def load_ipython_extension(shell: Any) -> None:
@@ -32,6 +54,17 @@ def load_ipython_extension(shell: Any) -> None:
     if "xt" not in shell.user_ns:
         shell.user_ns["xt"] = sys.modules["jupyter_xtrack"]
     prefetch_environment()
+    threading.Thread(target=prefetch_modules, name="xtrack-prefetch", daemon=True).start()
+
+
+def prefetch_modules() -> None:
+    """Import `FIRST_CELL_MODULES`; a module that fails to import is left for the cell that
+    needs it, which reports the problem as it always did."""
+    for name in FIRST_CELL_MODULES:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001, S112 - only a head start: the first cell imports it again
+            continue
 
 
 def unload_ipython_extension(shell: Any) -> None:

@@ -9,6 +9,7 @@ finalised in the background, and the card refreshes itself when they are stored.
 from __future__ import annotations
 
 import html
+import queue
 import threading
 import uuid
 from collections.abc import Callable, Mapping
@@ -33,6 +34,26 @@ from .source import current as runs_source
 
 _MAX_ROWS = 40
 REFRESH_TIMEOUT_S = 120.0
+# Cards waiting for their refresh, taken in the order their cells ended by one daemon thread
+# (it may wait minutes for a run's facts; it never holds up the kernel's exit). A cell hands
+# its card over without waiting for a new thread to start, a GIL hand-off that costs the
+# cell milliseconds while the last cell's background work runs.
+_refreshes: queue.SimpleQueue[RunCard] = queue.SimpleQueue()
+_refresher: threading.Thread | None = None
+_refresher_lock = threading.Lock()
+
+
+def _refresh_forever() -> None:
+    while True:
+        _refreshes.get()._refresh()
+
+
+def _start_refresher() -> None:
+    global _refresher
+    with _refresher_lock:
+        if _refresher is None:
+            _refresher = threading.Thread(target=_refresh_forever, name="xtrack-card", daemon=True)
+            _refresher.start()
 
 
 def _quote(text: str) -> str:
@@ -199,7 +220,9 @@ def card_payload(
         "git": _git_rows(run.fact(Fact.GIT)),
         "error": (str(error.get("traceback") or error.get("message") or error.get("type"))[-2000:]
                   if error else None),
-        "previous": previous_run(run),
+        # only the widget's compare button reads it, and the pending card is never a widget:
+        # its store queries stay off the cell's path (the refresh computes it)
+        "previous": None if pending else previous_run(run),
         "pending": pending,
         "not_stored": dict(not_stored) if not_stored else None,
         "store": CONTEXT.describe_store(),
@@ -251,7 +274,7 @@ class RunCard:
         self.card = card_payload(run, pending=pending)
         self.display_id = f"xtrack-card-{uuid.uuid4().hex}"
         self.widget: Any = None
-        self.refreshing: threading.Thread | None = None
+        self.refreshing = threading.Event()  # set once the refresh is over
 
     def bundle(self, *, widget: bool = True) -> dict[str, Any]:
         """Widget (when available and `widget`) + HTML + text."""
@@ -277,13 +300,13 @@ class RunCard:
         refresh thread, off the cell's path."""
         frontend.display_bundle(self.bundle(widget=False), self.display_id)
 
-    def refresh_when_stored(self) -> threading.Thread:
-        """In a background thread: wait until the run's facts are stored, then show them,
-        as the widget where widgets work."""
-        thread = threading.Thread(target=self._refresh, name="xtrack-card", daemon=True)
-        thread.start()
-        self.refreshing = thread
-        return thread
+    def refresh_when_stored(self) -> threading.Event:
+        """On the card thread: wait until the run's facts are stored, then show them, as the
+        widget where widgets work. The event is set once that is done."""
+        if _refresher is None:
+            _start_refresher()
+        _refreshes.put(self)
+        return self.refreshing
 
     def _refresh(self) -> None:
         try:
@@ -302,6 +325,8 @@ class RunCard:
             frontend.update_bundle(self.bundle(), self.display_id)
         except Exception:  # noqa: BLE001 - the card keeps what it showed
             pass
+        finally:
+            self.refreshing.set()
 
     def _on_action(self, message: dict[str, Any]) -> None:
         if message.get("type") != "compare_previous" or self.widget is None:

@@ -213,22 +213,6 @@ def test_load_ext_loads_what_the_first_tracked_cell_needs(
     assert open_store(tmp_path / "store").get_run(1)["status"] == "finished"
 
 
-def test_the_cell_runs_with_its_own_switch_interval(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The hooks shorten the GIL switch interval only while they run: the user's code,
-    tracked or not, sees the interval it set."""
-    monkeypatch.setenv("XTRACK_STORE", str(tmp_path / "store"))
-    nb = _run(
-        tmp_path,
-        "import sys\nsys.setswitchinterval(0.01)",
-        "%%track --name seen\nprint(sys.getswitchinterval())",
-        "print(sys.getswitchinterval())",
-    )
-    assert nb.cells[2].outputs[0]["text"].strip() == "0.01"
-    assert nb.cells[3].outputs[0]["text"].strip() == "0.01"
-
-
 @pytest.mark.gpu
 def test_gpu_metrics_where_a_gpu_is(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Run on a machine with an NVIDIA GPU (pytest -m gpu): per-GPU memory, and

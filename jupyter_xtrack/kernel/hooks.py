@@ -14,9 +14,6 @@ from __future__ import annotations
 
 import base64
 import os
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from IPython.core.error import UsageError
@@ -36,25 +33,6 @@ from .track_line import (
     track_args,
     track_line_index,
 )
-
-# While a hook runs, how soon a thread waiting for the GIL gets it (the interpreter's default
-# is 5 ms). A hook releases the GIL a dozen times (system calls, locks, queues, the card's
-# message); each time, the previous cell's background work (finalising its run, drawing its
-# card's widget) takes it, and the hook waited up to 5 ms to get it back: most of a cell's
-# overhead in Run All. The user's own code runs with the interval it had.
-HOOK_SWITCH_INTERVAL_S = 0.0002
-
-
-@contextmanager
-def foreground() -> Iterator[None]:
-    """Run the block with the short GIL switch interval, then restore the one in force."""
-    before = sys.getswitchinterval()
-    sys.setswitchinterval(min(before, HOOK_SWITCH_INTERVAL_S))
-    try:
-        yield
-    finally:
-        sys.setswitchinterval(before)
-
 
 # One cell being recorded: its Recording (None: untracked), the display hook to restore,
 # the views' handle.
@@ -103,10 +81,6 @@ class TrackHooks:
         settle_fingerprints()
 
     def pre_run_cell(self, info: Any) -> None:
-        with foreground():
-            self._pre_run_cell(info)
-
-    def _pre_run_cell(self, info: Any) -> None:
         if self._frames:
             # A cell run by a running cell (%%capture runs its body so): its %%track, if any,
             # is the magic's to record, and the running cell keeps its id.
@@ -175,8 +149,7 @@ class TrackHooks:
         if result is not None:
             error = result.error_in_exec or result.error_before_exec
             value = result.result if result.result is not None else NO_RESULT
-        with foreground():
-            self.end(self._frames.pop(), error, value)
+        self.end(self._frames.pop(), error, value)
 
     def end(self, frame: Frame, error: BaseException | None, value: Any) -> None:
         """Finish what `begin` started: the run ends, its card or summary is shown."""

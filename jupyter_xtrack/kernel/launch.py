@@ -15,8 +15,6 @@ import json
 import math
 import re
 import sys
-import threading
-import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -241,21 +239,14 @@ def _track_request(source: str) -> TrackRequest | None:
     return None if split is None else parse_track_line(split[0])
 
 
-def _give_code(job: Any, source: str, wait_s: float = 120.0) -> None:
-    """Record `source` as the Code of the background sweep's parent run once the job has
-    opened it: a light parent captures nothing, and without this the sweep's run (and its
-    trials, which take their parent's code) showed an empty Code section. Set on the live
-    run too, so trials that close after it inherit it; done on a thread of its own, so the
-    launch answers at once."""
+def _give_code(job: Any, source: str) -> None:
+    """Record `source` as the Code of the background sweep's parent run as the job opens it
+    (before its first trial, which takes its parent's code): a light parent captures
+    nothing, and without this the sweep's run and its trials showed an empty Code section."""
     from ..capture.redact import redact  # lazy, as every capture
 
-    def attach() -> None:
-        control = job.control
-        deadline = time.monotonic() + wait_s
-        while control.parent is None and not job.done() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        parent = control.parent
-        if parent is None or not parent.recorded:
+    def give(parent: Any) -> None:
+        if not parent.recorded:
             return
         try:
             code_hash = CONTEXT.store().put_blob(redact(source).encode())
@@ -267,7 +258,7 @@ def _give_code(job: Any, source: str, wait_s: float = 120.0) -> None:
         run_id = parent.id
         CONTEXT.writer().submit(lambda store: store.set_facts(run_id, **{Fact.CODE: code}))
 
-    threading.Thread(target=attach, name="xtrack-launch-code", daemon=True).start()
+    job.control.when_attached(give)
 
 
 def _sweep_request(shell: Any, source: str, space: str, trials: Any, metric: str,

@@ -50,6 +50,8 @@ class JobControl:
         self._cancel = threading.Event()
         self.in_trial = False  # True while user or model code runs: cancel may interrupt it
         self.parent: TrackedRun | None = None
+        self._lock = threading.Lock()
+        self._when_attached: list[Callable[[TrackedRun], None]] = []
         # The run active where the job was started (a tracked cell): its parent and context.
         self.launched_from: ActiveRun | None = CONTEXT.active
 
@@ -69,8 +71,13 @@ class JobControl:
                direction: str | None = None) -> None:
         """The job's parent run is known: tag it as a job (with the metric its best score
         is in, and whether higher is better) so readers can list it, and start listening
-        for a cancel request made through the store."""
-        self.parent = parent
+        for a cancel request made through the store. Then what waited for the parent
+        (`when_attached`) runs, on the job's thread, before its first trial."""
+        with self._lock:
+            self.parent = parent
+            waiting, self._when_attached = self._when_attached, []
+        for fn in waiting:
+            fn(parent)
         job = self.job
         if job is None:
             return
@@ -83,6 +90,16 @@ class JobControl:
         parent.run.set_tags(**tags)
         if parent.recorded:
             job.watch_store(parent.id)
+
+    def when_attached(self, fn: Callable[[TrackedRun], None]) -> None:
+        """Call `fn(parent)` once the job's parent run is open: now if it is, else on the
+        job's thread as it opens, before any trial (so trials that inherit from it see it)."""
+        with self._lock:
+            parent = self.parent
+            if parent is None:
+                self._when_attached.append(fn)
+                return
+        fn(parent)
 
     def report(self, done: int, total: int | None, best: float | None = None,
                **extra: Any) -> None:

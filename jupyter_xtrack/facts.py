@@ -256,6 +256,9 @@ def git_diff_blob(record: Mapping[str, Any]) -> str | None:
 
 # -- tags the package itself sets (readable by the server without the optimize package) -----
 CANCEL_TAG: Final = "xtrack.job.cancel"
+# Metrics the tracker samples while a run lasts (CPU, memory, GPUs), not what the user logged:
+# `system/cpu_percent`, `system/rss_mb`, `system/gpu0/...` (capture/system_metrics.py).
+SYSTEM_METRIC_PREFIX: Final = "system/"
 # Set with the `not_stored` fact (its counts as text), so that run lists, which read no
 # facts, can mark a run whose record is incomplete (and a filter can find them).
 NOT_STORED_TAG: Final = "xtrack.not_stored"

@@ -27,6 +27,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from ..facts import SYSTEM_METRIC_PREFIX
+
 __all__ = [
     "DEFAULT_INTERVAL_S",
     "SystemSampler",
@@ -39,7 +41,7 @@ __all__ = [
 
 DEFAULT_INTERVAL_S = 1.0
 MIN_INTERVAL_S = 0.05  # below this the samples would cost more than they tell
-PREFIX = "system/"
+PREFIX = SYSTEM_METRIC_PREFIX
 
 V = TypeVar("V")
 Emit = Callable[[dict[str, float], int, float], None]  # (values, step, wall time)

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..facts import SYSTEM_METRIC_PREFIX
 from ..records.run import Run
 
 SAME, WITHIN, DIFFERS, REPORTED = "same", "within tolerance", "differs", "reported"
@@ -136,6 +137,16 @@ def _isnan(x: Any) -> bool:
     return isinstance(x, float) and math.isnan(x)
 
 
+# Metrics that measure the machine, not the program: never a reason for `differs`.
+MEASURED_METRICS = frozenset({"elapsed_s", "fit_time_s", "predict_time_s", "job_progress"})
+
+
+def compared_metric(name: str) -> bool:
+    """Whether a reproduction compares metric `name`: not the sampled `system/*` metrics
+    (CPU, memory, GPU) nor the searches' wall-clock bookkeeping."""
+    return not name.startswith(SYSTEM_METRIC_PREFIX) and name not in MEASURED_METRICS
+
+
 def compare_runs(
     original: Run, reproduced: Run | None, cell: int, tolerances: Tolerances
 ) -> list[Row]:
@@ -152,7 +163,8 @@ def compare_runs(
             )
         ]
     rows: list[Row] = []
-    a, b = original.metrics, reproduced.metrics
+    a = {k: v for k, v in original.metrics.items() if compared_metric(k)}
+    b = {k: v for k, v in reproduced.metrics.items() if compared_metric(k)}
     for key in sorted(set(a) | set(b)):
         tol = tolerance_for(tolerances, key)
         state = number_state(a.get(key), b.get(key), tol)

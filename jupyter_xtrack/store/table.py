@@ -6,6 +6,7 @@ import fnmatch
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
+from ..facts import SYSTEM_METRIC_PREFIX
 from .gcpause import gc_paused
 from .summary import NAMESPACES, FloatColumn, Summaries
 
@@ -161,11 +162,11 @@ def _param_array(np: Any, pd: Any, values: list[Any]) -> Any:
 
 
 def is_system_column(column: str) -> bool:
-    """Whether a RunTable column is the tracker's bookkeeping (SYSTEM_METRICS, tags under
-    `xtrack.`) rather than what the user logged: views show those apart, never by default."""
+    """Whether a RunTable column is the tracker's bookkeeping (SYSTEM_METRICS, the sampled
+    `system/*` metrics, tags under `xtrack.`) rather than what the user logged: views show those apart, never by default."""
     ns, _, key = column.partition(".")
     if ns == "metrics":
-        return key in SYSTEM_METRICS
+        return key in SYSTEM_METRICS or key.startswith(SYSTEM_METRIC_PREFIX)
     return ns == "tags" and key.startswith(SYSTEM_TAG_PREFIX)
 
 

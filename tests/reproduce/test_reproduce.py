@@ -246,3 +246,21 @@ def test_xt_reproduce_in_a_notebook_shows_the_verdict(work: Path, scratch: Path)
     assert 'class="xtrack-reproduction"' in data["text/html"]
     assert "run #1: reproduced (reproduction #2, env current)" in data["text/plain"]
     assert store.get_run(2)["tags"][REPRODUCES_TAG] == store.get_run(1)["id"]
+
+
+def test_system_metrics_are_not_a_difference(
+    work: Path, scratch: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # CPU and memory sampled while a cell runs differ on every run of the same program:
+    # a reproduction keeps them out of the verdict (they are the machine's, not the code's).
+    monkeypatch.setenv("XTRACK_SYSTEM_METRICS", "0.05")
+    slow = "%%track --name slow\nimport time\nt0 = time.time()\nwhile time.time() - t0 < 0.4:\n    pass\nacc = 0.5"
+    store = record(work, LOAD, slow)
+    run = Run(store.get_run(1), store)
+    assert any(k.startswith("system/") for k in run.metrics), run.metrics
+
+    rep = reproduce(1, store=store)
+
+    assert rep.verdict == "reproduced", rep.text()
+    assert not [r for r in rep.rows if r.name.startswith("system/")]
+    assert (2, "metric", "acc") in {(r.cell, r.what, r.name) for r in rep.rows}

@@ -57,6 +57,8 @@ def test_system_columns() -> None:
     assert {"job_progress", "best_value", "elapsed_s", "n_rows", "fold_score"} <= SYSTEM_METRICS
     assert is_system_column("metrics.job_progress") and is_system_column("tags.xtrack.job.id")
     assert not is_system_column("metrics.acc") and not is_system_column("tags.team")
+    # the sampled CPU/memory/GPU metrics are the tracker's too: never default columns
+    assert is_system_column("metrics.system/cpu_percent")
     assert not is_system_column("params.job_progress") and not is_system_column("status")
 
 

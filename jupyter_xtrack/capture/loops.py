@@ -56,7 +56,7 @@ def loop_bindings(tree: ast.Module, literals: Mapping[str, Any]) -> LoopBindings
             in_loops.setdefault(id(stmt), stmt)
             inside.update(_plain_targets(stmt))
         if isinstance(loop, (ast.For, ast.AsyncFor)):
-            out.opaque.update(_target_names(loop.target))  # for clf in models: anything varies
+            out.opaque.update(target_names(loop.target))  # for clf in models: anything varies
         for stmt in _statements(loop.body):
             _collect_settings(stmt, inside, out)
     for stmt in in_loops.values():
@@ -116,26 +116,27 @@ def _names_bound_after_loops(tree: ast.Module) -> set[str]:
 
 
 # -- what one statement binds ----------------------------------------------------------------
-def _target_names(target: ast.expr) -> list[str]:
+def target_names(target: ast.expr) -> list[str]:
+    """The names an assignment target binds (attributes and subscripts bind none)."""
     if isinstance(target, ast.Name):
         return [target.id]
     if isinstance(target, (ast.Tuple, ast.List)):
-        return [n for e in target.elts for n in _target_names(e)]
+        return [n for e in target.elts for n in target_names(e)]
     if isinstance(target, ast.Starred):
-        return _target_names(target.value)
+        return target_names(target.value)
     return []
 
 
 def _plain_targets(stmt: ast.stmt) -> list[str]:
     """Names an assignment-like statement binds (not a `for` target: see `_bindings`)."""
     if isinstance(stmt, ast.Assign):
-        return [n for t in stmt.targets for n in _target_names(t)]
+        return [n for t in stmt.targets for n in target_names(t)]
     if isinstance(stmt, (ast.AnnAssign, ast.AugAssign)):
-        return _target_names(stmt.target)
+        return target_names(stmt.target)
     if isinstance(stmt, (ast.With, ast.AsyncWith)):
-        return [n for i in stmt.items if i.optional_vars for n in _target_names(i.optional_vars)]
+        return [n for i in stmt.items if i.optional_vars for n in target_names(i.optional_vars)]
     if isinstance(stmt, (ast.For, ast.AsyncFor)):
-        return _target_names(stmt.target)
+        return target_names(stmt.target)
     return []
 
 
@@ -144,7 +145,7 @@ def _bindings(
 ) -> list[tuple[str, Source]]:
     if isinstance(stmt, (ast.For, ast.AsyncFor)):
         if _breaks(stmt):  # a `break` may leave values out: not all of them were used
-            return [(name, None) for name in _target_names(stmt.target)]
+            return [(name, None) for name in target_names(stmt.target)]
         return list(_for_values(stmt.target, stmt.iter, literals, late).items())
     return [(name, None) for name in _plain_targets(stmt)]
 
@@ -165,7 +166,7 @@ def _for_values(
     target: ast.expr, source: ast.expr, literals: Mapping[str, Any], late: set[str]
 ) -> dict[str, Source]:
     """What ``for <target> in <source>`` gives each name of ``target``."""
-    unknown: dict[str, Source] = dict.fromkeys(_target_names(target))
+    unknown: dict[str, Source] = dict.fromkeys(target_names(target))
     if isinstance(source, ast.Call) and isinstance(source.func, ast.Name) and not source.keywords:
         if source.func.id == "enumerate" and len(source.args) in (1, 2):
             pair = _unpack(target, 2)
@@ -262,7 +263,7 @@ def _assigned_setting(
         _setting(f"{target.value.id}.{target.attr}", value, inside, out)  # clf.C = C
         return
     if not isinstance(target, ast.Name):
-        out.opaque.update(_target_names(target))
+        out.opaque.update(target_names(target))
         return
     while (
         isinstance(value, ast.Call)

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from jupyter_xtrack.capture.loops import Source, loop_bindings
+from jupyter_xtrack.capture.loops import Source, loop_bindings, target_names
 from jupyter_xtrack.capture.redact import redact_mapping, redact_text
 from jupyter_xtrack.facts import ParamVariation
 
@@ -75,16 +75,6 @@ def _literal(node: ast.expr) -> Any:
     raise _NotLiteral
 
 
-def _target_names(target: ast.expr) -> list[str]:
-    if isinstance(target, ast.Name):
-        return [target.id]
-    if isinstance(target, (ast.Tuple, ast.List)):
-        return [n for e in target.elts for n in _target_names(e)]
-    if isinstance(target, ast.Starred):
-        return _target_names(target.value)
-    return []  # attributes and subscripts bind no name
-
-
 def _literal_assignments(stmt: ast.stmt) -> list[tuple[str, Any]]:
     if isinstance(stmt, ast.AnnAssign):
         if stmt.value is None or not isinstance(stmt.target, ast.Name):
@@ -123,15 +113,15 @@ def _bound_names(stmt: ast.stmt, into: dict[str, None]) -> None:
         return
     if isinstance(stmt, ast.Assign):
         for t in stmt.targets:
-            into.update(dict.fromkeys(_target_names(t)))
+            into.update(dict.fromkeys(target_names(t)))
     elif isinstance(stmt, (ast.AnnAssign, ast.AugAssign)):
-        into.update(dict.fromkeys(_target_names(stmt.target)))
+        into.update(dict.fromkeys(target_names(stmt.target)))
     elif isinstance(stmt, (ast.For, ast.AsyncFor)):
-        into.update(dict.fromkeys(_target_names(stmt.target)))
+        into.update(dict.fromkeys(target_names(stmt.target)))
     elif isinstance(stmt, (ast.With, ast.AsyncWith)):
         for item in stmt.items:
             if item.optional_vars is not None:
-                into.update(dict.fromkeys(_target_names(item.optional_vars)))
+                into.update(dict.fromkeys(target_names(item.optional_vars)))
     for child in ast.iter_child_nodes(stmt):
         if isinstance(child, ast.stmt):
             _bound_names(child, into)

@@ -11,7 +11,6 @@ import os
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import numpy as np
 import pandas as pd
 import pytest
@@ -19,6 +18,7 @@ from nbclient import NotebookClient
 
 from jupyter_xtrack.capture.fingerprint import fingerprint
 from jupyter_xtrack.store import open_store
+from tests.conftest import python_notebook
 
 pytestmark = pytest.mark.slow
 
@@ -72,23 +72,13 @@ def _recorded(store_dir: Path, number: int = 1) -> dict[str, str]:
     return {d["name"]: d["hash"] for d in run["datasets"]}
 
 
-def _notebook(*sources: str) -> nbformat.NotebookNode:
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(src) for src in sources]
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    return nb
-
 
 def test_nbclient_next_cell_mutating_in_place_does_not_change_the_run(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store_dir = tmp_path / "store"
     monkeypatch.setenv("XTRACK_STORE", str(store_dir))
-    nb = _notebook(
+    nb = python_notebook(
         "%load_ext jupyter_xtrack",
         MAKE + "import torch\nt = torch.ones(1000, 1000)\n",
         MUTATE + "t.add_(1)\n",

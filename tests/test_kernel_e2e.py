@@ -11,20 +11,14 @@ import textwrap
 import time
 from pathlib import Path
 
-import nbformat
 import pytest
 from nbclient import NotebookClient
 
 from jupyter_xtrack.store import open_store
+from tests.conftest import python_notebook
 
 pytestmark = pytest.mark.slow
 
-
-def _notebook(*sources: str) -> nbformat.NotebookNode:
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(src) for src in sources]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    return nb
 
 
 def _env(store: Path) -> dict[str, str]:
@@ -34,7 +28,7 @@ def _env(store: Path) -> dict[str, str]:
 def test_notebook_run_through_nbclient(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     store_dir = tmp_path / "store"
     monkeypatch.setenv("XTRACK_STORE", str(store_dir))
-    nb = _notebook(
+    nb = python_notebook(
         "%load_ext jupyter_xtrack",
         "%%track --name e2e\nlr = 0.1\nfor i in range(3):\n    xt.log(loss=1/(i+1), step=i)\nacc = 0.9",
         "%%track\nraise_it = False\n1 + 1",

@@ -7,11 +7,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import nbformat
 import pytest
 from nbclient import NotebookClient
 
 from jupyter_xtrack.store import open_store
+from tests.conftest import python_notebook
 
 pytestmark = pytest.mark.slow
 
@@ -79,13 +79,7 @@ def test_gallery_style_notebook_records_the_scores_it_shows(
 ) -> None:
     store_dir = tmp_path / "store"
     monkeypatch.setenv("XTRACK_STORE", str(store_dir))
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(src) for src in CELLS]
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
+    nb = python_notebook(*CELLS)
     NotebookClient(
         nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
     ).execute()

@@ -8,11 +8,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pytest
 from nbclient import NotebookClient
 
 from jupyter_xtrack.store import open_store
+from tests.conftest import python_notebook
 
 pytestmark = pytest.mark.slow
 
@@ -26,13 +26,7 @@ def _run(
     allow_errors: bool = False,
 ) -> Any:
     """Run the cells (after `load`, the cell that loads the extension) in a fresh kernel."""
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(src) for src in (load, *sources)]
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
+    nb = python_notebook(load, *sources)
     NotebookClient(
         nb,
         timeout=180,

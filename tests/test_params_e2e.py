@@ -7,7 +7,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pytest
 from nbclient import NotebookClient
 
@@ -16,7 +15,7 @@ from jupyter_xtrack.facts import Fact
 from jupyter_xtrack.records.compare import compare_runs
 from jupyter_xtrack.records.run import Run
 from jupyter_xtrack.store import open_store
-from tests.conftest import run_cell
+from tests.conftest import python_notebook, run_cell
 
 # In the style of the scikit-learn gallery (plot_logistic_l1_l2_sparsity, plot_grid_search_refit
 # _callable, plot_kmeans_digits): what the 37 measured notebooks recorded wrongly.
@@ -49,16 +48,6 @@ kmeans = KMeans(n_clusters=100, init=np.random.RandomState(0).rand(100, 4), n_in
 """
 
 
-def _notebook(*sources: str) -> nbformat.NotebookNode:
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(src) for src in sources]
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    return nb
-
 
 @pytest.mark.slow
 def test_gallery_cell_params_in_a_real_notebook(
@@ -66,7 +55,7 @@ def test_gallery_cell_params_in_a_real_notebook(
 ) -> None:
     store_dir = tmp_path / "store"
     monkeypatch.setenv("XTRACK_STORE", str(store_dir))
-    nb = _notebook("%load_ext jupyter_xtrack", GALLERY_CELL, GALLERY_CELL, "xt.flush()")
+    nb = python_notebook("%load_ext jupyter_xtrack", GALLERY_CELL, GALLERY_CELL, "xt.flush()")
     NotebookClient(
         nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
     ).execute()

@@ -9,24 +9,18 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-import nbformat
 import pytest
 from nbclient import NotebookClient
 
 from jupyter_xtrack.store import open_store
 from jupyter_xtrack.store.store import Store
+from tests.conftest import python_notebook
 
 
 def record(folder: Path, *sources: str, timeout: int = 120) -> Store:
     """Run `sources` as one notebook session in `folder`, %%track on the store
     `folder/.xtrack`; return the store (every run of the session finished)."""
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(src) for src in sources]
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
+    nb = python_notebook(*sources)
     NotebookClient(
         nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(folder)}}
     ).execute()

@@ -37,6 +37,7 @@ class Fact:
     PARAMS_VARYING: Final = "params_varying"  # params a loop changes: {key: ParamVariation}
     CAPTURE_PROBLEMS: Final = "capture_problems"
     NOT_STORED: Final = "not_stored"
+    EVALUATION: Final = "evaluation"  # xt.evaluate's report: EvaluationFact
 
 
 # How a param that a loop changes is stored (`capture.params.cell_params`): "values", the list
@@ -157,6 +158,54 @@ class ArtifactEntry(TypedDict, total=False):
     media_type: str | None
 
 
+# -- evaluation reports (`xt.evaluate`) --------------------------------------------------------
+# Curves are stored as data (at most a few hundred points each) so that the sidebar draws them
+# with its chart module; the same report is also written as PNG artifacts under MLflow's names.
+ModelType = Literal["classifier", "regressor"]
+
+
+class Curve(TypedDict, total=False):
+    """One curve: ROC (x=FPR, y=TPR), PR (x=recall, y=precision), calibration (x=mean predicted,
+    y=fraction positive), residuals (x=predicted, y=residual), predicted vs actual (x, y)."""
+
+    label: str  # the class it is drawn for ("1", "spam", or "micro"); "" for regressors
+    x: list[float]
+    y: list[float]
+    area: float | None  # ROC AUC, average precision; None where no area applies
+
+
+class ClassMetrics(TypedDict):
+    precision: float
+    recall: float
+    f1: float
+    support: int
+
+
+class SliceReport(TypedDict):
+    column: str
+    value: str
+    count: int
+    metrics: dict[str, float]
+    worse: list[str]  # the metrics worse than on the whole data by more than the margin
+
+
+class EvaluationFact(TypedDict, total=False):
+    model_type: ModelType
+    model: str  # the estimator's class name
+    data: str  # the name of X as the user passed it ("X_test"), or "X"
+    n: int
+    pos_label: str | None  # binary classifiers: the positive class, as text
+    labels: list[str]  # classes, in the estimator's order
+    metrics: dict[str, float]  # also logged as run metrics, MLflow's evaluate names
+    per_class: dict[str, ClassMetrics]
+    confusion: dict[str, Any]  # {"labels": [...], "matrix": [[int]]}, rows = true class
+    curves: dict[str, list[Curve]]  # "roc", "pr", "calibration", "residuals", "predicted_actual"
+    importance: list[dict[str, Any]]  # [{"feature", "mean", "std"}], permutation importance
+    slices: list[SliceReport]
+    slice_margin: float
+    artifacts: dict[str, str]  # plot -> artifact file name (confusion_matrix.png, ...)
+
+
 class RunRecord(TypedDict, total=False):
     """A run as `RunStore.get_run` returns it and as `ActiveRun` keeps it while it runs: the
     row's fields, then each fact kind under its own key (and all of them under `facts`)."""
@@ -198,6 +247,7 @@ class RunRecord(TypedDict, total=False):
     params_varying: dict[str, ParamVariation]
     capture_problems: list[str]
     not_stored: NotStoredFact
+    evaluation: EvaluationFact
 
 
 def new_run_record(

@@ -251,11 +251,12 @@ class RunStore(Protocol):
         *,
         tags: Mapping[str, str | None] | None = None,
         alias: str | None = None,
+        run_id: str | None = None,
         limit: int | None = None,
     ) -> list[ModelVersionRecord]:
         """Versions of model `name` (exact), carrying every tag in `tags` (a None value:
-        any value) and holding `alias`, by name then newest first; indexed, so fast with
-        tens of thousands of versions."""
+        any value), holding `alias` and made by run `run_id`, by name then newest first;
+        indexed, so fast with tens of thousands of versions."""
         ...
 
     def search_models(

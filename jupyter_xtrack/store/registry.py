@@ -392,12 +392,16 @@ class RegistryTables:
         *,
         tags: Mapping[str, str | None] | None = None,
         alias: str | None = None,
+        run_id: str | None = None,
         limit: int | None = None,
     ) -> list[ModelVersionRecord]:
         where, args = _tag_clauses(tags, "v.model", "t.version = v.version")
         if name is not None:
             where.append("m.name = ?")
             args.append(name)
+        if run_id is not None:
+            where.append("v.run_id = ?")
+            args.append(run_id)
         if alias is not None:
             where.append(
                 "EXISTS (SELECT 1 FROM model_aliases AS a WHERE a.alias = ? AND a.model = v.model "

@@ -239,18 +239,16 @@ def _history_row(row: Sequence[Any]) -> AliasChangeRecord:
 
 
 def _tag_clauses(
-    tags: Mapping[str, str | None] | None, owner: str, versions: str
+    tags: Mapping[str, str | None] | None, owner: str, columns: str
 ) -> tuple[list[str], list[Any]]:
-    """EXISTS clauses for tag filters: each key must be present (with that value unless the
-    value is None) on a row of `owner` whose version column satisfies `versions`."""
+    """Tag filters as `owner IN (SELECT columns FROM model_tags ...)`: each key present
+    (with that value unless it is None). Written as IN, not a correlated EXISTS, so SQLite
+    starts from the tag index's few matching rows instead of testing every version."""
     clauses: list[str] = []
     args: list[Any] = []
     for key, value in (tags or {}).items():
-        test = "t.key = ?" if value is None else "t.key = ? AND t.value = ?"
-        clauses.append(
-            f"EXISTS (SELECT 1 FROM model_tags AS t WHERE {test} AND t.model = {owner} "
-            f"AND {versions})"
-        )
+        test = "key = ?" if value is None else "key = ? AND value = ?"
+        clauses.append(f"{owner} IN (SELECT {columns} FROM model_tags WHERE {test})")
         args.extend([key] if value is None else [key, str(value)])
     return clauses, args
 
@@ -395,7 +393,7 @@ class RegistryTables:
         run_id: str | None = None,
         limit: int | None = None,
     ) -> list[ModelVersionRecord]:
-        where, args = _tag_clauses(tags, "v.model", "t.version = v.version")
+        where, args = _tag_clauses(tags, "(v.model, v.version)", "model, version")
         if name is not None:
             where.append("m.name = ?")
             args.append(name)
@@ -404,8 +402,7 @@ class RegistryTables:
             args.append(run_id)
         if alias is not None:
             where.append(
-                "EXISTS (SELECT 1 FROM model_aliases AS a WHERE a.alias = ? AND a.model = v.model "
-                "AND a.version = v.version)"
+                "(v.model, v.version) IN (SELECT model, version FROM model_aliases WHERE alias = ?)"
             )
             args.append(alias)
         sql = _VERSION_SQL + (" WHERE " + " AND ".join(where) if where else "")
@@ -421,13 +418,13 @@ class RegistryTables:
         alias: str | None = None,
         limit: int | None = None,
     ) -> list[ModelRecord]:
-        where, args = _tag_clauses(tags, "m.id", "1")
+        where, args = _tag_clauses(tags, "m.id", "model")
         if text:
             where.append("m.name LIKE ? ESCAPE '\\'")
             args.append("%" + re.sub(r"([%_\\])", r"\\\1", text) + "%")
         if alias is not None:
             where.append(
-                "EXISTS (SELECT 1 FROM model_aliases AS a WHERE a.alias = ? AND a.model = m.id)"
+                "m.id IN (SELECT model FROM model_aliases WHERE alias = ?)"
             )
             args.append(alias)
         sql = _MODEL_SQL + (" WHERE " + " AND ".join(where) if where else "")

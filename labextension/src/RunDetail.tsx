@@ -26,6 +26,7 @@ import {
 import { formatBytes, formatDuration, formatTime, formatValue, shortHash } from './format';
 import { DiffText, highlightPython, ParamMarkTag } from './highlight';
 import { IArtifact, IHistory, IParamMark, IRunPage, IRunRow, runLabel } from './model';
+import { RegisterModel } from './RegisterModel';
 import { Reproductions } from './Reproductions';
 
 type OpenRun = (id: string) => void;
@@ -444,6 +445,7 @@ export function RunDetail(props: {
         </Section>
       )}
       <Reproductions run={run} onOpen={props.onOpen} onCompare={props.onCompare} />
+      <RegisterModel runId={run.id} revision={props.revision} />
       <Section name="code" title="Code" count={run.code_text ? `${run.code_text.split('\n').length} lines` : 'none'}>
         {run.code_text ? <pre className="jp-xtrack-code">{highlightPython(run.code_text)}</pre>
           : <div className="jp-xtrack-muted">no code recorded</div>}

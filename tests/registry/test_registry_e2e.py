@@ -200,3 +200,14 @@ def test_the_cli_registers_shows_lineage_moves_aliases_and_reads_history(
 
 def test_the_automl_model_name_is_the_one_the_registry_picks() -> None:
     assert AUTOML_MODEL == MODEL_ARTIFACT
+
+
+def test_deleting_an_alias_is_kept_in_the_history(
+    registered: tuple[Path, dict[str, Any]],
+) -> None:
+    store_dir, _ = registered
+    registry = Registry(open_store(store_dir))
+    change = registry.delete_alias("churn", "candidate", reason="retired")
+    assert (change.from_version, change.to_version, change.reason) == (1, None, "retired")
+    assert "candidate" not in registry.get("churn/1").aliases
+    assert [c.to_version for c in registry.history("churn", "candidate")] == [1, None]

@@ -37,11 +37,11 @@ def jp_server_config(store_path: Any, limits: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def store_git_run(populated: Populated, state: dict[str, Any]) -> str:
+def store_git_run(root: Path, state: dict[str, Any], name: str = "dirty") -> str:
     """A finished run whose git fact is `state` stored as the recorder stores it (the
     stripped sides as blobs); returns its number."""
-    with open_store(populated.root) as store:
-        rid, number = store.create_run(name="dirty", experiment="git")
+    with open_store(root) as store:
+        rid, number = store.create_run(name=name, experiment="git")
         notebooks = [
             {
                 "path": nb["path"],
@@ -56,6 +56,7 @@ def store_git_run(populated: Populated, state: dict[str, Any]) -> str:
             git={
                 **state,
                 "diff_hash": store.put_blob(diff.encode()),
+                "diff_bytes": len(diff),
                 "stripped_notebooks": notebooks,
             },
         )
@@ -63,19 +64,26 @@ def store_git_run(populated: Populated, state: dict[str, Any]) -> str:
     return str(number)
 
 
-@pytest.fixture
-def dirty_run(populated: Populated, tmp_path: Path) -> str:
-    """A run made while NB (a plot in its output) had a changed and a new cell."""
-    repo = tmp_path / "repo"
+def dirty_notebook_state(repo: Path, source: str) -> dict[str, Any]:
+    """The git capture of a new repository at `repo` whose NB (a plot in its output) and
+    train.py were changed since their commit: NB's plot cell now reads `source`."""
     (repo / "notebooks").mkdir(parents=True)
     git(repo, "init", "-q", "-b", "main")
     (repo / NB).write_text(notebook_with_plot("plot(1)", 0))
+    (repo / "train.py").write_text("lr = 0.1\n")
     git(repo, "add", ".")
     git(repo, "commit", "-q", "-m", "analysis")
-    (repo / NB).write_text(notebook_with_plot("plot(2)\nsave()", 3))
+    (repo / NB).write_text(notebook_with_plot(source, 3))
+    (repo / "train.py").write_text("lr = 0.2\n")
     state = git_state(str(repo), strip_notebooks=strip_for_git_diff)
     assert [nb["path"] for nb in state["stripped_notebooks"]] == [NB]
-    return store_git_run(populated, state)
+    return state
+
+
+@pytest.fixture
+def dirty_run(populated: Populated, tmp_path: Path) -> str:
+    """A run made while NB's plot cell had a new line, `save()`."""
+    return store_git_run(populated.root, dirty_notebook_state(tmp_path / "repo", "plot(2)\nsave()"))
 
 
 @pytest.fixture
@@ -90,7 +98,7 @@ def slow_run(populated: Populated) -> str:
             {"path": "slow.ipynb", "base": slow_notebook("a"), "work": slow_notebook("b")}
         ],
     }
-    return store_git_run(populated, state)
+    return store_git_run(populated.root, state)
 
 
 async def test_a_git_notebook_diff_is_nbdimes_diff_of_the_sources(api: Any, dirty_run: str) -> None:

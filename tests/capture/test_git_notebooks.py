@@ -91,7 +91,7 @@ def test_a_dirty_notebook_is_diffed_without_its_outputs(nb_repo: Path, tmp_path:
     )
 
 
-def test_new_then_rerun_outputs_only_change_nothing(nb_repo: Path) -> None:
+def test_rerunning_a_notebook_adds_nothing_to_the_diff(nb_repo: Path) -> None:
     """Re-running a notebook (new outputs, new counts, same sources) adds nothing to the
     diff: the stored diff does not grow with every run."""
     (nb_repo / "analysis.ipynb").write_text(notebook_with_plot("plot(2)", 1))

@@ -126,7 +126,7 @@ def test_compare_lists_changed_files_and_opens_each_runs_diff(lab: Any) -> None:
     assert changed.first.inner_text().count(NB) == 2  # both runs' changed files
     diffs = view.locator("details.jp-xtrack-compare-gitdiffs")
     diffs.locator("summary").first.click()
-    run2 = diffs.locator("details.jp-xtrack-filediff").nth(1)
+    run2 = diffs.locator("details[data-run]").nth(1)
     run2.locator("summary").first.click()
     nb = run2.locator(f"details.jp-xtrack-filediff[data-path='{NB}']")
     nb.wait_for()

@@ -125,11 +125,12 @@ def register_model(
 
 
 def set_alias(name: str, alias: str, version: int, *, reason: str | None = None,
-              evaluation: str | int | None = None) -> AliasChange:
+              evaluation: Any = None) -> AliasChange:
     """Point `alias` ("champion") of model `name` at `version`; the change (who, when, from,
-    to, `reason`, the `evaluation` run behind it) is kept in the alias history."""
-    return _registry().set_alias(name, alias, version, reason=reason,
-                                 evaluation=None if evaluation is None else str(evaluation))
+    to, `reason`, the `evaluation` run behind it: a Run or a run reference) is kept in the
+    alias history."""
+    wait_pending()  # an evaluation run recorded a moment ago is in the store
+    return _registry().set_alias(name, alias, version, reason=reason, evaluation=evaluation)
 
 
 def delete_alias(name: str, alias: str, *, reason: str | None = None) -> AliasChange:

@@ -105,15 +105,23 @@ class Registry:
         version: int,
         *,
         reason: str | None = None,
-        evaluation: str | None = None,
+        evaluation: Any = None,
     ) -> AliasChange:
+        """Move `alias`; `evaluation` (a Run, anything with an `.id`, or a run reference) is
+        kept in the history by its full run id, so it must be a run of this store."""
+        evaluation_id = None
         if evaluation is not None:
-            evaluation = self.store.resolve_ref(evaluation)  # a real run, by its full id
-        return AliasChange.of(
-            self.store.set_model_alias(
-                name, alias, int(version), user=current_user(), reason=reason, evaluation=evaluation
-            )
+            ref = evaluation.id if hasattr(evaluation, "id") else str(evaluation)
+            evaluation_id = self.store.resolve_ref(ref)
+        change = self.store.set_model_alias(
+            name,
+            alias,
+            int(version),
+            user=current_user(),
+            reason=reason,
+            evaluation=evaluation_id,
         )
+        return AliasChange.of(change)
 
     def delete_alias(self, name: str, alias: str, *, reason: str | None = None) -> AliasChange:
         return AliasChange.of(

@@ -41,7 +41,7 @@ import json
 v1 = xt.register_model(xt.get_run(1), "churn", aliases=["candidate"], tags={{"team": "risk"}})
 v2 = xt.register_model("#2", "churn", description="C=0.5")
 xt.set_alias("churn", "champion", 2, reason="first champion")
-xt.set_alias("churn", "champion", 1, reason="v2 regressed", evaluation=2)
+xt.set_alias("churn", "champion", 1, reason="v2 regressed", evaluation=xt.get_run(2))
 loaded = {{u: [type(xt.load_model(u)).__name__, xt.load_model(u).C,
               xt.get_model_version(u).version] for u in {URIS!r}}}
 history = [[c.alias, c.from_version, c.to_version, c.reason, c.evaluation, c.user]

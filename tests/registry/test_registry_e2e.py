@@ -18,7 +18,7 @@ from jupyter_xtrack.optimize.automl import MODEL_ARTIFACT
 from jupyter_xtrack.registry import Registry, UntrustedModelError
 from jupyter_xtrack.registry.artifacts import AUTOML_MODEL
 from jupyter_xtrack.store import open_store
-from tests.conftest import python_notebook
+from tests.conftest import git, python_notebook
 
 pytestmark = pytest.mark.slow
 
@@ -60,6 +60,10 @@ print(json.dumps({{"versions": [v1.version, v2.version], "aliases": v1.aliases,
 def registered(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     """A store where a kernel tracked two fits of a model and registered both."""
     work = tmp_path_factory.mktemp("registry")
+    git(work, "init", "-q", "-b", "main")
+    (work / "README.md").write_text("models\n")
+    git(work, "add", "README.md")
+    git(work, "commit", "-q", "-m", "init")
     store_dir = work / "store"
     nb = python_notebook(
         "%load_ext jupyter_xtrack",
@@ -179,6 +183,8 @@ def test_the_cli_registers_shows_lineage_moves_aliases_and_reads_history(
         "train.csv  xxh3_128:",
         "Python 3.",
         "scikit-learn",
+        "git         ",
+        "(main)",
     ):
         assert expected in shown.stdout, expected
     moved = _xtrack(store_dir, "models", "alias", "fraud", "champion", "1", "--reason", "only one")

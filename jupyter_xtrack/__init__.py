@@ -30,6 +30,8 @@ if TYPE_CHECKING:
         show,
         start_run,
     )
+    from .evaluate import evaluate
+    from .evaluate.champion import compare_models, promote
     from .optimize.automl import automl
     from .optimize.jobs import jobs
     from .optimize.sweep import best, sweep
@@ -46,7 +48,9 @@ __all__ = [
     "automl",
     "best",
     "compare",
+    "compare_models",
     "end_run",
+    "evaluate",
     "flush",
     "get_run",
     "jobs",
@@ -54,6 +58,7 @@ __all__ = [
     "log_artifact",
     "log_params",
     "open_store",
+    "promote",
     "reproduce",
     "runs",
     "set_tags",
@@ -76,6 +81,9 @@ _LAZY = {
     "automl": ("optimize.automl", "automl"),
     "jobs": ("optimize.jobs", "jobs"),
     "reproduce": ("reproduce", "reproduce"),  # above the API: a layer of its own, as sweep
+    "evaluate": ("evaluate", "evaluate"),  # above the API too, with optimize/
+    "compare_models": ("evaluate.champion", "compare_models"),
+    "promote": ("evaluate.champion", "promote"),
 }
 
 

@@ -159,8 +159,26 @@ class TrackHooks:
         if restore is not None:
             restore()
         run = recording.end(error, value)
+        if error is None and run is not None and recording.options.evaluate:
+            auto_evaluate(recording, run)
         if not call_views("on_run_end", run, views):
             show_summary(run)
+
+
+def auto_evaluate(recording: Recording, run: Any) -> None:
+    """Start the evaluation of the model the cell fitted and scored on held-out data, if any
+    (evaluate/auto.py), on its own thread; never raise."""
+    source, ns = recording.info.python_source or recording.info.source, recording.info.user_ns
+    try:
+        from ..evaluate import auto  # lazy: only for a cell that may want it
+
+        if ns is None or not auto.wanted(source):
+            return
+        candidate = auto.find(source, ns, recording.scored)
+        if candidate is not None:
+            auto.schedule(candidate, run.id, run.number)
+    except Exception:  # noqa: BLE001 - an evaluation is a courtesy; the cell ran
+        pass
 
 
 def call_views(hook: str, *args: Any, **kwargs: Any) -> Any:

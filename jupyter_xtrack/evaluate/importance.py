@@ -1,0 +1,74 @@
+"""Permutation importance within a time budget: the drop in a score when one feature's
+values are shuffled. What it costs is measured first (one scoring of a sample), then the
+rows and repeats are chosen to fit the budget; the note says what was done."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .model import rows
+
+MAX_ROWS = 2000
+MAX_REPEATS = 5
+MIN_ROWS = 50
+MAX_FEATURES_KEPT = 50
+
+Scorer = Callable[[Any, Any, Any], float]
+
+
+def feature_names(X: Any) -> list[str]:
+    if hasattr(X, "columns"):
+        return [str(c) for c in X.columns]
+    width = np.asarray(X).shape[1] if np.asarray(X).ndim == 2 else 1
+    return [f"x{i}" for i in range(width)]
+
+
+def permutation(
+    model: Any,
+    X: Any,
+    y: np.ndarray,
+    scorer: Scorer,
+    score_name: str,
+    budget_s: float,
+    seed: int = 0,
+) -> tuple[list[dict[str, Any]], str]:
+    """([{"feature", "mean", "std"}], what was done), most important first."""
+    from sklearn.inspection import permutation_importance  # lazy: with the first evaluation
+
+    names = feature_names(X)
+    rng = np.random.default_rng(seed)
+    n = len(y)
+    index = np.sort(rng.choice(n, MAX_ROWS, replace=False)) if n > MAX_ROWS else np.arange(n)
+    start = time.perf_counter()
+    scorer(model, rows(X, index), y[index])
+    one = max(time.perf_counter() - start, 1e-6)  # one scoring of the sample
+    repeats = int(budget_s / (one * max(len(names), 1)))
+    if repeats < 1:
+        shrunk = int(len(index) * budget_s / (one * len(names)))
+        if shrunk < MIN_ROWS:
+            return [], (
+                f"skipped: one pass over {len(names)} features would take about "
+                f"{one * len(names):.1f} s, over the {budget_s:g} s budget"
+            )
+        index = np.sort(rng.choice(index, shrunk, replace=False))
+        repeats = 1
+    repeats = min(repeats, MAX_REPEATS)
+    result = permutation_importance(
+        model, rows(X, index), y[index], scoring=scorer, n_repeats=repeats, random_state=seed
+    )
+    order = np.argsort(-result.importances_mean)
+    found = [
+        {
+            "feature": names[i],
+            "mean": float(result.importances_mean[i]),
+            "std": float(result.importances_std[i]),
+        }
+        for i in order[:MAX_FEATURES_KEPT]
+    ]
+    kept = "" if len(names) <= MAX_FEATURES_KEPT else f"; the top {MAX_FEATURES_KEPT} kept"
+    note = f"drop in {score_name} over {repeats} repeat(s) on {len(index)} of {n} rows{kept}"
+    return found, note

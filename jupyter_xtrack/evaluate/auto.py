@@ -23,6 +23,8 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
+from ..facts import Fact
+
 ENV = "XTRACK_AUTO_EVAL"
 IMPORTANCE_BUDGET_S = 5.0  # kept short: the thread shares the kernel's CPU with the next cell
 _HELD_OUT = re.compile(r"^[Xx]_(test|val|valid|validation|holdout|heldout|eval|dev)(_\w+)?$")
@@ -124,6 +126,17 @@ def _uses(tree: ast.AST) -> Iterator[tuple[str, str]]:
             and _HELD_OUT.match(node.args[0].id)
         ):
             yield func.value.id, node.args[0].id
+
+
+def after_cell(
+    source: str, ns: Mapping[str, Any] | None, scored: Sequence[tuple[Any, str | None]], run: Any
+) -> Future[Any] | None:
+    """Schedule the evaluation a tracked cell wants, if any: not when the cell evaluated a
+    model itself (`xt.evaluate` recorded on its run)."""
+    if ns is None or not wanted(source) or run.fact(Fact.EVALUATION) is not None:
+        return None
+    candidate = find(source, ns, scored)
+    return None if candidate is None else schedule(candidate, run.id, run.number)
 
 
 def schedule(candidate: Candidate, run_id: str, number: int | None) -> Future[Any]:

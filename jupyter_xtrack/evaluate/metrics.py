@@ -93,7 +93,7 @@ def classifier_metrics(y: np.ndarray, pred: Predictions, pos: Any) -> dict[str, 
     scores = score_matrix(pred)
     if scores is not None:
         out.update(_areas(y, scores, pred.classes, pos))
-    if pred.proba is not None:
+    if pred.proba is not None and set(np.unique(y).tolist()) <= set(pred.classes):
         out["log_loss"] = m.log_loss(y, pred.proba, labels=pred.classes)
         if binary:
             column = pred.proba[:, pred.classes.index(pos)]

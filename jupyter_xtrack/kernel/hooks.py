@@ -168,15 +168,11 @@ class TrackHooks:
 def auto_evaluate(recording: Recording, run: Any) -> None:
     """Start the evaluation of the model the cell fitted and scored on held-out data, if any
     (evaluate/auto.py), on its own thread; never raise."""
-    source, ns = recording.info.python_source or recording.info.source, recording.info.user_ns
     try:
-        from ..evaluate import auto  # lazy: only for a cell that may want it
+        from ..evaluate import auto  # lazy: loads no numpy until a cell wants an evaluation
 
-        if ns is None or not auto.wanted(source):
-            return
-        candidate = auto.find(source, ns, recording.scored)
-        if candidate is not None:
-            auto.schedule(candidate, run.id, run.number)
+        info = recording.info
+        auto.after_cell(info.python_source or info.source, info.user_ns, recording.scored, run)
     except Exception:  # noqa: BLE001 - an evaluation is a courtesy; the cell ran
         pass
 

@@ -168,3 +168,15 @@ def test_find_reads_fitted_names_and_held_out_pairs() -> None:
     assert auto.find("est.fit(X, y)\nest.predict(X_val_scaled)", ns, []) is None
     assert auto.find("pred = est.predict(X_val)", ns, []) is None  # nothing fitted here
     assert not auto.wanted("model.predict(X_val)")
+
+
+def test_a_cell_that_evaluates_itself_is_not_evaluated_again(shell: Any) -> None:
+    _data(shell)
+    run_cell(
+        shell,
+        "%%track\nclf = LogisticRegression().fit(X_train, y_train)\n"
+        "clf.score(X_test, y_test)\n"
+        "ev = xt.evaluate(clf, X_test, y_test, slices=[X_test[:, 0] > 0])",
+    )
+    report = xt.get_run(1).fact("evaluation")
+    assert [s["column"] for s in report["slices"]] == ["slice_0", "slice_0"]  # its own report

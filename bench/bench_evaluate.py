@@ -1,0 +1,103 @@
+"""`xt.evaluate` against `mlflow.models.evaluate` on the same classifier and data.
+
+One process, the same fitted scikit-learn model (a random forest, 100 trees) and the same
+held-out frame. MLflow evaluates a pyfunc model, as it requires: the forest is logged once
+with `mlflow.sklearn.log_model` (outside the timing) and its URI loaded and evaluated by the
+default evaluator (`model_type="classifier"`: metrics, ROC/PR/lift/calibration plots,
+confusion matrix, per-class CSV; no SHAP: shap is not installed, and explainability is off).
+xt.evaluate gets the live estimator; timed with its permutation importance off (the same
+work as MLflow's) and on (its default, a 10 s budget). Each timing covers one evaluation
+recorded in a fresh run of its tracking store, until it is stored (`xt.flush` / MLflow
+writes synchronously). Medians of `--reps` runs, alternating the tools.
+
+    PYTHONPATH=$PWD python bench/bench_evaluate.py --reps 5 --rows 5000
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import median, scratch  # noqa: E402
+
+
+def data(rows: int) -> tuple[Any, Any, Any, Any]:
+    import pandas as pd
+    from sklearn.datasets import make_classification
+    from sklearn.model_selection import train_test_split
+
+    X, y = make_classification(n_samples=rows * 2, n_features=20, n_informative=8, random_state=0)
+    frame = pd.DataFrame(X, columns=[f"f{i}" for i in range(20)])
+    return train_test_split(frame, y, test_size=0.5, random_state=0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--reps", type=int, default=5)
+    parser.add_argument("--rows", type=int, default=5000)
+    args = parser.parse_args()
+    warnings.filterwarnings("ignore")
+    logging.getLogger("mlflow").setLevel(logging.ERROR)
+    work = scratch("evaluate")
+    os.environ["XTRACK_STORE"] = str(work / "xtrack")
+    os.environ["XTRACK_SYSTEM_METRICS"] = "off"
+
+    import mlflow
+    from sklearn.ensemble import RandomForestClassifier
+
+    import jupyter_xtrack as xt
+
+    X_train, X_test, y_train, y_test = data(args.rows)
+    clf = RandomForestClassifier(n_estimators=100, random_state=0, n_jobs=1).fit(X_train, y_train)
+    mlflow.set_tracking_uri(f"sqlite:///{work / 'mlflow.db'}")
+    mlflow.set_experiment("bench")
+    with mlflow.start_run():
+        info = mlflow.sklearn.log_model(
+            clf,
+            name="model",
+            input_example=X_test.head(2),
+            skops_trusted_types=["sklearn.tree._tree.Tree"],
+        )
+    eval_frame = X_test.assign(label=y_test)
+
+    def run_mlflow() -> float:
+        start = time.perf_counter()
+        with mlflow.start_run():
+            mlflow.models.evaluate(
+                info.model_uri,
+                eval_frame,
+                targets="label",
+                model_type="classifier",
+                evaluator_config={"log_model_explainability": False},
+            )
+        return time.perf_counter() - start
+
+    def run_xt(importance: bool) -> float:
+        start = time.perf_counter()
+        with xt.start_run(name="bench"):
+            xt.evaluate(clf, X_test, y_test, importance=importance)
+        xt.flush()
+        return time.perf_counter() - start
+
+    run_mlflow(), run_xt(False)  # warm-up: imports and first-use costs, not timed
+    times: dict[str, list[float]] = {"mlflow": [], "xt": [], "xt+importance": []}
+    for _ in range(args.reps):
+        times["mlflow"].append(run_mlflow())
+        times["xt"].append(run_xt(False))
+        times["xt+importance"].append(run_xt(True))
+    print(f"rows={len(y_test)} features=20 model=RandomForestClassifier(100) reps={args.reps}")
+    for name, values in times.items():
+        shown = " ".join(f"{v:.2f}" for v in values)
+        print(f"{name:14s} median {median(values):.2f} s  ({shown})")
+    print(f"load average: {os.getloadavg()[0]:.1f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,6 +1,8 @@
 """Permutation importance within a time budget: the drop in a score when one feature's
 values are shuffled. What it costs is measured first (one scoring of a sample), then the
-rows and repeats are chosen to fit the budget; the note says what was done."""
+rows and repeats are chosen to fit the budget; the note says what was done. Computed here
+rather than by scikit-learn's `permutation_importance`, which accepts only estimators with
+`fit`: a duck-typed model or a torch module has none."""
 
 from __future__ import annotations
 
@@ -37,8 +39,6 @@ def permutation(
     seed: int = 0,
 ) -> tuple[list[dict[str, Any]], str]:
     """([{"feature", "mean", "std"}], what was done), most important first."""
-    from sklearn.inspection import permutation_importance  # lazy: with the first evaluation
-
     names = feature_names(X)
     rng = np.random.default_rng(seed)
     n = len(y)
@@ -57,18 +57,36 @@ def permutation(
         index = np.sort(rng.choice(index, shrunk, replace=False))
         repeats = 1
     repeats = min(repeats, MAX_REPEATS)
-    result = permutation_importance(
-        model, rows(X, index), y[index], scoring=scorer, n_repeats=repeats, random_state=seed
-    )
-    order = np.argsort(-result.importances_mean)
+    drops = _drops(model, rows(X, index), y[index], scorer, repeats, rng)
+    means, stds = drops.mean(axis=1), drops.std(axis=1)
     found = [
-        {
-            "feature": names[i],
-            "mean": float(result.importances_mean[i]),
-            "std": float(result.importances_std[i]),
-        }
-        for i in order[:MAX_FEATURES_KEPT]
+        {"feature": names[i], "mean": float(means[i]), "std": float(stds[i])}
+        for i in np.argsort(-means)[:MAX_FEATURES_KEPT]
     ]
     kept = "" if len(names) <= MAX_FEATURES_KEPT else f"; the top {MAX_FEATURES_KEPT} kept"
     note = f"drop in {score_name} over {repeats} repeat(s) on {len(index)} of {n} rows{kept}"
     return found, note
+
+
+def _drops(
+    model: Any, X: Any, y: np.ndarray, scorer: Scorer, repeats: int, rng: np.random.Generator
+) -> np.ndarray:
+    """(features, repeats) drops in the score, one column shuffled at a time in a copy."""
+    frame = hasattr(X, "iloc")
+    data: Any = X.copy() if frame else np.array(X, copy=True)
+    base = scorer(model, data, y)
+    out = np.empty((data.shape[1], repeats))
+    for j in range(data.shape[1]):
+        original = np.asarray(data.iloc[:, j] if frame else data[:, j]).copy()
+        for r in range(repeats):
+            _set_column(data, j, original[rng.permutation(len(y))], frame)
+            out[j, r] = base - scorer(model, data, y)
+        _set_column(data, j, original, frame)
+    return out
+
+
+def _set_column(data: Any, j: int, values: np.ndarray, frame: bool) -> None:
+    if frame:
+        data.iloc[:, j] = values
+    else:
+        data[:, j] = values

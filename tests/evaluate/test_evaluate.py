@@ -205,7 +205,7 @@ def test_slices_flag_the_worse_slice_and_say_when_a_slice_is_too_small(shell: An
     clf = LogisticRegression().fit(frame[["x"]], y)
     model = _ColumnModel(clf, ["x"])
     band = pd.Series(np.where(frame["x"] > 1, "high", "low"), name="band")
-    ev = xt.evaluate(model, frame, y, slices=["country", band], importance=False)
+    ev = xt.evaluate(model, frame, y, slices=["country", band])
     by = {(s["column"], s["value"]): s for s in ev.report["slices"]}
     assert {k for k in by} == {
         ("country", "de"),
@@ -225,6 +225,9 @@ def test_slices_flag_the_worse_slice_and_say_when_a_slice_is_too_small(shell: An
     lu = by[("country", "lu")]
     assert lu["count"] == 10 and lu["metrics"] == {} and str(MIN_COUNT) in lu["note"]
     assert ("country", "fr", fr["worse"]) in ev.flagged
+    # importance of a duck-typed model (scikit-learn's own wants a `fit`): only x matters
+    assert ev.report["importance"][0]["feature"] == "x"
+    assert {i["feature"] for i in ev.report["importance"]} == {"x", "country"}
     assert "slice country=fr worse on" in repr(ev)
     with pytest.raises(ValueError, match="not a column of X"):
         xt.evaluate(model, frame, y, slices=["city"])
@@ -316,3 +319,6 @@ def test_a_torch_module_through_the_adapter(shell: Any) -> None:
     proba = torch.softmax(torch.from_numpy(logits), dim=1).numpy()
     assert ev.metrics["log_loss"] == pytest.approx(skm.log_loss(y, proba), rel=1e-5)
     assert module.training  # put back as it was
+    regression = xt.evaluate(torch.nn.Linear(4, 1), X, X[:, 2])
+    assert regression.report["model_type"] == "regressor"
+    assert regression.report["importance"] and "repeat(s)" in regression.report["importance_note"]

@@ -10,6 +10,10 @@ work as MLflow's) and on (its default, a 10 s budget). Each timing covers one ev
 recorded in a fresh run of its tracking store, until it is stored (`xt.flush` / MLflow
 writes synchronously). Medians of `--reps` runs, alternating the tools.
 
+Also what the automatic evaluation costs the kernel's thread after each tracked cell (the
+evaluation itself runs on a thread of its own): `auto.wanted` on a cell that names no
+held-out data, and `wanted` + `find` on one that fits and scores (median of 1,000 calls).
+
     PYTHONPATH=$PWD python bench/bench_evaluate.py --reps 5 --rows 5000
 """
 
@@ -96,7 +100,28 @@ def main() -> None:
     for name, values in times.items():
         shown = " ".join(f"{v:.2f}" for v in values)
         print(f"{name:14s} median {median(values):.2f} s  ({shown})")
+    hook_cost(clf, X_test, y_test)
     print(f"load average: {os.getloadavg()[0]:.1f}")
+
+
+def hook_cost(clf: Any, X_test: Any, y_test: Any) -> None:
+    from jupyter_xtrack.evaluate import auto
+
+    plain = "\n".join(f"v{i} = {i} * 2" for i in range(30))
+    cell = (
+        plain + "\nclf = RandomForestClassifier().fit(X_train, y_train)\nclf.score(X_test, y_test)"
+    )
+    ns = {"clf": clf, "X_test": X_test, "y_test": y_test}
+    for label, fn in (
+        ("hook, cell without held-out data", lambda: auto.wanted(plain)),
+        ("hook, cell that fits and scores", lambda: auto.wanted(cell) and auto.find(cell, ns, [])),
+    ):
+        times = []
+        for _ in range(1000):
+            start = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - start)
+        print(f"{label}: median {median(times) * 1e6:.0f} us")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,9 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from ..api import get_run
 from ..facts import Fact
+from ..records.run import Run
 from ..tracking.active_run import ActiveRun
 from ..tracking.scripts import start_run
 from ..tracking.session import CONTEXT
@@ -30,8 +32,8 @@ def target(run: Any, name: str | None) -> Target:
     if isinstance(run, ActiveRun):
         return Target(run.id, run.number, run, False)
     if run is not None:
-        record = CONTEXT.store().get_run(run)  # a run id, prefix or number
-        return Target(str(record["id"]), record.get("number"), None, False)
+        stored = run if isinstance(run, Run) else get_run(run)  # a run, its id or number
+        return Target(stored.id, stored.number, None, False)
     active = CONTEXT.active
     if active is not None:
         return Target(active.id, active.number, active, False)

@@ -322,3 +322,15 @@ def test_a_torch_module_through_the_adapter(shell: Any) -> None:
     regression = xt.evaluate(torch.nn.Linear(4, 1), X, X[:, 2])
     assert regression.report["model_type"] == "regressor"
     assert regression.report["importance"] and "repeat(s)" in regression.report["importance_note"]
+
+
+def test_recorded_on_the_run_given_even_once_it_ended(shell: Any, binary_yes_no: Any) -> None:
+    clf, X, y = binary_yes_no
+    run_cell(shell, "%%track --name trained\nx = 1")
+    ev = xt.evaluate(clf, X, y, run=1, importance=False)
+    xt.flush()
+    run = xt.get_run(1)
+    assert ev.run_id == run.id and run.status == "finished"
+    assert run.metrics["roc_auc"] == pytest.approx(ev.metrics["roc_auc"])
+    assert "roc_curve_plot.png" in {a["name"] for a in run.artifacts}
+    assert len(xt.runs()) == 1

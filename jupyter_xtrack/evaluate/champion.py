@@ -5,17 +5,18 @@ records the comparison's run in the alias history.
 
 A model is a live estimator, a run (the model artifact it logged), or a registry URI
 ("churn@champion", "churn/3", "models:/churn@champion", "models:/churn/3"), loaded through
-the registry's public API (`xt.load_model`, `xt.get_model_version`, `xt.set_alias`)."""
+the registry's public API (`xt.load_model`, `xt.get_model_version`, `xt.set_alias`): a
+store the user owns loads without `trusted=True`, any other needs it."""
 
 from __future__ import annotations
 
 import html
-import importlib
 import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..api import get_model_version, get_run, load_model, set_alias
 from ..facts import EvaluationFact
 from ..records.run import Run
 from .entry import caller_name, evaluate, slice_list
@@ -28,15 +29,6 @@ DEFAULT_GATE: Mapping[str, float] = {"roc_auc": 0.0, "log_loss": 0.0}
 _MODEL_FORMATS = (".joblib", ".pkl", ".pickle")
 
 
-def _xt(name: str) -> Any:
-    """A public name of the package (the registry's API sits in the facade, above nothing
-    here imports); a clear error while the registry is not part of this install."""
-    value = getattr(importlib.import_module("jupyter_xtrack"), name, None)
-    if value is None:
-        raise RuntimeError(f"xt.{name} is not available: this install has no model registry")
-    return value
-
-
 def is_registry_uri(ref: Any) -> bool:
     return isinstance(ref, str) and (ref.startswith("models:/") or "@" in ref or "/" in ref)
 
@@ -44,9 +36,9 @@ def is_registry_uri(ref: Any) -> bool:
 def resolve(model: Any, trusted: bool) -> tuple[Any, str]:
     """(the model, how the comparison names it)."""
     if is_registry_uri(model):
-        return _xt("load_model")(model, trusted=trusted), str(model)
+        return load_model(model, trusted=trusted), str(model)
     if isinstance(model, (Run, str, int)) and not callable(getattr(model, "predict", None)):
-        run = model if isinstance(model, Run) else _xt("get_run")(model)
+        run = model if isinstance(model, Run) else get_run(model)
         return _run_model(run), f"run #{run.number}"
     return model, model_name(model)
 
@@ -198,14 +190,10 @@ class Promotion:
         return moved + why + (f"\n{self.comparison!r}" if self.comparison else "")
 
 
-def _field(record: Any, key: str) -> Any:
-    return record[key] if isinstance(record, Mapping) else getattr(record, key)
-
-
 def _current(name: str, alias: str) -> int | None:
     """The version holding `name@alias`, None when the alias is not set."""
     try:
-        return int(_field(_xt("get_model_version")(f"{name}@{alias}"), "version"))
+        return get_model_version(f"{name}@{alias}").version
     except LookupError:
         return None
 
@@ -229,7 +217,7 @@ def promote(
     The comparison's run is kept in the alias history with `reason`."""
     gate = DEFAULT_GATE if gate is None else gate
     uri = f"{name}/{candidate}" if isinstance(candidate, int) else candidate
-    version = int(_field(_xt("get_model_version")(uri), "version"))
+    version = get_model_version(uri).version
     previous = _current(name, alias)
     comparison = None
     regressions: dict[str, str] = {}
@@ -258,5 +246,5 @@ def promote(
         ).run_id
     promoted = not regressions
     if promoted:
-        _xt("set_alias")(name, alias, version, reason=reason, evaluation=evaluation)
+        set_alias(name, alias, version, reason=reason, evaluation=evaluation)
     return Promotion(name, alias, version, previous, promoted, comparison, regressions)

@@ -15,11 +15,6 @@ from sklearn.linear_model import LogisticRegression
 import jupyter_xtrack as xt
 from tests.conftest import run_cell
 
-needs_registry = pytest.mark.skipif(
-    not hasattr(xt, "register_model") and "register_model" not in getattr(xt, "_LAZY", {}),
-    reason="the model registry (branch registry) is not merged into this install yet",
-)
-
 
 @pytest.fixture(scope="module")
 def data() -> tuple[pd.DataFrame, np.ndarray]:
@@ -87,7 +82,6 @@ def test_a_run_stands_for_the_model_it_logged(shell: Any, data: Any) -> None:
         xt.compare_models(2, live, frame[["a", "b"]], y)
 
 
-@needs_registry
 def test_promote_moves_the_alias_only_when_the_gate_holds(shell: Any, data: Any) -> None:
     frame, y = data
     X = frame[["a", "b"]]
@@ -107,17 +101,38 @@ def test_promote_moves_the_alias_only_when_the_gate_holds(shell: Any, data: Any)
         "%%track --name strong\nm = LogisticRegression().fit(X, y)\n"
         "xt.log_artifact(m, 'model.joblib')",
     )
-    xt.register_model(xt.get_run(1), "churn", aliases=["champion"])
+    xt.register_model(xt.get_run(1), "churn")
     xt.register_model(xt.get_run(2), "churn")
-    for uri in ("churn@champion", "churn/1", "models:/churn@champion", "models:/churn/1"):
-        assert isinstance(xt.load_model(uri, trusted=True), DummyClassifier)
-    worse = xt.promote("churn", "champion", 1, X, y, reason="same model")  # already holds it
-    assert worse.promoted
-    better = xt.promote("churn", "champion", 2, X, y, reason="beats the prior", trusted=True)
+    first = xt.promote("churn", "champion", 1, X, y, reason="the first one")  # nothing to beat
+    assert first.promoted and first.previous is None and first.comparison is None
+    better = xt.promote("churn", "champion", 2, X, y, reason="beats the prior")
     assert better.promoted and better.previous == 1 and better.version == 2
-    assert int(xt.get_model_version("churn@champion")["version"]) == 2
-    back = xt.promote("churn", "champion", 1, X, y, trusted=True)
+    assert better.comparison is not None and better.comparison.a == "churn/1"
+    assert xt.get_model_version("churn@champion").version == 2
+    back = xt.promote("churn", "champion", "models:/churn/1", X, y)
     assert not back.promoted and set(back.regressions) == {"roc_auc", "log_loss"}
-    assert int(xt.get_model_version("churn@champion")["version"]) == 2
-    cmp = xt.compare_models("churn@champion", "models:/churn/1", X, y, trusted=True)
-    assert cmp.a == "churn@champion" and cmp.regressions({"roc_auc": 0.0})
+    assert "stays at 2" in repr(back)
+    assert xt.get_model_version("churn@champion").version == 2
+    history = xt.alias_history("churn", "champion")
+    assert [(h.from_version, h.to_version) for h in history] == [(None, 1), (1, 2)]
+    evaluated = xt.get_run(history[1].evaluation)  # the comparison behind the move
+    assert evaluated.id == better.comparison.run_id
+    assert evaluated.fact("evaluation")["baseline"]["model"] == "churn/1"
+    assert history[0].evaluation == xt.get_run(history[0].evaluation).id  # its own evaluation
+    assert history[1].reason == "beats the prior"
+
+
+def test_compare_models_by_every_registry_uri_form(shell: Any, data: Any) -> None:
+    frame, y = data
+    X = frame[["a", "b"]]
+    shell.user_ns.update(frame=frame, y=y, X=X, LogisticRegression=LogisticRegression)
+    run_cell(
+        shell,
+        "%%track --name m\nm = LogisticRegression().fit(X, y)\nxt.log_artifact(m, 'model.joblib')",
+    )
+    xt.register_model(xt.get_run(1), "churn", aliases=["champion"])
+    live = LogisticRegression().fit(X, y)
+    for uri in ("churn@champion", "churn/1", "models:/churn@champion", "models:/churn/1"):
+        cmp = xt.compare_models(uri, live, X, y)
+        assert cmp.a == uri
+        assert all(worse == pytest.approx(0.0) for _, _, _, worse in cmp.rows())

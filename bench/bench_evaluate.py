@@ -61,6 +61,8 @@ def main() -> None:
     X_train, X_test, y_train, y_test = data(args.rows)
     clf = RandomForestClassifier(n_estimators=100, random_state=0, n_jobs=1).fit(X_train, y_train)
     mlflow.set_tracking_uri(f"sqlite:///{work / 'mlflow.db'}")
+    # artifacts in the scratch folder too (MLflow's default is ./mlruns under the cwd)
+    mlflow.create_experiment("bench", artifact_location=(work / "mlartifacts").as_uri())
     mlflow.set_experiment("bench")
     with mlflow.start_run():
         info = mlflow.sklearn.log_model(

@@ -57,7 +57,9 @@ def permutation(
         index = np.sort(rng.choice(index, shrunk, replace=False))
         repeats = 1
     repeats = min(repeats, MAX_REPEATS)
-    drops = _drops(model, rows(X, index), y[index], scorer, repeats, rng)
+    deadline = start + budget_s
+    drops = _drops(model, rows(X, index), y[index], scorer, repeats, rng, deadline)
+    repeats = drops.shape[1]
     means, stds = drops.mean(axis=1), drops.std(axis=1)
     found = [
         {"feature": names[i], "mean": float(means[i]), "std": float(stds[i])}
@@ -69,19 +71,31 @@ def permutation(
 
 
 def _drops(
-    model: Any, X: Any, y: np.ndarray, scorer: Scorer, repeats: int, rng: np.random.Generator
+    model: Any,
+    X: Any,
+    y: np.ndarray,
+    scorer: Scorer,
+    repeats: int,
+    rng: np.random.Generator,
+    deadline: float,
 ) -> np.ndarray:
-    """(features, repeats) drops in the score, one column shuffled at a time in a copy."""
+    """(features, repeats done) drops in the score, one column shuffled at a time in a copy.
+    A repeat (every feature once) that would end past `deadline`, as the ones before took,
+    is not started: a loaded machine gets fewer repeats, never a longer wait; the first is
+    always done."""
     frame = hasattr(X, "iloc")
     data: Any = X.copy() if frame else np.array(X, copy=True)
     base = scorer(model, data, y)
     out = np.empty((data.shape[1], repeats))
-    for j in range(data.shape[1]):
-        original = np.asarray(data.iloc[:, j] if frame else data[:, j]).copy()
-        for r in range(repeats):
+    begun = time.perf_counter()
+    for r in range(repeats):
+        if r and time.perf_counter() + (time.perf_counter() - begun) / r > deadline:
+            return out[:, :r]
+        for j in range(data.shape[1]):
+            original = np.asarray(data.iloc[:, j] if frame else data[:, j]).copy()
             _set_column(data, j, original[rng.permutation(len(y))], frame)
             out[j, r] = base - scorer(model, data, y)
-        _set_column(data, j, original, frame)
+            _set_column(data, j, original, frame)
     return out
 
 

@@ -334,3 +334,23 @@ def test_recorded_on_the_run_given_even_once_it_ended(shell: Any, binary_yes_no:
     assert run.metrics["roc_auc"] == pytest.approx(ev.metrics["roc_auc"])
     assert "roc_curve_plot.png" in {a["name"] for a in run.artifacts}
     assert len(xt.runs()) == 1
+
+
+def test_importance_stops_repeating_at_its_budget(shell: Any) -> None:
+    import time
+
+    class SlowsDown:
+        """Fast for the cost estimate (its first call), then 0.2 s a prediction."""
+
+        calls = 0
+
+        def predict(self, X: Any) -> Any:
+            SlowsDown.calls += 1
+            if SlowsDown.calls > 2:  # the report's own prediction, then the estimate
+                time.sleep(0.2)
+            return np.asarray(X)[:, 0]
+
+    X = np.random.default_rng(6).normal(size=(60, 2))
+    ev = xt.evaluate(SlowsDown(), X, X[:, 0] * 2, importance_budget_s=0.5)
+    # the estimate allowed 5 repeats; one repeat took longer than the whole budget
+    assert "over 1 repeat(s) on 60 of 60 rows" in ev.report["importance_note"]

@@ -9,6 +9,7 @@ from typing import Any
 from jupyter_server.utils import url_path_join
 
 from .feed import ChangeFeed
+from .gitnotebooks import GitNotebookDiffHandler
 from .handlers import (
     ArtifactHandler,
     ArtifactPreviewHandler,
@@ -64,6 +65,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/runs/{id}/previews/{path}", ArtifactPreviewHandler, {"path": ".+"}),
     Route("/runs/{id}/blobs/{hash}", BlobHandler),
     Route("/runs/{id}/reproduce", ReproduceHandler),
+    Route("/runs/{id}/git/notebook-diff/{path}", GitNotebookDiffHandler, {"path": ".+"}),
     Route("/compare", CompareHandler),
     Route("/diff", DiffHandler),
     Route("/events", EventsHandler),

@@ -164,6 +164,7 @@ function XTrackApp(props: {
         onOpen={id => setView({ kind: 'run', id })}
         onOpenNotebook={props.openNotebook}
         onCompare={ids => setView({ kind: 'compare', ids })}
+        onOpenNotebookDiff={props.openNotebookDiff}
         onBack={() => setView({ kind: 'runs' })} />
     );
   } else if (view.kind === 'compare') {

@@ -12,7 +12,10 @@ writes synchronously). Medians of `--reps` runs, alternating the tools.
 
 Also what the automatic evaluation costs the kernel's thread after each tracked cell (the
 evaluation itself runs on a thread of its own): `auto.wanted` on a cell that names no
-held-out data, and `wanted` + `find` on one that fits and scores (median of 1,000 calls).
+held-out data, and `wanted` + `find` on one that fits and scores (median of 1,000 calls);
+and the next cell: an InteractiveShell with the extension loaded runs a tracked cell that
+fits the forest and scores it on X_test, then at once a trivial tracked cell (`x = 1`),
+timed, with the automatic evaluation on (it runs meanwhile) and off (`XTRACK_AUTO_EVAL=0`).
 
     PYTHONPATH=$PWD python bench/bench_evaluate.py --reps 5 --rows 5000
 """
@@ -103,6 +106,7 @@ def main() -> None:
         shown = " ".join(f"{v:.2f}" for v in values)
         print(f"{name:14s} median {median(values):.2f} s  ({shown})")
     hook_cost(clf, X_test, y_test)
+    next_cell(X_train, X_test, y_train, y_test, args.reps)
     print(f"load average: {os.getloadavg()[0]:.1f}")
 
 
@@ -128,3 +132,32 @@ def hook_cost(clf: Any, X_test: Any, y_test: Any) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def next_cell(X_train: Any, X_test: Any, y_train: Any, y_test: Any, reps: int) -> None:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    import jupyter_xtrack as xt
+
+    shell = InteractiveShell.instance()
+    shell.run_line_magic("load_ext", "jupyter_xtrack")
+    shell.user_ns.update(X_train=X_train, X_test=X_test, y_train=y_train, y_test=y_test)
+    fit = (
+        "%%track\nfrom sklearn.ensemble import RandomForestClassifier\n"
+        "clf = RandomForestClassifier(100, random_state=0).fit(X_train, y_train)\n"
+        "clf.score(X_test, y_test)"
+    )
+    times: dict[str, list[float]] = {"on": [], "off": []}
+    for _ in range(reps):
+        for mode in ("on", "off"):
+            os.environ["XTRACK_AUTO_EVAL"] = "1" if mode == "on" else "0"
+            shell.run_cell(fit)
+            start = time.perf_counter()
+            shell.run_cell("%%track\nx = 1")
+            times[mode].append(time.perf_counter() - start)
+            xt.flush()
+    for mode, values in times.items():
+        shown = " ".join(f"{v * 1000:.0f}" for v in values)
+        print(
+            f"next tracked cell, auto-eval {mode}: median {median(values) * 1000:.0f} ms ({shown})"
+        )

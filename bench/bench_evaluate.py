@@ -49,6 +49,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--rows", type=int, default=5000)
+    parser.add_argument("--part", choices=("all", "compare", "next-cell"), default="all")
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     logging.getLogger("mlflow").setLevel(logging.ERROR)
@@ -56,13 +57,23 @@ def main() -> None:
     os.environ["XTRACK_STORE"] = str(work / "xtrack")
     os.environ["XTRACK_SYSTEM_METRICS"] = "off"
 
-    import mlflow
     from sklearn.ensemble import RandomForestClassifier
-
-    import jupyter_xtrack as xt
 
     X_train, X_test, y_train, y_test = data(args.rows)
     clf = RandomForestClassifier(n_estimators=100, random_state=0, n_jobs=1).fit(X_train, y_train)
+    if args.part in ("all", "compare"):
+        against_mlflow(work, clf, X_test, y_test, args.reps)
+        hook_cost(clf, X_test, y_test)
+    if args.part in ("all", "next-cell"):
+        next_cell(X_train, X_test, y_train, y_test, args.reps)
+    print(f"load average: {os.getloadavg()[0]:.1f}")
+
+
+def against_mlflow(work: Path, clf: Any, X_test: Any, y_test: Any, reps: int) -> None:
+    import mlflow
+
+    import jupyter_xtrack as xt
+
     mlflow.set_tracking_uri(f"sqlite:///{work / 'mlflow.db'}")
     # artifacts in the scratch folder too (MLflow's default is ./mlruns under the cwd)
     mlflow.create_experiment("bench", artifact_location=(work / "mlartifacts").as_uri())
@@ -97,17 +108,14 @@ def main() -> None:
 
     run_mlflow(), run_xt(False)  # warm-up: imports and first-use costs, not timed
     times: dict[str, list[float]] = {"mlflow": [], "xt": [], "xt+importance": []}
-    for _ in range(args.reps):
+    for _ in range(reps):
         times["mlflow"].append(run_mlflow())
         times["xt"].append(run_xt(False))
         times["xt+importance"].append(run_xt(True))
-    print(f"rows={len(y_test)} features=20 model=RandomForestClassifier(100) reps={args.reps}")
+    print(f"rows={len(y_test)} features=20 model=RandomForestClassifier(100) reps={reps}")
     for name, values in times.items():
         shown = " ".join(f"{v:.2f}" for v in values)
         print(f"{name:14s} median {median(values):.2f} s  ({shown})")
-    hook_cost(clf, X_test, y_test)
-    next_cell(X_train, X_test, y_train, y_test, args.reps)
-    print(f"load average: {os.getloadavg()[0]:.1f}")
 
 
 def hook_cost(clf: Any, X_test: Any, y_test: Any) -> None:
@@ -128,10 +136,6 @@ def hook_cost(clf: Any, X_test: Any, y_test: Any) -> None:
             fn()
             times.append(time.perf_counter() - start)
         print(f"{label}: median {median(times) * 1e6:.0f} us")
-
-
-if __name__ == "__main__":
-    main()
 
 
 def next_cell(X_train: Any, X_test: Any, y_train: Any, y_test: Any, reps: int) -> None:
@@ -161,3 +165,7 @@ def next_cell(X_train: Any, X_test: Any, y_train: Any, y_test: Any, reps: int) -
         print(
             f"next tracked cell, auto-eval {mode}: median {median(values) * 1000:.0f} ms ({shown})"
         )
+
+
+if __name__ == "__main__":
+    main()

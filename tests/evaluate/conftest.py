@@ -8,6 +8,13 @@ import numpy as np
 import pytest
 
 
+@pytest.fixture(autouse=True)
+def _auto_eval_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The automatic evaluation is on here (tests/conftest.py turns it off elsewhere); the
+    kernels nbclient starts inherit it."""
+    monkeypatch.setenv("XTRACK_AUTO_EVAL", "1")
+
+
 @pytest.fixture(scope="module")
 def binary_yes_no() -> tuple[Any, Any, Any]:
     """A logistic regression on labels "no"/"yes" (classes_ == ["no", "yes"]), and its data."""

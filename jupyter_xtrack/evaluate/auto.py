@@ -9,6 +9,10 @@ predicts or scores with on held-out data (`y_pred = clf.predict(X_test)`, read s
 fitted by the cell. The last one wins: one evaluation per cell. Off with `%%track --no-eval`
 or `XTRACK_AUTO_EVAL=0`. Nothing here may break the cell: every failure is a warning.
 
+The thread reads the model and the data as they are when it gets to them (no copy: a copy
+of a large frame or forest would cost the cell the time this thread saves it); a next cell
+that changes them in place while the evaluation runs changes what it measures.
+
 `wanted` is the cheap test the hook runs on every tracked cell; this module imports nothing
 heavy, the evaluation's modules load on the thread.
 """

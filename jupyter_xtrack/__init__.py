@@ -38,6 +38,8 @@ if TYPE_CHECKING:
         show,
         start_run,
     )
+    from .evaluate import evaluate
+    from .evaluate.champion import compare_models, promote
     from .optimize.automl import automl
     from .optimize.jobs import jobs
     from .optimize.sweep import best, sweep
@@ -55,8 +57,10 @@ __all__ = [
     "automl",
     "best",
     "compare",
+    "compare_models",
     "delete_alias",
     "end_run",
+    "evaluate",
     "flush",
     "get_model_version",
     "get_run",
@@ -68,6 +72,7 @@ __all__ = [
     "model_versions",
     "models",
     "open_store",
+    "promote",
     "register_model",
     "reproduce",
     "runs",
@@ -95,6 +100,9 @@ _LAZY = {
     "automl": ("optimize.automl", "automl"),
     "jobs": ("optimize.jobs", "jobs"),
     "reproduce": ("reproduce", "reproduce"),  # above the API: a layer of its own, as sweep
+    "evaluate": ("evaluate", "evaluate"),  # above the API too, with optimize/
+    "compare_models": ("evaluate.champion", "compare_models"),
+    "promote": ("evaluate.champion", "promote"),
 }
 
 

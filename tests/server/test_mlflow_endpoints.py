@@ -1,0 +1,269 @@
+"""xtrack's MLflow API request by request, as MLflow's client sends them (JSON bodies for
+POST, query arguments for GET), against a real Jupyter server over the populated store:
+errors as MLflow's JSON, limits and validation, experiments, soft-deleted runs, search
+filters, pages, and runs that xtrack recorded itself seen through MLflow's shapes."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tornado.httpclient import AsyncHTTPClient
+
+from jupyter_xtrack.server.mlflow.experiments import BOOK_FILE, ExperimentBook
+from jupyter_xtrack.server.mlflow.writes import GroupWriter
+from jupyter_xtrack.store import open_store
+
+from .conftest import Populated
+
+API = "xtrack/mlflow/api/2.0/mlflow"
+
+
+@pytest.fixture
+def call(jp_fetch: Any) -> Any:
+    """call(method, path, body=None, **query) -> (status, JSON body) of an MLflow request."""
+
+    async def send(method: str, path: str, body: Any = None, **query: Any) -> tuple[int, Any]:
+        kwargs: dict[str, Any] = {"method": method, "raise_error": False, "params": query}
+        if method in ("POST", "PATCH", "PUT"):
+            kwargs["body"] = body if isinstance(body, bytes) else json.dumps(body or {})
+            kwargs["headers"] = {"Content-Type": "application/json"}
+        resp = await jp_fetch(*path.split("/"), **kwargs)
+        return resp.code, json.loads(resp.body) if resp.body else None
+
+    return send
+
+
+async def new_run(call: Any, experiment_id: str = "0", **fields: Any) -> str:
+    status, body = await call(
+        "POST",
+        f"{API}/runs/create",
+        {"experiment_id": experiment_id, "start_time": 1_700_000_000_000, **fields},
+    )
+    assert status == 200, body
+    return str(body["run"]["info"]["run_id"])
+
+
+async def test_unknown_endpoints_answer_mlflow_json_never_html(call: Any) -> None:
+    for method, path in [
+        ("POST", f"{API}/registered-models/create"),
+        ("GET", f"{API}/no-such-thing"),
+        ("GET", "xtrack/mlflow/api/2.0/preview/mlflow/x"),
+        ("DELETE", "xtrack/mlflow/api/2.0/mlflow-artifacts/artifacts/0/x"),
+    ]:
+        status, body = await call(method, path)
+        assert status == 404, (path, body)
+        assert body["error_code"] == "ENDPOINT_NOT_FOUND"
+
+
+async def test_bad_requests_answer_mlflow_error_codes(call: Any, populated: Populated) -> None:
+    status, body = await call("GET", f"{API}/runs/get")
+    assert (status, body["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
+    assert "run_id" in body["message"]
+    status, body = await call("GET", f"{API}/runs/get", run_id="f" * 32)
+    assert (status, body["error_code"]) == (404, "RESOURCE_DOES_NOT_EXIST")
+    status, body = await call("POST", f"{API}/runs/create", b"{not json")
+    assert (status, body["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
+    status, body = await call("GET", f"{API}/experiments/get-by-name", experiment_name="nope")
+    assert (status, body["error_code"]) == (404, "RESOURCE_DOES_NOT_EXIST")
+    status, body = await call("POST", f"{API}/runs/search", {"filter": "metrics.x >> 1"})
+    assert (status, body["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
+
+
+async def test_requests_without_the_token_are_refused_as_json(
+    jp_serverapp: Any, http_server: Any, jp_http_port: int, jp_base_url: str
+) -> None:
+    url = f"http://127.0.0.1:{jp_http_port}{jp_base_url}{API}/experiments/search"
+    client = AsyncHTTPClient()
+    refused = await client.fetch(url, method="POST", body="{}", raise_error=False)
+    assert refused.code == 403
+    assert json.loads(refused.body)["error_code"] == "PERMISSION_DENIED"
+    token = jp_serverapp.identity_provider.token  # MLflow sends MLFLOW_TRACKING_TOKEN so
+    ok = await client.fetch(
+        url, method="POST", body="{}", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert ok.code == 200
+
+
+async def test_log_batch_limits_and_names_as_mlflow(call: Any, populated: Populated) -> None:
+    run = await new_run(call)
+    metric = {"key": "m", "value": 1.0, "timestamp": 1, "step": 0}
+    too_many = [
+        {"metrics": [metric] * 1001},
+        {"params": [{"key": f"p{i}", "value": "1"} for i in range(101)]},
+        {"tags": [{"key": f"t{i}", "value": "1"} for i in range(101)]},
+        {  # each within its limit, 1.4 MB in all
+            "tags": [{"key": f"t{i}", "value": "x" * 8000} for i in range(100)],
+            "params": [{"key": f"p{i}", "value": "x" * 6000} for i in range(100)],
+        },
+        {"params": [{"key": "p", "value": "x" * 6001}]},
+        {"params": [{"key": "a", "value": "1"}, {"key": "a", "value": "2"}]},
+        {"metrics": [{**metric, "key": "../escape"}]},
+        {"metrics": [{**metric, "key": "bad!name"}]},
+        {"metrics": [{**metric, "value": "high"}]},
+    ]
+    for body in too_many:
+        status, answer = await call("POST", f"{API}/runs/log-batch", {"run_id": run, **body})
+        assert (status, answer["error_code"]) == (400, "INVALID_PARAMETER_VALUE"), body
+    status, _ = await call(
+        "POST",
+        f"{API}/runs/log-batch",
+        {
+            "run_id": run,
+            "metrics": [{**metric, "step": s} for s in range(1000)],
+            "params": [{"key": "lr", "value": "0.1"}] * 2,
+            "tags": [{"key": "t", "value": "v"}],
+        },
+    )
+    assert status == 200
+    store = open_store(populated.root)
+    try:
+        record = store.get_run(run)
+        assert record["params"] == {"lr": 0.1}  # nothing of the refused batches was written
+        assert set(record["tags"]) == {"t"}
+        assert store.metric_history(run, "m")["step"] == list(range(1000))
+    finally:
+        store.close()
+    # The same value again is fine; another value is not (MLflow's params are immutable).
+    status, _ = await call(
+        "POST", f"{API}/runs/log-parameter", {"run_id": run, "key": "lr", "value": "0.1"}
+    )
+    assert status == 200
+    status, answer = await call(
+        "POST", f"{API}/runs/log-parameter", {"run_id": run, "key": "lr", "value": "0.2"}
+    )
+    assert status == 400 and "Changing param values is not allowed" in answer["message"]
+
+
+async def test_experiments_outlive_the_server_and_hide_when_deleted(
+    call: Any, populated: Populated
+) -> None:
+    status, body = await call(
+        "POST", f"{API}/experiments/create", {"name": "empty", "tags": [{"key": "k", "value": "v"}]}
+    )
+    assert status == 200
+    exp_id = body["experiment_id"]
+    status, body = await call("POST", f"{API}/experiments/create", {"name": "empty"})
+    assert (status, body["error_code"]) == (400, "RESOURCE_ALREADY_EXISTS")
+    status, body = await call("GET", f"{API}/experiments/get", experiment_id=exp_id)
+    assert body["experiment"]["name"] == "empty"
+    assert body["experiment"]["tags"] == [{"key": "k", "value": "v"}]
+    status, body = await call("POST", f"{API}/experiments/search", {})
+    names = [e["name"] for e in body["experiments"]]
+    assert names[0] == "Default" and {"exp1", "exp2", "empty"} <= set(names)
+    # A new server over the same store knows it (no run has it yet).
+    book = ExperimentBook(populated.root)
+    store = open_store(populated.root)
+    try:
+        assert book.name_of(store, exp_id) == "empty"
+    finally:
+        store.close()
+    assert (populated.root / BOOK_FILE).is_file()
+    await call("POST", f"{API}/experiments/delete", {"experiment_id": exp_id})
+    _, body = await call("POST", f"{API}/experiments/search", {})
+    assert "empty" not in [e["name"] for e in body["experiments"]]
+    status, body = await call("POST", f"{API}/runs/create", {"experiment_id": exp_id})
+    assert (status, body["error_code"]) == (400, "INVALID_STATE")
+    await call("POST", f"{API}/experiments/restore", {"experiment_id": exp_id})
+    assert await new_run(call, exp_id)
+
+
+async def test_search_filters_order_pages_and_deleted_runs(call: Any, populated: Populated) -> None:
+    _, body = await call("GET", f"{API}/experiments/get-by-name", experiment_name="exp1")
+    exp1 = body["experiment"]["experiment_id"]
+
+    async def names(filter: str = "", **extra: Any) -> list[str]:
+        status, body = await call(
+            "POST", f"{API}/runs/search", {"experiment_ids": [exp1], "filter": filter, **extra}
+        )
+        assert status == 200, body
+        return [r["info"]["run_name"] for r in body.get("runs", [])]
+
+    # Runs that xtrack recorded itself, through MLflow's filters (params are text there).
+    assert await names() == ["run-b", "run-a"]
+    assert await names("params.model = 'svm'") == ["run-a"]
+    assert await names("params.lr = '0.1'") == ["run-a"]
+    assert await names("metrics.acc >= 0.85") == ["run-b"]
+    assert await names("attributes.status = 'FINISHED' and tags.team = 'x'") == ["run-b", "run-a"]
+    assert await names("attributes.run_name LIKE 'run-%'") == ["run-b", "run-a"]
+    assert await names("tags.mlflow.runName = 'run-a'") == ["run-a"]
+    assert await names("attributes.status IN ('FAILED', 'KILLED')") == []
+    assert await names(order_by=["metrics.acc ASC"]) == ["run-a", "run-b"]
+    assert await names(order_by=["params.model DESC"]) == ["run-a", "run-b"]
+    status, body = await call(
+        "POST", f"{API}/runs/search", {"experiment_ids": [exp1], "max_results": 1}
+    )
+    second = await names(page_token=body["next_page_token"])
+    assert [body["runs"][0]["info"]["run_name"], *second] == ["run-b", "run-a"]
+    run = body["runs"][0]
+    assert run["info"]["status"] == "FINISHED"
+    assert {"key": "model", "value": "rf"} in run["data"]["params"]
+    # A deleted run is out of ACTIVE_ONLY searches, in DELETED_ONLY ones, until restored.
+    await call("POST", f"{API}/runs/delete", {"run_id": populated.ids["a"]})
+    assert await names() == ["run-b"]
+    assert await names(run_view_type="DELETED_ONLY") == ["run-a"]
+    await call("POST", f"{API}/runs/restore", {"run_id": populated.ids["a"]})
+    assert await names() == ["run-b", "run-a"]
+
+
+async def test_metric_history_pages_and_non_finite_values(call: Any, populated: Populated) -> None:
+    a = populated.ids["a"]
+    _, first = await call(
+        "GET", f"{API}/metrics/get-history", run_id=a, metric_key="loss", max_results=3000
+    )
+    _, rest = await call(
+        "GET",
+        f"{API}/metrics/get-history",
+        run_id=a,
+        metric_key="loss",
+        max_results=3000,
+        page_token=first["next_page_token"],
+    )
+    steps = [m["step"] for m in first["metrics"] + rest["metrics"]]
+    assert steps == list(range(5000)) and "next_page_token" not in rest
+    _, live = await call(
+        "GET", f"{API}/metrics/get-history", run_id=populated.ids["running"], metric_key="loss"
+    )
+    assert [m["value"] for m in live["metrics"]] == ["NaN", "Infinity"]
+
+
+async def test_unknown_run_status_and_server_info(call: Any, populated: Populated) -> None:
+    status, body = await call(
+        "POST", f"{API}/runs/update", {"run_id": populated.ids["running"], "status": "DONE"}
+    )
+    assert (status, body["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
+    status, body = await call(
+        "POST",
+        f"{API}/runs/update",
+        {"run_id": populated.ids["running"], "status": "KILLED", "end_time": 1_700_000_001_000},
+    )
+    assert status == 200 and body["run_info"]["status"] == "KILLED"
+    assert body["run_info"]["end_time"] == 1_700_000_001_000
+    status, body = await call("GET", "xtrack/mlflow/api/3.0/mlflow/server-info")
+    assert status == 200 and body["multipart_uploads_enabled"] is False
+
+
+def test_one_failing_write_in_a_group_loses_no_other(tmp_path: Path) -> None:
+    """Writes queued while one is being written are committed together; when one of them
+    fails, the others are still written and the failing one gets its own error."""
+    store = open_store(tmp_path / "store")
+    run_id, _ = store.create_run(name="r")
+    gate = threading.Event()
+    writer = GroupWriter(lambda: store)
+    try:
+        first = writer.submit(lambda s: gate.wait(30))
+        group = [writer.submit(lambda s, i=i: s.set_params(run_id, {f"p{i}": i})) for i in range(3)]
+        bad = writer.submit(lambda s: s.set_params("f" * 32, {"x": 1}))
+        gate.set()
+        assert first.result(30) is True
+        for future in group:
+            future.result(30)
+        with pytest.raises(Exception, match="no run"):
+            bad.result(30)
+        assert store.get_run(run_id)["params"] == {"p0": 0, "p1": 1, "p2": 2}
+    finally:
+        writer.close()
+        store.close()

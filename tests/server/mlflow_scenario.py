@@ -76,9 +76,19 @@ def main() -> None:
         info = mlflow.sklearn.log_model(
             LogisticRegression().fit(x, y), name="clf", input_example=x[:2]
         )
+        mlflow.log_input(mlflow.data.from_numpy(x, targets=y, name="toy"), context="training")
     out["model_run"] = model_run.info.run_id
     loaded = mlflow.sklearn.load_model(info.model_uri)
     out["prediction"] = loaded.predict(np.array([[0.0], [5.0]])).tolist()
+    by_run = mlflow.sklearn.load_model(f"runs:/{model_run.info.run_id}/clf")
+    out["prediction_by_run"] = by_run.predict(np.array([[0.0], [5.0]])).tolist()
+    got = client.get_run(model_run.info.run_id)
+    out["model_outputs"] = [m.model_id for m in got.outputs.model_outputs]
+    out["model_id"] = info.model_id
+    out["datasets"] = [
+        (d.dataset.name, {t.key: t.value for t in d.tags}.get("mlflow.data.context"))
+        for d in got.inputs.dataset_inputs
+    ]
     print(json.dumps(out))
 
 

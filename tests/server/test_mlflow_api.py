@@ -70,7 +70,9 @@ async def test_mlflow_client_logs_into_xtrack(
     assert out["parent_status"] == "FINISHED"
     assert "C" in out["autolog_params"]
     assert "training_score" in out["autolog_metrics"]
-    assert out["prediction"] == [0, 1]
+    assert out["prediction"] == out["prediction_by_run"] == [0, 1]
+    assert out["model_outputs"] == [out["model_id"]]
+    assert out["datasets"] == [["toy", "training"]]
 
     # The same runs as xtrack sees them.
     store = open_store(store_path)

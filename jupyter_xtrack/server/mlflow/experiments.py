@@ -38,6 +38,9 @@ class ExperimentBook:
         self.path = root / BOOK_FILE
         self._lock = threading.Lock()
         self._entries: dict[str, dict[str, Any]] | None = None
+        # id -> name of every experiment seen: an id always means the same name, so a hit
+        # never goes stale, and runs/create does not read every run to find its experiment.
+        self._names: dict[str, str] = {}
 
     # -- the file ------------------------------------------------------------------------
     def _load(self) -> dict[str, dict[str, Any]]:
@@ -66,14 +69,17 @@ class ExperimentBook:
         with self._lock:
             listed = list(self._load())
         in_runs = store.query_runs(columns=[]).columns["experiment"]
-        found = dict.fromkeys([DEFAULT_EXPERIMENT, *listed, *in_runs])
-        return list(found)
+        found = list(dict.fromkeys([DEFAULT_EXPERIMENT, *listed, *in_runs]))
+        self._names.update((experiment_id(name), name) for name in found)
+        return found
 
     def name_of(self, store: RunStore, exp_id: str) -> str:
         """The xtrack name of MLflow experiment `exp_id` (RESOURCE_DOES_NOT_EXIST if none)."""
-        for name in self.names(store):
-            if experiment_id(name) == str(exp_id):
-                return name
+        exp_id = str(exp_id)
+        if exp_id not in self._names:
+            self.names(store)
+        if exp_id in self._names:
+            return self._names[exp_id]
         raise missing(f"No Experiment with id={exp_id} exists")
 
     def exists(self, store: RunStore, name: str) -> bool:

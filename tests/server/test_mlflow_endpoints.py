@@ -26,7 +26,7 @@ API = "xtrack/mlflow/api/2.0/mlflow"
 def call(jp_fetch: Any) -> Any:
     """call(method, path, body=None, **query) -> (status, JSON body) of an MLflow request."""
 
-    async def send(method: str, path: str, body: Any = None, **query: Any) -> tuple[int, Any]:
+    async def send(method: str, path: str, body: Any = None, /, **query: Any) -> tuple[int, Any]:
         kwargs: dict[str, Any] = {"method": method, "raise_error": False, "params": query}
         if method in ("POST", "PATCH", "PUT"):
             kwargs["body"] = body if isinstance(body, bytes) else json.dumps(body or {})
@@ -267,3 +267,43 @@ def test_one_failing_write_in_a_group_loses_no_other(tmp_path: Path) -> None:
     finally:
         writer.close()
         store.close()
+
+
+async def test_artifact_paths_stay_inside_their_run(
+    call: Any,
+    jp_fetch: Any,
+    jp_serverapp: Any,
+    http_server: Any,
+    jp_http_port: int,
+    jp_base_url: str,
+) -> None:
+    """Uploads name a run and a relative file in it; anything else is refused before a byte is
+    stored, and a file comes back exactly as uploaded."""
+    run = await new_run(call)
+    base = "xtrack/mlflow/api/2.0/mlflow-artifacts/artifacts"
+
+    async def put(path: str, data: bytes) -> tuple[int, Any]:
+        """PUT on the raw path (encoded dots reach the server as they are written)."""
+        resp = await AsyncHTTPClient().fetch(
+            f"http://127.0.0.1:{jp_http_port}{jp_base_url}{base}/{path}",
+            method="PUT",
+            body=data,
+            raise_error=False,
+            headers={"Authorization": f"token {jp_serverapp.identity_provider.token}"},
+        )
+        return resp.code, json.loads(resp.body)
+
+    status, body = await put(f"0/{run}/artifacts/dir/%2e%2e/%2e%2e/escape.txt", b"x")
+    assert (status, body["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
+    status, body = await put("0/not-a-run/artifacts/a.txt", b"x")
+    assert (status, body["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
+    status, body = await put(f"0/{'f' * 32}/artifacts/a.txt", b"x")
+    assert (status, body["error_code"]) == (404, "RESOURCE_DOES_NOT_EXIST")
+    status, _ = await put(f"0/{run}/artifacts/dir/a.bin", b"\x00\x01 bytes")
+    assert status == 200
+    resp = await jp_fetch(*base.split("/"), "0", run, "artifacts", "dir", "a.bin")
+    assert resp.body == b"\x00\x01 bytes"
+    _, listed = await call("GET", base, path=f"0/{run}/artifacts")
+    assert listed["files"] == [{"path": "dir", "is_dir": True}]
+    _, listed = await call("GET", f"{API}/artifacts/list", run_id=run, path="dir")
+    assert listed["files"] == [{"path": "dir/a.bin", "is_dir": False, "file_size": 8}]

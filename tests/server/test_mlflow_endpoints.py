@@ -307,3 +307,89 @@ async def test_artifact_paths_stay_inside_their_run(
     assert listed["files"] == [{"path": "dir", "is_dir": True}]
     _, listed = await call("GET", f"{API}/artifacts/list", run_id=run, path="dir")
     assert listed["files"] == [{"path": "dir/a.bin", "is_dir": False, "file_size": 8}]
+
+
+async def test_tags_names_bulk_history_and_logged_model_records(
+    call: Any, populated: Populated
+) -> None:
+    run = await new_run(call, run_name="first")
+    assert (
+        await call(
+            "POST",
+            f"{API}/runs/set-tag",
+            {"run_id": run, "key": "mlflow.runName", "value": "renamed"},
+        )
+    )[0] == 200
+    status, body = await call("POST", f"{API}/runs/delete-tag", {"run_id": run, "key": "x"})
+    assert (status, body["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
+    await call(
+        "POST",
+        f"{API}/experiments/set-experiment-tag",
+        {"experiment_id": "0", "key": "owner", "value": "ml"},
+    )
+    _, body = await call("GET", f"{API}/experiments/get", experiment_id="0")
+    assert body["experiment"]["tags"] == [{"key": "owner", "value": "ml"}]
+    await call(
+        "POST", f"{API}/experiments/delete-experiment-tag", {"experiment_id": "0", "key": "owner"}
+    )
+    _, body = await call("GET", f"{API}/experiments/get", experiment_id="0")
+    assert body["experiment"]["tags"] == []
+    status, body = await call(
+        "POST", f"{API}/experiments/update", {"experiment_id": "0", "new_name": "other"}
+    )
+    assert (status, body["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
+    # History of several runs between two steps, at most max_results points a run.
+    points = [{"key": "m", "value": float(s), "timestamp": 1, "step": s} for s in range(100)]
+    await call("POST", f"{API}/runs/log-batch", {"run_id": run, "metrics": points})
+    _, body = await call(
+        "GET",
+        f"{API}/metrics/get-history-bulk-interval",
+        run_ids=run,
+        metric_key="m",
+        start_step=10,
+        end_step=59,
+        max_results=10,
+    )
+    steps = [p["step"] for p in body["metrics"]]
+    assert steps[0] == 10 and steps[-1] == 59 and len(steps) <= 11
+    assert {p["run_id"] for p in body["metrics"]} == {run}
+    # A logged model's record: params, tags, status, and its files' listing.
+    status, body = await call(
+        "POST", f"{API}/logged-models", {"experiment_id": "0", "name": "m", "source_run_id": run}
+    )
+    model_id = body["model"]["info"]["model_id"]
+    assert body["model"]["info"]["status"] == "LOGGED_MODEL_PENDING"
+    await call(
+        "POST",
+        f"{API}/logged-models/{model_id}/params",
+        {"params": [{"key": "alpha", "value": "1"}]},
+    )
+    await call(
+        "PATCH",
+        f"{API}/logged-models/{model_id}/tags",
+        {"tags": [{"key": "a", "value": "1"}, {"key": "b", "value": "2"}]},
+    )
+    await call("DELETE", f"{API}/logged-models/{model_id}/tags/b")
+    _, body = await call(
+        "PATCH", f"{API}/logged-models/{model_id}", {"status": "LOGGED_MODEL_READY"}
+    )
+    info = body["model"]["info"]
+    assert (info["status"], info["tags"]) == ("LOGGED_MODEL_READY", [{"key": "a", "value": "1"}])
+    assert body["model"]["data"]["params"] == [{"key": "alpha", "value": "1"}]
+    _, found = await call(
+        "POST",
+        f"{API}/logged-models/search",
+        {"experiment_ids": ["0"], "filter": f"source_run_id = '{run}'"},
+    )
+    assert [m["info"]["model_id"] for m in found["models"]] == [model_id]
+    _, files = await call("GET", f"{API}/logged-models/{model_id}/artifacts/directories")
+    assert files["files"] == []
+    status, body = await call("GET", f"{API}/logged-models/m-{'0' * 32}-00000000")
+    assert (status, body["error_code"]) == (404, "RESOURCE_DOES_NOT_EXIST")
+    store = open_store(populated.root)
+    try:
+        record = store.get_run(run)
+        assert record["name"] == "renamed"
+        assert "mlflow.runName" not in record["tags"]
+    finally:
+        store.close()

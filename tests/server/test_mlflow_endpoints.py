@@ -104,6 +104,10 @@ async def test_log_batch_limits_and_names_as_mlflow(call: Any, populated: Popula
         {"metrics": [{**metric, "key": "../escape"}]},
         {"metrics": [{**metric, "key": "bad!name"}]},
         {"metrics": [{**metric, "value": "high"}]},
+        {"metrics": [{**metric, "step": "x"}]},
+        {"metrics": [{**metric, "step": 2**70}]},
+        {"metrics": [{**metric, "timestamp": "soon"}]},
+        {"metrics": ["not an object"]},
     ]
     for body in too_many:
         status, answer = await call("POST", f"{API}/runs/log-batch", {"run_id": run, **body})

@@ -65,12 +65,9 @@ def ms(seconds: float | None) -> int | None:
     return None if seconds is None else int(round(seconds * 1000))
 
 
-def seconds(millis: Any) -> float | None:
-    """MLflow's milliseconds (a number or a numeric string: int64 in protobuf JSON) as
-    seconds; None for absent."""
-    if millis is None or millis == "":
-        return None
-    return int(millis) / 1000.0
+def seconds(millis: int | None) -> float | None:
+    """MLflow's milliseconds as Unix seconds; None for absent."""
+    return None if millis is None else millis / 1000.0
 
 
 def param_to_store(value: str) -> Any:

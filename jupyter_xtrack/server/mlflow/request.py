@@ -50,6 +50,13 @@ class Req:
             value = [value]
         return value
 
+    def objects(self, name: str) -> list[dict[str, Any]]:
+        """A repeated message field: every item must be a JSON object."""
+        items = self.items(name)
+        if not all(isinstance(item, dict) for item in items):
+            raise invalid(f"Invalid value for parameter '{name}': expected a list of objects")
+        return items
+
     def pairs(self, name: str) -> dict[str, str]:
         """A repeated {key, value} field as a mapping."""
         out: dict[str, str] = {}

@@ -43,6 +43,7 @@ from .validation import (
     check_key,
     check_value,
     metric_number,
+    whole,
 )
 from .writes import GroupWriter
 
@@ -171,7 +172,7 @@ class MlflowService:
         run_name = req.opt("run_name") or tags.pop(RUN_NAME_TAG, None)
         tags.pop(RUN_NAME_TAG, None)
         parent = tags.pop(PARENT_TAG, None)
-        started = seconds(req.fields.get("start_time")) or time.time()
+        started = seconds(req.int("start_time")) or time.time()
         run_id = new_run_id()
 
         def create(store: RunStore) -> None:
@@ -196,7 +197,7 @@ class MlflowService:
         status = req.opt("status")
         if status is not None and status not in TO_XTRACK_STATUS:
             raise invalid(f"Invalid run status {status!r}")
-        ended = seconds(req.fields.get("end_time"))
+        ended = seconds(req.int("end_time"))
         name = req.opt("run_name")
 
         def update(store: RunStore) -> None:
@@ -245,7 +246,7 @@ class MlflowService:
 
     def log_batch(self, req: Req) -> dict[str, Any]:
         run_id = self._run_id(req)
-        metrics, params, tags = req.items("metrics"), req.items("params"), req.items("tags")
+        metrics, params, tags = req.objects("metrics"), req.objects("params"), req.objects("tags")
         check_batch(metrics, params, tags, req.size)
         points = [_point(run_id, m) for m in metrics]
         param_values: dict[str, str] = {}
@@ -388,15 +389,9 @@ class MlflowService:
 def _point(run_id: str, fields: dict[str, Any]) -> Point:
     key = check_key(fields.get("key"), "metric")
     value = metric_number(fields.get("value"), key)
-    stamp = seconds(fields.get("timestamp"))
-    step = fields.get("step")
-    return (
-        run_id,
-        key,
-        value,
-        int(step) if step not in (None, "") else 0,
-        time.time() if stamp is None else stamp,
-    )
+    stamp = seconds(whole(fields.get("timestamp"), "timestamp"))
+    step = whole(fields.get("step"), "step", 0) or 0
+    return (run_id, key, value, step, time.time() if stamp is None else stamp)
 
 
 def _points(key: str, history: dict[str, list[Any]]) -> list[dict[str, Any]]:

@@ -75,17 +75,21 @@ def metric_number(value: Any, key: str) -> float:
 
 
 def whole(value: Any, name: str, default: int | None = None) -> int | None:
-    """An int64 field (a number or a numeric string in protobuf JSON)."""
+    """An int64 field (a number or a numeric string in protobuf JSON); INVALID_PARAMETER_VALUE
+    for anything else."""
     if value is None or value == "":
         return default
     if isinstance(value, bool):
         raise invalid(f"Invalid value {value!r} for parameter '{name}' (expected an integer)")
     try:
-        return int(value)
+        number = int(value)
     except (TypeError, ValueError):
         raise invalid(
             f"Invalid value {value!r} for parameter '{name}' (expected an integer)"
         ) from None
+    if not -(2**63) <= number < 2**63:
+        raise invalid(f"Invalid value {value!r} for parameter '{name}' (outside int64)")
+    return number
 
 
 def check_batch(metrics: list[Any], params: list[Any], tags: list[Any], size: int) -> None:

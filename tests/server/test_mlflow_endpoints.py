@@ -166,13 +166,17 @@ async def test_experiments_outlive_the_server_and_hide_when_deleted(
     finally:
         store.close()
     assert (populated.root / BOOK_FILE).is_file()
+    run = await new_run(call, exp_id)
     await call("POST", f"{API}/experiments/delete", {"experiment_id": exp_id})
     _, body = await call("POST", f"{API}/experiments/search", {})
     assert "empty" not in [e["name"] for e in body["experiments"]]
     status, body = await call("POST", f"{API}/runs/create", {"experiment_id": exp_id})
     assert (status, body["error_code"]) == (400, "INVALID_STATE")
+    _, body = await call("POST", f"{API}/runs/search", {"experiment_ids": [exp_id]})
+    assert body["runs"] == []  # a deleted experiment's runs are deleted with it
     await call("POST", f"{API}/experiments/restore", {"experiment_id": exp_id})
-    assert await new_run(call, exp_id)
+    _, body = await call("POST", f"{API}/runs/search", {"experiment_ids": [exp_id]})
+    assert [r["info"]["run_id"] for r in body["runs"]] == [run]
 
 
 async def test_search_filters_order_pages_and_deleted_runs(call: Any, populated: Populated) -> None:

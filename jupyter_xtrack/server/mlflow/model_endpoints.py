@@ -3,6 +3,7 @@ need them: create, get, finalize, search, params, tags, and the model's artifact
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from ...store.contract import RunStore
@@ -103,8 +104,6 @@ def search(svc: MlflowService, req: Req) -> dict[str, Any]:
 
 
 def _model_filter(text: str | None) -> Any:
-    import re
-
     if not text:
         return lambda model_id, record: True
     terms = re.findall(r"(name|source_run_id)\s*=\s*'([^']*)'", text)

@@ -4,7 +4,9 @@ once committed."""
 
 from __future__ import annotations
 
+import fnmatch
 import json
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -291,10 +293,13 @@ class MlflowService:
     def search_runs(self, req: Req) -> dict[str, Any]:
         store = self.store()
         names = [self.book.name_of(store, e) for e in req.items("experiment_ids")]
-        clauses = [
-            translate_filter(req.opt("filter")),
-            _VIEW_FILTERS.get((req.opt("run_view_type") or "ACTIVE_ONLY").upper()),
-        ]
+        view = (req.opt("run_view_type") or "ACTIVE_ONLY").upper()
+        if names and view in ("ACTIVE_ONLY", "1"):
+            # A deleted experiment's runs count as deleted, as in MLflow.
+            names = [n for n in names if not self.book.is_deleted(n)]
+            if not names:
+                return {"runs": []}
+        clauses = [translate_filter(req.opt("filter")), _VIEW_FILTERS.get(view)]
         if names:
             clauses.append(f"experiment in ({', '.join(quote(n) for n in names)})")
         where = " and ".join(f"({c})" for c in clauses if c)
@@ -449,9 +454,6 @@ def _experiment_filter(text: str | None) -> Callable[[str], bool]:
     """search_experiments' filter: `name = '...'` or `name LIKE '...'` (else all)."""
     if not text:
         return lambda name: True
-    import fnmatch
-    import re
-
     match = re.fullmatch(r"\s*(?:attributes\.)?name\s*(=|(?i:like|ilike))\s*'(.*)'\s*", text)
     if match is None:
         raise invalid(

@@ -6,6 +6,7 @@ filters, pages, and runs that xtrack recorded itself seen through MLflow's shape
 from __future__ import annotations
 
 import json
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -320,6 +321,9 @@ async def test_artifact_paths_stay_inside_their_run(
 async def test_tags_names_bulk_history_and_logged_model_records(
     call: Any, populated: Populated
 ) -> None:
+    nameless = await new_run(call)
+    _, body = await call("GET", f"{API}/runs/get", run_id=nameless)
+    assert re.fullmatch(r"[a-z]+-[a-z]+-\d+", body["run"]["info"]["run_name"])  # as MLflow names
     run = await new_run(call, run_name="first")
     assert (
         await call(

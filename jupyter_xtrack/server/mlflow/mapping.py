@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import secrets
 from typing import Any
 
 DEFAULT_EXPERIMENT = "default"  # xtrack's experiment when none is named
@@ -41,6 +42,55 @@ TO_MLFLOW_STATUS = {
     "interrupted": "KILLED",
     "killed": "KILLED",
 }
+
+
+_ADJECTIVES = (
+    "amber",
+    "brave",
+    "calm",
+    "deft",
+    "eager",
+    "fleet",
+    "gentle",
+    "hardy",
+    "keen",
+    "lucid",
+    "merry",
+    "nimble",
+    "placid",
+    "quiet",
+    "rapid",
+    "steady",
+    "tidy",
+    "vivid",
+)
+_NOUNS = (
+    "badger",
+    "crane",
+    "dolphin",
+    "falcon",
+    "gecko",
+    "heron",
+    "ibis",
+    "jackal",
+    "koala",
+    "lynx",
+    "marten",
+    "newt",
+    "otter",
+    "puffin",
+    "quail",
+    "raven",
+    "stoat",
+    "wren",
+)
+
+
+def random_run_name() -> str:
+    """A name for a run created without one ("calm-otter-417"): MLflow's server names every
+    run, and code reads `run.info.run_name`."""
+    pick = secrets.choice
+    return f"{pick(_ADJECTIVES)}-{pick(_NOUNS)}-{secrets.randbelow(1000)}"
 
 
 def experiment_id(name: str) -> str:

@@ -32,6 +32,7 @@ from .mapping import (
     ms,
     param_to_mlflow,
     param_to_store,
+    random_run_name,
     run_info,
     seconds,
     to_xtrack_experiment,
@@ -171,7 +172,7 @@ class MlflowService:
                 f"The experiment {exp_id} must be in the 'active' state. Current state is deleted.",
             )
         tags = _checked_tags(req.pairs("tags"))
-        run_name = req.opt("run_name") or tags.pop(RUN_NAME_TAG, None)
+        run_name = req.opt("run_name") or tags.pop(RUN_NAME_TAG, None) or random_run_name()
         tags.pop(RUN_NAME_TAG, None)
         parent = tags.pop(PARENT_TAG, None)
         started = seconds(req.int("start_time")) or time.time()

@@ -40,6 +40,7 @@ from .mapping import (
 from .request import Req
 from .search import page_offset, page_token, translate_filter, translate_order
 from .validation import (
+    MAX_EXPERIMENT_TAG_VALUE_LENGTH,
     MAX_PARAM_VALUE_LENGTH,
     MAX_TAG_VALUE_LENGTH,
     check_batch,
@@ -96,9 +97,10 @@ class MlflowService:
 
     # -- experiments ---------------------------------------------------------------------
     def create_experiment(self, req: Req) -> dict[str, Any]:
-        name = req.text("name")
-        self.store()  # the book lives in the store's folder
-        return {"experiment_id": self.book.create(self.store(), name, req.pairs("tags"))}
+        # The store is opened (created) first: the book lives in its folder.
+        return {
+            "experiment_id": self.book.create(self.store(), req.text("name"), req.pairs("tags"))
+        }
 
     def get_experiment(self, req: Req) -> dict[str, Any]:
         name = self.book.name_of(self.store(), req.text("experiment_id"))
@@ -153,7 +155,7 @@ class MlflowService:
     def set_experiment_tag(self, req: Req) -> dict[str, Any]:
         name = self.book.name_of(self.store(), req.text("experiment_id"))
         key = check_key(req.text("key"), "tag")
-        value = check_value(req.fields.get("value", ""), "tag", 20_000)
+        value = check_value(req.fields.get("value", ""), "tag", MAX_EXPERIMENT_TAG_VALUE_LENGTH)
         self.book.update(name, tags={key: value})
         return {}
 

@@ -56,7 +56,9 @@ class _CardThread:
         if self._thread is None:
             with self._lock:
                 if self._thread is None:
-                    self._thread = threading.Thread(target=self._forever, name=self._name, daemon=True)
+                    self._thread = threading.Thread(
+                        target=self._forever, name=self._name, daemon=True
+                    )
                     self._thread.start()
         self._queue.put(card)
 
@@ -174,7 +176,10 @@ def _param_rows(run: Any) -> list[list[str]]:
 
 
 def card_payload(
-    run: Any, *, pending: bool = False, lost: Mapping[str, Any] | None = None,
+    run: Any,
+    *,
+    pending: bool = False,
+    lost: Mapping[str, Any] | None = None,
     previous: bool = True,
 ) -> dict[str, Any]:
     """The card's model: JSON-able, small (at most 40 rows per section). `lost`: what this

@@ -110,8 +110,11 @@ def test_card_becomes_a_widget_only_once_the_kernel_is_quiet(kernel: Kernel) -> 
         )
         printed = [m["content"]["text"] for m in msgs if m["msg_type"] == "stream"]
         assert printed[-1].split() == ["False", "True", "False"]
-        updates = [u for u in outputs(msgs, "update_display_data")
-                   if u["transient"]["display_id"] == display_id]
+        updates = [
+            u
+            for u in outputs(msgs, "update_display_data")
+            if u["transient"]["display_id"] == display_id
+        ]
         assert updates and all(WIDGET_MIME not in u["data"] for u in updates)
         assert "quiet_swap" in updates[-1]["data"]["text/plain"]
         # idle now: the widget takes the HTML's place

@@ -12,6 +12,7 @@ import { IPlotRow, ParallelCoords } from './ParallelCoords';
 import { Scatter } from './Scatter';
 import { setBrushed, useBrushedRuns } from './selection';
 import { DiffText, ParamMarkTag } from './highlight';
+import { EvaluationCompare } from './EvaluationCompare';
 import { differingRows, IComparison, INotebookDiff, IParamMark, notebookDiffSummary, numericAxes } from './model';
 
 /** A number's change against the reference run's, as "+0.012" (none when either is not a number). */
@@ -185,6 +186,7 @@ interface IComparisonPlus extends IComparison {
   directions?: Record<string, 'maximize' | 'minimize' | null>;
   log_params?: string[];
   param_marks?: Record<string, (IParamMark | null)[]>;
+  evaluated?: string[];
 }
 
 /** Metric panels remembered per experiment in the settings registry (`chartPanels`). */
@@ -400,6 +402,8 @@ export function Compare(props: {
               histories={histories} groupChoices={groupChoices} groupOf={groupOf} />
           </details>
         )}
+        <EvaluationCompare runs={data.runs} labels={data.labels} evaluated={data.evaluated ?? []} cols={cols}
+          reference={reference} onReference={setReference} delta={delta} />
         {data.runs.length > 2 && pcInitial.length >= 2 && (
           <details className="jp-xtrack-section" open>
             <summary>Parallel coordinates</summary>

@@ -27,6 +27,8 @@ import { formatBytes, formatDuration, formatTime, formatValue, shortHash } from 
 import { DiffText, highlightPython, ParamMarkTag } from './highlight';
 import { IArtifact, IHistory, IParamMark, IRunPage, IRunRow, runLabel } from './model';
 import { Reproductions } from './Reproductions';
+import { Evaluation } from './Evaluation';
+import { evaluationCount, evaluationOf } from './evaluationModel';
 
 type OpenRun = (id: string) => void;
 
@@ -391,6 +393,7 @@ export function RunDetail(props: {
   const resources = resourceRows(run.resources, formatBytes, formatDuration);
   const hardware = hardwareRows(env, formatBytes);
   const problems = run.capture_problems ?? [];
+  const evaluation = evaluationOf(run);
   const fileRow = (f: IRunFacts['inputs'][number], i: number) => (
     <tr key={i}>
       <td title={f.path}>{f.path}</td>
@@ -455,6 +458,11 @@ export function RunDetail(props: {
         <KeyValues values={metrics.user} />
         <Charts runId={run.id} keys={userCharts} revision={props.revision} />
       </Section>
+      {evaluation && (
+        <Section name="evaluation" title="Evaluation" count={evaluationCount(evaluation)}>
+          <Evaluation evaluation={evaluation} />
+        </Section>
+      )}
       {run.children.length > 0 && (
         <Section name="children" title="Children" count={run.children.length}>
           <Children run={run} revision={props.revision} onOpen={props.onOpen} />

@@ -54,14 +54,23 @@ export function EvalPlot(props: { plot: IPlot }): JSX.Element {
   );
 }
 
+/** The headline metrics; with a baseline (`baseline=`, or compare_models' champion), its
+ * values on the same data beside them. */
 function Metrics(props: { ev: IEvaluation }): JSX.Element {
+  const baseline = props.ev.baseline;
   return (
     <table className="jp-xtrack-kv jp-xtrack-eval-metrics">
+      {baseline && (
+        <thead>
+          <tr><th /><th>{props.ev.model ?? 'this model'}</th><th>baseline: {baseline.model ?? 'model'}</th></tr>
+        </thead>
+      )}
       <tbody>
-        {metricRows(props.ev).map(([k, v]) => (
+        {metricRows(props.ev).map(([k, v, b]) => (
           <tr key={k} data-metric={k}>
             <th title={k}>{k}</th>
             <td>{formatNumber(v)}</td>
+            {baseline && <td className="jp-xtrack-eval-baseline">{formatNumber(b)}</td>}
           </tr>
         ))}
       </tbody>
@@ -166,6 +175,7 @@ function Importance(props: { ev: IEvaluation }): JSX.Element | null {
           </li>
         ))}
       </ol>
+      {props.ev.importance_note && <div className="jp-xtrack-muted">{props.ev.importance_note}</div>}
       {shown.length < bars.length && (
         <button className="jp-xtrack-link" onClick={() => setAll(true)}>
           show all {bars.length} features
@@ -209,7 +219,10 @@ function Slices(props: { ev: IEvaluation }): JSX.Element | null {
                     {num(s.metrics[m])}{s.worse.includes(m) ? ' ▼' : ''}
                   </td>
                 ))}
-                <td>{s.flagged ? <span className="jp-xtrack-eval-flag">⚠ worse: {s.worse.join(', ')}</span> : ''}</td>
+                <td>
+                  {s.flagged && <span className="jp-xtrack-eval-flag">⚠ worse: {s.worse.join(', ')}</span>}
+                  {s.note && <span className="jp-xtrack-muted">{s.note}</span>}
+                </td>
               </tr>
             ))}
           </tbody>
@@ -227,6 +240,9 @@ export function Evaluation(props: { evaluation: IEvaluation }): JSX.Element {
   return (
     <div className="jp-xtrack-evaluation" data-model-type={ev.model_type ?? ''}>
       <div className="jp-xtrack-muted">{evaluationSummary(ev)}</div>
+      {(ev.notes ?? []).length > 0 && (
+        <ul className="jp-xtrack-eval-notes">{ev.notes!.map((n, i) => <li key={i}>{n}</li>)}</ul>
+      )}
       <Metrics ev={ev} />
       <PerClass ev={ev} />
       <Confusion ev={ev} />

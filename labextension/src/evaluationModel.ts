@@ -28,6 +28,8 @@ export interface ISlice {
   count: number;
   metrics: Record<string, Cell>;
   worse: string[];
+  /** Why `metrics` is empty (a slice too small to score). */
+  note?: string;
 }
 
 /** facts.EvaluationFact as the REST API sends it (non-finite numbers as "NaN", "Infinity"). */
@@ -46,6 +48,12 @@ export interface IEvaluation {
   slices?: ISlice[];
   slice_margin?: number;
   artifacts?: Record<string, string>;
+  /** What the budgeted permutation importance did (rows, repeats, skips). */
+  importance_note?: string;
+  /** `baseline=` (or the champion of compare_models) scored on the same data. */
+  baseline?: { model?: string; metrics?: Record<string, Cell> };
+  /** What was left out and why. */
+  notes?: string[];
 }
 
 /** The run detail's evaluation, or null when the run has none (or it is not a report). */
@@ -268,9 +276,11 @@ export function plotsOf(ev: IEvaluation): IPlot[] {
   });
 }
 
-/** The report's metrics as rows, in the order it recorded them. */
-export function metricRows(ev: IEvaluation): [string, number | null][] {
-  return Object.entries(ev.metrics ?? {}).map(([k, v]) => [k, toNumber(v)]);
+/** The report's metrics as rows in the order it recorded them: name, value, and the
+ * baseline model's value on the same data (null without a baseline or that metric). */
+export function metricRows(ev: IEvaluation): [string, number | null, number | null][] {
+  const base = ev.baseline?.metrics ?? {};
+  return Object.entries(ev.metrics ?? {}).map(([k, v]) => [k, toNumber(v), toNumber(base[k] ?? null)]);
 }
 
 export interface IImportanceBar {
@@ -317,12 +327,13 @@ export interface IEvaluatedRun {
 }
 
 /** The curve that stands for a run in an overlay: the only one, the positive class's, or the
- * micro average of a multiclass report (else its first class). */
+ * average of a multiclass report's classes (macro, else micro; else its first class). */
 export function representativeCurve(ev: IEvaluation, curves: ICurve[]): ICurve | null {
   if (curves.length <= 1) {
     return curves[0] ?? null;
   }
-  return curves.find(c => c.label === 'micro') ?? curves.find(c => c.label === ev.pos_label) ?? curves[0];
+  const named = (label: string) => curves.find(c => c.label === label);
+  return named('macro') ?? named('micro') ?? curves.find(c => c.label === ev.pos_label) ?? curves[0];
 }
 
 /** Each kind of curve the runs have, one series per run in its Compare colour (its name

@@ -66,9 +66,16 @@ describe('the report', () => {
 
   it('keeps non-finite metrics as numbers and per-class rows in the class order', () => {
     const rows = metricRows(binary);
-    expect(rows[0]).toEqual(['accuracy_score', 0.8]);
+    expect(rows[0]).toEqual(['accuracy_score', 0.8, null]);
     expect(Number.isNaN(rows[2][1])).toBe(true);
     expect(perClassRows(binary).map(r => r[0])).toEqual(['no', 'yes']);
+  });
+
+  it('sets the baseline model\'s value beside each metric it has', () => {
+    const rows = metricRows({ ...binary, baseline: { model: 'Dummy', metrics: { accuracy_score: 0.6, roc_auc: 'NaN' } } });
+    expect(rows[0]).toEqual(['accuracy_score', 0.8, 0.6]);
+    expect(Number.isNaN(rows[1][2])).toBe(true);
+    expect(rows[2][2]).toBeNull();
   });
 });
 
@@ -175,7 +182,7 @@ describe('Compare overlays', () => {
     curves: {
       roc: [
         { label: 'a', x: [0, 1], y: [0, 1], area: 0.5 },
-        { label: 'micro', x: [0, 0.2, 1], y: [0, 0.8, 1], area: 0.8 }
+        { label: 'macro', x: [0, 0.2, 1], y: [0, 0.8, 1], area: 0.8 }
       ]
     }
   };
@@ -184,8 +191,11 @@ describe('Compare overlays', () => {
     { label: '#2', color: '#E69F00', evaluation: multi }
   ];
 
-  it('stand a run for by its positive class or its micro average', () => {
-    expect(representativeCurve(multi, multi.curves!.roc)!.label).toBe('micro');
+  it('stand a run for by its positive class or its classes\' average', () => {
+    expect(representativeCurve(multi, multi.curves!.roc)!.label).toBe('macro');
+    const micro = [{ label: 'a', x: [], y: [] }, { label: 'micro', x: [], y: [] }];
+    expect(representativeCurve(multi, micro)!.label).toBe('micro');
+    expect(representativeCurve(multi, micro.slice(0, 1))!.label).toBe('a');
     expect(representativeCurve(binary, binary.curves!.roc)!.label).toBe('yes');
   });
 
@@ -195,7 +205,7 @@ describe('Compare overlays', () => {
     const roc = plots[0];
     expect(roc.series.map(s => [s.label, s.color])).toEqual([
       ['#1 (AUC 0.84)', '#0072B2'],
-      ['#2 · micro (AUC 0.8)', '#E69F00'],
+      ['#2 · macro (AUC 0.8)', '#E69F00'],
       ['chance', '#8c8c8c']
     ]);
   });

@@ -177,7 +177,8 @@ def binary_report(model: Any, X: Any, y: Any, pos: str) -> EvaluationFact:
 
 
 def multiclass_report(model: Any, X: Any, y: Any) -> EvaluationFact:
-    """One-vs-rest ROC curves for each class and their micro average."""
+    """One-vs-rest ROC curves for each class and their macro average (the classes' curves
+    averaged on one grid of false positive rates, as xt.evaluate draws it)."""
     labels = [str(c) for c in model.classes_]
     proba = model.predict_proba(X)
     pred = model.predict(X)
@@ -186,9 +187,10 @@ def multiclass_report(model: Any, X: Any, y: Any) -> EvaluationFact:
     for i, lab in enumerate(labels):
         fpr, tpr, _ = roc_curve(onehot[:, i], proba[:, i])
         curves.append(_curve(lab, fpr, tpr, float(roc_auc_score(onehot[:, i], proba[:, i]))))
-    fpr, tpr, _ = roc_curve(onehot.ravel(), proba.ravel())
-    micro = float(roc_auc_score(onehot, proba, average="micro"))
-    curves.append(_curve("micro", fpr, tpr, micro))
+    grid = np.linspace(0.0, 1.0, 101)
+    tprs = [np.interp(grid, c["x"], c["y"]) for c in curves]
+    macro = float(np.mean([c["area"] for c in curves]))
+    curves.append(_curve("macro", grid, np.mean(tprs, axis=0), macro))
     p, r, f, s = precision_recall_fscore_support(y, pred, labels=model.classes_)
     return {
         "model_type": "classifier",
@@ -266,9 +268,17 @@ def server(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[J
     forest = RandomForestClassifier(n_estimators=40, random_state=0).fit(X_train, y_train)
     REPORTS["linear"] = binary_report(linear, X_test, y_test, "malignant")
     REPORTS["forest"] = binary_report(forest, X_test, y_test, "malignant")
+    # As compare_models records it: the champion's metrics on the same data as the baseline.
+    REPORTS["linear"]["baseline"] = {
+        "model": "RandomForestClassifier",
+        "metrics": REPORTS["forest"]["metrics"],
+    }
     wine = load_wine(as_frame=True)
+    # Two of wine's 13 features: a model that is not perfect, so its curves tell apart.
     wX_train, wX_test, wy_train, wy_test = train_test_split(
-        wine.data, wine.target.map(dict(enumerate(wine.target_names))), random_state=0
+        wine.data[["alcohol", "malic_acid"]],
+        wine.target.map(dict(enumerate(wine.target_names))),
+        random_state=0,
     )
     wine_model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500))
     REPORTS["wine"] = multiclass_report(wine_model.fit(wX_train, wy_train), wX_test, wy_test)
@@ -359,10 +369,13 @@ def test_binary_report_with_a_non_1_positive_class(lab: Any) -> None:
     assert 'positive class "malignant"' in body.locator(".jp-xtrack-muted").first.inner_text()
     metrics = report["metrics"]
     got = {
-        tr.get_attribute("data-metric"): tr.locator("td").inner_text()
-        for tr in body.locator(".jp-xtrack-eval-metrics tr").all()
+        tr.get_attribute("data-metric"): tr.locator("td").all_inner_texts()
+        for tr in body.locator(".jp-xtrack-eval-metrics tbody tr").all()
     }
-    assert got == {k: fmt(v) for k, v in metrics.items()}
+    base = report["baseline"]["metrics"]
+    assert got == {k: [fmt(v), fmt(base[k])] for k, v in metrics.items()}
+    heads = body.locator(".jp-xtrack-eval-metrics thead th").all_inner_texts()
+    assert heads[1:] == ["Pipeline", "baseline: RandomForestClassifier"]
     # The confusion matrix: sklearn's counts, and each true class's percentages.
     matrix = report["confusion"]["matrix"]
     cells = body.locator("table.jp-xtrack-confusion tbody tr")
@@ -455,12 +468,13 @@ def test_multiclass_report_draws_one_curve_per_class(lab: Any) -> None:
     curves = report["curves"]["roc"]
     assert chart(roc) == {"series": len(curves) + 1, "points": sum(len(c["x"]) for c in curves) + 2}
     legend = roc.locator(".jp-xtrack-eval-legend li").all_inner_texts()
-    assert legend[-2:] == [f"micro (AUC {curves[-1]['area']:.3g})", "chance"]
+    assert legend[-2:] == [f"macro (AUC {curves[-1]['area']:.3g})", "chance"]
     classes = section.locator("table.jp-xtrack-eval-perclass tbody tr").evaluate_all(
         "r => r.map(x => x.dataset.class)"
     )
     assert classes == report["labels"]
     assert section.locator("table.jp-xtrack-confusion tbody tr").count() == 3
+    shoot(page, section, "evaluation-4-multiclass")
 
 
 def test_regressor_report_draws_residuals_and_predictions(lab: Any) -> None:

@@ -24,30 +24,51 @@ export function EvaluationCompare(props: {
   /** Compare's delta of a value against the reference's ("+0.012", null when none). */
   delta: (value: unknown, ref: unknown) => string | null;
 }): JSX.Element | null {
-  const [reports, setReports] = React.useState<Map<string, IEvaluation>>(new Map());
-  const [error, setError] = React.useState<string | null>(null);
+  const [reports, setReports] = React.useState<Map<string, IEvaluation> | null>(null);
+  const [errors, setErrors] = React.useState<string[]>([]);
   const wanted = props.evaluated.slice(0, MAX_EVALUATED);
   React.useEffect(() => {
     let current = true;
-    Promise.all(wanted.map(id => requestAPI<{ evaluation?: unknown }>(`runs/${encodeURIComponent(id)}`)
+    // One run that cannot be read (deleted meanwhile) leaves the others' overlay standing.
+    void Promise.allSettled(wanted.map(id => requestAPI<object>(`runs/${encodeURIComponent(id)}`)
       .then(d => [id, evaluationOf(d)] as const)))
-      .then(got => current && setReports(new Map(got.filter((g): g is readonly [string, IEvaluation] => g[1] !== null))),
-        e => current && setError((e as Error).message));
+      .then(got => {
+        if (!current) {
+          return;
+        }
+        const found = new Map<string, IEvaluation>();
+        const failed: string[] = [];
+        for (const g of got) {
+          if (g.status === 'rejected') {
+            failed.push((g.reason as Error).message);
+          } else if (g.value[1]) {
+            found.set(g.value[0], g.value[1]);
+          }
+        }
+        setReports(found);
+        setErrors(failed);
+      });
     return () => {
       current = false;
     };
   }, [wanted.join(',')]);
   const dark = document.body.dataset.jpThemeLight === 'false';
-  const shown = props.cols.filter(i => reports.has(props.runs[i].id));
+  const shown = props.cols.filter(i => reports?.has(props.runs[i].id));
   const runs: IEvaluatedRun[] = React.useMemo(() => shown.map(i => ({
-    label: props.labels[i], color: seriesColor(i, dark), evaluation: reports.get(props.runs[i].id)!
+    label: props.labels[i], color: seriesColor(i, dark), evaluation: reports!.get(props.runs[i].id)!
   })), [reports, shown.join(','), dark]);
   const plots = React.useMemo(() => overlayPlots(runs), [runs]);
-  if (error) {
-    return <div className="jp-xtrack-error">evaluation reports: {error}</div>;
+  const problems = errors.length > 0 && (
+    <div className="jp-xtrack-error">evaluation reports not read: {errors.join('; ')}</div>
+  );
+  if (wanted.length < 2) {
+    return null;
+  }
+  if (!reports) {
+    return <div className="jp-xtrack-muted">loading {wanted.length} evaluation reports…</div>;
   }
   if (runs.length < 2) {
-    return null;
+    return problems || null;
   }
   // Deltas against Compare's reference when it has a report, else the first run that has one.
   const ref = shown.includes(props.reference) ? props.reference : shown[0];
@@ -55,6 +76,7 @@ export function EvaluationCompare(props: {
   return (
     <details className="jp-xtrack-section" open data-section="evaluation">
       <summary>Evaluation ({runs.length} runs)</summary>
+      {problems}
       {props.evaluated.length > MAX_EVALUATED && (
         <div className="jp-xtrack-muted">
           the first {MAX_EVALUATED} of {props.evaluated.length} evaluated runs

@@ -7,12 +7,12 @@ import { ApiError, requestAPI } from './api';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ISeries, MetricPanels, seriesColor } from './charts';
 import { formatNumber } from './chartcore';
+import { EvaluationCompare } from './EvaluationCompare';
 import { formatValue, toNumber } from './format';
 import { IPlotRow, ParallelCoords } from './ParallelCoords';
 import { Scatter } from './Scatter';
 import { setBrushed, useBrushedRuns } from './selection';
 import { DiffText, ParamMarkTag } from './highlight';
-import { EvaluationCompare } from './EvaluationCompare';
 import { differingRows, IComparison, INotebookDiff, IParamMark, notebookDiffSummary, numericAxes } from './model';
 
 /** A number's change against the reference run's, as "+0.012" (none when either is not a number). */

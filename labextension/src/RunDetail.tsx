@@ -5,6 +5,8 @@
 import * as React from 'react';
 import { ApiError, apiUrl, quotePath, requestAPI } from './api';
 import { LineChart } from './charts';
+import { Evaluation } from './Evaluation';
+import { evaluationCount, evaluationOf } from './evaluationModel';
 import {
   environmentRows,
   hardwareRows,
@@ -27,8 +29,6 @@ import { formatBytes, formatDuration, formatTime, formatValue, shortHash } from 
 import { DiffText, highlightPython, ParamMarkTag } from './highlight';
 import { IArtifact, IHistory, IParamMark, IRunPage, IRunRow, runLabel } from './model';
 import { Reproductions } from './Reproductions';
-import { Evaluation } from './Evaluation';
-import { evaluationCount, evaluationOf } from './evaluationModel';
 
 type OpenRun = (id: string) => void;
 

@@ -59,22 +59,28 @@ export function EvalPlot(props: { plot: IPlot }): JSX.Element {
 function Metrics(props: { ev: IEvaluation }): JSX.Element {
   const baseline = props.ev.baseline;
   return (
-    <table className="jp-xtrack-kv jp-xtrack-eval-metrics">
-      {baseline && (
-        <thead>
-          <tr><th /><th>{props.ev.model ?? 'this model'}</th><th>baseline: {baseline.model ?? 'model'}</th></tr>
-        </thead>
-      )}
-      <tbody>
-        {metricRows(props.ev).map(([k, v, b]) => (
-          <tr key={k} data-metric={k}>
-            <th title={k}>{k}</th>
-            <td>{formatNumber(v)}</td>
-            {baseline && <td className="jp-xtrack-eval-baseline">{formatNumber(b)}</td>}
-          </tr>
-        ))}
-      </tbody>
-    </table>
+    <div className="jp-xtrack-hscroll">
+      <table className="jp-xtrack-kv jp-xtrack-eval-metrics">
+        {baseline && (
+          <thead>
+            <tr>
+              <th />
+              <th title={props.ev.model}>{props.ev.model ?? 'this model'}</th>
+              <th title={`baseline: ${baseline.model ?? 'model'}`}>baseline: {baseline.model ?? 'model'}</th>
+            </tr>
+          </thead>
+        )}
+        <tbody>
+          {metricRows(props.ev).map(([k, v, b]) => (
+            <tr key={k} data-metric={k}>
+              <th title={k}>{k}</th>
+              <td>{formatNumber(v)}</td>
+              {baseline && <td className="jp-xtrack-eval-baseline">{formatNumber(b)}</td>}
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   );
 }
 
@@ -86,22 +92,24 @@ function PerClass(props: { ev: IEvaluation }): JSX.Element | null {
   return (
     <>
       <div className="jp-xtrack-subhead">per class</div>
-      <table className="jp-xtrack-compare jp-xtrack-eval-perclass">
-        <thead>
-          <tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>
-        </thead>
-        <tbody>
-          {rows.map(([label, m]) => (
-            <tr key={label} data-class={label}>
-              <th>{label}{label === props.ev.pos_label ? ' (positive)' : ''}</th>
-              <td>{num(m.precision)}</td>
-              <td>{num(m.recall)}</td>
-              <td>{num(m.f1)}</td>
-              <td>{num(m.support)}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
+      <div className="jp-xtrack-hscroll">
+        <table className="jp-xtrack-compare jp-xtrack-eval-perclass">
+          <thead>
+            <tr><th>class</th><th>precision</th><th>recall</th><th>F1</th><th>support</th></tr>
+          </thead>
+          <tbody>
+            {rows.map(([label, m]) => (
+              <tr key={label} data-class={label}>
+                <th>{label}{label === props.ev.pos_label ? ' (positive)' : ''}</th>
+                <td>{num(m.precision)}</td>
+                <td>{num(m.recall)}</td>
+                <td>{num(m.f1)}</td>
+                <td>{num(m.support)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
     </>
   );
 }

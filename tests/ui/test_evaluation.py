@@ -548,3 +548,30 @@ def test_compare_overlays_curves_and_metrics_with_deltas(lab: Any) -> None:
     wait_for(lambda: "(ref)" in table.locator("thead th").nth(2 - ref).inner_text(), what="new ref")
     assert [shown(i) for i in (0, 1)] == [expected(i, 1 - ref) for i in (0, 1)]
     shoot(page, block, "evaluation-3-compare")
+
+
+def test_the_section_fits_a_narrow_sidebar(lab: Any) -> None:
+    """At a 340 px sidebar nothing pushes the section wider than the panel: plots stack,
+    the importance names shorten, only the tables scroll sideways in their own boxes."""
+    page = lab
+    back_to_runs(page)
+    sidebar_width(page, 340)
+    try:
+        open_run(page, 1, "linear")
+        section = page.locator(SECTION)
+        section.locator("[data-plot='roc'] canvas").wait_for()
+        widths = section.evaluate(
+            "el => ({scroll: el.scrollWidth, client: el.clientWidth,"
+            " plot: el.querySelector('[data-plot=roc]').getBoundingClientRect().width})"
+        )
+        wide = section.evaluate(
+            "el => [...el.querySelectorAll('*')].filter(c => c.getBoundingClientRect().right >"
+            " el.getBoundingClientRect().right + 1).slice(0, 5).map(c => c.tagName + '.' +"
+            " c.className + ' ' + Math.round(c.getBoundingClientRect().width))"
+        )
+        assert widths["scroll"] <= widths["client"] + 1, (widths, wide)
+        assert widths["plot"] <= widths["client"], widths
+        shoot(page, section, "evaluation-5-narrow")
+    finally:
+        back_to_runs(page)
+        sidebar_width(page, 760)

@@ -332,6 +332,15 @@ def fmt(v: float) -> str:
     return str(float(f"{v:.4g}")) if v != int(v) else str(int(v))
 
 
+PLOTS = ["roc", "pr", "calibration", "residuals", "predicted_actual"]  # the order shown
+
+
+def count_of(report: EvaluationFact) -> str:
+    """The section's heading: its metrics and plots (the confusion matrix is one)."""
+    plots = sum(1 for k in PLOTS if report.get("curves", {}).get(k)) + ("confusion" in report)
+    return f"Evaluation ({len(report['metrics'])} metrics, {plots} plots)"
+
+
 def shoot(page: Any, locator: Any, name: str) -> None:
     """The element in both themes, dark then light, under tests/ui/screenshots/; the page is
     made as tall as the element for the shot (an element screenshot stops at the viewport)."""
@@ -364,7 +373,7 @@ def test_binary_report_with_a_non_1_positive_class(lab: Any) -> None:
     open_run(page, 1, "linear")
     section = page.locator(SECTION)
     section.wait_for()
-    assert section.locator("summary").inner_text() == "Evaluation (8 metrics, 4 plots)"
+    assert section.locator("summary").inner_text() == count_of(report)
     body = section.locator(".jp-xtrack-evaluation")
     assert 'positive class "malignant"' in body.locator(".jp-xtrack-muted").first.inner_text()
     metrics = report["metrics"]
@@ -400,7 +409,7 @@ def test_binary_report_with_a_non_1_positive_class(lab: Any) -> None:
     ]
     rate = sum(matrix[report["labels"].index("malignant")])
     legend = pr.locator(".jp-xtrack-eval-legend li").all_inner_texts()
-    assert legend[0] == f"malignant (AP {metrics['precision_recall_auc']:.3g})"
+    assert legend[0] == f"malignant (AP {report['curves']['pr'][0]['area']:.3g})"
     assert legend[1] == f"chance (positive rate {rate / report['n']:.3g})"
     # Importance, most important first as sklearn's permutation_importance ranks it: the
     # first 15 of the 30 features, then all of them on asking.
@@ -463,7 +472,9 @@ def test_multiclass_report_draws_one_curve_per_class(lab: Any) -> None:
     open_run(page, 3, "wine")
     section = page.locator(SECTION)
     section.wait_for()
-    assert section.locator("[data-plot]").evaluate_all("p => p.map(x => x.dataset.plot)") == ["roc"]
+    assert section.locator("[data-plot]").evaluate_all("p => p.map(x => x.dataset.plot)") == [
+        k for k in PLOTS if k in report["curves"]
+    ]
     roc = section.locator("[data-plot='roc']")
     curves = report["curves"]["roc"]
     assert chart(roc) == {"series": len(curves) + 1, "points": sum(len(c["x"]) for c in curves) + 2}
@@ -483,7 +494,7 @@ def test_regressor_report_draws_residuals_and_predictions(lab: Any) -> None:
     open_run(page, 4, "ridge")
     section = page.locator(SECTION)
     section.wait_for()
-    assert section.locator("summary").inner_text() == "Evaluation (5 metrics, 2 plots)"
+    assert section.locator("summary").inner_text() == count_of(report)
     n = len(report["curves"]["residuals"][0]["x"])
     for key in ("residuals", "predicted_actual"):
         plot = section.locator(f"[data-plot='{key}']")

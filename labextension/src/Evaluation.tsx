@@ -262,7 +262,7 @@ export function Evaluation(props: { evaluation: IEvaluation }): JSX.Element {
       <Importance ev={ev} />
       <Slices ev={ev} />
       {artifacts.length > 0 && (
-        <div className="jp-xtrack-muted">also kept as images (Artifacts): {artifacts.join(', ')}</div>
+        <div className="jp-xtrack-muted">also kept as files (Artifacts): {artifacts.join(', ')}</div>
       )}
     </div>
   );

@@ -306,11 +306,15 @@ export interface ISliceTable {
   rows: (ISlice & { flagged: boolean })[];
 }
 
-/** The slices as a table: every metric some slice has as a column, flagged slices first
- * (a slice is flagged when some metric is worse than on the whole data by the margin). */
+/** A slice's row count, which MLflow's metric names include and the table has a column for. */
+const COUNT_METRIC = 'example_count';
+
+/** The slices as a table: every metric some slice has as a column (its count once), flagged
+ * slices first (a slice is flagged when some metric is worse than on the whole data by the
+ * margin). */
 export function sliceTable(ev: IEvaluation): ISliceTable {
   const slices = ev.slices ?? [];
-  const metrics = [...new Set(slices.flatMap(s => Object.keys(s.metrics ?? {})))];
+  const metrics = [...new Set(slices.flatMap(s => Object.keys(s.metrics ?? {})))].filter(m => m !== COUNT_METRIC);
   const rows = slices.map(s => ({ ...s, worse: s.worse ?? [], flagged: (s.worse ?? []).length > 0 }));
   rows.sort((a, b) => Number(b.flagged) - Number(a.flagged));
   return { metrics, rows };

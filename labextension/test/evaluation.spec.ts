@@ -45,7 +45,7 @@ const binary: IEvaluation = {
   ],
   slices: [
     { column: 'country', value: 'DE', count: 6, metrics: { accuracy_score: 0.83 }, worse: [] },
-    { column: 'country', value: 'FR', count: 4, metrics: { accuracy_score: 0.5, f1_score: 0.4 }, worse: ['accuracy_score'] }
+    { column: 'country', value: 'FR', count: 4, metrics: { example_count: 4, accuracy_score: 0.5, f1_score: 0.4 }, worse: ['accuracy_score'] }
   ],
   artifacts: { roc_curve_plot: 'roc_curve_plot.png' }
 };
@@ -167,7 +167,7 @@ describe('importance and slices', () => {
     expect(bars.map(b => b.width)).toEqual([1, 0.02 / 0.12, 0]);
   });
 
-  it('puts flagged slices first, with every metric a slice has as a column', () => {
+  it('puts flagged slices first, with every metric a slice has as a column (its count once)', () => {
     const t = sliceTable(binary);
     expect(t.metrics).toEqual(['accuracy_score', 'f1_score']);
     expect(t.rows.map(r => [r.value, r.flagged])).toEqual([['FR', true], ['DE', false]]);

@@ -384,7 +384,7 @@ def test_binary_report_with_a_non_1_positive_class(lab: Any) -> None:
     base = report["baseline"]["metrics"]
     assert got == {k: [fmt(v), fmt(base[k])] for k, v in metrics.items()}
     heads = body.locator(".jp-xtrack-eval-metrics thead th").all_inner_texts()
-    assert heads[1:] == ["Pipeline", "baseline: RandomForestClassifier"]
+    assert heads[1:] == [report["model"], f"baseline: {report['baseline']['model']}"]
     # The confusion matrix: sklearn's counts, and each true class's percentages.
     matrix = report["confusion"]["matrix"]
     cells = body.locator("table.jp-xtrack-confusion tbody tr")

@@ -17,19 +17,29 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .api import (
         active_run,
+        alias_history,
         compare,
+        delete_alias,
         end_run,
         flush,
+        get_model_version,
         get_run,
+        load_model,
         log,
         log_artifact,
         log_params,
+        model_versions,
+        models,
         open_store,
+        register_model,
         runs,
+        set_alias,
         set_tags,
         show,
         start_run,
     )
+    from .evaluate import evaluate
+    from .evaluate.champion import compare_models, promote
     from .optimize.automl import automl
     from .optimize.jobs import jobs
     from .optimize.sweep import best, sweep
@@ -43,19 +53,30 @@ __all__ = [
     "ActiveRun",
     "Run",
     "active_run",
+    "alias_history",
     "automl",
     "best",
     "compare",
+    "compare_models",
+    "delete_alias",
     "end_run",
+    "evaluate",
     "flush",
+    "get_model_version",
     "get_run",
     "jobs",
+    "load_model",
     "log",
     "log_artifact",
     "log_params",
+    "model_versions",
+    "models",
     "open_store",
+    "promote",
+    "register_model",
     "reproduce",
     "runs",
+    "set_alias",
     "set_tags",
     "show",
     "start_run",
@@ -66,7 +87,10 @@ __all__ = [
 _LAZY = {
     **{name: ("api", name) for name in (
         "active_run", "compare", "end_run", "flush", "get_run", "log", "log_artifact",
-        "log_params", "open_store", "runs", "set_tags", "show", "start_run")},
+        "log_params", "open_store", "runs", "set_tags", "show", "start_run",
+        # the model registry
+        "register_model", "set_alias", "delete_alias", "get_model_version", "load_model",
+        "alias_history", "models", "model_versions")},
     "ActiveRun": ("tracking.active_run", "ActiveRun"),
     "Run": ("records.run", "Run"),
     "__version__": ("_version", "__version__"),  # importlib.metadata only when asked
@@ -76,6 +100,9 @@ _LAZY = {
     "automl": ("optimize.automl", "automl"),
     "jobs": ("optimize.jobs", "jobs"),
     "reproduce": ("reproduce", "reproduce"),  # above the API: a layer of its own, as sweep
+    "evaluate": ("evaluate", "evaluate"),  # above the API too, with optimize/
+    "compare_models": ("evaluate.champion", "compare_models"),
+    "promote": ("evaluate.champion", "promote"),
 }
 
 

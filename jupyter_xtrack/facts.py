@@ -10,7 +10,7 @@ Pure data: imports nothing of the package.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final, Literal, TypedDict, get_args
+from typing import Any, Final, Literal, NotRequired, TypedDict, get_args
 
 # -- statuses and kinds ------------------------------------------------------------------
 # A run is "running" until it ends with one of the others.
@@ -72,6 +72,15 @@ class EnvFact(TypedDict):
     imported: int
 
 
+class GitNotebookFact(TypedDict):
+    """A notebook of a run's git diff, diffed with its outputs stripped from both sides
+    (`notebook/gitdiff.py`); the two stripped sides are kept for nbdime's view."""
+
+    path: str  # relative to the repository's root, as in the diff
+    base_hash: str | None  # blob of HEAD's version, stripped; None for a new notebook
+    work_hash: str | None  # blob of the working tree's version, stripped; None if deleted
+
+
 class GitFact(TypedDict, total=False):
     repo: bool  # False outside a repository (then nothing else is set)
     root: str
@@ -86,11 +95,16 @@ class GitFact(TypedDict, total=False):
     remote: str | None
     timed_out: bool
     error: str
+    # Set (maybe empty) when notebooks were diffed output-stripped: reproducing strips the
+    # commit's copies of these the same way before applying the diff. Absent in older runs,
+    # whose diff is git's raw one.
+    stripped_notebooks: list[GitNotebookFact]
 
 
 # Fields of GitFact written by the recorder (the rest come from capture.git as they are).
 GIT_DIFF_HASH: Final = "diff_hash"
 GIT_DIFF_BYTES: Final = "diff_bytes"
+GIT_STRIPPED_NOTEBOOKS: Final = "stripped_notebooks"
 # What readers (Run.git, the server) put in place of GIT_DIFF_HASH: the diff's text.
 GIT_DIFF: Final = "diff"
 
@@ -187,6 +201,7 @@ class SliceReport(TypedDict):
     count: int
     metrics: dict[str, float]
     worse: list[str]  # the metrics worse than on the whole data by more than the margin
+    note: NotRequired[str]  # why metrics is empty (a slice too small to score)
 
 
 class EvaluationFact(TypedDict, total=False):
@@ -204,6 +219,9 @@ class EvaluationFact(TypedDict, total=False):
     slices: list[SliceReport]
     slice_margin: float
     artifacts: dict[str, str]  # plot -> artifact file name (confusion_matrix.png, ...)
+    importance_note: str  # what the budgeted permutation importance did (rows, repeats, skips)
+    baseline: dict[str, Any]  # {"model": name, "metrics": {...}} of `baseline=` on the same data
+    notes: list[str]  # what was left out and why (no probabilities: no log loss, ...)
 
 
 class RunRecord(TypedDict, total=False):

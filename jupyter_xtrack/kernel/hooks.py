@@ -159,8 +159,22 @@ class TrackHooks:
         if restore is not None:
             restore()
         run = recording.end(error, value)
+        if error is None and run is not None and recording.options.evaluate:
+            auto_evaluate(recording, run)
         if not call_views("on_run_end", run, views):
             show_summary(run)
+
+
+def auto_evaluate(recording: Recording, run: Any) -> None:
+    """Start the evaluation of the model the cell fitted and scored on held-out data, if any
+    (evaluate/auto.py), on its own thread; never raise."""
+    try:
+        from ..evaluate import auto  # lazy: loads no numpy until a cell wants an evaluation
+
+        info = recording.info
+        auto.after_cell(info.python_source or info.source, info.user_ns, recording.scored, run)
+    except Exception:  # noqa: BLE001 - an evaluation is a courtesy; the cell ran
+        pass
 
 
 def call_views(hook: str, *args: Any, **kwargs: Any) -> Any:

@@ -4,4 +4,5 @@ import './detail.css';
 import './charts.css';
 import './table.css';
 import './reproductions.css';
+import './models.css';
 import './evaluation.css';

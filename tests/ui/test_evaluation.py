@@ -1,50 +1,27 @@
 """The run detail's Evaluation section and Compare's Evaluation overlay (issue 15), in a real
-JupyterLab on runs that carry real evaluation reports: real scikit-learn models fitted on
-scikit-learn's datasets, their reports made with scikit-learn's own functions (roc_curve,
-precision_recall_curve, calibration_curve, confusion_matrix, permutation_importance...) in
-the shape xt.evaluate records (facts.EvaluationFact), written with the store's API.
+JupyterLab on runs that carry real evaluation reports, written by `xt.evaluate` itself:
+scikit-learn models fitted on scikit-learn's datasets (a binary task whose positive class is
+the estimator's first class, a multiclass one, a regressor, slices and a baseline), and what
+the page shows checked against the recorded report and against scikit-learn's own
+confusion_matrix and roc_auc_score.
 
 What each test would catch: before this, the run detail had no Evaluation section and
 Compare no Evaluation block (every locator below times out); a chart that dropped a ROC
-curve's vertical steps (points sharing an x) shows fewer points than sklearn's curve has;
+curve's vertical steps (points sharing an x) shows fewer points than the report's curve has;
 a confusion matrix whose text does not read on its heat (either theme) fails the contrast
 check; a slice flagged by colour alone has no "⚠ worse" text."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
-import time
+import subprocess
+import sys
 from collections.abc import Iterator
 from typing import Any
 
-import numpy as np
 import pytest
-from sklearn.calibration import calibration_curve
-from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
-from sklearn.ensemble import RandomForestClassifier
-from sklearn.inspection import permutation_importance
-from sklearn.linear_model import LogisticRegression, Ridge
-from sklearn.metrics import (
-    accuracy_score,
-    average_precision_score,
-    balanced_accuracy_score,
-    confusion_matrix,
-    f1_score,
-    log_loss,
-    max_error,
-    mean_absolute_error,
-    mean_absolute_percentage_error,
-    precision_recall_curve,
-    precision_recall_fscore_support,
-    precision_score,
-    r2_score,
-    recall_score,
-    roc_auc_score,
-    roc_curve,
-)
-from sklearn.model_selection import train_test_split
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler, label_binarize
 
 from jupyter_xtrack.facts import EvaluationFact, Fact
 
@@ -62,247 +39,78 @@ from .sidebar_page import (
     wait_for,
 )
 
-MARGIN = 0.05  # a slice is flagged when a metric is worse than on all the data by this much
 DETAIL = f"{SIDEBAR} .jp-xtrack-detail"
 SECTION = f"{DETAIL} details[data-section='evaluation']"
+NAMES = ["linear", "forest", "wine", "ridge", "plain"]  # runs #1 to #5
 
+# Run by its own interpreter with XTRACK_STORE set, as a user's script would: each
+# xt.evaluate opens a run named for its model; scikit-learn's own figures for #1 go to
+# argv[1] for the test to check the page against.
+SEED = """
+import json, sys
+import jupyter_xtrack as xt
+from sklearn.datasets import load_breast_cancer, load_diabetes, load_wine
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression, Ridge
+from sklearn.metrics import confusion_matrix, roc_auc_score
+from sklearn.model_selection import train_test_split
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
-# -- reports built with scikit-learn's own functions ----------------------------------------
-def _curve(label: str, x: Any, y: Any, area: float | None) -> dict[str, Any]:
-    return {"label": label, "x": [float(v) for v in x], "y": [float(v) for v in y], "area": area}
-
-
-def _importance(model: Any, X: Any, y: Any) -> list[dict[str, Any]]:
-    got = permutation_importance(model, X, y, n_repeats=3, random_state=0)
-    names = list(X.columns)
-    return [
-        {
-            "feature": names[i],
-            "mean": float(got.importances_mean[i]),
-            "std": float(got.importances_std[i]),
-        }
-        for i in range(len(names))
-    ]
-
-
-def _slices(column: Any, scores: dict[str, Any], whole: dict[str, float]) -> list[dict[str, Any]]:
-    """Each value of `column`: its count and each metric (higher is better) on its rows,
-    flagged where worse than on the whole data by more than MARGIN."""
-    out = []
-    for value in sorted(set(column)):
-        rows = np.asarray(column == value)
-        metrics = {name: float(score(rows)) for name, score in scores.items()}
-        worse = [m for m, v in metrics.items() if v < whole[m] - MARGIN]
-        out.append(
-            {
-                "column": column.name,
-                "value": str(value),
-                "count": int(rows.sum()),
-                "metrics": metrics,
-                "worse": worse,
-            }
-        )
-    return out
-
-
-def binary_report(model: Any, X: Any, y: Any, pos: str) -> EvaluationFact:
-    """A binary classifier's report, positive class `pos` (here not the estimator's second
-    class: its probabilities are column 0, which a report taking column 1 gets wrong)."""
-    labels = [str(c) for c in model.classes_]
-    proba = model.predict_proba(X)[:, labels.index(pos)]
-    pred = model.predict(X)
-    fpr, tpr, _ = roc_curve(y, proba, pos_label=pos)
-    precision, recall, _ = precision_recall_curve(y, proba, pos_label=pos)
-    frac, mean_pred = calibration_curve(y == pos, proba, n_bins=8)
-    p, r, f, s = precision_recall_fscore_support(y, pred, labels=labels, zero_division=0)
-    auc = float(roc_auc_score(y == pos, proba))
-    ap = float(average_precision_score(y == pos, proba))
-    metrics = {
-        "accuracy_score": float(accuracy_score(y, pred)),
-        "balanced_accuracy": float(balanced_accuracy_score(y, pred)),
-        "precision_score": float(precision_score(y, pred, pos_label=pos)),
-        "recall_score": float(recall_score(y, pred, pos_label=pos)),
-        "f1_score": float(f1_score(y, pred, pos_label=pos)),
-        "roc_auc": auc,
-        "precision_recall_auc": ap,
-        "log_loss": float(log_loss(y, model.predict_proba(X), labels=model.classes_)),
-    }
-    band = X["mean radius"].rank(pct=True).map(lambda q: "small" if q < 0.5 else "large")
-    band.name = "size_band"
-    yy, pp = np.asarray(y), np.asarray(pred)
-    slices = _slices(
-        band,
-        {
-            "accuracy_score": lambda rows: accuracy_score(yy[rows], pp[rows]),
-            "recall_score": lambda rows: recall_score(
-                yy[rows], pp[rows], pos_label=pos, zero_division=0
-            ),
-        },
-        metrics,
-    )
-    return {
-        "model_type": "classifier",
-        "model": type(model).__name__,
-        "data": "X_test",
-        "n": len(y),
-        "pos_label": pos,
-        "labels": labels,
-        "metrics": metrics,
-        "per_class": {
-            lab: {
-                "precision": float(p[i]),
-                "recall": float(r[i]),
-                "f1": float(f[i]),
-                "support": int(s[i]),
-            }
-            for i, lab in enumerate(labels)
-        },
-        "confusion": {
-            "labels": labels,
-            "matrix": confusion_matrix(y, pred, labels=labels).tolist(),
-        },
-        "curves": {
-            "roc": [_curve(pos, fpr, tpr, auc)],
-            "pr": [_curve(pos, recall, precision, ap)],
-            "calibration": [_curve(pos, mean_pred, frac, None)],
-        },
-        "importance": _importance(model, X, y),
-        "slices": slices,
-        "slice_margin": MARGIN,
-        "artifacts": {
-            "roc_curve_plot": "roc_curve_plot.png",
-            "confusion_matrix": "confusion_matrix.png",
-        },
-    }
-
-
-def multiclass_report(model: Any, X: Any, y: Any) -> EvaluationFact:
-    """One-vs-rest ROC curves for each class and their macro average (the classes' curves
-    averaged on one grid of false positive rates, as xt.evaluate draws it)."""
-    labels = [str(c) for c in model.classes_]
-    proba = model.predict_proba(X)
-    pred = model.predict(X)
-    onehot = label_binarize(y, classes=model.classes_)
-    curves = []
-    for i, lab in enumerate(labels):
-        fpr, tpr, _ = roc_curve(onehot[:, i], proba[:, i])
-        curves.append(_curve(lab, fpr, tpr, float(roc_auc_score(onehot[:, i], proba[:, i]))))
-    grid = np.linspace(0.0, 1.0, 101)
-    tprs = [np.interp(grid, c["x"], c["y"]) for c in curves]
-    macro = float(np.mean([c["area"] for c in curves]))
-    curves.append(_curve("macro", grid, np.mean(tprs, axis=0), macro))
-    p, r, f, s = precision_recall_fscore_support(y, pred, labels=model.classes_)
-    return {
-        "model_type": "classifier",
-        "model": type(model).__name__,
-        "data": "X_test",
-        "n": len(y),
-        "pos_label": None,
-        "labels": labels,
-        "metrics": {
-            "accuracy_score": float(accuracy_score(y, pred)),
-            "f1_score": float(f1_score(y, pred, average="macro")),
-            "roc_auc": float(roc_auc_score(y, proba, multi_class="ovr")),
-        },
-        "per_class": {
-            lab: {
-                "precision": float(p[i]),
-                "recall": float(r[i]),
-                "f1": float(f[i]),
-                "support": int(s[i]),
-            }
-            for i, lab in enumerate(labels)
-        },
-        "confusion": {
-            "labels": labels,
-            "matrix": confusion_matrix(y, pred, labels=model.classes_).tolist(),
-        },
-        "curves": {"roc": curves},
-    }
-
-
-def regressor_report(model: Any, X: Any, y: Any) -> EvaluationFact:
-    pred = model.predict(X)
-    actual = np.asarray(y)
-    return {
-        "model_type": "regressor",
-        "model": type(model).__name__,
-        "data": "X_test",
-        "n": len(y),
-        "pos_label": None,
-        "labels": [],
-        "metrics": {
-            "mean_absolute_error": float(mean_absolute_error(y, pred)),
-            "root_mean_squared_error": float(np.sqrt(np.mean((actual - pred) ** 2))),
-            "r2_score": float(r2_score(y, pred)),
-            "mean_absolute_percentage_error": float(mean_absolute_percentage_error(y, pred)),
-            "max_error": float(max_error(y, pred)),
-        },
-        "curves": {
-            "residuals": [_curve("", pred, actual - pred, None)],
-            "predicted_actual": [_curve("", actual, pred, None)],
-        },
-        "importance": _importance(model, X, y),
-    }
-
-
-def _cancer() -> tuple[Any, Any, Any, Any]:
-    data = load_breast_cancer(as_frame=True)
-    # "malignant" sorts first: the estimator's classes_ put it at column 0 of predict_proba.
-    y = data.target.map({0: "malignant", 1: "normal"})
-    return train_test_split(data.data, y, test_size=0.33, random_state=0, stratify=y)
-
+cancer = load_breast_cancer(as_frame=True)
+# "malignant" sorts first: column 0 of predict_proba, where a report taking column 1 errs.
+y = cancer.target.map({0: "malignant", 1: "normal"})
+X_train, X_test, y_train, y_test = train_test_split(
+    cancer.data, y, test_size=0.33, random_state=0, stratify=y)
+linear = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(X_train, y_train)
+forest = RandomForestClassifier(n_estimators=40, random_state=0).fit(X_train, y_train)
+size_band = X_test["mean radius"].rank(pct=True).map(lambda q: "small" if q < 0.5 else "large")
+size_band.name = "size_band"
+xt.evaluate(linear, X_test, y_test, pos_label="malignant", slices=[size_band],
+            baseline=forest, name="linear")
+xt.evaluate(forest, X_test, y_test, pos_label="malignant", slices=[size_band], name="forest")
+wine = load_wine(as_frame=True)  # two of its 13 features: a model that is not perfect
+wX_train, wX_test, wy_train, wy_test = train_test_split(
+    wine.data[["alcohol", "malic_acid"]], wine.target.map(dict(enumerate(wine.target_names))),
+    random_state=0)
+wine_model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500))
+xt.evaluate(wine_model.fit(wX_train, wy_train), wX_test, wy_test, name="wine")
+diabetes = load_diabetes(as_frame=True)
+dX_train, dX_test, dy_train, dy_test = train_test_split(
+    diabetes.data, diabetes.target, random_state=0)
+xt.evaluate(Ridge().fit(dX_train, dy_train), dX_test, dy_test, name="ridge")
+with xt.start_run(name="plain"):
+    pass
+proba = linear.predict_proba(X_test)[:, list(linear.classes_).index("malignant")]
+json.dump({
+    "confusion": confusion_matrix(y_test, linear.predict(X_test),
+                                  labels=["malignant", "normal"]).tolist(),
+    "roc_auc": roc_auc_score(y_test == "malignant", proba),
+}, open(sys.argv[1], "w"))
+"""
 
 REPORTS: dict[str, EvaluationFact] = {}
+SKLEARN: dict[str, Any] = {}
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, browser: Any) -> Iterator[JupyterServer]:
-    """#1 logistic regression and #2 a random forest on breast cancer (positive class
-    "malignant", the estimator's first class), #3 multiclass on wine, #4 ridge on
-    diabetes, #5 a run without a report."""
+    """#1 logistic regression (baseline: #2's forest) and #2 a random forest on breast
+    cancer, positive class "malignant", sliced by tumour size; #3 multiclass on wine; #4
+    ridge on diabetes; #5 a run without a report."""
     from jupyter_xtrack.store import open_store
 
-    X_train, X_test, y_train, y_test = _cancer()
-    linear = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500)).fit(X_train, y_train)
-    forest = RandomForestClassifier(n_estimators=40, random_state=0).fit(X_train, y_train)
-    REPORTS["linear"] = binary_report(linear, X_test, y_test, "malignant")
-    REPORTS["forest"] = binary_report(forest, X_test, y_test, "malignant")
-    # As compare_models records it: the champion's metrics on the same data as the baseline.
-    REPORTS["linear"]["baseline"] = {
-        "model": "RandomForestClassifier",
-        "metrics": REPORTS["forest"]["metrics"],
-    }
-    wine = load_wine(as_frame=True)
-    # Two of wine's 13 features: a model that is not perfect, so its curves tell apart.
-    wX_train, wX_test, wy_train, wy_test = train_test_split(
-        wine.data[["alcohol", "malic_acid"]],
-        wine.target.map(dict(enumerate(wine.target_names))),
-        random_state=0,
-    )
-    wine_model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=500))
-    REPORTS["wine"] = multiclass_report(wine_model.fit(wX_train, wy_train), wX_test, wy_test)
-    diabetes = load_diabetes(as_frame=True)
-    dX_train, dX_test, dy_train, dy_test = train_test_split(
-        diabetes.data, diabetes.target, random_state=0
-    )
-    REPORTS["ridge"] = regressor_report(Ridge().fit(dX_train, dy_train), dX_test, dy_test)
-
     tmp = tmp_path_factory.mktemp("evaluation")
-    store = open_store(tmp / "store")
-    t0 = time.time() - 600
-    try:
-        for i, name in enumerate(["linear", "forest", "wine", "ridge", "plain"]):
-            rid, _ = store.create_run(name=name, experiment="eval", started_at=t0 + 60 * i)
-            report = REPORTS.get(name)
-            if report:
-                store.log_metrics(
-                    [(rid, k, v, None, t0 + 60 * i) for k, v in report["metrics"].items()]
-                )
-                store.set_facts(rid, **{Fact.EVALUATION: report})
-            store.finish_run(rid, status="finished", ended_at=t0 + 60 * i + 30)
-    finally:
-        store.close()
+    figures = tmp / "sklearn.json"
+    env = {**os.environ, "XTRACK_STORE": str(tmp / "store")}
+    subprocess.run([sys.executable, "-c", SEED, str(figures)], env=env, check=True, timeout=300)
+    SKLEARN.update(json.loads(figures.read_text()))
+    with open_store(tmp / "store") as store:
+        for number, name in enumerate(NAMES, 1):
+            record = store.get_run(str(number))
+            assert record["name"] == name
+            if name != "plain":
+                REPORTS[name] = record[Fact.EVALUATION]  # type: ignore[literal-required]
     with running_server("lab", tmp) as srv:
         yield srv
 
@@ -387,6 +195,7 @@ def test_binary_report_with_a_non_1_positive_class(lab: Any) -> None:
     assert heads[1:] == [report["model"], f"baseline: {report['baseline']['model']}"]
     # The confusion matrix: sklearn's counts, and each true class's percentages.
     matrix = report["confusion"]["matrix"]
+    assert matrix == SKLEARN["confusion"]  # as scikit-learn's confusion_matrix has it
     cells = body.locator("table.jp-xtrack-confusion tbody tr")
     for i, counts in enumerate(matrix):
         tds = cells.nth(i).locator("td:not(.jp-xtrack-muted)")
@@ -402,7 +211,7 @@ def test_binary_report_with_a_non_1_positive_class(lab: Any) -> None:
     assert chart(roc) == {"series": 2, "points": len(report["curves"]["roc"][0]["x"]) + 2}
     assert chart(pr) == {"series": 2, "points": len(report["curves"]["pr"][0]["x"]) + 2}
     assert chart(cal)["points"] == len(report["curves"]["calibration"][0]["x"]) + 2
-    auc = f"{metrics['roc_auc']:.3g}"
+    auc = f"{SKLEARN['roc_auc']:.3g}"  # scikit-learn's roc_auc_score of the right column
     assert roc.locator(".jp-xtrack-eval-legend li").all_inner_texts() == [
         f"malignant (AUC {auc})",
         "chance",

@@ -119,7 +119,7 @@ def against_mlflow(work: Path, clf: Any, X_test: Any, y_test: Any, reps: int) ->
 
 
 def hook_cost(clf: Any, X_test: Any, y_test: Any) -> None:
-    from jupyter_xtrack.evaluate import auto
+    from jupyter_xtrack.evaluation import auto
 
     plain = "\n".join(f"v{i} = {i} * 2" for i in range(30))
     cell = (

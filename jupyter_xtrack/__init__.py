@@ -38,13 +38,13 @@ if TYPE_CHECKING:
         show,
         start_run,
     )
-    from .evaluate import evaluate
-    from .evaluate.champion import compare_models, promote
+    from .evaluation import evaluate
+    from .evaluation.champion import compare_models, promote
     from .optimize.automl import automl
     from .optimize.jobs import jobs
     from .optimize.sweep import best, sweep
     from .records.run import Run
-    from .reproduce import reproduce
+    from .reproduction import reproduce
     from .store import RUN_STATUSES
     from .tracking.active_run import ActiveRun
 
@@ -99,10 +99,10 @@ _LAZY = {
     "best": ("optimize.sweep", "best"),
     "automl": ("optimize.automl", "automl"),
     "jobs": ("optimize.jobs", "jobs"),
-    "reproduce": ("reproduce", "reproduce"),  # above the API: a layer of its own, as sweep
-    "evaluate": ("evaluate", "evaluate"),  # above the API too, with optimize/
-    "compare_models": ("evaluate.champion", "compare_models"),
-    "promote": ("evaluate.champion", "promote"),
+    "reproduce": ("reproduction", "reproduce"),  # above the API: a layer of its own, as sweep
+    "evaluate": ("evaluation", "evaluate"),  # above the API too, with optimize/
+    "compare_models": ("evaluation.champion", "compare_models"),
+    "promote": ("evaluation.champion", "promote"),
 }
 
 

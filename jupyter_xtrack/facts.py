@@ -330,7 +330,7 @@ SYSTEM_METRIC_PREFIX: Final = "system/"
 # Set with the `not_stored` fact (its counts as text), so that run lists, which read no
 # facts, can mark a run whose record is incomplete (and a filter can find them).
 NOT_STORED_TAG: Final = "xtrack.not_stored"
-# A reproduction (jupyter_xtrack/reproduce/) is a run tagged with the id of the run it
+# A reproduction (jupyter_xtrack/reproduction/) is a run tagged with the id of the run it
 # reproduces, and with its verdict once compared; readers show the link both ways.
 REPRODUCES_TAG: Final = "xtrack.reproduces"
 VERDICT_TAG: Final = "xtrack.reproduce.verdict"

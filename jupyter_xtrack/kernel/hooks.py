@@ -169,7 +169,7 @@ def auto_evaluate(recording: Recording, run: Any) -> None:
     """Start the evaluation of the model the cell fitted and scored on held-out data, if any
     (evaluate/auto.py), on its own thread; never raise."""
     try:
-        from ..evaluate import auto  # lazy: loads no numpy until a cell wants an evaluation
+        from ..evaluation import auto  # lazy: loads no numpy until a cell wants an evaluation
 
         info = recording.info
         auto.after_cell(info.python_source or info.source, info.user_ns, recording.scored, run)

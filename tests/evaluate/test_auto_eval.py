@@ -13,7 +13,7 @@ from nbclient import NotebookClient
 from sklearn import metrics as skm
 
 import jupyter_xtrack as xt
-from jupyter_xtrack.evaluate import auto
+from jupyter_xtrack.evaluation import auto
 from jupyter_xtrack.store import open_store
 from tests.conftest import python_notebook, run_cell
 

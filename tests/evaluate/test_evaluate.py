@@ -13,8 +13,8 @@ from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.svm import LinearSVC
 
 import jupyter_xtrack as xt
-from jupyter_xtrack.evaluate.curves import MAX_POINTS
-from jupyter_xtrack.evaluate.slices import MIN_COUNT
+from jupyter_xtrack.evaluation.curves import MAX_POINTS
+from jupyter_xtrack.evaluation.slices import MIN_COUNT
 from tests.conftest import run_cell
 
 PNG = b"\x89PNG\r\n\x1a\n"

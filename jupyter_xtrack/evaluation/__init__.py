@@ -12,8 +12,6 @@ that the kernel's hook can ask `auto` whether a cell needs an evaluation without
 
 from __future__ import annotations
 
-import sys
-import types
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -34,16 +32,3 @@ def __getattr__(name: str) -> Any:
         return Evaluation
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-
-class _CallablePackage(types.ModuleType):
-    """Importing a submodule (`jupyter_xtrack.evaluate.auto`) binds this package over the
-    lazy `xt.evaluate` (Python sets a package's submodules on its parent as they load): the
-    package then calls the function, so `xt.evaluate(...)` works whichever was bound first."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        from .entry import evaluate
-
-        return evaluate(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallablePackage

@@ -258,6 +258,7 @@ class StoreReader:
                 if producer_id is not None:
                     producer = _brief(store.get_run(producer_id))
             entry["producer"] = producer
+        detail[Fact.DATASETS] = _datasets_with_producers(store, record)
         detail["parent"] = _brief(store.get_run(record["parent_id"])) if record.get(
             "parent_id") else None
         detail["metric_keys"] = sorted(record.get("metrics") or {})
@@ -580,6 +581,22 @@ def _unavailable(exc: BlobUnavailableError) -> RequestError:
     if exc.refused:
         return RequestError(403, str(exc), reason="bad_path")
     return RequestError(404, str(exc), reason="missing_blob")
+
+
+def _datasets_with_producers(store: RunStore, record: Mapping[str, Any]) -> list[Any]:
+    """The run's in-memory datasets, each with the earlier run that produced its content
+    (`RunStore.dataset_producer`), or None when this run is the first to hold it."""
+    out: list[Any] = []
+    for entry in record.get(Fact.DATASETS) or []:
+        if isinstance(entry, Mapping):
+            digest, producer = entry.get("hash"), None
+            if isinstance(digest, str) and digest:
+                producer_id = store.dataset_producer(digest, run_id=record["id"])
+                if producer_id is not None:
+                    producer = _brief(store.get_run(producer_id))
+            entry = {**entry, "producer": producer}
+        out.append(entry)
+    return out
 
 
 def _brief(record: Mapping[str, Any]) -> dict[str, Any]:

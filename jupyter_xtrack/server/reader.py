@@ -362,10 +362,28 @@ class StoreReader:
             "sections": sections,
             "code_diffs": comparison.code_diffs,
             "histories": histories,
-            "directions": {name: metric_direction(name) for name in sections.get("metrics", {})},
+            **self._directions(store, runs, list(sections.get("metrics", {}))),
             "log_params": self._log_params(store, runs),
             "param_marks": _compare_marks([r.param_marks for r in runs]),
         }))
+
+    @staticmethod
+    def _directions(store: RunStore, runs: Sequence[Any], names: list[str]) -> dict[str, Any]:
+        """Which way each metric is better (`directions`) and how that is known
+        (`direction_sources`): "recorded" when a search among the runs or their parents
+        optimised that metric in a stated direction, "name" when only the name says it
+        (optimize/scoring.py), null when neither does (the user may say it in Compare)."""
+        recorded = _searched_directions(store, runs)
+        directions: dict[str, str | None] = {}
+        sources: dict[str, str | None] = {}
+        for name in names:
+            direction = recorded.get(name)
+            source = "recorded" if direction else None
+            if direction is None:
+                direction = metric_direction(name)
+                source = "name" if direction else None
+            directions[name], sources[name] = direction, source
+        return {"directions": directions, "direction_sources": sources}
 
     @staticmethod
     def _log_params(store: RunStore, runs: Sequence[Any]) -> list[str]:
@@ -581,6 +599,40 @@ def _unavailable(exc: BlobUnavailableError) -> RequestError:
     if exc.refused:
         return RequestError(403, str(exc), reason="bad_path")
     return RequestError(404, str(exc), reason="missing_blob")
+
+
+# Where a search records the metric it optimised and its direction: a job's tags, then a
+# sweep's tag and params, then AutoML's param (whose direction is its scorer's, in the job tags).
+_SEARCH_METRIC = (("tags", "xtrack.job.metric"), ("params", "sweep.metric"),
+                  ("params", "automl.metric"))
+_SEARCH_DIRECTION = (("tags", "xtrack.job.direction"), ("tags", "xtrack.sweep.direction"),
+                     ("params", "sweep.direction"))
+
+
+def _first_of(record: Mapping[str, Any], places: Sequence[tuple[str, str]]) -> Any:
+    for section, key in places:
+        value = (record.get(section) or {}).get(key)
+        if value:
+            return value
+    return None
+
+
+def _searched_directions(store: RunStore, runs: Sequence[Any]) -> dict[str, str]:
+    """metric -> direction, as the sweeps and AutoML searches among `runs` (or their
+    parents, for trials) recorded them; each parent is read once."""
+    records: list[Mapping[str, Any]] = [{"tags": r.tags, "params": r.params} for r in runs]
+    for parent in dict.fromkeys(r.parent_id for r in runs if r.parent_id):
+        try:
+            records.append(store.get_run(parent))
+        except StoreError:
+            continue  # deleted since: its trials still compare
+    out: dict[str, str] = {}
+    for record in records:
+        metric = _first_of(record, _SEARCH_METRIC)
+        direction = _first_of(record, _SEARCH_DIRECTION)
+        if isinstance(metric, str) and direction in ("maximize", "minimize"):
+            out.setdefault(metric, direction)
+    return out
 
 
 def _datasets_with_producers(store: RunStore, record: Mapping[str, Any]) -> list[Any]:

@@ -224,6 +224,8 @@ class StoreReader:
         }
         if nest and filter and not parent_id and not group_by:
             page["nested"] = nesting is not None
+            if nesting is not None:
+                page["matched"] = nesting.matched(table.total)
         if group_by:
             page.update(self._groups(store, filter, experiment, parent_id, group_by, columns))
         return page
@@ -624,6 +626,12 @@ class _Nesting:
             ids = ", ".join(f"'{pid}'" for pid in matched_children)
             roots = f"({roots}) or id in ({ids})"
         self.top_filter = roots
+
+    def matched(self, top_total: int) -> int:
+        """How many runs the filter matched, from the number of top rows: those that are
+        not context, plus the matched children."""
+        context = len(self.matched_children) - len(self.matched_parents)
+        return top_total - context + sum(self.matched_children.values())
 
     def mark(self, rows: list[dict[str, Any]]) -> None:
         """Set each top row's `context` and count only its children the filter matched

@@ -34,6 +34,7 @@ async def test_matched_children_come_under_their_parents(api: Any, populated: Po
     top = {r["name"]: r for r in page["runs"]}
     assert set(top) == {"hot"}  # run-a..c have acc <= 0.9; cold has no match
     assert top["hot"]["context"] is True and top["hot"]["children_count"] == 2
+    assert page["total"] == 1 and page["matched"] == 2  # the two trials, not their sweep
     kids = await api("runs", "RunPage", filter="metrics.acc > 0.9", parent=hot)
     assert sorted(r["id"] for r in kids["runs"]) == sorted(hot_trials[:2])
     # a parent matching the filter itself is no context; a root match without children stays

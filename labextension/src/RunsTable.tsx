@@ -154,8 +154,9 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
     and: [...external, ...(nested && !filtered ? [ROOTS_ONLY] : [])],
     nest: nested && filtered
   };
-  // A context parent starts open (it is listed for its children); a toggle flips that.
-  const isOpen = (row: IRunRow) => expanded.has(row.id) !== !!row.context;
+  // With a filter, a parent starts open onto its matching children (they are what was
+  // asked for); a toggle flips that. Without one, parents start closed.
+  const isOpen = (row: IRunRow) => expanded.has(row.id) !== (filtered && !!row.children_count);
   const queryKey = JSON.stringify({ query, groupBy: props.groupBy });
   const latestKey = React.useRef(queryKey);
 
@@ -231,6 +232,8 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
 
   // A new filter is a new set of runs: a selection the user can no longer see is dropped.
   React.useEffect(() => setSelected([]), [filter, props.externalFilter?.filter]);
+  // ... and its parents open or closed as that filter starts them (see isOpen).
+  React.useEffect(() => setExpanded(new Set()), [filter, props.externalFilter?.filter]);
 
   // An error the user cannot fix from here (server, store, network) may go away by itself
   // (a store moved aside, a server restarted): ask again every few seconds meanwhile.

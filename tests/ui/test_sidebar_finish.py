@@ -219,9 +219,12 @@ def test_a_filter_keeps_matched_trials_under_their_parent(lab: Any) -> None:
     wait_for(lambda: run_numbers(lab) == [1], what="collapsed")
     twisty.click()
     wait_for(lambda: run_numbers(lab) == [1, 2, 3], what="expanded again")
-    # a filter the parent matches too: no context mark
+    # a filter the parent matches too: no context mark, open onto its matching trials
     set_filter(lab, "experiment = 'tune'")
-    wait_for(lambda: run_numbers(lab) == [1], what="the sweep, collapsed")
+    wait_for(lambda: run_numbers(lab) == [1, 2, 3, 4], what="every trial under the sweep")
     assert row(lab, 1).locator(".jp-xtrack-context-mark").count() == 0
     row(lab, 1).locator("button.jp-xtrack-twisty").click()
-    wait_for(lambda: run_numbers(lab) == [1, 2, 3, 4], what="every trial under it")
+    wait_for(lambda: run_numbers(lab) == [1], what="collapsed")
+    # no filter: parents start closed again, as before
+    set_filter(lab, "")
+    wait_for(lambda: run_numbers(lab) == [6, 5, 1], what="the roots, closed")

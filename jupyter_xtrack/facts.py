@@ -72,6 +72,15 @@ class EnvFact(TypedDict):
     imported: int
 
 
+class GitNotebookFact(TypedDict):
+    """A notebook of a run's git diff, diffed with its outputs stripped from both sides
+    (`notebook/gitdiff.py`); the two stripped sides are kept for nbdime's view."""
+
+    path: str  # relative to the repository's root, as in the diff
+    base_hash: str | None  # blob of HEAD's version, stripped; None for a new notebook
+    work_hash: str | None  # blob of the working tree's version, stripped; None if deleted
+
+
 class GitFact(TypedDict, total=False):
     repo: bool  # False outside a repository (then nothing else is set)
     root: str
@@ -86,11 +95,16 @@ class GitFact(TypedDict, total=False):
     remote: str | None
     timed_out: bool
     error: str
+    # Set (maybe empty) when notebooks were diffed output-stripped: reproducing strips the
+    # commit's copies of these the same way before applying the diff. Absent in older runs,
+    # whose diff is git's raw one.
+    stripped_notebooks: list[GitNotebookFact]
 
 
 # Fields of GitFact written by the recorder (the rest come from capture.git as they are).
 GIT_DIFF_HASH: Final = "diff_hash"
 GIT_DIFF_BYTES: Final = "diff_bytes"
+GIT_STRIPPED_NOTEBOOKS: Final = "stripped_notebooks"
 # What readers (Run.git, the server) put in place of GIT_DIFF_HASH: the diff's text.
 GIT_DIFF: Final = "diff"
 

@@ -7,17 +7,25 @@ background thread.
 
 from __future__ import annotations
 
+import difflib
 import os
 import selectors
 import subprocess
 import time
+from collections.abc import Callable
 from typing import Any
 
-from jupyter_xtrack.capture.redact import redact, redact_url
+from jupyter_xtrack.capture.redact import redact, redact_notebook_json, redact_url
 
 __all__ = ["git_head", "git_state"]
 
 _EMPTY_TREE_SHA1 = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+_NOTEBOOKS = "*.ipynb"  # a pathspec: `*` crosses folders, so notebooks at any depth
+_NO_BLOB = "0" * 40
+
+# Notebook bytes in, the same notebook stripped of its outputs out (never raises). Handed in
+# by the caller: capture/ cannot import notebook/ (they are one layer).
+NotebookStrip = Callable[[bytes], bytes]
 
 
 def _read_text(path: str) -> str | None:
@@ -244,8 +252,133 @@ def _error_text(name: str, res: dict[str, Any]) -> str:
     return f"git {name} failed: {msg[-1] if msg else 'exit status ' + str(res['rc'])}"
 
 
+def _parse_raw(out: bytes) -> list[dict[str, str]]:
+    """`git diff --raw -z --no-abbrev` as {path, status, old_mode, new_mode, old_blob}."""
+    entries: list[dict[str, str]] = []
+    fields = out.split(b"\0")
+    for meta, path in zip(fields[0::2], fields[1::2], strict=False):
+        parts = meta.decode("ascii", "replace").lstrip(":").split()
+        if len(parts) == 5:
+            old_mode, new_mode, old_blob, _, status = parts
+            entries.append(
+                {
+                    "path": path.decode("utf-8", "surrogateescape"),
+                    "status": status[:1],
+                    "old_mode": old_mode,
+                    "new_mode": new_mode,
+                    "old_blob": old_blob,
+                }
+            )
+    return entries
+
+
+def _quote_path(path: str) -> str:
+    """A path as git writes it in a patch header: C-quoted when it holds a quote, a
+    backslash or a control character (non-ASCII stays as it is: core.quotepath=off)."""
+    if not any(c in '"\\' or ord(c) < 32 or ord(c) == 127 for c in path):
+        return path
+    escapes = {'"': '\\"', "\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
+    body = "".join(
+        escapes.get(c) or (f"\\{ord(c):03o}" if ord(c) < 32 or ord(c) == 127 else c) for c in path
+    )
+    return f'"{body}"'
+
+
+def notebook_patch(entry: dict[str, str], base: bytes | None, work: bytes | None) -> str:
+    """A `git apply`-able patch of one notebook from `base` (None: new) to `work` (None:
+    deleted), both already stripped. Empty when the two are the same."""
+    a_lines = (base or b"").decode("utf-8", "replace").splitlines(keepends=True)
+    b_lines = (work or b"").decode("utf-8", "replace").splitlines(keepends=True)
+    path = entry["path"]
+    a_name, b_name = _quote_path("a/" + path), _quote_path("b/" + path)
+    hunks = list(difflib.unified_diff(a_lines, b_lines, a_name, b_name, n=3))
+    if not hunks and base is not None and work is not None:
+        return ""
+    head = [f"diff --git {a_name} {b_name}\n"]
+    if base is None:
+        head.append(f"new file mode {entry['new_mode']}\n")
+    elif work is None:
+        head.append(f"deleted file mode {entry['old_mode']}\n")
+    elif entry["old_mode"] != entry["new_mode"] and entry["new_mode"] != "000000":
+        head += [f"old mode {entry['old_mode']}\n", f"new mode {entry['new_mode']}\n"]
+    if hunks:
+        hunks[0] = "--- /dev/null\n" if base is None else hunks[0].rstrip("\n") + "\n"
+        hunks[1] = "+++ /dev/null\n" if work is None else hunks[1].rstrip("\n") + "\n"
+    body = [
+        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in hunks
+    ]
+    return "".join(head + body)
+
+
+def _read_work(root: str, path: str) -> bytes | None:
+    try:
+        with open(os.path.join(root, path), "rb") as f:
+            return f.read()
+    except OSError:
+        return None
+
+
+def _stripped_notebooks(
+    root: str, raw: bytes, strip: NotebookStrip, deadline: float
+) -> tuple[str, list[dict[str, Any]], list[str]]:
+    """The patches of the changed notebooks between their stripped HEAD and working
+    versions, those versions (redacted, for nbdime's view), and errors."""
+    entries = _parse_raw(raw)
+    commands = {
+        str(i): ["cat-file", "blob", e["old_blob"]]
+        for i, e in enumerate(entries)
+        if e["old_blob"] != _NO_BLOB
+    }
+    shown = _run_all(commands, root, deadline, {}) if commands else {}
+    patches: list[str] = []
+    notebooks: list[dict[str, Any]] = []
+    errors: list[str] = []
+    for i, entry in enumerate(entries):
+        res = shown.get(str(i))
+        if res is not None and res["rc"] != 0:
+            errors.append(_error_text(f"cat-file of {entry['path']}", res))
+            continue
+        base = strip(res["out"]) if res is not None else None
+        work = None if entry["status"] == "D" else _read_work(root, entry["path"])
+        work = strip(work) if work is not None else None
+        patch = notebook_patch(entry, base, work)
+        if not patch:
+            continue  # only outputs or counts changed: nothing of it is stored
+        patches.append(patch)
+        notebooks.append(
+            {
+                "path": entry["path"],
+                "base": redact_notebook_json(base) if base is not None else None,
+                "work": redact_notebook_json(work) if work is not None else None,
+            }
+        )
+    return "".join(patches), notebooks, errors
+
+
+def _add_notebooks(
+    state: dict[str, Any],
+    listed: dict[str, Any],
+    strip: NotebookStrip,
+    deadline: float,
+    errors: list[str],
+) -> str:
+    """Set `state["stripped_notebooks"]` and return the notebooks' patches."""
+    if listed["rc"] != 0:
+        errors.append(_error_text("diff of notebooks", listed))
+        return ""
+    text, notebooks, failed = _stripped_notebooks(state["root"], listed["out"], strip, deadline)
+    state["stripped_notebooks"] = notebooks
+    errors.extend(failed)
+    return text
+
+
 def git_state(
-    path: str, *, timeout: float = 5.0, diff_cap: int = 1_000_000, untracked_cap: int = 200
+    path: str,
+    *,
+    timeout: float = 5.0,
+    diff_cap: int = 1_000_000,
+    untracked_cap: int = 200,
+    strip_notebooks: NotebookStrip | None = None,
 ) -> dict[str, Any]:
     """Return the git state of the repository containing ``path``.
 
@@ -258,6 +391,12 @@ def git_state(
     drivers), redacted and cut at ``diff_cap`` bytes on a line boundary. ``remote`` is origin's
     URL (or the first remote's) with credentials removed. Never takes git's index lock and
     never raises.
+
+    With ``strip_notebooks``, changed ``.ipynb`` files are diffed between their HEAD and
+    working versions each passed through it (outputs gone), so the diff stays small and
+    applicable to a commit stripped the same way; ``stripped_notebooks`` then lists them as
+    ``{path, base, work}`` (the stripped sides' bytes, redacted; None for a side that does
+    not exist), leaving out those whose stripped sides are the same.
     """
     head = git_head(path)
     if head is None:
@@ -280,17 +419,25 @@ def git_state(
     try:
         deadline = time.monotonic() + max(timeout, 0.0)
         base = "HEAD" if head["commit"] else _EMPTY_TREE_SHA1
-        results = _run_all(
-            {
-                "status": ["status", "--porcelain=v2", "-z", "--branch",
-                           "--untracked-files=normal"],
-                "diff": ["diff", base, "--no-color", "--no-ext-diff", "--no-textconv"],
-                "config": ["config", "--get-regexp", r"^remote\..*\.url$"],
-            },
-            root,
-            deadline,
-            {"diff": diff_cap},
-        )
+        diff_args = ["diff", base, "--no-color", "--no-ext-diff", "--no-textconv"]
+        commands = {
+            "status": ["status", "--porcelain=v2", "-z", "--branch", "--untracked-files=normal"],
+            "diff": diff_args,
+            "config": ["config", "--get-regexp", r"^remote\..*\.url$"],
+        }
+        if strip_notebooks is not None:
+            commands["diff"] = [*diff_args, "--", ".", f":(exclude){_NOTEBOOKS}"]
+            commands["notebooks"] = [
+                "diff",
+                base,
+                "--raw",
+                "-z",
+                "--no-abbrev",
+                "--no-renames",
+                "--",
+                _NOTEBOOKS,
+            ]
+        results = _run_all(commands, root, deadline, {"diff": diff_cap})
         status = results["status"]
         if status["rc"] == 0:
             parsed = _parse_status(status["out"], untracked_cap)
@@ -298,8 +445,13 @@ def git_state(
         else:
             errors.append(_error_text("status", status))
         diff = results["diff"]
+        notebook_text = ""
+        if strip_notebooks is not None:
+            notebook_text = _add_notebooks(
+                state, results["notebooks"], strip_notebooks, deadline, errors
+            )
         if diff["rc"] == 0:
-            raw: bytes = diff["out"]
+            raw: bytes = diff["out"] + notebook_text.encode("utf-8", "surrogateescape")
             if len(raw) > diff_cap:
                 cut = raw.rfind(b"\n", 0, diff_cap)
                 raw = raw[: cut + 1 if cut >= 0 else diff_cap]

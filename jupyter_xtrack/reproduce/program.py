@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..facts import Fact
+from ..facts import GIT_STRIPPED_NOTEBOOKS, Fact, GitNotebookFact
+from ..notebook.gitdiff import strip_for_git_diff
 from ..records.run import Run
 
 GIT_TIMEOUT_S = 60
@@ -163,6 +164,7 @@ def _from_git(run: Run, tmp: Path, base: str | None) -> Layout | None:
         archive = _git(["archive", "--format=tar", commit], cwd=root).stdout
         with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
             tar.extractall(src, filter="data")
+        _strip_like_the_diff(src, git.get(GIT_STRIPPED_NOTEBOOKS) or [])
         diff = git.get("diff") or ""
         if diff:
             # outside any repository: GIT_CEILING_DIRECTORIES stops git looking above tmp
@@ -186,6 +188,15 @@ def _from_git(run: Run, tmp: Path, base: str | None) -> Layout | None:
     return Layout(
         workdir, f"git commit {commit[:12]} of {root}{applied}, exported to a temporary folder"
     )
+
+
+def _strip_like_the_diff(src: Path, notebooks: Sequence[GitNotebookFact]) -> None:
+    """Strip the commit's copies of the notebooks whose diff was taken output-stripped
+    (`notebook/gitdiff.py`), so that the diff applies to them."""
+    for entry in notebooks:
+        target = (src / entry["path"]).resolve()
+        if entry.get("base_hash") and target.is_relative_to(src.resolve()) and target.is_file():
+            target.write_bytes(strip_for_git_diff(target.read_bytes()))
 
 
 def _git(

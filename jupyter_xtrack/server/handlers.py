@@ -20,7 +20,7 @@ from ..store.query import combine_filters
 from .encoding import encode
 from .errors import RequestError, error_response
 from .feed import ChangeFeed
-from .heavy import DiffWorkers
+from .heavy import DiffJob, DiffWorkers
 from .reader import ServedFile, StoreReader
 
 AUTH_RESOURCE = "xtrack"
@@ -272,7 +272,11 @@ class DiffHandler(XTrackHandler):
         the reader's threads, computed by a diff worker process."""
         a, b = self.run_ref(self.get_argument("a")), self.run_ref(self.get_argument("b"))
         kind = self.get_argument("kind", "notebook")
-        job = await self.reader.call(self.reader.diff_job, a, b, kind)
+        await self.answer(await self.reader.call(self.reader.diff_job, a, b, kind))
+
+    async def answer(self, job: DiffJob) -> None:
+        """Run `job` on a diff worker and send its body (nobody to answer if the client
+        left)."""
         self._work = asyncio.ensure_future(self.diffs.run(job))
         try:
             body = await self._work

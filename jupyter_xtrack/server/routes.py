@@ -9,6 +9,7 @@ from typing import Any
 from jupyter_server.utils import url_path_join
 
 from .feed import ChangeFeed
+from .gitnotebooks import GitNotebookDiffHandler
 from .handlers import (
     ArtifactHandler,
     ArtifactPreviewHandler,
@@ -26,6 +27,7 @@ from .handlers import (
     XTrackHandler,
 )
 from .heavy import DiffWorkers
+from .models import ModelAliasHandler, ModelHandler, ModelsHandler, RunModelsHandler
 from .reader import StoreReader
 
 API_PREFIX = "xtrack/api"
@@ -63,11 +65,16 @@ ROUTES: tuple[Route, ...] = (
     Route("/runs/{id}/previews/{path}", ArtifactPreviewHandler, {"path": ".+"}),
     Route("/runs/{id}/blobs/{hash}", BlobHandler),
     Route("/runs/{id}/reproduce", ReproduceHandler),
+    Route("/runs/{id}/git/notebook-diff/{path}", GitNotebookDiffHandler, {"path": ".+"}),
     Route("/compare", CompareHandler),
     Route("/diff", DiffHandler),
     Route("/events", EventsHandler),
     Route("/jobs", JobsHandler),
     Route("/jobs/{id}/cancel", JobCancelHandler),
+    Route("/models", ModelsHandler),
+    Route("/models/{name}", ModelHandler),
+    Route("/models/{name}/aliases/{alias}", ModelAliasHandler),
+    Route("/runs/{id}/models", RunModelsHandler),
 )
 
 

@@ -9,7 +9,8 @@ Version history:
   1. runs (with summaries of params/metrics/tags for wide reads), key sets, params, metric
      last values and chunked histories, tags, facts, files, artifacts.
   2. archived notebook outputs (for the git filter) and the run-by-cell index.
-  3. the in-memory dataset index (`datasets`: run, fingerprint), filled from each run's
+  3. the model registry: models, versions, aliases, alias history, tags (store/registry.py).
+  4. the in-memory dataset index (`datasets`: run, fingerprint), filled from each run's
      datasets fact, so that a fingerprint finds the run that produced it.
 """
 
@@ -24,6 +25,7 @@ from ..facts import Fact
 from .codec import loads
 from .connection import write_transaction
 from .errors import StoreError
+from .registry import SCHEMA as REGISTRY_SCHEMA
 
 _V1 = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -132,7 +134,7 @@ CREATE INDEX runs_cell ON runs(cell_id, number) WHERE cell_id IS NOT NULL;
 """
 
 
-_V3 = """
+_V4 = """
 -- One row per distinct fingerprint in a run's datasets fact (store.set_facts keeps it in
 -- step with the fact). The index answers "the earliest run holding this content".
 CREATE TABLE datasets (
@@ -152,9 +154,9 @@ def dataset_hashes(fact: object) -> list[str]:
     return list(dict.fromkeys(h for h in hashes if isinstance(h, str) and h))
 
 
-def _v3(conn: sqlite3.Connection) -> None:
-    """Create the dataset index and fill it from the datasets facts already stored."""
-    _run_script(_V3)(conn)
+def _v4(conn: sqlite3.Connection) -> None:
+    """Migration 4: the dataset index, filled from the datasets facts already stored."""
+    _run_script(_V4)(conn)
     rows = conn.execute("SELECT run, data FROM facts WHERE kind = ?", (Fact.DATASETS,)).fetchall()
     conn.executemany(
         "INSERT OR IGNORE INTO datasets(run, hash) VALUES (?, ?)",
@@ -174,12 +176,19 @@ def _run_script(script: str) -> Callable[[sqlite3.Connection], None]:
     return apply
 
 
+def _v3_model_registry(conn: sqlite3.Connection) -> None:
+    """Migration 3: the model registry's tables, indexes and append-only triggers."""
+    for statement in REGISTRY_SCHEMA:
+        conn.execute(statement)
+
+
 # MIGRATIONS[v] takes a store from version v - 1 to version v. Never edit a released one;
 # append a new version instead.
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _run_script(_V1),
     2: _run_script(_V2),
-    3: _v3,
+    3: _v3_model_registry,
+    4: _v4,
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

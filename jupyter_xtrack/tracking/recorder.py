@@ -23,12 +23,14 @@ from typing import TYPE_CHECKING, Any, cast
 from ..facts import (
     GIT_DIFF_BYTES,
     GIT_DIFF_HASH,
+    GIT_STRIPPED_NOTEBOOKS,
     STDIO_STREAMS,
     CodeFact,
     EnvFact,
     ErrorFact,
     Fact,
     GitFact,
+    GitNotebookFact,
     LineageFact,
     ParamVariation,
     Status,
@@ -128,8 +130,11 @@ class Recording:
         # lazy, as every capture: loaded by the first run
         from ..capture.git import git_state
         from ..capture.resources import ResourceMeter
+        from ..notebook.gitdiff import strip_for_git_diff
 
-        self._git = background().submit(git_state, self._base_dir)
+        self._git = background().submit(
+            git_state, self._base_dir, strip_notebooks=strip_for_git_diff
+        )
         self._meter = ResourceMeter()
         self._meter.start(*self._system_sampling())
         if self._nested:
@@ -416,6 +421,16 @@ class Recording:
         if diff:
             state[GIT_DIFF_HASH] = store.put_blob(diff.encode())
             state[GIT_DIFF_BYTES] = len(diff)
+        notebooks = state.pop(GIT_STRIPPED_NOTEBOOKS, None)
+        if notebooks is not None:  # their stripped sides, as blobs (the same across runs)
+            state[GIT_STRIPPED_NOTEBOOKS] = [
+                GitNotebookFact(
+                    path=nb["path"],
+                    base_hash=store.put_blob(nb["base"]) if nb["base"] is not None else None,
+                    work_hash=store.put_blob(nb["work"]) if nb["work"] is not None else None,
+                )
+                for nb in notebooks
+            ]
         return state  # type: ignore[return-value]  # capture.git's dict, GitFact's keys
 
     def _file_records(self, store: RunStore, run_id: str, snap: _Snapshot) -> list[dict[str, Any]]:

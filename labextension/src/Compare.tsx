@@ -12,7 +12,14 @@ import { IPlotRow, ParallelCoords } from './ParallelCoords';
 import { Scatter } from './Scatter';
 import { setBrushed, useBrushedRuns } from './selection';
 import { DiffText, ParamMarkTag } from './highlight';
+import { CompareGitDiffs } from './GitDiffs';
 import { differingRows, IComparison, INotebookDiff, IParamMark, notebookDiffSummary, numericAxes } from './model';
+
+/** The compared runs whose git state was dirty, each with its label (their diffs can be opened). */
+function dirtyRuns(data: IComparison): { id: string; label: string }[] {
+  const dirty = data.sections.git['dirty']?.values ?? [];
+  return data.runs.map((r, i) => ({ id: r.id, label: data.labels[i] })).filter((_, i) => dirty[i] === true);
+}
 
 /** A number's change against the reference run's, as "+0.012" (none when either is not a number). */
 function delta(v: unknown, ref: unknown): string | null {
@@ -435,12 +442,15 @@ export function Compare(props: {
           </details>
         )}
         {(['params', 'metrics', 'env', 'git', 'data'] as const).map(s => (
-          <SectionTable key={s} title={s} labels={data.labels} rows={data.sections[s]} onlyDiffering={onlyDiffering}
-            cols={cols} reference={reference} onReference={setReference}
-            deltas={s === 'params' || s === 'metrics'} directions={s === 'metrics' ? data.directions : undefined}
-            sources={data.direction_sources} chosen={chosenDirections}
-            onDirection={s === 'metrics' ? setDirection : undefined}
-            marks={s === 'params' ? data.param_marks : undefined} />
+          <React.Fragment key={s}>
+            <SectionTable title={s} labels={data.labels} rows={data.sections[s]} onlyDiffering={onlyDiffering}
+              cols={cols} reference={reference} onReference={setReference}
+              deltas={s === 'params' || s === 'metrics'} directions={s === 'metrics' ? data.directions : undefined}
+              sources={data.direction_sources} chosen={chosenDirections}
+              onDirection={s === 'metrics' ? setDirection : undefined}
+              marks={s === 'params' ? data.param_marks : undefined} />
+            {s === 'git' && <CompareGitDiffs runs={dirtyRuns(data)} onOpenNotebookDiff={props.onOpenNotebookDiff} />}
+          </React.Fragment>
         ))}
         <details className="jp-xtrack-section">
           <summary>Code</summary>

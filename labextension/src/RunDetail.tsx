@@ -15,19 +15,19 @@ import {
   isSystemTag,
   leaderboardMetric,
   linkedRunTag,
-  notebookSourceDiff,
   notStoredText,
   rankChildren,
   resourceRows,
   searchRows,
   splitBy,
-  splitDiff,
   SYSTEM_PREFIX
 } from './detailModel';
 import { formatBytes, formatDuration, formatTime, formatValue, shortHash } from './format';
-import { DiffText, highlightPython, ParamMarkTag } from './highlight';
+import { highlightPython, ParamMarkTag } from './highlight';
 import { IArtifact, IHistory, IParamMark, IRunPage, IRunRow, runLabel } from './model';
+import { RegisterModel } from './RegisterModel';
 import { Reproductions } from './Reproductions';
+import { GitDiff, gitFileCount, NotebookDiffOpener } from './GitDiffs';
 
 type OpenRun = (id: string) => void;
 
@@ -324,50 +324,6 @@ function Environment(props: { env: Record<string, any> | null }): JSX.Element {
   );
 }
 
-/** The git diff, one collapsible entry per file; a notebook shows its cells' sources. */
-function GitDiff(props: { text: string }): JSX.Element {
-  const files = React.useMemo(() => splitDiff(props.text), [props.text]);
-  return (
-    <div className="jp-xtrack-gitdiff">
-      {files.map(f => (
-        <FileDiff key={f.path} file={f} open={files.length === 1 || f.lines.length < 200} />
-      ))}
-    </div>
-  );
-}
-
-function FileDiff(props: { file: ReturnType<typeof splitDiff>[number]; open: boolean }): JSX.Element {
-  const f = props.file;
-  const [raw, setRaw] = React.useState(false);
-  const source = React.useMemo(() => (f.notebook ? notebookSourceDiff(f.lines) : null), [f]);
-  return (
-    <details className="jp-xtrack-filediff" open={props.open} data-path={f.path}>
-      <summary>
-        {f.path} <span className="jp-xtrack-add-count">+{f.added}</span>{' '}
-        <span className="jp-xtrack-del-count">−{f.removed}</span>
-      </summary>
-      {source && !raw ? (
-        <>
-          <div className="jp-xtrack-muted">
-            cell sources{source.hidden ? `; ${source.hidden} changed lines of outputs and metadata hidden` : ''}{' '}
-            <button className="jp-xtrack-link" onClick={() => setRaw(true)}>raw JSON diff</button>
-          </div>
-          <pre className="jp-xtrack-code jp-xtrack-nbsource">
-            {source.lines.map((l, i) => (
-              <div key={i} className={`jp-xtrack-${l.kind}`}>
-                {l.kind === 'add' ? '+' : l.kind === 'del' ? '-' : l.kind === 'hunk' ? '' : ' '}
-                {l.text || ' '}
-              </div>
-            ))}
-          </pre>
-        </>
-      ) : (
-        <DiffText text={f.lines.join('\n')} />
-      )}
-    </details>
-  );
-}
-
 export function RunDetail(props: {
   id: string;
   revision: number;
@@ -375,6 +331,7 @@ export function RunDetail(props: {
   onOpenNotebook: (path: string, cellId: string | null) => void;
   onBack: () => void;
   onCompare?: (ids: string[]) => void;
+  onOpenNotebookDiff?: NotebookDiffOpener;
   /** Where the chosen metric panels are remembered (per experiment, shared with Compare). */
   settings?: ISettingRegistry.ISettings | null;
 }): JSX.Element {
@@ -483,6 +440,7 @@ export function RunDetail(props: {
         </Section>
       )}
       <Reproductions run={run} onOpen={props.onOpen} onCompare={props.onCompare} />
+      <RegisterModel runId={run.id} revision={props.revision} />
       <Section name="code" title="Code" count={run.code_text ? `${run.code_text.split('\n').length} lines` : 'none'}>
         {run.code_text ? <pre className="jp-xtrack-code">{highlightPython(run.code_text)}</pre>
           : <div className="jp-xtrack-muted">no code recorded</div>}
@@ -564,11 +522,11 @@ export function RunDetail(props: {
       <Section name="environment" title="Environment" count={environmentRows(env).length} open={false}>
         <Environment env={run.env_full} />
       </Section>
-      <Section name="git" title="Git" count={run.git?.diff ? `${splitDiff(run.git.diff).length} files changed` : undefined} open={false}>
+      <Section name="git" title="Git" count={gitFileCount(run.git)} open={false}>
         {run.git ? (
           <>
             <KeyValues values={{ commit: run.git.commit, branch: run.git.branch, dirty: run.git.dirty }} />
-            {run.git.diff && <GitDiff text={run.git.diff} />}
+            {run.git.diff && <GitDiff runId={run.id} git={run.git} onOpenNotebookDiff={props.onOpenNotebookDiff} />}
           </>
         ) : <div className="jp-xtrack-muted">not in a git repository</div>}
       </Section>

@@ -18,6 +18,7 @@ import { Compare } from './Compare';
 import { IExpectedJob } from './jobsModel';
 import { JobsView } from './Jobs';
 import { LaunchView } from './Launch';
+import { ModelsView } from './Models';
 import { GroupBy, IEvents, INotebookDiff, notebookDiffTab } from './model';
 import { createNbdimeDiffTab } from './nbdimeDiff';
 import { RunDetail } from './RunDetail';
@@ -38,9 +39,10 @@ interface IOpenRunDetail {
 export const xtrackIcon = new LabIcon({ name: 'jupyter-xtrack:runs', svgstr: iconSvg });
 
 type View = { kind: 'runs' } | { kind: 'run'; id: string } | { kind: 'compare'; ids: string[] };
-type Tab = 'runs' | 'jobs' | 'launch';
+type Tab = 'runs' | 'models' | 'jobs' | 'launch';
 const TABS: { id: Tab; label: string }[] = [
   { id: 'runs', label: 'Runs' },
+  { id: 'models', label: 'Models' },
   { id: 'jobs', label: 'Jobs' },
   { id: 'launch', label: 'Launch' }
 ];
@@ -71,7 +73,7 @@ function XTrackApp(props: {
   // Tabs are mounted on first visit and then kept (hidden), so a half-filled form survives.
   const [visited, setVisited] = React.useState<Set<Tab>>(() => new Set<Tab>(['runs']));
   const [expected, setExpected] = React.useState<IExpectedJob | null>(null);
-  const tabRefs = React.useRef<Record<Tab, HTMLButtonElement | null>>({ runs: null, jobs: null, launch: null });
+  const tabRefs = React.useRef<Record<Tab, HTMLButtonElement | null>>({ runs: null, models: null, jobs: null, launch: null });
   const [revision, setRevision] = React.useState(0);
   const [feedError, setFeedError] = React.useState<ApiError | null>(null);
   // A brush in Compare's parallel coordinates or scatter narrows the runs table too.
@@ -164,6 +166,7 @@ function XTrackApp(props: {
         onOpen={id => setView({ kind: 'run', id })}
         onOpenNotebook={props.openNotebook}
         onCompare={ids => setView({ kind: 'compare', ids })}
+        onOpenNotebookDiff={props.openNotebookDiff}
         onBack={() => setView({ kind: 'runs' })} />
     );
   } else if (view.kind === 'compare') {
@@ -234,6 +237,13 @@ function XTrackApp(props: {
       </div>
       {view.kind !== 'runs' && <div className="jp-xtrack-view">{body}</div>}
       </>)}
+      {panel(
+        'models',
+        <ModelsView revision={revision} onOpenRun={id => {
+          setView({ kind: 'run', id });
+          show('runs');
+        }} />
+      )}
       {panel(
         'jobs',
         <JobsView

@@ -162,7 +162,9 @@ export interface IComparison {
 }
 
 export interface INotebookDiff {
-  kind: 'notebook' | 'lineage';
+  /** git: one notebook of a run's git diff, HEAD → working tree (a and b are that run). */
+  kind: 'notebook' | 'lineage' | 'git';
+  path?: string;
   a: IRunBrief;
   b: IRunBrief;
   base: any;
@@ -684,6 +686,12 @@ export function notebookDiffSummary(diff: INotebookDiff): string {
 /** The main-area tab of a notebook diff: its title, and an id that names the pair and kind so
  * asking again for the same diff brings its tab forward instead of opening another. */
 export function notebookDiffTab(diff: INotebookDiff): { id: string; title: string } {
+  if (diff.kind === 'git') {
+    const name = (diff.path ?? '').split('/').pop();
+    // The path spelled with id-safe characters only, each other one as _<hex code>.
+    const key = (diff.path ?? '').replace(/[^A-Za-z0-9-]/g, c => `_${c.charCodeAt(0).toString(16)}`);
+    return { id: `jp-xtrack-gitdiff-${diff.a.id}-${key}`, title: `#${diff.a.number} ${name} (git diff)` };
+  }
   const title = `Diff #${diff.a.number} → #${diff.b.number}` + (diff.kind === 'lineage' ? ' (lineage)' : '');
   return { id: `jp-xtrack-diff-${diff.a.id}-${diff.b.id}-${diff.kind}`, title };
 }

@@ -18,9 +18,20 @@ function message(text: string, className: string): Widget {
   return new Widget({ node });
 }
 
+/** What the tab compares, in words (its tooltip and first line). */
+function diffCaption(diff: INotebookDiff): string {
+  if (diff.kind === 'git') {
+    return `${diff.path}: HEAD → working tree when run #${diff.a.number} ${diff.a.name ?? ''} ran ` +
+      '(sources and metadata; outputs are not stored)';
+  }
+  return `${diff.kind === 'lineage' ? 'Executed lineage' : 'Saved notebook'} of ` +
+    `#${diff.a.number} ${diff.a.name ?? ''} → #${diff.b.number} ${diff.b.name ?? ''}`.trim();
+}
+
 /**
  * A closable main-area tab (not yet added to the shell) holding nbdime's diff of two runs'
- * notebooks, titled "Diff #a → #b". A diff nbdime cannot draw shows why in the tab instead
+ * notebooks, titled "Diff #a → #b" (or one notebook of a run's git diff, HEAD → working
+ * tree, titled "#n name.ipynb (git diff)"). A diff nbdime cannot draw shows why in the tab instead
  * of throwing, so opening it never breaks the sidebar.
  */
 export function createNbdimeDiffTab(
@@ -33,12 +44,11 @@ export function createNbdimeDiffTab(
   const widget = new MainAreaWidget({ content });
   widget.id = id;
   widget.title.label = title;
-  widget.title.caption =
-    `${diff.kind === 'lineage' ? 'Executed lineage' : 'Saved notebook'} of ` +
-    `#${diff.a.number} ${diff.a.name ?? ''} → #${diff.b.number} ${diff.b.name ?? ''}`.trim();
+  widget.title.caption = diffCaption(diff);
   widget.title.closable = true;
   widget.addClass('jp-xtrack-diff-tab');
-  content.addWidget(message(`${title}: ${notebookDiffSummary(diff)}`, 'jp-xtrack-muted jp-xtrack-diff-head'));
+  const head = diff.kind === 'git' ? diffCaption(diff) : title;
+  content.addWidget(message(`${head}: ${notebookDiffSummary(diff)}`, 'jp-xtrack-muted jp-xtrack-diff-head'));
   const failed = (e: unknown) =>
     content.addWidget(message(`nbdime could not draw this diff: ${String(e)}`, 'jp-xtrack-error'));
   try {

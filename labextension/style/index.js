@@ -4,3 +4,4 @@ import './detail.css';
 import './charts.css';
 import './table.css';
 import './reproductions.css';
+import './models.css';

@@ -235,4 +235,13 @@ describe('notebook diff summary and tab', () => {
     expect(lineage.id).not.toBe(notebookDiffTab(nbDiff([])).id);
     expect(lineage.id).toMatch(/^[A-Za-z0-9_-]+$/);
   });
+
+  it('titles a git notebook diff by run and file, keyed by path', () => {
+    const git = (path: string): INotebookDiff => ({ ...nbDiff([]), kind: 'git', path, b: nbDiff([]).a });
+    const tab = notebookDiffTab(git('notebooks/a b.ipynb'));
+    expect(tab.title).toBe('#1 a b.ipynb (git diff)');
+    expect(tab.id).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(tab.id).not.toBe(notebookDiffTab(git('notebooks/a_b.ipynb')).id);
+    expect(tab.id).not.toBe(notebookDiffTab(git('other/a b.ipynb')).id);
+  });
 });

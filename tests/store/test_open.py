@@ -202,7 +202,7 @@ def test_closed_store_says_so(tmp_path: Path) -> None:
         store.query_runs()
 
 
-def test_version_3_indexes_the_datasets_facts_of_an_older_store(tmp_path: Path) -> None:
+def test_version_4_indexes_the_datasets_facts_of_an_older_store(tmp_path: Path) -> None:
     """Runs recorded before the dataset index existed find their producers once migrated."""
     root = tmp_path / "v2"
     _old_store(root, version=2)

@@ -80,12 +80,14 @@ def test_tabs_are_keyboard_usable(lab: Any) -> None:
     page = lab
     show_tab(page, "runs")
     tabs = page.locator(f"{SIDEBAR} [role=tablist] [role=tab]")
-    assert tabs.all_inner_texts() == ["Runs", "Jobs", "Launch"]
+    assert tabs.all_inner_texts() == ["Runs", "Models", "Jobs", "Launch"]
     runs = tabs.nth(0)
     assert runs.get_attribute("aria-selected") == "true"
     runs.focus()
     page.keyboard.press("ArrowRight")
     assert tabs.nth(1).get_attribute("aria-selected") == "true"
+    page.keyboard.press("ArrowRight")
+    assert tabs.nth(2).get_attribute("aria-selected") == "true"
     assert page.evaluate("document.activeElement.dataset.tab") == "jobs"
     page.locator(f"{SIDEBAR} #jp-xtrack-tabpanel-jobs").wait_for(state="visible")
     assert page.locator(f"{SIDEBAR} #jp-xtrack-tabpanel-runs").is_hidden()
@@ -94,7 +96,7 @@ def test_tabs_are_keyboard_usable(lab: Any) -> None:
     empty.wait_for()
     assert "background=True" in empty.inner_text() and "Launch" in empty.inner_text()
     page.keyboard.press("End")
-    assert tabs.nth(2).get_attribute("aria-selected") == "true"
+    assert tabs.nth(3).get_attribute("aria-selected") == "true"
     page.keyboard.press("Home")
     assert tabs.nth(0).get_attribute("aria-selected") == "true"
 

@@ -59,3 +59,15 @@ async def test_a_bad_filter_still_points_into_what_the_user_typed(
         await jp_fetch("xtrack", "api", "runs", params={"filter": "metrics.acc >", "nest": "1"})
     body = json.loads(err.value.response.body)
     assert body["reason"] == "filter" and "metrics.acc >" in body["message"]
+
+
+async def test_too_many_parents_to_nest_give_a_flat_page(api: Any, populated: Populated) -> None:
+    """Past what one filter can name (MAX_FILTER_CHARS), the page stays flat and says so."""
+    with open_store(populated.root) as store:
+        for _ in range(300):
+            parent, _ = store.create_run(kind="sweep")
+            rid, _ = store.create_run(kind="trial", parent_id=parent)
+            store.log_metrics([(rid, "acc", 0.99, None, 1.0)])
+    page = await api("runs", "RunPage", filter="metrics.acc > 0.95", nest="1", limit=500)
+    assert page["nested"] is False and "matched" not in page
+    assert page["total"] == 300 and all(r["parent_id"] for r in page["runs"])

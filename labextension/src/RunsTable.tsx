@@ -125,6 +125,7 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
   const [groups, setGroups] = React.useState<IGroup[] | null>(null);
   // With a filter, nested: how many runs matched (the top rows include context parents).
   const [matched, setMatched] = React.useState<number | null>(null);
+  const [serverFlat, setServerFlat] = React.useState(false);
   const [truncated, setTruncated] = React.useState(false);
   const [collapsed, setCollapsed] = React.useState<Set<string>>(() => new Set());
   const [expanded, setExpanded] = React.useState<Set<string>>(() => new Set());
@@ -145,18 +146,20 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
   // Child runs stay under their parent, with a filter too: then the server lists the
   // matches' tree (a parent that does not match shown as context) and a parent's
   // expansion lists its children that match.
-  const nested = !grouped;
   const filtered = !!filter.trim() || external.length > 0;
+  // Whether rows show as a tree: not when grouped, nor when the server could not nest a
+  // filter's matches (too many parents) and answered a flat page.
+  const nested = !grouped && !serverFlat;
   const query: IRunsQuery = {
     filter,
     orderBy,
     columns: props.columns,
-    and: [...external, ...(nested && !filtered ? [ROOTS_ONLY] : [])],
-    nest: nested && filtered
+    and: [...external, ...(!grouped && !filtered ? [ROOTS_ONLY] : [])],
+    nest: !grouped && filtered
   };
   // With a filter, a parent starts open onto its matching children (they are what was
   // asked for); a toggle flips that. Without one, parents start closed.
-  const isOpen = (row: IRunRow) => expanded.has(row.id) !== (filtered && !!row.children_count);
+  const isOpen = (row: IRunRow) => nested && expanded.has(row.id) !== (filtered && !!row.children_count);
   const queryKey = JSON.stringify({ query, groupBy: props.groupBy });
   const latestKey = React.useRef(queryKey);
 
@@ -173,6 +176,7 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
         target.put(page, result);
         if (target === root) {
           setMatched(result.matched ?? null);
+          setServerFlat(result.nested === false);
         }
         result.system?.forEach(c => root.system.add(c));
         result.columns.forEach(c => root.columns.add(c));

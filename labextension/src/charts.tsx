@@ -230,7 +230,9 @@ export function useSettingMap<T>(settings: Settings, key: string): [Record<strin
   const [map, setMap] = React.useState<Record<string, T>>(read);
   React.useEffect(() => setMap(read()), [settings, key]);
   const set = (entry: string, value: T | null) => {
-    const next = { ...read(), ...map };
+    // From what this view holds (read at mount): an entry removed a moment ago stays removed
+    // while the registry's write is still on its way.
+    const next = { ...map };
     if (value === null) {
       delete next[entry];
     } else {

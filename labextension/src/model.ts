@@ -65,6 +65,8 @@ export interface IRunPage {
   truncated?: boolean;
   /** With a filter, nested: the runs the filter matched (`total` counts the top rows). */
   matched?: number;
+  /** Asked to nest a filter's matches: false when the server answered a flat page. */
+  nested?: boolean;
 }
 
 export interface IRunBrief {

@@ -38,7 +38,7 @@ from .location import DAMAGED_SUFFIX, check_store_folder, moved_aside_databases,
 from .query import INT64_MAX, INT64_MIN, RUN_STATUSES, compile_filter, compile_order
 from .registry import BLOBS_QUERY as REGISTERED_BLOBS
 from .registry import RegistryTables
-from .schema import SCHEMA_VERSION, check_not_newer, migrate, schema_version
+from .schema import SCHEMA_VERSION, check_not_newer, dataset_hashes, migrate, schema_version
 from .summary import NAMESPACES, Summaries
 from .table import BASE_COLUMNS, BASE_SQL, RunTable, build_table, fetch_columns, namespaces_needed
 
@@ -589,6 +589,8 @@ class Store(RegistryTables):
                     "ON CONFLICT(run, kind) DO UPDATE SET data = excluded.data",
                     (number, kind, dumps(value)),
                 )
+            if Fact.DATASETS in facts:
+                _index_datasets(conn, number, facts[Fact.DATASETS])
             if Fact.GIT in facts:
                 commit, branch, dirty = _git_columns(facts[Fact.GIT])
                 conn.execute(
@@ -645,6 +647,23 @@ class Store(RegistryTables):
                 "WHERE f.hash = ? AND f.direction = 'output' AND r.id IS NOT ? "
                 "ORDER BY r.number DESC LIMIT 1",
                 (file_hash, exclude_run),
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def dataset_producer(self, fingerprint: str, *, run_id: str) -> str | None:
+        """The id of the earliest run created before `run_id` whose datasets fact holds
+        `fingerprint`, or None (then `run_id` is the first run to hold that content).
+
+        Every fingerprint is taken as the cell left the object, so a run that holds the
+        content ended after it existed: the earliest holder is the run whose cell made it,
+        whether the cell assigned the name or changed the object in place. Data made by
+        untracked code is credited to the first tracked run that held it."""
+        with self._read() as conn:
+            number = self._number(conn, run_id)
+            row = conn.execute(
+                "SELECT r.id FROM datasets d JOIN runs r ON r.number = d.run "
+                "WHERE d.hash = ? AND d.run < ? ORDER BY d.run LIMIT 1",
+                (fingerprint, number),
             ).fetchone()
         return None if row is None else str(row[0])
 
@@ -1025,6 +1044,7 @@ class Store(RegistryTables):
                 "facts",
                 "files",
                 "artifacts",
+                "datasets",
             ):
                 conn.execute(f"DELETE FROM {table} WHERE run IN (SELECT number FROM doomed)")
             conn.execute("DELETE FROM runs WHERE number IN (SELECT number FROM doomed)")
@@ -1093,6 +1113,15 @@ def _filter_value(value: Any) -> Any:
     if isinstance(value, (list, tuple, dict)):
         return dumps(value).decode()
     return str(value)
+
+
+def _index_datasets(conn: sqlite3.Connection, number: int, fact: Any) -> None:
+    """Keep the run's rows of the dataset index (schema v4) in step with its datasets fact."""
+    conn.execute("DELETE FROM datasets WHERE run = ?", (number,))
+    conn.executemany(
+        "INSERT INTO datasets(run, hash) VALUES (?, ?)",
+        [(number, h) for h in dataset_hashes(fact)],
+    )
 
 
 def _git_columns(git: Any) -> tuple[str | None, str | None, int | None]:

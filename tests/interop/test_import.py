@@ -1,0 +1,137 @@
+"""xtrack import mlflow against real MLflow stores: every object lands where it belongs,
+a second import adds nothing, a changed source run is updated, and a source the import
+cannot read completely ends in an error with the counts table."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from jupyter_xtrack.cli import main
+from jupyter_xtrack.interop import import_mlflow
+from jupyter_xtrack.interop.model import SOURCE_RUN_TAG
+from jupyter_xtrack.records.run import Run
+from jupyter_xtrack.store import open_store
+
+from .conftest import COMMIT, T0, MlflowSource
+
+
+def _by_source_id(store: object) -> dict[str, Run]:
+    runs = {}
+    for row in store.query_runs().rows():  # type: ignore[attr-defined]
+        rec = store.get_run(row["id"])  # type: ignore[attr-defined]
+        runs[rec["tags"][SOURCE_RUN_TAG]] = Run(rec, store)  # type: ignore[arg-type]
+    return runs
+
+
+def test_import_maps_every_object(mlflow_source: MlflowSource, tmp_path: Path) -> None:
+    with open_store(tmp_path / "xt") as store:
+        result = import_mlflow(store, mlflow_source.uri, show_progress=False)
+        assert result.ok, result.summary()
+        assert (result.created, result.updated, result.unchanged) == (3, 0, 0)
+        rows = {r.object: (r.source, r.destination) for r in result.table}
+        assert rows == {
+            "experiments": (2, 2),
+            "runs": (3, 3),
+            "params": (5, 5),
+            "metric points": (5, 5),
+            "tags": rows["tags"],
+            "artifacts": (2, 2),
+            "datasets": (1, 1),
+        }
+        runs = _by_source_id(store)
+        parent, child = runs[mlflow_source.parent], runs[mlflow_source.child]
+        assert child.parent_id == parent.id
+        assert (parent.name, child.name, parent.experiment) == ("sweep", "trial-1", "training")
+        # numbers that print as themselves become numbers; anything else stays text
+        assert parent.params == {"lr": 0.01, "optimizer": "adam", "epochs": 3, "ratio": "1e-3"}
+        history = store.metric_history(child.id, "loss")
+        assert history["step"] == [0, 1, 2]
+        assert history["value"] == [1.0, 0.5, 1 / 3]
+        assert [round(t * 1000) for t in history["time"]] == [T0 + 100, T0 + 107, T0 + 114]
+        assert (child.status, parent.status) == ("failed", "finished")
+        assert child.record["started_at"] == (T0 + 10) / 1000
+        assert child.record["ended_at"] == (T0 + 500) / 1000
+        assert parent.record["git"]["commit"] == COMMIT
+        assert parent.notebook_path == "train.ipynb"
+        assert parent.tags["team"] == "vision" and child.tags["note"] == "first"
+        assert child.artifact_bytes("model.txt") == b"weights"
+        assert child.artifact_bytes("plots/plot.csv") == b"a,b\n1,2\n"
+        (ds,) = child.datasets
+        assert (ds["name"], ds["context"], json.loads(ds["source"])) == (
+            "train",
+            "training",
+            {"uri": "train.csv"},
+        )
+        assert "registered models: skipped" in result.summary()
+
+
+def test_second_import_adds_nothing_and_a_changed_run_is_updated(
+    mlflow_source: MlflowSource, tmp_path: Path
+) -> None:
+    with open_store(tmp_path / "xt") as store:
+        import_mlflow(store, mlflow_source.uri, show_progress=False)
+        again = import_mlflow(store, mlflow_source.uri, show_progress=False)
+        assert (again.created, again.updated, again.unchanged) == (0, 0, 3), again.summary()
+        assert len(store.query_runs().rows()) == 3
+
+        client = mlflow_source.client
+        client.log_metric(mlflow_source.parent, "loss", 0.1, timestamp=T0 + 950, step=5)
+        client.set_terminated(mlflow_source.parent, "KILLED", end_time=T0 + 999)
+        changed = import_mlflow(store, mlflow_source.uri, show_progress=False)
+        assert (changed.created, changed.updated, changed.unchanged) == (0, 1, 2)
+        assert changed.ok, changed.summary()
+        parent = _by_source_id(store)[mlflow_source.parent]
+        assert parent.status == "killed"
+        assert parent.record["ended_at"] == (T0 + 999) / 1000
+        assert store.metric_history(parent.id, "loss")["value"] == [0.1]
+        assert len(store.query_runs().rows()) == 3
+
+
+def test_experiment_filter(mlflow_source: MlflowSource, tmp_path: Path) -> None:
+    with open_store(tmp_path / "xt") as store:
+        result = import_mlflow(store, mlflow_source.uri, ["eval"], show_progress=False)
+        assert result.ok and result.created == 1
+        assert store.query_runs().rows()[0]["experiment"] == "eval"
+
+
+def test_a_source_that_cannot_be_read_fully_is_an_error_with_the_table(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from jupyter_xtrack.interop.client import ClientSource
+    from jupyter_xtrack.interop.copy import copy_runs
+    from jupyter_xtrack.interop.folder import FolderSink
+
+    from .conftest import make_source
+
+    src = make_source(f"sqlite:///{tmp_path / 'mlflow.db'}", tmp_path / "artifacts")
+    folder = tmp_path / "export"
+    assert copy_runs(ClientSource(src.uri), FolderSink(str(folder)), show_progress=False).ok
+    # corrupt the export: one artifact is a link to nowhere
+    (victim,) = folder.glob(f"experiments/*/runs/{src.child}/artifacts/model.txt")
+    victim.unlink()
+    os.symlink(tmp_path / "gone", victim)
+
+    code = main(["import", "mlflow", str(folder), "--store", str(tmp_path / "xt"), "--no-progress"])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "verification FAILED" in out
+    assert "MISMATCH" in out and "model.txt" in out
+    runs_row = next(line for line in out.splitlines() if line.startswith("runs "))
+    assert runs_row.split()[1:3] == ["3", "2"]
+
+
+def test_missing_mlflow_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "mlflow", None)  # as if it were not installed
+    code = main(
+        ["import", "mlflow", f"sqlite:///{tmp_path / 'm.db'}", "--store", str(tmp_path / "xt")]
+    )
+    assert code == 2
+    assert "needs the mlflow package: pip install mlflow" in capsys.readouterr().err

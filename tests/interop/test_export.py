@@ -129,7 +129,7 @@ def test_mlflow_reads_the_export(
         k: v if isinstance(v, str) else json.dumps(v) for k, v in original["params"].items()
     }
     hist = client.get_metric_history(run.info.run_id, "loss")
-    assert [(m.step, m.value) for m in hist] == list(zip(loss["step"], loss["value"]))
+    assert [(m.step, m.value) for m in hist] == list(zip(loss["step"], loss["value"], strict=True))
     assert [m.timestamp for m in hist] == [round(t * 1000) for t in loss["time"]]
     assert run.data.tags["mlflow.source.git.commit"] == original["git"]["commit"]
     assert run.data.tags["xtrack.run_id"] == tracked

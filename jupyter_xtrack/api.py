@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from . import views
 from .records.compare import Comparison, compare_runs, set_rich_display
 from .records.run import Run
+from .registry import AliasChange, ModelVersion, RegisteredModel, Registry
 from .tracking import scripts
 from .tracking.active_run import ActiveRun, log
 from .tracking.recorder import wait_pending
@@ -21,8 +22,10 @@ if TYPE_CHECKING:
 
     from .store.contract import RunStore
 
-__all__ = ["active_run", "compare", "end_run", "flush", "get_run", "log", "log_artifact",
-           "log_params", "open_store", "runs", "set_tags", "show", "start_run"]
+__all__ = ["active_run", "alias_history", "compare", "delete_alias", "end_run", "flush",
+           "get_model_version", "get_run", "load_model", "log", "log_artifact", "log_params",
+           "model_versions", "models", "open_store", "register_model", "runs", "set_alias",
+           "set_tags", "show", "start_run"]
 
 _RUNS_LEAD = ("id", "number", "name", "experiment", "status", "started_at", "duration_s",
               "git.commit", "git.dirty")
@@ -97,6 +100,69 @@ def get_run(ref: str | int) -> Run:
 def compare(*refs: str | int | Run) -> Comparison:
     """Params, metrics, environment, git, data and code differences between runs."""
     return compare_runs([r if isinstance(r, Run) else get_run(r) for r in refs])
+
+
+def _registry() -> Registry:
+    return Registry(CONTEXT.store(), flush=CONTEXT.flush)
+
+
+def register_model(
+    run_or_artifact: Any,
+    name: str,
+    *,
+    aliases: Sequence[str] = (),
+    tags: dict[str, Any] | None = None,
+    description: str | None = None,
+) -> ModelVersion:
+    """Register a run's model as the next version of `name` (1, 2, ...; never reused).
+
+    `run_or_artifact`: a Run, a run reference ("#12", 12, an id), or "RUN:artifact_name";
+    with a run alone its model is the AutoML `model.pkl`, else its one model-like artifact.
+    """
+    wait_pending()
+    return _registry().register(run_or_artifact, name, aliases=aliases, tags=tags,
+                                description=description)
+
+
+def set_alias(name: str, alias: str, version: int, *, reason: str | None = None,
+              evaluation: str | int | None = None) -> AliasChange:
+    """Point `alias` ("champion") of model `name` at `version`; the change (who, when, from,
+    to, `reason`, the `evaluation` run behind it) is kept in the alias history."""
+    return _registry().set_alias(name, alias, version, reason=reason,
+                                 evaluation=None if evaluation is None else str(evaluation))
+
+
+def delete_alias(name: str, alias: str, *, reason: str | None = None) -> AliasChange:
+    """Remove an alias of model `name` (kept in the alias history)."""
+    return _registry().delete_alias(name, alias, reason=reason)
+
+
+def get_model_version(uri: str) -> ModelVersion:
+    """A registered version: "churn@champion", "churn/3", "churn" (latest), "churn@latest",
+    "models:/churn@champion", "models:/churn/3"."""
+    return _registry().get(uri)
+
+
+def load_model(uri: str, *, trusted: bool = False) -> Any:
+    """The object a version holds. A pickled one (pickle, joblib, torch) loads only from a
+    store you own, or with `trusted=True`: unpickling runs the file's code."""
+    return _registry().load(uri, trusted=trusted)
+
+
+def alias_history(name: str, alias: str | None = None) -> list[AliasChange]:
+    """Every change of model `name`'s aliases (or of `alias`), oldest first."""
+    return _registry().history(name, alias)
+
+
+def models(query: str | None = None) -> list[RegisteredModel]:
+    """Registered models: `query` words are name parts, "k=v" tags, "@alias" aliases."""
+    return _registry().models(query)
+
+
+def model_versions(name: str | None = None, *, tag: str | dict[str, Any] | None = None,
+                   alias: str | None = None) -> list[ModelVersion]:
+    """Registered versions of `name` (or all), with tag `tag` ("k=v" or "k") and `alias`."""
+    return _registry().versions(name, tag=tag, alias=alias)
 
 
 def open_store(path_or_url: str | os.PathLike[str] | None = None) -> RunStore:

@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import hygiene, interop, reproduce, runs
+from . import hygiene, interop, models, reproduce, runs
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     runs.register(sub)
     hygiene.register(sub)
     reproduce.register(sub)
+    models.register(sub)
     interop.register(sub)
     return parser
 

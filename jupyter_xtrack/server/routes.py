@@ -26,6 +26,7 @@ from .handlers import (
     XTrackHandler,
 )
 from .heavy import DiffWorkers
+from .models import ModelAliasHandler, ModelHandler, ModelsHandler, RunModelsHandler
 from .reader import StoreReader
 
 API_PREFIX = "xtrack/api"
@@ -68,6 +69,10 @@ ROUTES: tuple[Route, ...] = (
     Route("/events", EventsHandler),
     Route("/jobs", JobsHandler),
     Route("/jobs/{id}/cancel", JobCancelHandler),
+    Route("/models", ModelsHandler),
+    Route("/models/{name}", ModelHandler),
+    Route("/models/{name}/aliases/{alias}", ModelAliasHandler),
+    Route("/runs/{id}/models", RunModelsHandler),
 )
 
 

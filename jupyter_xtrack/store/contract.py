@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    from .registry import AliasChangeRecord, ModelRecord, ModelVersionRecord, VersionSource
     from .table import RunTable
 
 # (run_id, key, value, step, wall_time)
@@ -189,6 +190,89 @@ class RunStore(Protocol):
 
     def child_counts(self, run_ids: Sequence[str]) -> dict[str, int]:
         """How many child runs each of `run_ids` has (0 for none or unknown ids)."""
+        ...
+
+    # -- the model registry (store/registry.py) ------------------------------------------
+    # UnknownModelError (a StoreError and LookupError) for a model, version or alias the
+    # registry does not hold; ValueError for an invalid name or alias, or the reserved
+    # alias "latest" (always computed: the highest existing version, never stored).
+    def register_model_version(
+        self,
+        name: str,
+        source: VersionSource,
+        *,
+        user: str | None,
+        tags: Mapping[str, str] | None = None,
+        description: str | None = None,
+        aliases: Sequence[str] = (),
+    ) -> ModelVersionRecord:
+        """Add the next version of model `name` (created on first use): numbers go up by
+        one per name and are never reused, even after a delete, also with concurrent
+        writers. Tags and aliases are set in the same transaction (each alias change is
+        appended to the history)."""
+        ...
+
+    def set_model_alias(
+        self, name: str, alias: str, version: int, *, user: str | None,
+        reason: str | None = None, evaluation: str | None = None,
+    ) -> AliasChangeRecord:
+        """Point `alias` at `version` and append the change (who, when, from, to, why, the
+        evaluation run that justified it) to the append-only alias history."""
+        ...
+
+    def delete_model_alias(
+        self, name: str, alias: str, *, user: str | None, reason: str | None = None
+    ) -> AliasChangeRecord:
+        """Remove `alias` (to_version None in the history)."""
+        ...
+
+    def set_model_tags(
+        self, name: str, tags: Mapping[str, str], *, version: int | None = None
+    ) -> None:
+        """Add or overwrite tags on the model (version None) or on one of its versions."""
+        ...
+
+    def delete_model_version(
+        self, name: str, version: int, *, user: str | None, reason: str | None = None
+    ) -> None:
+        """Delete a version (its number is not reused); its aliases are removed, each
+        removal kept in the history."""
+        ...
+
+    def get_model_version(
+        self, name: str, version: int | None = None, *, alias: str | None = None
+    ) -> ModelVersionRecord:
+        """One version: by number, by alias ("latest" included), or the latest."""
+        ...
+
+    def search_model_versions(
+        self,
+        name: str | None = None,
+        *,
+        tags: Mapping[str, str | None] | None = None,
+        alias: str | None = None,
+        run_id: str | None = None,
+        limit: int | None = None,
+    ) -> list[ModelVersionRecord]:
+        """Versions of model `name` (exact), carrying every tag in `tags` (a None value:
+        any value), holding `alias` and made by run `run_id`, by name then newest first;
+        indexed, so fast with tens of thousands of versions."""
+        ...
+
+    def search_models(
+        self,
+        text: str | None = None,
+        *,
+        tags: Mapping[str, str | None] | None = None,
+        alias: str | None = None,
+        limit: int | None = None,
+    ) -> list[ModelRecord]:
+        """Models whose name contains `text` (case-insensitive), with every tag of `tags`
+        on the model or one of its versions, and an alias `alias`; by name."""
+        ...
+
+    def model_alias_history(self, name: str, alias: str | None = None) -> list[AliasChangeRecord]:
+        """Every change of the model's aliases (or of `alias`), oldest first."""
         ...
 
     # -- housekeeping ----------------------------------------------------------------------

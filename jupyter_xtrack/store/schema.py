@@ -9,6 +9,7 @@ Version history:
   1. runs (with summaries of params/metrics/tags for wide reads), key sets, params, metric
      last values and chunked histories, tags, facts, files, artifacts.
   2. archived notebook outputs (for the git filter) and the run-by-cell index.
+  3. the model registry: models, versions, aliases, alias history, tags (store/registry.py).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from pathlib import Path
 
 from .connection import write_transaction
 from .errors import StoreError
+from .registry import SCHEMA as REGISTRY_SCHEMA
 
 _V1 = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -140,11 +142,18 @@ def _run_script(script: str) -> Callable[[sqlite3.Connection], None]:
     return apply
 
 
+def _v3_model_registry(conn: sqlite3.Connection) -> None:
+    """Migration 3: the model registry's tables, indexes and append-only triggers."""
+    for statement in REGISTRY_SCHEMA:
+        conn.execute(statement)
+
+
 # MIGRATIONS[v] takes a store from version v - 1 to version v. Never edit a released one;
 # append a new version instead.
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _run_script(_V1),
     2: _run_script(_V2),
+    3: _v3_model_registry,
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

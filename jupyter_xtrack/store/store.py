@@ -36,6 +36,8 @@ from .liveness import (
 )
 from .location import DAMAGED_SUFFIX, check_store_folder, moved_aside_databases, store_root
 from .query import INT64_MAX, INT64_MIN, RUN_STATUSES, compile_filter, compile_order
+from .registry import BLOBS_QUERY as REGISTERED_BLOBS
+from .registry import RegistryTables
 from .schema import SCHEMA_VERSION, check_not_newer, migrate, schema_version
 from .summary import NAMESPACES, Summaries
 from .table import BASE_COLUMNS, BASE_SQL, RunTable, build_table, fetch_columns, namespaces_needed
@@ -192,8 +194,9 @@ def _move_aside_if_empty(db_path: Path) -> Path | None:
     return target
 
 
-class Store:
-    """One run store (see the module docstring). Open it with `open_store`."""
+class Store(RegistryTables):
+    """One run store (see the module docstring). Open it with `open_store`. The model
+    registry's methods come from `RegistryTables` (store/registry.py)."""
 
     def __init__(self, root: Path, *, read_only: bool = False) -> None:
         self.root = root
@@ -1063,6 +1066,7 @@ class Store:
                 "SELECT meta FROM artifacts WHERE meta IS NOT NULL",
                 "SELECT coalesce(outputs_blob, '') || ' ' || coalesce(source_hash, '') || ' ' || "
                 "coalesce(notebook_hash, '') FROM archived_outputs",
+                REGISTERED_BLOBS,
             ):
                 for (value,) in conn.execute(query):
                     keep |= hashes_in(value)

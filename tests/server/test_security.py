@@ -22,7 +22,7 @@ from jupyter_xtrack.store import open_store
 
 from .conftest import API, Populated
 
-SAMPLE = {"id": "1", "name": "loss", "path": "figure-1.png",
+SAMPLE = {"id": "1", "name": "loss", "path": "figure-1.png", "alias": "champion",
           "hash": "xxh3_128:" + "0" * 32}
 SERVER_DIR = Path(__file__).resolve().parents[2] / "jupyter_xtrack" / "server"
 
@@ -73,7 +73,8 @@ def every_write_call() -> list[tuple[str, str]]:
 def test_the_write_routes_are_known() -> None:
     # A new write route must be added to the parametrised checks below by existing here.
     assert every_write_call() == [("/runs/{id}", "patch"), ("/runs/{id}/reproduce", "post"),
-                                  ("/jobs/{id}/cancel", "post")]
+                                  ("/jobs/{id}/cancel", "post"), ("/models", "post"),
+                                  ("/models/{name}/aliases/{alias}", "put")]
 
 
 @pytest.mark.parametrize("template, method", every_write_call())

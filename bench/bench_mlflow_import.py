@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import sqlite3
 import subprocess
@@ -107,7 +108,9 @@ MEI_SITE = CACHE / "mlflow-export-import-site"  # pip install --target: kept out
 
 
 def timed(cmd: list[str], env: dict[str, str] | None = None, timeout: float = 1800) -> float:
-    """Seconds the command took; it must succeed."""
+    """Seconds the command took (its CPU seconds printed too: the machine is shared, so
+    wall time moves with the load); it must succeed."""
+    cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     done = subprocess.run(
         cmd,
@@ -118,6 +121,9 @@ def timed(cmd: list[str], env: dict[str, str] | None = None, timeout: float = 18
         text=True,
     )
     took = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    used = after.ru_utime + after.ru_stime - cpu.ru_utime - cpu.ru_stime
+    print(f"  {took:.2f} s wall, {used:.2f} s CPU, load average {os.getloadavg()[0]:.1f}")
     if done.returncode != 0:
         raise SystemExit(
             f"{cmd[:4]} failed ({done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"

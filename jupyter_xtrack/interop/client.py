@@ -157,13 +157,6 @@ class ClientSource:
                 (stack if info.is_dir else found).append(info.path)
         return sorted(found)
 
-    def registered_models(self) -> int | None:
-        """How many registered models the source has (None when it cannot say)."""
-        try:
-            return len(self.client.search_registered_models(max_results=1000))
-        except Exception:  # a store without a registry: nothing to report
-            return None
-
     def fetch(self, run: MlflowRun, path: str, dest: Path) -> Path:
         root = self._roots.get(run.run_id)
         if root is not None:

@@ -26,6 +26,7 @@ class CopyResult:
     unchanged: int = 0
     failed: list[str] = field(default_factory=list)
     table: list[Count] = field(default_factory=list)
+    ids: dict[str, str] = field(default_factory=dict)  # source run id -> destination id
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -75,7 +76,7 @@ def copy_runs(
     result = CopyResult(source.uri, sink.uri)
     runs = parents_first(list(source.runs(experiments)))
     existing = sink.existing()
-    ids: dict[str, str] = {}
+    ids = result.ids
     with progress(len(runs), "copying", enabled=show_progress) as tick:
         for start in range(0, len(runs), CHUNK):
             with sink.chunk():
@@ -127,8 +128,26 @@ def import_mlflow(
     result = copy_runs(
         source, StoreSink(store, source.uri), experiments, show_progress=show_progress
     )
-    result.notes.append(models_note(source))
+    _import_models(store, source, result)
     return result
+
+
+def _import_models(store: RunStore, source: Source, result: CopyResult) -> None:
+    """Registered models with their versions and aliases (from a tracking URI); an export
+    folder's models are not read yet, which the summary says with their count."""
+    from .client import ClientSource
+    from .models import ModelImport
+
+    if not isinstance(source, ClientSource):
+        count = getattr(source, "registered_models", lambda: 0)()
+        result.notes.append(
+            f"registered models: skipped ({count} in the folder): models of "
+            "an mlflow-export-import folder are not imported yet"
+        )
+        return
+    models = ModelImport(source.client, source.uri, store, result.ids)
+    result.table.extend(models.run())
+    result.failed.extend(models.failed)
 
 
 def export_mlflow(
@@ -167,11 +186,3 @@ def open_sink(location: str, *, folder: bool = False) -> Sink:
     if location.endswith(".db") and "://" not in location:
         return ClientSink(f"sqlite:///{Path(location).resolve()}")
     return ClientSink(location)
-
-
-def models_note(source: Source) -> str:
-    """Registered models are not imported until xtrack has a model registry: said, never
-    silently skipped."""
-    count = getattr(source, "registered_models", lambda: None)()
-    found = "" if count is None else f" ({count} in the source)"
-    return f"registered models: skipped{found}: xtrack has no model registry yet"

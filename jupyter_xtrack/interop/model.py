@@ -35,6 +35,9 @@ XTRACK_DIR: Final = "xtrack"
 RECORD_ARTIFACT: Final = "xtrack/run.json"
 BLOB_DIR: Final = "xtrack/blobs"
 DATASET_CONTEXT_TAG: Final = "mlflow.data.context"
+# Where an imported model version's MLflow model folder is attached to its run: the registry
+# import writes it, so counting a run's own artifacts leaves it out (as it does xtrack/).
+MODEL_DIR: Final = "mlflow-models"
 
 # MLflow's run statuses and xtrack's, both ways (an xtrack-only status travels as a tag).
 FROM_MLFLOW: Final = {
@@ -93,8 +96,9 @@ class MlflowRun:
         return {k: v for k, v in self.tags.items() if k not in derived and k not in IMPORT_TAGS}
 
     def user_artifacts(self) -> list[str]:
-        """The artifacts other than the xtrack record and its blobs."""
-        return [a for a in self.artifacts if not a.startswith(XTRACK_DIR + "/")]
+        """The artifacts other than the xtrack record, its blobs and imported models."""
+        derived = (XTRACK_DIR + "/", MODEL_DIR + "/")
+        return [a for a in self.artifacts if not a.startswith(derived)]
 
 
 class Source(Protocol):

@@ -18,6 +18,8 @@ from jupyter_xtrack.store import open_store
 
 from .conftest import COMMIT, T0, MlflowSource
 
+MODEL_ROWS = ("registered models", "model versions", "aliases")
+
 
 def _by_source_id(store: object) -> dict[str, Run]:
     runs = {}
@@ -33,7 +35,7 @@ def test_import_maps_every_object(mlflow_source: MlflowSource, tmp_path: Path) -
         assert result.ok, result.summary()
         assert (result.created, result.updated, result.unchanged) == (3, 0, 0)
         rows = {r.object: (r.source, r.destination) for r in result.table}
-        assert rows == {
+        assert {k: v for k, v in rows.items() if k not in MODEL_ROWS} == {
             "experiments": (2, 2),
             "runs": (3, 3),
             "params": (5, 5),
@@ -66,7 +68,7 @@ def test_import_maps_every_object(mlflow_source: MlflowSource, tmp_path: Path) -
             "training",
             {"uri": "train.csv"},
         )
-        assert "registered models: skipped" in result.summary()
+        assert rows["model versions"] == (0, 0)
 
 
 def test_second_import_adds_nothing_and_a_changed_run_is_updated(
@@ -135,3 +137,67 @@ def test_missing_mlflow_is_a_clear_error(
     )
     assert code == 2
     assert "needs the mlflow package: pip install mlflow" in capsys.readouterr().err
+
+
+def test_registered_models_come_with_versions_and_aliases(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import warnings
+
+    import mlflow
+    from sklearn.linear_model import LogisticRegression
+
+    from jupyter_xtrack.registry import Registry
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.chdir(tmp_path)
+    client = mlflow.tracking.MlflowClient(uri)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    mlflow.set_experiment("models")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for c in (1.0, 0.5):
+            with mlflow.start_run(run_name=f"fit-{c}"):
+                model = LogisticRegression(C=c).fit([[0.0], [1.0]], [0, 1])
+                info = mlflow.sklearn.log_model(model, name="model")
+            mlflow.register_model(info.model_uri, "churn")
+    client.set_registered_model_alias("churn", "champion", 1)
+    client.set_model_version_tag("churn", 2, "stage", "candidate")
+    client.set_registered_model_tag("churn", "team", "risk")
+    monkeypatch.delenv("MLFLOW_TRACKING_URI")  # the import must name the source itself
+
+    with open_store(tmp_path / "xt") as store:
+        result = import_mlflow(store, uri, show_progress=False)
+        assert result.ok, result.summary()
+        rows = {r.object: (r.source, r.destination) for r in result.table}
+        assert [rows[k] for k in MODEL_ROWS] == [(1, 1), (2, 2), (1, 1)]
+        champion = store.get_model_version("churn", alias="champion")
+        assert champion["version"] == 1
+        runs = _by_source_id(store)
+        v2 = store.get_model_version("churn", 2)
+        assert v2["tags"]["stage"] == "candidate"
+        assert runs[client.get_model_version("churn", "2").run_id].id == v2["run_id"]
+        # the version's blob is the model file MLflow saved, its folder kept with the run
+        assert v2["artifact"].startswith("mlflow-models/churn/v2/")
+        model_dir = Path(
+            mlflow.artifacts.download_artifacts(
+                artifact_uri=client.get_model_version("churn", "2").source,
+                dst_path=str(tmp_path / "dl"),
+                tracking_uri=uri,
+            )
+        )
+        file_name = v2["artifact"].rsplit("/", 1)[1]
+        assert Registry(store).get("churn/2").blob == v2["blob"]
+        assert store.get_blob(v2["blob"]) == (model_dir / file_name).read_bytes()
+        assert file_name != "MLmodel"
+        assert "mlflow-models/churn/v2/MLmodel" in {
+            a["name"] for a in store.artifacts(v2["run_id"])
+        }
+
+        again = import_mlflow(store, uri, show_progress=False)
+        assert again.ok and again.created == 0
+        assert len(store.search_model_versions("churn")) == 2
+        client.set_registered_model_alias("churn", "champion", 2)
+        moved = import_mlflow(store, uri, show_progress=False)
+        assert moved.ok, moved.summary()
+        assert store.get_model_version("churn", alias="champion")["version"] == 2

@@ -54,9 +54,17 @@ def _system() -> dict[str, Any]:
     }
 
 
+def experiment_files(root: Path) -> list[Path]:
+    """The experiment.json files of an export: under experiments/ (export-all), or directly
+    under the root (export-experiments writes <root>/<experiment id>/)."""
+    return sorted(root.glob("experiments/*/experiment.json")) or sorted(
+        root.glob("*/experiment.json")
+    )
+
+
 def is_export_folder(location: str) -> bool:
     """Whether `location` is a local folder laid out by mlflow-export-import."""
-    return "://" not in location and (Path(location) / "experiments").is_dir()
+    return "://" not in location and bool(experiment_files(Path(location)))
 
 
 class FolderSource:
@@ -66,13 +74,14 @@ class FolderSource:
         self.root = Path(location).resolve()
         self.uri = f"mlflow-export-import:{self.root}"
         self._folders: dict[str, Path] = {}
-        if not (self.root / "experiments").is_dir():
+        if not experiment_files(self.root):
             raise InteropError(
-                f"{self.root} is not an mlflow-export-import folder (no experiments/ in it)"
+                f"{self.root} is not an mlflow-export-import folder (no experiment.json in "
+                "experiments/*/ or */)"
             )
 
     def runs(self, experiments: list[str] | None = None) -> Iterator[MlflowRun]:
-        for exp_json in sorted(self.root.glob("experiments/*/experiment.json")):
+        for exp_json in experiment_files(self.root):
             exp = _read_json(exp_json).get("mlflow", {}).get("experiment", {})
             name = str(exp.get("name") or exp_json.parent.name)
             if experiments is not None and name not in experiments:

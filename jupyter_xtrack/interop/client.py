@@ -2,9 +2,9 @@
 through MlflowClient. mlflow is optional and imported here only.
 
 MlflowClient asks for one metric history per call, which is most of the time an import of
-a large store takes (about 40 ms a history on a busy machine); for a local SQLite store the
-histories are read from MLflow's `metrics` table in one query per page of runs instead
-(sqlite_metrics.py), and artifacts under a local artifact root are listed from the disk.
+a large store takes (about 40 ms a history on a busy machine); a local SQLite store is read
+from its tables in one query per page of runs instead (sqlite_source.py), and artifacts
+under a local artifact root are listed and read from the disk.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from .model import (
     Source,
     dataset_dict,
 )
-from .sqlite_metrics import SqliteMetrics
+from .sqlite_source import SqliteSource
 
 PAGE = 1000  # runs per search_runs page (and per metrics query)
 # MLflow's log-batch limits
@@ -73,13 +73,30 @@ class ClientSource:
 
     def __init__(self, location: str) -> None:
         self.uri = tracking_uri(location)
-        mlflow = mlflow_module()
-        self._mlflow = mlflow
-        self.client = mlflow.tracking.MlflowClient(self.uri)
-        self._metrics = SqliteMetrics.for_uri(self.uri)
+        self._sql = SqliteSource.for_uri(self.uri)
+        if self._sql is None:
+            mlflow_module()  # fail now, with the fix, when mlflow is missing
+        self._client: Any = None
         self._roots: dict[str, Path] = {}  # run id -> its local artifact folder
 
+    @property
+    def client(self) -> Any:
+        """MlflowClient on the URI, made on first use (a SQLite store read through
+        sqlite_source.py needs it only for models and artifacts stored elsewhere)."""
+        if self._client is None:
+            self._client = mlflow_module().tracking.MlflowClient(self.uri)
+        return self._client
+
+    def has_models(self) -> bool:
+        """Whether the source may hold registered models (the registry is asked then)."""
+        return self._sql is None or self._sql.model_count() != 0
+
     def runs(self, experiments: list[str] | None = None) -> Iterator[MlflowRun]:
+        if self._sql is not None:
+            for run, artifact_uri in self._sql.runs(experiments):
+                run.artifacts = self._artifacts(run.run_id, artifact_uri)
+                yield run
+            return
         from mlflow.entities import ViewType  # lazy: optional dependency
 
         for exp in self.client.search_experiments(view_type=ViewType.ACTIVE_ONLY):
@@ -101,10 +118,7 @@ class ClientSource:
                     break
 
     def _histories(self, page: list[Any]) -> dict[str, dict[str, list[MlflowPoint]]]:
-        """Every metric history of the page's runs (from SQL when the store allows)."""
-        ids = [r.info.run_id for r in page]
-        if self._metrics is not None:
-            return self._metrics.histories(ids)
+        """Every metric history of the page's runs."""
         return {
             r.info.run_id: {
                 key: [

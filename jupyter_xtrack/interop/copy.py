@@ -145,8 +145,8 @@ def _import_models(store: RunStore, source: Source, result: CopyResult) -> None:
             "an mlflow-export-import folder are not imported yet"
         )
         return
-    models = ModelImport(source.client, source.uri, store, result.ids)
-    result.table.extend(models.run())
+    models = ModelImport(source, store, result.ids)
+    result.table.extend(models.run() if source.has_models() else models.counts())
     result.failed.extend(models.failed)
 
 

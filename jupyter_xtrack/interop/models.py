@@ -16,6 +16,7 @@ from typing import Any
 from ..registry.artifacts import artifact_format
 from ..store.contract import RunStore
 from ..store.errors import StoreError
+from .client import ClientSource
 from .model import MODEL_DIR, SOURCE_URI_TAG, InteropError
 from .verify import Count
 
@@ -41,18 +42,18 @@ def model_file(names: list[str]) -> str:
 class ModelImport:
     """Registered models of `client` (an MlflowClient on `uri`) into `store`."""
 
-    def __init__(self, client: Any, uri: str, store: RunStore, runs: dict[str, str]) -> None:
-        self.client, self.uri, self.store, self.runs = client, uri, store, runs
+    def __init__(self, source: ClientSource, store: RunStore, runs: dict[str, str]) -> None:
+        self.source_side, self.uri, self.store, self.runs = source, source.uri, store, runs
         self.failed: list[str] = []
         self.source = {"registered models": 0, "model versions": 0, "aliases": 0}
 
     def run(self) -> list[Count]:
         """Import every model, then count both sides."""
         try:
-            models = self.client.search_registered_models(max_results=1000)
+            models = self.source_side.client.search_registered_models(max_results=1000)
         except Exception as exc:  # MLflow raises many types: say it, never skip silently
             self.failed.append(f"registered models could not be listed: {exc}")
-            return self._counts()
+            return self.counts()
         for rm in models:
             self.source["registered models"] += 1
             self.source["aliases"] += len(rm.aliases or {})
@@ -60,7 +61,7 @@ class ModelImport:
                 self._model(rm)
             except (InteropError, StoreError, ValueError, OSError) as exc:
                 self.failed.append(f"model {rm.name}: {exc}")
-        return self._counts()
+        return self.counts()
 
     def _imported(self, name: str) -> dict[int, int]:
         """MLflow version -> xtrack version of the versions already imported from here."""
@@ -69,7 +70,8 @@ class ModelImport:
 
     def _model(self, rm: Any) -> None:
         versions = sorted(
-            self.client.search_model_versions(f"name='{rm.name}'"), key=lambda v: int(v.version)
+            self.source_side.client.search_model_versions(f"name='{rm.name}'"),
+            key=lambda v: int(v.version),
         )
         self.source["model versions"] += len(versions)
         done = self._imported(rm.name)
@@ -125,7 +127,8 @@ class ModelImport:
         )
         return int(record["version"])
 
-    def _counts(self) -> list[Count]:
+    def counts(self) -> list[Count]:
+        """Models, versions and aliases: as counted in the source, and in the store."""
         versions = self.store.search_model_versions(tags={SOURCE_URI_TAG: self.uri})
         dest = {
             "registered models": len({v["name"] for v in versions}),

@@ -60,6 +60,16 @@ def tracking_uri(location: str) -> str:
     return uri
 
 
+def local_store(uri: str) -> Path | None:
+    """The file or folder a sqlite: or file: tracking URI names, else None."""
+    parsed = urlparse(uri)
+    if parsed.scheme == "sqlite" and parsed.path:
+        return Path(parsed.path[1:] if parsed.path.startswith("//") else parsed.path)
+    if parsed.scheme == "file":
+        return Path(unquote(parsed.path))
+    return None
+
+
 def local_path(uri: str) -> Path | None:
     """The local folder an artifact URI names (a plain path or file://), else None."""
     parsed = urlparse(uri)
@@ -73,6 +83,10 @@ class ClientSource:
 
     def __init__(self, location: str) -> None:
         self.uri = tracking_uri(location)
+        missing = local_store(self.uri)
+        if missing is not None and not missing.exists():
+            # MLflow would create an empty store there and the import would find nothing
+            raise InteropError(f"no MLflow store at {missing}: check the path")
         self._sql = SqliteSource.for_uri(self.uri)
         if self._sql is None:
             mlflow_module()  # fail now, with the fix, when mlflow is missing

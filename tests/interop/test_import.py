@@ -132,6 +132,7 @@ def test_missing_mlflow_is_a_clear_error(
     import sys
 
     monkeypatch.setitem(sys.modules, "mlflow", None)  # as if it were not installed
+    (tmp_path / "m.db").touch()  # a file, but not a store this package reads without mlflow
     code = main(
         ["import", "mlflow", f"sqlite:///{tmp_path / 'm.db'}", "--store", str(tmp_path / "xt")]
     )
@@ -201,3 +202,13 @@ def test_registered_models_come_with_versions_and_aliases(
         moved = import_mlflow(store, uri, show_progress=False)
         assert moved.ok, moved.summary()
         assert store.get_model_version("churn", alias="champion")["version"] == 2
+
+
+def test_a_source_path_that_does_not_exist_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for source in (str(tmp_path / "nope"), f"sqlite:///{tmp_path / 'nope.db'}"):
+        code = main(["import", "mlflow", source, "--store", str(tmp_path / "xt")])
+        assert code == 2
+        assert "no MLflow store at" in capsys.readouterr().err
+    assert not (tmp_path / "nope").exists() and not (tmp_path / "nope.db").exists()

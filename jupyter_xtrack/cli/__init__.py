@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import hygiene, models, reproduce, runs
+from . import hygiene, interop, models, reproduce, runs
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     hygiene.register(sub)
     reproduce.register(sub)
     models.register(sub)
+    interop.register(sub)
     return parser
 
 

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from . import hygiene, models, reproduce, runs
+from . import sync as team_sync
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     hygiene.register(sub)
     reproduce.register(sub)
     models.register(sub)
+    team_sync.register(sub)
     return parser
 
 

@@ -6,9 +6,9 @@ artifacts, the blobs all of these name, and its relations (the selected runs' pa
 children come along, parents first). It is idempotent by run id and content: a run whose
 target copy already reads the same (record and number of points per metric) is skipped;
 one that changed since (more points, finished, new tags or facts) is brought up to date.
-Blobs go first and skip what the target holds; each run's records are then written in one
-`batch()` transaction, so a copy killed at any moment leaves whole runs or none, and
-running it again finishes the job. Runs still running are left for a later sync: the
+Blobs go first and skip what the target holds; the runs' records are then written in
+`batch()` transactions of whole runs, so a copy killed at any moment leaves whole runs or
+none, and running it again finishes the job. Runs still running are left for a later sync: the
 target would own them in the copying process, and read them as crashed once it exits.
 """
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,9 @@ from .errors import BlobUnavailableError, UnknownRunError
 # the copying process's ownership, and children (compared as runs of their own).
 _NOT_COMPARED = frozenset({"number", "pid", "host", "heartbeat_at", "children"})
 Progress = Callable[[int, int], None]
+# Runs written per transaction: all of them or none are stored.
+RUNS_PER_TRANSACTION = 100
+BLOB_THREADS = 8
 
 
 @dataclass
@@ -39,7 +43,7 @@ class SyncSummary:
     running: int = 0
     blobs: int = 0
     bytes: int = 0
-    missing_blobs: int = 0
+    unreadable_blobs: int = 0
 
     def __str__(self) -> str:
         text = (
@@ -48,8 +52,8 @@ class SyncSummary:
         )
         if self.running:
             text += f"; {self.running} still running, left for a later sync"
-        if self.missing_blobs:
-            text += f"; {self.missing_blobs} blobs missing from the source, not copied"
+        if self.unreadable_blobs:
+            text += f"; {self.unreadable_blobs} blobs refused by the source, not copied"
         return text
 
 
@@ -62,11 +66,17 @@ def sync_runs(
 ) -> SyncSummary:
     """Copy the runs of `source` matching `filter` (the filter language; None: all), with
     their parents and children, into `target`; return what was done. `progress(done,
-    total)` is called after each run."""
+    total)` is called as runs are compared and written."""
     records = _selected(source, filter)
     summary = SyncSummary()
+    pending: list[_Plan] = []
     for done, record in enumerate(records, 1):
-        _sync_run(source, target, record, summary)
+        plan = _plan(source, target, record, summary)
+        if plan is not None:
+            pending.append(plan)
+        if len(pending) >= RUNS_PER_TRANSACTION or done == len(records):
+            _apply(source, target, pending, summary)
+            pending = []
         if progress is not None:
             progress(done, len(records))
     return summary
@@ -96,12 +106,24 @@ def _depth(record: Mapping[str, Any], found: Mapping[str, Mapping[str, Any]]) ->
     return depth
 
 
-def _sync_run(
+@dataclass
+class _Plan:
+    """One run to write: its record, the target's copy (None: create it), the source's
+    metric histories and how many points of each the target has."""
+
+    record: dict[str, Any]
+    existing: dict[str, Any] | None
+    history: dict[str, dict[str, list[Any]]]
+    counts: dict[str, int]
+
+
+def _plan(
     source: RunStore, target: RunStore, record: dict[str, Any], summary: SyncSummary
-) -> None:
+) -> _Plan | None:
+    """What to write for `record`, or None when there is nothing (counted in summary)."""
     if record["status"] == "running":
         summary.running += 1
-        return
+        return None
     run_id = record["id"]
     history = {key: source.metric_history(run_id, key) for key in source.metric_keys(run_id)}
     try:
@@ -115,16 +137,27 @@ def _sync_run(
         and counts == {k: len(v["value"]) for k, v in history.items()}
     ):
         summary.skipped += 1
+        return None
+    return _Plan(record, existing, history, counts)
+
+
+def _apply(source: RunStore, target: RunStore, plans: list[_Plan], summary: SyncSummary) -> None:
+    """Write `plans` in one transaction, after their blobs: a copy stopped at any moment
+    leaves whole runs (blobs first) or none, and one commit per group of runs, not per
+    run, keeps a push of thousands of runs from waiting on a disk flush for each."""
+    if not plans:
         return
-    _copy_blobs(source, target, record, summary)
+    _copy_blobs(source, target, plans, summary)
     with target.batch():
-        if existing is None:
-            _create(target, record)
-        _write(target, record, existing, history, counts)
-    if existing is None:
-        summary.copied += 1
-    else:
-        summary.updated += 1
+        for plan in plans:
+            if plan.existing is None:
+                _create(target, plan.record)
+            _write(target, plan.record, plan.existing, plan.history, plan.counts)
+    for plan in plans:
+        if plan.existing is None:
+            summary.copied += 1
+        else:
+            summary.updated += 1
 
 
 def _counts(store: RunStore, run_id: str) -> dict[str, int]:
@@ -146,23 +179,35 @@ def _shape(record: Mapping[str, Any]) -> str:
 
 
 def _copy_blobs(
-    source: RunStore, target: RunStore, record: Mapping[str, Any], summary: SyncSummary
+    source: RunStore, target: RunStore, plans: list[_Plan], summary: SyncSummary
 ) -> None:
-    """Every blob the record names (facts, files, artifacts) that the target lacks."""
-    for h in sorted(hashes_in(json.dumps(record, default=str))):
-        if target.has_blob(h):
-            continue
-        try:
-            path = source.blob_file(h)
-        except BlobUnavailableError:
-            # A recorded file's content hash need not be a stored blob; a refused one
-            # (a link out of the store) is never copied.
-            if source.has_blob(h):
-                summary.missing_blobs += 1
-            continue
-        _, size = target.put_blob_file(path)
-        summary.blobs += 1
-        summary.bytes += size
+    """Every blob the plans' records name (facts, files, artifacts) that the target lacks,
+    several at a time: each is a disk flush (local) or a round trip (object storage)."""
+    wanted: set[str] = set()
+    for plan in plans:
+        wanted |= hashes_in(json.dumps(plan.record, default=str))
+    with ThreadPoolExecutor(max_workers=BLOB_THREADS) as pool:
+        for size in pool.map(lambda h: _copy_blob(source, target, h), sorted(wanted)):
+            if size is None:
+                continue
+            if size < 0:
+                summary.unreadable_blobs += 1
+            else:
+                summary.blobs += 1
+                summary.bytes += size
+
+
+def _copy_blob(source: RunStore, target: RunStore, h: str) -> int | None:
+    """Copy blob `h`; its size, None when there was nothing to copy (the target has it,
+    or `h` is a recorded file's content hash, not a blob), -1 when the source refuses it
+    (a link out of its blob folder: never copied)."""
+    if target.has_blob(h):
+        return None
+    try:
+        path = source.blob_file(h)
+    except BlobUnavailableError:
+        return -1 if source.has_blob(h) else None
+    return target.put_blob_file(path)[1]
 
 
 def _create(target: RunStore, record: Mapping[str, Any]) -> None:

@@ -89,7 +89,7 @@ class FsspecBlobStore:
     def exists(self, h: str) -> bool:
         """True when blob `h` is stored remotely."""
         key = self.key(h)
-        return bool(self._call("cannot read", lambda: self.fs.exists(key)))
+        return bool(self._call("cannot reach", lambda: self.fs.exists(key)))
 
     def put(self, data: bytes | bytearray | memoryview) -> str:
         """Upload `data` unless its blob exists already; return its hash."""

@@ -190,3 +190,30 @@ def test_missing_fsspec_names_the_extra(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setitem(sys.modules, "fsspec", None)  # as if not installed
     with pytest.raises(StoreError, match=r"jupyter_xtrack\[teams\]"):
         open_store(tmp_path / "s", artifacts="s3://bucket/xt")
+
+
+def test_an_unreachable_artifact_store_never_breaks_the_cell(
+    shell: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jupyter_xtrack import api as xt
+
+    endpoint = f"http://127.0.0.1:{_closed_port()}"
+    monkeypatch.setenv("AWS_ENDPOINT_URL_S3", endpoint)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAUNREACHABLE00000")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "unreachable-Secret-Value")
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    monkeypatch.setenv("XTRACK_ARTIFACTS", "s3://nowhere/xt")
+    import s3fs
+
+    s3fs.S3FileSystem.clear_instance_cache()
+    run_cell(shell, "import jupyter_xtrack as xt")
+    result = run_cell(shell, "%%track --name offline\ny = 6 * 7\ny")
+    assert result.success and result.result == 42
+    assert shell.user_ns["y"] == 42
+    run = xt.get_run(1)
+    assert run.status == "finished" and run.name == "offline"
+    # What could not be stored is said on the run, naming the artifact store, no secret.
+    problems = " ".join(run.record["facts"]["capture_problems"])
+    assert "code: StoreError: cannot reach the artifact store s3://nowhere/xt" in problems
+    assert "unreachable-Secret-Value" not in problems

@@ -8,8 +8,9 @@ target copy already reads the same (record and number of points per metric) is s
 one that changed since (more points, finished, new tags or facts) is brought up to date.
 Blobs go first and skip what the target holds; the runs' records are then written in
 `batch()` transactions of whole runs, so a copy killed at any moment leaves whole runs or
-none, and running it again finishes the job. Runs still running are left for a later sync: the
-target would own them in the copying process, and read them as crashed once it exits.
+none, and running it again finishes the job. Runs still running (and their children) are
+left for a later sync: the target would own them in the copying process, and read them as
+crashed once it exits.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ class SyncSummary:
             f"{self.blobs} blobs ({_size(self.bytes)})"
         )
         if self.running:
-            text += f"; {self.running} still running, left for a later sync"
+            text += f"; {self.running} still running (or under a running run), left for later"
         if self.unreadable_blobs:
             text += f"; {self.unreadable_blobs} blobs refused by the source, not copied"
         return text
@@ -70,8 +71,15 @@ def sync_runs(
     records = _selected(source, filter)
     summary = SyncSummary()
     pending: list[_Plan] = []
+    waiting: set[str] = set()
     for done, record in enumerate(records, 1):
-        plan = _plan(source, target, record, summary)
+        if record["status"] == "running" or record["parent_id"] in waiting:
+            # A child waits with its parent: it cannot be created before it.
+            waiting.add(record["id"])
+            summary.running += 1
+            plan = None
+        else:
+            plan = _plan(source, target, record, summary)
         if plan is not None:
             pending.append(plan)
         if len(pending) >= RUNS_PER_TRANSACTION or done == len(records):
@@ -121,9 +129,6 @@ def _plan(
     source: RunStore, target: RunStore, record: dict[str, Any], summary: SyncSummary
 ) -> _Plan | None:
     """What to write for `record`, or None when there is nothing (counted in summary)."""
-    if record["status"] == "running":
-        summary.running += 1
-        return None
     run_id = record["id"]
     history = {key: source.metric_history(run_id, key) for key in source.metric_keys(run_id)}
     try:

@@ -144,7 +144,7 @@ def test_a_run_changed_since_is_updated(
     done = _make_run(local, "done")
     live = _make_run(local, "live", finish=False)
     out = _push(tmp_path, capsys)
-    assert "1 runs copied" in out and "1 still running, left for a later sync" in out
+    assert "1 runs copied" in out and "1 still running (or under a running run)" in out
     with pytest.raises(LookupError):
         team.get_run(live)
     # More points, a new tag and a fact, then the live run ends.
@@ -158,6 +158,18 @@ def test_a_run_changed_since_is_updated(
     _same_run(local, team, done)
     _same_run(local, team, live)
     assert len(team.metric_history(done, "loss")["value"]) == 6
+
+
+def test_children_of_a_running_run_wait_for_it(stores: tuple[Store, Store]) -> None:
+    local, team = stores
+    search = _make_run(local, "search", finish=False)
+    trial = _make_run(local, "trial", parent=search)
+    summary = sync_runs(local, team)
+    assert (summary.copied, summary.running) == (0, 2)
+    local.finish_run(search, status="finished")
+    summary = sync_runs(local, team)
+    assert (summary.copied, summary.running) == (2, 0)
+    assert team.get_run(search)["children"] == [trial]
 
 
 def test_a_filter_brings_parents_and_children_along(stores: tuple[Store, Store]) -> None:

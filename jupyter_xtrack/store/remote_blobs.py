@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import time
+import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -116,23 +117,19 @@ class FsspecBlobStore:
         return h, size
 
     def get(self, h: str) -> bytes:
-        """The bytes of blob `h` (from the cache when it holds them), checked against `h`."""
-        try:
-            return self.cache.get(h)
-        except BlobUnavailableError:
-            pass
-        data = self._fetch(h)
-        self.cache.put(data)
-        return data
+        """The bytes of blob `h`, read from its checked local copy (see `resolve`)."""
+        self.resolve(h)
+        return self.cache.get(h)
 
     def resolve(self, h: str) -> Path:
         """A local regular file holding blob `h`: the cached copy, downloaded on first use
-        and checked against `h` (BlobUnavailableError if missing or altered remotely)."""
+        (streamed to disk, never whole in memory) and checked against `h`
+        (BlobUnavailableError if missing, or refused when altered remotely)."""
         try:
             return self.cache.resolve(h)
         except BlobUnavailableError:
             pass
-        self.cache.put(self._fetch(h))
+        self._download(h)
         return self.cache.resolve(h)
 
     def all(self) -> Iterator[tuple[str, str]]:
@@ -165,24 +162,33 @@ class FsspecBlobStore:
         return count, freed
 
     # -- helpers -------------------------------------------------------------------------
-    def _fetch(self, h: str) -> bytes:
+    def _download(self, h: str) -> None:
+        """Fetch blob `h` into the cache; refused (and nothing cached under `h`) when the
+        object's content does not hash to `h`."""
         key = self.key(h)
+        part = self.cache.root / ".tmp" / f"download-{os.getpid()}-{uuid.uuid4().hex}"
+        part.parent.mkdir(parents=True, exist_ok=True)
         try:
-            data: bytes = self.fs.cat_file(key)
+            self.fs.get_file(key, os.fspath(part))
+            got, _ = self.cache.put_file(part)
         except FileNotFoundError:
             raise BlobUnavailableError(
                 f"blob {h} is missing from {self.shown} (removed by gc, or never pushed)",
                 refused=False,
             ) from None
+        except StoreError:
+            raise
         except Exception as exc:  # noqa: BLE001
             raise self._error("cannot read", exc, unavailable=True) from None
-        if hash_bytes(data) != h:
+        finally:
+            part.unlink(missing_ok=True)
+        if got != h:
+            self.cache.path(got).unlink(missing_ok=True)
             raise BlobUnavailableError(
                 f"blob {h} in {self.shown} does not hold the content its name says (changed "
                 "outside jupyter_xtrack); it was refused",
                 refused=True,
             )
-        return data
 
     def _call(self, doing: str, action: Any) -> Any:
         """Run one filesystem call; any error becomes a StoreError without secrets."""

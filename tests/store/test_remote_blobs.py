@@ -92,6 +92,12 @@ def test_blobs_round_trip_through_s3(tmp_path: Path, bucket: str, s3_endpoint: s
     assert path.is_file() and path.read_bytes() == src.read_bytes()
     assert tmp_path / "s" / "blob-cache" in path.parents
     assert not any((tmp_path / "s" / "blobs").iterdir())
+    # A crafted hash never becomes a key: nothing outside the prefix is addressed.
+    for bad in ("xxh3_128:../../other-bucket/x", "xxh3_128:" + "A" * 32):
+        with pytest.raises(ValueError, match="not a blob hash"):
+            store.get_blob(bad)
+        with pytest.raises(ValueError, match="not a blob hash"):
+            store.has_blob(bad)
 
 
 def test_an_object_changed_remotely_is_refused(

@@ -215,6 +215,15 @@ def test_push_without_a_team_store_says_how(
     assert "--to URL or set XTRACK_TEAM_STORE" in capsys.readouterr().err
 
 
+def test_a_team_url_password_is_never_printed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = "postgresql://alice:pg-Secret-99@db.example/xtrack"
+    assert main(["push", "--store", str(tmp_path / "local"), "--to", url]) == 2
+    err = capsys.readouterr().err
+    assert "postgresql" in err and "pg-Secret-99" not in err
+
+
 def test_a_killed_push_resumes_and_ends_complete(tmp_path: Path) -> None:
     local = open_store(tmp_path / "local")
     n = 600

@@ -38,11 +38,13 @@ if TYPE_CHECKING:
         show,
         start_run,
     )
+    from .evaluation import evaluate
+    from .evaluation.champion import compare_models, promote
     from .optimize.automl import automl
     from .optimize.jobs import jobs
     from .optimize.sweep import best, sweep
     from .records.run import Run
-    from .reproduce import reproduce
+    from .reproduction import reproduce
     from .store import RUN_STATUSES
     from .tracking.active_run import ActiveRun
 
@@ -55,8 +57,10 @@ __all__ = [
     "automl",
     "best",
     "compare",
+    "compare_models",
     "delete_alias",
     "end_run",
+    "evaluate",
     "flush",
     "get_model_version",
     "get_run",
@@ -68,6 +72,7 @@ __all__ = [
     "model_versions",
     "models",
     "open_store",
+    "promote",
     "register_model",
     "reproduce",
     "runs",
@@ -94,7 +99,10 @@ _LAZY = {
     "best": ("optimize.sweep", "best"),
     "automl": ("optimize.automl", "automl"),
     "jobs": ("optimize.jobs", "jobs"),
-    "reproduce": ("reproduce", "reproduce"),  # above the API: a layer of its own, as sweep
+    "reproduce": ("reproduction", "reproduce"),  # above the API: a layer of its own, as sweep
+    "evaluate": ("evaluation", "evaluate"),  # above the API too, with optimize/
+    "compare_models": ("evaluation.champion", "compare_models"),
+    "promote": ("evaluation.champion", "promote"),
 }
 
 

@@ -10,7 +10,7 @@ Pure data: imports nothing of the package.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final, Literal, TypedDict, get_args
+from typing import Any, Final, Literal, NotRequired, TypedDict, get_args
 
 # -- statuses and kinds ------------------------------------------------------------------
 # A run is "running" until it ends with one of the others.
@@ -201,6 +201,7 @@ class SliceReport(TypedDict):
     count: int
     metrics: dict[str, float]
     worse: list[str]  # the metrics worse than on the whole data by more than the margin
+    note: NotRequired[str]  # why metrics is empty (a slice too small to score)
 
 
 class EvaluationFact(TypedDict, total=False):
@@ -218,6 +219,9 @@ class EvaluationFact(TypedDict, total=False):
     slices: list[SliceReport]
     slice_margin: float
     artifacts: dict[str, str]  # plot -> artifact file name (confusion_matrix.png, ...)
+    importance_note: str  # what the budgeted permutation importance did (rows, repeats, skips)
+    baseline: dict[str, Any]  # {"model": name, "metrics": {...}} of `baseline=` on the same data
+    notes: list[str]  # what was left out and why (no probabilities: no log loss, ...)
 
 
 class RunRecord(TypedDict, total=False):
@@ -326,7 +330,7 @@ SYSTEM_METRIC_PREFIX: Final = "system/"
 # Set with the `not_stored` fact (its counts as text), so that run lists, which read no
 # facts, can mark a run whose record is incomplete (and a filter can find them).
 NOT_STORED_TAG: Final = "xtrack.not_stored"
-# A reproduction (jupyter_xtrack/reproduce/) is a run tagged with the id of the run it
+# A reproduction (jupyter_xtrack/reproduction/) is a run tagged with the id of the run it
 # reproduces, and with its verdict once compared; readers show the link both ways.
 REPRODUCES_TAG: Final = "xtrack.reproduces"
 VERDICT_TAG: Final = "xtrack.reproduce.verdict"

@@ -16,6 +16,9 @@ import pytest
 # second, when system/* samples would start: they are off unless a test turns them on
 # (tests/test_overhead_e2e.py does). Kernels the tests start inherit this.
 os.environ.setdefault("XTRACK_SYSTEM_METRICS", "off")
+# The same for the automatic evaluation (a run that scores on X_test gains its report's
+# metrics): off unless a test turns it on (tests/evaluate do).
+os.environ.setdefault("XTRACK_AUTO_EVAL", "0")
 
 
 def git(cwd: Path, *args: str) -> str:

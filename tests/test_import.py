@@ -27,3 +27,19 @@ def test_public_api_is_complete() -> None:
                  "automl", "jobs"):
         assert callable(getattr(xt, name)), name
     assert xt.RUN_STATUSES == ("running", "finished", "failed", "interrupted", "killed", "crashed")
+
+
+def test_public_names_stay_functions_once_every_package_is_imported() -> None:
+    """Importing a subpackage binds it on its parent: a public name spelled like a package of
+    `jupyter_xtrack` (once `reproduce/`, `evaluate/`) turned `xt.reproduce` into a module as
+    soon as that package had been imported, whichever came first."""
+    code = (
+        "import importlib, pkgutil, types, jupyter_xtrack as xt\n"
+        "for m in pkgutil.walk_packages(xt.__path__, 'jupyter_xtrack.'):\n"
+        "    if '.labextension' not in m.name and not m.name.endswith('__main__'):\n"
+        "        importlib.import_module(m.name)\n"
+        "print(sorted(n for n in xt.__all__ if isinstance(getattr(xt, n), types.ModuleType)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "[]"

@@ -106,6 +106,9 @@ class MetricCalls:
         self.loop_points: list[tuple[str, int, float]] = []
         self.loop_ids: set[int] = set()
         self.searches: list[tuple[str | None, Any]] = []
+        # (estimator, the variable of the X it scored on) of every `.score` call, for the
+        # automatic evaluation after the cell (evaluate/auto.py)
+        self.scored: list[tuple[Any, str | None]] = []
         self.problems: list[str] = []
         self._steps: dict[str, int] = {}
         self._thread = threading.get_ident()
@@ -227,6 +230,7 @@ class MetricCalls:
             return
         if kind == "score":
             data = self._var(_arg(args, kwargs, 1, "X"), frame)
+            self.scored.append((args[0], data))
             self._add(result, _join(score_label(args[0]), data), result)
         elif kind == "metric":
             self._add(result, _join(label, self._metric_data(label, args, kwargs, frame)), result)

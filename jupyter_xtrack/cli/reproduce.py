@@ -76,9 +76,9 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     """Exit status 0 when reproduced (within tolerance or not), 1 when it differs or could
     not run, 2 for bad input."""
     # lazy: nbclient and the reproduction load only for this command
-    from ..reproduce import reproduce
-    from ..reproduce.compare import parse_tolerance
-    from ..reproduce.job import ReproduceJob
+    from ..reproduction import reproduce
+    from ..reproduction.compare import parse_tolerance
+    from ..reproduction.job import ReproduceJob
 
     try:
         store = _store(args)
@@ -133,8 +133,8 @@ def write_checkout(run: Run, out: Path) -> list[str]:
     pins) with constraints.txt (every distribution it had), data-manifest.json and, for a run
     with uncommitted changes, changes.diff. Returns the names written."""
     # lazy: the reproduction's helpers, shared with `xtrack reproduce`
-    from ..reproduce.environment import requirement_lines
-    from ..reproduce.program import cells_of, lineage_notebook
+    from ..reproduction.environment import requirement_lines
+    from ..reproduction.program import cells_of, lineage_notebook
 
     out.mkdir(parents=True, exist_ok=True)
     cells = cells_of(run)

@@ -24,7 +24,8 @@ class XTrackMagics(Magics):
     @cell_magic
     def track(self, line: str, cell: str) -> Any:
         """Track this cell as a run: `%%track [--name N] [--experiment E] [--tag k=v]...
-        [--param NAME]... [--data PATH]...`."""
+        [--param NAME]... [--data PATH]... [--no-eval]` (`--no-eval`: no automatic
+        evaluation of a model the cell fits and scores on held-out data)."""
         __tracebackhide__ = True  # noqa: F841 - IPython hides this frame in tracebacks
         request = parse_track_line(line)
         if request.sweep:

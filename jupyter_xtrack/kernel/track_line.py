@@ -48,6 +48,7 @@ def _track_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-failures", type=int, default=5)
     p.add_argument("--background", action="store_true")
     p.add_argument("--search-top", type=int, metavar="N")  # a search's child runs; 0: none
+    p.add_argument("--no-eval", action="store_true")  # no automatic evaluation after the cell
     return p
 
 
@@ -74,12 +75,14 @@ class TrackRequest:
     background: bool
     search_top: int | None = None
     system_metrics: str | None = None
+    no_eval: bool = False
 
     def options(self) -> RunOptions:
         """The run's options (a fresh, mutable copy for the Recording)."""
         return RunOptions(name=self.name, experiment=self.experiment, tags=dict(self.tags),
                           param_names=list(self.param_names), data_paths=list(self.data_paths),
-                          search_top=self.search_top, system_metrics=self.system_metrics)
+                          search_top=self.search_top, system_metrics=self.system_metrics,
+                          evaluate=not self.no_eval)
 
 
 @lru_cache(maxsize=64)
@@ -115,6 +118,7 @@ def parse_track_line(line: str) -> TrackRequest:
         max_failures=args.max_failures, background=args.background,
         search_top=args.search_top,
         system_metrics=args.system_metrics,
+        no_eval=args.no_eval,
     )
 
 

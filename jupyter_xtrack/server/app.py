@@ -13,6 +13,8 @@ from ..notebook.widget_views import pre_save_hook
 from .config import XTrack
 from .feed import ChangeFeed
 from .heavy import DiffWorkers
+from .mlflow import mlflow_route_specs
+from .mlflow.service import MlflowService
 from .reader import StoreReader
 from .routes import route_specs
 
@@ -24,6 +26,7 @@ class XTrackServerExtension(ExtensionApp):
     load_other_extensions = True
     feed: ChangeFeed | None = None
     diffs: DiffWorkers | None = None
+    mlflow: MlflowService | None = None
 
     def initialize_handlers(self) -> None:
         """Register the API routes and open the store lazily (first request)."""
@@ -36,6 +39,9 @@ class XTrackServerExtension(ExtensionApp):
         self.diffs = DiffWorkers(config.diff_workers, config.diff_queue, config.diff_timeout_s)
         serverapp.web_app.add_handlers(".*$", route_specs(base_url, reader, self.feed,
                                                           self.diffs))
+        # MLflow's REST API under {base_url}xtrack/mlflow/, writing into the same store.
+        self.mlflow = MlflowService(reader.root)
+        serverapp.web_app.add_handlers(".*$", mlflow_route_specs(base_url, self.mlflow))
         serverapp.contents_manager.register_pre_save_hook(pre_save_hook)
         serverapp.log.info("jupyter_xtrack: sidebar API at %sxtrack/api/ over store %s",
                            base_url, reader.root)
@@ -45,3 +51,5 @@ class XTrackServerExtension(ExtensionApp):
             await self.feed.close()
         if self.diffs is not None:
             self.diffs.close()  # ends the diff worker processes
+        if self.mlflow is not None:
+            self.mlflow.close()  # what MLflow clients sent is written first

@@ -364,6 +364,10 @@ class StoreReader:
             "directions": {name: metric_direction(name) for name in sections.get("metrics", {})},
             "log_params": self._log_params(store, runs),
             "param_marks": _compare_marks([r.param_marks for r in runs]),
+            # Which runs carry an xt.evaluate report: the sidebar fetches those runs' details
+            # for its Evaluation overlay (the reports, with their curves, are too large to send
+            # for up to MAX_COMPARE runs here).
+            "evaluated": [r.id for r in runs if r.record.get(Fact.EVALUATION)],
         }))
 
     @staticmethod

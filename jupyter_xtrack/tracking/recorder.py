@@ -220,6 +220,11 @@ class Recording:
         lifecycle.track_pending(background().submit(self._finalize, run, snapshot))
         return run
 
+    @property
+    def scored(self) -> list[tuple[Any, str | None]]:
+        """(estimator, X's name) of each `.score` the cell made (capture/metric_calls.py)."""
+        return list(self._calls.scored) if self._calls is not None else []
+
     def end_with(self, status: Status | None, error: BaseException | None) -> None:
         """`ActiveRun.end`'s hook: end with `status` (None: what `error` implies)."""
         self.end(error, status=status)

@@ -35,3 +35,4 @@ class RunOptions:
     search_top: int | None = None  # a search's candidates kept as child runs; None: the default
     # system metrics' sampling interval as given (`--system-metrics`); None: XTRACK_SYSTEM_METRICS
     system_metrics: str | None = None
+    evaluate: bool = True  # `%%track --no-eval`: no automatic evaluation after the cell

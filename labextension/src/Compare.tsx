@@ -7,6 +7,7 @@ import { ApiError, requestAPI } from './api';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { ISeries, MetricPanels, seriesColor } from './charts';
 import { formatNumber } from './chartcore';
+import { EvaluationCompare } from './EvaluationCompare';
 import { formatValue, toNumber } from './format';
 import { IPlotRow, ParallelCoords } from './ParallelCoords';
 import { Scatter } from './Scatter';
@@ -192,6 +193,7 @@ interface IComparisonPlus extends IComparison {
   directions?: Record<string, 'maximize' | 'minimize' | null>;
   log_params?: string[];
   param_marks?: Record<string, (IParamMark | null)[]>;
+  evaluated?: string[];
 }
 
 /** Metric panels remembered per experiment in the settings registry (`chartPanels`). */
@@ -407,6 +409,8 @@ export function Compare(props: {
               histories={histories} groupChoices={groupChoices} groupOf={groupOf} />
           </details>
         )}
+        <EvaluationCompare runs={data.runs} labels={data.labels} evaluated={data.evaluated ?? []} cols={cols}
+          reference={reference} onReference={setReference} delta={delta} />
         {data.runs.length > 2 && pcInitial.length >= 2 && (
           <details className="jp-xtrack-section" open>
             <summary>Parallel coordinates</summary>

@@ -5,6 +5,8 @@
 import * as React from 'react';
 import { ApiError, apiUrl, quotePath, requestAPI } from './api';
 import { LineChart } from './charts';
+import { Evaluation } from './Evaluation';
+import { evaluationCount, evaluationOf } from './evaluationModel';
 import {
   environmentRows,
   hardwareRows,
@@ -348,6 +350,7 @@ export function RunDetail(props: {
   const resources = resourceRows(run.resources, formatBytes, formatDuration);
   const hardware = hardwareRows(env, formatBytes);
   const problems = run.capture_problems ?? [];
+  const evaluation = evaluationOf(run);
   const fileRow = (f: IRunFacts['inputs'][number], i: number) => (
     <tr key={i}>
       <td title={f.path}>{f.path}</td>
@@ -413,6 +416,11 @@ export function RunDetail(props: {
         <KeyValues values={metrics.user} />
         <Charts runId={run.id} keys={userCharts} revision={props.revision} />
       </Section>
+      {evaluation && (
+        <Section name="evaluation" title="Evaluation" count={evaluationCount(evaluation)}>
+          <Evaluation evaluation={evaluation} />
+        </Section>
+      )}
       {run.children.length > 0 && (
         <Section name="children" title="Children" count={run.children.length}>
           <Children run={run} revision={props.revision} onOpen={props.onOpen} />

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from jupyter_xtrack.reproduce.compare import (
+from jupyter_xtrack.reproduction.compare import (
     DIFFERS,
     SAME,
     WITHIN,

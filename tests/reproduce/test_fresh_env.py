@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from jupyter_xtrack.records.run import Run
-from jupyter_xtrack.reproduce import reproduce
+from jupyter_xtrack.reproduction import reproduce
 
 from .conftest import record
 

@@ -15,7 +15,7 @@ import pytest
 from jupyter_xtrack.cli import main
 from jupyter_xtrack.facts import REPRODUCES_TAG, VERDICT_TAG
 from jupyter_xtrack.records.run import Run
-from jupyter_xtrack.reproduce import reproduce
+from jupyter_xtrack.reproduction import reproduce
 
 from .conftest import record, snapshot
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from jupyter_xtrack.reproduce import reproduce
+from jupyter_xtrack.reproduction import reproduce
 from tests.conftest import git
 
 from .conftest import record, snapshot

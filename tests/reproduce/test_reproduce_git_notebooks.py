@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from jupyter_xtrack.facts import Fact
-from jupyter_xtrack.reproduce import reproduce
+from jupyter_xtrack.reproduction import reproduce
 from tests.capture.test_git_notebooks import notebook_with_plot
 from tests.conftest import git
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from tornado.httpclient import HTTPClientError
 
-from jupyter_xtrack.reproduce import reproduce
+from jupyter_xtrack.reproduction import reproduce
 from jupyter_xtrack.store import open_store
 
 from .conftest import API

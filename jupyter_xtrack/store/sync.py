@@ -48,8 +48,8 @@ class SyncSummary:
 
     def __str__(self) -> str:
         text = (
-            f"{self.copied} runs copied, {self.updated} updated, {self.skipped} unchanged; "
-            f"{self.blobs} blobs ({_size(self.bytes)})"
+            f"runs: {self.copied} copied, {self.updated} updated, {self.skipped} unchanged; "
+            f"blobs: {self.blobs} copied ({_size(self.bytes)})"
         )
         if self.running:
             text += f"; {self.running} still running (or under a running run), left for later"

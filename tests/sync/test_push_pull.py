@@ -130,11 +130,11 @@ def test_push_copies_runs_with_everything_and_twice_copies_nothing(
     parent = _make_run(local, "search")
     children = [_make_run(local, f"trial{i}", parent=parent, lr=i / 10) for i in range(3)]
     out = _push(tmp_path, capsys)
-    assert "4 runs copied, 0 updated, 0 unchanged; 8 blobs" in out
+    assert "runs: 4 copied, 0 updated, 0 unchanged; blobs: 8 copied" in out
     for run_id in [parent, *children]:
         _same_run(local, team, run_id)
     again = _push(tmp_path, capsys)
-    assert "0 runs copied, 0 updated, 4 unchanged; 0 blobs (0 B)" in again
+    assert "runs: 0 copied, 0 updated, 4 unchanged; blobs: 0 copied (0 B)" in again
 
 
 def test_a_run_changed_since_is_updated(
@@ -144,7 +144,7 @@ def test_a_run_changed_since_is_updated(
     done = _make_run(local, "done")
     live = _make_run(local, "live", finish=False)
     out = _push(tmp_path, capsys)
-    assert "1 runs copied" in out and "1 still running (or under a running run)" in out
+    assert "runs: 1 copied" in out and "1 still running (or under a running run)" in out
     with pytest.raises(LookupError):
         team.get_run(live)
     # More points, a new tag and a fact, then the live run ends.
@@ -154,7 +154,7 @@ def test_a_run_changed_since_is_updated(
     local.log_metrics([(live, "loss", 0.5, 5, time.time())])
     local.finish_run(live, status="failed")
     out = _push(tmp_path, capsys)
-    assert "1 runs copied, 1 updated, 0 unchanged" in out
+    assert "runs: 1 copied, 1 updated, 0 unchanged" in out
     _same_run(local, team, done)
     _same_run(local, team, live)
     assert len(team.metric_history(done, "loss")["value"]) == 6
@@ -202,7 +202,7 @@ def test_pull_copies_from_the_team_store(
     monkeypatch.setenv("XTRACK_TEAM_STORE", str(tmp_path / "team"))
     assert main(["pull", "--store", str(tmp_path / "local")]) == 0
     out, err = capsys.readouterr()
-    assert "pulled into" in out and "1 runs copied" in out
+    assert "pulled into" in out and "runs: 1 copied" in out
     assert "1/1 runs" in err  # the progress bar, on stderr
     _same_run(team, local, run_id)
 
@@ -256,7 +256,7 @@ def test_a_killed_push_resumes_and_ends_complete(tmp_path: Path) -> None:
     for run_id in partial:  # whole runs or none: each copied run is complete
         assert len(team.metric_history(run_id, "loss")["value"]) == 100
     result = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
-    assert f"{n - len(partial)} runs copied, 0 updated, {len(partial)} unchanged" in result.stdout
+    assert f"runs: {n - len(partial)} copied, 0 updated, {len(partial)} unchanged" in result.stdout
     assert set(team.query_runs().ids) == set(ids)
     for run_id in ids[:: n // 10]:
         _same_run(local, team, run_id)
@@ -284,7 +284,7 @@ def test_push_to_a_team_store_with_blobs_in_s3(
         use_endpoint(monkeypatch, endpoint)
         make_bucket(endpoint, "team-bucket")
         out = _push(tmp_path, capsys, "--artifacts", "s3://team-bucket/xt")
-        assert "1 runs copied" in out and "2 blobs" in out
+        assert "runs: 1 copied" in out and "blobs: 2 copied" in out
         assert len(bucket_keys(endpoint, "team-bucket")) == 2
         # Pull it into a fresh store: blobs come back from the bucket.
         assert (
@@ -301,6 +301,6 @@ def test_push_to_a_team_store_with_blobs_in_s3(
             )
             == 0
         )
-        assert "1 runs copied" in capsys.readouterr().out
+        assert "runs: 1 copied" in capsys.readouterr().out
         _same_run(local, open_store(tmp_path / "fresh"), run_id)
         assert not any(p.is_file() for p in (tmp_path / "team" / "blobs").rglob("*"))

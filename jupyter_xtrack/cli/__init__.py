@@ -11,6 +11,7 @@ import sys
 from collections.abc import Sequence
 
 from . import hygiene, interop, models, reproduce, runs
+from . import sync as team_sync
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -23,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     reproduce.register(sub)
     models.register(sub)
     interop.register(sub)
+    team_sync.register(sub)
     return parser
 
 

@@ -127,6 +127,11 @@ class RunStore(Protocol):
         """Store a file as a blob, streaming it; return (hash, size)."""
         ...
 
+    def has_blob(self, h: str) -> bool:
+        """True when blob `h` is stored (ValueError if `h` is malformed): lets a copy
+        between stores skip blobs the target holds already."""
+        ...
+
     def get_blob(self, h: str) -> bytes:
         """The bytes of blob `h`, only ever from a regular file inside the store's blob
         folder (BlobUnavailableError, a StoreError, if missing or a link leads elsewhere;

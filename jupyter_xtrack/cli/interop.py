@@ -7,17 +7,12 @@ import argparse
 import sys
 from typing import Any
 
-from .runs import _fail, _store, _user_errors
+from .runs import _fail, _store, _user_errors, store_options
 
 
 def register(sub: Any) -> None:
     """Add `import` and `export` (each with its `mlflow` target) to the `xtrack` parser."""
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--store",
-        help="store folder or sqlite:/// URL (default: $XTRACK_STORE, "
-        "else .xtrack/ at the root of the current git repository)",
-    )
+    common = store_options()
     common.add_argument("--no-progress", action="store_true", help="no progress bar")
 
     imp = sub.add_parser("import", help="bring runs in from another tracker")

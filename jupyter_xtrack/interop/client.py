@@ -55,6 +55,9 @@ def tracking_uri(location: str) -> str:
     uri = location
     if "://" not in location and not location.startswith(("sqlite:", "file:")):
         uri = Path(location).resolve().as_uri()
+    if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
+        # SQLAlchemy's (so MLflow's) sqlite:///mlflow.db is relative to the working folder
+        uri = f"sqlite:///{Path(uri.removeprefix('sqlite:///')).resolve()}"
     if uri.startswith("file:"):
         os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
     return uri

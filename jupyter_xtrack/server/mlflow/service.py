@@ -267,9 +267,11 @@ class MlflowService:
             param_values[key] = value
         tag_values = _checked_tags({t.get("key"): t.get("value", "") for t in tags})
 
+        linked = [p for p, m in zip(points, metrics, strict=True) if m.get("model_id")]
+
         def log(store: RunStore) -> None:
             _set_params(store, run_id, param_values)
-            store.log_metrics(points)
+            store.log_metrics([p for p in points if p not in linked or not _held(store, p)])
             _set_tags(store, run_id, tag_values)
 
         self.write(log)
@@ -400,6 +402,14 @@ def _point(run_id: str, fields: dict[str, Any]) -> Point:
     stamp = seconds(whole(fields.get("timestamp"), "timestamp"))
     step = whole(fields.get("step"), "step", 0) or 0
     return (run_id, key, value, step, time.time() if stamp is None else stamp)
+
+
+def _held(store: RunStore, point: Point) -> bool:
+    """Whether the run already has this exact point. MLflow 3's log_model sends the run's
+    metrics again, with the model's id, to link them to it; MLflow keeps one copy."""
+    history = store.metric_history(point[0], point[1])
+    held = zip(history["step"], history["value"], history["time"], strict=True)
+    return any((s or 0, v, ms(t)) == (point[3], point[2], ms(point[4])) for s, v, t in held)
 
 
 def _points(key: str, history: dict[str, list[Any]]) -> list[dict[str, Any]]:

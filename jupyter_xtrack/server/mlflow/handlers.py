@@ -82,12 +82,13 @@ class MlflowHandler(APIHandler):
         self._reply(await self._call(endpoint, self.service, req))
 
     def _request(self, method: str) -> Req:
+        user = getattr(self.current_user, "username", None)
         if method == "GET":
             fields: dict[str, Any] = {}
             for name, values in self.request.query_arguments.items():
                 texts = [v.decode("utf-8", "replace") for v in values]
                 fields[name] = texts if len(texts) > 1 else texts[0]
-            return Req(fields)
+            return Req(fields, user=user)
         body = self.request.body or b"{}"
         try:
             parsed = orjson.loads(body)
@@ -95,7 +96,7 @@ class MlflowHandler(APIHandler):
             raise invalid("The request body is not valid JSON") from None
         if not isinstance(parsed, dict):
             raise invalid("The request body must be a JSON object")
-        return Req(parsed, len(body))
+        return Req(parsed, len(body), user)
 
     async def _call(self, fn: Any, *args: Any) -> Any:
         loop = asyncio.get_running_loop()

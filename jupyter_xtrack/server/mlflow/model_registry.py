@@ -69,13 +69,15 @@ def get_model(svc: MlflowService, req: Req) -> dict[str, Any]:
 
 def search_models(svc: MlflowService, req: Req) -> dict[str, Any]:
     store = svc.store()
-    wanted = _matcher(req.opt("filter"), ("name",))
+    cmps = _filter(req.opt("filter"), ("name",))
     found = [
         model_json(store, m)
-        for m in store.search_models()
-        if wanted({"name": m["name"]}, m["tags"])
+        for m in store.search_models(tags=_equal(cmps, "tags") or None)
+        if _matches(cmps, {"name": m["name"]}, m["tags"])
     ]
-    found += [_pending_json(p) for p in list(svc.new_models.values()) if wanted(p, p["tags"])]
+    found += [
+        _pending_json(p) for p in list(svc.new_models.values()) if _matches(cmps, p, p["tags"])
+    ]
     found.sort(key=lambda m: str(m["name"]))
     return _page(req, found, "registered_models")
 
@@ -171,12 +173,12 @@ def delete_version(svc: MlflowService, req: Req) -> dict[str, Any]:
 
 
 def search_versions(svc: MlflowService, req: Req) -> dict[str, Any]:
-    wanted = _matcher(req.opt("filter"), ("name", "run_id", "source_path"))
-    found = [
-        version_json(v)
-        for v in svc.store().search_model_versions()
-        if wanted(_version_fields(v), v["tags"])
-    ]
+    cmps = _filter(req.opt("filter"), ("name", "run_id", "source_path"))
+    equal = _equal(cmps, "attributes")
+    candidates = svc.store().search_model_versions(
+        equal.get("name"), tags=_equal(cmps, "tags") or None, run_id=equal.get("run_id")
+    )
+    found = [version_json(v) for v in candidates if _matches(cmps, _version_fields(v), v["tags"])]
     return _page(req, found, "model_versions")
 
 
@@ -398,24 +400,32 @@ def _page(req: Req, found: list[dict[str, Any]], field: str) -> dict[str, Any]:
     return out
 
 
-def _matcher(text: str | None, attributes: tuple[str, ...]) -> Any:
-    """A test of (attribute values, tags) for an MLflow registry filter: attributes and
-    `tags.<key>` compared with =, !=, LIKE, ILIKE, IN, joined by AND."""
+def _filter(text: str | None, attributes: tuple[str, ...]) -> list[Cmp]:
+    """An MLflow registry filter: `attributes` and `tags.<key>` compared with =, !=, LIKE,
+    ILIKE, IN, joined by AND."""
     cmps = parse_filter(text) if text and text.strip() else []
     for cmp in cmps:
-        if cmp.entity == "attributes" and cmp.key not in attributes:
+        if not (cmp.entity == "tags" or (cmp.entity == "attributes" and cmp.key in attributes)):
             raise invalid(f"Invalid filter '{text}': filter by {', '.join(attributes)} or tags")
-        if cmp.entity not in ("attributes", "tags"):
-            raise invalid(f"Invalid filter '{text}': filter by {', '.join(attributes)} or tags")
+    return cmps
 
-    def match(fields: dict[str, Any], tags: dict[str, str]) -> bool:
-        for cmp in cmps:
-            have = fields.get(cmp.key) if cmp.entity == "attributes" else tags.get(cmp.key)
-            if not _compare(cmp, None if have is None else str(have)):
-                return False
-        return True
 
-    return match
+def _equal(cmps: list[Cmp], entity: str) -> dict[str, str]:
+    """The `key = 'value'` comparisons of `entity`, which the store's search narrows by (the
+    rest is matched here)."""
+    return {
+        c.key: c.value
+        for c in cmps
+        if c.entity == entity and c.op == "=" and isinstance(c.value, str)
+    }
+
+
+def _matches(cmps: list[Cmp], fields: dict[str, Any], tags: dict[str, str]) -> bool:
+    for cmp in cmps:
+        have = fields.get(cmp.key) if cmp.entity == "attributes" else tags.get(cmp.key)
+        if not _compare(cmp, None if have is None else str(have)):
+            return False
+    return True
 
 
 def _compare(cmp: Cmp, have: str | None) -> bool:

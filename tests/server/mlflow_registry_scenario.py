@@ -6,7 +6,11 @@ back."""
 from __future__ import annotations
 
 import json
+import os
+import re
 import sys
+import tempfile
+from pathlib import Path
 
 import mlflow
 import numpy as np
@@ -76,6 +80,16 @@ def main() -> None:
     )
     client.delete_model_version("churn", "1")
     out["after_delete"] = sorted(v.version for v in client.search_model_versions("name='churn'"))
+    # A version xtrack registered itself (one pickled file): refused as a model, naming the
+    # runs:/ URI that downloads the file.
+    native = os.environ["NATIVE_MODEL"]
+    try:
+        mlflow.artifacts.download_artifacts(f"models:/{native}/1", dst_path=tempfile.mkdtemp())
+    except MlflowException as exc:
+        out["native_error"] = [exc.error_code, str(exc)]
+    file_uri = re.search(r"runs:/[^\s,]+", out["native_error"][1]).group(0)  # type: ignore[index, union-attr]
+    got = Path(mlflow.artifacts.download_artifacts(file_uri, dst_path=tempfile.mkdtemp()))
+    out["native"] = [got.name, got.stat().st_size]
     out["jupyter_user"] = client.get_model_version("churn", "2").user_id
     print(json.dumps(out))
 

@@ -26,9 +26,19 @@ ARTIFACTS = "xtrack/mlflow/api/2.0/mlflow-artifacts/artifacts"
 async def test_mlflow_client_registers_models_in_xtrack(
     mlflow_env: dict[str, str],  # noqa: F811
     store_path: Path,
+    populated: Populated,
     tmp_path: Path,
 ) -> None:
-    out = await run_client(SCENARIO, mlflow_env, tmp_path)
+    store = open_store(store_path)
+    try:  # a version xtrack registers itself: one pickled file of a run
+        native_size = (
+            Registry(store).register(populated.ids["a"], "native", artifact="model.pkl").size
+        )
+    finally:
+        store.close()
+    out = await run_client(SCENARIO, {**mlflow_env, "NATIVE_MODEL": "native"}, tmp_path)
+    assert out["native_error"][0] == "INVALID_PARAMETER_VALUE"
+    assert out["native"] == ["model.pkl", native_size]
     runs = out["runs"]
     assert out["first"] == ["churn", "1", runs[0], "READY"]
     assert out["by_alias"] == out["by_number"] == [0, 1]

@@ -15,6 +15,8 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
 
+from ...store.errors import UnknownRunError
+from ...store.registry import UnknownModelError
 from ..handlers import AUTH_RESOURCE
 from . import artifacts
 from .errors import ENDPOINT_NOT_FOUND, MlflowError, invalid, mlflow_error
@@ -156,7 +158,7 @@ class MlflowHandler(APIHandler):
         self.finish(orjson.dumps(body))
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
-        if isinstance(value, MlflowError | web.HTTPError):
+        if isinstance(value, MlflowError | web.HTTPError | UnknownModelError | UnknownRunError):
             _LOG.info("%s %s -> %s", self.request.method, self.request.path, value)
         else:
             super().log_exception(typ, value, tb)

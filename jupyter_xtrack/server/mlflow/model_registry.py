@@ -183,11 +183,20 @@ def search_versions(svc: MlflowService, req: Req) -> dict[str, Any]:
 
 
 def download_uri(svc: MlflowService, req: Req) -> dict[str, Any]:
-    """The version's model folder (or single file) as an mlflow-artifacts URI."""
+    """The version's model folder as an mlflow-artifacts URI. A version that xtrack
+    registered itself is one file, not a folder, which MLflow's client cannot download as a
+    model: the answer names the file's runs:/ URI instead."""
     store = svc.store()
     record = _version(store, req)
+    label = f"Version {record['version']} of '{record['name']}'"
     if record["run_id"] is None:
-        raise missing(f"Version {record['version']} of '{record['name']}' has no run's files")
+        raise missing(f"{label} has no run's files")
+    if record["format"] != FORMAT:
+        raise invalid(
+            f"{label} is one file that xtrack registered, not an MLflow model folder: "
+            f"download runs:/{record['run_id']}/{record['artifact']}, or load it with "
+            f"xt.load_model('{record['name']}/{record['version']}')"
+        )
     exp = experiment_id(str(store.get_run(record["run_id"])["experiment"]))
     folder = model_folder(record)
     logged = _LOGGED_MODEL_DIR.match(folder)

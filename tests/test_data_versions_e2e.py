@@ -153,3 +153,33 @@ def test_widget_callback_right_after_the_cell_waits_for_the_fingerprints(tmp_pat
         km.shutdown_kernel(now=True)
     before, _ = _expected()
     assert _recorded(store_dir) == before
+
+
+def test_nbclient_numeric_frame_is_not_waited_for_and_recorded_as_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A frame of numbers (pandas copies on write): the next cell starts without waiting for
+    its hash. The fingerprint workers are held until that cell has changed the frame in place,
+    so the hash can only be of the state the tracked cell left if it came from a copy."""
+    store_dir = tmp_path / "store"
+    monkeypatch.setenv("XTRACK_STORE", str(store_dir))
+    hold = (
+        "import threading\nfrom jupyter_xtrack.tracking import datasets as _ds\n"
+        "RELEASE = threading.Event()\n"
+        "_blockers = [_ds.pool().submit(RELEASE.wait, 120) for _ in range(2)]\n"
+    )
+    nb = python_notebook(
+        "%load_ext jupyter_xtrack",
+        "%%track --name make\nimport numpy as np, pandas as pd\nrng = np.random.default_rng(0)\n"
+        f"nums = pd.DataFrame({{'a': rng.random({ROWS}), 'b': rng.random({ROWS})}})\n" + hold,
+        "nums.iloc[0, 0] = -1.0\nnums['b'] += 1\nRELEASE.set()\n",
+        "xt.flush()",
+    )
+    NotebookClient(
+        nb, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
+    rng = np.random.default_rng(0)
+    nums = pd.DataFrame({"a": rng.random(ROWS), "b": rng.random(ROWS)})
+    run = open_store(store_dir).get_run(1)
+    [recorded] = [d for d in run["datasets"] if d["name"] == "nums"]
+    assert recorded["hash"] == _hashes({"nums": nums})["nums"] and "warning" not in recorded

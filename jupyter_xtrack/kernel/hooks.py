@@ -25,6 +25,7 @@ from ..tracking.datasets import settle as settle_fingerprints
 from ..tracking.recorder import NO_RESULT, Recording
 from ..tracking.request import RunOptions
 from ..tracking.shell import cell_info
+from ..views.activity import KERNEL
 from .track_line import (
     first_line,
     parse_track_line,
@@ -78,9 +79,12 @@ class TrackHooks:
     def pre_execute(self) -> None:
         """Before a cell, a silent execute or a comm message (widget callback) runs: finish
         the last cell's data fingerprints first, so they are of the state it left."""
+        KERNEL.code_ran()
         settle_fingerprints()
 
     def pre_run_cell(self, info: Any) -> None:
+        if not self._frames:
+            KERNEL.cell_started()
         if self._frames:
             # A cell run by a running cell (%%capture runs its body so): its %%track, if any,
             # is the magic's to record, and the running cell keeps its id.
@@ -149,7 +153,11 @@ class TrackHooks:
         if result is not None:
             error = result.error_in_exec or result.error_before_exec
             value = result.result if result.result is not None else NO_RESULT
-        self.end(self._frames.pop(), error, value)
+        try:
+            self.end(self._frames.pop(), error, value)
+        finally:
+            if not self._frames:
+                KERNEL.cell_ended()  # the card thread may now turn cards into widgets
 
     def end(self, frame: Frame, error: BaseException | None, value: Any) -> None:
         """Finish what `begin` started: the run ends, its card or summary is shown."""

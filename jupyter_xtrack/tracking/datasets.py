@@ -8,6 +8,15 @@ larger ones on a worker thread (xxhash releases the GIL) that `settle()` waits f
 other code of the user runs: the kernel hooks call it on IPython's `pre_execute` event, which
 fires before every cell, silent execute and comm message (widget callbacks included).
 
+Pandas frames and series need no waiting where pandas copies on write (always from pandas
+3, or with `mode.copy_on_write` on): a shallow copy taken at cell end (microseconds, no data
+copied) keeps the cell's state however the next code changes the original, since pandas
+then copies the block it writes to. Such a copy is hashed on the worker without holding back
+the next cell (`settle()` does not wait for it), when every column holds plain values
+(numbers, booleans, dates, strings, categories: pandas' own dtypes, never `object` ones,
+whose elements the next code could change in place); others wait as above. Not held either:
+a frame built with `copy=False` over a numpy array that the user then writes to directly.
+
 Runs that the cell hooks do not end (`%%track` run through `run_cell_magic`) take every
 fingerprint before `take` returns (`defer=False`): the rest of their cell runs with no hook
 in between. What `settle()` cannot hold back, and so may still change a
@@ -61,17 +70,16 @@ def pool() -> Any:
 class CellDatasets:
     """The fingerprints of one run's datasets, in the order the names were given."""
 
-    def __init__(self, slots: Fingerprints, job: _Job | None, deferred: list[int]) -> None:
+    def __init__(self, slots: Fingerprints, jobs: list[tuple[_Job, list[int]]]) -> None:
         self._slots = slots
-        self._job = job
-        self._deferred = deferred
+        self._jobs = jobs  # each job and the slots it fills
 
     def result(self) -> list[dict[str, Any]]:
         """Every fingerprint (waiting for the deferred ones), objects that have none left out."""
         slots = list(self._slots)
-        if self._job is not None:
-            for index, fp in zip(self._deferred, self._job.future.result(), strict=True):
-                if fp is not None and self._job.late:
+        for job, indices in self._jobs:
+            for index, fp in zip(indices, job.future.result(), strict=True):
+                if fp is not None and job.late:
                     fp["warning"] = LATE_WARNING
                 slots[index] = fp
         return [fp for fp in slots if fp is not None]
@@ -84,14 +92,52 @@ def _fingerprint_all(named: list[tuple[str, Any]]) -> Fingerprints:
     return [fingerprint(obj, name) for name, obj in named]
 
 
+def _plain_dtype(dtype: Any) -> bool:
+    """Values of this dtype cannot change but through pandas (which copies on write)."""
+    # lazy: loaded with pandas, whose objects alone get here
+    import numpy as np
+
+    if isinstance(dtype, np.dtype):
+        return dtype.kind in _PLAIN_KINDS
+    return (type(dtype).__module__ or "").partition(".")[0] == "pandas"
+
+
+_PLAIN_KINDS = frozenset("biufcmM")
+
+
+def frozen_copy(obj: Any) -> Any | None:
+    """A shallow copy of a pandas frame or series that no later code can change (see the
+    module docstring; it shares the data until the original is written to), or None when pandas does not copy on write or a column (or the
+    index) may hold objects changed in place."""
+    if (type(obj).__module__ or "").partition(".")[0] != "pandas":
+        return None
+    # lazy: only a pandas object gets here, so pandas is loaded
+    import pandas as pd
+
+    if int(pd.__version__.split(".")[0]) < 3 and pd.get_option("mode.copy_on_write") is not True:
+        return None
+    if isinstance(obj, pd.DataFrame):
+        dtypes = list(obj.dtypes)
+    elif isinstance(obj, pd.Series):
+        dtypes = [obj.dtype]
+    else:
+        return None
+    index = obj.index
+    dtypes += list(index.dtypes) if isinstance(index, pd.MultiIndex) else [index.dtype]
+    if not all(map(_plain_dtype, dtypes)):
+        return None
+    return obj.copy(deep=False)
+
+
 def take(named: list[tuple[str, Any]], defer: bool = True) -> CellDatasets:
     """Fingerprint ``named`` (name, object) pairs as they are now; see the module docstring.
 
-    With ``defer``, objects larger than ``INLINE_BYTES`` are hashed on a worker that
-    ``settle()`` waits for; without it, everything is hashed before this returns.
+    With ``defer``, objects larger than ``INLINE_BYTES`` are hashed on a worker: that
+    ``settle()`` waits for (not for the pandas objects `frozen_copy` copies); without it,
+    everything is hashed before this returns.
     """
     if not named:
-        return CellDatasets([], None, [])
+        return CellDatasets([], [])
     # lazy, as every capture: loaded by the first run
     from ..capture.fingerprint import estimated_bytes
 
@@ -102,12 +148,19 @@ def take(named: list[tuple[str, Any]], defer: bool = True) -> CellDatasets:
         (later if defer and estimated_bytes(obj) > INLINE_BYTES else now).append(index)
     for index, fp in zip(now, _fingerprint_all([named[i] for i in now]), strict=True):
         slots[index] = fp
-    if not later:
-        return CellDatasets(slots, None, [])
-    job = _Job(pool().submit(_fingerprint_all, [named[i] for i in later]))
-    with _lock:
-        _pending.add(job)
-    return CellDatasets(slots, job, later)
+    copies = {i: frozen_copy(named[i][1]) for i in later}
+    jobs = []
+    frozen = [i for i in later if copies[i] is not None]
+    if frozen:  # nothing the next code does can change these copies: never waited for
+        work = [(named[i][0], copies[i]) for i in frozen]
+        jobs.append((_Job(pool().submit(_fingerprint_all, work)), frozen))
+    live = [i for i in later if copies[i] is None]
+    if live:  # the originals: settle() holds the next code back until they are hashed
+        job = _Job(pool().submit(_fingerprint_all, [named[i] for i in live]))
+        with _lock:
+            _pending.add(job)
+        jobs.append((job, live))
+    return CellDatasets(slots, jobs)
 
 
 def settle(timeout: float = SETTLE_TIMEOUT_S) -> None:

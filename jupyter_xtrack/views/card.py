@@ -9,6 +9,7 @@ finalised in the background, and the card refreshes itself when they are stored.
 from __future__ import annotations
 
 import html
+import os
 import queue
 import threading
 import uuid
@@ -28,32 +29,48 @@ from ..records.formatting import (
 )
 from ..records.summary import not_stored_text, summary_text
 from ..tracking.session import CONTEXT
-from . import frontend
+from . import activity, frontend
 from .compare_view import comparison_payload
 from .source import current as runs_source
 
 _MAX_ROWS = 40
 REFRESH_TIMEOUT_S = 120.0
-# Cards waiting for their refresh, taken in the order their cells ended by one daemon thread
-# (it may wait minutes for a run's facts; it never holds up the kernel's exit). A cell hands
-# its card over without waiting for a new thread to start, a GIL hand-off that costs the
-# cell milliseconds while the last cell's background work runs.
-_refreshes: queue.SimpleQueue[RunCard] = queue.SimpleQueue()
-_refresher: threading.Thread | None = None
-_refresher_lock = threading.Lock()
+# The longest a stored card waits for a quiet kernel before it becomes its widget anyway.
+WIDGET_WAIT_S = 120.0
 
 
-def _refresh_forever() -> None:
-    while True:
-        _refreshes.get()._refresh()
+class _CardThread:
+    """One daemon thread that takes cards in the order they were queued and calls `step` on
+    each (it may wait minutes; it never holds up the kernel's exit). A cell hands its card
+    over without waiting for a new thread to start, a GIL hand-off that costs the cell
+    milliseconds while the last cell's background work runs."""
+
+    def __init__(self, name: str, step: Callable[[RunCard], None]) -> None:
+        self._name = name
+        self._step = step
+        self._queue: queue.SimpleQueue[RunCard] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def put(self, card: RunCard) -> None:
+        if self._thread is None:
+            with self._lock:
+                if self._thread is None:
+                    self._thread = threading.Thread(
+                        target=self._forever, name=self._name, daemon=True
+                    )
+                    self._thread.start()
+        self._queue.put(card)
+
+    def _forever(self) -> None:
+        while True:
+            self._step(self._queue.get())
 
 
-def _start_refresher() -> None:
-    global _refresher
-    with _refresher_lock:
-        if _refresher is None:
-            _refresher = threading.Thread(target=_refresh_forever, name="xtrack-card", daemon=True)
-            _refresher.start()
+# Cards waiting for their run's facts (shown as HTML as soon as they are stored, so a saved
+# or converted notebook holds them), then for a quiet kernel to become widgets (views/activity).
+_refreshes = _CardThread("xtrack-card", lambda card: card._refresh())
+_swaps = _CardThread("xtrack-card-widget", lambda card: card._become_widget())
 
 
 def _quote(text: str) -> str:
@@ -159,11 +176,16 @@ def _param_rows(run: Any) -> list[list[str]]:
 
 
 def card_payload(
-    run: Any, *, pending: bool = False, lost: Mapping[str, Any] | None = None
+    run: Any,
+    *,
+    pending: bool = False,
+    lost: Mapping[str, Any] | None = None,
+    previous: bool = True,
 ) -> dict[str, Any]:
     """The card's model: JSON-able, small (at most 40 rows per section). `lost`: what this
     process could not store of the run, which outranks the stored count (the run's end,
-    which stores the count, may itself be what was lost)."""
+    which stores the count, may itself be what was lost). `previous`: look up the earlier
+    run of the same cell (store queries that only the widget's compare button needs)."""
     fields = run.summary_fields()
     key_metrics = getattr(run, "key_metrics", None)
     # the headline names the user's metrics; system metrics are listed after them below
@@ -221,8 +243,8 @@ def card_payload(
         "error": (str(error.get("traceback") or error.get("message") or error.get("type"))[-2000:]
                   if error else None),
         # only the widget's compare button reads it, and the pending card is never a widget:
-        # its store queries stay off the cell's path (the refresh computes it)
-        "previous": None if pending else previous_run(run),
+        # its store queries stay off the cell's path (the widget's swap computes it)
+        "previous": previous_run(run) if previous and not pending else None,
         "pending": pending,
         "not_stored": dict(not_stored) if not_stored else None,
         "store": CONTEXT.describe_store(),
@@ -297,18 +319,20 @@ class RunCard:
         """Show the card under the running cell as HTML and text; `refresh_when_stored`
         replaces it with the widget. Building a widget costs the cell a comm and, the first
         time, importing anywidget and ipywidgets (a few hundred ms), so it is built on the
-        refresh thread, off the cell's path."""
+        card's threads, off the cell's path."""
         frontend.display_bundle(self.bundle(widget=False), self.display_id)
 
     def refresh_when_stored(self) -> threading.Event:
-        """On the card thread: wait until the run's facts are stored, then show them, as the
-        widget where widgets work. The event is set once that is done."""
-        if _refresher is None:
-            _start_refresher()
+        """On the card's thread: wait until the run's facts are stored and show them (HTML
+        and text); then, where widgets work, on a second thread once the kernel is quiet
+        (views/activity.py), show the widget in its place. The event is set once both are
+        done."""
         _refreshes.put(self)
         return self.refreshing
 
     def _refresh(self) -> None:
+        """Show the run as stored; hand the card to the widget thread where one may come."""
+        widget_next = False
         try:
             source = runs_source()
             source.wait_pending(REFRESH_TIMEOUT_S)
@@ -319,11 +343,28 @@ class RunCard:
             except LookupError:
                 if lost is None:  # not even its creation could be written: say so
                     raise
-            self.card = card_payload(self.run, lost=lost)
+            self.card = card_payload(self.run, lost=lost, previous=False)
+            frontend.update_bundle(self.bundle(widget=False), self.display_id)
+            # not widgets_enabled(), which imports anywidget: the widget thread checks that
+            widget_next = os.environ.get("XTRACK_WIDGETS", "1") != "0" and frontend.in_kernel()
+        except Exception:  # noqa: BLE001 - the card keeps what it showed
+            pass
+        finally:
+            if widget_next:
+                _swaps.put(self)
+            else:
+                self.refreshing.set()
+
+    def _become_widget(self) -> None:
+        """Once the kernel is quiet: the earlier run of the cell (for the compare button),
+        then the widget in place of the HTML."""
+        try:
+            activity.KERNEL.wait_quiet(WIDGET_WAIT_S)
+            self.card = {**self.card, "previous": previous_run(self.run)}
             if self.widget is not None:
                 self.widget.card = self.card
             frontend.update_bundle(self.bundle(), self.display_id)
-        except Exception:  # noqa: BLE001 - the card keeps what it showed
+        except Exception:  # noqa: BLE001 - the card keeps its HTML
             pass
         finally:
             self.refreshing.set()

@@ -59,3 +59,46 @@ def test_fingerprints_still_running_after_the_timeout_are_marked_late() -> None:
     assert fp["hash"] == _hash(big) and fp["warning"] == LATE_WARNING
     settle()  # and a later settle() has nothing to wait for
     assert not datasets._pending
+
+
+def _busy_pool() -> tuple[threading.Event, list[object]]:
+    """Both fingerprint workers held, so a job stays queued until `release` is set."""
+    release = threading.Event()
+    return release, [datasets.pool().submit(release.wait) for _ in range(2)]
+
+
+def test_a_large_frame_does_not_hold_back_the_next_code_and_is_hashed_as_left() -> None:
+    import pandas as pd
+
+    rows = INLINE_BYTES // 8
+    frame = pd.DataFrame({"a": np.arange(rows, dtype=float), "b": np.ones(rows)})
+    series = pd.Series(np.arange(rows, dtype=np.int64), name="s")
+    expected = [_hash(frame), _hash(series)]
+    release, blockers = _busy_pool()
+    try:
+        taken = take([("frame", frame), ("series", series)])
+        assert not datasets._pending  # settle(), before the next code, has nothing to wait for
+        # the next code changes both, in place, before any worker has looked at them
+        frame.iloc[0, 0] = -1.0
+        frame["b"] += 1
+        frame["c"] = 0
+        series.iloc[:10] = 7
+    finally:
+        release.set()
+    for blocker in blockers:
+        blocker.result()  # type: ignore[attr-defined]
+    assert [d["hash"] for d in taken.result()] == expected
+    assert _hash(frame) != expected[0] and _hash(series) != expected[1]
+
+
+def test_frames_of_objects_and_arrays_still_wait_for_settle() -> None:
+    import pandas as pd
+
+    rows = INLINE_BYTES // 8
+    objects = pd.DataFrame({"o": np.array([[i] for i in range(rows)] + [None], dtype=object)[:-1]})
+    array = np.ones(rows + 1)
+    taken = take([("objects", objects), ("array", array)])
+    assert datasets.frozen_copy(objects) is None and datasets.frozen_copy(array) is None
+    assert datasets._pending
+    settle()
+    assert not datasets._pending and len(taken.result()) == 2

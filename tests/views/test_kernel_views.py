@@ -93,6 +93,38 @@ def test_cell_without_logging_shows_no_chart(kernel: Kernel) -> None:
     assert views_by_kind(later).get("card")
 
 
+def test_card_becomes_a_widget_only_once_the_kernel_is_quiet(kernel: Kernel) -> None:
+    """The stored facts reach the card's HTML while the next cell runs (a converted notebook
+    keeps them); its widget, whose messages would slow that cell, waits until no cell runs."""
+    kernel.execute("from jupyter_xtrack.views import activity\nactivity.LONG_CELL_S = 600.0")
+    try:
+        msgs = kernel.execute("%%track --name quiet_swap\nx = 2")
+        card = outputs(msgs)[-1]
+        display_id = card["transient"]["display_id"]
+        # the next cell runs until the card shows the stored run, then a little longer
+        msgs += kernel.execute(
+            "from jupyter_xtrack.views import cell\nimport time\nc = cell.LAST.card\n"
+            "for _ in range(1200):\n"
+            "    if not c.card['pending']:\n        break\n    time.sleep(0.05)\n"
+            "time.sleep(0.5)\nprint(c.card['pending'], c.widget is None, c.refreshing.is_set())"
+        )
+        printed = [m["content"]["text"] for m in msgs if m["msg_type"] == "stream"]
+        assert printed[-1].split() == ["False", "True", "False"]
+        updates = [
+            u
+            for u in outputs(msgs, "update_display_data")
+            if u["transient"]["display_id"] == display_id
+        ]
+        assert updates and all(WIDGET_MIME not in u["data"] for u in updates)
+        assert "quiet_swap" in updates[-1]["data"]["text/plain"]
+        # idle now: the widget takes the HTML's place
+        later, widget = card_widget(kernel, msgs, card)
+        state = comm_opens(later)[widget_id(widget)]["card"]
+        assert state["pending"] is False and state["name"] == "quiet_swap"
+    finally:
+        kernel.execute("activity.LONG_CELL_S = 2.0")
+
+
 def test_card_refreshes_with_input_hashes_and_compares_with_previous(kernel: Kernel) -> None:
     kernel.execute("open('data.csv', 'w').write('a,b\\n1,2\\n')")
     cell = "%%track --name reader\nrows = open('data.csv').read().splitlines()\nn = len(rows)"

@@ -1,0 +1,62 @@
+"""Whether the kernel is running the user's code, for work that should wait until it is not.
+
+Turning a run card into its widget sends a comm open, the widget's state and a display
+update, and the first time imports anywidget and ipywidgets: 10-20 ms of GIL and messaging
+that, done while the next cell of a Run All runs, is paid by that cell. The kernel hooks
+report here when a cell starts and ends (`kernel/hooks.py`), and the card thread waits for
+`wait_quiet()`: no code for `QUIET_S` (Run All sends the next cell within milliseconds of
+the last reply, a person takes longer), or a cell running for `LONG_CELL_S` already, whose
+time those milliseconds no longer change. Outside a kernel nothing reports: always quiet.
+"""
+
+from __future__ import annotations
+
+import time
+
+__all__ = ["LONG_CELL_S", "QUIET_S", "KernelActivity", "KERNEL"]
+
+QUIET_S = 0.3
+LONG_CELL_S = 2.0
+
+
+class KernelActivity:
+    """When the running cell started (None: none runs) and when code last ran. Written by
+    the kernel's main thread, read by the card thread: one tuple, swapped whole, no lock
+    (a lock would be one more GIL hand-off on the cell's path)."""
+
+    def __init__(self) -> None:
+        self._state: tuple[float | None, float] = (None, time.monotonic() - QUIET_S)
+
+    def cell_started(self) -> None:
+        now = time.monotonic()
+        self._state = (now, now)
+
+    def cell_ended(self) -> None:
+        self._state = (None, time.monotonic())
+
+    def code_ran(self) -> None:
+        """A silent execute or any code outside a cell: not idle just now."""
+        running, _ = self._state
+        self._state = (running, time.monotonic())
+
+    def quiet_at(self) -> float:
+        """The monotonic time from which the kernel counts as quiet, as things stand."""
+        running, last = self._state
+        return last + QUIET_S if running is None else running + LONG_CELL_S
+
+    def wait_quiet(self, timeout: float) -> bool:
+        """Return True once the kernel is quiet, False after `timeout` seconds if it never
+        was. Looks again at least every `QUIET_S`: a cell that started moves the moment
+        later, one that ended moves it earlier (nothing on the cell's path wakes us)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            now = time.monotonic()
+            due = self.quiet_at()
+            if now >= due:
+                return True
+            if now >= deadline:
+                return False
+            time.sleep(min(due, deadline, now + QUIET_S) - now)
+
+
+KERNEL = KernelActivity()  # the one kernel this process is

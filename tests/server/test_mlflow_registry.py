@@ -9,9 +9,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 from jupyter_xtrack.registry import Registry
+from jupyter_xtrack.registry.loading import load_version
 from jupyter_xtrack.store import open_store
 
 from .conftest import Populated
@@ -79,6 +81,9 @@ async def test_mlflow_client_registers_models_in_xtrack(
         # Who moved each alias: the Jupyter user of the request.
         assert {h.user for h in registry.history("churn")} == {out["jupyter_user"]}
         assert store.get_tag(runs[0], "team") is None
+        # xtrack loads what MLflow's client registered: the estimator MLflow saved.
+        model = load_version(champion, store, trusted=True)
+        assert model.predict(np.array([[0.0], [5.0]])).tolist() == out["by_alias"]
     finally:
         store.close()
 

@@ -22,6 +22,7 @@ import re
 import time
 from typing import Any
 
+from ...registry.artifacts import MLFLOW_FOLDER
 from ...store.contract import RunStore
 from ...store.registry import (
     ModelRecord,
@@ -40,7 +41,7 @@ from .service import MlflowService
 from .validation import MAX_TAG_VALUE_LENGTH, check_key, check_value
 
 MLMODEL = "MLmodel"
-FORMAT = "mlflow"  # the `format` of a version registered through MLflow (a model folder)
+FORMAT = MLFLOW_FOLDER  # the `format` of a version registered through MLflow (a model folder)
 _LOGGED_MODEL_DIR = re.compile(r"^models/(?P<model>m-[0-9a-f]{32}-[0-9a-f]{8})$")
 _NO_STAGES = (
     "xtrack has no model stages (MLflow deprecated them): point an alias at the version "

@@ -1,6 +1,6 @@
 """The model registry over REST: list and search models, one model with its versions (each
 with its run's metrics and data), aliases and alias history, register a run's model, move
-an alias. The server reads and writes registry records only: it never loads (unpickles) a
+an alias or remove it. The server reads and writes registry records only: it never loads (unpickles) a
 model."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Any, cast
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from ..registry import Registry
+from ..registry import AliasChange, Registry
 from ..registry.artifacts import is_model_like
 from ..store.contract import RunStore
 from ..store.errors import UnknownRunError
@@ -151,6 +151,15 @@ def move_alias(
         if value is not None and not isinstance(value, str):
             raise RequestError(400, f"{field} must be a string")
     change = _registry(reader).set_alias(name, alias, version, reason=reason, evaluation=evaluation)
+    return _change(change)
+
+
+def delete_alias(reader: StoreReader, name: str, alias: str, reason: str | None) -> dict[str, Any]:
+    """Remove `alias` from the model; the removal (to no version) goes in the history."""
+    return _change(_registry(reader).delete_alias(name, alias, reason=reason))
+
+
+def _change(change: AliasChange) -> dict[str, Any]:
     return cast(dict[str, Any], jsonable({**vars(change), "at": change.at.timestamp()}))
 
 
@@ -207,6 +216,12 @@ class ModelAliasHandler(_ModelsHandler):
         """Move an alias to a version, with a reason (application/json only)."""
         body = self.json_object('{"version": 3, "reason": "better AUC"}')
         await self.answer(move_alias, name, alias, body)
+
+    @web.authenticated
+    @authorized
+    async def delete(self, name: str, alias: str) -> None:
+        """Remove an alias; ?reason= says why, kept in the alias history."""
+        await self.answer(delete_alias, name, alias, self.get_argument("reason", None))
 
 
 class RunModelsHandler(_ModelsHandler):

@@ -159,3 +159,34 @@ async def test_errors_name_the_problem(jp_fetch: Any, populated: Populated) -> N
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     assert code == 415
+
+
+async def test_delete_an_alias_with_a_reason_kept_in_the_history(
+    jp_fetch: Any, api: Any, check_schema: Any, populated: Populated
+) -> None:
+    await _send(jp_fetch, "POST", "models", {"run": "1", "name": "churn", "aliases": ["champion"]})
+    resp = await jp_fetch(
+        *API.split("/"),
+        "models",
+        "churn",
+        "aliases",
+        "champion",
+        method="DELETE",
+        params={"reason": "retired: drift"},
+    )
+    removed = check_schema("AliasChange", json.loads(resp.body))
+    assert (removed["alias"], removed["from_version"], removed["to_version"]) == (
+        "champion",
+        1,
+        None,
+    )
+    detail = await api("models/churn", "ModelDetail")
+    assert detail["model"]["aliases"] == {}
+    assert [(h["from_version"], h["to_version"], h["reason"]) for h in detail["history"]] == [
+        (None, 1, "set when registered"),
+        (1, None, "retired: drift"),
+    ]
+    code, body = await error_of(jp_fetch, "models", "churn", "aliases", "champion", method="DELETE")
+    assert (code, body["reason"]) == (404, "unknown_model") and "no alias" in body["message"]
+    code, body = await error_of(jp_fetch, "models", "churn", "aliases", "latest", method="DELETE")
+    assert code in (400, 404)

@@ -11,6 +11,7 @@ from typing import Any, cast
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
+from ..facts import Fact
 from ..registry import AliasChange, Registry
 from ..registry.artifacts import is_model_like
 from ..store.contract import RunStore
@@ -71,7 +72,8 @@ def model_detail(reader: StoreReader, name: str) -> dict[str, Any]:
 
 
 def _with_run(store: RunStore, version: ModelVersionRecord) -> dict[str, Any]:
-    """A version with the run that made it: brief, metrics, inputs and datasets."""
+    """A version with the run that made it: brief, metrics, inputs and datasets, and whether
+    it has an evaluation report (the sidebar links to it)."""
     run: dict[str, Any] | None = None
     if version["run_id"]:
         try:
@@ -87,6 +89,7 @@ def _with_run(store: RunStore, version: ModelVersionRecord) -> dict[str, Any]:
                     for f in record.get("inputs") or []
                 ],
                 "datasets": record.get("datasets") or [],
+                "evaluated": bool(record.get(Fact.EVALUATION)),
             }
     return {**version, "run": run}
 

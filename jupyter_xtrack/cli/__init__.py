@@ -10,7 +10,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from . import hygiene, models, reproduce, runs
+from . import hygiene, interop, models, reproduce, runs
+from . import sync as team_sync
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,6 +23,8 @@ def build_parser() -> argparse.ArgumentParser:
     hygiene.register(sub)
     reproduce.register(sub)
     models.register(sub)
+    interop.register(sub)
+    team_sync.register(sub)
     return parser
 
 

@@ -7,7 +7,16 @@ import argparse
 from typing import TYPE_CHECKING, Any
 
 from ..records.formatting import fmt_bytes, fmt_short
-from .runs import _dump, _fail, _reading_store, _store, _user_errors, _when, render_table
+from .runs import (
+    _dump,
+    _fail,
+    _reading_store,
+    _store,
+    _user_errors,
+    _when,
+    render_table,
+    store_options,
+)
 
 if TYPE_CHECKING:
     from ..registry import AliasChange, ModelVersion
@@ -32,13 +41,7 @@ _MODEL_LIBRARIES = (
 
 def register(sub: Any) -> None:
     """Add `models register/ls/show/alias/history` to the `xtrack` parser."""
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--store",
-        help="store folder or sqlite:/// URL (default: $XTRACK_STORE, "
-        "else .xtrack/ at the root of the current git repository)",
-    )
-    common.add_argument("--json", action="store_true", help="machine-readable output")
+    common = store_options(json=True)
     models = sub.add_parser("models", help="the model registry: versions, aliases, lineage")
     cmds = models.add_subparsers(dest="models_command", metavar="SUBCOMMAND", required=True)
 

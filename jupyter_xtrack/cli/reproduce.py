@@ -9,17 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from ..records.run import Run
-from .runs import _dump, _fail, _store, _user_errors
+from .runs import _dump, _fail, _store, _user_errors, store_options
 
 
 def register(sub: Any) -> None:
     """Add `reproduce` and `checkout` to the `xtrack` parser."""
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--store",
-        help="store folder or sqlite:/// URL (default: $XTRACK_STORE, "
-        "else .xtrack/ at the root of the current git repository)",
-    )
+    common = store_options()
 
     p = sub.add_parser(
         "reproduce",

@@ -17,12 +17,20 @@ from ..records.run import Run
 from ..records.summary import detail_text
 
 
-def register(sub: Any) -> None:
-    """Add `ls`, `show`, `compare`, `rm` and `gc` to the `xtrack` parser."""
+def store_options(*, json: bool = False) -> argparse.ArgumentParser:
+    """The options every command that opens a store shares (`--store`, and `--json` where the
+    command can answer in JSON), as a parent parser."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--store", help="store folder or sqlite:/// URL (default: $XTRACK_STORE, "
                         "else .xtrack/ at the root of the current git repository)")
-    common.add_argument("--json", action="store_true", help="machine-readable output")
+    if json:
+        common.add_argument("--json", action="store_true", help="machine-readable output")
+    return common
+
+
+def register(sub: Any) -> None:
+    """Add `ls`, `show`, `compare`, `rm` and `gc` to the `xtrack` parser."""
+    common = store_options(json=True)
 
     p = sub.add_parser("ls", parents=[common], help="list runs (optionally filtered)")
     p.add_argument("filter", nargs="?", help="e.g. \"metrics.acc > 0.9 and params.model = 'rf'\"")

@@ -178,7 +178,8 @@ class RunsHandler(XTrackHandler):
     @authorized
     async def get(self) -> None:
         """A page of runs: filter (repeatable: all must match), order_by, offset, limit,
-        columns, experiment, parent, group_by."""
+        columns, experiment, parent, group_by, nest (1: a filter's matched children under
+        their parents)."""
         limit = self.int_arg("limit", 100) or 0
         offset = self.int_arg("offset", 0) or 0
         page = await self.reader.call(
@@ -192,6 +193,7 @@ class RunsHandler(XTrackHandler):
             self.get_argument("experiment", None),
             self.get_argument("parent", None),
             self.get_argument("group_by", None),
+            self.get_argument("nest", "") == "1",
         )
         self.reply(page)
 

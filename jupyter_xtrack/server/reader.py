@@ -39,7 +39,7 @@ from ..store.blobs import hashes_in
 from ..store.codec import dumps
 from ..store.errors import BlobUnavailableError, StoreError
 from ..store.location import check_store_folder
-from ..store.query import compile_filter, compile_order, resolve_field
+from ..store.query import MAX_FILTER_CHARS, as_filter, compile_filter, compile_order, resolve_field
 from ..store.table import BASE_COLUMNS, is_system_column
 from .config import XTrack
 from .downsample import downsample_history
@@ -174,13 +174,15 @@ class StoreReader:
         experiment: str | None = None,
         parent_id: str | None = None,
         group_by: str | None = None,
+        nest: bool = False,
     ) -> dict[str, Any]:
         """One page of runs: base columns plus the params/metrics/tags columns matching
         `columns` (globs; None means all), with the total the filter matched. Each row
         has `children_count`; `system` lists the columns that are the tracker's
         bookkeeping. With `group_by`, `groups` splits every matched run by that column
         (see server/groups.py), aggregating the metrics that `columns` selects (globs
-        allowed; all metrics when absent)."""
+        allowed; all metrics when absent). With `nest` and a filter, the page lists the
+        top of the matched runs' tree (see `_nested`)."""
         limit = max(0, min(limit, self.config.max_page))
         offset = max(0, offset)
         store = self.store()
@@ -192,6 +194,10 @@ class StoreReader:
                     "limit": limit, "store_state": "missing",
                     **({"groups": [], "truncated": False} if group_by else {})}
         order = [o.strip() for o in order_by.split(",") if o.strip()] if order_by else None
+        nesting = None
+        if nest and filter and not parent_id and not group_by:
+            nesting = _nested(store, filter, experiment)
+            filter = nesting.top_filter if nesting else filter
         marker = f"tags.{NOT_STORED_TAG}"  # read always: it decides `incomplete`
         extra = columns is not None and marker not in columns
         table = store.query_runs(
@@ -204,6 +210,8 @@ class StoreReader:
         for row in rows:
             row["incomplete"] = bool(row.pop(marker) if extra else row.get(marker))
             row["children_count"] = counts.get(row["id"], 0)
+        if nesting is not None:
+            nesting.mark(rows)
         shown = [c for c in table.columns if not (extra and c == marker)]
         page = {
             "runs": jsonable(rows),
@@ -214,6 +222,10 @@ class StoreReader:
             "limit": limit,
             "store_state": "ok",
         }
+        if nest and filter and not parent_id and not group_by:
+            page["nested"] = nesting is not None
+            if nesting is not None:
+                page["matched"] = nesting.matched(table.total)
         if group_by:
             page.update(self._groups(store, filter, experiment, parent_id, group_by, columns))
         return page
@@ -258,6 +270,7 @@ class StoreReader:
                 if producer_id is not None:
                     producer = _brief(store.get_run(producer_id))
             entry["producer"] = producer
+        detail[Fact.DATASETS] = _datasets_with_producers(store, record)
         detail["parent"] = _brief(store.get_run(record["parent_id"])) if record.get(
             "parent_id") else None
         detail["metric_keys"] = sorted(record.get("metrics") or {})
@@ -361,10 +374,32 @@ class StoreReader:
             "sections": sections,
             "code_diffs": comparison.code_diffs,
             "histories": histories,
-            "directions": {name: metric_direction(name) for name in sections.get("metrics", {})},
+            **self._directions(store, runs, list(sections.get("metrics", {}))),
             "log_params": self._log_params(store, runs),
             "param_marks": _compare_marks([r.param_marks for r in runs]),
+            # Which runs carry an xt.evaluate report: the sidebar fetches those runs' details
+            # for its Evaluation overlay (the reports, with their curves, are too large to send
+            # for up to MAX_COMPARE runs here).
+            "evaluated": [r.id for r in runs if r.record.get(Fact.EVALUATION)],
         }))
+
+    @staticmethod
+    def _directions(store: RunStore, runs: Sequence[Any], names: list[str]) -> dict[str, Any]:
+        """Which way each metric is better (`directions`) and how that is known
+        (`direction_sources`): "recorded" when a search among the runs or their parents
+        optimised that metric in a stated direction, "name" when only the name says it
+        (optimize/scoring.py), null when neither does (the user may say it in Compare)."""
+        recorded = _searched_directions(store, runs)
+        directions: dict[str, str | None] = {}
+        sources: dict[str, str | None] = {}
+        for name in names:
+            direction = recorded.get(name)
+            source = "recorded" if direction else None
+            if direction is None:
+                direction = metric_direction(name)
+                source = "name" if direction else None
+            directions[name], sources[name] = direction, source
+        return {"directions": directions, "direction_sources": sources}
 
     @staticmethod
     def _log_params(store: RunStore, runs: Sequence[Any]) -> list[str]:
@@ -580,6 +615,110 @@ def _unavailable(exc: BlobUnavailableError) -> RequestError:
     if exc.refused:
         return RequestError(403, str(exc), reason="bad_path")
     return RequestError(404, str(exc), reason="missing_blob")
+
+
+class _Nesting:
+    """A filter's matches as a tree: the matched runs without a parent and the parents of
+    the matched children (`top_filter` selects both), each parent with how many of its
+    children matched; a parent that does not match itself is shown as `context`."""
+
+    def __init__(self, filter: str, matched_children: dict[str, int], matched_parents: set[str]):
+        self.matched_children = matched_children
+        self.matched_parents = matched_parents
+        roots = f"({as_filter(filter)}) and parent_id = null"
+        if matched_children:
+            ids = ", ".join(f"'{pid}'" for pid in matched_children)
+            roots = f"({roots}) or id in ({ids})"
+        self.top_filter = roots
+
+    def matched(self, top_total: int) -> int:
+        """How many runs the filter matched, from the number of top rows: those that are
+        not context, plus the matched children."""
+        context = len(self.matched_children) - len(self.matched_parents)
+        return top_total - context + sum(self.matched_children.values())
+
+    def mark(self, rows: list[dict[str, Any]]) -> None:
+        """Set each top row's `context` and count only its children the filter matched
+        (those its expansion lists, the client asking with the same filter)."""
+        for row in rows:
+            rid = row["id"]
+            row["children_count"] = self.matched_children.get(rid, 0)
+            row["context"] = rid in self.matched_children and rid not in self.matched_parents
+
+
+def _nested(store: RunStore, filter: str, experiment: str | None) -> _Nesting | None:
+    """The tree of `filter`'s matches (see `_Nesting`), or None when its parents are too
+    many to name in one filter (then the page stays flat and says `nested: false`).
+
+    Two reads besides the page: the matched children's parent ids (the filter's own
+    scan, base columns only), and which of those parents match themselves (by id)."""
+    compile_filter(filter)  # errors point into what the user typed, not the filter built here
+    children = store.query_runs(
+        f"({as_filter(filter)}) and parent_id != null", experiment=experiment, columns=[]
+    ).columns["parent_id"]
+    counts: dict[str, int] = {}
+    for pid in children:
+        counts[pid] = counts.get(pid, 0) + 1
+    nesting = _Nesting(filter, counts, set())
+    if len(nesting.top_filter) > MAX_FILTER_CHARS:
+        return None
+    if counts:
+        ids = ", ".join(f"'{pid}'" for pid in counts)
+        matched = store.query_runs(
+            f"({as_filter(filter)}) and id in ({ids})", experiment=experiment, columns=[]
+        ).columns["id"]
+        nesting.matched_parents = set(matched)
+    return nesting
+
+
+# Where a search records the metric it optimised and its direction: a job's tags, then a
+# sweep's tag and params, then AutoML's param (whose direction is its scorer's, in the job tags).
+_SEARCH_METRIC = (("tags", "xtrack.job.metric"), ("params", "sweep.metric"),
+                  ("params", "automl.metric"))
+_SEARCH_DIRECTION = (("tags", "xtrack.job.direction"), ("tags", "xtrack.sweep.direction"),
+                     ("params", "sweep.direction"))
+
+
+def _first_of(record: Mapping[str, Any], places: Sequence[tuple[str, str]]) -> Any:
+    for section, key in places:
+        value = (record.get(section) or {}).get(key)
+        if value:
+            return value
+    return None
+
+
+def _searched_directions(store: RunStore, runs: Sequence[Any]) -> dict[str, str]:
+    """metric -> direction, as the sweeps and AutoML searches among `runs` (or their
+    parents, for trials) recorded them; each parent is read once."""
+    records: list[Mapping[str, Any]] = [{"tags": r.tags, "params": r.params} for r in runs]
+    for parent in dict.fromkeys(r.parent_id for r in runs if r.parent_id):
+        try:
+            records.append(store.get_run(parent))
+        except StoreError:
+            continue  # deleted since: its trials still compare
+    out: dict[str, str] = {}
+    for record in records:
+        metric = _first_of(record, _SEARCH_METRIC)
+        direction = _first_of(record, _SEARCH_DIRECTION)
+        if isinstance(metric, str) and direction in ("maximize", "minimize"):
+            out.setdefault(metric, direction)
+    return out
+
+
+def _datasets_with_producers(store: RunStore, record: Mapping[str, Any]) -> list[Any]:
+    """The run's in-memory datasets, each with the earlier run that produced its content
+    (`RunStore.dataset_producer`), or None when this run is the first to hold it."""
+    out: list[Any] = []
+    for entry in record.get(Fact.DATASETS) or []:
+        if isinstance(entry, Mapping):
+            digest, producer = entry.get("hash"), None
+            if isinstance(digest, str) and digest:
+                producer_id = store.dataset_producer(digest, run_id=record["id"])
+                if producer_id is not None:
+                    producer = _brief(store.get_run(producer_id))
+            entry = {**entry, "producer": producer}
+        out.append(entry)
+    return out
 
 
 def _brief(record: Mapping[str, Any]) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol
 
 import xxhash
 
@@ -47,6 +47,39 @@ def check_hash(h: object) -> str:
             "digits (as returned by put_blob)"
         )
     return h
+
+
+class Blobs(Protocol):
+    """What the Store asks of its blobs, wherever they live: `BlobStore` (a local or shared
+    folder) and `remote_blobs.FsspecBlobStore` (any fsspec URL) implement it."""
+
+    def path(self, h: str) -> Path:
+        """Where blob `h`'s local file is (or would be) placed; unchecked."""
+        ...
+
+    def exists(self, h: str) -> bool:
+        """True when blob `h` is stored."""
+        ...
+
+    def put(self, data: bytes | bytearray | memoryview) -> str:
+        """Store `data` once and return its hash."""
+        ...
+
+    def put_file(self, source: str | os.PathLike[str]) -> tuple[str, int]:
+        """Store a file, streamed, and return (hash, size)."""
+        ...
+
+    def get(self, h: str) -> bytes:
+        """Blob `h`'s bytes, checked (BlobUnavailableError when missing or refused)."""
+        ...
+
+    def resolve(self, h: str) -> Path:
+        """A checked local regular file holding blob `h`."""
+        ...
+
+    def remove_except(self, keep: Iterable[str], *, min_age_s: float) -> tuple[int, int]:
+        """Delete unreferenced blobs older than `min_age_s`; (count, bytes)."""
+        ...
 
 
 class BlobStore:

@@ -112,12 +112,24 @@ class RunStore(Protocol):
         """The newest run (other than `exclude_run`) that wrote a file with `file_hash`."""
         ...
 
+    def dataset_producer(self, fingerprint: str, *, run_id: str) -> str | None:
+        """The earliest run created before `run_id` whose datasets fact holds `fingerprint`
+        (an in-memory object's content hash): the run that produced that content, or None
+        when `run_id` is the first to hold it. Cheap: an index lookup, kept in step with the
+        datasets fact by `set_facts`."""
+        ...
+
     def put_blob(self, data: bytes | bytearray | memoryview) -> str:
         """Store bytes once per distinct content; return their hash."""
         ...
 
     def put_blob_file(self, path: str | os.PathLike[str]) -> tuple[str, int]:
         """Store a file as a blob, streaming it; return (hash, size)."""
+        ...
+
+    def has_blob(self, h: str) -> bool:
+        """True when blob `h` is stored (ValueError if `h` is malformed): lets a copy
+        between stores skip blobs the target holds already."""
         ...
 
     def get_blob(self, h: str) -> bytes:

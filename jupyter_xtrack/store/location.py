@@ -11,7 +11,13 @@ from .errors import StoreError
 
 STORE_DIRNAME = ".xtrack"
 ENV_VAR = "XTRACK_STORE"
+ARTIFACTS_ENV_VAR = "XTRACK_ARTIFACTS"
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+# The userinfo of a URL anywhere in a text: `scheme://user:secret@` -> `scheme://***@`.
+_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s'\"]*@")
+# Environment variables whose values must never appear in an error message.
+_SECRET_ENV_VARS = ("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AZURE_STORAGE_KEY",
+                    "AZURE_STORAGE_SAS_TOKEN")
 
 
 def default_store_path(start_dir: str | os.PathLike[str]) -> Path:
@@ -50,6 +56,44 @@ def store_root(
     return full
 
 
+def redact(text: str) -> str:
+    """`text` with the userinfo of every URL in it replaced by `***`, so that a URL carrying
+    `user:secret@` can be shown in an error or a summary."""
+    return _USERINFO.sub(r"\1***@", text)
+
+
+def secrets_of(url: str) -> list[str]:
+    """The secrets an error about `url` must not show: the URL's password and the values
+    of the usual cloud credential variables of the environment (longest first)."""
+    found = [urlsplit(url).password or ""]
+    found += [os.environ.get(name, "") for name in _SECRET_ENV_VARS]
+    return sorted({s for s in found if len(s) >= 4}, key=len, reverse=True)
+
+
+def artifacts_url(artifacts: str | os.PathLike[str] | None) -> str | None:
+    """Where blobs go: `artifacts`, else `$XTRACK_ARTIFACTS`, else None (the store's own
+    `blobs/` folder)."""
+    if artifacts is not None:
+        return os.fspath(artifacts) or None
+    return os.environ.get(ARTIFACTS_ENV_VAR) or None
+
+
+def artifacts_folder(artifacts: str) -> Path | None:
+    """The local folder an artifacts location names (a path, or `file://` URL, absolute
+    after `~` expansion), or None for any other URL (an fsspec filesystem)."""
+    if not _URL.match(artifacts):
+        return Path(os.path.abspath(os.path.expanduser(artifacts)))
+    parts = urlsplit(artifacts)
+    if parts.scheme.lower() != "file":
+        return None
+    if parts.netloc not in ("", "localhost") or not parts.path:
+        raise StoreError(
+            f"artifacts URL {redact(artifacts)!r} must name a local folder: write "
+            "file:///abs/path (three slashes)"
+        )
+    return Path(os.path.abspath(unquote(parts.path)))
+
+
 DAMAGED_SUFFIX = ".damaged-"
 
 
@@ -82,15 +126,16 @@ def _path_from_url(url: str) -> str:
         kind = scheme.split("+")[0]
         raise StoreError(
             f"{kind} stores are not supported yet: jupyter_xtrack keeps runs in a local folder "
-            f"(SQLite + blobs). Give a folder path or sqlite:///abs/path instead of {url!r}."
+            f"(SQLite + blobs). Give a folder path or sqlite:///abs/path instead of "
+            f"{redact(url)!r}."
         )
     if parts.netloc not in ("", "localhost"):
         raise StoreError(
-            f"store URL {url!r} names host {parts.netloc!r}; only local stores are supported: "
+            f"store URL {redact(url)!r} names host {parts.hostname!r}; only local stores are supported: "
             "write sqlite:///abs/path (three slashes)."
         )
     if not parts.path:
-        raise StoreError(f"store URL {url!r} has no path; write sqlite:///abs/path")
+        raise StoreError(f"store URL {redact(url)!r} has no path; write sqlite:///abs/path")
     path = unquote(parts.path)
     # sqlite:////abs/path (SQLAlchemy's absolute form) leaves a doubled slash.
     return "/" + path.lstrip("/") if path.startswith("/") else path

@@ -10,6 +10,8 @@ Version history:
      last values and chunked histories, tags, facts, files, artifacts.
   2. archived notebook outputs (for the git filter) and the run-by-cell index.
   3. the model registry: models, versions, aliases, alias history, tags (store/registry.py).
+  4. the in-memory dataset index (`datasets`: run, fingerprint), filled from each run's
+     datasets fact, so that a fingerprint finds the run that produced it.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from ..facts import Fact
+from .codec import loads
 from .connection import write_transaction
 from .errors import StoreError
 from .registry import SCHEMA as REGISTRY_SCHEMA
@@ -130,6 +134,36 @@ CREATE INDEX runs_cell ON runs(cell_id, number) WHERE cell_id IS NOT NULL;
 """
 
 
+_V4 = """
+-- One row per distinct fingerprint in a run's datasets fact (store.set_facts keeps it in
+-- step with the fact). The index answers "the earliest run holding this content".
+CREATE TABLE datasets (
+    run INTEGER NOT NULL, hash TEXT NOT NULL,
+    UNIQUE (run, hash)
+);
+CREATE INDEX datasets_hash ON datasets(hash, run);
+"""
+
+
+def dataset_hashes(fact: object) -> list[str]:
+    """The distinct fingerprints of a datasets fact (a list of {name, kind, hash, ...}),
+    in order; entries without a hash (objects that could not be hashed) have none."""
+    if not isinstance(fact, list):
+        return []
+    hashes = (d.get("hash") for d in fact if isinstance(d, dict))
+    return list(dict.fromkeys(h for h in hashes if isinstance(h, str) and h))
+
+
+def _v4(conn: sqlite3.Connection) -> None:
+    """Migration 4: the dataset index, filled from the datasets facts already stored."""
+    _run_script(_V4)(conn)
+    rows = conn.execute("SELECT run, data FROM facts WHERE kind = ?", (Fact.DATASETS,)).fetchall()
+    conn.executemany(
+        "INSERT OR IGNORE INTO datasets(run, hash) VALUES (?, ?)",
+        [(run, h) for run, data in rows for h in dataset_hashes(loads(data))],
+    )
+
+
 def _run_script(script: str) -> Callable[[sqlite3.Connection], None]:
     # executescript() would COMMIT the surrounding transaction; run statement by statement.
     code = "\n".join(ln for ln in script.splitlines() if not ln.strip().startswith("--"))
@@ -154,6 +188,7 @@ MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _run_script(_V1),
     2: _run_script(_V2),
     3: _v3_model_registry,
+    4: _v4,
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

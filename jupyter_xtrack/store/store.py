@@ -22,7 +22,7 @@ from typing import Any
 
 from ..facts import KINDS, Fact
 from . import metrics as metric_store
-from .blobs import BlobStore, check_hash, hashes_in
+from .blobs import check_hash, hashes_in
 from .codec import dumps, loads
 from .connection import connect, is_busy, store_error, write_transaction
 from .errors import ReadOnlyStoreError, StoreError, UnknownRunError
@@ -34,11 +34,18 @@ from .liveness import (
     process_alive,
     this_host,
 )
-from .location import DAMAGED_SUFFIX, check_store_folder, moved_aside_databases, store_root
+from .location import (
+    DAMAGED_SUFFIX,
+    artifacts_url,
+    check_store_folder,
+    moved_aside_databases,
+    store_root,
+)
 from .query import INT64_MAX, INT64_MIN, RUN_STATUSES, compile_filter, compile_order
 from .registry import BLOBS_QUERY as REGISTERED_BLOBS
 from .registry import RegistryTables
-from .schema import SCHEMA_VERSION, check_not_newer, migrate, schema_version
+from .remote_blobs import open_blob_store
+from .schema import SCHEMA_VERSION, check_not_newer, dataset_hashes, migrate, schema_version
 from .summary import NAMESPACES, Summaries
 from .table import BASE_COLUMNS, BASE_SQL, RunTable, build_table, fetch_columns, namespaces_needed
 
@@ -61,6 +68,7 @@ def open_store(
     *,
     start_dir: str | os.PathLike[str] | None = None,
     read_only: bool = False,
+    artifacts: str | os.PathLike[str] | None = None,
 ) -> Store:
     """Open (creating if needed) the store at `path`.
 
@@ -72,10 +80,13 @@ def open_store(
     there). `read_only` opens an existing store without writing anything (see
     `open_store_for_reading`). StoreError (naming the path and the fix) when it cannot be
     created, written or read; ReadOnlyStoreError when it cannot be written.
+    `artifacts` (else `$XTRACK_ARTIFACTS`) puts the blobs elsewhere: a folder, `file://`
+    URL or any fsspec URL (`s3://bucket/prefix`; store/remote_blobs.py).
     """
     root = check_store_folder(store_root(path, start_dir))
+    artifacts = artifacts_url(artifacts)
     if read_only:
-        return _open_read_only(root)
+        return _open_read_only(root, artifacts)
     try:
         root.mkdir(parents=True, exist_ok=True)
         (root / "blobs").mkdir(exist_ok=True)
@@ -87,7 +98,7 @@ def open_store(
             f"cannot create store {root} ({exc.strerror or exc}); choose a writable folder "
             "with XTRACK_STORE=/path (or %xtrack store /path)"
         ) from exc
-    store = Store(root)
+    store = Store(root, artifacts=artifacts)
     try:
         with _opening(root):
             moved = _move_aside_if_empty(store.db_path)
@@ -118,8 +129,8 @@ def open_store_for_reading(
         return open_store(path, start_dir=start_dir, read_only=True)
 
 
-def _open_read_only(root: Path) -> Store:
-    store = Store(root, read_only=True)
+def _open_read_only(root: Path, artifacts: str | None) -> Store:
+    store = Store(root, read_only=True, artifacts=artifacts)
     if not store.db_path.is_file():
         raise StoreError(
             f"there is no store at {root} (no xtrack.db) to read; track a cell first, or "
@@ -198,11 +209,13 @@ class Store(RegistryTables):
     """One run store (see the module docstring). Open it with `open_store`. The model
     registry's methods come from `RegistryTables` (store/registry.py)."""
 
-    def __init__(self, root: Path, *, read_only: bool = False) -> None:
+    def __init__(
+        self, root: Path, *, read_only: bool = False, artifacts: str | None = None
+    ) -> None:
         self.root = root
         self.read_only = read_only
         self.db_path = root / "xtrack.db"
-        self.blobs = BlobStore(root / "blobs")
+        self.blobs = open_blob_store(root, artifacts)
         self._local = threading.local()
         self._conns: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
@@ -589,6 +602,8 @@ class Store(RegistryTables):
                     "ON CONFLICT(run, kind) DO UPDATE SET data = excluded.data",
                     (number, kind, dumps(value)),
                 )
+            if Fact.DATASETS in facts:
+                _index_datasets(conn, number, facts[Fact.DATASETS])
             if Fact.GIT in facts:
                 commit, branch, dirty = _git_columns(facts[Fact.GIT])
                 conn.execute(
@@ -648,6 +663,23 @@ class Store(RegistryTables):
             ).fetchone()
         return None if row is None else str(row[0])
 
+    def dataset_producer(self, fingerprint: str, *, run_id: str) -> str | None:
+        """The id of the earliest run created before `run_id` whose datasets fact holds
+        `fingerprint`, or None (then `run_id` is the first run to hold that content).
+
+        Every fingerprint is taken as the cell left the object, so a run that holds the
+        content ended after it existed: the earliest holder is the run whose cell made it,
+        whether the cell assigned the name or changed the object in place. Data made by
+        untracked code is credited to the first tracked run that held it."""
+        with self._read() as conn:
+            number = self._number(conn, run_id)
+            row = conn.execute(
+                "SELECT r.id FROM datasets d JOIN runs r ON r.number = d.run "
+                "WHERE d.hash = ? AND d.run < ? ORDER BY d.run LIMIT 1",
+                (fingerprint, number),
+            ).fetchone()
+        return None if row is None else str(row[0])
+
     def put_blob(self, data: bytes | bytearray | memoryview) -> str:
         """Store bytes as a blob (once per distinct content) and return its hash."""
         self._refuse_write()
@@ -657,6 +689,10 @@ class Store(RegistryTables):
         """Store a file as a blob, streaming it, and return (hash, size)."""
         self._refuse_write()
         return self.blobs.put_file(path)
+
+    def has_blob(self, h: str) -> bool:
+        """True when blob `h` is stored (ValueError if `h` is malformed)."""
+        return self.blobs.exists(h)
 
     def get_blob(self, h: str) -> bytes:
         """The bytes of blob `h`, read through `blob_file`'s check (BlobUnavailableError
@@ -1025,6 +1061,7 @@ class Store(RegistryTables):
                 "facts",
                 "files",
                 "artifacts",
+                "datasets",
             ):
                 conn.execute(f"DELETE FROM {table} WHERE run IN (SELECT number FROM doomed)")
             conn.execute("DELETE FROM runs WHERE number IN (SELECT number FROM doomed)")
@@ -1093,6 +1130,15 @@ def _filter_value(value: Any) -> Any:
     if isinstance(value, (list, tuple, dict)):
         return dumps(value).decode()
     return str(value)
+
+
+def _index_datasets(conn: sqlite3.Connection, number: int, fact: Any) -> None:
+    """Keep the run's rows of the dataset index (schema v4) in step with its datasets fact."""
+    conn.execute("DELETE FROM datasets WHERE run = ?", (number,))
+    conn.executemany(
+        "INSERT INTO datasets(run, hash) VALUES (?, ?)",
+        [(number, h) for h in dataset_hashes(fact)],
+    )
 
 
 def _git_columns(git: Any) -> tuple[str | None, str | None, int | None]:

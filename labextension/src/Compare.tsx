@@ -5,8 +5,9 @@
 import * as React from 'react';
 import { ApiError, requestAPI } from './api';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
-import { ISeries, MetricPanels, seriesColor } from './charts';
+import { ISeries, MetricPanels, seriesColor, usePanels, useSettingMap } from './charts';
 import { formatNumber } from './chartcore';
+import { EvaluationCompare } from './EvaluationCompare';
 import { formatValue, toNumber } from './format';
 import { IPlotRow, ParallelCoords } from './ParallelCoords';
 import { Scatter } from './Scatter';
@@ -57,6 +58,29 @@ function bestIndex(values: unknown[], cols: number[], direction: string | null |
   return distinct ? best : -1;
 }
 
+type Direction = 'maximize' | 'minimize';
+
+const SOURCE_TEXT: Record<string, string> = {
+  recorded: 'as the search that optimised it recorded',
+  name: 'as its name says'
+};
+
+/** For a metric whose direction neither a search nor its name gives: the user says which
+ * way is better (pressed again, the choice is removed). */
+function DirectionToggle(props: { metric: string; value: Direction | null; onChange: (d: Direction | null) => void }): JSX.Element {
+  const button = (d: Direction, mark: string, text: string) => (
+    <button className={`jp-xtrack-direction${props.value === d ? ' jp-mod-active' : ''}`} aria-pressed={props.value === d}
+      aria-label={`${props.metric}: ${text}`} title={`${text} (remembered for ${props.metric})`}
+      onClick={() => props.onChange(props.value === d ? null : d)}>{mark}</button>
+  );
+  return (
+    <span className="jp-xtrack-direction-toggle" role="group" aria-label={`which way ${props.metric} is better`}>
+      {button('maximize', '↑', 'higher is better')}
+      {button('minimize', '↓', 'lower is better')}
+    </span>
+  );
+}
+
 function SectionTable(props: {
   title: string;
   labels: string[];
@@ -68,6 +92,11 @@ function SectionTable(props: {
   onReference: (i: number) => void;
   deltas: boolean;
   directions?: Record<string, string | null>;
+  /** How each direction is known (recorded by a search, or the name); and, for a metric
+   * neither says, the user's choice (remembered) and how to change it. */
+  sources?: Record<string, string | null>;
+  chosen?: Record<string, Direction>;
+  onDirection?: (key: string, direction: Direction | null) => void;
   /** Each run's param marks ("↻ varies", "(repr)") by key. */
   marks?: Record<string, (IParamMark | null)[]>;
 }): JSX.Element | null {
@@ -94,10 +123,18 @@ function SectionTable(props: {
           </thead>
           <tbody>
             {rows.map(([key, row]) => {
-              const best = bestIndex(row.values, props.cols, props.directions?.[key]);
+              const known = props.directions?.[key];
+              const direction = known ?? props.chosen?.[key];
+              const best = bestIndex(row.values, props.cols, direction);
               return (
                 <tr key={key} className={row.differs ? 'jp-xtrack-differs' : ''} data-key={key}>
-                  <th title={props.directions?.[key] ? `${key} (${props.directions[key]})` : key}>{key}</th>
+                  <th title={known ? `${key} (${known}: ${SOURCE_TEXT[props.sources?.[key] ?? 'name'] ?? ''})` : key}>
+                    {key}
+                    {!known && props.onDirection && (
+                      <DirectionToggle metric={key} value={props.chosen?.[key] ?? null}
+                        onChange={d => props.onDirection!(key, d)} />
+                    )}
+                  </th>
                   {props.cols.map(i => {
                     const d = props.deltas && i !== props.reference ? delta(row.values[i], row.values[props.reference]) : null;
                     return (
@@ -189,28 +226,11 @@ export function NotebookDiffView(props: { diff: INotebookDiff }): JSX.Element {
 
 /** The comparison as the server sends it, with what charts need beyond the base shape. */
 interface IComparisonPlus extends IComparison {
-  directions?: Record<string, 'maximize' | 'minimize' | null>;
+  directions?: Record<string, Direction | null>;
+  direction_sources?: Record<string, 'recorded' | 'name' | null>;
   log_params?: string[];
   param_marks?: Record<string, (IParamMark | null)[]>;
-}
-
-/** Metric panels remembered per experiment in the settings registry (`chartPanels`). */
-function usePanels(settings: ISettingRegistry.ISettings | null | undefined, experiment: string):
-  [string[] | null, (chosen: string[]) => void] {
-  const read = (): string[] | null => {
-    const all = (settings?.composite.chartPanels ?? {}) as Record<string, string[]>;
-    return Array.isArray(all[experiment]) ? all[experiment] : null;
-  };
-  const [panels, setPanels] = React.useState<string[] | null>(read);
-  React.useEffect(() => setPanels(read()), [experiment, settings]);
-  const save = (chosen: string[]) => {
-    setPanels(chosen);
-    if (settings) {
-      const all = { ...((settings.composite.chartPanels ?? {}) as Record<string, string[]>), [experiment]: chosen };
-      void settings.set('chartPanels', all as any);
-    }
-  };
-  return [panels, save];
+  evaluated?: string[];
 }
 
 /** Numeric values of each run for the plots: every param and metric that has a number. */
@@ -256,6 +276,8 @@ export function Compare(props: {
   const brush = useBrushedRuns();
   const experiment = data?.runs[0]?.experiment ?? '';
   const [remembered, setPanels] = usePanels(props.settings, experiment);
+  // Which way is better for metrics neither a search nor the name says, as the user said.
+  const [chosenDirections, setDirection] = useSettingMap<Direction>(props.settings, 'metricDirections');
   // Until the user picks, the metric the server found worth charting (auto_metric).
   const [autoPanels, setAutoPanels] = React.useState<string[]>([]);
   const chosen = remembered ?? autoPanels;
@@ -407,6 +429,8 @@ export function Compare(props: {
               histories={histories} groupChoices={groupChoices} groupOf={groupOf} />
           </details>
         )}
+        <EvaluationCompare runs={data.runs} labels={data.labels} evaluated={data.evaluated ?? []} cols={cols}
+          reference={reference} onReference={setReference} delta={delta} />
         {data.runs.length > 2 && pcInitial.length >= 2 && (
           <details className="jp-xtrack-section" open>
             <summary>Parallel coordinates</summary>
@@ -426,6 +450,8 @@ export function Compare(props: {
             <SectionTable title={s} labels={data.labels} rows={data.sections[s]} onlyDiffering={onlyDiffering}
               cols={cols} reference={reference} onReference={setReference}
               deltas={s === 'params' || s === 'metrics'} directions={s === 'metrics' ? data.directions : undefined}
+              sources={data.direction_sources} chosen={chosenDirections}
+              onDirection={s === 'metrics' ? setDirection : undefined}
               marks={s === 'params' ? data.param_marks : undefined} />
             {s === 'git' && <CompareGitDiffs runs={dirtyRuns(data)} onOpenNotebookDiff={props.onOpenNotebookDiff} />}
           </React.Fragment>

@@ -4,7 +4,10 @@
  * own bookkeeping apart from the user's data. */
 import * as React from 'react';
 import { ApiError, apiUrl, quotePath, requestAPI } from './api';
-import { LineChart } from './charts';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import { ISeries, LineChart, MetricPanels, usePanels } from './charts';
+import { Evaluation } from './Evaluation';
+import { evaluationCount, evaluationOf } from './evaluationModel';
 import {
   environmentRows,
   hardwareRows,
@@ -128,6 +131,42 @@ function Charts(props: { runId: string; keys: string[]; revision: number }): JSX
         <MetricChart key={k + props.revision} runId={props.runId} name={k} />
       ))}
     </div>
+  );
+}
+
+/** The run's metric histories under the panel chooser and toolbar Compare has: the panels
+ * chosen for the run's experiment (shared with Compare), every metric until the user picks. */
+function RunPanels(props: {
+  runId: string;
+  experiment: string;
+  keys: string[];
+  revision: number;
+  settings?: ISettingRegistry.ISettings | null;
+}): JSX.Element {
+  const [remembered, setPanels] = usePanels(props.settings, props.experiment);
+  const [series, setSeries] = React.useState<Record<string, ISeries[]>>({});
+  // Until the user picks, every metric with a history of 2+ points (one value is in the
+  // table above already); a metric the user picks is charted whatever its length.
+  const single = (k: string) => (series[k]?.[0]?.history.count ?? 2) < 2;
+  const chosen = remembered ? remembered.filter(k => props.keys.includes(k)) : props.keys.filter(k => !single(k));
+  // Metrics of the experiment this run lacks stay chosen for the runs that have them.
+  const choose = (next: string[]) => setPanels([...(remembered ?? []).filter(k => !props.keys.includes(k)), ...next]);
+  const asked = React.useRef(new Set<string>());
+  React.useEffect(() => {
+    asked.current = new Set();
+    setSeries({});
+  }, [props.runId, props.revision]);
+  React.useEffect(() => {
+    const token = asked.current;
+    for (const name of chosen.filter(n => !token.has(n))) {
+      token.add(name);
+      const done = (s: ISeries[]) => asked.current === token && setSeries(m => ({ ...m, [name]: s }));
+      requestAPI<IHistory>(`runs/${encodeURIComponent(props.runId)}/metrics/${quotePath(name)}?max_points=500`)
+        .then(history => done([{ label: name, history }]), () => done([]));
+    }
+  });
+  return (
+    <MetricPanels metrics={props.keys} chosen={chosen} onChosen={choose} histories={name => series[name] ?? null} />
   );
 }
 
@@ -295,6 +334,8 @@ export function RunDetail(props: {
   onBack: () => void;
   onCompare?: (ids: string[]) => void;
   onOpenNotebookDiff?: NotebookDiffOpener;
+  /** Where the chosen metric panels are remembered (per experiment, shared with Compare). */
+  settings?: ISettingRegistry.ISettings | null;
 }): JSX.Element {
   const [run, setRun] = React.useState<IRunFacts | null>(null);
   const [error, setError] = React.useState<ApiError | null>(null);
@@ -348,6 +389,7 @@ export function RunDetail(props: {
   const resources = resourceRows(run.resources, formatBytes, formatDuration);
   const hardware = hardwareRows(env, formatBytes);
   const problems = run.capture_problems ?? [];
+  const evaluation = evaluationOf(run);
   const fileRow = (f: IRunFacts['inputs'][number], i: number) => (
     <tr key={i}>
       <td title={f.path}>{f.path}</td>
@@ -411,8 +453,16 @@ export function RunDetail(props: {
       </Section>
       <Section name="metrics" title="Metrics" count={Object.keys(metrics.user).length}>
         <KeyValues values={metrics.user} />
-        <Charts runId={run.id} keys={userCharts} revision={props.revision} />
+        {userCharts.length > 0 && (
+          <RunPanels runId={run.id} experiment={run.experiment} keys={userCharts} revision={props.revision}
+            settings={props.settings} />
+        )}
       </Section>
+      {evaluation && (
+        <Section name="evaluation" title="Evaluation" count={evaluationCount(evaluation)}>
+          <Evaluation evaluation={evaluation} />
+        </Section>
+      )}
       {run.children.length > 0 && (
         <Section name="children" title="Children" count={run.children.length}>
           <Children run={run} revision={props.revision} onOpen={props.onOpen} />
@@ -438,13 +488,21 @@ export function RunDetail(props: {
         {datasets.length > 0 && (
           <table className="jp-xtrack-files jp-xtrack-datasets">
             <tbody>
-              <tr><th colSpan={4}>in memory (fingerprints)</th></tr>
+              <tr><th colSpan={5}>in memory (fingerprints)</th></tr>
               {datasets.map((d, i) => (
-                <tr key={i}>
+                <tr key={i} data-dataset={d.name}>
                   <td>{d.name}</td>
                   <td>{d.kind ?? ''}</td>
                   <td>{Array.isArray(d.shape) ? d.shape.join(' × ') : formatValue(d.shape as any, 30)}</td>
                   <td title={d.hash ?? ''}>{shortHash(d.hash)}</td>
+                  <td>
+                    {d.producer && (
+                      <button className="jp-xtrack-link" title="the earliest run that held this content"
+                        onClick={() => props.onOpen(d.producer!.id)}>
+                        produced by {runLabel(d.producer)}
+                      </button>
+                    )}
+                  </td>
                 </tr>
               ))}
             </tbody>

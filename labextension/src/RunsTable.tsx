@@ -123,6 +123,9 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
   const [, setTick] = React.useState(0);
   const [retry, setRetry] = React.useState(0);
   const [groups, setGroups] = React.useState<IGroup[] | null>(null);
+  // With a filter, nested: how many runs matched (the top rows include context parents).
+  const [matched, setMatched] = React.useState<number | null>(null);
+  const [serverFlat, setServerFlat] = React.useState(false);
   const [truncated, setTruncated] = React.useState(false);
   const [collapsed, setCollapsed] = React.useState<Set<string>>(() => new Set());
   const [expanded, setExpanded] = React.useState<Set<string>>(() => new Set());
@@ -140,13 +143,23 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
 
   const grouped = props.groupBy !== 'none';
   const external = props.externalFilter?.filter.trim() ? [props.externalFilter.filter] : [];
-  const nested = !grouped && !filter.trim() && !external.length;
+  // Child runs stay under their parent, with a filter too: then the server lists the
+  // matches' tree (a parent that does not match shown as context) and a parent's
+  // expansion lists its children that match.
+  const filtered = !!filter.trim() || external.length > 0;
+  // Whether rows show as a tree: not when grouped, nor when the server could not nest a
+  // filter's matches (too many parents) and answered a flat page.
+  const nested = !grouped && !serverFlat;
   const query: IRunsQuery = {
     filter,
     orderBy,
     columns: props.columns,
-    and: [...external, ...(nested ? [ROOTS_ONLY] : [])]
+    and: [...external, ...(!grouped && !filtered ? [ROOTS_ONLY] : [])],
+    nest: !grouped && filtered
   };
+  // With a filter, a parent starts open onto its matching children (they are what was
+  // asked for); a toggle flips that. Without one, parents start closed.
+  const isOpen = (row: IRunRow) => nested && expanded.has(row.id) !== (filtered && !!row.children_count);
   const queryKey = JSON.stringify({ query, groupBy: props.groupBy });
   const latestKey = React.useRef(queryKey);
 
@@ -161,6 +174,10 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
           return;
         }
         target.put(page, result);
+        if (target === root) {
+          setMatched(result.matched ?? null);
+          setServerFlat(result.nested === false);
+        }
         result.system?.forEach(c => root.system.add(c));
         result.columns.forEach(c => root.columns.add(c));
         setStoreMissing(result.store_state === 'missing');
@@ -219,6 +236,8 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
 
   // A new filter is a new set of runs: a selection the user can no longer see is dropped.
   React.useEffect(() => setSelected([]), [filter, props.externalFilter?.filter]);
+  // ... and its parents open or closed as that filter starts them (see isOpen).
+  React.useEffect(() => setExpanded(new Set()), [filter, props.externalFilter?.filter]);
 
   // An error the user cannot fix from here (server, store, network) may go away by itself
   // (a store moved aside, a server restarted): ask again every few seconds meanwhile.
@@ -272,11 +291,12 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
       return subRows(`g:${JSON.stringify(g.key)}`, g.count, { ...query, and: [...(query.and ?? []), g.filter] });
     }
     const parent = root.row(top);
-    if (!parent || !expanded.has(parent.id)) {
+    if (!parent || !isOpen(parent)) {
       return null;
     }
     return subRows(`p:${parent.id}`, parent.children_count ?? 0, {
-      filter: '',
+      filter,
+      and: external,
       orderBy: orderBy || 'number',
       columns: props.columns,
       parent: parent.id
@@ -290,7 +310,7 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
     });
   } else if (nested) {
     root.forEachLoaded((row, index) => {
-      if (expanded.has(row.id)) {
+      if (row.children_count && isOpen(row)) {
         outline.setOpen(index, row.children_count ?? 0);
       }
     });
@@ -369,7 +389,7 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
       toggle(row.id);
     } else if ((event.key === 'ArrowRight' || event.key === 'ArrowLeft') && row.children_count && nested) {
       event.preventDefault();
-      if ((event.key === 'ArrowRight') !== expanded.has(row.id)) {
+      if ((event.key === 'ArrowRight') !== isOpen(row)) {
         flip(expanded, row.id, setExpanded);
       }
     } else if (event.key === 'ArrowDown' || event.key === 'ArrowUp') {
@@ -380,7 +400,7 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
 
   const runRow = (row: IRunRow, i: number, child: boolean): JSX.Element => {
     const kids = row.children_count ?? 0;
-    const isOpen = expanded.has(row.id);
+    const opened = isOpen(row);
     return (
       <div
         key={`${child ? 'c' : 'r'}${row.id}`}
@@ -389,12 +409,13 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
         className={
           'jp-xtrack-row' +
           (selected.includes(row.id) ? ' jp-mod-selected' : '') +
-          (child || row.parent_id ? ' jp-xtrack-child' : '')
+          (child || row.parent_id ? ' jp-xtrack-child' : '') +
+          (row.context ? ' jp-xtrack-context' : '')
         }
         style={{ top: i * ROW_HEIGHT, height: ROW_HEIGHT }}
         tabIndex={0}
         role="row"
-        aria-expanded={nested && kids ? isOpen : undefined}
+        aria-expanded={nested && kids ? opened : undefined}
         onClick={() => open(i, row.id)}
         onKeyDown={e => onKey(e, i, row)}
       >
@@ -422,17 +443,22 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
             {c === 'name' && nested && kids > 0 && (
               <button
                 className="jp-xtrack-twisty"
-                aria-label={`${isOpen ? 'hide' : 'show'} the ${kids} child runs of run ${row.number}`}
-                title={`${kids} child run${kids === 1 ? '' : 's'} (trials, candidates)`}
+                aria-label={`${opened ? 'hide' : 'show'} the ${kids} ${filtered ? 'matching ' : ''}child runs of run ${row.number}`}
+                title={`${kids} ${filtered ? 'matching ' : ''}child run${kids === 1 ? '' : 's'} (trials, candidates)`}
                 onClick={e => {
                   e.stopPropagation();
                   flip(expanded, row.id, setExpanded);
                 }}
               >
-                {isOpen ? '▾' : '▸'}
+                {opened ? '▾' : '▸'}
               </button>
             )}
-            {c === 'name' && (child || (!nested && row.parent_id)) && <span className="jp-xtrack-child-mark">↳ </span>}
+            {c === 'name' && (child || row.parent_id) && <span className="jp-xtrack-child-mark">↳ </span>}
+            {c === 'name' && row.context && (
+              <span className="jp-xtrack-context-mark" title="shown for its matching child runs: it does not match the filter itself">
+                context{' '}
+              </span>
+            )}
             {cellText(row, c)}
             {c === 'name' && nested && kids > 0 && <span className="jp-xtrack-kids">{kids}</span>}
           </span>
@@ -573,7 +599,7 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
     groupChoices.push([props.groupBy, `by ${props.groupBy}`]);
   }
 
-  const shownCount = grouped ? (groups ?? []).reduce((n, g) => n + g.count, 0) : root.total;
+  const shownCount = grouped ? (groups ?? []).reduce((n, g) => n + g.count, 0) : matched ?? root.total;
   const empty = !error && !loading && (grouped ? groups?.length === 0 : root.total === 0);
 
   return (

@@ -1,6 +1,7 @@
 /** Metric charts in the sidebar: React around the shared chart module (chartcore.ts, uPlot),
  * the chart toolbar (x axis, log y, smoothing, groups, reset zoom) and the panel list a user
  * picks metrics from. */
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import * as React from 'react';
 import {
   createChart, fromHistory, IChartHandle, IChartOptions, IChartSeries, prefersLog, seriesColor, XMode
@@ -218,4 +219,35 @@ function Panel(props: {
           : <div className="jp-xtrack-muted">no values of {props.name}</div>}
     </figure>
   );
+}
+
+type Settings = ISettingRegistry.ISettings | null | undefined;
+
+/** A map remembered in the settings registry under `key` (an object setting), and a setter
+ * of one entry (null removes it). Shared by the panel lists and the metric directions. */
+export function useSettingMap<T>(settings: Settings, key: string): [Record<string, T>, (entry: string, value: T | null) => void] {
+  const read = (): Record<string, T> => ({ ...((settings?.composite[key] ?? {}) as Record<string, T>) });
+  const [map, setMap] = React.useState<Record<string, T>>(read);
+  React.useEffect(() => setMap(read()), [settings, key]);
+  const set = (entry: string, value: T | null) => {
+    // From what this view holds (read at mount): an entry removed a moment ago stays removed
+    // while the registry's write is still on its way.
+    const next = { ...map };
+    if (value === null) {
+      delete next[entry];
+    } else {
+      next[entry] = value;
+    }
+    setMap(next);
+    void settings?.set(key, next as any);
+  };
+  return [map, set];
+}
+
+/** The metric panels chosen for an experiment (null until the user picks), remembered in
+ * the settings registry (`chartPanels`): Compare and the run detail share them. */
+export function usePanels(settings: Settings, experiment: string): [string[] | null, (chosen: string[]) => void] {
+  const [all, set] = useSettingMap<string[]>(settings, 'chartPanels');
+  const panels = Array.isArray(all[experiment]) ? all[experiment] : null;
+  return [panels, chosen => set(experiment, chosen)];
 }

@@ -5,7 +5,7 @@
  * their cell sources), and the leaderboard of a search's children.
  */
 import { Cell, toNumber } from './format';
-import { INotStored, IRunDetail, IRunRow } from './model';
+import { INotStored, IRunBrief, IRunDetail, IRunRow } from './model';
 
 export interface IResources {
   wall_s?: number;
@@ -21,6 +21,8 @@ export interface IDataset {
   kind?: string;
   shape?: unknown;
   hash?: string | null;
+  /** The earlier run that first held this content (null: this run made it). */
+  producer?: IRunBrief | null;
 }
 
 /** `GET runs/{id}` as the run detail reads it: every fact the store keeps. */

@@ -162,7 +162,7 @@ function XTrackApp(props: {
   let body: JSX.Element;
   if (view.kind === 'run') {
     body = (
-      <RunDetail id={view.id} revision={revision}
+      <RunDetail id={view.id} revision={revision} settings={props.settings}
         onOpen={id => setView({ kind: 'run', id })}
         onOpenNotebook={props.openNotebook}
         onCompare={ids => setView({ kind: 'compare', ids })}

@@ -30,6 +30,8 @@ export interface IRunRow {
   children_count?: number;
   /** Some of what the run logged could not be stored (its detail's not_stored says how much). */
   incomplete?: boolean;
+  /** Listed (with a filter, nested) for its matching children; it does not match itself. */
+  context?: boolean;
   [column: string]: Cell | undefined;
 }
 
@@ -61,6 +63,10 @@ export interface IRunPage {
   store_state: 'ok' | 'missing';
   groups?: IGroup[];
   truncated?: boolean;
+  /** With a filter, nested: the runs the filter matched (`total` counts the top rows). */
+  matched?: number;
+  /** Asked to nest a filter's matches: false when the server answered a flat page. */
+  nested?: boolean;
 }
 
 export interface IRunBrief {
@@ -189,6 +195,8 @@ export interface IRunsQuery {
   and?: string[];
   /** Only the children of this run. */
   parent?: string;
+  /** With a filter: the matches' tree (matched roots, parents of matched children). */
+  nest?: boolean;
 }
 
 /** The query string of GET runs for one page. */
@@ -201,6 +209,9 @@ export function runsQueryString(q: IRunsQuery, offset: number, limit: number): s
   }
   if (q.parent) {
     params.set('parent', q.parent);
+  }
+  if (q.nest) {
+    params.set('nest', '1');
   }
   if (q.orderBy) {
     params.set('order_by', q.orderBy);

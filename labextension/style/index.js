@@ -5,3 +5,4 @@ import './charts.css';
 import './table.css';
 import './reproductions.css';
 import './models.css';
+import './evaluation.css';

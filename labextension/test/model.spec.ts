@@ -41,6 +41,9 @@ describe('runs queries', () => {
     const params = new URLSearchParams(runsQueryString(q, 0, 10));
     expect(params.getAll('filter')).toEqual(['mlp', 'parent_id = null']);
     expect(params.get('parent')).toBe('abc');
+    expect(params.has('nest')).toBe(false);
+    // With a filter, the table asks for the matches' tree (trials under their parent).
+    expect(new URLSearchParams(runsQueryString({ ...q, parent: undefined, nest: true }, 0, 10)).get('nest')).toBe('1');
     const groups = new URLSearchParams(groupsQueryString(q, 'params.opt'));
     expect(groups.get('group_by')).toBe('params.opt');
     expect(groups.get('limit')).toBe('0');

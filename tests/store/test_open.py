@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
@@ -199,3 +200,27 @@ def test_closed_store_says_so(tmp_path: Path) -> None:
     store.close()
     with pytest.raises(StoreError, match="closed"):
         store.query_runs()
+
+
+def test_version_4_indexes_the_datasets_facts_of_an_older_store(tmp_path: Path) -> None:
+    """Runs recorded before the dataset index existed find their producers once migrated."""
+    root = tmp_path / "v2"
+    _old_store(root, version=2)
+    conn = sqlite3.connect(root / "xtrack.db", isolation_level=None)
+    digest = "xxh3_128:" + "ef" * 16
+    for _ in range(2):
+        conn.execute(
+            "INSERT INTO runs(id, experiment, status, kind, started_at) "
+            "VALUES ('0' || hex(randomblob(15)) || 'b', 'old', 'finished', 'cell', 2.0)"
+        )
+    numbers = [r[0] for r in conn.execute("SELECT number FROM runs ORDER BY number")]
+    fact = json.dumps([{"name": "df", "kind": "DataFrame", "hash": digest}])
+    for number in numbers[1:]:
+        conn.execute("INSERT INTO facts(run, kind, data) VALUES (?, 'datasets', ?)", (number, fact))
+    first, last = (
+        conn.execute("SELECT id FROM runs WHERE number = ?", (n,)).fetchone()[0]
+        for n in (numbers[1], numbers[2])
+    )
+    conn.close()
+    with open_store(root) as store:
+        assert store.dataset_producer(digest, run_id=last) == first

@@ -325,3 +325,27 @@ def test_cell_ids_of_runs_that_have_one(store: Store) -> None:
     in_cell, _ = store.create_run(cell_id="cell-1")
     script, _ = store.create_run()
     assert store.cell_ids([in_cell, script, in_cell, "unknown"]) == {in_cell: "cell-1"}
+
+
+def _fp(name: str, digest: str | None) -> dict[str, object]:
+    return {"name": name, "kind": "DataFrame", "shape": [3, 2], "hash": digest}
+
+
+def test_dataset_producer_is_the_earliest_earlier_holder(store: Store) -> None:
+    """A fingerprint names the run that first held that content, never the run itself nor a
+    later one, and follows the datasets fact when it is replaced or the run deleted."""
+    h, other = "xxh3_128:" + "ab" * 16, "xxh3_128:" + "cd" * 16
+    maker, _ = store.create_run()
+    reader, _ = store.create_run()
+    later, _ = store.create_run()
+    store.set_facts(maker, datasets=[_fp("df", h), _fp("bad", None)])
+    store.set_facts(reader, datasets=[_fp("df", h), _fp("X", other)])
+    store.set_facts(later, datasets=[_fp("df2", h)])
+    assert store.dataset_producer(h, run_id=reader) == maker
+    assert store.dataset_producer(h, run_id=later) == maker
+    assert store.dataset_producer(h, run_id=maker) is None  # maker made it
+    assert store.dataset_producer(other, run_id=reader) is None
+    store.set_facts(maker, datasets=[_fp("df", other)])  # a replaced fact re-indexes
+    assert store.dataset_producer(h, run_id=later) == reader
+    store.delete_runs([reader])
+    assert store.dataset_producer(h, run_id=later) is None

@@ -344,7 +344,8 @@ def test_a_brush_narrows_the_runs_table(compare: Any) -> None:
     wait_for(lambda: pc.get_attribute("data-kept") == "2", what="two runs brushed")
     page.locator(f"{SIDEBAR} button", has_text="← Runs").click()
     chip = page.locator(f"{SIDEBAR} .jp-xtrack-chip")
-    wait_for(lambda: run_numbers(page) == [5, 4], what=f"the brushed runs, got {run_numbers(page)}")
+    # the brushed trials, under their sweep (listed for them as context)
+    wait_for(lambda: run_numbers(page) == [1, 4, 5], what=f"the brushed runs, got {run_numbers(page)}")
     assert chip.inner_text().startswith("2 runs brushed in the parallel coordinates")
     assert chip.get_attribute("title") == "number in (4, 5)"
     for theme in ("JupyterLab Dark", "JupyterLab Light"):

@@ -185,7 +185,9 @@ def test_plain_words_search_and_selection_follows_the_filter(lab: Any) -> None:
     # The selection made under another filter is dropped, not kept out of sight.
     assert "selected" not in footer(page)
     set_filter(page, "trial adam")
-    wait_for(lambda: len(run_numbers(page)) == len(TRIALS), what="trials found by words")
+    # the trials found, under their sweep (listed for them, open)
+    trials = list(range(SWEEP + 1, SWEEP + 1 + len(TRIALS)))
+    wait_for(lambda: run_numbers(page) == [SWEEP, *trials], what="trials found by words")
     screenshot(page, "table-3-plain-search")
     set_filter(page, "")
     wait_for(lambda: len(run_numbers(page)) == SWEEP, what="all top-level runs again")

@@ -1,0 +1,324 @@
+"""An MLflow tracking URI (sqlite:///..., a ./mlruns folder, http://server) read and written
+through MlflowClient. mlflow is optional and imported here only.
+
+MlflowClient asks for one metric history per call, which is most of the time an import of
+a large store takes (about 40 ms a history on a busy machine); a local SQLite store is read
+from its tables in one query per page of runs instead (sqlite_source.py), and artifacts
+under a local artifact root are listed and read from the disk.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from .model import (
+    DATASET_CONTEXT_TAG,
+    PARENT_TAG,
+    RUN_NAME_TAG,
+    XTRACK_RUN_TAG,
+    InteropError,
+    MlflowPoint,
+    MlflowRun,
+    Source,
+    dataset_dict,
+)
+from .sqlite_source import SqliteSource
+
+PAGE = 1000  # runs per search_runs page (and per metrics query)
+# MLflow's log-batch limits
+BATCH_METRICS, BATCH_PARAMS, BATCH_TAGS = 1000, 100, 100
+
+
+def mlflow_module() -> ModuleType:
+    """mlflow, or InteropError saying how to install it (it is an optional dependency)."""
+    try:
+        import mlflow  # lazy: optional, and slow to import
+    except ImportError as exc:
+        raise InteropError(
+            "reading or writing an MLflow tracking URI needs the mlflow package: "
+            "pip install mlflow (an mlflow-export-import folder needs nothing)"
+        ) from exc
+    return mlflow
+
+
+def tracking_uri(location: str) -> str:
+    """`location` as a tracking URI: a URI as it is, a folder as its absolute file: URI.
+    MLflow 3 refuses a file store unless MLFLOW_ALLOW_FILE_STORE is set; moving a ./mlruns
+    history in or out is what this command is for, so it is set for this process then."""
+    uri = location
+    if "://" not in location and not location.startswith(("sqlite:", "file:")):
+        uri = Path(location).resolve().as_uri()
+    if uri.startswith("file:"):
+        os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
+    return uri
+
+
+def local_store(uri: str) -> Path | None:
+    """The file or folder a sqlite: or file: tracking URI names, else None."""
+    parsed = urlparse(uri)
+    if parsed.scheme == "sqlite" and parsed.path:
+        return Path(parsed.path[1:] if parsed.path.startswith("//") else parsed.path)
+    if parsed.scheme == "file":
+        return Path(unquote(parsed.path))
+    return None
+
+
+def local_path(uri: str) -> Path | None:
+    """The local folder an artifact URI names (a plain path or file://), else None."""
+    parsed = urlparse(uri)
+    if parsed.scheme in ("", "file"):
+        return Path(unquote(parsed.path))
+    return None
+
+
+class ClientSource:
+    """The runs of an MLflow tracking URI."""
+
+    def __init__(self, location: str) -> None:
+        self.uri = tracking_uri(location)
+        missing = local_store(self.uri)
+        if missing is not None and not missing.exists():
+            # MLflow would create an empty store there and the import would find nothing
+            raise InteropError(f"no MLflow store at {missing}: check the path")
+        self._sql = SqliteSource.for_uri(self.uri)
+        if self._sql is None:
+            mlflow_module()  # fail now, with the fix, when mlflow is missing
+        self._client: Any = None
+        self._roots: dict[str, Path] = {}  # run id -> its local artifact folder
+
+    @property
+    def client(self) -> Any:
+        """MlflowClient on the URI, made on first use (a SQLite store read through
+        sqlite_source.py needs it only for models and artifacts stored elsewhere)."""
+        if self._client is None:
+            self._client = mlflow_module().tracking.MlflowClient(self.uri)
+        return self._client
+
+    def has_models(self) -> bool:
+        """Whether the source may hold registered models (the registry is asked then)."""
+        return self._sql is None or self._sql.model_count() != 0
+
+    def runs(self, experiments: list[str] | None = None) -> Iterator[MlflowRun]:
+        if self._sql is not None:
+            for run, artifact_uri in self._sql.runs(experiments):
+                run.artifacts = self._artifacts(run.run_id, artifact_uri)
+                yield run
+            return
+        from mlflow.entities import ViewType  # lazy: optional dependency
+
+        for exp in self.client.search_experiments(view_type=ViewType.ACTIVE_ONLY):
+            if experiments is not None and exp.name not in experiments:
+                continue
+            token = None
+            while True:
+                page = self.client.search_runs(
+                    [exp.experiment_id],
+                    run_view_type=ViewType.ACTIVE_ONLY,
+                    max_results=PAGE,
+                    page_token=token,
+                )
+                histories = self._histories(page)
+                for run in page:
+                    yield self._record(exp.name, run, histories)
+                token = page.token
+                if not token:
+                    break
+
+    def _histories(self, page: list[Any]) -> dict[str, dict[str, list[MlflowPoint]]]:
+        """Every metric history of the page's runs."""
+        return {
+            r.info.run_id: {
+                key: [
+                    (m.value, m.timestamp, m.step)
+                    for m in self.client.get_metric_history(r.info.run_id, key)
+                ]
+                for key in r.data.metrics
+            }
+            for r in page
+        }
+
+    def _record(
+        self, experiment: str, run: Any, histories: dict[str, dict[str, list[MlflowPoint]]]
+    ) -> MlflowRun:
+        info, data = run.info, run.data
+        datasets = [
+            dataset_dict(
+                d.dataset, next((t.value for t in d.tags if t.key == DATASET_CONTEXT_TAG), None)
+            )
+            for d in (run.inputs.dataset_inputs if run.inputs else [])
+        ]
+        return MlflowRun(
+            run_id=info.run_id,
+            experiment=experiment,
+            status=info.status,
+            start_ms=info.start_time,
+            end_ms=info.end_time,
+            name=info.run_name,
+            params=dict(data.params),
+            tags=dict(data.tags),
+            metrics=histories.get(info.run_id, {}),
+            datasets=datasets,
+            artifacts=self._artifacts(info.run_id, info.artifact_uri),
+        )
+
+    def _artifacts(self, run_id: str, artifact_uri: str) -> list[str]:
+        """Every artifact file of the run, relative to its root (walked on disk when local)."""
+        root = local_path(artifact_uri)
+        if root is not None:
+            self._roots[run_id] = root
+            if not root.is_dir():
+                return []
+            return sorted(
+                str(Path(d, f).relative_to(root)) for d, _, files in os.walk(root) for f in files
+            )
+        found: list[str] = []
+        stack = [""]
+        while stack:
+            for info in self.client.list_artifacts(run_id, stack.pop() or None):
+                (stack if info.is_dir else found).append(info.path)
+        return sorted(found)
+
+    def fetch(self, run: MlflowRun, path: str, dest: Path) -> Path:
+        root = self._roots.get(run.run_id)
+        if root is not None:
+            local = root / path
+            if not local.is_file():
+                raise InteropError(
+                    f"artifact {path!r} of MLflow run {run.run_id} is not a readable file: {local}"
+                )
+            return local
+        try:
+            return Path(self.client.download_artifacts(run.run_id, path, str(dest)))
+        except Exception as exc:  # MLflow raises many types; the file is what matters
+            raise InteropError(
+                f"cannot read artifact {path!r} of MLflow run {run.run_id}: {exc}"
+            ) from exc
+
+
+class ClientSink:
+    """An MLflow tracking URI written through MlflowClient, original timestamps kept."""
+
+    def __init__(self, location: str) -> None:
+        self.uri = tracking_uri(location)
+        self._mlflow = mlflow_module()
+        self.client = self._mlflow.tracking.MlflowClient(self.uri)
+        self._experiments: dict[str, str] = {}
+
+    def _experiment_id(self, name: str) -> str:
+        if name not in self._experiments:
+            exp = self.client.get_experiment_by_name(name)
+            self._experiments[name] = (
+                exp.experiment_id if exp is not None else self.client.create_experiment(name)
+            )
+        return self._experiments[name]
+
+    def existing(self) -> dict[str, str]:
+        """Runs written by an earlier export: xtrack run id -> MLflow run id."""
+        from mlflow.entities import ViewType  # lazy: optional dependency
+
+        found: dict[str, str] = {}
+        for exp in self.client.search_experiments(view_type=ViewType.ACTIVE_ONLY):
+            for run in self._search(exp.experiment_id, f"tags.`{XTRACK_RUN_TAG}` != ''"):
+                found[run.data.tags[XTRACK_RUN_TAG]] = run.info.run_id
+        return found
+
+    def _search(self, experiment_id: str, filter_string: str = "") -> Iterator[Any]:
+        from mlflow.entities import ViewType  # lazy: optional dependency
+
+        token = None
+        while True:
+            page = self.client.search_runs(
+                [experiment_id],
+                filter_string,
+                run_view_type=ViewType.ACTIVE_ONLY,
+                max_results=PAGE,
+                page_token=token,
+            )
+            yield from page
+            token = page.token
+            if not token:
+                return
+
+    def unchanged(self, run: MlflowRun, target: str) -> bool:
+        """An exported run is written once; a second export leaves it as it is."""
+        return True
+
+    def chunk(self) -> AbstractContextManager[None]:
+        return nullcontext()
+
+    def write(
+        self, run: MlflowRun, source: Source, parent_id: str | None, target: str | None
+    ) -> str:
+        from mlflow.entities import Dataset as MlflowDataset  # lazy: optional dependency
+        from mlflow.entities import DatasetInput, InputTag, Metric, Param, RunTag
+
+        tags = {k: v for k, v in run.tags.items() if k != PARENT_TAG}
+        if parent_id:
+            tags[PARENT_TAG] = parent_id
+        created = self.client.create_run(
+            self._experiment_id(run.experiment),
+            start_time=run.start_ms,
+            tags={RUN_NAME_TAG: run.name} if run.name else None,
+            run_name=run.name,
+        )
+        rid = created.info.run_id
+        metrics = [Metric(k, v, ts, step) for k, pts in run.metrics.items() for v, ts, step in pts]
+        params = [Param(k, v) for k, v in run.params.items()]
+        tag_list = [RunTag(k, v) for k, v in tags.items()]
+        batches = max(
+            -(-len(metrics) // BATCH_METRICS),
+            -(-len(params) // BATCH_PARAMS),
+            -(-len(tag_list) // BATCH_TAGS),
+            1,
+        )
+        for i in range(batches):
+            self.client.log_batch(
+                rid,
+                metrics=metrics[i * BATCH_METRICS : (i + 1) * BATCH_METRICS],
+                params=params[i * BATCH_PARAMS : (i + 1) * BATCH_PARAMS],
+                tags=tag_list[i * BATCH_TAGS : (i + 1) * BATCH_TAGS],
+            )
+        if run.datasets:
+            self.client.log_inputs(
+                rid,
+                datasets=[
+                    DatasetInput(
+                        MlflowDataset(
+                            d["name"],
+                            d["digest"],
+                            d["source_type"],
+                            d["source"],
+                            d.get("schema") or None,
+                            d.get("profile") or None,
+                        ),
+                        [InputTag(DATASET_CONTEXT_TAG, d["context"])] if d.get("context") else [],
+                    )
+                    for d in run.datasets
+                ],
+            )
+        self._upload(rid, run, source)
+        self.client.set_terminated(rid, run.status, end_time=run.end_ms)
+        return str(rid)
+
+    def _upload(self, rid: str, run: MlflowRun, source: Source) -> None:
+        with tempfile.TemporaryDirectory(prefix="xtrack-export-") as tmp:
+            for i, path in enumerate(run.artifacts):
+                local = source.fetch(run, path, Path(tmp, str(i)))
+                self.client.log_artifact(rid, str(local), os.path.dirname(path) or None)
+
+    def finish(self) -> None:
+        """Nothing to write at the end: each run is complete once written."""
+
+    def read_back(self, ids: list[str]) -> Iterator[MlflowRun]:
+        source = ClientSource(self.uri)
+        wanted = set(ids)
+        for run in source.runs():
+            if run.run_id in wanted:
+                yield run

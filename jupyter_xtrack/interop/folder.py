@@ -1,0 +1,248 @@
+"""An mlflow-export-import folder, read and written as files (no mlflow needed):
+
+    experiments/experiments.json                       the experiments and their run counts
+    experiments/<exp id>/experiment.json               {"system", "info", "mlflow": {"experiment", "runs"}}
+    experiments/<exp id>/runs/<run id>/run.json        {"system", "info", "mlflow": {"info", "params",
+                                                        "metrics": {key: [{value, timestamp, step}]},
+                                                        "tags", "inputs"}}
+    experiments/<exp id>/runs/<run id>/artifacts/...   the run's files
+
+Older exports put a run's folder directly under its experiment's folder, and a run.json's
+parts at its top level; both are read."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
+from typing import Any
+
+from .model import (
+    PARENT_TAG,
+    RUN_NAME_TAG,
+    InteropError,
+    MlflowRun,
+    Source,
+)
+
+FORMAT_SCRIPT = "jupyter_xtrack"
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise InteropError(f"cannot read {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise InteropError(f"{path} is not a JSON object")
+    return data
+
+
+def _system() -> dict[str, Any]:
+    now = time.time()
+    return {
+        "package_version": None,
+        "script": FORMAT_SCRIPT,
+        "export_time": int(now),
+        "_export_time": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(now)),
+        "platform": {"python_version": platform.python_version(), "system": platform.system()},
+    }
+
+
+def experiment_files(root: Path) -> list[Path]:
+    """The experiment.json files of an export: under experiments/ (export-all), or directly
+    under the root (export-experiments writes <root>/<experiment id>/)."""
+    return sorted(root.glob("experiments/*/experiment.json")) or sorted(
+        root.glob("*/experiment.json")
+    )
+
+
+def is_export_folder(location: str) -> bool:
+    """Whether `location` is a local folder laid out by mlflow-export-import."""
+    return "://" not in location and bool(experiment_files(Path(location)))
+
+
+class FolderSource:
+    """The runs of an mlflow-export-import folder."""
+
+    def __init__(self, location: str) -> None:
+        self.root = Path(location).resolve()
+        self.uri = f"mlflow-export-import:{self.root}"
+        self._folders: dict[str, Path] = {}
+        if not experiment_files(self.root):
+            raise InteropError(
+                f"{self.root} is not an mlflow-export-import folder (no experiment.json in "
+                "experiments/*/ or */)"
+            )
+
+    def runs(self, experiments: list[str] | None = None) -> Iterator[MlflowRun]:
+        for exp_json in experiment_files(self.root):
+            exp = _read_json(exp_json).get("mlflow", {}).get("experiment", {})
+            name = str(exp.get("name") or exp_json.parent.name)
+            if experiments is not None and name not in experiments:
+                continue
+            for run_json in sorted(exp_json.parent.rglob("run.json")):
+                if "artifacts" not in run_json.relative_to(exp_json.parent).parts:
+                    yield self._record(name, run_json)
+
+    def _record(self, experiment: str, run_json: Path) -> MlflowRun:
+        raw = _read_json(run_json)
+        part = raw.get("mlflow", raw)
+        info = part.get("info", {})
+        artifacts_dir = run_json.parent / "artifacts"
+        run = MlflowRun(
+            run_id=str(info.get("run_id") or info.get("run_uuid") or run_json.parent.name),
+            experiment=experiment,
+            status=str(info.get("status") or "FINISHED"),
+            start_ms=info.get("start_time"),
+            end_ms=info.get("end_time"),
+            name=info.get("run_name") or part.get("tags", {}).get(RUN_NAME_TAG),
+            params={k: str(v) for k, v in part.get("params", {}).items()},
+            tags={k: str(v) for k, v in part.get("tags", {}).items()},
+            metrics={
+                key: [
+                    (float(p["value"]), int(p["timestamp"]), int(p.get("step") or 0))
+                    for p in points
+                ]
+                for key, points in part.get("metrics", {}).items()
+            },
+            datasets=[dict(d) for d in part.get("inputs", [])],
+            artifacts=sorted(
+                str(Path(d, f).relative_to(artifacts_dir))
+                for d, _, files in os.walk(artifacts_dir)
+                for f in files
+            ),
+        )
+        self._folders[run.run_id] = run_json.parent
+        return run
+
+    def registered_models(self) -> int:
+        """How many registered models the export holds (models/*/model.json)."""
+        return len(list(self.root.glob("models/**/model.json")))
+
+    def fetch(self, run: MlflowRun, path: str, dest: Path) -> Path:
+        local = self._folders[run.run_id] / "artifacts" / path
+        if not local.is_file():
+            raise InteropError(f"artifact {path!r} of run {run.run_id} is missing: {local}")
+        return local
+
+
+class FolderSink:
+    """Writes runs as mlflow-export-import lays them out (a run already there is replaced)."""
+
+    def __init__(self, location: str) -> None:
+        self.root = Path(location).resolve()
+        self.uri = f"mlflow-export-import:{self.root}"
+        self._experiments: dict[str, str] = {}
+        self._runs: dict[str, list[str]] = {}
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def existing(self) -> dict[str, str]:
+        return {}
+
+    def unchanged(self, run: MlflowRun, target: str) -> bool:
+        return False
+
+    def chunk(self) -> AbstractContextManager[None]:
+        return nullcontext()
+
+    def _experiment_dir(self, name: str) -> Path:
+        if name not in self._experiments:
+            self._experiments[name] = str(len(self._experiments) + 1)
+        return self.root / "experiments" / self._experiments[name]
+
+    def write(
+        self, run: MlflowRun, source: Source, parent_id: str | None, target: str | None
+    ) -> str:
+        rid = run.run_id.replace("-", "")
+        folder = self._experiment_dir(run.experiment) / "runs" / rid
+        shutil.rmtree(folder, ignore_errors=True)
+        (folder / "artifacts").mkdir(parents=True)
+        tags = {k: v for k, v in run.tags.items() if k != PARENT_TAG}
+        if parent_id:
+            tags[PARENT_TAG] = parent_id
+        body = {
+            "system": _system(),
+            "info": {},
+            "mlflow": {
+                "info": {
+                    "run_id": rid,
+                    "run_uuid": rid,
+                    "run_name": run.name,
+                    "experiment_id": self._experiments[run.experiment],
+                    "status": run.status,
+                    "start_time": run.start_ms,
+                    "end_time": run.end_ms,
+                    "lifecycle_stage": "active",
+                },
+                "params": run.params,
+                "metrics": {
+                    key: [{"value": v, "timestamp": ts, "step": step} for v, ts, step in pts]
+                    for key, pts in run.metrics.items()
+                },
+                "tags": tags,
+                "inputs": run.datasets,
+            },
+        }
+        (folder / "run.json").write_text(json.dumps(body, indent=2, allow_nan=True))
+        for path in run.artifacts:
+            local = source.fetch(run, path, folder / ".fetch")
+            target_file = folder / "artifacts" / path
+            target_file.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(local, target_file)
+        shutil.rmtree(folder / ".fetch", ignore_errors=True)
+        self._runs.setdefault(run.experiment, []).append(rid)
+        return rid
+
+    def finish(self) -> None:
+        """Write experiment.json for each experiment written, and experiments.json."""
+        listing = []
+        for name, exp_id in self._experiments.items():
+            runs = self._runs.get(name, [])
+            exp_dir = self.root / "experiments" / exp_id
+            exp_dir.mkdir(parents=True, exist_ok=True)
+            (exp_dir / "experiment.json").write_text(
+                json.dumps(
+                    {
+                        "system": _system(),
+                        "info": {
+                            "num_total_runs": len(runs),
+                            "num_ok_runs": len(runs),
+                            "num_failed_runs": 0,
+                            "failed_runs": [],
+                        },
+                        "mlflow": {
+                            "experiment": {
+                                "experiment_id": exp_id,
+                                "name": name,
+                                "lifecycle_stage": "active",
+                                "tags": {},
+                            },
+                            "runs": runs,
+                        },
+                    },
+                    indent=2,
+                )
+            )
+            listing.append({"id": exp_id, "name": name, "ok_runs": len(runs), "failed_runs": 0})
+        (self.root / "experiments" / "experiments.json").write_text(
+            json.dumps(
+                {
+                    "system": _system(),
+                    "info": {"experiments": len(listing)},
+                    "mlflow": {"experiments": listing},
+                },
+                indent=2,
+            )
+        )
+
+    def read_back(self, ids: list[str]) -> Iterator[MlflowRun]:
+        wanted = set(ids)
+        for run in FolderSource(str(self.root)).runs():
+            if run.run_id in wanted:
+                yield run

@@ -1,0 +1,290 @@
+"""Copying runs between two stores (`xtrack push` / `pull`), through the RunStore contract
+only, so any pair of backends works (two SQLite folders today, a PostgreSQL store later).
+
+A run is copied with its params, every metric point, tags, facts, recorded files,
+artifacts, the blobs all of these name, and its relations (the selected runs' parents and
+children come along, parents first). It is idempotent by run id and content: a run whose
+target copy already reads the same (record and number of points per metric) is skipped;
+one that changed since (more points, finished, new tags or facts) is brought up to date.
+Blobs go first and skip what the target holds; the runs' records are then written in
+`batch()` transactions of whole runs, so a copy killed at any moment leaves whole runs or
+none, and running it again finishes the job. Runs still running (and their children) are
+left for a later sync: the target would own them in the copying process, and read them as
+crashed once it exits.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from .blobs import hashes_in
+from .contract import MetricPoint, RunStore
+from .errors import BlobUnavailableError, UnknownRunError
+
+# Fields of a run record that differ between two faithful copies: the store's own number,
+# the copying process's ownership, and children (compared as runs of their own).
+_NOT_COMPARED = frozenset({"number", "pid", "host", "heartbeat_at", "children"})
+Progress = Callable[[int, int], None]
+# Runs written per transaction: all of them or none are stored.
+RUNS_PER_TRANSACTION = 100
+BLOB_THREADS = 8
+
+
+@dataclass
+class SyncSummary:
+    """What one sync did; `str()` is the line the CLI prints."""
+
+    copied: int = 0
+    updated: int = 0
+    skipped: int = 0
+    running: int = 0
+    blobs: int = 0
+    bytes: int = 0
+    unreadable_blobs: int = 0
+
+    def __str__(self) -> str:
+        text = (
+            f"runs: {self.copied} copied, {self.updated} updated, {self.skipped} unchanged; "
+            f"blobs: {self.blobs} copied ({_size(self.bytes)})"
+        )
+        if self.running:
+            text += f"; {self.running} still running (or under a running run), left for later"
+        if self.unreadable_blobs:
+            text += f"; {self.unreadable_blobs} blobs refused by the source, not copied"
+        return text
+
+
+def sync_runs(
+    source: RunStore,
+    target: RunStore,
+    filter: str | None = None,
+    *,
+    progress: Progress | None = None,
+) -> SyncSummary:
+    """Copy the runs of `source` matching `filter` (the filter language; None: all), with
+    their parents and children, into `target`; return what was done. `progress(done,
+    total)` is called as runs are compared and written."""
+    records = _selected(source, filter)
+    summary = SyncSummary()
+    pending: list[_Plan] = []
+    waiting: set[str] = set()
+    for done, record in enumerate(records, 1):
+        if record["status"] == "running" or record["parent_id"] in waiting:
+            # A child waits with its parent: it cannot be created before it.
+            waiting.add(record["id"])
+            summary.running += 1
+            plan = None
+        else:
+            plan = _plan(source, target, record, summary)
+        if plan is not None:
+            pending.append(plan)
+        if len(pending) >= RUNS_PER_TRANSACTION or done == len(records):
+            _apply(source, target, pending, summary)
+            pending = []
+        if progress is not None:
+            progress(done, len(records))
+    return summary
+
+
+def _selected(source: RunStore, filter: str | None) -> list[dict[str, Any]]:
+    """The records of the matching runs, their ancestors and descendants, each parent
+    before its children (a child's parent must exist when it is created)."""
+    found: dict[str, dict[str, Any]] = {}
+    pending = list(source.query_runs(filter, columns=["id"]).ids)
+    while pending:
+        run_id = pending.pop()
+        if run_id in found:
+            continue
+        record = source.get_run(run_id)
+        found[run_id] = record
+        pending.extend(record["children"])
+        if record["parent_id"]:
+            pending.append(record["parent_id"])
+    return sorted(found.values(), key=lambda r: (_depth(r, found), r["started_at"] or 0))
+
+
+def _depth(record: Mapping[str, Any], found: Mapping[str, Mapping[str, Any]]) -> int:
+    depth, parent = 0, record["parent_id"]
+    while parent in found:
+        depth, parent = depth + 1, found[parent]["parent_id"]
+    return depth
+
+
+@dataclass
+class _Plan:
+    """One run to write: its record, the target's copy (None: create it), the source's
+    metric histories and how many points of each the target has."""
+
+    record: dict[str, Any]
+    existing: dict[str, Any] | None
+    history: dict[str, dict[str, list[Any]]]
+    counts: dict[str, int]
+
+
+def _plan(
+    source: RunStore, target: RunStore, record: dict[str, Any], summary: SyncSummary
+) -> _Plan | None:
+    """What to write for `record`, or None when there is nothing (counted in summary)."""
+    run_id = record["id"]
+    history = {key: source.metric_history(run_id, key) for key in source.metric_keys(run_id)}
+    try:
+        existing: dict[str, Any] | None = target.get_run(run_id)
+    except UnknownRunError:
+        existing = None
+    counts = _counts(target, run_id) if existing is not None else {}
+    if (
+        existing is not None
+        and _same(record, existing)
+        and counts == {k: len(v["value"]) for k, v in history.items()}
+    ):
+        summary.skipped += 1
+        return None
+    return _Plan(record, existing, history, counts)
+
+
+def _apply(source: RunStore, target: RunStore, plans: list[_Plan], summary: SyncSummary) -> None:
+    """Write `plans` in one transaction, after their blobs: a copy stopped at any moment
+    leaves whole runs (blobs first) or none, and one commit per group of runs, not per
+    run, keeps a push of thousands of runs from waiting on a disk flush for each."""
+    if not plans:
+        return
+    _copy_blobs(source, target, plans, summary)
+    with target.batch():
+        for plan in plans:
+            if plan.existing is None:
+                _create(target, plan.record)
+            _write(target, plan.record, plan.existing, plan.history, plan.counts)
+    for plan in plans:
+        if plan.existing is None:
+            summary.copied += 1
+        else:
+            summary.updated += 1
+
+
+def _counts(store: RunStore, run_id: str) -> dict[str, int]:
+    return {k: len(store.metric_history(run_id, k)["value"]) for k in store.metric_keys(run_id)}
+
+
+def _same(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    return _shape(a) == _shape(b)
+
+
+def _shape(record: Mapping[str, Any]) -> str:
+    """The record as compared: JSON (so NaN equals NaN), without what a copy changes (an
+    artifact's created_at is the time it was attached in that store)."""
+    kept = {k: v for k, v in record.items() if k not in _NOT_COMPARED}
+    kept["artifacts"] = [
+        {k: v for k, v in art.items() if k != "created_at"} for art in record["artifacts"]
+    ]
+    return json.dumps(kept, sort_keys=True, default=str)
+
+
+def _copy_blobs(
+    source: RunStore, target: RunStore, plans: list[_Plan], summary: SyncSummary
+) -> None:
+    """Every blob the plans' records name (facts, files, artifacts) that the target lacks,
+    several at a time: each is a disk flush (local) or a round trip (object storage)."""
+    wanted: set[str] = set()
+    for plan in plans:
+        wanted |= hashes_in(json.dumps(plan.record, default=str))
+    with ThreadPoolExecutor(max_workers=BLOB_THREADS) as pool:
+        for size in pool.map(lambda h: _copy_blob(source, target, h), sorted(wanted)):
+            if size is None:
+                continue
+            if size < 0:
+                summary.unreadable_blobs += 1
+            else:
+                summary.blobs += 1
+                summary.bytes += size
+
+
+def _copy_blob(source: RunStore, target: RunStore, h: str) -> int | None:
+    """Copy blob `h`; its size, None when there was nothing to copy (the target has it,
+    or `h` is a recorded file's content hash, not a blob), -1 when the source refuses it
+    (a link out of its blob folder: never copied)."""
+    if target.has_blob(h):
+        return None
+    try:
+        path = source.blob_file(h)
+    except BlobUnavailableError:
+        return -1 if source.has_blob(h) else None
+    return target.put_blob_file(path)[1]
+
+
+def _create(target: RunStore, record: Mapping[str, Any]) -> None:
+    target.create_run(
+        run_id=record["id"],
+        name=record["name"],
+        experiment=record["experiment"],
+        kind=record["kind"],
+        parent_id=record["parent_id"],
+        notebook_path=record["notebook_path"],
+        cell_id=record["cell_id"],
+        started_at=record["started_at"],
+    )
+
+
+def _write(
+    target: RunStore,
+    record: Mapping[str, Any],
+    existing: Mapping[str, Any] | None,
+    history: Mapping[str, Mapping[str, list[Any]]],
+    counts: Mapping[str, int],
+) -> None:
+    """Bring the target's copy in line with `record` (within the caller's batch)."""
+    run_id = record["id"]
+    if existing is not None and existing["name"] != record["name"]:
+        target.set_name(run_id, record["name"])
+    target.set_params(run_id, record["params"])
+    target.set_tags(run_id, record["tags"])
+    gone = set(existing["facts"]) - set(record["facts"]) if existing else set()
+    target.set_facts(run_id, **record["facts"], **dict.fromkeys(gone))
+    target.record_files(
+        run_id, [*_files(record["inputs"], "input"), *_files(record["outputs"], "output")]
+    )
+    for art in record["artifacts"]:
+        target.add_artifact(
+            run_id,
+            art["name"],
+            blob=art["hash"],
+            size=art["size"],
+            media_type=art["media_type"],
+            meta=art["meta"],
+        )
+    target.log_metrics(_new_points(run_id, history, counts))
+    target.finish_run(run_id, status=record["status"], ended_at=record["ended_at"])
+
+
+def _files(entries: Iterable[Mapping[str, Any]], direction: str) -> list[dict[str, Any]]:
+    return [{**entry, "direction": direction} for entry in entries]
+
+
+def _new_points(
+    run_id: str, history: Mapping[str, Mapping[str, list[Any]]], counts: Mapping[str, int]
+) -> list[MetricPoint]:
+    """The points the target lacks: metrics are append-only, so those after its count."""
+    points: list[MetricPoint] = []
+    for key, h in history.items():
+        start = counts.get(key, 0)
+        points.extend(
+            (run_id, key, value, step, at)
+            for value, step, at in zip(
+                h["value"][start:], h["step"][start:], h["time"][start:], strict=True
+            )
+        )
+    return points
+
+
+def _size(n: int) -> str:
+    if n < 1024:
+        return f"{n} B"
+    value = n / 1024
+    for unit in ("KiB", "MiB"):
+        if value < 1024:
+            return f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GiB"

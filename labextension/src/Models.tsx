@@ -171,13 +171,13 @@ function VersionRow(props: { version: IModelVersion; onOpenRun: (runId: string) 
             run {runLabel(run)}
           </button>
           {run.evaluated && (
-            <button className="jp-xtrack-link jp-xtrack-version-evaluation"
+            <button className="jp-xtrack-link jp-xtrack-version-evaluation-link"
               onClick={() => openRunAt(props.onOpenRun, run.id, 'evaluation')}
               title="Open the run's evaluation report">
               evaluation
             </button>
           )}
-          <button className="jp-xtrack-link jp-xtrack-version-data"
+          <button className="jp-xtrack-link jp-xtrack-version-data-link"
             onClick={() => openRunAt(props.onOpenRun, run.id, 'data')}
             title="Open the data the run read">
             data
@@ -206,25 +206,33 @@ function VersionRow(props: { version: IModelVersion; onOpenRun: (runId: string) 
   );
 }
 
-/** Open a run's detail and bring one of its sections (`data-section`) into view, open: the
- * detail renders after its fetch, so wait for the section to appear (at most 5 s). */
+/** Open a run's detail and bring one of its sections (`data-section`) into view, open. The
+ * detail renders after its fetch, and its charts above the section load later still and
+ * push it down: so keep it in view while the page settles (watching DOM changes, at most
+ * `SETTLE_MS`), then let the user scroll. */
+const SETTLE_MS = 3000;
+
 function openRunAt(onOpenRun: (runId: string) => void, runId: string, section: string): void {
   onOpenRun(runId);
   const selector = runSectionSelector(runId, section);
-  const reveal = (): boolean => {
+  let opened = false;
+  const reveal = (): void => {
     const found = document.querySelector<HTMLDetailsElement>(selector);
     if (found) {
-      found.open = true;
+      if (!opened) {
+        found.open = true;
+        opened = true;
+      }
       found.scrollIntoView({ block: 'start' });
     }
-    return found !== null;
   };
-  if (reveal()) {
-    return;
-  }
-  const observer = new MutationObserver(() => reveal() && observer.disconnect());
+  const observer = new MutationObserver(reveal);
   observer.observe(document.body, { childList: true, subtree: true });
-  window.setTimeout(() => observer.disconnect(), 5000);
+  window.setTimeout(() => {
+    observer.disconnect();
+    reveal();
+  }, SETTLE_MS);
+  reveal();
 }
 
 /** Move (or set) an alias: version, reason, and the evaluation run behind it (optional). */
@@ -288,7 +296,7 @@ function AliasForm(props: { detail: IModelDetail; onMoved: () => void }): JSX.El
         <button className="jp-mod-styled jp-mod-warn" disabled={!(alias.trim() in detail.model.aliases)}
           title="Remove this alias (the removal and the reason are kept in the history)"
           onClick={() => void remove()}>
-          Remove alias
+          Delete alias
         </button>
       </div>
       {message && (

@@ -79,5 +79,10 @@ export function jsonRequest(method: 'POST' | 'PUT', body: unknown): RequestInit 
 
 /** The CSS selector of one section (`data-section`) of a run's open detail. */
 export function runSectionSelector(runId: string, section: string): string {
-  return `.jp-xtrack-detail[data-run-id="${CSS.escape(runId)}"] [data-section="${CSS.escape(section)}"]`;
+  return `.jp-xtrack-detail[data-run-id="${quoted(runId)}"] [data-section="${quoted(section)}"]`;
+}
+
+/** `value` inside a double-quoted CSS string: its quotes and backslashes escaped. */
+function quoted(value: string): string {
+  return value.replace(/["\\]/g, '\\$&');
 }

@@ -63,10 +63,13 @@ def register(sub: Any) -> None:
     p.add_argument("uri", help="NAME, NAME@ALIAS, NAME/VERSION or models:/...")
     p.set_defaults(func=cmd_show)
 
-    p = cmds.add_parser("alias", parents=[common], help="point ALIAS at VERSION (kept in history)")
+    p = cmds.add_parser(
+        "alias", parents=[common], help="point ALIAS at VERSION, or --delete it (kept in history)"
+    )
     p.add_argument("name")
     p.add_argument("alias")
-    p.add_argument("version", type=int)
+    p.add_argument("version", type=int, nargs="?")
+    p.add_argument("--delete", action="store_true", help="remove the alias (give no VERSION)")
     p.add_argument("--reason")
     p.add_argument("--evaluation", help="the evaluation run that justified the move")
     p.set_defaults(func=cmd_alias)
@@ -240,10 +243,16 @@ def _environment(env: dict[str, Any]) -> str:
 
 
 def cmd_alias(args: argparse.Namespace) -> int:
+    if args.delete == (args.version is not None):
+        return _fail("give either a VERSION to point the alias at, or --delete to remove it")
     try:
-        change = _registry(args, write=True).set_alias(
-            args.name, args.alias, args.version, reason=args.reason, evaluation=args.evaluation
-        )
+        registry = _registry(args, write=True)
+        if args.delete:
+            change = registry.delete_alias(args.name, args.alias, reason=args.reason)
+        else:
+            change = registry.set_alias(
+                args.name, args.alias, args.version, reason=args.reason, evaluation=args.evaluation
+            )
     except _user_errors() as exc:
         return _fail(str(exc))
     if args.json:

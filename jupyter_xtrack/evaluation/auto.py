@@ -1,7 +1,7 @@
 """The automatic evaluation: a tracked cell that fits an estimator and then scores or
 predicts with it on held-out data (`X_test`, `X_val`, `X_valid`, `X_holdout`, ... with the
 matching `y_test`, ... in the namespace) gets the estimator evaluated after it returns, on a
-thread of its own, and the report recorded on the cell's run as `xt.evaluate` records it.
+thread of its own once the kernel is quiet (views/activity.py), and the report recorded on the cell's run as `xt.evaluate` records it.
 
 Which estimator: one the cell scored (`est.score(X_test, y_test)`, seen by
 capture/metric_calls.py as it ran, the estimator object itself), else one the cell's code
@@ -30,6 +30,7 @@ from typing import Any
 from ..facts import Fact
 
 ENV = "XTRACK_AUTO_EVAL"
+QUIET_WAIT_S = 10.0  # the longest an evaluation waits for a quiet kernel (Run All)
 IMPORTANCE_BUDGET_S = 5.0  # kept short: the thread shares the kernel's CPU with the next cell
 _HELD_OUT = re.compile(r"^[Xx]_(test|val|valid|validation|holdout|heldout|eval|dev)(_\w+)?$")
 _MENTION = re.compile(r"\b[Xx]_(?:test|val|valid|validation|holdout|heldout|eval|dev)\w*\b")
@@ -157,7 +158,12 @@ def schedule(candidate: Candidate, run_id: str, number: int | None) -> Future[An
 
 def _evaluate(candidate: Candidate, run_id: str, number: int | None) -> None:
     from ..tracking.session import CONTEXT
+    from ..views.activity import KERNEL
 
+    # Start once the kernel is quiet: the evaluation holds the GIL for most of a second
+    # (the session's first also imports matplotlib and its metrics), which a cell run
+    # meanwhile would pay (~100 ms, BENCHMARKS.md). A cell that runs long counts as quiet.
+    KERNEL.wait_quiet(QUIET_WAIT_S)
     try:
         from .record import Target, write
         from .report import Settings, build

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import html
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from ..api import get_model_version, get_run, load_model, set_alias
 from ..facts import EvaluationFact
@@ -27,6 +27,7 @@ from .report import Settings, build
 
 DEFAULT_GATE: Mapping[str, float] = {"roc_auc": 0.0, "log_loss": 0.0}
 _MODEL_FORMATS = (".joblib", ".pkl", ".pickle")
+_T = TypeVar("_T")
 
 
 def is_registry_uri(ref: Any) -> bool:
@@ -37,10 +38,42 @@ def resolve(model: Any, trusted: bool) -> tuple[Any, str]:
     """(the model, how the comparison names it)."""
     if is_registry_uri(model):
         return load_model(model, trusted=trusted), str(model)
-    if isinstance(model, (Run, str, int)) and not callable(getattr(model, "predict", None)):
+    if isinstance(model, str):
+        return _by_name(model, trusted)
+    if isinstance(model, (Run, int)) and not callable(getattr(model, "predict", None)):
         run = model if isinstance(model, Run) else get_run(model)
         return _run_model(run), f"run #{run.number}"
     return model, model_name(model)
+
+
+def _by_name(ref: str, trusted: bool) -> tuple[Any, str]:
+    """A bare string names a run ("#12", "12", an id prefix) or a registered model ("churn":
+    its latest version); one that names both is refused rather than guessed."""
+    run = _found(get_run, ref)
+    version = _found(get_model_version, ref)
+    if run is not None and version is not None:
+        raise ValueError(
+            f"{ref!r} names both run #{run.number} and registered model {ref!r}: write "
+            f"'#{run.number}' for the run or '{ref}@latest' (or '{ref}/{version.version}') "
+            "for the model"
+        )
+    if version is not None:
+        label = f"{version.name}/{version.version}"
+        return load_model(label, trusted=trusted), label
+    if run is not None:
+        return _run_model(run), f"run #{run.number}"
+    raise LookupError(
+        f"{ref!r} names neither a run (a number, '#12' or an id prefix) nor a registered "
+        "model; see xt.runs() and xt.models()"
+    )
+
+
+def _found(lookup: Callable[[str], _T], ref: str) -> _T | None:
+    """`lookup(ref)`, or None when it names nothing there (or cannot be a name there)."""
+    try:
+        return lookup(ref)
+    except (LookupError, ValueError):
+        return None
 
 
 def _run_model(run: Run) -> Any:

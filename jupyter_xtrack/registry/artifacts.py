@@ -11,6 +11,9 @@ from typing import Any
 AUTOML_MODEL = "model.pkl"
 # Formats whose loading runs code from the file (unpickling): loading them needs trust.
 PICKLED = frozenset({"pickle", "joblib", "torch"})
+# A version registered through MLflow's API: its artifact is the `MLmodel` file of a model
+# folder (server/mlflow/model_registry.FORMAT); loading it unpickles too.
+MLFLOW_FOLDER = "mlflow"
 _BY_SUFFIX = {
     ".pkl": "pickle",
     ".pickle": "pickle",

@@ -12,7 +12,7 @@ import os
 import pickle
 from typing import TYPE_CHECKING, Any
 
-from .artifacts import PICKLED
+from .artifacts import MLFLOW_FOLDER, PICKLED
 
 if TYPE_CHECKING:
     from ..store.contract import RunStore
@@ -34,12 +34,14 @@ def load_version(version: ModelVersion, store: RunStore, *, trusted: bool = Fals
     JSON, a NumPy array, or the raw bytes for formats this package does not read (ONNX,
     safetensors, ...: pass them to their library)."""
     fmt = version.format
-    if fmt in PICKLED and not trusted and not store_is_owned(store):
+    if fmt in PICKLED | {MLFLOW_FOLDER} and not trusted and not store_is_owned(store):
         raise UntrustedModelError(
             f"{version.uri} is a {fmt} file, and loading it runs code from the file; store "
             f"{store.root} belongs to another user, so it is not loaded. If you trust that "
             f"store, load it with xt.load_model({version.uri!r}, trusted=True)"
         )
+    if fmt == MLFLOW_FOLDER:
+        return _load_mlflow_folder(version, store)
     if fmt == "joblib":
         import joblib  # lazy: only to load joblib files
 
@@ -60,3 +62,42 @@ def load_version(version: ModelVersion, store: RunStore, *, trusted: bool = Fals
 
         return np.load(io.BytesIO(data), allow_pickle=False)
     return data
+
+
+def _load_mlflow_folder(version: ModelVersion, store: RunStore) -> Any:
+    """A version registered through MLflow's API: its `MLmodel` and the files beside it are
+    artifacts of its run; laid out in a temporary folder, they load with the flavor MLflow
+    saved them with (`mlflow.sklearn`, ...; the generic `pyfunc` wrapper when the flavor has no
+    loader), as `mlflow.<flavor>.load_model` would give them."""
+    import importlib
+    import tempfile
+    from pathlib import Path, PurePosixPath
+
+    import yaml  # lazy: MLflow's MLmodel file is YAML
+
+    if version.run_id is None or version.artifact is None:
+        raise ValueError(f"{version.uri}: an MLflow model folder without its run cannot be loaded")
+    try:
+        import mlflow  # noqa: F401 - lazy: only for MLflow-format versions
+    except ImportError as e:
+        raise ImportError(
+            f"{version.uri} is an MLflow model folder: loading it needs mlflow (pip install mlflow)"
+        ) from e
+    folder = PurePosixPath(version.artifact).parent
+    prefix = "" if str(folder) == "." else f"{folder}/"
+    with tempfile.TemporaryDirectory(prefix="xtrack-model-") as tmp:
+        for artifact in store.artifacts(version.run_id):
+            name = str(artifact["name"])
+            if name.startswith(prefix):
+                target = Path(tmp, *PurePosixPath(name[len(prefix):]).parts)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(store.get_blob(artifact["hash"]))
+        flavors = yaml.safe_load(Path(tmp, "MLmodel").read_text()).get("flavors") or {}
+        native = [f for f in flavors if f != "python_function"]
+        for flavor in [*native, "pyfunc"]:
+            try:
+                loader = importlib.import_module(f"mlflow.{flavor}").load_model
+            except (ImportError, AttributeError):
+                continue
+            return loader(tmp)
+    raise ValueError(f"{version.uri}: MLflow cannot load this model folder (flavors: {list(flavors)})")

@@ -1,6 +1,6 @@
 """The model registry over REST: list and search models, one model with its versions (each
 with its run's metrics and data), aliases and alias history, register a run's model, move
-an alias. The server reads and writes registry records only: it never loads (unpickles) a
+an alias or remove it. The server reads and writes registry records only: it never loads (unpickles) a
 model."""
 
 from __future__ import annotations
@@ -11,7 +11,8 @@ from typing import Any, cast
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from ..registry import Registry
+from ..facts import Fact
+from ..registry import AliasChange, Registry
 from ..registry.artifacts import is_model_like
 from ..store.contract import RunStore
 from ..store.errors import UnknownRunError
@@ -71,7 +72,8 @@ def model_detail(reader: StoreReader, name: str) -> dict[str, Any]:
 
 
 def _with_run(store: RunStore, version: ModelVersionRecord) -> dict[str, Any]:
-    """A version with the run that made it: brief, metrics, inputs and datasets."""
+    """A version with the run that made it: brief, metrics, inputs and datasets, and whether
+    it has an evaluation report (the sidebar links to it)."""
     run: dict[str, Any] | None = None
     if version["run_id"]:
         try:
@@ -87,6 +89,7 @@ def _with_run(store: RunStore, version: ModelVersionRecord) -> dict[str, Any]:
                     for f in record.get("inputs") or []
                 ],
                 "datasets": record.get("datasets") or [],
+                "evaluated": bool(record.get(Fact.EVALUATION)),
             }
     return {**version, "run": run}
 
@@ -151,6 +154,15 @@ def move_alias(
         if value is not None and not isinstance(value, str):
             raise RequestError(400, f"{field} must be a string")
     change = _registry(reader).set_alias(name, alias, version, reason=reason, evaluation=evaluation)
+    return _change(change)
+
+
+def delete_alias(reader: StoreReader, name: str, alias: str, reason: str | None) -> dict[str, Any]:
+    """Remove `alias` from the model; the removal (to no version) goes in the history."""
+    return _change(_registry(reader).delete_alias(name, alias, reason=reason))
+
+
+def _change(change: AliasChange) -> dict[str, Any]:
     return cast(dict[str, Any], jsonable({**vars(change), "at": change.at.timestamp()}))
 
 
@@ -207,6 +219,12 @@ class ModelAliasHandler(_ModelsHandler):
         """Move an alias to a version, with a reason (application/json only)."""
         body = self.json_object('{"version": 3, "reason": "better AUC"}')
         await self.answer(move_alias, name, alias, body)
+
+    @web.authenticated
+    @authorized
+    async def delete(self, name: str, alias: str) -> None:
+        """Remove an alias; ?reason= says why, kept in the alias history."""
+        await self.answer(delete_alias, name, alias, self.get_argument("reason", None))
 
 
 class RunModelsHandler(_ModelsHandler):

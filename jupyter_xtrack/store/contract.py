@@ -21,6 +21,8 @@ if TYPE_CHECKING:
 
 # (run_id, key, value, step, wall_time)
 MetricPoint = tuple[str, str, float, int | None, float]
+# A metric's last point: (value, step, wall_time)
+MetricLast = tuple[float, int | None, float]
 
 
 @runtime_checkable
@@ -83,6 +85,11 @@ class RunStore(Protocol):
         """One tag (None when the run or the tag is missing); cheap enough to poll."""
         ...
 
+    def delete_tag(self, run_id: str, key: str) -> bool:
+        """Remove one tag of the run; True if it was there, False if not (UnknownRunError
+        for an unknown run)."""
+        ...
+
     def set_facts(self, run_id: str, **facts: Any) -> None:
         """Store JSON-able facts by kind (facts.Fact), each replacing its previous value;
         None removes a kind. The git fact's commit, branch and dirty are also queryable."""
@@ -96,6 +103,11 @@ class RunStore(Protocol):
 
     def metric_history(self, run_id: str, key: str) -> dict[str, list[Any]]:
         """Every point of `key` as {"step", "value", "time"} lists, in logged order."""
+        ...
+
+    def last_metrics(self, run_ids: Sequence[str]) -> dict[str, dict[str, MetricLast]]:
+        """The last point (highest step, then latest time) of every metric of each run, by
+        run id then key; cheap (no history read); unknown ids left out."""
         ...
 
     def metric_keys(self, run_id: str) -> list[str]:

@@ -25,6 +25,7 @@ from . import metrics as metric_store
 from .blobs import check_hash, hashes_in
 from .codec import dumps, loads
 from .connection import connect, is_busy, store_error, write_transaction
+from .contract import MetricLast
 from .errors import ReadOnlyStoreError, StoreError, UnknownRunError
 from .gcpause import gc_paused
 from .ids import new_run_id, run_number
@@ -531,8 +532,19 @@ class Store(RegistryTables):
         )
         self._merge_summary(conn, number, "tags", clean)
 
+    def delete_tag(self, run_id: str, key: str) -> bool:
+        """Remove one tag of a run; True if it was there. UnknownRunError for an unknown
+        run."""
+        with self._write() as conn:
+            number = self._number(conn, run_id)
+            gone = conn.execute("DELETE FROM tags WHERE run = ? AND key = ?", (number, key))
+            if gone.rowcount:
+                self._merge_summary(conn, number, "tags", {}, drop=key)
+            return bool(gone.rowcount)
+
     def _merge_summary(
-        self, conn: sqlite3.Connection, number: int, ns: str, updates: Mapping[str, Any]
+        self, conn: sqlite3.Connection, number: int, ns: str, updates: Mapping[str, Any],
+        drop: str | None = None,
     ) -> None:
         # ns is one of three fixed names (never user input), so it may name columns.
         ks, blob = conn.execute(
@@ -540,6 +552,8 @@ class Store(RegistryTables):
         ).fetchone()
         summary = self._summaries.decode(conn, ns, ks, blob)
         summary.update(updates)
+        if drop is not None:
+            summary.pop(drop, None)
         conn.execute(
             f"UPDATE runs SET {ns}_keys = ?, {ns}_vals = ? WHERE number = ?",
             (*self._summaries.encode(conn, ns, summary), number),
@@ -576,6 +590,24 @@ class Store(RegistryTables):
         logged order (step None where none was given); empty lists if never logged."""
         with self._read() as conn:
             return metric_store.read_history(conn, self._number(conn, run_id), key)
+
+    def last_metrics(self, run_ids: Sequence[str]) -> dict[str, dict[str, MetricLast]]:
+        """The last point (value, step, time) of every metric of each of `run_ids`, read
+        from the per-metric row that log_metrics keeps current (no history is unpacked);
+        unknown ids are left out."""
+        out: dict[str, dict[str, MetricLast]] = {}
+        ids = list(dict.fromkeys(run_ids))
+        with self._read() as conn:
+            for start in range(0, len(ids), 500):  # SQLite's bound-parameter limit
+                part = ids[start:start + 500]
+                marks = ", ".join("?" * len(part))
+                for run_id, key, value, step, when in conn.execute(
+                    "SELECT r.id, m.key, m.value, m.step, m.time FROM metrics AS m "
+                    f"JOIN runs AS r ON r.number = m.run WHERE r.id IN ({marks})", part,
+                ):
+                    value = math.nan if value is None else float(value)
+                    out.setdefault(run_id, {})[key] = (value, step, float(when))
+        return out
 
     def metric_keys(self, run_id: str) -> list[str]:
         """The metric keys the run has logged, sorted."""

@@ -1,7 +1,8 @@
 /** The Models tab: registered models (searched by name part, k=v tag or @alias), and one
  * model's versions (each linked to the run that made it, with its metrics and data), its
- * aliases (moved here, with a reason) and the append-only history of those moves.
- * Data: GET models, GET models/{name}, PUT models/{name}/aliases/{alias} (server/models.py). */
+ * aliases (moved or removed here, with a reason) and the append-only history of those moves.
+ * Data: GET models, GET models/{name}, PUT and DELETE models/{name}/aliases/{alias}
+ * (server/models.py). */
 import * as React from 'react';
 import { ApiError, requestAPI } from './api';
 import { formatTime, formatValue, shortHash } from './format';
@@ -11,7 +12,8 @@ import {
   IModelDetail,
   IModelVersion,
   IRegisteredModel,
-  jsonRequest
+  jsonRequest,
+  runSectionSelector
 } from './registryModel';
 
 export interface IModelsViewProps {
@@ -163,12 +165,24 @@ function VersionRow(props: { version: IModelVersion; onOpenRun: (runId: string) 
       <div className="jp-xtrack-version-head">
         <strong>v{v.version}</strong>
         {v.aliases.map(a => <span key={a} className="jp-xtrack-badge jp-xtrack-alias">{a}</span>)}
-        {run ? (
+        {run ? (<>
           <button className="jp-xtrack-link jp-xtrack-version-run" onClick={() => props.onOpenRun(run.id)}
             title="Open the run that made this version">
             run {runLabel(run)}
           </button>
-        ) : (
+          {run.evaluated && (
+            <button className="jp-xtrack-link jp-xtrack-version-evaluation-link"
+              onClick={() => openRunAt(props.onOpenRun, run.id, 'evaluation')}
+              title="Open the run's evaluation report">
+              evaluation
+            </button>
+          )}
+          <button className="jp-xtrack-link jp-xtrack-version-data-link"
+            onClick={() => openRunAt(props.onOpenRun, run.id, 'data')}
+            title="Open the data the run read">
+            data
+          </button>
+        </>) : (
           <span className="jp-xtrack-muted">run {v.run_id ? 'deleted' : 'unknown'}</span>
         )}
         <span className="jp-xtrack-muted">{v.artifact} · {v.user ?? '?'} · {formatTime(v.created_at)}</span>
@@ -192,6 +206,35 @@ function VersionRow(props: { version: IModelVersion; onOpenRun: (runId: string) 
   );
 }
 
+/** Open a run's detail and bring one of its sections (`data-section`) into view, open. The
+ * detail renders after its fetch, and its charts above the section load later still and
+ * push it down: so keep it in view while the page settles (watching DOM changes, at most
+ * `SETTLE_MS`), then let the user scroll. */
+const SETTLE_MS = 3000;
+
+function openRunAt(onOpenRun: (runId: string) => void, runId: string, section: string): void {
+  onOpenRun(runId);
+  const selector = runSectionSelector(runId, section);
+  let opened = false;
+  const reveal = (): void => {
+    const found = document.querySelector<HTMLDetailsElement>(selector);
+    if (found) {
+      if (!opened) {
+        found.open = true;
+        opened = true;
+      }
+      found.scrollIntoView({ block: 'start' });
+    }
+  };
+  const observer = new MutationObserver(reveal);
+  observer.observe(document.body, { childList: true, subtree: true });
+  window.setTimeout(() => {
+    observer.disconnect();
+    reveal();
+  }, SETTLE_MS);
+  reveal();
+}
+
 /** Move (or set) an alias: version, reason, and the evaluation run behind it (optional). */
 function AliasForm(props: { detail: IModelDetail; onMoved: () => void }): JSX.Element {
   const { detail } = props;
@@ -206,6 +249,21 @@ function AliasForm(props: { detail: IModelDetail; onMoved: () => void }): JSX.El
         jsonRequest('PUT', { version, ...(reason.trim() ? { reason: reason.trim() } : {}) })
       );
       setMessage({ text: `${alias.trim()} → v${version}`, error: false });
+      setReason('');
+      props.onMoved();
+    } catch (e) {
+      setMessage({ text: (e as ApiError).message, error: true });
+    }
+  };
+  const remove = async () => {
+    const name = alias.trim();
+    const why = reason.trim() ? `?reason=${encodeURIComponent(reason.trim())}` : '';
+    try {
+      await requestAPI(
+        `models/${encodeURIComponent(detail.model.name)}/aliases/${encodeURIComponent(name)}${why}`,
+        { method: 'DELETE' }
+      );
+      setMessage({ text: `${name} removed`, error: false });
       setReason('');
       props.onMoved();
     } catch (e) {
@@ -234,6 +292,11 @@ function AliasForm(props: { detail: IModelDetail; onMoved: () => void }): JSX.El
           onChange={e => setReason(e.target.value)} />
         <button className="jp-mod-styled jp-mod-accept" disabled={!alias.trim()} onClick={() => void move()}>
           Move alias
+        </button>
+        <button className="jp-mod-styled jp-mod-warn" disabled={!(alias.trim() in detail.model.aliases)}
+          title="Remove this alias (the removal and the reason are kept in the history)"
+          onClick={() => void remove()}>
+          Delete alias
         </button>
       </div>
       {message && (

@@ -22,6 +22,8 @@ export interface IVersionRun {
   metrics: Record<string, number | string | null>;
   inputs: { path: string; hash: string | null; size: number | null }[];
   datasets: { name?: string; kind?: string; shape?: unknown; hash?: string | null }[];
+  /** The run carries an evaluation report (its detail has an Evaluation section). */
+  evaluated: boolean;
 }
 
 export interface IModelVersion {
@@ -73,4 +75,14 @@ export function aliasMove(change: IAliasChange): string {
 /** The JSON request init of a registry write. */
 export function jsonRequest(method: 'POST' | 'PUT', body: unknown): RequestInit {
   return { method, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) };
+}
+
+/** The CSS selector of one section (`data-section`) of a run's open detail. */
+export function runSectionSelector(runId: string, section: string): string {
+  return `.jp-xtrack-detail[data-run-id="${quoted(runId)}"] [data-section="${quoted(section)}"]`;
+}
+
+/** `value` inside a double-quoted CSS string: its quotes and backslashes escaped. */
+function quoted(value: string): string {
+  return value.replace(/["\\]/g, '\\$&');
 }

@@ -136,3 +136,41 @@ def test_compare_models_by_every_registry_uri_form(shell: Any, data: Any) -> Non
         cmp = xt.compare_models(uri, live, X, y)
         assert cmp.a == uri
         assert all(worse == pytest.approx(0.0) for _, _, _, worse in cmp.rows())
+
+
+def test_a_bare_model_name_is_its_latest_version_and_an_ambiguous_one_is_refused(
+    shell: Any, data: Any
+) -> None:
+    """A plain registry name ("churn") used to be read as a run reference and fail; it is the
+    model's latest version, in `compare_models` and in `promote`'s candidate, and a string
+    that names both a run and a model is refused with both spellings that would be clear."""
+    frame, y = data
+    X = frame[["a", "b"]]
+    shell.user_ns.update(X=X, y=y, LogisticRegression=LogisticRegression)
+    shell.user_ns["DummyClassifier"] = DummyClassifier
+    run_cell(
+        shell,
+        "%%track --name weak\nm = DummyClassifier().fit(X, y)\nxt.log_artifact(m, 'model.joblib')",
+    )
+    run_cell(
+        shell,
+        "%%track --name strong\nm = LogisticRegression().fit(X, y)\n"
+        "xt.log_artifact(m, 'model.joblib')",
+    )
+    xt.register_model(xt.get_run(1), "churn")
+    xt.register_model(xt.get_run(2), "churn")
+    live = LogisticRegression().fit(X, y)
+    cmp = xt.compare_models("churn", live, X, y)
+    assert cmp.a == "churn/2"  # the latest version, not run "churn"
+    assert all(worse == pytest.approx(0.0) for _, _, _, worse in cmp.rows())
+    promoted = xt.promote("churn", "champion", "churn", X, y, reason="latest")
+    assert promoted.promoted and promoted.version == 2
+    history = xt.alias_history("churn", "champion")
+    assert xt.get_run(history[-1].evaluation).fact("evaluation")["model"] == "LogisticRegression"
+    assert xt.compare_models(1, live, X, y).a == "run #1"  # a run number is still a run
+    xt.register_model(xt.get_run(1), "1")  # a model whose name is also a run number
+    with pytest.raises(ValueError, match=r"names both run #1 and registered model '1'.*'#1'"):
+        xt.compare_models("1", live, X, y)
+    assert xt.compare_models("1@latest", live, X, y).a == "1@latest"
+    with pytest.raises(LookupError, match="names neither a run"):
+        xt.compare_models("nosuchmodel", live, X, y)

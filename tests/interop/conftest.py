@@ -1,10 +1,19 @@
-"""Real MLflow stores made in the test: a SQLite one and a ./mlruns file store, each with a
-parent and a nested child run, a 3-step metric history with its own timestamps, artifacts
+"""Real MLflow stores made in the test: a SQLite one, a ./mlruns file store and a real
+`mlflow server` on 127.0.0.1 (tracking URI http://...), each with a parent and a nested child run, a 3-step metric history with its own timestamps, artifacts
 (one in a folder), a log_input dataset and git source tags."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,14 +94,68 @@ def make_source(uri: str, artifacts: Path) -> MlflowSource:
     return MlflowSource(uri, pid, cid, client)
 
 
-@pytest.fixture(params=["sqlite", "mlruns"])
+@pytest.fixture(params=["sqlite", "mlruns", "http"])
 def mlflow_source(
     request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> MlflowSource:
-    """The same runs in a SQLite store and in a ./mlruns file store."""
+) -> Iterator[MlflowSource]:
+    """The same runs in a SQLite store, a ./mlruns file store and behind a tracking server."""
     monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")  # MLflow 3 asks for it
     if request.param == "sqlite":
-        uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+        yield make_source(f"sqlite:///{tmp_path / 'mlflow.db'}", tmp_path / "artifacts")
+    elif request.param == "mlruns":
+        yield make_source(str(tmp_path / "mlruns"), tmp_path / "artifacts")
     else:
-        uri = str(tmp_path / "mlruns")
-    return make_source(uri, tmp_path / "artifacts")
+        with mlflow_server(tmp_path / "server") as uri:
+            yield make_source(uri, tmp_path / "artifacts")
+
+
+@contextlib.contextmanager
+def mlflow_server(work: Path) -> Iterator[str]:
+    """A real `mlflow server` (SQLite backend, one worker, 127.0.0.1 only) for the test's
+    duration; its process group is ended after."""
+    work.mkdir()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--backend-store-uri",
+            f"sqlite:///{work / 'mlflow.db'}",
+            "--artifacts-destination",
+            str(work / "mlartifacts"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd=work,
+        start_new_session=True,
+        env={**os.environ, "MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"},  # tracking only
+    )
+    uri = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 300  # a busy CI machine starts it slowly
+        while True:
+            assert proc.poll() is None, f"mlflow server exited with {proc.returncode}"
+            try:
+                with urllib.request.urlopen(f"{uri}/health", timeout=10):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "mlflow server did not answer in 300 s"
+                time.sleep(0.5)
+        yield uri
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()

@@ -217,3 +217,22 @@ def test_deleting_an_alias_is_kept_in_the_history(
     assert (change.from_version, change.to_version, change.reason) == (1, None, "retired")
     assert "candidate" not in registry.get("churn/1").aliases
     assert [c.to_version for c in registry.history("churn", "candidate")] == [1, None]
+
+
+def test_the_cli_deletes_an_alias_with_a_reason(
+    registered: tuple[Path, dict[str, Any]],
+) -> None:
+    store_dir, _ = registered
+    both = _xtrack(store_dir, "models", "alias", "churn", "champion", "1", "--delete")
+    assert both.returncode == 2 and "either a VERSION" in both.stderr
+    done = _xtrack(
+        store_dir, "models", "alias", "churn", "champion", "--delete", "--reason", "drift"
+    )
+    assert done.returncode == 0, done.stderr
+    assert "churn@champion  1 → removed" in done.stdout and "drift" in done.stdout
+    history = _xtrack(store_dir, "models", "history", "churn", "champion", "--json")
+    assert [(c["from_version"], c["to_version"], c["reason"]) for c in json.loads(history.stdout)][
+        -1
+    ] == (1, None, "drift")
+    again = _xtrack(store_dir, "models", "alias", "churn", "champion", "--delete")
+    assert again.returncode == 2 and "no alias 'champion'" in again.stderr

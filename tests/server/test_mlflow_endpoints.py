@@ -50,7 +50,7 @@ async def new_run(call: Any, experiment_id: str = "0", **fields: Any) -> str:
 
 async def test_unknown_endpoints_answer_mlflow_json_never_html(call: Any) -> None:
     for method, path in [
-        ("POST", f"{API}/registered-models/create"),
+        ("POST", f"{API}/webhooks"),
         ("GET", f"{API}/no-such-thing"),
         ("GET", "xtrack/mlflow/api/2.0/preview/mlflow/x"),
         ("DELETE", "xtrack/mlflow/api/2.0/mlflow-artifacts/artifacts/0/x"),
@@ -332,7 +332,15 @@ async def test_tags_names_bulk_history_and_logged_model_records(
             {"run_id": run, "key": "mlflow.runName", "value": "renamed"},
         )
     )[0] == 200
+    await call("POST", f"{API}/runs/set-tag", {"run_id": run, "key": "x", "value": "1"})
+    assert (await call("POST", f"{API}/runs/delete-tag", {"run_id": run, "key": "x"}))[0] == 200
+    _, body = await call("GET", f"{API}/runs/get", run_id=run)
+    assert "x" not in {t["key"] for t in body["run"]["data"]["tags"]}
     status, body = await call("POST", f"{API}/runs/delete-tag", {"run_id": run, "key": "x"})
+    assert (status, body["error_code"]) == (404, "RESOURCE_DOES_NOT_EXIST")
+    status, body = await call(
+        "POST", f"{API}/runs/delete-tag", {"run_id": run, "key": "mlflow.runName"}
+    )
     assert (status, body["error_code"]) == (400, "INVALID_PARAMETER_VALUE")
     await call(
         "POST",
@@ -405,3 +413,29 @@ async def test_tags_names_bulk_history_and_logged_model_records(
         assert "mlflow.runName" not in record["tags"]
     finally:
         store.close()
+
+
+async def test_a_runs_metrics_carry_their_last_step_and_time(
+    call: Any, populated: Populated
+) -> None:
+    run = await new_run(call)
+    points = [
+        {"key": "loss", "value": 0.5, "timestamp": 1_700_000_009_000, "step": 9},
+        {"key": "loss", "value": 0.9, "timestamp": 1_700_000_020_000, "step": 2},
+        {"key": "acc", "value": 0.7, "timestamp": 1_700_000_005_000, "step": 4},
+    ]
+    assert (await call("POST", f"{API}/runs/log-batch", {"run_id": run, "metrics": points}))[
+        0
+    ] == 200
+    want = [
+        {"key": "acc", "value": 0.7, "timestamp": 1_700_000_005_000, "step": 4},
+        {"key": "loss", "value": 0.5, "timestamp": 1_700_000_009_000, "step": 9},
+    ]
+    _, body = await call("GET", f"{API}/runs/get", run_id=run)
+    assert body["run"]["data"]["metrics"] == want
+    _, body = await call(
+        "POST",
+        f"{API}/runs/search",
+        {"experiment_ids": ["0"], "filter": f"attributes.run_id = '{run}'"},
+    )
+    assert [r["data"]["metrics"] for r in body["runs"]] == [want]

@@ -6,6 +6,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from jupyter_xtrack.facts import Fact
+from jupyter_xtrack.store import open_store
+
 from .conftest import API, Populated
 from .test_endpoints import error_of
 
@@ -159,3 +162,47 @@ async def test_errors_name_the_problem(jp_fetch: Any, populated: Populated) -> N
         headers={"Content-Type": "application/x-www-form-urlencoded"},
     )
     assert code == 415
+
+
+async def test_delete_an_alias_with_a_reason_kept_in_the_history(
+    jp_fetch: Any, api: Any, check_schema: Any, populated: Populated
+) -> None:
+    await _send(jp_fetch, "POST", "models", {"run": "1", "name": "churn", "aliases": ["champion"]})
+    resp = await jp_fetch(
+        *API.split("/"),
+        "models",
+        "churn",
+        "aliases",
+        "champion",
+        method="DELETE",
+        params={"reason": "retired: drift"},
+    )
+    removed = check_schema("AliasChange", json.loads(resp.body))
+    assert (removed["alias"], removed["from_version"], removed["to_version"]) == (
+        "champion",
+        1,
+        None,
+    )
+    detail = await api("models/churn", "ModelDetail")
+    assert detail["model"]["aliases"] == {}
+    assert [(h["from_version"], h["to_version"], h["reason"]) for h in detail["history"]] == [
+        (None, 1, "set when registered"),
+        (1, None, "retired: drift"),
+    ]
+    code, body = await error_of(jp_fetch, "models", "churn", "aliases", "champion", method="DELETE")
+    assert (code, body["reason"]) == (404, "unknown_model") and "no alias" in body["message"]
+    code, body = await error_of(jp_fetch, "models", "churn", "aliases", "latest", method="DELETE")
+    assert code in (400, 404)
+
+
+async def test_a_version_says_whether_its_run_has_an_evaluation(
+    jp_fetch: Any, api: Any, populated: Populated
+) -> None:
+    """The Models tab links a version to its run's evaluation only when there is one."""
+    await _send(jp_fetch, "POST", "models", {"run": "1", "name": "churn"})
+    run = (await api("models/churn", "ModelDetail"))["versions"][0]["run"]
+    assert run["evaluated"] is False
+    with open_store(populated.root) as store:
+        store.set_facts(populated.ids["a"], **{Fact.EVALUATION: {"metrics": {"roc_auc": 0.9}}})
+    run = (await api("models/churn", "ModelDetail"))["versions"][0]["run"]
+    assert run["evaluated"] is True

@@ -1,7 +1,8 @@
 """The sidebar's Models tab and the run detail's Register model form, in a real JupyterLab
 and Chromium: registered models and their aliases listed, a model's versions linked to the
 runs that made them (with their metrics and data), an alias moved with a reason (the
-history grows, and the store says so), a run's model registered from its detail. Light and
+history grows, and the store says so), an alias removed with a reason, a version's links to
+its run's evaluation and data, a run's model registered from its detail. Light and
 dark screenshots."""
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ SCRIPT = textwrap.dedent("""\
             data = open("train.csv").read()
             xt.log(acc=acc, loss=1 - acc)
             xt.log_artifact(pickle.dumps({"weights": [i]}), name="model.pkl")
+            if name == "fit2":  # its evaluation report, which the Models tab links to
+                from sklearn.linear_model import LogisticRegression
+                X, y = [[0.0], [1.0], [2.0], [3.0]] * 10, [0, 0, 1, 1] * 10
+                xt.evaluate(LogisticRegression().fit(X, y), X, y, importance=False)
     xt.register_model("#1", "churn", aliases=["champion"], tags={"team": "risk"})
     xt.register_model("#2", "churn", aliases=["candidate"])
     xt.set_alias("churn", "champion", 2, reason="acc +0.05 on the holdout")
@@ -116,6 +121,71 @@ def test_a_version_opens_the_run_that_made_it(lab: Any) -> None:
     detail.locator(".jp-xtrack-version[data-version='2'] .jp-xtrack-version-run").click()
     title = page.locator(f"{DETAIL} .jp-xtrack-title")
     wait_for(lambda: title.inner_text().startswith("#2 fit2"), what="run #2 opened")
+
+
+def test_a_version_leads_to_its_evaluation_and_its_data(lab: Any) -> None:
+    """The evaluation link shows only for a run with a report, and opens the run's detail
+    scrolled to its Evaluation section; the data link to its Data section."""
+    page = lab
+    detail = _open_model(page, "churn")
+    assert (
+        detail.locator(
+            ".jp-xtrack-version[data-version='1'] .jp-xtrack-version-evaluation-link"
+        ).count()
+        == 0
+    )
+    detail.locator(
+        ".jp-xtrack-version[data-version='2'] .jp-xtrack-version-evaluation-link"
+    ).click()
+    section = page.locator(f"{DETAIL}[data-run-id] [data-section='evaluation']")
+    section.wait_for()
+    wait_for(lambda: _in_view(page, section), what="the Evaluation section scrolled into view")
+    assert section.get_attribute("open") is not None
+    screenshot(page, "models-6-version-evaluation-light")
+    detail = _open_model(page, "churn")
+    detail.locator(".jp-xtrack-version[data-version='1'] .jp-xtrack-version-data-link").click()
+    title = page.locator(f"{DETAIL} .jp-xtrack-title")
+    wait_for(lambda: title.inner_text().startswith("#1 fit"), what="run #1 opened")
+    data = page.locator(f"{DETAIL} [data-section='data']")
+    wait_for(lambda: _in_view(page, data), what="the Data section scrolled into view")
+    assert "train.csv" in data.inner_text()
+
+
+def _in_view(page: Any, locator: Any) -> bool:
+    """The element's top is inside the sidebar's scrolling view (not below its fold)."""
+    return bool(
+        locator.evaluate(
+            """el => {
+                const r = el.getBoundingClientRect();
+                let p = el.parentElement;
+                while (p && p.scrollHeight <= p.clientHeight) p = p.parentElement;
+                const v = p ? p.getBoundingClientRect() : {top: 0, bottom: innerHeight};
+                return r.top >= v.top - 1 && r.top < v.bottom;
+            }"""
+        )
+    )
+
+
+def test_removing_an_alias_keeps_the_reason_in_the_history(lab: Any, server: JupyterServer) -> None:
+    page = lab
+    detail = _open_model(page, "churn")
+    form = detail.locator(".jp-xtrack-alias-form")
+    remove = form.locator("button", has_text="Delete alias")
+    form.locator("input[aria-label=Alias]").fill("nosuch")
+    assert remove.is_disabled()  # only an alias the model has can be removed
+    form.locator("input[aria-label=Alias]").fill("candidate")
+    form.locator("input[aria-label=Reason]").fill("superseded by v3 tests")
+    remove.click()
+    first = detail.locator(".jp-xtrack-alias-history li").first
+    wait_for(lambda: "superseded by v3 tests" in first.inner_text(), what="history updated")
+    assert "candidate" in first.inner_text() and "v2 → removed" in first.inner_text()
+    screenshot(page, "models-7-alias-removed-light")
+    stored = api_get(server, "models/churn")
+    assert "candidate" not in stored["model"]["aliases"]
+    assert (stored["history"][-1]["to_version"], stored["history"][-1]["reason"]) == (
+        None,
+        "superseded by v3 tests",
+    )
 
 
 def test_register_model_from_a_run_detail(lab: Any, server: JupyterServer) -> None:

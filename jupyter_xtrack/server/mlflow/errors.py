@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...store.errors import FilterError, StoreError, UnknownRunError
+from ...store.registry import UnknownModelError
 
 INVALID_PARAMETER_VALUE = "INVALID_PARAMETER_VALUE"
 RESOURCE_DOES_NOT_EXIST = "RESOURCE_DOES_NOT_EXIST"
@@ -53,7 +54,7 @@ def mlflow_error(exc: BaseException | None) -> tuple[int, dict[str, Any]]:
     """(HTTP status, MLflow error body) for any exception a handler raised."""
     if isinstance(exc, MlflowError):
         err = exc
-    elif isinstance(exc, UnknownRunError):
+    elif isinstance(exc, UnknownRunError | UnknownModelError):
         err = missing(str(exc))
     elif isinstance(exc, FilterError):
         err = invalid(str(exc))

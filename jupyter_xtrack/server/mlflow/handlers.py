@@ -15,6 +15,8 @@ from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
 
+from ...store.errors import UnknownRunError
+from ...store.registry import UnknownModelError
 from ..handlers import AUTH_RESOURCE
 from . import artifacts
 from .errors import ENDPOINT_NOT_FOUND, MlflowError, invalid, mlflow_error
@@ -82,12 +84,13 @@ class MlflowHandler(APIHandler):
         self._reply(await self._call(endpoint, self.service, req))
 
     def _request(self, method: str) -> Req:
+        user = getattr(self.current_user, "username", None)
         if method == "GET":
             fields: dict[str, Any] = {}
             for name, values in self.request.query_arguments.items():
                 texts = [v.decode("utf-8", "replace") for v in values]
                 fields[name] = texts if len(texts) > 1 else texts[0]
-            return Req(fields)
+            return Req(fields, user=user)
         body = self.request.body or b"{}"
         try:
             parsed = orjson.loads(body)
@@ -95,7 +98,7 @@ class MlflowHandler(APIHandler):
             raise invalid("The request body is not valid JSON") from None
         if not isinstance(parsed, dict):
             raise invalid("The request body must be a JSON object")
-        return Req(parsed, len(body))
+        return Req(parsed, len(body), user)
 
     async def _call(self, fn: Any, *args: Any) -> Any:
         loop = asyncio.get_running_loop()
@@ -155,7 +158,7 @@ class MlflowHandler(APIHandler):
         self.finish(orjson.dumps(body))
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
-        if isinstance(value, MlflowError | web.HTTPError):
+        if isinstance(value, MlflowError | web.HTTPError | UnknownModelError | UnknownRunError):
             _LOG.info("%s %s -> %s", self.request.method, self.request.path, value)
         else:
             super().log_exception(typ, value, tb)

@@ -12,9 +12,10 @@ from .validation import whole
 class Req:
     """The fields of one request, with MLflow's messages for missing or mistyped ones."""
 
-    def __init__(self, fields: dict[str, Any], size: int = 0) -> None:
+    def __init__(self, fields: dict[str, Any], size: int = 0, user: str | None = None) -> None:
         self.fields = fields
         self.size = size  # bytes of the body, for log-batch's limit
+        self.user = user  # the Jupyter user who sent it (the registry's alias history)
 
     def text(self, name: str, *alternatives: str) -> str:
         """A required text field (the first of `name`, `alternatives` present)."""

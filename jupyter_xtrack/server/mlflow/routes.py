@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import model_endpoints as lm
+from . import model_registry as mr
 from .request import Req
 from .service import MlflowService
 
@@ -43,6 +44,28 @@ ENDPOINTS: dict[tuple[str, str], Endpoint] = {
     ("GET", "artifacts/list"): S.list_run_artifacts,
     ("POST", "logged-models"): lm.create,
     ("POST", "logged-models/search"): lm.search,
+    ("POST", "registered-models/create"): mr.create_model,
+    ("GET", "registered-models/get"): mr.get_model,
+    ("GET", "registered-models/search"): mr.search_models,
+    ("PATCH", "registered-models/update"): mr.update_model,
+    ("POST", "registered-models/rename"): mr.rename_model,
+    ("DELETE", "registered-models/delete"): mr.delete_model,
+    ("POST", "registered-models/set-tag"): mr.set_model_tag,
+    ("DELETE", "registered-models/delete-tag"): mr.refuse_delete_tag,
+    ("POST", "registered-models/get-latest-versions"): mr.latest_versions,
+    ("GET", "registered-models/get-latest-versions"): mr.latest_versions,
+    ("POST", "registered-models/alias"): mr.set_alias,
+    ("DELETE", "registered-models/alias"): mr.delete_alias,
+    ("GET", "registered-models/alias"): mr.get_by_alias,
+    ("POST", "model-versions/create"): mr.create_version,
+    ("GET", "model-versions/get"): mr.get_version,
+    ("PATCH", "model-versions/update"): mr.update_version,
+    ("DELETE", "model-versions/delete"): mr.delete_version,
+    ("GET", "model-versions/search"): mr.search_versions,
+    ("GET", "model-versions/get-download-uri"): mr.download_uri,
+    ("POST", "model-versions/set-tag"): mr.set_version_tag,
+    ("DELETE", "model-versions/delete-tag"): mr.refuse_delete_tag,
+    ("POST", "model-versions/transition-stage"): mr.refuse_stage,
 }
 # Paths with the model id (and a tag key) in them.
 MODEL_ENDPOINTS: tuple[tuple[str, re.Pattern[str], Endpoint], ...] = (

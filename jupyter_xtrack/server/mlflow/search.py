@@ -60,7 +60,7 @@ _TOKEN = re.compile(
 
 
 @dataclass(frozen=True)
-class _Cmp:
+class Cmp:
     entity: str
     key: str
     op: str
@@ -72,7 +72,7 @@ def translate_filter(text: str | None) -> str | None:
     INVALID_PARAMETER_VALUE, naming the problem, when it cannot be read."""
     if not text or not text.strip():
         return None
-    return " and ".join(f"({_translate(cmp)})" for cmp in _parse(text))
+    return " and ".join(f"({_translate(cmp)})" for cmp in parse_filter(text))
 
 
 def _tokens(text: str) -> list[tuple[str, str]]:
@@ -90,9 +90,11 @@ def _tokens(text: str) -> list[tuple[str, str]]:
     return out
 
 
-def _parse(text: str) -> list[_Cmp]:
+def parse_filter(text: str) -> list[Cmp]:
+    """MLflow filter `text` as comparisons joined by AND (the registry endpoints match
+    them themselves)."""
     tokens = _tokens(text)
-    comparisons: list[_Cmp] = []
+    comparisons: list[Cmp] = []
     i = 0
     while i < len(tokens):
         if len(tokens) < i + 3 or tokens[i][0] != "field" or tokens[i + 1][0] != "op":
@@ -100,7 +102,7 @@ def _parse(text: str) -> list[_Cmp]:
         entity, key = _field(tokens[i][1])
         op = " ".join(tokens[i + 1][1].upper().split())
         value, i = _value(tokens, i + 2, text)
-        comparisons.append(_Cmp(entity, key, op, value))
+        comparisons.append(Cmp(entity, key, op, value))
         if i < len(tokens):
             if tokens[i][0] != "and":
                 raise invalid(f"Invalid filter '{text}': comparisons are joined by AND only")
@@ -143,7 +145,7 @@ def _unquote(raw: str) -> str:
     return re.sub(r"\\(.)", r"\1", raw[1:-1])
 
 
-def _translate(cmp: _Cmp) -> str:
+def _translate(cmp: Cmp) -> str:
     if cmp.entity == "metrics":
         if not isinstance(cmp.value, float) or cmp.op not in ("=", "!=", "<", "<=", ">", ">="):
             raise invalid(f"metrics.{cmp.key}: metrics compare with numbers (= != < <= > >=)")
@@ -156,7 +158,7 @@ def _translate(cmp: _Cmp) -> str:
     return _attribute(cmp)
 
 
-def _attribute(cmp: _Cmp) -> str:
+def _attribute(cmp: Cmp) -> str:
     if cmp.key == "user_id":
         return _text_cmp(f"tags.{_key(USER_TAG)}", cmp)
     column = _ATTRIBUTES.get(cmp.key)
@@ -174,7 +176,7 @@ def _attribute(cmp: _Cmp) -> str:
     return _text_cmp(column, cmp)
 
 
-def _status(cmp: _Cmp) -> str:
+def _status(cmp: Cmp) -> str:
     wanted = cmp.value if isinstance(cmp.value, list) else [str(cmp.value)]
     mapped = [s for s, m in TO_MLFLOW_STATUS.items() if m in {w.upper() for w in wanted}]
     if cmp.op in ("=", "IN"):
@@ -184,7 +186,7 @@ def _status(cmp: _Cmp) -> str:
     raise invalid("attributes.status compares with =, !=, IN or NOT IN")
 
 
-def _text_cmp(field: str, cmp: _Cmp, *, numeric_too: bool = False) -> str:
+def _text_cmp(field: str, cmp: Cmp, *, numeric_too: bool = False) -> str:
     op, value = cmp.op, cmp.value
     if isinstance(value, list):
         if op not in ("IN", "NOT IN"):

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ...store import open_store
-from ...store.contract import RunStore
+from ...store.contract import MetricLast, RunStore
 from ...store.ids import new_run_id
 from .artifacts import listing, locate
 from .errors import INVALID_STATE, MlflowError, invalid, missing
@@ -75,6 +75,8 @@ class MlflowService:
         self.writer = GroupWriter(self.store)
         self._store: RunStore | None = None
         self._lock = threading.Lock()
+        # Registered models created without a version yet (model_registry.py).
+        self.new_models: dict[str, dict[str, Any]] = {}
         self.executor = ThreadPoolExecutor(max_workers=8, thread_name_prefix="xtrack-mlflow")
 
     def store(self) -> RunStore:
@@ -192,10 +194,10 @@ class MlflowService:
             )
 
         self.write(create)
-        return {"run": self.run_json(self.store().get_run(run_id))}
+        return {"run": self.runs_json([self.store().get_run(run_id)])[0]}
 
     def get_run(self, req: Req) -> dict[str, Any]:
-        return {"run": self.run_json(self.store().get_run(self._run_id(req)))}
+        return {"run": self.runs_json([self.store().get_run(self._run_id(req))])[0]}
 
     def update_run(self, req: Req) -> dict[str, Any]:
         run_id = self._run_id(req)
@@ -244,10 +246,16 @@ class MlflowService:
         return {}
 
     def delete_tag(self, req: Req) -> dict[str, Any]:
-        raise invalid(
-            "xtrack's store keeps a run's tags once set: a tag can be given a new "
-            "value (set_tag), not removed"
-        )
+        run_id, key = self._run_id(req), req.text("key")
+        if key == RUN_NAME_TAG or key.startswith(HIDDEN_TAG_PREFIX):
+            raise invalid(f"The tag '{key}' belongs to the run itself and cannot be deleted")
+
+        def delete(store: RunStore) -> None:
+            if not store.delete_tag(run_id, key):
+                raise missing(f"No tag with name: {key} in run with id {run_id}")
+
+        self.write(delete)
+        return {}
 
     def log_batch(self, req: Req) -> dict[str, Any]:
         run_id = self._run_id(req)
@@ -321,7 +329,7 @@ class MlflowService:
             limit=limit,
             offset=offset,
         )
-        runs = [self.run_json(_record_of_row(row)) for row in table.rows()]
+        runs = self.runs_json([_record_of_row(row) for row in table.rows()])
         out: dict[str, Any] = {"runs": runs}
         if offset + len(runs) < table.total:
             out["next_page_token"] = page_token(offset + len(runs))
@@ -379,21 +387,27 @@ class MlflowService:
     def _run_id(self, req: Req) -> str:
         return req.text("run_id", "run_uuid")
 
-    def run_json(self, record: dict[str, Any]) -> dict[str, Any]:
-        """MLflow's Run: info, data (metrics' last values, params, tags), inputs, outputs."""
-        tags = record.get("tags") or {}
-        when = ms(record.get("ended_at") or record["started_at"])
-        metrics = [
-            {"key": k, "value": metric_value(v), "timestamp": when, "step": 0}
-            for k, v in (record.get("metrics") or {}).items()
-        ]
-        params = {k: param_to_mlflow(v) for k, v in (record.get("params") or {}).items()}
-        return {
-            "info": run_info(record),
-            "data": {"metrics": metrics, "params": kv(params), "tags": kv(mlflow_tags(record))},
-            "inputs": {"dataset_inputs": json.loads(tags.get(INPUTS_TAG) or "[]")},
-            "outputs": {"model_outputs": json.loads(tags.get(OUTPUTS_TAG) or "[]")},
-        }
+    def runs_json(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """MLflow's Run of each record, each metric's last point read in one go."""
+        last = self.store().last_metrics([str(r["id"]) for r in records])
+        return [run_json(r, last.get(str(r["id"]), {})) for r in records]
+
+
+def run_json(record: dict[str, Any], last: dict[str, MetricLast]) -> dict[str, Any]:
+    """MLflow's Run: info, data (each metric's last point with its step and time, params,
+    tags), inputs, outputs."""
+    tags = record.get("tags") or {}
+    metrics = [
+        {"key": k, "value": metric_value(v), "timestamp": ms(t), "step": s or 0}
+        for k, (v, s, t) in sorted(last.items())
+    ]
+    params = {k: param_to_mlflow(v) for k, v in (record.get("params") or {}).items()}
+    return {
+        "info": run_info(record),
+        "data": {"metrics": metrics, "params": kv(params), "tags": kv(mlflow_tags(record))},
+        "inputs": {"dataset_inputs": json.loads(tags.get(INPUTS_TAG) or "[]")},
+        "outputs": {"model_outputs": json.loads(tags.get(OUTPUTS_TAG) or "[]")},
+    }
 
 
 def _point(run_id: str, fields: dict[str, Any]) -> Point:

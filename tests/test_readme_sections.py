@@ -142,10 +142,16 @@ def test_models_and_evaluating_sections_run_as_written(models_shell: Any, workdi
 
     # Versions 2 and 3 (the weak model), so that the CLI's `alias ... 3` has one to move to.
     cell(shell, 'xt.register_model("#10", "churn"); xt.register_model("#11", "churn")')
-    outputs = [xtrack(*argv[1:], cwd=workdir) for argv in shell_lines("Models")]
-    assert outputs[0].startswith("registered churn/4 (candidate) from run")
-    assert "churn" in outputs[1] and "what made it" in outputs[2]
-    assert "1 → 3" in outputs[3] and "AUC +0.02" in outputs[4]
+    said = {shlex.join(argv[2:]): xtrack(*argv[1:], cwd=workdir) for argv in shell_lines("Models")}
+    assert said["register 12 churn --alias candidate --tag team=risk"].startswith(
+        "registered churn/4 (candidate) from run"
+    )
+    assert "churn" in said["ls"] and "what made it" in said["show churn@champion"]
+    assert "1 → 3" in said["alias churn champion 3 --reason 'AUC +0.02'"]
+    assert "3 → removed" in said["alias churn champion --delete --reason drift"]
+    assert "AUC +0.02" in said["history churn"] and "drift" in said["history churn"]
+    # The CLI block ends by removing churn@champion; the Evaluating block compares with it.
+    cell(shell, 'xt.set_alias("churn", "champion", 3)')
 
     ev_code, *_ = blocks("Evaluating a model", "python")
     lines = ev_code.splitlines()

@@ -22,10 +22,13 @@ from .model import (
     DATASET_CONTEXT_TAG,
     PARENT_TAG,
     RUN_NAME_TAG,
+    VERSION_BLOB_TAG,
     XTRACK_RUN_TAG,
     InteropError,
+    MlflowModel,
     MlflowPoint,
     MlflowRun,
+    MlflowVersion,
     Source,
     dataset_dict,
 )
@@ -104,6 +107,42 @@ class ClientSource:
     def has_models(self) -> bool:
         """Whether the source may hold registered models (the registry is asked then)."""
         return self._sql is None or self._sql.model_count() != 0
+
+    def models(self, names: set[str] | None = None) -> Iterator[MlflowModel]:
+        """Every registered model (of `names`, all when None), versions in number order."""
+        for rm in self.client.search_registered_models(max_results=1000):
+            if names is not None and rm.name not in names:
+                continue
+            versions = sorted(
+                self.client.search_model_versions(f"name='{rm.name}'"), key=lambda v: int(v.version)
+            )
+            yield MlflowModel(
+                name=rm.name,
+                description=rm.description or None,
+                tags=dict(rm.tags or {}),
+                aliases={a: int(v) for a, v in (rm.aliases or {}).items()},
+                versions=[
+                    MlflowVersion(
+                        version=int(v.version),
+                        run_id=v.run_id or None,
+                        source=v.source,
+                        description=v.description or None,
+                        user=v.user_id or None,
+                        tags=dict(v.tags or {}),
+                    )
+                    for v in versions
+                ],
+            )
+
+    def model_files(self, version: MlflowVersion, dest: Path) -> Path:
+        """The version's files (its MLflow model folder, or one file) downloaded under `dest`."""
+        import mlflow.artifacts  # lazy: optional dependency
+
+        return Path(
+            mlflow.artifacts.download_artifacts(
+                artifact_uri=version.source, dst_path=str(dest), tracking_uri=self.uri
+            )
+        )
 
     def runs(self, experiments: list[str] | None = None) -> Iterator[MlflowRun]:
         if self._sql is not None:
@@ -315,6 +354,68 @@ class ClientSink:
 
     def finish(self) -> None:
         """Nothing to write at the end: each run is complete once written."""
+
+    def write_model(self, model: MlflowModel, ids: dict[str, str]) -> None:
+        """Create (or bring up to date) registered model `model`, its versions under their
+        own numbers (pointing at the exported runs' artifacts: `ids` maps run ids), tags,
+        descriptions and aliases. A version this store exported before is left as it is;
+        another version under one of its numbers is a conflict, named with the fix."""
+        from mlflow.exceptions import MlflowException  # lazy: optional dependency
+
+        try:
+            have = {int(v.version): v for v in self._versions(model)}
+            for v in model.versions:
+                self._version(model, v, have.get(v.version), ids)
+            for alias, version in model.aliases.items():
+                self.client.set_registered_model_alias(model.name, alias, str(version))
+        except MlflowException as exc:
+            raise InteropError(str(exc)) from exc
+
+    def _versions(self, model: MlflowModel) -> list[Any]:
+        """The versions `model` has here (created first when it is new), its tags and
+        description set."""
+        if not self.client.search_registered_models(f"name='{model.name}'"):
+            self.client.create_registered_model(model.name, model.tags, model.description)
+            return []
+        for key, value in model.tags.items():
+            self.client.set_registered_model_tag(model.name, key, value)
+        if model.description:
+            self.client.update_registered_model(model.name, model.description)
+        return list(self.client.search_model_versions(f"name='{model.name}'"))
+
+    def _version(
+        self, model: MlflowModel, v: MlflowVersion, there: Any, ids: dict[str, str]
+    ) -> None:
+        blob = v.tags[VERSION_BLOB_TAG]
+        if there is not None:
+            if (there.tags or {}).get(VERSION_BLOB_TAG) != blob:
+                raise InteropError(
+                    f"{self.uri} already has version {v.version} of {model.name}, and it is "
+                    f"not this store's version {v.version}: export into another destination, "
+                    "or delete or rename the model there"
+                )
+            for key, value in v.tags.items():
+                self.client.set_model_version_tag(model.name, str(v.version), key, value)
+            if v.description:
+                self.client.update_model_version(model.name, str(v.version), v.description)
+            return
+        run_id = ids[v.run_id or ""]
+        source = f"{self.client.get_run(run_id).info.artifact_uri}/{v.source}"
+        while True:  # a number xtrack deleted: take it and delete it, as xtrack did
+            made = self.client.create_model_version(
+                model.name, source, run_id, tags=v.tags, description=v.description
+            )
+            if int(made.version) >= v.version:
+                break
+            self.client.delete_model_version(model.name, made.version)
+        if int(made.version) != v.version:
+            raise InteropError(
+                f"{self.uri} numbered version {v.version} of {model.name} {made.version}: "
+                "it has versions of that model that this store does not"
+            )
+
+    def read_models(self, names: set[str]) -> Iterator[MlflowModel]:
+        return ClientSource(self.uri).models(names)
 
     def read_back(self, ids: list[str]) -> Iterator[MlflowRun]:
         source = ClientSource(self.uri)

@@ -20,10 +20,12 @@ from ..store.blobs import hashes_in
 from ..store.contract import MetricPoint, RunStore
 from ..store.errors import StoreError
 from .model import (
+    ALIAS_HISTORY_TAG,
     BLOB_DIR,
     DERIVED_TAGS_TAG,
     FINGERPRINT_TAG,
     FROM_MLFLOW,
+    MODEL_DIR,
     PARENT_TAG,
     RECORD_ARTIFACT,
     RUN_NAME_TAG,
@@ -31,10 +33,13 @@ from .model import (
     SOURCE_STATUS_TAG,
     SOURCE_URI_TAG,
     TO_MLFLOW,
+    VERSION_BLOB_TAG,
     XTRACK_RUN_TAG,
     InteropError,
+    MlflowModel,
     MlflowPoint,
     MlflowRun,
+    MlflowVersion,
     Source,
 )
 
@@ -153,6 +158,48 @@ class XtrackSource:
             datasets=self._datasets(rec),
             artifacts=list(payload),
         )
+
+    def models(self, runs: set[str]) -> tuple[list[MlflowModel], list[str]]:
+        """The registry's models whose every version comes from one of `runs` (the exported
+        runs), each version's source the artifact path in its run (an imported MLflow
+        model's whole folder); and a line for each model left out, saying why."""
+        models: list[MlflowModel] = []
+        skipped: list[str] = []
+        for m in self.store.search_models():
+            versions = sorted(
+                self.store.search_model_versions(m["name"]), key=lambda v: v["version"]
+            )
+            missing = [v["version"] for v in versions if v["run_id"] not in runs]
+            if missing or any(not v["artifact"] for v in versions):
+                skipped.append(
+                    f"model {m['name']}: not exported (versions {missing or 'without a run artifact'}"
+                    " come from no exported run: export their runs too)"
+                )
+                continue
+            history = self.store.model_alias_history(m["name"])
+            tags = dict(m["tags"])
+            if history:
+                tags[ALIAS_HISTORY_TAG] = json.dumps(history, default=str)
+            models.append(
+                MlflowModel(
+                    name=m["name"],
+                    description=m["description"],
+                    tags=tags,
+                    aliases=dict(m["aliases"]),
+                    versions=[
+                        MlflowVersion(
+                            version=v["version"],
+                            run_id=v["run_id"],
+                            source=_version_path(str(v["artifact"])),
+                            description=v["description"],
+                            user=v["user"],
+                            tags={**v["tags"], VERSION_BLOB_TAG: v["blob"]},
+                        )
+                        for v in versions
+                    ],
+                )
+            )
+        return models, skipped
 
     def _metrics(self, run_id: str) -> tuple[dict[str, list[MlflowPoint]], dict[str, list[int]]]:
         """Histories as MLflow points (ms times; step 0 where xtrack has none, and which
@@ -446,6 +493,13 @@ class StoreSink:
         reader = XtrackSource(self.store)
         for run_id in ids:
             yield reader.convert(run_id, with_record=False)
+
+
+def _version_path(artifact: str) -> str:
+    """A version's artifact as the path MLflow's version source names: an imported MLflow
+    model's folder (mlflow-models/<name>/v<n>) rather than its model file."""
+    parts = artifact.split("/")
+    return "/".join(parts[:3]) if parts[0] == MODEL_DIR and len(parts) > 3 else artifact
 
 
 def _missing(points: list[MetricPoint], have: dict[str, list[Any]]) -> list[MetricPoint]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
@@ -20,6 +21,7 @@ from urllib.parse import unquote, urlparse
 
 from .model import (
     DATASET_CONTEXT_TAG,
+    EXPORT_FINGERPRINT_TAG,
     PARENT_TAG,
     RUN_NAME_TAG,
     VERSION_BLOB_TAG,
@@ -31,6 +33,7 @@ from .model import (
     MlflowVersion,
     Source,
     dataset_dict,
+    fingerprint,
 )
 from .sqlite_source import SqliteSource
 
@@ -249,6 +252,7 @@ class ClientSink:
         self._mlflow = mlflow_module()
         self.client = self._mlflow.tracking.MlflowClient(self.uri)
         self._experiments: dict[str, str] = {}
+        self._fingerprints: dict[str, str | None] = {}  # MLflow run id -> its export digest
 
     def _experiment_id(self, name: str) -> str:
         if name not in self._experiments:
@@ -266,6 +270,7 @@ class ClientSink:
         for exp in self.client.search_experiments(view_type=ViewType.ACTIVE_ONLY):
             for run in self._search(exp.experiment_id, f"tags.`{XTRACK_RUN_TAG}` != ''"):
                 found[run.data.tags[XTRACK_RUN_TAG]] = run.info.run_id
+                self._fingerprints[run.info.run_id] = run.data.tags.get(EXPORT_FINGERPRINT_TAG)
         return found
 
     def _search(self, experiment_id: str, filter_string: str = "") -> Iterator[Any]:
@@ -286,8 +291,8 @@ class ClientSink:
                 return
 
     def unchanged(self, run: MlflowRun, target: str) -> bool:
-        """An exported run is written once; a second export leaves it as it is."""
-        return True
+        """Whether the run is as the last export wrote it (its digest, kept as a tag)."""
+        return self._fingerprints.get(target) == fingerprint(run)
 
     def chunk(self) -> AbstractContextManager[None]:
         return nullcontext()
@@ -301,15 +306,22 @@ class ClientSink:
         tags = {k: v for k, v in run.tags.items() if k != PARENT_TAG}
         if parent_id:
             tags[PARENT_TAG] = parent_id
-        created = self.client.create_run(
-            self._experiment_id(run.experiment),
-            start_time=run.start_ms,
-            tags={RUN_NAME_TAG: run.name} if run.name else None,
-            run_name=run.name,
-        )
-        rid = created.info.run_id
-        metrics = [Metric(k, v, ts, step) for k, pts in run.metrics.items() for v, ts, step in pts]
-        params = [Param(k, v) for k, v in run.params.items()]
+        if target is None:
+            rid = self.client.create_run(
+                self._experiment_id(run.experiment),
+                start_time=run.start_ms,
+                tags={RUN_NAME_TAG: run.name} if run.name else None,
+                run_name=run.name,
+            ).info.run_id
+            have = None
+        else:
+            rid, have = target, self.client.get_run(target)
+        metrics = [
+            Metric(k, v, ts, step)
+            for k, pts in run.metrics.items()
+            for v, ts, step in self._new_points(rid, k, pts, have)
+        ]
+        params = [Param(k, v) for k, v in self._new_params(run, have).items()]
         tag_list = [RunTag(k, v) for k, v in tags.items()]
         batches = max(
             -(-len(metrics) // BATCH_METRICS),
@@ -324,7 +336,8 @@ class ClientSink:
                 params=params[i * BATCH_PARAMS : (i + 1) * BATCH_PARAMS],
                 tags=tag_list[i * BATCH_TAGS : (i + 1) * BATCH_TAGS],
             )
-        if run.datasets:
+        datasets = self._new_datasets(run, have)
+        if datasets:
             self.client.log_inputs(
                 rid,
                 datasets=[
@@ -339,12 +352,51 @@ class ClientSink:
                         ),
                         [InputTag(DATASET_CONTEXT_TAG, d["context"])] if d.get("context") else [],
                     )
-                    for d in run.datasets
+                    for d in datasets
                 ],
             )
         self._upload(rid, run, source)
         self.client.set_terminated(rid, run.status, end_time=run.end_ms)
+        self.client.set_tag(rid, EXPORT_FINGERPRINT_TAG, fingerprint(run))
         return str(rid)
+
+    def _new_points(
+        self, rid: str, key: str, points: list[MlflowPoint], have: Any
+    ) -> list[MlflowPoint]:
+        """`points` less those run `have` (None: a new run) already holds, as a multiset."""
+        if have is None or key not in have.data.metrics:
+            return points
+        held = Counter(
+            (repr(m.value), m.timestamp, m.step) for m in self.client.get_metric_history(rid, key)
+        )
+        out = []
+        for p in points:
+            k = (repr(p[0]), p[1], p[2])  # repr: a NaN point equals itself
+            if held[k]:
+                held[k] -= 1
+            else:
+                out.append(p)
+        return out
+
+    @staticmethod
+    def _new_params(run: MlflowRun, have: Any) -> dict[str, str]:
+        """The params run `have` lacks; InteropError for one whose value changed, which
+        MLflow does not allow."""
+        held = dict(have.data.params) if have is not None else {}
+        changed = sorted(k for k, v in run.params.items() if k in held and held[k] != v)
+        if changed:
+            raise InteropError(
+                f"params {changed} changed since the last export, and MLflow's params cannot "
+                "change: export into another destination, or delete the run there"
+            )
+        return {k: v for k, v in run.params.items() if k not in held}
+
+    @staticmethod
+    def _new_datasets(run: MlflowRun, have: Any) -> list[dict[str, str]]:
+        """The datasets run `have` does not list yet (by name and digest)."""
+        inputs = have.inputs.dataset_inputs if have is not None and have.inputs else []
+        held = {(d.dataset.name, d.dataset.digest) for d in inputs}
+        return [d for d in run.datasets if (d["name"], d["digest"]) not in held]
 
     def _upload(self, rid: str, run: MlflowRun, source: Source) -> None:
         with tempfile.TemporaryDirectory(prefix="xtrack-export-") as tmp:

@@ -3,6 +3,8 @@ the names both directions share (tags, statuses, the xtrack record's artifact pa
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -23,7 +25,12 @@ SOURCE_STATUS_TAG: Final = "xtrack.mlflow.status"
 # A digest of what the source run held when imported: a second import skips the run when
 # it is the same, and updates it when not.
 FINGERPRINT_TAG: Final = "xtrack.mlflow.fingerprint"
-IMPORT_TAGS: Final = frozenset({SOURCE_RUN_TAG, SOURCE_URI_TAG, SOURCE_STATUS_TAG, FINGERPRINT_TAG})
+# The same digest that an export writes on each MLflow run, of the run as exported: a second
+# export skips the run when it is the same, and brings it up to date when not.
+EXPORT_FINGERPRINT_TAG: Final = "xtrack.export.fingerprint"
+IMPORT_TAGS: Final = frozenset(
+    {SOURCE_RUN_TAG, SOURCE_URI_TAG, SOURCE_STATUS_TAG, FINGERPRINT_TAG, EXPORT_FINGERPRINT_TAG}
+)
 # What the exporter writes: the xtrack run's id (so a second export skips it) and, as an
 # artifact, the whole xtrack record (facts, files, typed params, exact times) plus the blobs
 # its facts name, so that importing it back restores the run fact by fact.
@@ -191,6 +198,22 @@ class ModelSink(Sink, Protocol):
     def read_models(self, names: set[str]) -> Iterator[MlflowModel]:
         """The models `names` as this sink now holds them, for verification."""
         ...
+
+
+def fingerprint(run: MlflowRun) -> str:
+    """A digest of everything a copy writes of a run (on import and on export)."""
+    body = [
+        run.status,
+        run.start_ms,
+        run.end_ms,
+        run.name,
+        sorted(run.params.items()),
+        sorted(run.tags.items()),
+        sorted(run.metrics.items()),
+        run.datasets,
+        run.artifacts,
+    ]
+    return hashlib.sha1(json.dumps(body, allow_nan=True).encode()).hexdigest()
 
 
 def dataset_dict(dataset: Any, context: str | None) -> dict[str, str]:

@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import mimetypes
 import shutil
@@ -41,6 +40,7 @@ from .model import (
     MlflowRun,
     MlflowVersion,
     Source,
+    fingerprint,
 )
 
 RECORD_FORMAT = 1
@@ -56,22 +56,6 @@ GIT_TAGS = {
 SOURCE_NAME_TAG = "mlflow.source.name"
 SOURCE_TYPE_TAG = "mlflow.source.type"
 NOTEBOOK_TAGS = ("mlflow.databricks.notebookPath", SOURCE_NAME_TAG)
-
-
-def fingerprint(run: MlflowRun) -> str:
-    """A digest of everything the importer copies from a source run."""
-    body = [
-        run.status,
-        run.start_ms,
-        run.end_ms,
-        run.name,
-        sorted(run.params.items()),
-        sorted(run.tags.items()),
-        sorted(run.metrics.items()),
-        run.datasets,
-        run.artifacts,
-    ]
-    return hashlib.sha1(json.dumps(body, allow_nan=True).encode()).hexdigest()
 
 
 def param_value(text: str) -> Any:

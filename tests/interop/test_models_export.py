@@ -146,3 +146,50 @@ def test_a_model_of_runs_left_out_by_the_filter_is_named(tmp_path: Path) -> None
     assert result.ok, result.summary()
     assert any("model churn: not exported" in n for n in result.notes), result.notes
     assert _rows(result)["model versions"] == (0, 0)
+
+
+def test_an_older_export_folders_model_is_read(tmp_path: Path) -> None:
+    """The layout of mlflow-export-import's own samples: a run folder directly under its
+    experiment, a model.json with `latest_versions`, tags as a list of {key, value}, and a
+    version source that is a path ending in <run id>/artifacts/<model folder>."""
+    rid = "939157dfaaf24244adafcb72acdfc4a6"
+    exp = tmp_path / "exp" / "experiments" / "1"
+    model_dir = exp / rid / "artifacts" / "sklearn-model"
+    model_dir.mkdir(parents=True)
+    (model_dir / "MLmodel").write_text("flavors: {}\n")
+    (model_dir / "model.pkl").write_bytes(b"pickled")
+    (exp / "experiment.json").write_text(
+        json.dumps({"mlflow": {"experiment": {"name": "wine"}, "runs": [rid]}})
+    )
+    run = {"info": {"run_id": rid, "status": "FINISHED", "start_time": 1, "end_time": 2}}
+    (exp / rid / "run.json").write_text(json.dumps({"mlflow": {**run, "params": {}}}))
+    version = {
+        "name": "sklearn_wine",
+        "version": "1",
+        "run_id": rid,
+        "source": f"/opt/mlflow/server/mlruns/1/{rid}/artifacts/sklearn-model",
+        "description": "v1 Production - wine",
+        "tags": {"registered_version_info": "v1"},
+        "current_stage": "Production",
+    }
+    body = {
+        "name": "sklearn_wine",
+        "latest_versions": [version],
+        "tags": [{"key": "info", "value": "wine model"}],
+    }
+    models = tmp_path / "exp" / "models" / "sklearn_wine"
+    models.mkdir(parents=True)
+    (models / "model.json").write_text(json.dumps({"mlflow": {"registered_model": body}}))
+    with open_store(tmp_path / "xt") as store:
+        result = import_mlflow(store, str(tmp_path / "exp"), show_progress=False)
+        assert result.ok, result.summary()
+        assert _rows(result) == {
+            "registered models": (1, 1),
+            "model versions": (1, 1),
+            "aliases": (0, 0),
+        }
+        v1 = store.get_model_version("sklearn_wine", 1)
+        assert store.get_blob(v1["blob"]) == b"pickled"
+        assert v1["tags"]["registered_version_info"] == "v1"
+        assert v1["description"] == "v1 Production - wine"
+        assert store.search_models("sklearn_wine")[0]["tags"]["info"] == "wine model"

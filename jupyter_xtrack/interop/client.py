@@ -38,6 +38,7 @@ from .model import (
 from .sqlite_source import SqliteSource
 
 PAGE = 1000  # runs per search_runs page (and per metrics query)
+MODEL_PAGE = 1000  # registered models (and versions) per registry search page
 # MLflow's log-batch limits
 BATCH_METRICS, BATCH_PARAMS, BATCH_TAGS = 1000, 100, 100
 
@@ -84,6 +85,18 @@ def local_path(uri: str) -> Path | None:
     return None
 
 
+def _paged(search: Any, filter_string: str | None) -> Iterator[Any]:
+    """Every result of an MLflow registry search, page by page (one page alone would cut a
+    registry of more than MODEL_PAGE models short, silently)."""
+    token = None
+    while True:
+        page = search(filter_string, max_results=MODEL_PAGE, page_token=token)
+        yield from page
+        token = page.token
+        if not token:
+            return
+
+
 class ClientSource:
     """The runs of an MLflow tracking URI."""
 
@@ -113,11 +126,12 @@ class ClientSource:
 
     def models(self, names: set[str] | None = None) -> Iterator[MlflowModel]:
         """Every registered model (of `names`, all when None), versions in number order."""
-        for rm in self.client.search_registered_models(max_results=1000):
+        for rm in _paged(self.client.search_registered_models, None):
             if names is not None and rm.name not in names:
                 continue
             versions = sorted(
-                self.client.search_model_versions(f"name='{rm.name}'"), key=lambda v: int(v.version)
+                _paged(self.client.search_model_versions, f"name='{rm.name}'"),
+                key=lambda v: int(v.version),
             )
             yield MlflowModel(
                 name=rm.name,

@@ -193,3 +193,20 @@ def test_an_older_export_folders_model_is_read(tmp_path: Path) -> None:
         assert v1["tags"]["registered_version_info"] == "v1"
         assert v1["description"] == "v1 Production - wine"
         assert store.search_models("sklearn_wine")[0]["tags"]["info"] == "wine model"
+
+
+def test_a_registry_larger_than_a_page_is_read_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jupyter_xtrack.interop import client as client_module
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    client = mlflow.tracking.MlflowClient(uri)
+    for name in ("a", "b", "c"):
+        client.create_registered_model(name)
+    for _ in range(3):
+        client.create_model_version("b", str(tmp_path), None)
+    monkeypatch.setattr(client_module, "MODEL_PAGE", 2)
+    models = list(client_module.ClientSource(uri).models())
+    assert [m.name for m in models] == ["a", "b", "c"]
+    assert [v.version for v in models[1].versions] == [1, 2, 3]

@@ -434,6 +434,12 @@ class ClientSink:
                 self._version(model, v, have.get(v.version), ids)
             for alias, version in model.aliases.items():
                 self.client.set_registered_model_alias(model.name, alias, str(version))
+            # an alias removed here, on a version this store wrote, is removed there
+            ours = {str(v.version) for v in model.versions}
+            there = self.client.get_registered_model(model.name).aliases or {}
+            for alias, version in there.items():
+                if alias not in model.aliases and str(version) in ours:
+                    self.client.delete_registered_model_alias(model.name, alias)
         except MlflowException as exc:
             raise InteropError(str(exc)) from exc
 

@@ -45,6 +45,7 @@ from .model import (
 
 RECORD_FORMAT = 1
 MAX_PARAM_CHARS = 6000  # MLflow's limit on a param value; the record keeps the whole value
+MAX_MODEL_TAG_CHARS = 100_000  # MLflow's limit on a registered model's tag value
 # Run fields that are the store's bookkeeping, not the run: left out of the record.
 NOT_RECORDED = ("metrics", "children", "number", "heartbeat_at")
 # MLflow source tags that correspond to xtrack fields and facts.
@@ -160,10 +161,15 @@ class XtrackSource:
                     " come from no exported run: export their runs too)"
                 )
                 continue
-            history = self.store.model_alias_history(m["name"])
             tags = dict(m["tags"])
+            history = self.store.model_alias_history(m["name"])
             if history:
-                tags[ALIAS_HISTORY_TAG] = json.dumps(history, default=str)
+                tags[ALIAS_HISTORY_TAG], kept = _history_tag(history)
+                if kept < len(history):
+                    skipped.append(
+                        f"model {m['name']}: alias history cut to its newest {kept} of "
+                        f"{len(history)} changes (MLflow's limit on a tag value)"
+                    )
             models.append(
                 MlflowModel(
                     name=m["name"],
@@ -477,6 +483,18 @@ class StoreSink:
         reader = XtrackSource(self.store)
         for run_id in ids:
             yield reader.convert(run_id, with_record=False)
+
+
+def _history_tag(history: list[Any]) -> tuple[str, int]:
+    """The alias history as JSON within MLflow's limit on a registered model's tag value
+    (the newest changes kept), and how many changes it holds."""
+    kept, total = 0, 0  # "[" and "]", less the ", " the first change does not need
+    for change in reversed(history):
+        total += len(json.dumps(change, default=str)) + 2  # and ", " between changes
+        if total > MAX_MODEL_TAG_CHARS:
+            break
+        kept += 1
+    return json.dumps(history[len(history) - kept :], default=str), kept
 
 
 def _version_path(artifact: str) -> str:

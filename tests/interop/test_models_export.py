@@ -210,3 +210,28 @@ def test_a_registry_larger_than_a_page_is_read_whole(
     models = list(client_module.ClientSource(uri).models())
     assert [m.name for m in models] == ["a", "b", "c"]
     assert [v.version for v in models[1].versions] == [1, 2, 3]
+
+
+def test_exporting_again_moves_and_removes_aliases_and_keeps_a_long_history(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jupyter_xtrack.interop import xtrack_side
+
+    _registry(tmp_path / "xt", tmp_path)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    with open_store(tmp_path / "xt") as store:
+        assert export_mlflow(store, uri, show_progress=False).ok
+        store.set_model_alias("churn", "staging", 1, user="ana")
+        store.set_model_alias("churn", "champion", 1, user="ana")
+        store.delete_model_alias("churn", "staging", user="ana")
+        store.set_model_alias("churn", "canary", 3, user="ana")
+        history = store.model_alias_history("churn")
+        newest = len(json.dumps(history[-2:], default=str))
+        monkeypatch.setattr(xtrack_side, "MAX_MODEL_TAG_CHARS", newest)
+        again = export_mlflow(store, uri, show_progress=False)
+    assert again.ok, again.summary()
+    assert f"alias history cut to its newest 2 of {len(history)} changes" in again.summary()
+    model = mlflow.tracking.MlflowClient(uri).get_registered_model("churn")
+    assert model.aliases == {"champion": 1, "canary": 3}
+    kept = json.loads(model.tags[ALIAS_HISTORY_TAG])
+    assert [(h["alias"], h["to_version"]) for h in kept] == [("staging", None), ("canary", 3)]

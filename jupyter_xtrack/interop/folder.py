@@ -28,13 +28,16 @@ from pathlib import Path
 from typing import Any
 
 from .model import (
+    EXPORT_FINGERPRINT_TAG,
     PARENT_TAG,
     RUN_NAME_TAG,
+    XTRACK_RUN_TAG,
     InteropError,
     MlflowModel,
     MlflowRun,
     MlflowVersion,
     Source,
+    fingerprint,
 )
 
 FORMAT_SCRIPT = "jupyter_xtrack"
@@ -139,6 +142,10 @@ class FolderSource:
         self._folders[run.run_id] = run_json.parent
         return run
 
+    def folder(self, run_id: str) -> Path:
+        """The folder of run `run_id` (one `runs` yielded)."""
+        return self._folders[run_id]
+
     def has_models(self) -> bool:
         return bool(model_jsons(self.root))
 
@@ -197,29 +204,47 @@ class FolderSource:
 
 
 class FolderSink:
-    """Writes runs as mlflow-export-import lays them out (a run already there is replaced)."""
+    """Writes runs as mlflow-export-import lays them out. A run an earlier export wrote here
+    is found by its xtrack.run_id tag: left as it is when its digest (the tag
+    xtrack.export.fingerprint) is the same, rewritten when not."""
 
     def __init__(self, location: str) -> None:
         self.root = Path(location).resolve()
         self.uri = f"mlflow-export-import:{self.root}"
         self._experiments: dict[str, str] = {}
-        self._runs: dict[str, list[str]] = {}
+        self._fingerprints: dict[str, str | None] = {}  # run id here -> its export digest
         self._run_dirs: dict[str, tuple[Path, str]] = {}  # run id -> its folder, experiment
         self._models: list[str] = []
         self.root.mkdir(parents=True, exist_ok=True)
 
     def existing(self) -> dict[str, str]:
-        return {}
+        """Runs an earlier export wrote here: xtrack run id -> run id here."""
+        if not experiment_files(self.root):
+            return {}
+        for exp_json in experiment_files(self.root):
+            exp = _read_json(exp_json).get("mlflow", {}).get("experiment", {})
+            self._experiments[str(exp.get("name") or exp_json.parent.name)] = exp_json.parent.name
+        found: dict[str, str] = {}
+        source = FolderSource(str(self.root))
+        for run in source.runs():
+            if run.tags.get(XTRACK_RUN_TAG):
+                found[run.tags[XTRACK_RUN_TAG]] = run.run_id
+                self._fingerprints[run.run_id] = run.tags.get(EXPORT_FINGERPRINT_TAG)
+                self._run_dirs[run.run_id] = (source.folder(run.run_id), run.experiment)
+        return found
 
     def unchanged(self, run: MlflowRun, target: str) -> bool:
-        return False
+        return self._fingerprints.get(target) == fingerprint(run)
 
     def chunk(self) -> AbstractContextManager[None]:
         return nullcontext()
 
     def _experiment_dir(self, name: str) -> Path:
         if name not in self._experiments:
-            self._experiments[name] = str(len(self._experiments) + 1)
+            taken, number = set(self._experiments.values()), len(self._experiments) + 1
+            while str(number) in taken:
+                number += 1
+            self._experiments[name] = str(number)
         return self.root / "experiments" / self._experiments[name]
 
     def write(
@@ -228,10 +253,14 @@ class FolderSink:
         rid = run.run_id.replace("-", "")
         folder = self._experiment_dir(run.experiment) / "runs" / rid
         shutil.rmtree(folder, ignore_errors=True)
+        before = self._run_dirs.get(rid)
+        if before is not None and before[0] != folder:  # the run moved to another experiment
+            shutil.rmtree(before[0], ignore_errors=True)
         (folder / "artifacts").mkdir(parents=True)
         tags = {k: v for k, v in run.tags.items() if k != PARENT_TAG}
         if parent_id:
             tags[PARENT_TAG] = parent_id
+        tags[EXPORT_FINGERPRINT_TAG] = fingerprint(run)
         body = {
             "system": _system(),
             "info": {},
@@ -262,7 +291,6 @@ class FolderSink:
             target_file.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(local, target_file)
         shutil.rmtree(folder / ".fetch", ignore_errors=True)
-        self._runs.setdefault(run.experiment, []).append(rid)
         self._run_dirs[rid] = (folder, run.experiment)
         return rid
 
@@ -321,11 +349,12 @@ class FolderSink:
         return FolderSource(str(self.root)).models(names)
 
     def finish(self) -> None:
-        """Write experiment.json for each experiment written, and experiments.json."""
+        """Write experiment.json for each experiment (listing every run in its folder, from
+        this export or an earlier one), and experiments.json."""
         listing = []
         for name, exp_id in self._experiments.items():
-            runs = self._runs.get(name, [])
             exp_dir = self.root / "experiments" / exp_id
+            runs = sorted(p.parent.name for p in exp_dir.glob("runs/*/run.json"))
             exp_dir.mkdir(parents=True, exist_ok=True)
             (exp_dir / "experiment.json").write_text(
                 json.dumps(

@@ -69,3 +69,29 @@ def test_a_changed_param_is_a_clear_failure(tmp_path: Path) -> None:
         again = export_mlflow(store, uri, show_progress=False)
     assert not again.ok
     assert "params ['lr'] changed since the last export" in again.summary()
+
+
+def test_an_export_folder_is_updated_in_place(tmp_path: Path) -> None:
+    from jupyter_xtrack.interop import import_mlflow
+
+    out = str(tmp_path / "out")
+    with open_store(tmp_path / "xt") as store:
+        rid, _ = store.create_run(name="fit", experiment="e", kind="script", started_at=1000.0)
+        store.log_metrics([(rid, "loss", 1.0, 0, 1001.0)])
+        store.finish_run(rid, status="finished")
+        other, _ = store.create_run(name="other", experiment="f", kind="script")
+        store.finish_run(other, status="finished")
+        assert export_mlflow(store, out, folder=True, show_progress=False).created == 2
+        store.log_metrics([(rid, "loss", 0.5, 1, 1002.0)])
+        store.set_tags(rid, {"stage": "done"})
+        second = export_mlflow(store, out, folder=True, show_progress=False)
+        assert second.ok, second.summary()
+        assert (second.created, second.updated, second.unchanged) == (0, 1, 1)
+        third = export_mlflow(store, out, folder=True, show_progress=False)
+        assert (third.created, third.updated, third.unchanged) == (0, 0, 2)
+    with open_store(tmp_path / "fresh") as fresh:
+        back = import_mlflow(fresh, out, show_progress=False)
+        assert back.ok and back.created == 2, back.summary()
+        (row,) = fresh.query_runs("name = 'fit'").rows()
+        assert fresh.metric_history(row["id"], "loss")["value"] == [1.0, 0.5]
+        assert fresh.get_run(row["id"])["tags"]["stage"] == "done"

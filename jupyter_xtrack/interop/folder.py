@@ -214,7 +214,6 @@ class FolderSink:
         self._experiments: dict[str, str] = {}
         self._fingerprints: dict[str, str | None] = {}  # run id here -> its export digest
         self._run_dirs: dict[str, tuple[Path, str]] = {}  # run id -> its folder, experiment
-        self._models: list[str] = []
         self.root.mkdir(parents=True, exist_ok=True)
 
     def existing(self) -> dict[str, str]:
@@ -333,13 +332,13 @@ class FolderSink:
                 indent=2,
             )
         )
-        self._models.append(model.name)
+        names = sorted(p.parent.name for p in (self.root / "models").glob("*/model.json"))
         (self.root / "models" / "models.json").write_text(
             json.dumps(
                 {
                     "system": _system(),
-                    "info": {"num_total_models": len(self._models)},
-                    "mlflow": {"models": self._models},
+                    "info": {"num_total_models": len(names)},
+                    "mlflow": {"models": names},
                 },
                 indent=2,
             )

@@ -20,6 +20,13 @@ from jupyter_xtrack.store import open_store
 
 mlflow = pytest.importorskip("mlflow")
 
+
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """MLflow puts a SQLite store's artifacts under ./mlruns: keep them out of the checkout."""
+    monkeypatch.chdir(tmp_path)
+
+
 MODEL_ROWS = ("registered models", "model versions", "aliases")
 NOT_COMPARED = {VERSION_TAG, VERSION_BLOB_TAG, "xtrack.mlflow.source"}
 

@@ -15,6 +15,12 @@ from jupyter_xtrack.store import open_store
 mlflow = pytest.importorskip("mlflow")
 
 
+@pytest.fixture(autouse=True)
+def _in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """MLflow puts a SQLite store's artifacts under ./mlruns: keep them out of the checkout."""
+    monkeypatch.chdir(tmp_path)
+
+
 def test_a_changed_run_is_updated_and_a_third_export_writes_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -20,7 +20,7 @@ def register(sub: Any) -> None:
         "mlflow",
         parents=[common],
         help="import MLflow runs: experiments, nested runs, params, metric histories, tags, "
-        "artifacts, datasets (again: only what changed)",
+        "artifacts, datasets, registered models (again: only what changed)",
     )
     p.add_argument(
         "source",
@@ -41,7 +41,8 @@ def register(sub: Any) -> None:
     p = exp.add_subparsers(dest="target", metavar="TARGET", required=True).add_parser(
         "mlflow",
         parents=[common],
-        help="export runs to MLflow, xtrack's facts as xtrack/ artifacts and xtrack.* tags",
+        help="export runs and their registered models to MLflow, xtrack's facts as xtrack/ "
+        "artifacts and xtrack.* tags (again: only what changed)",
     )
     p.add_argument(
         "dest",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
@@ -20,18 +21,24 @@ from urllib.parse import unquote, urlparse
 
 from .model import (
     DATASET_CONTEXT_TAG,
+    EXPORT_FINGERPRINT_TAG,
     PARENT_TAG,
     RUN_NAME_TAG,
+    VERSION_BLOB_TAG,
     XTRACK_RUN_TAG,
     InteropError,
+    MlflowModel,
     MlflowPoint,
     MlflowRun,
+    MlflowVersion,
     Source,
     dataset_dict,
+    fingerprint,
 )
 from .sqlite_source import SqliteSource
 
 PAGE = 1000  # runs per search_runs page (and per metrics query)
+MODEL_PAGE = 1000  # registered models (and versions) per registry search page
 # MLflow's log-batch limits
 BATCH_METRICS, BATCH_PARAMS, BATCH_TAGS = 1000, 100, 100
 
@@ -81,6 +88,18 @@ def local_path(uri: str) -> Path | None:
     return None
 
 
+def _paged(search: Any, filter_string: str | None) -> Iterator[Any]:
+    """Every result of an MLflow registry search, page by page (one page alone would cut a
+    registry of more than MODEL_PAGE models short, silently)."""
+    token = None
+    while True:
+        page = search(filter_string, max_results=MODEL_PAGE, page_token=token)
+        yield from page
+        token = page.token
+        if not token:
+            return
+
+
 class ClientSource:
     """The runs of an MLflow tracking URI."""
 
@@ -107,6 +126,43 @@ class ClientSource:
     def has_models(self) -> bool:
         """Whether the source may hold registered models (the registry is asked then)."""
         return self._sql is None or self._sql.model_count() != 0
+
+    def models(self, names: set[str] | None = None) -> Iterator[MlflowModel]:
+        """Every registered model (of `names`, all when None), versions in number order."""
+        for rm in _paged(self.client.search_registered_models, None):
+            if names is not None and rm.name not in names:
+                continue
+            versions = sorted(
+                _paged(self.client.search_model_versions, f"name='{rm.name}'"),
+                key=lambda v: int(v.version),
+            )
+            yield MlflowModel(
+                name=rm.name,
+                description=rm.description or None,
+                tags=dict(rm.tags or {}),
+                aliases={a: int(v) for a, v in (rm.aliases or {}).items()},
+                versions=[
+                    MlflowVersion(
+                        version=int(v.version),
+                        run_id=v.run_id or None,
+                        source=v.source,
+                        description=v.description or None,
+                        user=v.user_id or None,
+                        tags=dict(v.tags or {}),
+                    )
+                    for v in versions
+                ],
+            )
+
+    def model_files(self, version: MlflowVersion, dest: Path) -> Path:
+        """The version's files (its MLflow model folder, or one file) downloaded under `dest`."""
+        import mlflow.artifacts  # lazy: optional dependency
+
+        return Path(
+            mlflow.artifacts.download_artifacts(
+                artifact_uri=version.source, dst_path=str(dest), tracking_uri=self.uri
+            )
+        )
 
     def runs(self, experiments: list[str] | None = None) -> Iterator[MlflowRun]:
         if self._sql is not None:
@@ -213,6 +269,7 @@ class ClientSink:
         self._mlflow = mlflow_module()
         self.client = self._mlflow.tracking.MlflowClient(self.uri)
         self._experiments: dict[str, str] = {}
+        self._fingerprints: dict[str, str | None] = {}  # MLflow run id -> its export digest
 
     def _experiment_id(self, name: str) -> str:
         if name not in self._experiments:
@@ -230,6 +287,7 @@ class ClientSink:
         for exp in self.client.search_experiments(view_type=ViewType.ACTIVE_ONLY):
             for run in self._search(exp.experiment_id, f"tags.`{XTRACK_RUN_TAG}` != ''"):
                 found[run.data.tags[XTRACK_RUN_TAG]] = run.info.run_id
+                self._fingerprints[run.info.run_id] = run.data.tags.get(EXPORT_FINGERPRINT_TAG)
         return found
 
     def _search(self, experiment_id: str, filter_string: str = "") -> Iterator[Any]:
@@ -250,8 +308,8 @@ class ClientSink:
                 return
 
     def unchanged(self, run: MlflowRun, target: str) -> bool:
-        """An exported run is written once; a second export leaves it as it is."""
-        return True
+        """Whether the run is as the last export wrote it (its digest, kept as a tag)."""
+        return self._fingerprints.get(target) == fingerprint(run)
 
     def chunk(self) -> AbstractContextManager[None]:
         return nullcontext()
@@ -265,15 +323,22 @@ class ClientSink:
         tags = {k: v for k, v in run.tags.items() if k != PARENT_TAG}
         if parent_id:
             tags[PARENT_TAG] = parent_id
-        created = self.client.create_run(
-            self._experiment_id(run.experiment),
-            start_time=run.start_ms,
-            tags={RUN_NAME_TAG: run.name} if run.name else None,
-            run_name=run.name,
-        )
-        rid = created.info.run_id
-        metrics = [Metric(k, v, ts, step) for k, pts in run.metrics.items() for v, ts, step in pts]
-        params = [Param(k, v) for k, v in run.params.items()]
+        if target is None:
+            rid = self.client.create_run(
+                self._experiment_id(run.experiment),
+                start_time=run.start_ms,
+                tags={RUN_NAME_TAG: run.name} if run.name else None,
+                run_name=run.name,
+            ).info.run_id
+            have = None
+        else:
+            rid, have = target, self.client.get_run(target)
+        metrics = [
+            Metric(k, v, ts, step)
+            for k, pts in run.metrics.items()
+            for v, ts, step in self._new_points(rid, k, pts, have)
+        ]
+        params = [Param(k, v) for k, v in self._new_params(run, have).items()]
         tag_list = [RunTag(k, v) for k, v in tags.items()]
         batches = max(
             -(-len(metrics) // BATCH_METRICS),
@@ -288,7 +353,8 @@ class ClientSink:
                 params=params[i * BATCH_PARAMS : (i + 1) * BATCH_PARAMS],
                 tags=tag_list[i * BATCH_TAGS : (i + 1) * BATCH_TAGS],
             )
-        if run.datasets:
+        datasets = self._new_datasets(run, have)
+        if datasets:
             self.client.log_inputs(
                 rid,
                 datasets=[
@@ -303,12 +369,51 @@ class ClientSink:
                         ),
                         [InputTag(DATASET_CONTEXT_TAG, d["context"])] if d.get("context") else [],
                     )
-                    for d in run.datasets
+                    for d in datasets
                 ],
             )
         self._upload(rid, run, source)
         self.client.set_terminated(rid, run.status, end_time=run.end_ms)
+        self.client.set_tag(rid, EXPORT_FINGERPRINT_TAG, fingerprint(run))
         return str(rid)
+
+    def _new_points(
+        self, rid: str, key: str, points: list[MlflowPoint], have: Any
+    ) -> list[MlflowPoint]:
+        """`points` less those run `have` (None: a new run) already holds, as a multiset."""
+        if have is None or key not in have.data.metrics:
+            return points
+        held = Counter(
+            (repr(m.value), m.timestamp, m.step) for m in self.client.get_metric_history(rid, key)
+        )
+        out = []
+        for p in points:
+            k = (repr(p[0]), p[1], p[2])  # repr: a NaN point equals itself
+            if held[k]:
+                held[k] -= 1
+            else:
+                out.append(p)
+        return out
+
+    @staticmethod
+    def _new_params(run: MlflowRun, have: Any) -> dict[str, str]:
+        """The params run `have` lacks; InteropError for one whose value changed, which
+        MLflow does not allow."""
+        held = dict(have.data.params) if have is not None else {}
+        changed = sorted(k for k, v in run.params.items() if k in held and held[k] != v)
+        if changed:
+            raise InteropError(
+                f"params {changed} changed since the last export, and MLflow's params cannot "
+                "change: export into another destination, or delete the run there"
+            )
+        return {k: v for k, v in run.params.items() if k not in held}
+
+    @staticmethod
+    def _new_datasets(run: MlflowRun, have: Any) -> list[dict[str, str]]:
+        """The datasets run `have` does not list yet (by name and digest)."""
+        inputs = have.inputs.dataset_inputs if have is not None and have.inputs else []
+        held = {(d.dataset.name, d.dataset.digest) for d in inputs}
+        return [d for d in run.datasets if (d["name"], d["digest"]) not in held]
 
     def _upload(self, rid: str, run: MlflowRun, source: Source) -> None:
         with tempfile.TemporaryDirectory(prefix="xtrack-export-") as tmp:
@@ -318,6 +423,74 @@ class ClientSink:
 
     def finish(self) -> None:
         """Nothing to write at the end: each run is complete once written."""
+
+    def write_model(self, model: MlflowModel, ids: dict[str, str]) -> None:
+        """Create (or bring up to date) registered model `model`, its versions under their
+        own numbers (pointing at the exported runs' artifacts: `ids` maps run ids), tags,
+        descriptions and aliases. A version this store exported before is left as it is;
+        another version under one of its numbers is a conflict, named with the fix."""
+        from mlflow.exceptions import MlflowException  # lazy: optional dependency
+
+        try:
+            have = {int(v.version): v for v in self._versions(model)}
+            for v in model.versions:
+                self._version(model, v, have.get(v.version), ids)
+            for alias, version in model.aliases.items():
+                self.client.set_registered_model_alias(model.name, alias, str(version))
+            # an alias removed here, on a version this store wrote, is removed there
+            ours = {str(v.version) for v in model.versions}
+            there = self.client.get_registered_model(model.name).aliases or {}
+            for alias, version in there.items():
+                if alias not in model.aliases and str(version) in ours:
+                    self.client.delete_registered_model_alias(model.name, alias)
+        except MlflowException as exc:
+            raise InteropError(str(exc)) from exc
+
+    def _versions(self, model: MlflowModel) -> list[Any]:
+        """The versions `model` has here (created first when it is new), its tags and
+        description set."""
+        if not self.client.search_registered_models(f"name='{model.name}'"):
+            self.client.create_registered_model(model.name, model.tags, model.description)
+            return []
+        for key, value in model.tags.items():
+            self.client.set_registered_model_tag(model.name, key, value)
+        if model.description:
+            self.client.update_registered_model(model.name, model.description)
+        return list(self.client.search_model_versions(f"name='{model.name}'"))
+
+    def _version(
+        self, model: MlflowModel, v: MlflowVersion, there: Any, ids: dict[str, str]
+    ) -> None:
+        blob = v.tags[VERSION_BLOB_TAG]
+        if there is not None:
+            if (there.tags or {}).get(VERSION_BLOB_TAG) != blob:
+                raise InteropError(
+                    f"{self.uri} already has version {v.version} of {model.name}, and it is "
+                    f"not this store's version {v.version}: export into another destination, "
+                    "or delete or rename the model there"
+                )
+            for key, value in v.tags.items():
+                self.client.set_model_version_tag(model.name, str(v.version), key, value)
+            if v.description:
+                self.client.update_model_version(model.name, str(v.version), v.description)
+            return
+        run_id = ids[v.run_id or ""]
+        source = f"{self.client.get_run(run_id).info.artifact_uri}/{v.source}"
+        while True:  # a number xtrack deleted: take it and delete it, as xtrack did
+            made = self.client.create_model_version(
+                model.name, source, run_id, tags=v.tags, description=v.description
+            )
+            if int(made.version) >= v.version:
+                break
+            self.client.delete_model_version(model.name, made.version)
+        if int(made.version) != v.version:
+            raise InteropError(
+                f"{self.uri} numbered version {v.version} of {model.name} {made.version}: "
+                "it has versions of that model that this store does not"
+            )
+
+    def read_models(self, names: set[str]) -> Iterator[MlflowModel]:
+        return ClientSource(self.uri).models(names)
 
     def read_back(self, ids: list[str]) -> Iterator[MlflowRun]:
         source = ClientSource(self.uri)

@@ -5,12 +5,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..store.contract import RunStore
 from ..store.errors import StoreError
-from .model import InteropError, MlflowRun, Sink, Source
+from .model import InteropError, MlflowRun, ModelSink, Sink, Source
 from .progress import progress
-from .verify import Count, compare, table_text
+from .verify import Count, compare, compare_models, table_text
+
+if TYPE_CHECKING:
+    from .xtrack_side import XtrackSource
 
 CHUNK = 200  # runs per store transaction
 
@@ -133,17 +137,11 @@ def import_mlflow(
 
 
 def _import_models(store: RunStore, source: Source, result: CopyResult) -> None:
-    """Registered models with their versions and aliases (from a tracking URI); an export
-    folder's models are not read yet, which the summary says with their count."""
-    from .client import ClientSource
-    from .models import ModelImport
+    """Registered models with their versions and aliases (from a tracking URI or an
+    mlflow-export-import folder's models/), their rows added to the table."""
+    from .models import ModelImport, ModelSource
 
-    if not isinstance(source, ClientSource):
-        count = getattr(source, "registered_models", lambda: 0)()
-        result.notes.append(
-            f"registered models: skipped ({count} in the folder): models of "
-            "an mlflow-export-import folder are not imported yet"
-        )
+    if not isinstance(source, ModelSource):
         return
     models = ModelImport(source, store, result.ids)
     result.table.extend(models.run() if source.has_models() else models.counts())
@@ -163,9 +161,23 @@ def export_mlflow(
     folder."""
     from .xtrack_side import XtrackSource
 
-    return copy_runs(
-        XtrackSource(store, filter), open_sink(location, folder=folder), show_progress=show_progress
-    )
+    source, sink = XtrackSource(store, filter), open_sink(location, folder=folder)
+    result = copy_runs(source, sink, show_progress=show_progress)
+    _export_models(source, sink, result)
+    return result
+
+
+def _export_models(source: XtrackSource, sink: ModelSink, result: CopyResult) -> None:
+    """The registry's models of the exported runs, their rows added to the table; a model
+    some of whose versions come from runs not exported is left out, with a note."""
+    models, skipped = source.models(set(result.ids))
+    result.notes.extend(skipped)
+    for model in models:
+        try:
+            sink.write_model(model, result.ids)
+        except (InteropError, OSError) as exc:
+            result.failed.append(f"model {model.name}: {exc}")
+    result.table.extend(compare_models(models, sink.read_models({m.name for m in models})))
 
 
 def open_source(location: str) -> Source:
@@ -177,7 +189,7 @@ def open_source(location: str) -> Source:
     return ClientSource(location)
 
 
-def open_sink(location: str, *, folder: bool = False) -> Sink:
+def open_sink(location: str, *, folder: bool = False) -> ModelSink:
     from .client import ClientSink
     from .folder import FolderSink
 

@@ -6,6 +6,11 @@
                                                         "metrics": {key: [{value, timestamp, step}]},
                                                         "tags", "inputs"}}
     experiments/<exp id>/runs/<run id>/artifacts/...   the run's files
+    models/models.json                                 the registered models' names
+    models/<name>/model.json                           {"system", "info", "mlflow": {"registered_model":
+                                                        {name, description, tags, aliases: [{alias,
+                                                        version}], versions: [{version, run_id,
+                                                        source, tags, description, ...}]}}}
 
 Older exports put a run's folder directly under its experiment's folder, and a run.json's
 parts at its top level; both are read."""
@@ -23,11 +28,16 @@ from pathlib import Path
 from typing import Any
 
 from .model import (
+    EXPORT_FINGERPRINT_TAG,
     PARENT_TAG,
     RUN_NAME_TAG,
+    XTRACK_RUN_TAG,
     InteropError,
+    MlflowModel,
     MlflowRun,
+    MlflowVersion,
     Source,
+    fingerprint,
 )
 
 FORMAT_SCRIPT = "jupyter_xtrack"
@@ -60,6 +70,17 @@ def experiment_files(root: Path) -> list[Path]:
     return sorted(root.glob("experiments/*/experiment.json")) or sorted(
         root.glob("*/experiment.json")
     )
+
+
+def model_jsons(root: Path) -> list[Path]:
+    """The model.json files of an export (models/<name>/model.json)."""
+    return sorted(root.glob("models/**/model.json"))
+
+
+def _tag_dict(tags: Any) -> dict[str, str]:
+    if isinstance(tags, list):
+        return {str(t["key"]): str(t["value"]) for t in tags}
+    return {str(k): str(v) for k, v in (tags or {}).items()}
 
 
 def is_export_folder(location: str) -> bool:
@@ -121,9 +142,59 @@ class FolderSource:
         self._folders[run.run_id] = run_json.parent
         return run
 
-    def registered_models(self) -> int:
-        """How many registered models the export holds (models/*/model.json)."""
-        return len(list(self.root.glob("models/**/model.json")))
+    def folder(self, run_id: str) -> Path:
+        """The folder of run `run_id` (one `runs` yielded)."""
+        return self._folders[run_id]
+
+    def has_models(self) -> bool:
+        return bool(model_jsons(self.root))
+
+    def models(self, names: set[str] | None = None) -> Iterator[MlflowModel]:
+        """The registered models of models/<name>/model.json (`versions`, or the older
+        `latest_versions`; tags as a dict or a list of {key, value}; aliases as a list of
+        {alias, version} or a dict)."""
+        for path in model_jsons(self.root):
+            rm = _read_json(path).get("mlflow", {}).get("registered_model", {})
+            if names is not None and rm.get("name") not in names:
+                continue
+            aliases = rm.get("aliases") or {}
+            if isinstance(aliases, list):
+                aliases = {a["alias"]: a["version"] for a in aliases}
+            yield MlflowModel(
+                name=str(rm.get("name") or path.parent.name),
+                description=rm.get("description") or None,
+                tags=_tag_dict(rm.get("tags")),
+                aliases={str(a): int(v) for a, v in aliases.items()},
+                versions=sorted(
+                    (
+                        MlflowVersion(
+                            version=int(v["version"]),
+                            run_id=v.get("run_id") or None,
+                            source=str(v.get("source") or ""),
+                            description=v.get("description") or None,
+                            user=v.get("user_id") or None,
+                            tags=_tag_dict(v.get("tags")),
+                        )
+                        for v in rm.get("versions") or rm.get("latest_versions") or []
+                    ),
+                    key=lambda v: v.version,
+                ),
+            )
+
+    def model_files(self, version: MlflowVersion, dest: Path) -> Path:
+        """The version's files in the export: its source names `<run id>/artifacts/<path>`,
+        read from that run's folder here."""
+        marker = f"{version.run_id}/artifacts/"
+        folder = self._folders.get(version.run_id or "")
+        if folder is None or marker not in version.source:
+            raise InteropError(
+                f"version {version.version}: its source {version.source!r} is not an artifact "
+                f"of a run in {self.root}"
+            )
+        local = folder / "artifacts" / version.source.split(marker, 1)[1]
+        if not local.exists():
+            raise InteropError(f"version {version.version}: {local} is missing")
+        return local
 
     def fetch(self, run: MlflowRun, path: str, dest: Path) -> Path:
         local = self._folders[run.run_id] / "artifacts" / path
@@ -133,27 +204,46 @@ class FolderSource:
 
 
 class FolderSink:
-    """Writes runs as mlflow-export-import lays them out (a run already there is replaced)."""
+    """Writes runs as mlflow-export-import lays them out. A run an earlier export wrote here
+    is found by its xtrack.run_id tag: left as it is when its digest (the tag
+    xtrack.export.fingerprint) is the same, rewritten when not."""
 
     def __init__(self, location: str) -> None:
         self.root = Path(location).resolve()
         self.uri = f"mlflow-export-import:{self.root}"
         self._experiments: dict[str, str] = {}
-        self._runs: dict[str, list[str]] = {}
+        self._fingerprints: dict[str, str | None] = {}  # run id here -> its export digest
+        self._run_dirs: dict[str, tuple[Path, str]] = {}  # run id -> its folder, experiment
         self.root.mkdir(parents=True, exist_ok=True)
 
     def existing(self) -> dict[str, str]:
-        return {}
+        """Runs an earlier export wrote here: xtrack run id -> run id here."""
+        if not experiment_files(self.root):
+            return {}
+        for exp_json in experiment_files(self.root):
+            exp = _read_json(exp_json).get("mlflow", {}).get("experiment", {})
+            self._experiments[str(exp.get("name") or exp_json.parent.name)] = exp_json.parent.name
+        found: dict[str, str] = {}
+        source = FolderSource(str(self.root))
+        for run in source.runs():
+            if run.tags.get(XTRACK_RUN_TAG):
+                found[run.tags[XTRACK_RUN_TAG]] = run.run_id
+                self._fingerprints[run.run_id] = run.tags.get(EXPORT_FINGERPRINT_TAG)
+                self._run_dirs[run.run_id] = (source.folder(run.run_id), run.experiment)
+        return found
 
     def unchanged(self, run: MlflowRun, target: str) -> bool:
-        return False
+        return self._fingerprints.get(target) == fingerprint(run)
 
     def chunk(self) -> AbstractContextManager[None]:
         return nullcontext()
 
     def _experiment_dir(self, name: str) -> Path:
         if name not in self._experiments:
-            self._experiments[name] = str(len(self._experiments) + 1)
+            taken, number = set(self._experiments.values()), len(self._experiments) + 1
+            while str(number) in taken:
+                number += 1
+            self._experiments[name] = str(number)
         return self.root / "experiments" / self._experiments[name]
 
     def write(
@@ -162,10 +252,14 @@ class FolderSink:
         rid = run.run_id.replace("-", "")
         folder = self._experiment_dir(run.experiment) / "runs" / rid
         shutil.rmtree(folder, ignore_errors=True)
+        before = self._run_dirs.get(rid)
+        if before is not None and before[0] != folder:  # the run moved to another experiment
+            shutil.rmtree(before[0], ignore_errors=True)
         (folder / "artifacts").mkdir(parents=True)
         tags = {k: v for k, v in run.tags.items() if k != PARENT_TAG}
         if parent_id:
             tags[PARENT_TAG] = parent_id
+        tags[EXPORT_FINGERPRINT_TAG] = fingerprint(run)
         body = {
             "system": _system(),
             "info": {},
@@ -196,15 +290,70 @@ class FolderSink:
             target_file.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(local, target_file)
         shutil.rmtree(folder / ".fetch", ignore_errors=True)
-        self._runs.setdefault(run.experiment, []).append(rid)
+        self._run_dirs[rid] = (folder, run.experiment)
         return rid
 
+    def write_model(self, model: MlflowModel, ids: dict[str, str]) -> None:
+        """models/<name>/model.json as mlflow-export-import writes it: each version's source
+        the path of its file or folder in its exported run's artifacts/."""
+        versions = []
+        for v in model.versions:
+            rid = ids[v.run_id or ""]
+            run_dir, experiment = self._run_dirs[rid]
+            versions.append(
+                {
+                    "name": model.name,
+                    "version": str(v.version),
+                    "run_id": rid,
+                    "source": str(run_dir / "artifacts" / v.source),
+                    "description": v.description or "",
+                    "user_id": v.user or "",
+                    "tags": v.tags,
+                    "aliases": sorted(a for a, n in model.aliases.items() if n == v.version),
+                    "current_stage": "None",
+                    "status": "READY",
+                    "_run_artifact_uri": str(run_dir / "artifacts"),
+                    "_experiment_name": experiment,
+                }
+            )
+        body = {
+            "name": model.name,
+            "description": model.description or "",
+            "tags": model.tags,
+            "aliases": [{"alias": a, "version": str(n)} for a, n in model.aliases.items()],
+            "versions": versions,
+        }
+        folder = self.root / "models" / model.name
+        folder.mkdir(parents=True, exist_ok=True)
+        info = {"num_src_versions": len(versions), "num_dst_versions": len(versions)}
+        (folder / "model.json").write_text(
+            json.dumps(
+                {"system": _system(), "info": info, "mlflow": {"registered_model": body}},
+                indent=2,
+            )
+        )
+        names = sorted(p.parent.name for p in (self.root / "models").glob("*/model.json"))
+        (self.root / "models" / "models.json").write_text(
+            json.dumps(
+                {
+                    "system": _system(),
+                    "info": {"num_total_models": len(names)},
+                    "mlflow": {"models": names},
+                },
+                indent=2,
+            )
+        )
+
+    def read_models(self, names: set[str]) -> Iterator[MlflowModel]:
+        return FolderSource(str(self.root)).models(names)
+
     def finish(self) -> None:
-        """Write experiment.json for each experiment written, and experiments.json."""
+        """Write experiment.json for each experiment (listing every run in its folder, from
+        this export or an earlier one), and experiments.json."""
         listing = []
         for name, exp_id in self._experiments.items():
-            runs = self._runs.get(name, [])
             exp_dir = self.root / "experiments" / exp_id
+            runs = sorted(p.parent.name for p in exp_dir.glob("runs/*/run.json"))
             exp_dir.mkdir(parents=True, exist_ok=True)
             (exp_dir / "experiment.json").write_text(
                 json.dumps(

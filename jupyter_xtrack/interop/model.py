@@ -3,6 +3,8 @@ the names both directions share (tags, statuses, the xtrack record's artifact pa
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -23,7 +25,12 @@ SOURCE_STATUS_TAG: Final = "xtrack.mlflow.status"
 # A digest of what the source run held when imported: a second import skips the run when
 # it is the same, and updates it when not.
 FINGERPRINT_TAG: Final = "xtrack.mlflow.fingerprint"
-IMPORT_TAGS: Final = frozenset({SOURCE_RUN_TAG, SOURCE_URI_TAG, SOURCE_STATUS_TAG, FINGERPRINT_TAG})
+# The same digest that an export writes on each MLflow run, of the run as exported: a second
+# export skips the run when it is the same, and brings it up to date when not.
+EXPORT_FINGERPRINT_TAG: Final = "xtrack.export.fingerprint"
+IMPORT_TAGS: Final = frozenset(
+    {SOURCE_RUN_TAG, SOURCE_URI_TAG, SOURCE_STATUS_TAG, FINGERPRINT_TAG, EXPORT_FINGERPRINT_TAG}
+)
 # What the exporter writes: the xtrack run's id (so a second export skips it) and, as an
 # artifact, the whole xtrack record (facts, files, typed params, exact times) plus the blobs
 # its facts name, so that importing it back restores the run fact by fact.
@@ -38,6 +45,11 @@ DATASET_CONTEXT_TAG: Final = "mlflow.data.context"
 # Where an imported model version's MLflow model folder is attached to its run: the registry
 # import writes it, so counting a run's own artifacts leaves it out (as it does xtrack/).
 MODEL_DIR: Final = "mlflow-models"
+# What an export writes on each model version, to know it again: the blob it holds (a second
+# export leaves such a version as it is; another version under its number is a conflict).
+# The model's alias history, which MLflow has no place for, travels as a model tag (JSON).
+VERSION_BLOB_TAG: Final = "xtrack.blob"
+ALIAS_HISTORY_TAG: Final = "xtrack.alias_history"
 
 # MLflow's run statuses and xtrack's, both ways (an xtrack-only status travels as a tag).
 FROM_MLFLOW: Final = {
@@ -101,6 +113,30 @@ class MlflowRun:
         return [a for a in self.artifacts if not a.startswith(derived)]
 
 
+@dataclass
+class MlflowVersion:
+    """One registered model version as MLflow knows it. `source` is where its files are: a
+    URI (MLflow) or a path in the export folder; from xtrack, the artifact path in its run."""
+
+    version: int
+    run_id: str | None
+    source: str
+    description: str | None = None
+    user: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class MlflowModel:
+    """One registered model with its versions (in version order) and aliases."""
+
+    name: str
+    description: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    aliases: dict[str, int] = field(default_factory=dict)
+    versions: list[MlflowVersion] = field(default_factory=list)
+
+
 class Source(Protocol):
     """Where runs are read from."""
 
@@ -150,6 +186,34 @@ class Sink(Protocol):
     def read_back(self, ids: list[str]) -> Iterator[MlflowRun]:
         """The runs `ids` as this sink now holds them, for verification."""
         ...
+
+
+class ModelSink(Sink, Protocol):
+    """A sink that also takes registered models."""
+
+    def write_model(self, model: MlflowModel, ids: dict[str, str]) -> None:
+        """Write `model`, its versions pointing at the runs `ids` maps their run ids to."""
+        ...
+
+    def read_models(self, names: set[str]) -> Iterator[MlflowModel]:
+        """The models `names` as this sink now holds them, for verification."""
+        ...
+
+
+def fingerprint(run: MlflowRun) -> str:
+    """A digest of everything a copy writes of a run (on import and on export)."""
+    body = [
+        run.status,
+        run.start_ms,
+        run.end_ms,
+        run.name,
+        sorted(run.params.items()),
+        sorted(run.tags.items()),
+        sorted(run.metrics.items()),
+        run.datasets,
+        run.artifacts,
+    ]
+    return hashlib.sha1(json.dumps(body, allow_nan=True).encode()).hexdigest()
 
 
 def dataset_dict(dataset: Any, context: str | None) -> dict[str, str]:

@@ -1,7 +1,8 @@
-"""Registered models from an MLflow tracking URI into xtrack's registry: every version (in
-version order, so numbers match unless the source deleted some; MLflow's number is kept as
-a tag), its tags, description and user, the model's tags and its aliases. A version's MLflow
-model folder (MLmodel, the model file, environment files) is attached to its imported run
+"""Registered models from an MLflow tracking URI or an mlflow-export-import folder into
+xtrack's registry: every version (in version order; a number the source deleted is deleted
+here too, so numbers match unless this store had versions of its own; MLflow's number is
+kept as a tag), its tags, description and user, the model's tags and its aliases. A
+version's MLflow model folder (MLmodel, the model file, environment files) is attached to its imported run
 under `mlflow-models/<name>/v<version>/`; the version's blob is the model file itself.
 Idempotent: a version already imported from this source is skipped, an alias that moved in
 the source is moved here."""
@@ -10,15 +11,23 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Protocol, runtime_checkable
 
 from ..registry.artifacts import artifact_format
 from ..store.contract import RunStore
 from ..store.errors import StoreError
-from .client import ClientSource
-from .model import MODEL_DIR, SOURCE_URI_TAG, InteropError
-from .verify import Count
+from ..store.registry import VersionSource
+from .model import (
+    MODEL_DIR,
+    SOURCE_URI_TAG,
+    VERSION_BLOB_TAG,
+    InteropError,
+    MlflowModel,
+    MlflowVersion,
+)
+from .verify import Count, compare_models
 
 VERSION_TAG = "xtrack.mlflow.model_version"  # the version's number in MLflow
 # Files of an MLflow model folder that describe it rather than hold it.
@@ -39,28 +48,42 @@ def model_file(names: list[str]) -> str:
     return min(held, key=lambda n: (n.count("/"), n)) if held else "MLmodel"
 
 
-class ModelImport:
-    """Registered models of `client` (an MlflowClient on `uri`) into `store`."""
+@runtime_checkable
+class ModelSource(Protocol):
+    """A side that holds registered models: an MLflow tracking URI or an export folder."""
 
-    def __init__(self, source: ClientSource, store: RunStore, runs: dict[str, str]) -> None:
+    uri: str
+
+    def has_models(self) -> bool: ...
+
+    def models(self, names: set[str] | None = None) -> Iterator[MlflowModel]: ...
+
+    def model_files(self, version: MlflowVersion, dest: Path) -> Path:
+        """The version's files: its model folder, or one file (written under `dest` when
+        they must be copied)."""
+        ...
+
+
+class ModelImport:
+    """Registered models of `source` into `store`; `runs` maps source run ids to the store's."""
+
+    def __init__(self, source: ModelSource, store: RunStore, runs: dict[str, str]) -> None:
         self.source_side, self.uri, self.store, self.runs = source, source.uri, store, runs
         self.failed: list[str] = []
-        self.source = {"registered models": 0, "model versions": 0, "aliases": 0}
+        self.listed: list[MlflowModel] = []
 
     def run(self) -> list[Count]:
         """Import every model, then count both sides."""
         try:
-            models = self.source_side.client.search_registered_models(max_results=1000)
+            self.listed = list(self.source_side.models())
         except Exception as exc:  # MLflow raises many types: say it, never skip silently
             self.failed.append(f"registered models could not be listed: {exc}")
             return self.counts()
-        for rm in models:
-            self.source["registered models"] += 1
-            self.source["aliases"] += len(rm.aliases or {})
+        for model in self.listed:
             try:
-                self._model(rm)
+                self._model(model)
             except (InteropError, StoreError, ValueError, OSError) as exc:
-                self.failed.append(f"model {rm.name}: {exc}")
+                self.failed.append(f"model {model.name}: {exc}")
         return self.counts()
 
     def _imported(self, name: str) -> dict[int, int]:
@@ -68,37 +91,31 @@ class ModelImport:
         found = self.store.search_model_versions(name, tags={SOURCE_URI_TAG: self.uri})
         return {int(v["tags"][VERSION_TAG]): v["version"] for v in found}
 
-    def _model(self, rm: Any) -> None:
-        versions = sorted(
-            self.source_side.client.search_model_versions(f"name='{rm.name}'"),
-            key=lambda v: int(v.version),
-        )
-        self.source["model versions"] += len(versions)
-        done = self._imported(rm.name)
-        for v in versions:
-            if int(v.version) not in done:
-                done[int(v.version)] = self._version(rm.name, v)
-        if rm.tags:
-            self.store.set_model_tags(rm.name, dict(rm.tags))
-        for alias, mlflow_version in (rm.aliases or {}).items():
-            target = done[int(mlflow_version)]
-            current = self.store.search_model_versions(rm.name, alias=alias)
+    def _model(self, model: MlflowModel) -> None:
+        done = self._imported(model.name)
+        for v in model.versions:
+            if v.version not in done:
+                done[v.version] = self._version(model.name, v)
+        if model.tags:
+            self.store.set_model_tags(model.name, model.tags)
+        for alias, mlflow_version in model.aliases.items():
+            target = done[mlflow_version]
+            current = self.store.search_model_versions(model.name, alias=alias)
             if not current or current[0]["version"] != target:
                 self.store.set_model_alias(
-                    rm.name, alias, target, user=None, reason=f"imported from MLflow ({self.uri})"
+                    model.name,
+                    alias,
+                    target,
+                    user=None,
+                    reason=f"imported from MLflow ({self.uri})",
                 )
 
-    def _version(self, name: str, v: Any) -> int:
-        import mlflow.artifacts  # lazy: optional dependency
-
+    def _version(self, name: str, v: MlflowVersion) -> int:
         run_id = self.runs.get(v.run_id or "")
         with tempfile.TemporaryDirectory(prefix="xtrack-model-") as tmp:
-            folder = Path(
-                mlflow.artifacts.download_artifacts(
-                    artifact_uri=v.source, dst_path=tmp, tracking_uri=self.uri
-                )
-            )
-            files = sorted(
+            local = self.source_side.model_files(v, Path(tmp))
+            folder, files = (local.parent, [local.name]) if local.is_file() else (local, [])
+            files = files or sorted(
                 str(Path(d, f).relative_to(folder))
                 for d, _, names in os.walk(folder)
                 for f in names
@@ -112,19 +129,27 @@ class ModelImport:
                 self.store.add_artifact(run_id, f"{prefix}/{f}", blob=blob, size=size)
         main = model_file(files)
         blob, size = stored[main]
-        record = self.store.register_model_version(
-            name,
-            {
-                "run_id": run_id,
-                "artifact": f"{prefix}/{main}" if run_id else None,
-                "blob": blob,
-                "size": size,
-                "format": artifact_format({"name": main}) or Path(main).suffix.lstrip(".") or None,
-            },
-            user=v.user_id or None,
-            tags={**(v.tags or {}), SOURCE_URI_TAG: self.uri, VERSION_TAG: str(v.version)},
-            description=v.description or None,
-        )
+        tags = {k: t for k, t in v.tags.items() if k != VERSION_BLOB_TAG}
+        source: VersionSource = {
+            "run_id": run_id,
+            "artifact": f"{prefix}/{main}" if run_id else None,
+            "blob": blob,
+            "size": size,
+            "format": artifact_format({"name": main}) or Path(main).suffix.lstrip(".") or None,
+        }
+        while True:  # a number the source deleted: take it and delete it, as the source did
+            record = self.store.register_model_version(
+                name,
+                source,
+                user=v.user,
+                tags={**tags, SOURCE_URI_TAG: self.uri, VERSION_TAG: str(v.version)},
+                description=v.description,
+            )
+            if record["version"] >= v.version:
+                break
+            self.store.delete_model_version(
+                name, record["version"], user=None, reason="deleted in the MLflow source"
+            )
         return int(record["version"])
 
     def counts(self) -> list[Count]:
@@ -135,4 +160,5 @@ class ModelImport:
             "model versions": len(versions),
             "aliases": sum(len(v["aliases"]) for v in versions),
         }
-        return [Count(k, self.source[k], dest[k]) for k in self.source]
+        source = compare_models(self.listed, [])
+        return [Count(c.object, c.source, dest[c.object]) for c in source]

@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .model import MlflowRun
+from .model import MlflowModel, MlflowRun
 
+MODEL_OBJECTS = ("registered models", "model versions", "aliases")
 OBJECTS = ("experiments", "runs", "params", "metric points", "tags", "artifacts", "datasets")
 
 
@@ -44,6 +45,23 @@ def counts(runs: Iterable[MlflowRun]) -> dict[str, int]:
 def compare(source: Iterable[MlflowRun], destination: Iterable[MlflowRun]) -> list[Count]:
     src, dst = counts(source), counts(destination)
     return [Count(name, src[name], dst[name]) for name in OBJECTS]
+
+
+def compare_models(
+    source: Iterable[MlflowModel], destination: Iterable[MlflowModel]
+) -> list[Count]:
+    """Registered models, their versions and aliases, counted on both sides."""
+
+    def count(models: Iterable[MlflowModel]) -> list[int]:
+        listed = list(models)
+        return [
+            len(listed),
+            sum(len(m.versions) for m in listed),
+            sum(len(m.aliases) for m in listed),
+        ]
+
+    src, dst = count(source), count(destination)
+    return [Count(name, s, d) for name, s, d in zip(MODEL_OBJECTS, src, dst, strict=True)]
 
 
 def table_text(rows: list[Count], source: str, destination: str) -> str:

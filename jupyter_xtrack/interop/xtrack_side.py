@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 import mimetypes
 import shutil
@@ -20,10 +19,12 @@ from ..store.blobs import hashes_in
 from ..store.contract import MetricPoint, RunStore
 from ..store.errors import StoreError
 from .model import (
+    ALIAS_HISTORY_TAG,
     BLOB_DIR,
     DERIVED_TAGS_TAG,
     FINGERPRINT_TAG,
     FROM_MLFLOW,
+    MODEL_DIR,
     PARENT_TAG,
     RECORD_ARTIFACT,
     RUN_NAME_TAG,
@@ -31,15 +32,20 @@ from .model import (
     SOURCE_STATUS_TAG,
     SOURCE_URI_TAG,
     TO_MLFLOW,
+    VERSION_BLOB_TAG,
     XTRACK_RUN_TAG,
     InteropError,
+    MlflowModel,
     MlflowPoint,
     MlflowRun,
+    MlflowVersion,
     Source,
+    fingerprint,
 )
 
 RECORD_FORMAT = 1
 MAX_PARAM_CHARS = 6000  # MLflow's limit on a param value; the record keeps the whole value
+MAX_MODEL_TAG_CHARS = 100_000  # MLflow's limit on a registered model's tag value
 # Run fields that are the store's bookkeeping, not the run: left out of the record.
 NOT_RECORDED = ("metrics", "children", "number", "heartbeat_at")
 # MLflow source tags that correspond to xtrack fields and facts.
@@ -51,22 +57,6 @@ GIT_TAGS = {
 SOURCE_NAME_TAG = "mlflow.source.name"
 SOURCE_TYPE_TAG = "mlflow.source.type"
 NOTEBOOK_TAGS = ("mlflow.databricks.notebookPath", SOURCE_NAME_TAG)
-
-
-def fingerprint(run: MlflowRun) -> str:
-    """A digest of everything the importer copies from a source run."""
-    body = [
-        run.status,
-        run.start_ms,
-        run.end_ms,
-        run.name,
-        sorted(run.params.items()),
-        sorted(run.tags.items()),
-        sorted(run.metrics.items()),
-        run.datasets,
-        run.artifacts,
-    ]
-    return hashlib.sha1(json.dumps(body, allow_nan=True).encode()).hexdigest()
 
 
 def param_value(text: str) -> Any:
@@ -153,6 +143,53 @@ class XtrackSource:
             datasets=self._datasets(rec),
             artifacts=list(payload),
         )
+
+    def models(self, runs: set[str]) -> tuple[list[MlflowModel], list[str]]:
+        """The registry's models whose every version comes from one of `runs` (the exported
+        runs), each version's source the artifact path in its run (an imported MLflow
+        model's whole folder); and a line for each model left out, saying why."""
+        models: list[MlflowModel] = []
+        skipped: list[str] = []
+        for m in self.store.search_models():
+            versions = sorted(
+                self.store.search_model_versions(m["name"]), key=lambda v: v["version"]
+            )
+            missing = [v["version"] for v in versions if v["run_id"] not in runs]
+            if missing or any(not v["artifact"] for v in versions):
+                skipped.append(
+                    f"model {m['name']}: not exported (versions {missing or 'without a run artifact'}"
+                    " come from no exported run: export their runs too)"
+                )
+                continue
+            tags = dict(m["tags"])
+            history = self.store.model_alias_history(m["name"])
+            if history:
+                tags[ALIAS_HISTORY_TAG], kept = _history_tag(history)
+                if kept < len(history):
+                    skipped.append(
+                        f"model {m['name']}: alias history cut to its newest {kept} of "
+                        f"{len(history)} changes (MLflow's limit on a tag value)"
+                    )
+            models.append(
+                MlflowModel(
+                    name=m["name"],
+                    description=m["description"],
+                    tags=tags,
+                    aliases=dict(m["aliases"]),
+                    versions=[
+                        MlflowVersion(
+                            version=v["version"],
+                            run_id=v["run_id"],
+                            source=_version_path(str(v["artifact"])),
+                            description=v["description"],
+                            user=v["user"],
+                            tags={**v["tags"], VERSION_BLOB_TAG: v["blob"]},
+                        )
+                        for v in versions
+                    ],
+                )
+            )
+        return models, skipped
 
     def _metrics(self, run_id: str) -> tuple[dict[str, list[MlflowPoint]], dict[str, list[int]]]:
         """Histories as MLflow points (ms times; step 0 where xtrack has none, and which
@@ -446,6 +483,25 @@ class StoreSink:
         reader = XtrackSource(self.store)
         for run_id in ids:
             yield reader.convert(run_id, with_record=False)
+
+
+def _history_tag(history: list[Any]) -> tuple[str, int]:
+    """The alias history as JSON within MLflow's limit on a registered model's tag value
+    (the newest changes kept), and how many changes it holds."""
+    kept, total = 0, 0  # "[" and "]", less the ", " the first change does not need
+    for change in reversed(history):
+        total += len(json.dumps(change, default=str)) + 2  # and ", " between changes
+        if total > MAX_MODEL_TAG_CHARS:
+            break
+        kept += 1
+    return json.dumps(history[len(history) - kept :], default=str), kept
+
+
+def _version_path(artifact: str) -> str:
+    """A version's artifact as the path MLflow's version source names: an imported MLflow
+    model's folder (mlflow-models/<name>/v<n>) rather than its model file."""
+    parts = artifact.split("/")
+    return "/".join(parts[:3]) if parts[0] == MODEL_DIR and len(parts) > 3 else artifact
 
 
 def _missing(points: list[MetricPoint], have: dict[str, list[Any]]) -> list[MetricPoint]:

@@ -32,6 +32,8 @@ FIRST_CELL_MODULES = (
     "jupyter_xtrack.capture.redact",
     "jupyter_xtrack.capture.resources",
     "jupyter_xtrack.capture.system_metrics",
+    "jupyter_xtrack.evaluation.auto",  # asked after each tracked cell; loads no numpy itself
+    "jupyter_xtrack.notebook.gitdiff",  # strips dirty notebooks for the run's git diff
     "jupyter_xtrack.views.cell",
 )
 

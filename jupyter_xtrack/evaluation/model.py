@@ -123,7 +123,9 @@ class TorchModel:
         return out.ravel() if out.shape[1] == 1 else out.argmax(axis=1)
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        out = self._forward(X)
+        # In float64: float32 probabilities miss summing to one by more than scikit-learn's
+        # log_loss tolerates, and it warns on every evaluation.
+        out = self._forward(X).astype(np.float64)
         shifted = np.exp(out - out.max(axis=1, keepdims=True))
         return np.asarray(shifted / shifted.sum(axis=1, keepdims=True))
 

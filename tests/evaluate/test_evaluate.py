@@ -302,6 +302,7 @@ def test_baseline_is_scored_on_the_same_data(shell: Any, binary_yes_no: Any) -> 
     )
 
 
+@pytest.mark.filterwarnings("error:The y_prob values do not sum to one")
 def test_a_torch_module_through_the_adapter(shell: Any) -> None:
     torch = pytest.importorskip("torch")
     torch.manual_seed(0)
@@ -322,6 +323,25 @@ def test_a_torch_module_through_the_adapter(shell: Any) -> None:
     regression = xt.evaluate(torch.nn.Linear(4, 1), X, X[:, 2])
     assert regression.report["model_type"] == "regressor"
     assert regression.report["importance"] and "repeat(s)" in regression.report["importance_note"]
+
+
+@pytest.mark.gpu
+def test_a_torch_module_on_the_gpu_is_evaluated_on_its_device(shell: Any) -> None:
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA GPU here")
+    torch.manual_seed(0)
+    module = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
+    module = module.to("cuda")
+    X = np.random.default_rng(5).normal(size=(90, 4)).astype(np.float32)
+    y = np.arange(90) % 3
+    ev = xt.evaluate(module, X, y, importance=False)
+    with torch.no_grad():
+        logits = module(torch.from_numpy(X).to("cuda")).cpu().numpy()
+    assert ev.metrics["accuracy_score"] == pytest.approx(
+        skm.accuracy_score(y, logits.argmax(axis=1))
+    )
+    assert next(module.parameters()).device.type == "cuda"  # left where it was
 
 
 def test_recorded_on_the_run_given_even_once_it_ended(shell: Any, binary_yes_no: Any) -> None:

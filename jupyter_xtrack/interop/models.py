@@ -98,6 +98,8 @@ class ModelImport:
                 done[v.version] = self._version(model.name, v)
         if model.tags:
             self.store.set_model_tags(model.name, model.tags)
+        if model.description:
+            self.store.set_model_description(model.name, model.description)
         for alias, mlflow_version in model.aliases.items():
             target = done[mlflow_version]
             current = self.store.search_model_versions(model.name, alias=alias)

@@ -256,6 +256,11 @@ class RunStore(Protocol):
         """Add or overwrite tags on the model (version None) or on one of its versions."""
         ...
 
+    def set_model_description(self, name: str, description: str | None) -> None:
+        """Set (or, with None, clear) the model's own description; UnknownModelError for a
+        model the registry does not hold."""
+        ...
+
     def delete_model_version(
         self, name: str, version: int, *, user: str | None, reason: str | None = None
     ) -> None:

@@ -345,6 +345,14 @@ class RegistryTables:
                 _check_version(conn, model, name, version)
             _put_tags(conn, model, MODEL_LEVEL if version is None else version, tags)
 
+    def set_model_description(self, name: str, description: str | None) -> None:
+        with self._write() as conn:
+            model = _model_id(conn, name)
+            conn.execute(
+                "UPDATE registered_models SET description = ?, updated_at = ? WHERE id = ?",
+                (description, time.time(), model),
+            )
+
     def delete_model_version(
         self, name: str, version: int, *, user: str | None, reason: str | None = None
     ) -> None:

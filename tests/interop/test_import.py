@@ -165,6 +165,7 @@ def test_registered_models_come_with_versions_and_aliases(
     client.set_registered_model_alias("churn", "champion", 1)
     client.set_model_version_tag("churn", 2, "stage", "candidate")
     client.set_registered_model_tag("churn", "team", "risk")
+    client.update_registered_model("churn", description="who will leave next month")
     monkeypatch.delenv("MLFLOW_TRACKING_URI")  # the import must name the source itself
 
     with open_store(tmp_path / "xt") as store:
@@ -174,6 +175,11 @@ def test_registered_models_come_with_versions_and_aliases(
         assert [rows[k] for k in MODEL_ROWS] == [(1, 1), (2, 2), (1, 1)]
         champion = store.get_model_version("churn", alias="champion")
         assert champion["version"] == 1
+        (churn,) = store.search_models("churn")
+        assert (churn["description"], churn["tags"]) == (
+            "who will leave next month",
+            {"team": "risk"},
+        )
         runs = _by_source_id(store)
         v2 = store.get_model_version("churn", 2)
         assert v2["tags"]["stage"] == "candidate"

@@ -24,6 +24,8 @@ from .model import (
     EXPORT_FINGERPRINT_TAG,
     PARENT_TAG,
     RUN_NAME_TAG,
+    SOURCE_RUN_TAG,
+    SOURCE_URI_TAG,
     VERSION_BLOB_TAG,
     XTRACK_RUN_TAG,
     InteropError,
@@ -289,6 +291,20 @@ class ClientSink:
                 found[run.data.tags[XTRACK_RUN_TAG]] = run.info.run_id
                 self._fingerprints[run.info.run_id] = run.data.tags.get(EXPORT_FINGERPRINT_TAG)
         return found
+
+    def origin(self, run: MlflowRun) -> str | None:
+        """The MLflow run here that `run` was imported from, if it still exists: exporting
+        back to the source updates that run instead of writing a second copy of it."""
+        from mlflow.exceptions import MlflowException  # lazy: optional dependency
+
+        source_id = run.tags.get(SOURCE_RUN_TAG)
+        if not source_id or run.tags.get(SOURCE_URI_TAG) != self.uri:
+            return None
+        try:
+            self.client.get_run(source_id)
+        except MlflowException:  # deleted there since: write it anew
+            return None
+        return source_id
 
     def _search(self, experiment_id: str, filter_string: str = "") -> Iterator[Any]:
         from mlflow.entities import ViewType  # lazy: optional dependency

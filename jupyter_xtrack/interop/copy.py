@@ -80,6 +80,10 @@ def copy_runs(
     result = CopyResult(source.uri, sink.uri)
     runs = parents_first(list(source.runs(experiments)))
     existing = sink.existing()
+    for run in runs:  # runs imported from this very destination are updated there
+        found = None if run.run_id in existing else sink.origin(run)
+        if found is not None:
+            existing[run.run_id] = found
     ids = result.ids
     with progress(len(runs), "copying", enabled=show_progress) as tick:
         for start in range(0, len(runs), CHUNK):

@@ -232,6 +232,10 @@ class FolderSink:
                 self._run_dirs[run.run_id] = (source.folder(run.run_id), run.experiment)
         return found
 
+    def origin(self, run: MlflowRun) -> str | None:
+        """None: an export folder is written afresh, never the source of an import."""
+        return None
+
     def unchanged(self, run: MlflowRun, target: str) -> bool:
         return self._fingerprints.get(target) == fingerprint(run)
 

@@ -164,6 +164,10 @@ class Sink(Protocol):
         id -> its id here."""
         ...
 
+    def origin(self, run: MlflowRun) -> str | None:
+        """The run here that `run` was imported from (then updated in place), or None."""
+        ...
+
     def unchanged(self, run: MlflowRun, target: str) -> bool:
         """Whether `target` (from `existing`) already holds `run` as it is now."""
         ...

@@ -306,6 +306,10 @@ class StoreSink:
                 self._fingerprints[row["id"]] = row[cols[2]]
         return found
 
+    def origin(self, run: MlflowRun) -> str | None:
+        """None: an import finds its runs by their source tags (existing)."""
+        return None
+
     def unchanged(self, run: MlflowRun, target: str) -> bool:
         return self._fingerprints.get(target) == fingerprint(run)
 

@@ -101,3 +101,34 @@ def test_an_export_folder_is_updated_in_place(tmp_path: Path) -> None:
         (row,) = fresh.query_runs("name = 'fit'").rows()
         assert fresh.metric_history(row["id"], "loss")["value"] == [1.0, 0.5]
         assert fresh.get_run(row["id"])["tags"]["stage"] == "done"
+
+
+def test_exporting_back_to_the_source_updates_the_imported_runs_there(tmp_path: Path) -> None:
+    """Runs imported from an MLflow store and exported back to it are its own runs: brought up
+    to date in place (a point logged in xtrack since), never written a second time."""
+    from jupyter_xtrack.interop import import_mlflow
+    from jupyter_xtrack.interop.model import SOURCE_RUN_TAG
+
+    from .conftest import make_source
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    source = make_source(uri, tmp_path / "artifacts")
+    client = source.client
+    before = {r.info.run_id for r in client.search_runs(["0", "1", "2"])}  # type: ignore[attr-defined]
+    with open_store(tmp_path / "xt") as store:
+        assert import_mlflow(store, uri, show_progress=False).ok
+        (child,) = [
+            r["id"]
+            for r in store.query_runs(columns=[f"tags.{SOURCE_RUN_TAG}"]).rows()
+            if r[f"tags.{SOURCE_RUN_TAG}"] == source.child
+        ]
+        store.log_metrics([(child, "loss", 0.125, 3, 1_700_000_001.0)])
+        back = export_mlflow(store, uri, show_progress=False)
+        assert back.ok, back.summary()
+        assert back.created == 0 and back.updated == 3, back.summary()
+        again = export_mlflow(store, uri, show_progress=False)
+        assert again.ok and (again.created, again.updated, again.unchanged) == (0, 0, 3)
+    after = {r.info.run_id for r in client.search_runs(["0", "1", "2"])}  # type: ignore[attr-defined]
+    assert after == before  # no copies
+    history = client.get_metric_history(source.child, "loss")  # type: ignore[attr-defined]
+    assert [(m.step, m.value) for m in history] == [(0, 1.0), (1, 0.5), (2, 1 / 3), (3, 0.125)]

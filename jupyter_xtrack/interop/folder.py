@@ -233,7 +233,8 @@ class FolderSink:
         return found
 
     def origin(self, run: MlflowRun) -> str | None:
-        """None: an export folder is written afresh, never the source of an import."""
+        """None: a folder's runs are matched by their `xtrack.run_id` tag only (a run imported
+        from a folder and exported back into it is written as a new run there)."""
         return None
 
     def unchanged(self, run: MlflowRun, target: str) -> bool:

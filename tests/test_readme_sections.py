@@ -261,7 +261,7 @@ def readme_exports(port: int, token: str) -> dict[str, str]:
     """The section's `export NAME=value` lines, with this server's port and token."""
     env = {}
     for line in blocks("Logging with MLflow's client", "bash")[0].splitlines():
-        line = line.replace("<the Jupyter server's token>", token)
+        line = re.sub(r"<[^<>]*token[^<>]*>", token, line)  # the README's placeholder
         name, value = shlex.split(line, comments=True)[1].split("=", 1)
         env[name] = value.replace("localhost:8888", f"127.0.0.1:{port}")
     return env

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: env browser lab test labtest demo bench lint typecheck clean
+.PHONY: env browser postgres lab test labtest demo bench lint typecheck clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -24,6 +24,13 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
 	  else echo "note: chromium is missing and this is not root: the UI tests will skip"; fi; }
+
+# The team-store tests start a throwaway PostgreSQL cluster (tests/pgserver.py) from Debian's
+# server binaries; as root they are installed here, otherwise those tests skip saying so.
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq postgresql >/dev/null; \
+	  else echo "note: PostgreSQL is missing and this is not root: the team-store tests will skip"; fi; }
 
 # The sidebar: built with the npm registry only (package-lock.json pins it) against the venv's
 # JupyterLab, into jupyter_xtrack/labextension/ where the wheel build picks it up.
@@ -55,7 +62,7 @@ env: $(STAMP) $(NBSTRIPOUT_SRC)
 lab: env
 	$(BIN)/jupyter lab --notebook-dir=notebooks $$([ "$$(id -u)" = 0 ] && echo --allow-root)
 
-test: env browser lint typecheck labtest
+test: env browser postgres lint typecheck labtest
 	PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 $(BIN)/python -m pytest -q; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 

@@ -99,3 +99,22 @@ def run_cell(shell: Any, source: str) -> Any:
     result = shell.run_cell(source, store_history=True)
     api.flush()
     return result
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Any]:
+    """One throwaway PostgreSQL cluster for the session (tests/pgserver.py); skips, saying
+    how to get it, where PostgreSQL or psycopg is missing."""
+    pytest.importorskip("psycopg", reason="pip install 'jupyter_xtrack[teams]'")
+    from tests.pgserver import HOW_TO_GET, pg_bindir, postgres_server
+
+    if pg_bindir() is None:
+        pytest.skip(HOW_TO_GET)
+    with postgres_server() as server:
+        yield server
+
+
+@pytest.fixture
+def pg_url(postgres: Any) -> str:
+    """The URL of a new, empty database on the session's PostgreSQL server."""
+    return str(postgres.create_database())

@@ -69,6 +69,7 @@ class XTrackMagics(Magics):
             name=args.name,
             experiment=args.experiment,
             tags=dict(args.tags),
+            workers=args.workers,
         )
 
     @line_magic

@@ -47,6 +47,7 @@ def _track_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true")
     p.add_argument("--max-failures", type=int, default=5)
     p.add_argument("--background", action="store_true")
+    p.add_argument("--workers", metavar="ADDRESS|N")  # a sweep's trials on Dask workers
     p.add_argument("--search-top", type=int, metavar="N")  # a search's child runs; 0: none
     p.add_argument("--no-eval", action="store_true")  # no automatic evaluation after the cell
     return p
@@ -76,6 +77,7 @@ class TrackRequest:
     search_top: int | None = None
     system_metrics: str | None = None
     no_eval: bool = False
+    workers: str | None = None  # --workers: a count or a Dask scheduler's address
 
     def options(self) -> RunOptions:
         """The run's options (a fresh, mutable copy for the Recording)."""
@@ -119,6 +121,7 @@ def parse_track_line(line: str) -> TrackRequest:
         search_top=args.search_top,
         system_metrics=args.system_metrics,
         no_eval=args.no_eval,
+        workers=args.workers,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from ..pruners import pruner_name
 from ..samplers import sampler_name
@@ -37,6 +38,10 @@ class SweepConfig:
     seed: int | None
     show: bool
     direction_source: str = EXPLICIT
+    # Dask workers to run the trials on (a count, a scheduler address or a Client; None: this
+    # process) and where the study lives (None: beside the run store, see `storage`).
+    workers: Any = None
+    storage: str | None = None
 
     def direction_note(self) -> str:
         """What the sweep does and why, for its header: "minimize val_rmse (inferred from
@@ -74,7 +79,8 @@ def resolve_direction(direction: str | None, metric: str | None) -> tuple[str, s
 def make_config(space: Space, trials: int, metric: str | None, direction: str | None,
             sampler: str | None, pruner: str | None, name: str | None, experiment: str | None,
             tags: Mapping[str, str] | None, resume: bool, max_failures: int,
-            timeout: float | None, seed: int | None, show: bool) -> SweepConfig:
+            timeout: float | None, seed: int | None, show: bool, *, workers: Any = None,
+            storage: str | None = None) -> SweepConfig:
     key, source = resolve_direction(direction, metric)
     if trials < 1:
         raise SweepError(f"trials must be at least 1, got {trials}")
@@ -88,5 +94,5 @@ def make_config(space: Space, trials: int, metric: str | None, direction: str | 
     return SweepConfig(
         space, trials, metric, key, canonical, pruner_name(pruner), name, experiment,
         {str(k): str(v) for k, v in (tags or {}).items()}, resume, max_failures, timeout, seed,
-        show, source,
+        show, source, workers, storage,
     )

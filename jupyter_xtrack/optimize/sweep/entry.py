@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from ..cluster import WorkersError, parse_workers
 from ..jobs import Job, start_job
 from ..space import SpaceError, parse_space
 from .cell_objective import CellObjective
@@ -34,6 +35,8 @@ def sweep(
     seed: int | None = None,
     background: bool = False,
     show: bool = True,
+    workers: Any = None,
+    storage: str | None = None,
 ) -> SweepResult | Job[SweepResult]:
     """Search `space` for the params that maximize (or minimize) `metric`, recording every
     trial as a child run of a sweep run. Without `direction`, the metric's name decides
@@ -48,10 +51,17 @@ def sweep(
     Ctrl-C stops it keeping everything so far. `sampler`: tpe (default), random, grid, gp,
     cmaes. `resume=True` continues the sweep of the same name (or the same space and
     objective). With `background=True` returns a Job at once.
+
+    `workers` runs the trials on Dask workers: N (a local cluster of N processes), a
+    scheduler address ("tcp://host:8786") or a `distributed.Client`. Each worker records its
+    trials into this run store (its folder must be shared with them, or the store on
+    PostgreSQL), and `xtrack worker SWEEP` joins from any other machine. `storage` puts the
+    Optuna study elsewhere than beside the run store (a folder, a journal file or a
+    PostgreSQL URL).
     """
     space_obj = parse_space(space)
     cfg = make_config(space_obj, trials, metric, direction, sampler, pruner, name, experiment, tags,
-                  resume, max_failures, timeout, seed, show)
+                  resume, max_failures, timeout, seed, show, workers=workers, storage=storage)
     if isinstance(objective, str):
         shell = _shell()
         obj: Objective = CellObjective(shell, objective, space_obj.names)
@@ -59,6 +69,8 @@ def sweep(
         obj = FunctionObjective(objective, space_obj.names)
     else:
         raise SweepError(f"the objective must be a function or a cell's source, got {type(objective).__name__}")
+    if workers is not None:
+        obj = obj.for_workers()  # a cell's variable that cannot be sent is named now
     return _launch(obj, cfg, background)
 
 
@@ -78,6 +90,7 @@ def sweep_cell(
     name: str | None,
     experiment: str | None,
     tags: dict[str, str],
+    workers: str | None = None,
 ) -> object:
     """`%%track --sweep SPACE ...`: sweep the cell body (see `sweep`). Returns the
     SweepResult (or a Job with --background) as the cell's value."""
@@ -86,9 +99,12 @@ def sweep_cell(
     try:
         space_obj = parse_space(space)
         cfg = make_config(space_obj, trials, metric, direction, sampler, pruner, name, experiment,
-                      tags, resume, max_failures, None, None, True)
-        obj = CellObjective(shell, body, space_obj.names)
-    except (SpaceError, SweepError) as exc:
+                      tags, resume, max_failures, None, None, True,
+                      workers=None if workers is None else parse_workers(workers))
+        obj: Objective = CellObjective(shell, body, space_obj.names)
+        if workers is not None:
+            obj = obj.for_workers()  # a variable that cannot be sent is named now
+    except (SpaceError, SweepError, WorkersError) as exc:
         raise UsageError(f"%%track --sweep: {exc}") from None
     return _launch(obj, cfg, background)
 

@@ -3,9 +3,9 @@ Optuna the outcome, and keeps the parent run and the live view current."""
 
 from __future__ import annotations
 
-import math
 import time
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from ...tracking.search_runs import TrackedRun, open_parent, open_trial
@@ -15,9 +15,10 @@ from ..jobs import JobCancelled, JobControl
 from ..live import ProgressView, make_view
 from ..pruners import make_pruner
 from ..samplers import make_sampler, sampler_name
+from .attempt import attempt
 from .config import DEFAULT, SweepConfig, SweepError
-from .objective import Objective, objective_value
-from .result import SweepResult, TrialRecord, best_value, records_from_study
+from .objective import Objective
+from .result import RUN_ATTR, SweepResult, TrialRecord, best_value, records_from_study
 from .storage import close_stale, open_storage, pick_study_name, storage_path
 
 if TYPE_CHECKING:
@@ -101,7 +102,7 @@ class SweepLoop:
         state = "finished"
         error: BaseException | None = None
         try:
-            state = self._loop(study, parent)
+            state = self._loop(study, parent) if cfg.workers is None else self._on_workers(study, parent)
         except KeyboardInterrupt as exc:
             state, error = "interrupted", exc
         except JobCancelled:
@@ -147,10 +148,13 @@ class SweepLoop:
             self._report(parent, limit)
         return "finished"
 
+    def _on_workers(self, study: optuna.Study, parent: TrackedRun) -> str:
+        from .dispatch import WorkerTrials  # lazy: distributed loads only for workers
+
+        return WorkerTrials(self, study, parent).run()
+
     def _one_trial(self, study: optuna.Study, parent: TrackedRun, distributions: dict[str, Any],
                    fixed: dict[str, Any], device: str) -> str:
-        import optuna
-
         cfg = self.cfg
         trial = study.ask(distributions)
         params = {**trial.params, **fixed}
@@ -166,46 +170,36 @@ class SweepLoop:
             push=self.push,
         )
         if tracked.id:
-            trial.set_user_attr("xtrack_run_id", tracked.id)
+            trial.set_user_attr(RUN_ATTR, tracked.id)
         record = TrialRecord(trial.number, "running", params, run_id=tracked.id or None)
         self.records.append(record)
         self._show()
-        tracked.run.on_log = self._reporter(trial)
         started = time.perf_counter()
         control = self.control
+        outcome = attempt(self.objective, params, tracked, study, trial, cfg.metric,
+                          stop=lambda: control is not None and control.cancelled,
+                          guard=self._in_trial)
+        record.state, record.value = outcome.state, outcome.value
+        if outcome.state == "failed":
+            record.error = f"{type(outcome.error).__name__}: {outcome.error}"
+        status = {"complete": "finished", "pruned": "finished"}.get(outcome.state, outcome.state)
+        self._end(tracked, record, started, status, outcome.error)
+        if outcome.state == "interrupted":
+            assert outcome.error is not None
+            raise outcome.error
+        return outcome.state
+
+    @contextmanager
+    def _in_trial(self) -> Iterator[None]:
+        """While user code runs, a job's cancel may interrupt it (`Job._interrupt`)."""
+        control = self.control
+        if control is not None:
+            control.in_trial = True
         try:
+            yield
+        finally:
             if control is not None:
-                control.in_trial = True
-            try:
-                returned = self.objective.call(params)
-            finally:
-                if control is not None:
-                    control.in_trial = False
-            tracked.run.on_log = None
-            value = objective_value(returned, tracked, cfg.metric, self.objective)
-        except optuna.TrialPruned:
-            record.state = "pruned"
-            record.value = _last_value(tracked, cfg.metric)
-            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
-            self._end(tracked, record, started, "finished")
-            return "pruned"
-        except (KeyboardInterrupt, JobCancelled) as exc:
-            record.state = "interrupted"
-            study.tell(trial, state=optuna.trial.TrialState.FAIL)
-            self._end(tracked, record, started, "interrupted", exc)
-            raise
-        except Exception as exc:  # noqa: BLE001 - a failing trial is recorded; the sweep goes on
-            record.state = "failed"
-            record.error = f"{type(exc).__name__}: {exc}"
-            study.tell(trial, state=optuna.trial.TrialState.FAIL)
-            self._end(tracked, record, started, "failed", exc)
-            return "failed"
-        record.state, record.value = "complete", value
-        study.tell(trial, value)
-        if cfg.metric is None or cfg.metric not in tracked.run.metrics:
-            tracked.run.log(None, **{cfg.metric or "objective": value})
-        self._end(tracked, record, started, "finished")
-        return "complete"
+                control.in_trial = False
 
     def _end(self, tracked: TrackedRun, record: TrialRecord, started: float, status: str,
              error: BaseException | None = None) -> None:
@@ -213,33 +207,6 @@ class SweepLoop:
         tracked.run.set_tags(**{"xtrack.trial.state": record.state})
         tracked.close(status, error)
         self._show()
-
-    def _reporter(self, trial: optuna.Trial) -> Callable[[Any, dict[str, Any], int | None], None]:
-        """The trial run's on_log hook: feeds the pruner and stops a pruned trial right there."""
-        import optuna
-
-        metric = self.cfg.metric
-        steps = {"n": 0}
-        control = self.control
-
-        def on_log(run: Any, metrics: dict[str, Any], step: int | None) -> None:
-            if control is not None and control.cancelled:
-                raise JobCancelled()
-            if metric is None or metric not in metrics:
-                return
-            try:
-                value = float(metrics[metric])
-            except (TypeError, ValueError):
-                return
-            if not math.isfinite(value):
-                return
-            at = steps["n"] if step is None else int(step)
-            steps["n"] = at + 1
-            trial.report(value, at)
-            if trial.should_prune():
-                raise optuna.TrialPruned(f"pruned at step {at} ({metric}={value:.6g})")
-
-        return on_log
 
     def _report(self, parent: TrackedRun, total: int) -> None:
         done = [r for r in self.records if r.state != "running"]
@@ -266,5 +233,3 @@ def _own_thread_stack() -> bool:
     return True
 
 
-def _last_value(tracked: TrackedRun, metric: str | None) -> float | None:
-    return None if metric is None else tracked.run.metrics.get(metric)

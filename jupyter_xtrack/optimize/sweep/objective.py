@@ -22,6 +22,11 @@ class Objective:
     def call(self, params: dict[str, Any]) -> Any:
         raise NotImplementedError
 
+    def for_workers(self) -> Objective:
+        """This objective as it is sent to other processes (a function as it is: Dask
+        pickles it with cloudpickle)."""
+        return self
+
     def fallback_value(self, metric: str | None) -> Any:
         """Where else the objective's value may be found (a cell's variable named `metric`)."""
         return None

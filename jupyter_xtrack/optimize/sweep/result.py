@@ -151,8 +151,8 @@ def leaderboard_frame(trials: list[TrialRecord], direction: str, metric: str | N
     if frame.empty:
         return frame
     key = metric or "value"
-    order = {"complete": 0, "pruned": 1, "interrupted": 2, "failed": 3, "running": 4}
-    frame["_state_rank"] = frame["state"].map(order).fillna(5)
+    order = {"complete": 0, "pruned": 1, "interrupted": 2, "failed": 3, "crashed": 4, "running": 5}
+    frame["_state_rank"] = frame["state"].map(order).fillna(6)
     frame = frame.sort_values(
         ["_state_rank", key], ascending=[True, direction != "maximize"], na_position="last"
     )
@@ -166,21 +166,31 @@ def best_value(records: list[TrialRecord], direction: str) -> float | None:
     return max(values) if direction == "maximize" else min(values)
 
 
+# A trial's outcome where Optuna's FAIL says too little (user attr of the trial): "failed"
+# (its code raised), "interrupted" (the sweep was stopped), "crashed" (its process died), or
+# "surplus" (asked once the sweep had its count: never run, never shown).
+STATE_ATTR = "xtrack_state"
+RUN_ATTR = "xtrack_run_id"  # the trial's run in the run store
+SURPLUS = "surplus"
+
+
 def records_from_study(study: optuna.Study) -> list[TrialRecord]:
     """Trials a resumed sweep already has (finished ones only)."""
+    records = (record_of(t) for t in study.get_trials(deepcopy=False))
+    return [r for r in records if r is not None]
+
+
+def record_of(trial: optuna.trial.FrozenTrial) -> TrialRecord | None:
+    """A finished trial as the sweep shows it (None: running, or surplus)."""
     from optuna.trial import TrialState
 
-    names = {
-        TrialState.COMPLETE: "complete",
-        TrialState.PRUNED: "pruned",
-        TrialState.FAIL: "failed",
-    }
-    out = []
-    for t in study.get_trials(deepcopy=False):
-        state = names.get(t.state)
-        if state is None:
-            continue
-        duration = t.duration.total_seconds() if t.duration is not None else None
-        out.append(TrialRecord(t.number, state, dict(t.params), t.value, duration,
-                               t.user_attrs.get("xtrack_run_id")))
-    return out
+    names = {TrialState.COMPLETE: "complete", TrialState.PRUNED: "pruned",
+             TrialState.FAIL: "failed"}
+    state = names.get(trial.state)
+    if state is None or trial.user_attrs.get(STATE_ATTR) == SURPLUS:
+        return None
+    if state == "failed":
+        state = trial.user_attrs.get(STATE_ATTR, state)
+    duration = trial.duration.total_seconds() if trial.duration is not None else None
+    return TrialRecord(trial.number, state, dict(trial.params), trial.value, duration,
+                       trial.user_attrs.get(RUN_ATTR))

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from . import hygiene, interop, models, reproduce, runs
 from . import sync as team_sync
+from . import worker as sweep_worker
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     models.register(sub)
     interop.register(sub)
     team_sync.register(sub)
+    sweep_worker.register(sub)
     return parser
 
 

@@ -28,10 +28,16 @@ class Outcome:
     error: BaseException | None = None
 
 
-def attempt(objective: Objective, params: dict[str, Any], tracked: TrackedRun,
-            study: optuna.Study, trial: optuna.Trial, metric: str | None,
-            stop: Callable[[], bool],
-            guard: Callable[[], AbstractContextManager[Any]] = nullcontext) -> Outcome:
+def attempt(
+    objective: Objective,
+    params: dict[str, Any],
+    tracked: TrackedRun,
+    study: optuna.Study,
+    trial: optuna.Trial,
+    metric: str | None,
+    stop: Callable[[], bool],
+    guard: Callable[[], AbstractContextManager[Any]] = nullcontext,
+) -> Outcome:
     """Run the objective as `tracked`, tell `study` how `trial` ended and return it (a trial
     that the sweep ended meanwhile keeps that end). `stop`
     is asked at every `xt.log`: True ends the trial there as interrupted. `guard` wraps the
@@ -72,8 +78,9 @@ def _fail(study: optuna.Study, trial: optuna.Trial, state: str) -> None:
     study.tell(trial, state=optuna.trial.TrialState.FAIL, skip_if_finished=True)
 
 
-def reporter(trial: optuna.Trial, metric: str | None,
-             stop: Callable[[], bool]) -> Callable[[Any, dict[str, Any], int | None], None]:
+def reporter(
+    trial: optuna.Trial, metric: str | None, stop: Callable[[], bool]
+) -> Callable[[Any, dict[str, Any], int | None], None]:
     """The trial run's on_log hook: feeds the pruner (intermediate values go to the study's
     storage, so pruners compare trials of every worker), stops a pruned trial right there,
     and a trial of a stopped sweep too."""

@@ -18,7 +18,7 @@ from ...tracking.session import CONTEXT
 from ..cluster import dask_client
 from ..jobs import JobCancelled
 from .plan import SweepPlan, store_plan
-from .remote import claim, interrupt, mark_crashed, reap_crashed, run_trial
+from .remote import claim, fail, interrupt, mark_crashed, reap_crashed, run_trial
 from .result import RUN_ATTR, TrialRecord, record_of
 from .storage import store_location, study_location
 
@@ -66,41 +66,50 @@ class WorkerTrials:
         cfg, parent = self.loop.cfg, self.parent
         return SweepPlan(
             study_name=self.study.study_name,
-            study_location=study_location(cfg.storage), store_location=store_location(),
-            parent_id=parent.id, notebook_path=parent.run.notebook_path,
-            cell_id=parent.run.cell_id, experiment=parent.run.experiment, metric=cfg.metric,
-            direction=cfg.direction, sampler=cfg.sampler, pruner=cfg.pruner, seed=cfg.seed,
+            study_location=study_location(cfg.storage),
+            store_location=store_location(),
+            parent_id=parent.id,
+            notebook_path=parent.run.notebook_path,
+            cell_id=parent.run.cell_id,
+            experiment=parent.run.experiment,
+            metric=cfg.metric,
+            direction=cfg.direction,
+            sampler=cfg.sampler,
+            pruner=cfg.pruner,
+            seed=cfg.seed,
             trials=cfg.trials if cfg.sampler != "grid" else min(cfg.trials, cfg.space.grid_size()),
-            max_failures=cfg.max_failures, space=cfg.space,
+            max_failures=cfg.max_failures,
+            space=cfg.space,
             objective=self.loop.objective.for_workers(),
         )
 
     def _drive(self, client: Any, shipped: Any, plan: SweepPlan) -> str:
-        from distributed import wait
-
         cfg = self.loop.cfg
         slots = 2 * max(1, sum(client.nthreads().values()))  # a trial waiting on each thread
         deadline = None if cfg.timeout is None else time.monotonic() + cfg.timeout
-        asking = True
         while True:
             self._check_stop()
-            if deadline is not None and time.monotonic() >= deadline:
-                asking = False
+            # Asked again after each outcome: a trial that crashed frees its place.
+            asking = deadline is None or time.monotonic() < deadline
             while asking and len(self.in_flight) < slots:
                 trial = claim(self.study, plan)
                 if trial is None:
-                    asking = False
                     break
                 self._track(trial.number, {**trial.params, **plan.fixed()})
-                future = client.submit(run_trial, shipped, trial.number, pure=False,
-                                       key=f"xtrack-trial-{plan.study_name}-{trial.number}")
+                future = client.submit(
+                    run_trial,
+                    shipped,
+                    trial.number,
+                    pure=False,
+                    key=f"xtrack-trial-{plan.study_name}-{trial.number}",
+                )
                 self.in_flight[future] = trial.number
             if not self.in_flight:
                 if not self._others_running():
                     return "finished"
                 time.sleep(WAIT_S)
                 continue
-            done = wait(list(self.in_flight), timeout=WAIT_S, return_when="FIRST_COMPLETED").done
+            done = _wait(list(self.in_flight), WAIT_S, "FIRST_COMPLETED")
             for future in done:
                 self._settle(future, self.in_flight.pop(future))
                 if self.failures >= cfg.max_failures:
@@ -124,18 +133,30 @@ class WorkerTrials:
         return record
 
     def _settle(self, future: Any, number: int) -> None:
-        """Record a trial's outcome; a task lost with its worker marks its trial crashed."""
+        """Record a trial's outcome. A task lost with its worker (Dask gave up retrying it)
+        marks its trial crashed; a task that raised outside the objective (the worker could
+        not reach the store or the study) marks it failed. Both count as failures, so a
+        sweep whose every trial kills its worker stops at max_failures."""
         record = self.by_number[number]
         if future.status == "finished":
             out = future.result()
             record.state, record.value = out["state"], out["value"]
             record.duration_s, record.run_id, record.error = (
-                out["duration_s"], out["run_id"], out["error"])
+                out["duration_s"],
+                out["run_id"],
+                out["error"],
+            )
         else:
             trial = self.study.get_trials(deepcopy=False)[number]
-            mark_crashed(self.study, trial)
-            record.state, record.run_id = "crashed", trial.user_attrs.get(RUN_ATTR)
-        if record.state == "failed":
+            error = None if future.status == "cancelled" else future.exception()
+            if _lost_worker(error):
+                mark_crashed(self.study, trial)
+                record.state = "crashed"
+            else:
+                fail(self.study, number)
+                record.state, record.error = "failed", f"{type(error).__name__}: {error}"
+            record.run_id = trial.user_attrs.get(RUN_ATTR)
+        if record.state in ("failed", "crashed"):
             self.failures += 1
         if record.run_id:
             self._adopt(record.run_id)
@@ -169,15 +190,13 @@ class WorkerTrials:
         """Stop every worker: the sweep's state says so (workers read it before each trial
         and at every report), trials not started yet are dropped, and running ones get
         STOP_GRACE_S to reach their next report and end as interrupted."""
-        from distributed import wait
-
         try:
             CONTEXT.store().set_tags(self.parent.id, {"xtrack.sweep.state": "stopping"})
         except Exception:  # noqa: BLE001 - the store is gone: the workers end their trials
             pass
         if self.in_flight:
             try:
-                done = wait(list(self.in_flight), timeout=STOP_GRACE_S).done
+                done = _wait(list(self.in_flight), STOP_GRACE_S, "ALL_COMPLETED")
             except KeyboardInterrupt:  # a second Ctrl-C: stop waiting
                 done = set()
             for future in done:
@@ -201,3 +220,20 @@ class WorkerTrials:
                 interrupt(self.study, number)
                 record.state = "interrupted"
 
+
+def _wait(futures: list[Any], timeout: float, until: str) -> set[Any]:
+    """The futures done within `timeout` (Dask's wait raises TimeoutError instead)."""
+    from distributed import wait
+
+    try:
+        return set(wait(futures, timeout=timeout, return_when=until).done)
+    except TimeoutError:
+        return {f for f in futures if f.done()}
+
+
+def _lost_worker(error: BaseException | None) -> bool:
+    """Whether a task's error says its worker died under it."""
+    from distributed import KilledWorker
+    from distributed.comm.core import CommClosedError
+
+    return isinstance(error, (KilledWorker, CommClosedError))

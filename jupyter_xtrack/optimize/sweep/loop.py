@@ -47,7 +47,7 @@ class SweepLoop:
 
         cfg = self.cfg
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        storage = open_storage()
+        storage = open_storage(cfg.storage)
         study_name = pick_study_name(storage, cfg, self.objective)
         study = optuna.create_study(
             study_name=study_name,
@@ -92,7 +92,7 @@ class SweepLoop:
         if self.control is not None:
             self.control.attach(parent, cfg.metric, cfg.direction)
         result = SweepResult(study_name, parent.id or None, cfg.metric, cfg.direction, "running",
-                             self.records, storage_path(), cfg.sampler, study,
+                             self.records, storage_path(cfg.storage), cfg.sampler, study,
                              direction_source=cfg.direction_source)
         if cfg.show:
             self.view = make_view(f"sweep {study_name}: {cfg.direction_note()}", cfg.metric,

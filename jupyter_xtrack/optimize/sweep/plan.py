@@ -52,8 +52,13 @@ def store_plan(store: RunStore, plan: SweepPlan) -> None:
 
     data = cloudpickle.dumps(plan)
     blob = store.put_blob(data)
-    store.add_artifact(plan.parent_id, PLAN_ARTIFACT, blob=blob, size=len(data),
-                       media_type="application/vnd.python.pickle")
+    store.add_artifact(
+        plan.parent_id,
+        PLAN_ARTIFACT,
+        blob=blob,
+        size=len(data),
+        media_type="application/vnd.python.pickle",
+    )
 
 
 def load_plan(store: RunStore, ref: str | int) -> SweepPlan:

@@ -73,11 +73,17 @@ def load_study(plan: SweepPlan, sampling: bool) -> optuna.Study:
         if study is None:
             optuna.logging.set_verbosity(optuna.logging.WARNING)
             # A joining process samples unseeded: a seed would repeat the kernel's draws.
-            sampler = (make_sampler(plan.sampler, plan.space, None) if sampling
-                       else optuna.samplers.RandomSampler())
-            study = optuna.load_study(study_name=plan.study_name,
-                                      storage=open_storage(plan.study_location),
-                                      sampler=sampler, pruner=make_pruner(plan.pruner))
+            sampler = (
+                make_sampler(plan.sampler, plan.space, None)
+                if sampling
+                else optuna.samplers.RandomSampler()
+            )
+            study = optuna.load_study(
+                study_name=plan.study_name,
+                storage=open_storage(plan.study_location),
+                sampler=sampler,
+                pruner=make_pruner(plan.pruner),
+            )
             _studies[key] = study
         return study
 
@@ -113,8 +119,7 @@ def counts(trial: optuna.trial.FrozenTrial) -> bool:
     """Whether `trial` counts towards the sweep's number of trials."""
     from optuna.trial import TrialState
 
-    return (trial.state != TrialState.WAITING
-            and trial.user_attrs.get(STATE_ATTR) not in NOT_COUNTED)
+    return trial.state != TrialState.WAITING and trial.user_attrs.get(STATE_ATTR) not in NOT_COUNTED
 
 
 def claim(study: optuna.Study, plan: SweepPlan) -> optuna.Trial | None:
@@ -126,8 +131,9 @@ def claim(study: optuna.Study, plan: SweepPlan) -> optuna.Trial | None:
     if sum(1 for t in study.get_trials(deepcopy=False) if counts(t)) >= plan.trials:
         return None
     trial = study.ask(plan.distributions())
-    ahead = sum(1 for t in study.get_trials(deepcopy=False)
-                if t.number < trial.number and counts(t))
+    ahead = sum(
+        1 for t in study.get_trials(deepcopy=False) if t.number < trial.number and counts(t)
+    )
     if ahead < plan.trials:
         return trial
     trial.set_user_attr(STATE_ATTR, SURPLUS)
@@ -135,8 +141,9 @@ def claim(study: optuna.Study, plan: SweepPlan) -> optuna.Trial | None:
     return None
 
 
-def run_trial(plan: SweepPlan, number: int, worker: str | None = None,
-              trial: optuna.Trial | None = None) -> dict[str, Any]:
+def run_trial(
+    plan: SweepPlan, number: int, worker: str | None = None, trial: optuna.Trial | None = None
+) -> dict[str, Any]:
     """Run trial `number` of the plan's sweep here, recorded as a child run of the sweep
     run, and return its record (`TrialRecord.as_dict`, plus `error` and `worker`). A trial
     already started once (its process died, Dask runs it again) is marked crashed instead."""
@@ -148,8 +155,9 @@ def run_trial(plan: SweepPlan, number: int, worker: str | None = None,
     if trial is None:
         trial = optuna.trial.Trial(study, _trial_id(study, number))
     frozen = study.get_trials(deepcopy=False)[number]
-    record = TrialRecord(number, "running", {**frozen.params, **plan.fixed()},
-                         run_id=frozen.user_attrs.get(RUN_ATTR))
+    record = TrialRecord(
+        number, "running", {**frozen.params, **plan.fixed()}, run_id=frozen.user_attrs.get(RUN_ATTR)
+    )
     worker = worker or _worker_name()
     stop = StopSignal(plan.parent_id)
     if frozen.state.is_finished():  # ended for it meanwhile (the sweep stopped)
@@ -165,11 +173,20 @@ def run_trial(plan: SweepPlan, number: int, worker: str | None = None,
         return _out(record, worker)
     trial.set_user_attr(WORKER_ATTR, worker)
     tracked = open_light(
-        "trial", name=f"trial {number}", experiment=plan.experiment,
-        tags={"xtrack.trial.number": str(number), "xtrack.trial.state": "running",
-              "xtrack.device": torch_device(), WORKER_TAG: worker},
-        params=record.params, parent_id=plan.parent_id, push=True,
-        notebook_path=plan.notebook_path, cell_id=plan.cell_id,
+        "trial",
+        name=f"trial {number}",
+        experiment=plan.experiment,
+        tags={
+            "xtrack.trial.number": str(number),
+            "xtrack.trial.state": "running",
+            "xtrack.device": torch_device(),
+            WORKER_TAG: worker,
+        },
+        params=record.params,
+        parent_id=plan.parent_id,
+        push=True,
+        notebook_path=plan.notebook_path,
+        cell_id=plan.cell_id,
     )
     record.run_id = tracked.id or None
     if tracked.id:
@@ -190,7 +207,6 @@ def run_trial(plan: SweepPlan, number: int, worker: str | None = None,
 def mark_crashed(study: optuna.Study, frozen: optuna.trial.FrozenTrial) -> None:
     """End a trial whose process died: its run `crashed` (unless it ended), its Optuna
     trial FAIL, marked so that it does not count."""
-    from optuna.trial import TrialState
 
     run_id = frozen.user_attrs.get(RUN_ATTR)
     if run_id:
@@ -201,19 +217,24 @@ def mark_crashed(study: optuna.Study, frozen: optuna.trial.FrozenTrial) -> None:
             store.set_tags(run_id, {"xtrack.trial.state": "crashed"})
         except Exception:  # noqa: BLE001 - the study is still told, the sweep goes on
             pass
-    try:
-        _storage(study).set_trial_user_attr(_trial_id(study, frozen.number), STATE_ATTR, "crashed")
-        study.tell(frozen.number, state=TrialState.FAIL, skip_if_finished=True)
-    except Exception:  # noqa: BLE001 - finished by another process meanwhile
-        pass
+    _end_as(study, frozen.number, "crashed")
 
 
 def interrupt(study: optuna.Study, number: int) -> None:
     """End trial `number`, never run, as interrupted (it does not count)."""
+    _end_as(study, number, "interrupted")
+
+
+def fail(study: optuna.Study, number: int) -> None:
+    """End trial `number` as failed (its task raised outside the objective)."""
+    _end_as(study, number, "failed")
+
+
+def _end_as(study: optuna.Study, number: int, state: str) -> None:
     from optuna.trial import TrialState
 
     try:
-        _storage(study).set_trial_user_attr(_trial_id(study, number), STATE_ATTR, "interrupted")
+        _storage(study).set_trial_user_attr(_trial_id(study, number), STATE_ATTR, state)
         study.tell(number, state=TrialState.FAIL, skip_if_finished=True)
     except Exception:  # noqa: BLE001 - its worker ended it meanwhile
         pass

@@ -11,7 +11,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import signal
+import threading
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 Workers = Any  # int | str | distributed.Client
@@ -59,11 +63,13 @@ def dask_client(workers: Workers) -> tuple[Any, Callable[[], None]]:
     if isinstance(workers, int):
         if workers < 1:
             raise WorkersError("workers=N needs N >= 1")
-        cluster = LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True,
-            host="127.0.0.1", dashboard_address=None,
-        )
+        with _starting_workers():  # the worker processes start ignoring SIGINT
+            cluster = LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True,
+                host="127.0.0.1", dashboard_address=None,
+            )
         client = Client(cluster)
+        client.register_plugin(_ignore_sigint_plugin())  # and those the nanny restarts
 
         def close_local() -> None:
             client.close()
@@ -75,3 +81,38 @@ def dask_client(workers: Workers) -> tuple[Any, Callable[[], None]]:
     except OSError as exc:
         raise WorkersError(f"cannot reach the Dask scheduler at {workers}: {exc}") from exc
     return client, client.close
+
+
+# A kernel's Ctrl-C (an interrupt) is SIGINT to the kernel's whole process group, which
+# holds the local cluster's worker processes: they must ignore it, and let the sweep stop
+# its trials at their next report (the sweep run's state), keeping what they finished.
+@contextmanager
+def _starting_workers() -> Iterator[None]:
+    """SIGINT ignored while worker processes are spawned here (they inherit it through
+    exec), and the scheduler's note that port 8787 is busy kept out of the user's cell (its
+    health/metrics HTTP server moves to another port; nothing of ours uses it)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Port .* is already in use")
+        if threading.current_thread() is not threading.main_thread():
+            yield
+            return
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+
+def _ignore_sigint_plugin() -> Any:
+    """A Dask worker plugin by which the worker process ignores SIGINT (its setup runs in
+    the process's main thread, where signal handlers are set)."""
+    from distributed import WorkerPlugin
+
+    class IgnoreSigint(WorkerPlugin):
+        name = "xtrack-ignore-sigint"
+
+        def setup(self, worker: Any) -> None:
+            if threading.current_thread() is threading.main_thread():
+                signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    return IgnoreSigint()

@@ -23,6 +23,7 @@ from jupyter_xtrack.store import open_store
 from jupyter_xtrack.store.liveness import this_host
 
 distributed = pytest.importorskip("distributed", reason="pip install 'jupyter_xtrack[teams]'")
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from ...tracking.session import CONTEXT
 from ..cluster import dask_client
 from ..jobs import JobCancelled
 from .plan import SweepPlan, store_plan
-from .remote import claim, fail, interrupt, mark_crashed, reap_crashed, run_trial
+from .remote import WORKER_ATTR, claim, fail, interrupt, mark_crashed, reap_crashed, run_trial
 from .result import RUN_ATTR, TrialRecord, record_of
 from .storage import store_location, study_location
 
@@ -207,18 +207,19 @@ class WorkerTrials:
         self._mark_interrupted()
 
     def _mark_interrupted(self) -> None:
-        """Trials asked but never run (their task dropped) end as interrupted in the study;
-        the others show how their worker ended them."""
+        """Trials asked but never started (their task dropped, or the stop came between
+        the ask and the send) end as interrupted in the study; the records show how every
+        trial ended."""
+        from optuna.trial import TrialState
+
+        for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            if WORKER_ATTR not in t.user_attrs:
+                interrupt(self.study, t.number)
         trials = self.study.get_trials(deepcopy=False)
         for number, record in self.by_number.items():
-            if record.state != "running" and record.state != "interrupted":
-                continue
-            ended = record_of(trials[number])
+            ended = record_of(trials[number]) if record.state == "running" else None
             if ended is not None:
                 record.state, record.value = ended.state, ended.value
-            else:
-                interrupt(self.study, number)
-                record.state = "interrupted"
 
 
 def _wait(futures: list[Any], timeout: float, until: str) -> set[Any]:

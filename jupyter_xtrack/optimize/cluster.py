@@ -41,18 +41,18 @@ def parse_workers(text: str) -> int | str:
     return text
 
 
-def dask_client(workers: Workers) -> tuple[Any, Callable[[], None]]:
-    """A `distributed.Client` for `workers` and a function that releases what was started
-    here: an int N starts a local cluster of N single-threaded worker processes; a string is
-    a scheduler address to connect to; a Client is used as it is (and never closed)."""
+def check_workers(workers: Workers) -> Workers:
+    """`workers` as `dask_client` takes it (an int N >= 1, a scheduler address, a Client),
+    checked before anything starts; WorkersError says what is wrong (or that `distributed`
+    is missing)."""
     try:
-        from distributed import Client, LocalCluster
+        from distributed import Client
     except ImportError as exc:
         raise WorkersError(
             "running on Dask workers needs the teams extra: pip install 'jupyter_xtrack[teams]'"
         ) from exc
     if isinstance(workers, Client):
-        return workers, lambda: None
+        return workers
     if isinstance(workers, bool) or not isinstance(workers, int | str):
         raise WorkersError(
             f"workers={workers!r}: give a number of local processes, a scheduler address "
@@ -60,9 +60,21 @@ def dask_client(workers: Workers) -> tuple[Any, Callable[[], None]]:
         )
     if isinstance(workers, str):
         workers = parse_workers(workers)
+    if isinstance(workers, int) and workers < 1:
+        raise WorkersError("workers=N needs N >= 1")
+    return workers
+
+
+def dask_client(workers: Workers) -> tuple[Any, Callable[[], None]]:
+    """A `distributed.Client` for `workers` and a function that releases what was started
+    here: an int N starts a local cluster of N single-threaded worker processes; a string is
+    a scheduler address to connect to; a Client is used as it is (and never closed)."""
+    workers = check_workers(workers)
+    from distributed import Client, LocalCluster
+
+    if isinstance(workers, Client):
+        return workers, lambda: None
     if isinstance(workers, int):
-        if workers < 1:
-            raise WorkersError("workers=N needs N >= 1")
         with _starting_workers():  # the worker processes start ignoring SIGINT
             cluster = LocalCluster(
                 n_workers=workers, threads_per_worker=1, processes=True,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..cluster import WorkersError, parse_workers
+from ..cluster import WorkersError, check_workers
 from ..jobs import Job, start_job
 from ..space import SpaceError, parse_space
 from .cell_objective import CellObjective
@@ -60,6 +60,8 @@ def sweep(
     PostgreSQL URL).
     """
     space_obj = parse_space(space)
+    if workers is not None:
+        workers = check_workers(workers)
     cfg = make_config(space_obj, trials, metric, direction, sampler, pruner, name, experiment, tags,
                   resume, max_failures, timeout, seed, show, workers=workers, storage=storage)
     if isinstance(objective, str):
@@ -100,7 +102,7 @@ def sweep_cell(
         space_obj = parse_space(space)
         cfg = make_config(space_obj, trials, metric, direction, sampler, pruner, name, experiment,
                       tags, resume, max_failures, None, None, True,
-                      workers=None if workers is None else parse_workers(workers))
+                      workers=None if workers is None else check_workers(workers))
         obj: Objective = CellObjective(shell, body, space_obj.names)
         if workers is not None:
             obj = obj.for_workers()  # a variable that cannot be sent is named now

@@ -303,3 +303,51 @@ def test_xtrack_worker_joins_a_running_sweep_from_another_process(
     assert {store.get_run(i)["pid"] for i in joined["id"]} == {pid}
     assert pid != os.getpid()
     assert "complete" in joiner.stdout
+
+
+def test_a_killed_xtrack_worker_leaves_its_trial_crashed(store_dir: Path, client: Any) -> None:
+    job = sweep(
+        slow,
+        "x=uniform(0, 1)",
+        trials=8,
+        metric="score",
+        seed=0,
+        show=False,
+        workers=client,
+        background=True,
+    )
+    store = open_store(store_dir)
+    deadline = time.monotonic() + 60
+    while job.run_id is None or not store.artifacts(job.run_id):
+        assert time.monotonic() < deadline and not job.done()
+        time.sleep(0.1)
+    joiner = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "jupyter_xtrack.cli",
+            "worker",
+            job.run_id,
+            "--store",
+            str(store_dir),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    name = f"{this_host()}:{joiner.pid}"
+    deadline = time.monotonic() + 120
+    while not len(store.query_runs(f"tags.xtrack.worker = '{name}' and status = 'running'")):
+        assert time.monotonic() < deadline and joiner.poll() is None and not job.done()
+        time.sleep(0.1)
+    joiner.kill()
+    joiner.wait()
+    result = job.result(timeout=300)
+    xt.flush()
+    assert job.status == "finished"
+    crashed = [t for t in result.trials if t.state == "crashed"]
+    assert len(crashed) == 1
+    run = store.get_run(crashed[0].run_id)
+    assert run["status"] == "crashed" and run["tags"]["xtrack.worker"] == name
+    assert result.study().trials[crashed[0].number].state.name == "FAIL"
+    assert sorted(t.state for t in result.trials) == ["complete"] * 8 + ["crashed"]

@@ -170,11 +170,12 @@ class WorkerTrials:
             CONTEXT.writer().submit(lambda s: s.set_facts(run_id, **facts))
 
     def _others_running(self) -> bool:
-        """Whether trials of other processes (`xtrack worker`) still run; adopts those that
-        ended, and ends those whose process died."""
+        """Whether trials of other processes (`xtrack worker`) still run, or some just
+        crashed (their places are to be filled); adopts those that ended."""
         from optuna.trial import TrialState
 
-        reap_crashed(self.study)
+        if reap_crashed(self.study):
+            return True  # their places are free again: ask for trials to take them
         running = False
         for t in self.study.get_trials(deepcopy=False):
             if t.state == TrialState.RUNNING:

@@ -10,7 +10,16 @@ from dataclasses import dataclass, field
 
 from ...tracking.session import CONTEXT
 from .plan import load_plan
-from .remote import StopSignal, attach_store, claim, load_study, reap_crashed, run_trial
+from .remote import (
+    ASKED_ATTR,
+    StopSignal,
+    attach_store,
+    claim,
+    load_study,
+    reap_crashed,
+    run_trial,
+    worker_name,
+)
 from .storage import store_location
 
 
@@ -42,6 +51,7 @@ def join_sweep(
     report = JoinReport(plan.study_name)
     say(f"joined sweep {plan.study_name} ({plan.trials} trials, {plan.space.describe()})")
     failed = 0
+    me = worker_name()
     while True:
         if stop():
             report.reason = "the sweep was stopped"
@@ -50,7 +60,8 @@ def join_sweep(
         trial = claim(study, plan)
         if trial is None:
             break
-        out = run_trial(plan, trial.number, trial=trial)
+        trial.set_user_attr(ASKED_ATTR, me)  # so others can tell when this process dies
+        out = run_trial(plan, trial.number, me, trial=trial)
         state = str(out["state"])
         report.counts[state] = report.counts.get(state, 0) + 1
         value = "" if out["value"] is None else f" {plan.metric or 'value'}={out['value']:.6g}"

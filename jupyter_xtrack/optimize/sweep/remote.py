@@ -20,7 +20,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ...facts import CANCEL_TAG
-from ...store.liveness import this_host
+from ...store.liveness import STALE_HEARTBEAT_S, process_alive, this_host
 from ...tracking.search_runs import open_light
 from ...tracking.session import CONTEXT
 from ..devices import torch_device
@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 STOP_POLL_S = 0.5  # how often a worker reads whether its sweep was stopped
 WORKER_TAG = "xtrack.worker"  # the trial run's tag: the worker that ran it
 WORKER_ATTR = "xtrack_worker"  # the same on the Optuna trial, set as it starts
+ASKED_ATTR = "xtrack_asked_by"  # the `xtrack worker` that asked for the trial
 # Trials that do not count towards the sweep's number: their work was lost or never done.
 NOT_COUNTED = ("crashed", "interrupted", SURPLUS)
 
@@ -158,7 +159,7 @@ def run_trial(
     record = TrialRecord(
         number, "running", {**frozen.params, **plan.fixed()}, run_id=frozen.user_attrs.get(RUN_ATTR)
     )
-    worker = worker or _worker_name()
+    worker = worker or worker_name()
     stop = StopSignal(plan.parent_id)
     if frozen.state.is_finished():  # ended for it meanwhile (the sweep stopped)
         record.state = frozen.user_attrs.get(STATE_ATTR, "failed")
@@ -242,23 +243,38 @@ def _end_as(study: optuna.Study, number: int, state: str) -> None:
 
 def reap_crashed(study: optuna.Study, skip: set[int] | frozenset[int] = frozenset()) -> list[int]:
     """Mark crashed the running trials (less `skip`) whose run the run store reads as
-    crashed; returns their numbers."""
+    crashed, or, killed before their run was written, whose `xtrack worker` process is gone;
+    returns their numbers."""
     from optuna.trial import TrialState
 
     store = CONTEXT.store()
     dead = []
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        run_id = t.user_attrs.get(RUN_ATTR)
-        if t.number in skip or not run_id:
+        if t.number in skip:
             continue
+        run_id = t.user_attrs.get(RUN_ATTR)
         try:
-            status = store.get_run(run_id)["status"]
+            gone = store.get_run(run_id)["status"] == "crashed" if run_id else _owner_gone(t)
         except Exception:  # noqa: BLE001 - not written yet, or deleted: not ours to judge
             continue
-        if status == "crashed":
+        if gone:
             mark_crashed(study, t)
             dead.append(t.number)
     return dead
+
+
+def _owner_gone(trial: optuna.trial.FrozenTrial) -> bool:
+    """Whether the `xtrack worker` that asked for `trial` is gone: on this host its process
+    no longer runs; elsewhere the trial is older than the run store's heartbeat limit with
+    no run. Trials the kernel sent to Dask have no such owner: Dask reports their loss."""
+    owner = str(trial.user_attrs.get(WORKER_ATTR) or trial.user_attrs.get(ASKED_ATTR) or "")
+    host, _, pid = owner.rpartition(":")
+    if "://" in owner or not pid.isdigit():
+        return False
+    if host == this_host():
+        return not process_alive(int(pid), None)
+    started = trial.datetime_start.timestamp() if trial.datetime_start else time.time()
+    return time.time() - started > STALE_HEARTBEAT_S
 
 
 def _trial_id(study: optuna.Study, number: int) -> int:
@@ -273,7 +289,7 @@ def _storage(study: optuna.Study) -> Any:
     return study._storage  # noqa: SLF001 - Optuna reaches a trial by id only through it
 
 
-def _worker_name() -> str:
+def worker_name() -> str:
     """This process as a worker: its Dask address, else host:pid."""
     try:
         from distributed import get_worker

@@ -29,7 +29,8 @@ if TYPE_CHECKING:
     from .loop import SweepLoop
 
 WAIT_S = 0.5  # how long the kernel waits for an outcome before it checks for a stop
-STOP_GRACE_S = 30.0  # how long a stopped sweep waits for running trials to reach a report
+STOP_GRACE_S = 30.0
+REAP_S = 2.0  # how often the kernel looks for trials of `xtrack worker`s that died  # how long a stopped sweep waits for running trials to reach a report
 
 
 class WorkerTrials:
@@ -43,6 +44,7 @@ class WorkerTrials:
         self.in_flight: dict[Any, int] = {}
         self.by_number: dict[int, TrialRecord] = {r.number: r for r in loop.records}
         self.failures = 0
+        self.next_reap = 0.0
 
     def run(self) -> str:
         """The sweep's end state: finished, failed (too many failed trials); raises
@@ -104,6 +106,9 @@ class WorkerTrials:
                     key=f"xtrack-trial-{plan.study_name}-{trial.number}",
                 )
                 self.in_flight[future] = trial.number
+            if time.monotonic() >= self.next_reap:  # a joined worker that died
+                self.next_reap = time.monotonic() + REAP_S
+                reap_crashed(self.study, skip=set(self.in_flight.values()))
             if not self.in_flight:
                 if not self._others_running():
                     return "finished"

@@ -12,12 +12,12 @@ from ...tracking.session import CONTEXT
 from .plan import load_plan
 from .remote import (
     ASKED_ATTR,
-    StopSignal,
     attach_store,
     claim,
     load_study,
     reap_crashed,
     run_trial,
+    stop_signal,
     worker_name,
 )
 from .storage import store_location
@@ -47,7 +47,7 @@ def join_sweep(
         plan.study_location = here
     plan.store_location = here
     study = load_study(plan, sampling=True)
-    stop = StopSignal(plan.parent_id)
+    stop = stop_signal(plan.parent_id)
     report = JoinReport(plan.study_name)
     say(f"joined sweep {plan.study_name} ({plan.trials} trials, {plan.space.describe()})")
     failed = 0

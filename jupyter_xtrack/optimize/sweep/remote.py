@@ -45,6 +45,7 @@ NOT_COUNTED = ("crashed", "interrupted", SURPLUS)
 _lock = threading.Lock()
 _attached: list[str] = []
 _studies: dict[tuple[str, str, bool], optuna.Study] = {}
+_signals: dict[str, StopSignal] = {}
 
 
 def attach_store(location: str) -> None:
@@ -116,6 +117,16 @@ class StopSignal:
         return self._stopped
 
 
+def stop_signal(parent_id: str) -> StopSignal:
+    """The process's StopSignal for sweep run `parent_id` (one per sweep: its trials share
+    the store reads)."""
+    with _lock:
+        signal = _signals.get(parent_id)
+        if signal is None:
+            signal = _signals[parent_id] = StopSignal(parent_id)
+        return signal
+
+
 def counts(trial: optuna.trial.FrozenTrial) -> bool:
     """Whether `trial` counts towards the sweep's number of trials."""
     from optuna.trial import TrialState
@@ -129,13 +140,13 @@ def claim(study: optuna.Study, plan: SweepPlan) -> optuna.Trial | None:
     surplus when enough counted trials come before it: it is told FAIL and never run."""
     import optuna
 
-    if sum(1 for t in study.get_trials(deepcopy=False) if counts(t)) >= plan.trials:
+    seen = study.get_trials(deepcopy=False)
+    counted = sum(1 for t in seen if counts(t))
+    if counted >= plan.trials:
         return None
     trial = study.ask(plan.distributions())
-    ahead = sum(
-        1 for t in study.get_trials(deepcopy=False) if t.number < trial.number and counts(t)
-    )
-    if ahead < plan.trials:
+    # Trials asked meanwhile by other processes (numbered between) are taken to count.
+    if counted + trial.number - len(seen) < plan.trials:
         return trial
     trial.set_user_attr(STATE_ATTR, SURPLUS)
     study.tell(trial, state=optuna.trial.TrialState.FAIL)
@@ -153,14 +164,15 @@ def run_trial(
     attach_store(plan.store_location)
     CONTEXT.bind_thread_stack([])  # xt.log in the objective reaches this thread's trial
     study = load_study(plan, sampling=trial is not None)
+    trial_id = _trial_id(study, number)
     if trial is None:
-        trial = optuna.trial.Trial(study, _trial_id(study, number))
-    frozen = study.get_trials(deepcopy=False)[number]
+        trial = optuna.trial.Trial(study, trial_id)
+    frozen = _storage(study).get_trial(trial_id)
     record = TrialRecord(
         number, "running", {**frozen.params, **plan.fixed()}, run_id=frozen.user_attrs.get(RUN_ATTR)
     )
     worker = worker or worker_name()
-    stop = StopSignal(plan.parent_id)
+    stop = stop_signal(plan.parent_id)
     if frozen.state.is_finished():  # ended for it meanwhile (the sweep stopped)
         record.state = frozen.user_attrs.get(STATE_ATTR, "failed")
         return _out(record, worker)

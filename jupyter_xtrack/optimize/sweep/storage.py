@@ -28,6 +28,10 @@ STORAGE_FILE = "optuna.journal"
 # `trials`, `version_info`) can meet one of ours. A separate database would need CREATEDB
 # rights that a team's database user often lacks.
 OPTUNA_SCHEMA = "optuna"
+# A process killed while it writes the journal (a worker that died) leaves its lock taken;
+# the others take it over after this long (Optuna's default, 30 s, stalls a sweep's every
+# worker that long). Writes hold it for milliseconds.
+JOURNAL_LOCK_GRACE_S = 10
 _PG_SCHEMES = ("postgresql://", "postgres://", "postgresql+psycopg://")
 _rdb_cache: dict[str, Any] = {}
 _rdb_lock = threading.Lock()
@@ -70,9 +74,11 @@ def open_storage(location: str | None = None) -> Any:
     if is_database_url(where):
         return rdb_storage(where)
     from optuna.storages import JournalStorage
-    from optuna.storages.journal import JournalFileBackend
+    from optuna.storages.journal import JournalFileBackend, JournalFileSymlinkLock
 
-    return JournalStorage(JournalFileBackend(str(_journal_file(where))))
+    path = str(_journal_file(where))
+    lock = JournalFileSymlinkLock(path, grace_period=JOURNAL_LOCK_GRACE_S)
+    return JournalStorage(JournalFileBackend(path, lock_obj=lock))
 
 
 def _journal_file(where: str) -> Path:

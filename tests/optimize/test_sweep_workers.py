@@ -54,17 +54,20 @@ def slow(x: float) -> float:
     return x
 
 
-def paced(x: float) -> float:
-    """Six seconds on a Dask worker, two in `xtrack worker`: a joiner that starts a few
-    seconds into the sweep still finds trials to run."""
+def paced(x: float, joined: str) -> float:
+    """On a Dask worker, waits until a trial ran in `xtrack worker` (the file `joined`
+    exists), so that the joiner finds trials to run however long it takes to start."""
     try:
         distributed.get_worker()
-        pause = 0.15
     except ValueError:
-        pause = 0.05
+        Path(joined).touch()
+    else:
+        deadline = time.monotonic() + 120
+        while not os.path.exists(joined) and time.monotonic() < deadline:
+            time.sleep(0.1)
     for step in range(40):
         xt.log(score=x, step=step)
-        time.sleep(pause)
+        time.sleep(0.05)
     return x
 
 
@@ -269,10 +272,11 @@ def test_the_study_lives_in_postgresql_apart_from_our_tables(
 
 
 def test_xtrack_worker_joins_a_running_sweep_from_another_process(
-    store_dir: Path, client: Any
+    store_dir: Path, client: Any, tmp_path: Path
 ) -> None:
+    joined = str(tmp_path / "joined")
     job = sweep(
-        paced,
+        lambda x: paced(x, joined),
         "x=uniform(0, 1)",
         trials=12,
         metric="score",
@@ -319,9 +323,12 @@ def test_xtrack_worker_joins_a_running_sweep_from_another_process(
     assert "complete" in joiner.stdout
 
 
-def test_a_killed_xtrack_worker_leaves_its_trial_crashed(store_dir: Path, client: Any) -> None:
+def test_a_killed_xtrack_worker_leaves_its_trial_crashed(
+    store_dir: Path, client: Any, tmp_path: Path
+) -> None:
+    joined = str(tmp_path / "joined")
     job = sweep(
-        paced,
+        lambda x: paced(x, joined),
         "x=uniform(0, 1)",
         trials=8,
         metric="score",

@@ -61,7 +61,7 @@ def test_sixty_four_writer_processes_lose_nothing(pg_url: str, tmp_path: Path) -
     assert table.total == WRITERS
     assert table.columns["params.k"] == list(range(WRITERS))
     assert set(table.columns["status"]) == {"finished"}
-    assert set(table.columns["metrics.loss"].tolist()) == {float(POINTS - 1)}
+    assert set(table.to_frame()["metrics.loss"]) == {float(POINTS - 1)}
     expected = [float(i) for i in range(POINTS)]
     for run_id in table.ids:
         history = store.metric_history(run_id, "loss")

@@ -399,5 +399,5 @@ def test_teams_blobs_anywhere_push_and_pull(
         env={**os.environ, "XTRACK_STORE": "postgresql://u:pw@db/x"},
         timeout=600,
     )
-    assert refused.returncode != 0 and "not supported yet" in refused.stderr
+    assert refused.returncode != 0 and "cannot reach the PostgreSQL store" in refused.stderr
     assert "u:pw@" not in refused.stderr  # credentials never shown

@@ -95,7 +95,7 @@ _DDL: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\bTEXT\b", 'TEXT COLLATE "C"'),
     )
 )
-_CREATE_TABLE = re.compile(r"\s*CREATE (TEMP )?TABLE (IF NOT EXISTS )?\w+ \(")
+_CREATE_TABLE = re.compile(r"\s*CREATE (TEMP )?TABLE (IF NOT EXISTS )?(\w+) \(")
 _LITERAL = re.compile(r"('(?:[^']|'')*')")
 _TYPEOF_TEXT = "typeof(value) = 'text'"
 
@@ -129,7 +129,20 @@ def to_postgres(sql: str) -> tuple[str, ...]:
             parts[i] = pattern.sub(repl, parts[i])
     for i in range(1, len(parts), 2):
         parts[i] = parts[i].replace("%", "%%")
-    return ("".join(parts),)
+    name = table.group(3) if table is not None else ""
+    return ("".join(parts), *_uncompressed(name))
+
+
+# Packed float and int arrays do not compress: storing them out of line uncompressed spares
+# PostgreSQL a pglz pass over every chunk written or extended (the most of a write's time).
+_PACKED_COLUMNS = {"metric_chunks": ("steps", "vals", "times")}
+
+
+def _uncompressed(table: str) -> tuple[str, ...]:
+    return tuple(
+        f"ALTER TABLE {table} ALTER COLUMN {column} SET STORAGE EXTERNAL"
+        for column in _PACKED_COLUMNS.get(table, ())
+    )
 
 
 _GLOB_CLASS = re.compile(r"\[(\^?)(\]?[^\]]*)\]")

@@ -47,8 +47,11 @@ class PgConnection:
 
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Any:
         cur = self.raw.cursor()
-        for statement in to_postgres(sql):
-            cur.execute(statement, _bound(parameters))
+        statements = to_postgres(sql)
+        if len(statements) > 1:  # never with parameters: one round trip for all
+            cur.execute("; ".join(statements))
+        else:
+            cur.execute(statements[0], _bound(parameters))
         return cur
 
     def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Any:

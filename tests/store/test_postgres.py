@@ -238,3 +238,34 @@ def test_sync_copies_sqlite_to_postgres_and_back(pg_url: str, tmp_path: Path) ->
     assert back.metric_history(run_id, "loss") == local.metric_history(run_id, "loss")
     for s in (local, team, back):
         s.close()
+
+
+def test_the_cli_reads_and_pushes_to_a_postgres_store(pg_url: str, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    local = open_store(tmp_path / "local")
+    run_id, _ = local.create_run(name="from-laptop")
+    local.finish_run(run_id, status="finished")
+    local.close()
+    env = {
+        **os.environ,
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "XTRACK_ARTIFACTS": str(tmp_path / "team-blobs"),
+    }
+
+    def xtrack(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "jupyter_xtrack.cli", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    assert "runs: 1 copied" in xtrack("push", "--store", str(tmp_path / "local"), "--to", pg_url)
+    assert "from-laptop" in xtrack("ls", "--store", pg_url)
+    env["XTRACK_STORE"] = pg_url
+    assert "from-laptop" in xtrack("ls")

@@ -32,6 +32,7 @@ from .model import (
     SOURCE_STATUS_TAG,
     SOURCE_URI_TAG,
     TO_MLFLOW,
+    USER_TAG,
     VERSION_BLOB_TAG,
     XTRACK_RUN_TAG,
     InteropError,
@@ -111,6 +112,7 @@ class XtrackSource:
 
         git = rec.get(Fact.GIT) or {}
         derive(RUN_NAME_TAG, rec.get("name"))
+        derive(USER_TAG, rec.get("user"))
         derive(XTRACK_RUN_TAG, rec["id"])
         derive("xtrack.kind", rec.get("kind"))
         derive("xtrack.status", rec.get("status"))
@@ -343,6 +345,7 @@ class StoreSink:
                 notebook_path=fields["notebook_path"],
                 cell_id=fields.get("cell_id"),
                 started_at=fields["started_at"],
+                user=fields.get("user"),
             )
         else:
             self.store.set_name(target, fields["name"])
@@ -382,6 +385,7 @@ class StoreSink:
             "notebook_path": notebook,
             "started_at": start,
             "ended_at": None if run.end_ms is None else run.end_ms / 1000,
+            "user": run.tags.get(USER_TAG) or None,
             "params": {k: param_value(v) for k, v in run.params.items()},
             "tags": run.tags,
         }

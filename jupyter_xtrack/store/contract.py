@@ -55,10 +55,12 @@ class RunStore(Protocol):
         cell_id: str | None = None,
         started_at: float | None = None,
         run_id: str | None = None,
+        user: str | None = None,
     ) -> tuple[str, int]:
         """Record a new run, status "running", owned by this process. Returns (id, number);
         numbers count up per store and are never reused. `run_id` (from
-        `store.ids.new_run_id`) is the id to give it, chosen before the store is written."""
+        `store.ids.new_run_id`) is the id to give it, chosen before the store is written;
+        `user` who ran it (default: `liveness.current_user()`)."""
         ...
 
     def heartbeat(self, run_id: str, at: float | None = None) -> None:

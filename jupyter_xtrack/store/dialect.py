@@ -96,6 +96,7 @@ _DDL: tuple[tuple[re.Pattern[str], str], ...] = tuple(
     )
 )
 _CREATE_TABLE = re.compile(r"\s*CREATE (TEMP )?TABLE (IF NOT EXISTS )?(\w+) \(")
+_ADD_COLUMN = re.compile(r"\s*ALTER TABLE \w+ ADD COLUMN ")
 _LITERAL = re.compile(r"('(?:[^']|'')*')")
 _TYPEOF_TEXT = "typeof(value) = 'text'"
 
@@ -113,9 +114,10 @@ def to_postgres(sql: str) -> tuple[str, ...]:
     if ignore:
         text = "INSERT " + text[len("INSERT OR IGNORE ") :] + " ON CONFLICT DO NOTHING"
     table = _CREATE_TABLE.match(text)
-    if table is not None:
+    if table is not None or _ADD_COLUMN.match(text):
         for pattern, repl in _DDL:
             text = pattern.sub(repl, text)
+    if table is not None:
         if "PRIMARY KEY" not in text:
             # Tables read in insertion order (ORDER BY rowid) keep SQLite's implicit rowid.
             text = (

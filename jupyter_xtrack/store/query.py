@@ -10,7 +10,7 @@ Fields
                   Keys run to the end of the word and may hold dots and slashes
                   (params.optim.lr, metrics.val/loss); quote any other key with
                   backticks: params.`my-lr`.
-    status name experiment kind notebook_path cell_id host id parent_id
+    status name experiment kind notebook_path cell_id host user id parent_id
     git.commit git.branch git.dirty number started_at ended_at duration_s
 
 Comparisons
@@ -88,6 +88,7 @@ BASE_FIELDS: dict[str, tuple[str, str, bool]] = {
     "notebook_path": ("notebook_path", "text", True),
     "cell_id": ("cell_id", "text", True),
     "host": ("host", "text", True),
+    "user": ("user_name", "text", True),
     "parent_id": ("parent_id", "text", True),
     "started_at": ("started_at", "time", False),
     "ended_at": ("ended_at", "time", True),

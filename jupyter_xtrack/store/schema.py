@@ -12,6 +12,7 @@ Version history:
   3. the model registry: models, versions, aliases, alias history, tags (store/registry.py).
   4. the in-memory dataset index (`datasets`: run, fingerprint), filled from each run's
      datasets fact, so that a fingerprint finds the run that produced it.
+  5. who ran each run (`runs.user_name`, the filter field `user`).
 """
 
 from __future__ import annotations
@@ -143,6 +144,13 @@ CREATE TABLE datasets (
 CREATE INDEX datasets_hash ON datasets(hash, run);
 """
 
+_V5 = """
+-- Who ran each run (liveness.current_user: $XTRACK_USER or the login name): a team store
+-- holds every member's runs. Older runs keep NULL. Not named `user`: a reserved word in SQL.
+ALTER TABLE runs ADD COLUMN user_name TEXT;
+CREATE INDEX runs_user ON runs(user_name, number);
+"""
+
 
 def dataset_hashes(fact: object) -> list[str]:
     """The distinct fingerprints of a datasets fact (a list of {name, kind, hash, ...}),
@@ -188,6 +196,7 @@ MIGRATIONS: dict[int, Callable[[Conn], None]] = {
     2: _run_script(_V2),
     3: _v3_model_registry,
     4: _v4,
+    5: _run_script(_V5),
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

@@ -31,6 +31,7 @@ from .gcpause import gc_paused
 from .ids import new_run_id, run_number
 from .liveness import (
     STALE_HEARTBEAT_S,
+    current_user,
     own_process_started_at,
     process_alive,
     this_host,
@@ -57,7 +58,7 @@ FILE_DIRECTIONS = ("input", "output")
 # get_run() keys that facts may not shadow.
 _RESERVED_FACT_KINDS = frozenset(
     "id number name experiment status kind parent_id children started_at ended_at duration_s "
-    "pid host heartbeat_at notebook_path cell_id params metrics tags inputs outputs artifacts "
+    "pid host user heartbeat_at notebook_path cell_id params metrics tags inputs outputs artifacts "
     "git_commit git_branch git_dirty facts".split()
 )
 _INT64 = (-(2**63), 2**63 - 1)
@@ -390,11 +391,13 @@ class Store(RegistryTables):
         cell_id: str | None = None,
         started_at: float | None = None,
         run_id: str | None = None,
+        user: str | None = None,
     ) -> tuple[str, int]:
         """Record a new run, status "running", owned by this process (pid, host, heartbeat
         now). Returns (id, number); numbers count up per store and are never reused.
         `run_id` (from `ids.new_run_id`) lets the caller know the id before the store is
-        written, so a run can be created later by the background writer."""
+        written, so a run can be created later by the background writer. `user` (default
+        `current_user()`) is who ran it; a copy from another store keeps its user."""
         if kind not in RUN_KINDS:
             raise ValueError(f"unknown run kind {kind!r}; kinds are {', '.join(RUN_KINDS)}")
         run_id = run_id or new_run_id()
@@ -404,8 +407,8 @@ class Store(RegistryTables):
                 self._number(conn, parent_id)
             (number,) = conn.execute(
                 "INSERT INTO runs(id, name, experiment, status, kind, parent_id, notebook_path, "
-                "cell_id, started_at, pid, pid_started_at, host, heartbeat_at) "
-                "VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING number",
+                "cell_id, started_at, pid, pid_started_at, host, heartbeat_at, user_name) "
+                "VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING number",
                 (
                     run_id,
                     name,
@@ -419,6 +422,7 @@ class Store(RegistryTables):
                     own_process_started_at(),
                     this_host(),
                     now,
+                    user or current_user(),
                 ),
             ).fetchall()[0]
             if tags:
@@ -931,7 +935,7 @@ class Store(RegistryTables):
 
     def get_run(self, ref: str | int) -> dict[str, Any]:
         """Everything about one run: id, number, name, experiment, status, kind,
-        parent_id, children (ids), started_at, ended_at, duration_s, pid, host,
+        parent_id, children (ids), started_at, ended_at, duration_s, pid, host, user,
         heartbeat_at, notebook_path, cell_id, params, metrics (last values), tags, inputs
         and outputs (recorded files), artifacts, `facts` ({kind: value}), and each fact kind
         again as its own key unless that would hide one of the keys above (a fact named
@@ -941,13 +945,14 @@ class Store(RegistryTables):
             run_id, number = self._resolve(conn, ref)
             cur = conn.execute(
                 "SELECT id, number, name, experiment, status, kind, parent_id, started_at, "
-                "ended_at, duration_s, pid, host, heartbeat_at, notebook_path, cell_id, "
-                "params_keys, params_vals, metrics_keys, metrics_vals, tags_keys, tags_vals "
+                "ended_at, duration_s, pid, host, user_name, heartbeat_at, notebook_path, "
+                "cell_id, params_keys, params_vals, metrics_keys, metrics_vals, tags_keys, tags_vals "
                 "FROM runs WHERE number = ?",
                 (number,),
             )
             names = [d[0] for d in cur.description]
             record: dict[str, Any] = dict(zip(names, cur.fetchone(), strict=True))
+            record["user"] = record.pop("user_name")
             for ns in NAMESPACES:
                 ks, blob = record.pop(f"{ns}_keys"), record.pop(f"{ns}_vals")
                 record[ns] = self._summaries.decode(conn, ns, ks, blob)

@@ -269,3 +269,21 @@ def test_the_cli_reads_and_pushes_to_a_postgres_store(pg_url: str, tmp_path: Pat
     assert "from-laptop" in xtrack("ls", "--store", pg_url)
     env["XTRACK_STORE"] = pg_url
     assert "from-laptop" in xtrack("ls")
+
+
+def test_a_dropped_connection_is_retryable_and_then_opened_again(
+    pg_url: str, tmp_path: Path
+) -> None:
+    import psycopg
+
+    store = open_store(pg_url, artifacts=str(tmp_path / "blobs"))
+    run_id, _ = store.create_run()
+    backend_pid = store._conn().raw.info.backend_pid  # type: ignore[attr-defined]
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (backend_pid,))
+    with pytest.raises(StoreError) as caught:
+        store.log_metrics([(run_id, "loss", 1.0, 1, 1.7e9)])
+    assert caught.value.retryable  # the BackgroundWriter keeps the points for a retry
+    store.log_metrics([(run_id, "loss", 1.0, 1, 1.7e9)])
+    assert store.metric_history(run_id, "loss")["value"] == [1.0]
+    store.close()

@@ -1,4 +1,7 @@
-"""Opening stores: location rules, URLs, layout, pragmas, migrations, unwritable stores."""
+"""Opening stores: location rules, URLs, layout, pragmas, migrations, unwritable stores.
+
+SQLite only: these are about the store folder and its database file (layout, pragmas,
+permissions); PostgreSQL's opening is tested in test_postgres.py."""
 
 from __future__ import annotations
 

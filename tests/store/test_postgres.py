@@ -287,3 +287,30 @@ def test_a_dropped_connection_is_retryable_and_then_opened_again(
     store.log_metrics([(run_id, "loss", 1.0, 1, 1.7e9)])
     assert store.metric_history(run_id, "loss")["value"] == [1.0]
     store.close()
+
+
+def test_a_write_lock_held_too_long_keeps_the_points_for_a_retry(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import psycopg
+
+    from jupyter_xtrack.store import BackgroundWriter, PointBuffer, postgres
+    from jupyter_xtrack.store.dialect import WRITE_LOCK_KEY
+
+    monkeypatch.setattr(postgres, "LOCK_TIMEOUT", "200ms")
+    store = open_store(pg_url, artifacts=str(tmp_path / "blobs"))
+    run_id, _ = store.create_run()
+    errors: list[BaseException] = []
+    writer = BackgroundWriter(store, interval=0.05, on_error=errors.append)
+    buffer = writer.add_buffer(PointBuffer())
+    with psycopg.connect(pg_url, autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (WRITE_LOCK_KEY,))
+        for i in range(100):
+            buffer.append((run_id, "m", float(i), i, 0.0))
+        assert writer.flush(1.0) is False
+        holder.execute("SELECT pg_advisory_unlock(%s)", (WRITE_LOCK_KEY,))
+    assert errors and isinstance(errors[0], StoreError) and errors[0].retryable
+    assert writer.flush(30) is True and writer.dropped_points == 0
+    assert store.metric_history(run_id, "m")["value"] == [float(i) for i in range(100)]
+    writer.close()
+    store.close()

@@ -281,11 +281,11 @@ class Store(RegistryTables):
 
     @property
     def location(self) -> str:
-        return str(self.root)
+        return self._backend.location
 
     @property
     def is_local(self) -> bool:
-        return True
+        return not self._backend.postgres
 
     def __enter__(self) -> Store:
         return self

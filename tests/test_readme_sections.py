@@ -364,7 +364,7 @@ def test_teams_blobs_anywhere_push_and_pull(
         "xtrack pull [--from URL] [FILTER]",
         "$XTRACK_TEAM_STORE",
         "Running it twice copies nothing the second time",
-        "`XTRACK_STORE=postgresql://...` is refused",
+        "The PostgreSQL store is described under \"The store\"",
     ):
         assert form in text, form
     shared = tmp_path / "shared" / "blobs"

@@ -116,15 +116,18 @@ def write_points(
         run = numbers[run_id]
         li = last_index(stps, tms)
         new_last = (int(stps[li]), float(tms[li]))
+        # The last chunk's size comes along: one query per series, not two.
         row = conn.execute(
-            "SELECT value, step, time, count, chunks FROM metrics WHERE run = ? AND key = ?",
+            "SELECT m.value, m.step, m.time, m.count, m.chunks, c.n FROM metrics AS m "
+            "LEFT JOIN metric_chunks AS c ON c.run = m.run AND c.key = m.key "
+            "AND c.seq = m.chunks - 1 WHERE m.run = ? AND m.key = ?",
             (run, key),
         ).fetchone()
         count, chunks = (0, 0) if row is None else (row[3], row[4])
         start = 0
-        if chunks:
+        if chunks and row[5] < MERGE_BELOW:
             extend = _append_to_last_chunk if concat_in_sql else _extend_last_chunk
-            start = extend(conn, run, key, chunks - 1, vals, stps, tms)
+            start = extend(conn, run, key, chunks - 1, row[5], vals, stps, tms)
         while start < len(vals):
             end = start + CHUNK_MAX
             chunk_rows.append(
@@ -172,17 +175,13 @@ def _extend_last_chunk(
     run: int,
     key: str,
     seq: int,
+    n: int,
     vals: Any,
     stps: Any,
     tms: Any,
 ) -> int:
-    """Append the head of the new points to the last chunk while it is small; returns how
-    many points it took."""
-    (n,) = conn.execute(
-        "SELECT n FROM metric_chunks WHERE run = ? AND key = ? AND seq = ?", (run, key, seq)
-    ).fetchone()
-    if n >= MERGE_BELOW:
-        return 0
+    """Append the head of the new points to the last chunk (`n` points, fewer than
+    MERGE_BELOW); returns how many points it took."""
     take: int = min(len(vals), CHUNK_MAX - n)
     # Concatenate in Python: SQLite's || would turn the blobs into text.
     s, v, t = conn.execute(
@@ -206,14 +205,9 @@ def _extend_last_chunk(
 
 
 def _append_to_last_chunk(
-    conn: Conn, run: int, key: str, seq: int, vals: Any, stps: Any, tms: Any
+    conn: Conn, run: int, key: str, seq: int, n: int, vals: Any, stps: Any, tms: Any
 ) -> int:
     """`_extend_last_chunk`, concatenating in the database: the chunk is never read."""
-    (n,) = conn.execute(
-        "SELECT n FROM metric_chunks WHERE run = ? AND key = ? AND seq = ?", (run, key, seq)
-    ).fetchone()
-    if n >= MERGE_BELOW:
-        return 0
     take: int = min(len(vals), CHUNK_MAX - n)
     conn.execute(
         "UPDATE metric_chunks SET n = n + ?, steps = steps || ?, vals = vals || ?, "

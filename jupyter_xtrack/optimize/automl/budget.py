@@ -42,6 +42,11 @@ class Budget:
     def elapsed(self) -> float:
         return time.monotonic() - self.started
 
+    def margin(self) -> float:
+        """Seconds before the deadline at which work under way is given up: what is left
+        then goes to recording what was found."""
+        return max(0.02 * self.seconds, 0.2)
+
     def record_cost(self, family: str, seconds: float, rows: int) -> None:
         """What `family` cost so far: `seconds` over `rows` fitted (rows x folds)."""
         self.cost[family] = seconds / rows
@@ -76,7 +81,7 @@ class Budget:
         runs in a helper thread so the search can stop waiting at the deadline. An
         abandoned fit finishes in the background and its result is dropped.
         """
-        limit = self.left() - max(0.02 * self.seconds, 0.2)
+        limit = self.left() - self.margin()
         if limit <= 0:
             raise OutOfTime()
         outcome: dict[str, BaseException | None] = {"error": None}

@@ -172,7 +172,7 @@ def test_a_candidate_that_fails_on_its_worker_is_recorded_with_the_traceback(
         time_budget=5,
         models=["linear", "knn"],
         show=False,
-        workers=client,
+        workers=client.scheduler.address,  # a scheduler's address: a client of its own
     )
     assert isinstance(result, AutoMLResult) and result.state == "finished"
     failed = [c for c in result.candidates if c.family == "linear"]
@@ -282,3 +282,26 @@ def _search_tasks(client: Any) -> list[str]:
         for k in keys
         if str(k).startswith("xtrack-automl-")
     ]
+
+
+def test_workers_n_starts_a_local_cluster_for_the_call(store_dir: Path, client: Any) -> None:
+    result = automl(
+        _cancer(), target="target", time_budget=20, models=["linear"], show=False, workers=1
+    )
+    assert isinstance(result, AutoMLResult) and result.state == "finished"
+    xt.flush()
+    tags = _worker_tags(result)
+    assert tags and not {t["xtrack.worker"] for t in tags} & set(client.nthreads())
+    assert any(c.kind == "model" and c.status == "complete" for c in result.candidates)
+
+
+@pytest.mark.parametrize("background", [False, True])
+def test_a_wrong_workers_value_fails_at_once_even_for_a_background_search(
+    store_dir: Path, background: bool
+) -> None:
+    from jupyter_xtrack.optimize.cluster import WorkersError
+
+    with pytest.raises(WorkersError, match="number of local"):
+        automl(_cancer(), target="target", time_budget=5, workers="nowhere", background=background)
+    xt.flush()
+    assert xt.runs().empty  # nothing was started

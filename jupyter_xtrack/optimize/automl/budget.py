@@ -63,9 +63,14 @@ class Budget:
         done = sorted((c for c in candidates if c.status == "complete" and c.kind == "model"),
                       key=lambda c: -c.score)[:3]
         if not done:
-            return 0.04 * self.seconds
+            return self.closing()
         total = sum(c.fit_time_s * n_rows / max(1, c.fit_rows) for c in done)
-        return total * SAFETY + 0.04 * self.seconds
+        return total * SAFETY + self.closing()
+
+    def closing(self) -> float:
+        """Seconds kept back in any case for what follows the search: the ensemble, the
+        held-out score, recording the final model."""
+        return 0.04 * self.seconds
 
     def next_fold_fits(self, per_fold_s: float, reserve_s: float) -> bool:
         return per_fold_s * SAFETY <= self.left() - reserve_s

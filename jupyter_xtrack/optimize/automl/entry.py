@@ -3,6 +3,7 @@ kernel or as a background job."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -91,9 +92,20 @@ def _searcher(X: pd.DataFrame, y: np.ndarray, cfg: AutoMLConfig, background: boo
         try:
             return WorkerSearch(X, y, cfg, control, background, started, client).run()
         finally:
-            close()
+            # Stopping a local cluster takes seconds that are not the budget's: the call
+            # returns at once and the cluster goes in the background.
+            threading.Thread(target=_quietly, args=(close,), name="xtrack-dask-close",
+                             daemon=True).start()
 
     return search
+
+def _quietly(close: Callable[[], None]) -> None:
+    """Release a Dask cluster; one that is already gone has nothing left to release."""
+    try:
+        close()
+    except Exception:  # noqa: BLE001 - nobody waits for this thread to report
+        pass
+
 
 def _split_target(data: Any, y: Any, target: str | None) -> tuple[pd.DataFrame, np.ndarray, str]:
     import numpy as np

@@ -210,7 +210,9 @@ class WorkerSearch(AutoMLSearch):
         family is affordable, handling each rung as it comes back."""
         fractions = self._rungs()
         asking = True
-        while self.budget.left() > self.budget.margin():
+        # Rungs still running when only the closing reserve is left are cancelled: what
+        # follows the search needs that time in the kernel.
+        while self.budget.left() > max(self.budget.closing(), self.budget.margin()):
             self._check()
             lost = pool.watch(pending)
             if asking and len(pending) < pool.slots:

@@ -27,6 +27,8 @@ from ..models import Family, families
 from .budget import Budget, OutOfTime
 from .evaluation import FoldData, FoldResults, cross_validate
 
+STOP_POLL_S = 0.5  # how often a running candidate asks whether the kernel stopped the search
+
 
 class SearchStopped(Exception):  # noqa: N818 - named for what happened, like OutOfTime
     """The kernel stopped the search (Stop, Ctrl-C, the budget's end): the folds left of
@@ -115,10 +117,16 @@ def _folds(
     deadline = time.monotonic() + task.deadline - started
     budget = Budget(task.budget_s, deadline - task.budget_s)
     stop = Event(task.stop)
+    asked = [time.monotonic()]
 
     def check() -> None:
-        if stop.is_set():
-            raise SearchStopped()
+        # Each look is a round trip to the scheduler: at most one per STOP_POLL_S, so fast
+        # folds do not pay it every time (the kernel has cancelled the task already).
+        now = time.monotonic()
+        if now - asked[0] >= STOP_POLL_S:
+            asked[0] = now
+            if stop.is_set():
+                raise SearchStopped()
 
     results = cross_validate(
         data,

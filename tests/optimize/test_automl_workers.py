@@ -305,3 +305,50 @@ def test_a_wrong_workers_value_fails_at_once_even_for_a_background_search(
         automl(_cancer(), target="target", time_budget=5, workers="nowhere", background=background)
     xt.flush()
     assert xt.runs().empty  # nothing was started
+
+
+def test_ctrl_c_stops_the_search_and_keeps_the_finished_candidates(
+    store_dir: Path, client: Any, broken: Any
+) -> None:
+    import os
+    import signal
+    import threading
+    import time
+
+    broken("rf", "slow")
+    interrupted = threading.Event()
+
+    def interrupt_once_a_model_is_done() -> None:
+        waited = time.monotonic() + 60
+        while time.monotonic() < waited:
+            runs = xt.runs()
+            if (
+                "tags.xtrack.trial.state" in runs.columns
+                and (
+                    (runs["params.family"] == "linear")
+                    & (runs["tags.xtrack.trial.state"] == "complete")
+                ).any()
+            ):
+                break
+            time.sleep(0.2)
+        interrupted.set()
+        os.kill(os.getpid(), signal.SIGINT)  # what Ctrl-C / the notebook's Stop button sends
+
+    threading.Thread(target=interrupt_once_a_model_is_done, daemon=True).start()
+    result = automl(
+        _cancer(),
+        target="target",
+        time_budget=120,
+        models=["linear", "rf"],
+        show=False,
+        workers=client,
+    )
+    assert interrupted.is_set()
+    assert isinstance(result, AutoMLResult) and result.state == "interrupted"
+    assert any(c.kind == "model" and c.status == "complete" for c in result.candidates)
+    xt.flush()
+    assert xt.get_run(result.run_id).status == "interrupted"
+    waited = time.monotonic() + 10
+    while time.monotonic() < waited and _search_tasks(client):
+        time.sleep(0.1)
+    assert not _search_tasks(client)

@@ -13,8 +13,9 @@ model. What can go wrong on the way:
   kernel watches where each candidate runs, and cancels it rather than let Dask retry it);
 - the budget's end cancels candidates still running; they are recorded as skipped and
   count for nothing;
-- Stop (the job's cancel) or Ctrl-C cancels every outstanding task and tells the workers to
-  stop at their next fold; finished candidates are kept.
+- Stop (the job's cancel) or Ctrl-C cancels every outstanding task and sets an event that
+  running candidates look at between folds (`remote.STOP_POLL_S`): Dask cannot interrupt a
+  running task, so a fit under way finishes on its worker; finished candidates are kept.
 """
 
 from __future__ import annotations
@@ -184,9 +185,9 @@ class WorkerSearch(AutoMLSearch):
         plan = self._plan()
         pool = self.pool
         assert pool is not None  # made by _baselines, which runs first
-        pending: dict[str, Pending] = {}
         if plan is None:
             return
+        pending: dict[str, Pending] = {}
         study, fams = plan
         try:
             self._dispatch(study, fams, pool, pending)

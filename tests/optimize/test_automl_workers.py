@@ -183,6 +183,7 @@ def test_a_candidate_that_fails_on_its_worker_is_recorded_with_the_traceback(
     xt.flush()
     run = xt.get_run(failed[0].run_id)
     assert run.status == "failed" and run.tags["xtrack.trial.state"] == "failed"
+    assert run.tags["xtrack.worker"] in set(client.nthreads())
     error = run.error
     assert error is not None and error["type"] == "RuntimeError"
     # The worker's own frames, and which worker it was.

@@ -189,7 +189,7 @@ class TeamLink:
             self._attempt = None
             return self.current()
         return self._go_offline(
-            str(error) if error is not None else f"no answer within {attempt.wait:g} s"
+            str(error) if error is not None else f"it did not answer within {attempt.wait:g} s"
         )
 
     def _go_offline(self, problem: str) -> RunStore:
@@ -199,9 +199,9 @@ class TeamLink:
         if self.offline_since is None:
             self.offline_since = time.time()
             self._tell(
-                f"the team store {self.shown} is unreachable ({problem}); runs are being kept "
-                f"locally in {self.local_dir} and go to the team store again once it answers "
-                f"(tried at most every {RETRY_INTERVAL_S:g} s); `xtrack push` sends the local "
-                "ones to it later"
+                f"the team store {self.shown} is unreachable, so runs are being kept locally "
+                f"in {self.local_dir}; new runs go to the team store again once it answers "
+                f"(tried at most every {RETRY_INTERVAL_S:g} s), and `xtrack push` sends the "
+                f"runs kept here to it. Why: {problem}"
             )
         return store

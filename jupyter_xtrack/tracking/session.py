@@ -212,7 +212,9 @@ class TrackerContext:
             pass
 
     def describe_store(self) -> str:
-        store = self._store
+        store, team = self._store, self._team
+        if team is not None:
+            return team.shown if team.online else str(team.local_dir)
         if store is not None:
             return str(store.root)
         return self._explicit_path or os.environ.get("XTRACK_STORE") or "(not opened yet)"

@@ -210,3 +210,82 @@ def _wait_until_no_run_in_flight() -> None:
     while CONTEXT.writer().watching():
         assert time.monotonic() < deadline, "the previous run was never finished"
         time.sleep(0.05)
+
+
+def test_store_magic_with_an_unreachable_url_keeps_runs_locally_and_retries_no_sooner_than_due(
+    shell: Any,
+    workdir: Path,
+    gated: tuple[Gate, str, str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    gate, url, direct = gated
+    monkeypatch.setattr(team, "RETRY_INTERVAL_S", 3600.0)
+    shell.run_line_magic("xtrack", f"store {url}")
+    status, err = capsys.readouterr()
+    assert "unreachable" in status and str(workdir / ".xtrack") in status
+    assert err.count(UNREACHABLE) == 1, err
+    tracked(shell, "kept-0")
+    gate.open()  # back, but the next try is an hour away: runs stay local meanwhile
+    tracked(shell, "kept-1")
+    assert names(workdir / ".xtrack") == ["kept-0", "kept-1"]
+    assert names(direct) == []
+    assert UNREACHABLE not in capsys.readouterr().err
+
+
+class Silent:
+    """A port that accepts connections and never answers (a firewall dropping packets, a
+    hung server): a try at it ends only at the client's connect timeout."""
+
+    def __init__(self) -> None:
+        self.server = socket.socket()
+        self.server.bind(("127.0.0.1", 0))
+        self.server.listen(64)
+        self.port = int(self.server.getsockname()[1])
+
+
+def test_a_team_store_that_never_answers_holds_the_first_run_only_for_the_short_wait(
+    shell: Any,
+    workdir: Path,
+    gated: tuple[Gate, str, str],
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    silent = Silent()
+    monkeypatch.setattr(team, "FIRST_WAIT_S", 0.2)
+    monkeypatch.setattr(team, "RETRY_INTERVAL_S", 3600.0)
+    monkeypatch.setenv("XTRACK_STORE", f"postgresql://xtrack@127.0.0.1:{silent.port}/x")
+    try:
+        tracked(shell, "not-held")
+        err = capsys.readouterr().err
+        assert err.count(UNREACHABLE) == 1 and "did not answer within 0.2 s" in err, err
+        assert names(workdir / ".xtrack") == ["not-held"]
+    finally:
+        silent.server.close()
+
+
+def test_a_real_kernel_on_an_unreachable_team_store(
+    tmp_path: Path, postgres: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """nbclient: a Jupyter kernel with XTRACK_STORE at a port where nothing listens runs
+    every cell, tells once, and its runs are in the local store."""
+    from nbclient import NotebookClient
+
+    from tests.conftest import python_notebook
+
+    closed = Gate(postgres.port)  # never opened: nothing listens on its port
+    monkeypatch.setenv("XTRACK_STORE", f"postgresql://xtrack@127.0.0.1:{closed.port}/x")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    nb = python_notebook(
+        "%load_ext jupyter_xtrack",
+        *[f"%%track --name k{n}\nacc = {n}" for n in range(3)],
+        "%xtrack store",
+    )
+    NotebookClient(
+        nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
+    stderr = [o.get("text", "") for c in nb.cells for o in c.outputs if o.get("name") == "stderr"]
+    assert sum(t.count(UNREACHABLE) for t in stderr) == 1, stderr
+    assert names(tmp_path / ".xtrack") == ["k0", "k1", "k2"]
+    shown = "".join(o.get("text", "") for o in nb.cells[-1].outputs)
+    assert "unreachable" in shown and str(tmp_path / ".xtrack") in shown

@@ -154,7 +154,9 @@ def write_transaction(conn: Conn) -> Iterator[Conn]:
         try:
             conn.execute("BEGIN IMMEDIATE")
             break
-        except sqlite3.OperationalError as exc:
+        except BaseException as exc:
+            if conn.in_transaction:  # PostgreSQL: BEGIN ran, then the write lock timed out
+                conn.execute("ROLLBACK")
             if not is_busy(exc) or time.monotonic() > deadline:
                 raise
             time.sleep(pause * (0.5 + random.random()))

@@ -98,9 +98,13 @@ def write_points(
     conn: Conn,
     numbers: dict[str, int],
     points: Sequence[Sequence[Any]],
+    *,
+    concat_in_sql: bool = False,
 ) -> dict[int, dict[str, float]]:
     """Append the points to their histories and update last values, inside the caller's
-    transaction. Returns, per run number, the metrics whose last value changed."""
+    transaction. Returns, per run number, the metrics whose last value changed.
+    `concat_in_sql` appends to a chunk with `||` in the database (PostgreSQL's bytea)
+    instead of reading it back (SQLite's `||` would turn blobs into text)."""
     runs, keys, all_values, all_steps, all_times = _columns(points)
     changed: dict[int, dict[str, float]] = {}
     chunk_rows: list[tuple[Any, ...]] = []
@@ -119,7 +123,8 @@ def write_points(
         count, chunks = (0, 0) if row is None else (row[3], row[4])
         start = 0
         if chunks:
-            start = _extend_last_chunk(conn, run, key, chunks - 1, vals, stps, tms)
+            extend = _append_to_last_chunk if concat_in_sql else _extend_last_chunk
+            start = extend(conn, run, key, chunks - 1, vals, stps, tms)
         while start < len(vals):
             end = start + CHUNK_MAX
             chunk_rows.append(
@@ -192,6 +197,32 @@ def _extend_last_chunk(
             s + _le(stps[:take], "<i8"),
             v + _le(vals[:take], "<f8"),
             t + _le(tms[:take], "<f8"),
+            run,
+            key,
+            seq,
+        ),
+    )
+    return take
+
+
+def _append_to_last_chunk(
+    conn: Conn, run: int, key: str, seq: int, vals: Any, stps: Any, tms: Any
+) -> int:
+    """`_extend_last_chunk`, concatenating in the database: the chunk is never read."""
+    (n,) = conn.execute(
+        "SELECT n FROM metric_chunks WHERE run = ? AND key = ? AND seq = ?", (run, key, seq)
+    ).fetchone()
+    if n >= MERGE_BELOW:
+        return 0
+    take: int = min(len(vals), CHUNK_MAX - n)
+    conn.execute(
+        "UPDATE metric_chunks SET n = n + ?, steps = steps || ?, vals = vals || ?, "
+        "times = times || ? WHERE run = ? AND key = ? AND seq = ?",
+        (
+            take,
+            _le(stps[:take], "<i8"),
+            _le(vals[:take], "<f8"),
+            _le(tms[:take], "<f8"),
             run,
             key,
             seq,

@@ -587,7 +587,9 @@ class Store(RegistryTables):
                     f"no run with id {', '.join(sorted(missing))} in store {self.name}; "
                     "its metric points were not written"
                 )
-            changed = metric_store.write_points(conn, numbers, points)
+            changed = metric_store.write_points(
+                conn, numbers, points, concat_in_sql=self._backend.postgres
+            )
             for number, last in changed.items():
                 self._merge_summary(conn, number, "metrics", last)
 

@@ -238,3 +238,79 @@ def test_sync_copies_sqlite_to_postgres_and_back(pg_url: str, tmp_path: Path) ->
     assert back.metric_history(run_id, "loss") == local.metric_history(run_id, "loss")
     for s in (local, team, back):
         s.close()
+
+
+def test_the_cli_reads_and_pushes_to_a_postgres_store(pg_url: str, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    local = open_store(tmp_path / "local")
+    run_id, _ = local.create_run(name="from-laptop")
+    local.finish_run(run_id, status="finished")
+    local.close()
+    env = {
+        **os.environ,
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "XTRACK_ARTIFACTS": str(tmp_path / "team-blobs"),
+    }
+
+    def xtrack(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "jupyter_xtrack.cli", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    assert "runs: 1 copied" in xtrack("push", "--store", str(tmp_path / "local"), "--to", pg_url)
+    assert "from-laptop" in xtrack("ls", "--store", pg_url)
+    env["XTRACK_STORE"] = pg_url
+    assert "from-laptop" in xtrack("ls")
+
+
+def test_a_dropped_connection_is_retryable_and_then_opened_again(
+    pg_url: str, tmp_path: Path
+) -> None:
+    import psycopg
+
+    store = open_store(pg_url, artifacts=str(tmp_path / "blobs"))
+    run_id, _ = store.create_run()
+    backend_pid = store._conn().raw.info.backend_pid  # type: ignore[attr-defined]
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (backend_pid,))
+    with pytest.raises(StoreError) as caught:
+        store.log_metrics([(run_id, "loss", 1.0, 1, 1.7e9)])
+    assert caught.value.retryable  # the BackgroundWriter keeps the points for a retry
+    store.log_metrics([(run_id, "loss", 1.0, 1, 1.7e9)])
+    assert store.metric_history(run_id, "loss")["value"] == [1.0]
+    store.close()
+
+
+def test_a_write_lock_held_too_long_keeps_the_points_for_a_retry(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import psycopg
+
+    from jupyter_xtrack.store import BackgroundWriter, PointBuffer, postgres
+    from jupyter_xtrack.store.dialect import WRITE_LOCK_KEY
+
+    monkeypatch.setattr(postgres, "LOCK_TIMEOUT", "200ms")
+    store = open_store(pg_url, artifacts=str(tmp_path / "blobs"))
+    run_id, _ = store.create_run()
+    errors: list[BaseException] = []
+    writer = BackgroundWriter(store, interval=0.05, on_error=errors.append)
+    buffer = writer.add_buffer(PointBuffer())
+    with psycopg.connect(pg_url, autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (WRITE_LOCK_KEY,))
+        for i in range(100):
+            buffer.append((run_id, "m", float(i), i, 0.0))
+        assert writer.flush(1.0) is False
+        holder.execute("SELECT pg_advisory_unlock(%s)", (WRITE_LOCK_KEY,))
+    assert errors and isinstance(errors[0], StoreError) and errors[0].retryable
+    assert writer.flush(30) is True and writer.dropped_points == 0
+    assert store.metric_history(run_id, "m")["value"] == [float(i) for i in range(100)]
+    writer.close()
+    store.close()

@@ -202,6 +202,18 @@ def test_team_store_lost_mid_session_sends_new_runs_local_without_splitting_one(
     assert names(workdir / ".xtrack") == ["after-0", "after-1"]  # never "during": not split
     assert "unreachable" in said(capsys, shell, "store")
 
+    gate.open()  # the run kept by the team store's writer is stored whole once it is back
+    deadline = time.monotonic() + 120
+    while names(direct) != ["before", "during"]:
+        assert time.monotonic() < deadline, names(direct)
+        time.sleep(0.1)
+    tracked(shell, "back")
+    assert names(direct) == ["back", "before", "during"]
+    assert names(workdir / ".xtrack") == ["after-0", "after-1"]
+    during = open_store(direct).get_run(2)
+    assert during["name"] == "during" and during["status"] == "finished"
+    assert during["metrics"] == {"acc": 0.7}
+
 
 def _wait_until_no_run_in_flight() -> None:
     """The previous cell's run is finalised in the background; the store may change only

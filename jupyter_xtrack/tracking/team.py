@@ -136,11 +136,7 @@ class TeamLink:
         """Which store is in use and whether the team store answers (`%xtrack store`)."""
         if self.online:
             return f"{self.shown} (the team store; reachable)"
-        since = (
-            time.strftime("%H:%M:%S", time.localtime(self.offline_since))
-            if self.offline_since
-            else "the start"
-        )
+        since = time.strftime("%H:%M:%S", time.localtime(self.offline_since or time.time()))
         return (
             f"{self.local_dir} (local: the team store {self.shown} has been unreachable since "
             f"{since}: {self.problem}; tried again at most every {RETRY_INTERVAL_S:g} s, "

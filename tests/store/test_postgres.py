@@ -178,6 +178,7 @@ def test_the_public_api_gives_the_same_frame_on_both_backends(
     pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import jupyter_xtrack as xt
+    from jupyter_xtrack.tracking.session import CONTEXT
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     frames = []
@@ -192,7 +193,10 @@ def test_the_public_api_gives_the_same_frame_on_both_backends(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # about local blobs: see the test below
             xt.open_store(location)
-        frames.append(xt.runs("params.lr > 0.05", order_by="metrics.acc desc"))
+        try:
+            frames.append(xt.runs("params.lr > 0.05", order_by="metrics.acc desc"))
+        finally:
+            CONTEXT.reset()  # closes the store xt.open_store opened
     sqlite_frame, pg_frame = frames
     assert list(pg_frame.columns) == list(sqlite_frame.columns)
     assert pg_frame.dtypes.to_dict() == sqlite_frame.dtypes.to_dict()
@@ -314,3 +318,31 @@ def test_a_write_lock_held_too_long_keeps_the_points_for_a_retry(
     assert store.metric_history(run_id, "m")["value"] == [float(i) for i in range(100)]
     writer.close()
     store.close()
+
+
+def test_a_role_that_may_only_read_reads_and_is_refused_writes(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import psycopg
+
+    from jupyter_xtrack.store import ReadOnlyStoreError, open_store_for_reading
+
+    blobs = str(tmp_path / "blobs")
+    monkeypatch.setenv("XTRACK_ARTIFACTS", blobs)
+    with open_store(pg_url, artifacts=blobs) as owner:
+        owner.create_run(name="kept")
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        admin.execute("DROP ROLE IF EXISTS reader")
+        admin.execute("CREATE ROLE reader LOGIN")
+        admin.execute("GRANT SELECT ON ALL TABLES IN SCHEMA public TO reader")
+    reader_url = pg_url.replace("xtrack@", "reader@")
+    store = open_store_for_reading(reader_url)
+    try:
+        assert store.query_runs().columns["name"] == ["kept"]
+        with pytest.raises(ReadOnlyStoreError, match="cannot be written by this role"):
+            store.create_run(name="refused")
+    finally:
+        store.close()
+    with open_store(reader_url, read_only=True, artifacts=blobs) as read_only:
+        with pytest.raises(ReadOnlyStoreError, match="open read-only"):
+            read_only.create_run(name="refused")

@@ -372,6 +372,7 @@ def test_teams_blobs_anywhere_push_and_pull(
         'c.XTrack.store = "postgresql://team@db.example/xtrack"',
         "dask worker tcp://scheduler:8786",
         "says so once",
+        "The PostgreSQL store is described under \"The store\"",
     ):
         assert form in text, form
     shared = tmp_path / "shared" / "blobs"

@@ -185,6 +185,7 @@ class SqliteBackend:
     def __init__(self, root: Path, *, read_only: bool = False) -> None:
         self.root = root
         self.name = str(root)
+        self.location = str(root)
         self.read_only = read_only
         self.db_path = root / "xtrack.db"
 

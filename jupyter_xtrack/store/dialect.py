@@ -181,6 +181,7 @@ class Backend(Protocol):
     `postgres.PostgresBackend` (a database server)."""
 
     name: str  # what messages and repr show: a folder, or a URL without its password
+    location: str  # what open_store takes to open it again (a URL as given)
     postgres: bool  # which SQL the filter compiler writes (query.compile_filter)
     no_limit: int | None  # the LIMIT value meaning "no limit"
     errors: tuple[type[Exception], ...]  # the driver's errors, turned into StoreErrors

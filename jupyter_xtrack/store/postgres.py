@@ -98,6 +98,7 @@ class PostgresBackend:
                 f"a PostgreSQL store ({shown_url(url)}) needs psycopg: {TEAMS_EXTRA}"
             ) from None
         self.url = url
+        self.location = url
         self.read_only = read_only
         self.name = shown_url(url)
         self.root = local_folder(url)

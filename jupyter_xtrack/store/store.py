@@ -178,9 +178,11 @@ def _open_database(url: str, read_only: bool, artifacts: str | None) -> Store:
     from .postgres import PostgresBackend  # lazy: psycopg is an optional dependency
 
     backend = PostgresBackend(url, read_only=read_only)
+    store = _opened(Store(backend.root, read_only=read_only, artifacts=artifacts, backend=backend))
     try:
         backend.root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
+        store.close()
         raise StoreError(
             f"cannot create the local folder {backend.root} of store {backend.name} "
             f"({exc.strerror or exc}); set XDG_CACHE_HOME to a writable folder"
@@ -194,7 +196,7 @@ def _open_database(url: str, read_only: bool, artifacts: str | None) -> Store:
             RuntimeWarning,
             stacklevel=3,
         )
-    return _opened(Store(backend.root, read_only=read_only, artifacts=artifacts, backend=backend))
+    return store
 
 
 @contextmanager
@@ -279,11 +281,11 @@ class Store(RegistryTables):
 
     @property
     def location(self) -> str:
-        return str(self.root)
+        return self._backend.location
 
     @property
     def is_local(self) -> bool:
-        return True
+        return not self._backend.postgres
 
     def __enter__(self) -> Store:
         return self

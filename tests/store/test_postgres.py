@@ -165,6 +165,9 @@ def test_repr_and_errors_hide_the_password(postgres: Any, tmp_path: Path) -> Non
     store = open_store(url, artifacts=str(tmp_path / "blobs"))
     try:
         assert "pw-not-shown" not in repr(store) and "xtrack:***@" in repr(store)
+        assert store.location == url and not store.is_local  # reopened by its URL, shared
+        with open_store(store.location, artifacts=str(tmp_path / "blobs")) as again:
+            assert again.name == store.name
         with pytest.raises(FilterError, match="expected a value"):
             store.query_runs("params.lr >")
         with pytest.raises(StoreError) as caught:

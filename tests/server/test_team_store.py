@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +20,7 @@ from jupyter_xtrack.store import open_store
 from jupyter_xtrack.store.liveness import this_host
 
 from .conftest import API
+from .team_scenario import on_host, populate_team
 from .test_events import events_until
 
 LOCAL = this_host()
@@ -36,52 +34,9 @@ def store_location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(request.getfixturevalue(request.param))
 
 
-@contextmanager
-def on_host(name: str) -> Iterator[None]:
-    """Runs created inside are recorded as made on machine `name` (a Dask worker elsewhere):
-    the store takes the host from the system's host name, read once and cached."""
-    real = socket.gethostname
-    this_host.cache_clear()
-    socket.gethostname = lambda: name  # type: ignore[assignment]
-    try:
-        yield
-    finally:
-        socket.gethostname = real  # type: ignore[assignment]
-        this_host.cache_clear()
-
-
 @pytest.fixture
 def team(store_location: str) -> dict[str, str]:
-    """alice's two runs, bob's one, and carol's sweep whose three trials ran on two
-    machines (two on gpu-1, one on gpu-2); bob's run is in experiment "other"."""
-    ids: dict[str, str] = {}
-    with open_store(store_location) as store:
-        for key, user, exp in (
-            ("a1", "alice", "main"),
-            ("a2", "alice", "main"),
-            ("b1", "bob", "other"),
-        ):
-            rid, _ = store.create_run(name=key, experiment=exp, user=user)
-            store.finish_run(rid, status="finished")
-            ids[key] = rid
-        sweep, _ = store.create_run(name="sweep", kind="sweep", experiment="main", user="carol")
-        store.set_tags(
-            sweep,
-            {
-                "xtrack.job.id": "job-1",
-                "xtrack.job.kind": "sweep",
-                "xtrack.job.state": "running",
-                "xtrack.job.progress": "3/10",
-            },
-        )
-        ids["sweep"] = sweep
-        for i, host in enumerate(["gpu-1", "gpu-2", "gpu-1"]):
-            with on_host(host):
-                trial, _ = store.create_run(
-                    name=f"t{i}", kind="trial", parent_id=sweep, experiment="main", user="carol"
-                )
-            store.finish_run(trial, status="finished")
-    return ids
+    return populate_team(store_location)
 
 
 @pytest.fixture

@@ -31,7 +31,6 @@ import {
   sortDirection,
   tableLayout,
   toggleSort,
-  USER_COLUMN,
   userFilter,
   visibleColumns,
   visibleWindow,
@@ -661,7 +660,7 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
               </button>
             )}
             {available.length === 0 && <div>no params, metrics or tags yet</div>}
-            {section('run', available.filter(c => c === USER_COLUMN))}
+            {section('run', chooser.run)}
             {section('params', chooser.params)}
             {section('metrics', chooser.metrics)}
             {section('tags', chooser.tags)}

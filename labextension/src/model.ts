@@ -300,16 +300,18 @@ export function defaultColumns(rows: IRunRow[], available: string[], system: Set
   return out;
 }
 
-/** The chooser's sections: user params, metrics and tags, and the tracker's own columns. */
+/** The chooser's sections: the run's own columns (who ran it), user params, metrics and
+ * tags, and the tracker's own columns. */
 export function columnGroups(
   available: string[],
   system: Set<string>,
   search = ''
-): { params: string[]; metrics: string[]; tags: string[]; system: string[] } {
+): { run: string[]; params: string[]; metrics: string[]; tags: string[]; system: string[] } {
   const needle = search.trim().toLowerCase();
   const shown = available.filter(c => !needle || c.toLowerCase().includes(needle));
   const user = (ns: string) => shown.filter(c => c.startsWith(ns) && !system.has(c));
   return {
+    run: shown.filter(c => c === USER_COLUMN),
     params: user('params.'),
     metrics: user('metrics.'),
     tags: user('tags.'),

@@ -92,13 +92,13 @@ describe('runs queries', () => {
   });
   it('groups and searches the chooser, bookkeeping apart', () => {
     const system = new Set(['metrics.job_progress', 'tags.xtrack.a']);
-    const all = ['metrics.acc', 'metrics.job_progress', 'params.lr', 'tags.team', 'tags.xtrack.a'];
+    const all = ['metrics.acc', 'metrics.job_progress', 'params.lr', 'tags.team', 'tags.xtrack.a', 'user'];
     expect(columnGroups(all, system)).toEqual({
-      params: ['params.lr'], metrics: ['metrics.acc'], tags: ['tags.team'],
+      run: ['user'], params: ['params.lr'], metrics: ['metrics.acc'], tags: ['tags.team'],
       system: ['metrics.job_progress', 'tags.xtrack.a']
     });
     expect(columnGroups(all, system, ' ACC ').metrics).toEqual(['metrics.acc']);
-    expect(columnGroups(all, system, 'xtrack')).toEqual({ params: [], metrics: [], tags: [], system: ['tags.xtrack.a'] });
+    expect(columnGroups(all, system, 'xtrack')).toEqual({ run: [], params: [], metrics: [], tags: [], system: ['tags.xtrack.a'] });
   });
   it('keeps the order the user dragged the columns into', () => {
     expect(applyOrder(['a', 'b', 'c', 'd'], ['c', 'x', 'a'])).toEqual(['c', 'a', 'b', 'd']);

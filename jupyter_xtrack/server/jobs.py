@@ -83,8 +83,8 @@ class _TrialHosts:
             if key in self._ended:
                 return self._ended[key]
         counts, _ = distinct_counts(
-            store, f"parent_id = '{job['run_id']}'", "host",
-            lambda row: store.get_run(row["id"]).get("host"),
+            store, None, "host", lambda row: store.get_run(row["id"]).get("host"),
+            parent_id=job["run_id"],
         )
         hosts = [{"host": host, "runs": n} for host, n in counts]
         if job["state"] != "running":

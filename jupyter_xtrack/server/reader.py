@@ -47,7 +47,7 @@ from .config import XTrack, is_database_url
 from .downsample import downsample_history
 from .encoding import jsonable
 from .errors import RequestError
-from .facets import distinct_counts
+from .facets import user_counts
 from .groups import group_runs
 from .heavy import DiffJob
 from .jobs import list_jobs, request_cancel
@@ -67,6 +67,7 @@ DIFF_KINDS = (Fact.NOTEBOOK, Fact.LINEAGE)
 MAX_COMPARE = 500
 # How long a store that could not be opened answers its error again before a new try.
 RETRY_OPEN_S = 2.0
+MAX_KEPT_FACETS = 64
 # Media types a browser may show in place; everything else is sent as a download.
 INLINE_TYPES = frozenset(
     {"image/png", "image/jpeg", "image/gif", "image/webp", "text/plain", "text/csv",
@@ -101,6 +102,8 @@ class StoreReader:
         self.shown = redact(self.location)
         self.root_dir = root_dir
         self._failed_at: tuple[float, StoreError] | None = None
+        # GET users' answers by (filter, experiment), with the change signature they hold for.
+        self._users: dict[tuple[str | None, str | None], tuple[object, list[Any], bool]] = {}
         self.config = config or XTrack()
         self._store: RunStore | None = None
         self._lock = threading.Lock()
@@ -161,7 +164,7 @@ class StoreReader:
         try:
             store = open_store_for_reading(self.location)
         except StoreError as exc:
-            error = StoreError(redact(str(exc)))
+            error = StoreError(redact(str(exc)), retryable=exc.retryable)
             self._failed_at = (time.monotonic(), error)
             raise error from None
         self._failed_at = None
@@ -541,15 +544,23 @@ class StoreReader:
     def users(self, filter: str | None, experiment: str | None) -> dict[str, Any]:
         """Who ran the runs `filter` matches, most runs first (`users`: user and runs;
         `truncated` past facets.MAX_VALUES people), and `me`: the user this server runs as
-        ($XTRACK_USER, else the login name), whose runs are "Mine"."""
+        ($XTRACK_USER, else the login name), whose runs are "Mine". An answer is kept until
+        the store's change signature moves: counting reads the whole table."""
         out: dict[str, Any] = {"users": [], "me": current_user(), "truncated": False}
         store = self.store()
         if store is None:
             compile_filter(filter)  # a typo shows before the first run exists
             return out
-        counts, out["truncated"] = distinct_counts(
-            store, filter, "user", lambda row: row.get("user"), experiment=experiment)
-        out["users"] = [{"user": user, "runs": n} for user, n in counts]
+        key, signature = (filter, experiment), store.change_signature()
+        kept = self._users.get(key)
+        if kept is None or kept[0] != signature:
+            counts, truncated = user_counts(store, filter, experiment)
+            kept = (signature, [{"user": u, "runs": n} for u, n in counts], truncated)
+            with self._lock:
+                if len(self._users) >= MAX_KEPT_FACETS:
+                    self._users.clear()
+                self._users[key] = kept
+        out.update(users=kept[1], truncated=kept[2])
         return out
 
     def jobs(self, limit: int) -> list[dict[str, Any]]:

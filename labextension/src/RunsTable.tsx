@@ -40,6 +40,8 @@ import {
 const ROW_HEIGHT = 26;
 /** While the table shows an error other than a bad filter, it asks again this often. */
 const RETRY_MS = 5000;
+/** The user filter's list of people is asked again at most this often. */
+const USERS_MS = 10_000;
 /** The filter that keeps child runs under their parent (when nothing is filtered). */
 const ROOTS_ONLY = 'parent_id = null';
 /** Columns a group can be chosen by besides the params/metrics/tags shown. */
@@ -249,11 +251,23 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
   React.useEffect(() => setExpanded(new Set()), [filter, props.externalFilter?.filter, byUser]);
 
   // Who ran the store's runs (for the user filter and the default user column), asked
-  // again when the store changes; without an answer the filter is not offered.
+  // again when the store changes, at most every USERS_MS (a running run changes it all the
+  // time, and counting reads every run); without an answer the filter is not offered.
+  const usersAsked = React.useRef(0);
   React.useEffect(() => {
-    requestAPI<IUserList>('users')
-      .then(setPeople)
-      .catch(() => setPeople(null));
+    const ask = () => {
+      usersAsked.current = Date.now();
+      requestAPI<IUserList>('users')
+        .then(setPeople)
+        .catch(() => setPeople(null));
+    };
+    const wait = usersAsked.current + USERS_MS - Date.now();
+    if (wait <= 0) {
+      ask();
+      return;
+    }
+    const timer = window.setTimeout(ask, wait);
+    return () => window.clearTimeout(timer);
   }, [props.revision, retry]);
 
   // An error the user cannot fix from here (server, store, network) may go away by itself

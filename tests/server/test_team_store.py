@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from tornado.httpclient import HTTPClientError
 
+from jupyter_xtrack.server import facets
 from jupyter_xtrack.store import open_store
 from jupyter_xtrack.store.liveness import this_host
 
@@ -69,6 +70,35 @@ async def test_users_lists_who_ran_the_runs_with_counts(
     assert narrowed["users"] == [{"user": "carol", "runs": 4}, {"user": "alice", "runs": 2}]
     top = await api("users", "UserList", filter="parent_id = null")
     assert {u["user"]: u["runs"] for u in top["users"]} == {"carol": 1, "alice": 2, "bob": 1}
+
+
+async def test_users_hears_of_a_new_person(api: Any, store_location: str) -> None:
+    """An answer is kept only while nothing is committed: a newcomer's first run shows."""
+    before = await api("users", "UserList")
+    assert "dave" not in {u["user"] for u in before["users"]}
+    with open_store(store_location) as store:
+        store.create_run(name="first", user="dave")
+    after = await api("users", "UserList")
+    assert {"user": "dave", "runs": 1} in after["users"]
+
+
+@pytest.mark.parametrize("read_max", [0, 1000])
+def test_user_counts_agree_either_way(
+    team: dict[str, str], store_location: str, read_max: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past READ_MATCHED_MAX matched runs users are counted by a query per person, below it
+    from one read of the runs: both give the same answer, most runs first."""
+    monkeypatch.setattr(facets, "READ_MATCHED_MAX", read_max)
+    with open_store(store_location) as store:
+        assert facets.user_counts(store, None, None) == (
+            [("carol", 4), ("alice", 2), ("bob", 1)],
+            False,
+        )
+        assert facets.user_counts(store, "kind = 'trial'", "main") == ([("carol", 3)], False)
+        monkeypatch.setattr(facets, "MAX_VALUES", 2)
+        listed, truncated = facets.user_counts(store, None, None)
+        assert truncated and len(listed) == 2
+        assert set(listed) <= {("carol", 4), ("alice", 2), ("bob", 1)}
 
 
 async def test_users_refuses_a_bad_filter(jp_fetch: Any) -> None:

@@ -578,7 +578,7 @@ class StoreReader:
         if env not in ("current", "fresh") or set(body) - {"env"}:
             raise RequestError(400, 'the body is {"env": "current"} or {"env": "fresh"}',
                                reason="bad_request")
-        return start_reproduction(self.need_store(), self.location, ref, str(env))
+        return start_reproduction(self.need_store(), ref, str(env))
 
     # -- helpers ---------------------------------------------------------------------
     def _text(self, store: RunStore, blob_hash: Any, cap: int) -> str | None:

@@ -69,12 +69,12 @@ def _item(row: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def start_reproduction(store: RunStore, location: str, ref: str, env: str) -> dict[str, Any]:
-    """Start `xtrack reproduce REF --as-job` on the store at `location` in its own process
-    and session (it outlives the request; the Jobs tab follows it through its job run). One
-    at a time per server: a reproduction starts a kernel, and a second request while one
-    runs is a 409. The location goes in $XTRACK_STORE, not the command line, where a
-    database URL's password would show in every process list."""
+def start_reproduction(store: RunStore, ref: str, env: str) -> dict[str, Any]:
+    """Start `xtrack reproduce REF --as-job` on `store` in its own process and session (it
+    outlives the request; the Jobs tab follows it through its job run). One at a time per
+    server: a reproduction starts a kernel, and a second request while one runs is a 409.
+    The store's location goes in $XTRACK_STORE, not the command line, where a database
+    URL's password would show in every process list."""
     run_id = store.resolve_ref(ref)
     with _LOCK:
         running = [p for p in _STARTED if p.poll() is None]
@@ -102,7 +102,7 @@ def start_reproduction(store: RunStore, location: str, ref: str, env: str) -> di
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             cwd=tempfile.gettempdir(),
-            env={**os.environ, ENV_VAR: location},
+            env={**os.environ, ENV_VAR: store.location},
             start_new_session=True,
         )
         _STARTED.append(proc)

@@ -228,6 +228,14 @@ class Store(RegistryTables):
     def __repr__(self) -> str:
         return f"Store({str(self.root)!r})"
 
+    @property
+    def location(self) -> str:
+        return str(self.root)
+
+    @property
+    def is_local(self) -> bool:
+        return True
+
     def __enter__(self) -> Store:
         return self
 

@@ -32,19 +32,23 @@ class XTrackServerExtension(ExtensionApp):
         """Register the API routes and open the store lazily (first request)."""
         serverapp: Any = self.serverapp
         config = XTrack(parent=serverapp)
-        reader = StoreReader(config.store_path(serverapp.root_dir), config,
+        reader = StoreReader(config.store_location(serverapp.root_dir), config,
                              root_dir=serverapp.root_dir)
         base_url = serverapp.web_app.settings["base_url"]
         self.feed = ChangeFeed(reader, poll_s=config.events_poll_s)
         self.diffs = DiffWorkers(config.diff_workers, config.diff_queue, config.diff_timeout_s)
         serverapp.web_app.add_handlers(".*$", route_specs(base_url, reader, self.feed,
                                                           self.diffs))
-        # MLflow's REST API under {base_url}xtrack/mlflow/, writing into the same store.
-        self.mlflow = MlflowService(reader.root)
-        serverapp.web_app.add_handlers(".*$", mlflow_route_specs(base_url, self.mlflow))
+        if reader.folder is not None:
+            # MLflow's REST API under {base_url}xtrack/mlflow/, writing into the same store.
+            self.mlflow = MlflowService(reader.folder)
+            serverapp.web_app.add_handlers(".*$", mlflow_route_specs(base_url, self.mlflow))
+        else:
+            serverapp.log.info("jupyter_xtrack: MLflow's REST API is served for folder stores "
+                               "only, not for %s", reader.shown)
         serverapp.contents_manager.register_pre_save_hook(pre_save_hook)
         serverapp.log.info("jupyter_xtrack: sidebar API at %sxtrack/api/ over store %s",
-                           base_url, reader.root)
+                           base_url, reader.shown)
 
     async def stop_extension(self) -> None:
         if self.feed is not None:

@@ -329,3 +329,8 @@ class RunStore(Protocol):
         """Delete blobs nothing refers to, older than `min_age_s`; return (count, bytes).
         StoreError while a database moved aside as empty or damaged lies in the store."""
         ...
+
+    def change_signature(self) -> object:
+        """A cheap value that changes whenever anything is committed; equal values mean
+        nothing changed (the server's change feed polls it while a client waits)."""
+        ...

@@ -1164,6 +1164,18 @@ class Store(RegistryTables):
                     keep |= hashes_in(value)
         return self.blobs.remove_except(keep, min_age_s=min_age_s)
 
+    def change_signature(self) -> object:
+        """(mtime, size) of the database and its WAL: every commit appends to the WAL, so
+        this moves with each one, for the cost of two stats (the server's change feed)."""
+        out: list[tuple[int, int] | None] = []
+        for path in (self.db_path, self.db_path.with_name(self.db_path.name + "-wal")):
+            try:
+                st = path.stat()
+                out.append((st.st_mtime_ns, st.st_size))
+            except OSError:
+                out.append(None)
+        return tuple(out)
+
 
 def _filter_value(value: Any) -> Any:
     """The form of a param value that filters compare: numbers (bools as 1/0), text, or

@@ -8,7 +8,7 @@ import random
 import shutil
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -246,6 +246,18 @@ class SqliteBackend:
         if not self.db_path.exists():
             return self.gone()
         return store_error(exc, self.root)
+
+    def change_signature(self, conn: Callable[[], Conn]) -> object:
+        """(mtime, size) of the database and its WAL: every commit appends to the WAL, so
+        this moves with each one, for the cost of two stats and no connection."""
+        out: list[tuple[int, int] | None] = []
+        for path in (self.db_path, self.db_path.with_name(self.db_path.name + "-wal")):
+            try:
+                st = path.stat()
+                out.append((st.st_mtime_ns, st.st_size))
+            except OSError:
+                out.append(None)
+        return tuple(out)
 
     def gone(self) -> StoreError:
         return StoreError(

@@ -11,6 +11,7 @@ by `postgres.PgConnection`.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, Protocol
 
@@ -200,3 +201,5 @@ class Backend(Protocol):
     def params_row(self, number: int, key: str, value: Any, json: bytes) -> tuple[Any, ...]: ...
 
     def error(self, exc: Exception) -> StoreError: ...
+
+    def change_signature(self, conn: Callable[[], Conn]) -> object: ...

@@ -168,6 +168,14 @@ class PostgresBackend:
         "json = excluded.json"
     )
 
+    @staticmethod
+    def change_signature(conn: Callable[[], Conn]) -> object:
+        """The cluster's next transaction id: every write takes one and reads take none,
+        so it moves with each commit (of any database of the cluster: at worst a needless
+        look), for one round trip."""
+        row = conn().execute("SELECT pg_snapshot_xmax(pg_current_snapshot())::text").fetchone()
+        return row[0]
+
     # -- errors --------------------------------------------------------------------------
     def error(self, exc: Exception) -> StoreError:
         """A `StoreError` for psycopg error `exc` that names the store (password masked)

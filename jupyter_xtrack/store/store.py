@@ -1165,16 +1165,12 @@ class Store(RegistryTables):
         return self.blobs.remove_except(keep, min_age_s=min_age_s)
 
     def change_signature(self) -> object:
-        """(mtime, size) of the database and its WAL: every commit appends to the WAL, so
-        this moves with each one, for the cost of two stats (the server's change feed)."""
-        out: list[tuple[int, int] | None] = []
-        for path in (self.db_path, self.db_path.with_name(self.db_path.name + "-wal")):
-            try:
-                st = path.stat()
-                out.append((st.st_mtime_ns, st.st_size))
-            except OSError:
-                out.append(None)
-        return tuple(out)
+        """A cheap value that moves with every commit (the server's change feed): see each
+        backend's `change_signature`."""
+        try:
+            return self._backend.change_signature(self._conn)
+        except self._errors as exc:
+            raise self._backend.error(exc) from exc
 
 
 def _filter_value(value: Any) -> Any:

@@ -28,7 +28,7 @@ from .test_events import events_until
 LOCAL = this_host()
 
 
-@pytest.fixture(params=["sqlite"])
+@pytest.fixture(params=["sqlite", "pg_url"])
 def store_location(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """The team store's location as configured: a URL."""
     if request.param == "sqlite":

@@ -366,3 +366,16 @@ def test_every_run_records_who_ran_it_and_is_filterable_by_user(
     assert store.query_runs("user = 'alice'").ids == [alice]
     assert set(store.query_runs("user in ('alice', 'bob')").ids) == {alice, copied}
     assert store.query_runs(order_by="number").columns["user"] == [getpass.getuser(), "alice", "bob"]
+
+
+def test_change_signature_moves_with_every_commit_and_not_with_reads(store: Store) -> None:
+    before = store.change_signature()
+    store.query_runs()
+    assert store.change_signature() == before
+    run_id, _ = store.create_run()
+    after_create = store.change_signature()
+    assert after_create != before
+    store.get_run(run_id)
+    assert store.change_signature() == after_create
+    store.set_tags(run_id, {"k": "v"})
+    assert store.change_signature() != after_create

@@ -10,6 +10,7 @@ from typing import Any
 from jupyter_server.extension.application import ExtensionApp
 
 from ..notebook.widget_views import pre_save_hook
+from ..store.location import local_folder
 from .config import XTrack
 from .feed import ChangeFeed
 from .heavy import DiffWorkers
@@ -39,13 +40,12 @@ class XTrackServerExtension(ExtensionApp):
         self.diffs = DiffWorkers(config.diff_workers, config.diff_queue, config.diff_timeout_s)
         serverapp.web_app.add_handlers(".*$", route_specs(base_url, reader, self.feed,
                                                           self.diffs))
-        if reader.folder is not None:
-            # MLflow's REST API under {base_url}xtrack/mlflow/, writing into the same store.
-            self.mlflow = MlflowService(reader.folder)
-            serverapp.web_app.add_handlers(".*$", mlflow_route_specs(base_url, self.mlflow))
-        else:
-            serverapp.log.info("jupyter_xtrack: MLflow's REST API is served for folder stores "
-                               "only, not for %s", reader.shown)
+        # MLflow's REST API under {base_url}xtrack/mlflow/, writing into the same store. Its
+        # experiment book (MLflow's ids and experiment tags) is a file of the store's folder,
+        # or of a database store's local folder: one per server.
+        folder = reader.folder or local_folder(reader.location)
+        self.mlflow = MlflowService(reader.location, folder)
+        serverapp.web_app.add_handlers(".*$", mlflow_route_specs(base_url, self.mlflow))
         serverapp.contents_manager.register_pre_save_hook(pre_save_hook)
         serverapp.log.info("jupyter_xtrack: sidebar API at %sxtrack/api/ over store %s",
                            base_url, reader.shown)

@@ -241,6 +241,7 @@ class RunRecord(TypedDict, total=False):
     duration_s: float | None
     pid: int | None
     host: str | None
+    user: str | None
     heartbeat_at: float | None
     notebook_path: str | None
     cell_id: str | None

@@ -24,8 +24,8 @@ def register(sub: Any) -> None:
     )
     common.add_argument(
         "--store",
-        help="this store (default: $XTRACK_STORE, else .xtrack/ at "
-        "the root of the current git repository)",
+        help="this store (default: $XTRACK_STORE unless it names a database, else .xtrack/ "
+        "at the root of the current git repository)",
     )
     common.add_argument(
         "--artifacts",
@@ -37,13 +37,19 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "push", parents=[common], help="copy runs (and their blobs) to the team store; idempotent"
     )
-    p.add_argument("--to", help=f"the team store (default: ${TEAM_STORE_ENV})")
+    p.add_argument(
+        "--to", help=f"the team store (default: ${TEAM_STORE_ENV}, else a database $XTRACK_STORE)"
+    )
     p.set_defaults(func=cmd_push)
 
     p = sub.add_parser(
         "pull", parents=[common], help="copy runs (and their blobs) from the team store; idempotent"
     )
-    p.add_argument("--from", dest="from_", help=f"the team store (default: ${TEAM_STORE_ENV})")
+    p.add_argument(
+        "--from",
+        dest="from_",
+        help=f"the team store (default: ${TEAM_STORE_ENV}, else a database $XTRACK_STORE)",
+    )
     p.set_defaults(func=cmd_pull)
 
 
@@ -58,16 +64,22 @@ def cmd_pull(args: argparse.Namespace) -> int:
 def _sync(args: argparse.Namespace, team_url: str | None, *, push: bool) -> int:
     # lazy: sqlite3 and the blob backends load only for commands that use a store
     from ..store import StoreError, open_store
-    from ..store.location import redact
+    from ..store.location import ENV_VAR, default_store_path, is_postgres_url, redact
     from ..store.sync import sync_runs
 
     team_url = team_url or os.environ.get(TEAM_STORE_ENV)
+    local_path = args.store
+    if local_path is None and is_postgres_url(os.environ.get(ENV_VAR, "")):
+        # XTRACK_STORE names the team store: this store is the local one that kernels keep
+        # runs in while the team store is unreachable (tracking/team.py).
+        team_url = team_url or os.environ[ENV_VAR]
+        local_path = default_store_path(os.getcwd())
     if not team_url:
         flag = "--to" if push else "--from"
         return _fail(f"no team store: give {flag} URL or set {TEAM_STORE_ENV}=URL")
     artifacts = args.artifacts or os.environ.get(TEAM_ARTIFACTS_ENV) or ""
     try:
-        local = open_store(args.store)
+        local = open_store(local_path)
         team = open_store(team_url, artifacts=artifacts)
     except (StoreError, ValueError) as exc:
         return _fail(str(exc))
@@ -82,7 +94,7 @@ def _sync(args: argparse.Namespace, team_url: str | None, *, push: bool) -> int:
         local.close()
         team.close()
     bar.end()
-    where = redact(str(target.root))
+    where = redact(target.name)
     print(f"{'pushed to' if push else 'pulled into'} {where}: {summary}")
     return 0
 

@@ -16,6 +16,8 @@ MlflowPoint = tuple[float, int, int]
 
 PARENT_TAG: Final = "mlflow.parentRunId"
 RUN_NAME_TAG: Final = "mlflow.runName"
+# Who ran it: MLflow's client sets this tag (and RunInfo.user_id) from the login name.
+USER_TAG: Final = "mlflow.user"
 # What the importer writes on each run it creates, to find it again: the source run's id and
 # the source's URI. A run imported from a source that reported a live status (RUNNING) keeps
 # that status here, since xtrack's "running" means a process it can watch.

@@ -18,6 +18,7 @@ from ..facts import Fact
 from ..store.blobs import hashes_in
 from ..store.contract import MetricPoint, RunStore
 from ..store.errors import StoreError
+from ..store.location import redact
 from .model import (
     ALIAS_HISTORY_TAG,
     BLOB_DIR,
@@ -32,6 +33,7 @@ from .model import (
     SOURCE_STATUS_TAG,
     SOURCE_URI_TAG,
     TO_MLFLOW,
+    USER_TAG,
     VERSION_BLOB_TAG,
     XTRACK_RUN_TAG,
     InteropError,
@@ -87,7 +89,7 @@ class XtrackSource:
     def __init__(self, store: RunStore, filter: str | None = None) -> None:
         self.store = store
         self.filter = filter
-        self.uri = f"xtrack:{store.root}"
+        self.uri = f"xtrack:{redact(store.location)}"
         self._payloads: dict[str, dict[str, str | bytes]] = {}
 
     def runs(self, experiments: list[str] | None = None) -> Iterator[MlflowRun]:
@@ -111,6 +113,7 @@ class XtrackSource:
 
         git = rec.get(Fact.GIT) or {}
         derive(RUN_NAME_TAG, rec.get("name"))
+        derive(USER_TAG, rec.get("user"))
         derive(XTRACK_RUN_TAG, rec["id"])
         derive("xtrack.kind", rec.get("kind"))
         derive("xtrack.status", rec.get("status"))
@@ -291,7 +294,7 @@ class StoreSink:
 
     def __init__(self, store: RunStore, source_uri: str) -> None:
         self.store = store
-        self.uri = f"xtrack:{store.root}"
+        self.uri = f"xtrack:{redact(store.location)}"
         self.source_uri = source_uri
         self._fingerprints: dict[str, str | None] = {}
         self._scratch: tempfile.TemporaryDirectory[str] | None = None
@@ -343,6 +346,7 @@ class StoreSink:
                 notebook_path=fields["notebook_path"],
                 cell_id=fields.get("cell_id"),
                 started_at=fields["started_at"],
+                user=fields.get("user"),
             )
         else:
             self.store.set_name(target, fields["name"])
@@ -382,6 +386,7 @@ class StoreSink:
             "notebook_path": notebook,
             "started_at": start,
             "ended_at": None if run.end_ms is None else run.end_ms / 1000,
+            "user": run.tags.get(USER_TAG) or None,
             "params": {k: param_value(v) for k, v in run.params.items()},
             "tags": run.tags,
         }

@@ -93,10 +93,8 @@ class XTrackMagics(Magics):
             return api.compare(*refs)
         if cmd == "store":
             if rest:
-                store = api.open_store(rest)
-            else:
-                store = CONTEXT.store()
-            print(f"xtrack store: {store.root}")
+                api.open_store(rest)
+            print(f"xtrack store: {CONTEXT.store_status()}")
             return None
         raise UsageError(
             "usage: %xtrack runs [FILTER] | show REF | compare REF REF... | store [PATH]"

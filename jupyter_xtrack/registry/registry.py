@@ -5,26 +5,17 @@ It reads runs through the store and `records.Run`; all SQL is in store/registry.
 
 from __future__ import annotations
 
-import getpass
-import os
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..records.run import Run
 from ..store.contract import RunStore
+from ..store.liveness import current_user
 from ..store.registry import VersionSource
 from .artifacts import artifact_format, find_artifact, pick_model_artifact
 from .loading import load_version
 from .uri import parse_model_uri
 from .versions import AliasChange, ModelVersion, RegisteredModel
-
-
-def current_user() -> str:
-    """Who makes a change, for the alias history: the login name, else the uid."""
-    try:
-        return getpass.getuser()
-    except (OSError, KeyError):  # no login name (a container without /etc/passwd entry)
-        return str(os.getuid()) if hasattr(os, "getuid") else "unknown"
 
 
 def parse_tag_filter(tag: str | Mapping[str, str | None] | None) -> dict[str, str | None] | None:

@@ -10,6 +10,7 @@ from typing import Any
 from jupyter_server.extension.application import ExtensionApp
 
 from ..notebook.widget_views import pre_save_hook
+from ..store.location import local_folder
 from .config import XTrack
 from .feed import ChangeFeed
 from .heavy import DiffWorkers
@@ -32,19 +33,22 @@ class XTrackServerExtension(ExtensionApp):
         """Register the API routes and open the store lazily (first request)."""
         serverapp: Any = self.serverapp
         config = XTrack(parent=serverapp)
-        reader = StoreReader(config.store_path(serverapp.root_dir), config,
+        reader = StoreReader(config.store_location(serverapp.root_dir), config,
                              root_dir=serverapp.root_dir)
         base_url = serverapp.web_app.settings["base_url"]
         self.feed = ChangeFeed(reader, poll_s=config.events_poll_s)
         self.diffs = DiffWorkers(config.diff_workers, config.diff_queue, config.diff_timeout_s)
         serverapp.web_app.add_handlers(".*$", route_specs(base_url, reader, self.feed,
                                                           self.diffs))
-        # MLflow's REST API under {base_url}xtrack/mlflow/, writing into the same store.
-        self.mlflow = MlflowService(reader.root)
+        # MLflow's REST API under {base_url}xtrack/mlflow/, writing into the same store. Its
+        # experiment book (MLflow's ids and experiment tags) is a file of the store's folder,
+        # or of a database store's local folder: one per server.
+        folder = reader.folder or local_folder(reader.location)
+        self.mlflow = MlflowService(reader.location, folder)
         serverapp.web_app.add_handlers(".*$", mlflow_route_specs(base_url, self.mlflow))
         serverapp.contents_manager.register_pre_save_hook(pre_save_hook)
         serverapp.log.info("jupyter_xtrack: sidebar API at %sxtrack/api/ over store %s",
-                           base_url, reader.root)
+                           base_url, reader.shown)
 
     async def stop_extension(self) -> None:
         if self.feed is not None:

@@ -4,12 +4,16 @@ in `jupyter_server_config.py`, or `--XTrack.store=...` on the command line."""
 from __future__ import annotations
 
 import os
-from pathlib import Path
+import re
 
 from traitlets import Float, Int, Unicode
 from traitlets.config import Configurable
 
-from ..store.location import store_root
+from ..store.location import ENV_VAR, store_root
+
+# Store URLs that name a local folder; any other scheme (postgresql://) is a database server.
+_FOLDER_SCHEMES = ("sqlite", "file")
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
 
 
 class XTrack(Configurable):
@@ -18,9 +22,10 @@ class XTrack(Configurable):
     store = Unicode(
         "",
         help=(
-            "The run store the sidebar shows: a folder or sqlite:///abs/path. Empty means "
-            "$XTRACK_STORE, else the .xtrack/ of the git repository holding the server's "
-            "root directory (the store the kernels there write)."
+            "The run store the sidebar shows: a folder, sqlite:///abs/path, or a team "
+            "store's URL (postgresql://user@host/db). Empty means $XTRACK_STORE, else the "
+            ".xtrack/ of the git repository holding the server's root directory (the store "
+            "the kernels there write)."
         ),
     ).tag(config=True)
 
@@ -64,7 +69,18 @@ class XTrack(Configurable):
         2_000_000, help="Code, git diffs and captured output longer than this are truncated."
     ).tag(config=True)
 
-    def store_path(self, root_dir: str | os.PathLike[str]) -> Path:
-        """The store folder to read: `store` if set, else $XTRACK_STORE, else the default
-        store of `root_dir`'s repository. Nothing is created here."""
-        return store_root(self.store or None, start_dir=root_dir)
+    def store_location(self, root_dir: str | os.PathLike[str]) -> str:
+        """The store to read: `store` if set, else $XTRACK_STORE, else the default store
+        of `root_dir`'s repository; a folder (absolute) or a database URL, as given.
+        Nothing is created or opened here."""
+        given = self.store or os.environ.get(ENV_VAR) or None
+        if given is not None and is_database_url(given):
+            return given
+        return str(store_root(given, start_dir=root_dir))
+
+
+def is_database_url(location: str) -> bool:
+    """Whether `location` names a store on a database server (postgresql://...) rather
+    than a local folder (a path, sqlite:/// or file:/// URL)."""
+    match = _SCHEME.match(location)
+    return match is not None and match.group(1).lower() not in _FOLDER_SCHEMES

@@ -1,8 +1,8 @@
 """The change feed behind `GET events`: a long poll that answers when runs appear or change.
 
-Looking for changes costs one `stat` of the database and its WAL file while nothing
-happens (every commit appends to the WAL, so its size or mtime moves). Only when they
-move does a worker thread ask the store which runs are new (number above the last seen)
+Looking for changes costs one `RunStore.change_signature()` while nothing happens (for a
+folder store, a `stat` of the database and its WAL, which every commit moves). Only when it
+moves does a worker thread ask the store which runs are new (number above the last seen)
 or running or just stopped running. Changes are numbered by a cursor; a client passes
 the cursor of its last answer and hears about everything after it. Polling runs only
 while some client is waiting.
@@ -19,6 +19,7 @@ from typing import Any
 from .reader import StoreReader
 
 HISTORY = 256
+_NEVER = object()  # the signature before the first look (None means "no store yet")
 
 
 @dataclass
@@ -36,29 +37,23 @@ class ChangeFeed:
         self.poll_s = poll_s
         self.cursor = 0
         self._history: deque[tuple[int, frozenset[str], bool]] = deque(maxlen=HISTORY)
-        self._signature: tuple[Any, ...] | None = None
+        self._signature: object = _NEVER
         self._state: _State | None = None
         self._waiters: set[asyncio.Future[None]] = set()
         self._task: asyncio.Task[None] | None = None
         self._check_lock: asyncio.Lock | None = None
 
-    def signature(self) -> tuple[Any, ...]:
-        """(mtime, size) of the database and its WAL: changes with every commit."""
-        out: list[Any] = []
-        for name in ("xtrack.db", "xtrack.db-wal"):
-            try:
-                st = (self.reader.root / name).stat()
-                out.append((st.st_mtime_ns, st.st_size))
-            except OSError:
-                out.append(None)
-        return tuple(out)
+    async def signature(self) -> object:
+        """The store's change signature (`RunStore.change_signature`), read on a worker
+        thread: a stat for a folder store, a query for a database server."""
+        return await self.reader.call(self.reader.change_signature)
 
     async def check(self) -> None:
         """Look at the store once; record a new change set if runs changed."""
         if self._check_lock is None:
             self._check_lock = asyncio.Lock()
         async with self._check_lock:
-            sig = self.signature()
+            sig = await self.signature()
             if sig == self._signature:
                 return
             state = self._state
@@ -66,7 +61,7 @@ class ChangeFeed:
             # The first scan opens the store, which may itself touch the files; later
             # scans keep the signature from before they read, so a commit made while
             # they ran is seen next time.
-            self._signature = self.signature() if state is None else sig
+            self._signature = await self.signature() if state is None else sig
             self._state = new_state
             if state is None or not (changed or reset):
                 return

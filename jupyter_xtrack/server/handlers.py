@@ -198,6 +198,18 @@ class RunsHandler(XTrackHandler):
         self.reply(page)
 
 
+class UsersHandler(XTrackHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        """Who ran the runs a filter matches (filter repeatable, experiment), each with a
+        count, and who this server's user is (the sidebar's Mine / Everyone)."""
+        self.reply(await self.reader.call(
+            self.reader.users, combine_filters(self.get_arguments("filter")),
+            self.get_argument("experiment", None),
+        ))
+
+
 class RunHandler(XTrackHandler):
     @web.authenticated
     @authorized

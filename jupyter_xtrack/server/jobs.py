@@ -12,11 +12,13 @@ job can be listed and cancelled whichever kernel started it.
 from __future__ import annotations
 
 import math
+import threading
 from typing import Any
 
 from ..facts import CANCEL_TAG
 from ..store.contract import RunStore
 from .errors import RequestError
+from .facets import distinct_counts
 
 _ID, _KIND, _STATE = "tags.xtrack.job.id", "tags.xtrack.job.kind", "tags.xtrack.job.state"
 _COLUMNS = ["tags.xtrack.job.*", "metrics.job_progress", "tags.xtrack.sweep.*",
@@ -37,6 +39,7 @@ def list_jobs(store: RunStore, limit: int) -> list[dict[str, Any]]:
     trials = store.child_counts([r["id"] for r in rows])
     jobs = [_job(row, trials.get(row["id"], 0)) for row in rows]
     for job in jobs:
+        job["hosts"] = _HOSTS.of(store, job)
         if job["state"] == "running":
             run = store.get_run(job["run_id"])
             job["pid"], job["host"] = run.get("pid"), run.get("host")
@@ -58,7 +61,41 @@ def request_cancel(store: RunStore, ref: str) -> dict[str, Any]:
                            "there is nothing to cancel", reason="job_ended")
     store.set_tags(run_id, {CANCEL_TAG: "requested"})
     job["cancel_requested"] = True
+    job["hosts"] = _HOSTS.of(store, job)
     return job
+
+
+class _TrialHosts:
+    """The hosts a job's trials ran on, each with its count (server/facets.py): a sweep on
+    Dask workers shows the machines it reached. An ended job's answer is kept (its trials
+    no longer change), so polling the list reads only the running jobs' trials again."""
+
+    def __init__(self, size: int = 512) -> None:
+        self._ended: dict[tuple[str, int], list[dict[str, Any]]] = {}
+        self._size = size
+        self._lock = threading.Lock()
+
+    def of(self, store: RunStore, job: dict[str, Any]) -> list[dict[str, Any]]:
+        if not job["trials"]:
+            return []
+        key = (job["run_id"], job["trials"])
+        with self._lock:
+            if key in self._ended:
+                return self._ended[key]
+        counts, _ = distinct_counts(
+            store, None, "host", lambda row: store.get_run(row["id"]).get("host"),
+            parent_id=job["run_id"],
+        )
+        hosts = [{"host": host, "runs": n} for host, n in counts]
+        if job["state"] != "running":
+            with self._lock:
+                if len(self._ended) >= self._size:
+                    self._ended.clear()
+                self._ended[key] = hosts
+        return hosts
+
+
+_HOSTS = _TrialHosts()
 
 
 def _job(row: dict[str, Any], trials: int) -> dict[str, Any]:
@@ -99,6 +136,7 @@ def _job(row: dict[str, Any], trials: int) -> dict[str, Any]:
         "trials": trials,
         "started_at": row["started_at"],
         "ended_at": row["ended_at"],
+        "user": row.get("user"),
         "host": None,
         "pid": None,
         "cancel_requested": bool(row.get(f"tags.{CANCEL_TAG}")),

@@ -13,6 +13,7 @@ import mimetypes
 import os
 import re
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -38,13 +39,15 @@ from ..store import open_store_for_reading
 from ..store.blobs import hashes_in
 from ..store.codec import dumps
 from ..store.errors import BlobUnavailableError, StoreError
-from ..store.location import check_store_folder
+from ..store.liveness import current_user
+from ..store.location import check_store_folder, redact
 from ..store.query import MAX_FILTER_CHARS, as_filter, compile_filter, compile_order, resolve_field
 from ..store.table import BASE_COLUMNS, is_system_column
-from .config import XTrack
+from .config import XTrack, is_database_url
 from .downsample import downsample_history
 from .encoding import jsonable
 from .errors import RequestError
+from .facets import user_counts
 from .groups import group_runs
 from .heavy import DiffJob
 from .jobs import list_jobs, request_cancel
@@ -62,6 +65,9 @@ T = TypeVar("T")
 
 DIFF_KINDS = (Fact.NOTEBOOK, Fact.LINEAGE)
 MAX_COMPARE = 500
+# How long a store that could not be opened answers its error again before a new try.
+RETRY_OPEN_S = 2.0
+MAX_KEPT_FACETS = 64
 # Media types a browser may show in place; everything else is sent as a download.
 INLINE_TYPES = frozenset(
     {"image/png", "image/jpeg", "image/gif", "image/webp", "text/plain", "text/csv",
@@ -87,10 +93,17 @@ class StoreReader:
     """Read access to one store for the API (see the module docstring)."""
 
     def __init__(
-        self, root: Path, config: XTrack | None = None, *, root_dir: str | None = None
+        self, location: str | Path, config: XTrack | None = None, *, root_dir: str | None = None
     ) -> None:
-        self.root = root
+        self.location = str(location)
+        # The local folder of a folder store; None for a store on a database server.
+        self.folder = None if is_database_url(self.location) else Path(self.location)
+        # What users see: the location with a URL's credentials masked.
+        self.shown = redact(self.location)
         self.root_dir = root_dir
+        self._failed_at: tuple[float, StoreError] | None = None
+        # GET users' answers by (filter, experiment), with the change signature they hold for.
+        self._users: dict[tuple[str | None, str | None], tuple[object, list[Any], bool]] = {}
         self.config = config or XTrack()
         self._store: RunStore | None = None
         self._lock = threading.Lock()
@@ -117,29 +130,58 @@ class StoreReader:
 
     # -- the store -----------------------------------------------------------------
     def exists(self) -> bool:
-        """Whether the store's database exists yet."""
-        return (self.root / "xtrack.db").is_file()
+        """Whether there is a store to read yet: a folder store's database file exists, a
+        database server's store can be opened."""
+        if self.folder is not None:
+            return (self.folder / "xtrack.db").is_file()
+        try:
+            return self.store() is not None
+        except StoreError:
+            return False
 
     def store(self) -> RunStore | None:
-        """The open store, or None while it does not exist. StoreError when it exists but
-        cannot be opened (unreadable, damaged) or its path is a file. A store that cannot
-        be written is opened read-only: it is served, and changes to it answer 503."""
+        """The open store, or None while a folder store does not exist. StoreError when it
+        exists but cannot be opened (unreadable, damaged, a database server that does not
+        answer) or its path is a file. A store that cannot be written is opened read-only:
+        it is served, and changes to it answer 503."""
         if self._store is not None:
             return self._store
-        check_store_folder(self.root)
-        if not self.exists():
-            return None
+        if self.folder is not None:
+            check_store_folder(self.folder)
+            if not self.exists():
+                return None
         with self._lock:
             if self._store is None:
-                self._store = open_store_for_reading(self.root)
+                self._store = self._open()
         return self._store
+
+    def _open(self) -> RunStore:
+        """Open the store; a failure is answered again for RETRY_OPEN_S without trying, so
+        a database server that is down is not asked on every poll of every client."""
+        failed = self._failed_at
+        if failed is not None and time.monotonic() - failed[0] < RETRY_OPEN_S:
+            raise failed[1]
+        try:
+            store = open_store_for_reading(self.location)
+        except StoreError as exc:
+            error = StoreError(redact(str(exc)), retryable=exc.retryable)
+            self._failed_at = (time.monotonic(), error)
+            raise error from None
+        self._failed_at = None
+        return store
+
+    def change_signature(self) -> object:
+        """The store's `change_signature()`, or None while there is no store: the change
+        feed compares it between polls (blocking: call it through `call`)."""
+        store = self.store()
+        return None if store is None else store.change_signature()
 
     def need_store(self) -> RunStore:
         """The open store; RequestError 404 (reason no_store) while there is none."""
         store = self.store()
         if store is None:
             raise RequestError(
-                404, f"there is no run store at {self.root} yet: track a cell with %%track "
+                404, f"there is no run store at {self.shown} yet: track a cell with %%track "
                 "(after %load_ext jupyter_xtrack) and its run appears here", reason="no_store",
             )
         return store
@@ -154,14 +196,14 @@ class StoreReader:
     # -- endpoints -----------------------------------------------------------------
     def status(self) -> dict[str, Any]:
         """Where the store is and whether it can be read: state ok, missing or error."""
-        out: dict[str, Any] = {"store": str(self.root), "state": "missing", "runs": 0}
+        out: dict[str, Any] = {"store": self.shown, "state": "missing", "runs": 0}
         try:
             store = self.store()
             if store is not None:
                 out["runs"] = store.query_runs(limit=0, columns=[]).total
                 out["state"] = "ok"
         except StoreError as exc:
-            out.update(state="error", message=str(exc))
+            out.update(state="error", message=redact(str(exc)))
         return out
 
     def page(
@@ -498,6 +540,28 @@ class StoreReader:
         if tags:
             store.set_tags(run_id, tags)
         return _brief(store.get_run(run_id))
+
+    def users(self, filter: str | None, experiment: str | None) -> dict[str, Any]:
+        """Who ran the runs `filter` matches, most runs first (`users`: user and runs;
+        `truncated` past facets.MAX_VALUES people), and `me`: the user this server runs as
+        ($XTRACK_USER, else the login name), whose runs are "Mine". An answer is kept until
+        the store's change signature moves: counting reads the whole table."""
+        out: dict[str, Any] = {"users": [], "me": current_user(), "truncated": False}
+        store = self.store()
+        if store is None:
+            compile_filter(filter)  # a typo shows before the first run exists
+            return out
+        key, signature = (filter, experiment), store.change_signature()
+        kept = self._users.get(key)
+        if kept is None or kept[0] != signature:
+            counts, truncated = user_counts(store, filter, experiment)
+            kept = (signature, [{"user": u, "runs": n} for u, n in counts], truncated)
+            with self._lock:
+                if len(self._users) >= MAX_KEPT_FACETS:
+                    self._users.clear()
+                self._users[key] = kept
+        out.update(users=kept[1], truncated=kept[2])
+        return out
 
     def jobs(self, limit: int) -> list[dict[str, Any]]:
         """The newest `limit` background jobs (none while there is no store)."""

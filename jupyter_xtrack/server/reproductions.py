@@ -6,6 +6,7 @@ for every job (server/jobs.py)."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import tempfile
@@ -15,6 +16,7 @@ from typing import Any
 
 from ..facts import REPRODUCE_OF_TAG, REPRODUCE_REASON_TAG, REPRODUCES_TAG, VERDICT_TAG
 from ..store.contract import RunStore
+from ..store.location import ENV_VAR
 from .errors import RequestError
 
 _COLUMNS = [
@@ -68,9 +70,11 @@ def _item(row: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def start_reproduction(store: RunStore, ref: str, env: str) -> dict[str, Any]:
-    """Start `xtrack reproduce REF --as-job` in its own process and session (it outlives the
-    request; the Jobs tab follows it through its job run). One at a time per server: a
-    reproduction starts a kernel, and a second request while one runs is a 409."""
+    """Start `xtrack reproduce REF --as-job` on `store` in its own process and session (it
+    outlives the request; the Jobs tab follows it through its job run). One at a time per
+    server: a reproduction starts a kernel, and a second request while one runs is a 409.
+    The store's location goes in $XTRACK_STORE, not the command line, where a database
+    URL's password would show in every process list."""
     run_id = store.resolve_ref(ref)
     with _LOCK:
         running = [p for p in _STARTED if p.poll() is None]
@@ -88,8 +92,6 @@ def start_reproduction(store: RunStore, ref: str, env: str) -> dict[str, Any]:
             "jupyter_xtrack.cli",
             "reproduce",
             run_id,
-            "--store",
-            str(store.root),
             "--env",
             env,
             "--as-job",
@@ -100,6 +102,7 @@ def start_reproduction(store: RunStore, ref: str, env: str) -> dict[str, Any]:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             cwd=tempfile.gettempdir(),
+            env={**os.environ, ENV_VAR: store.location},
             start_new_session=True,
         )
         _STARTED.append(proc)

@@ -24,6 +24,7 @@ from .handlers import (
     RunHandler,
     RunsHandler,
     StatusHandler,
+    UsersHandler,
     XTrackHandler,
 )
 from .heavy import DiffWorkers
@@ -60,6 +61,7 @@ ROUTES: tuple[Route, ...] = (
     Route("/status", StatusHandler),
     Route("/runs", RunsHandler),
     Route("/runs/{id}", RunHandler),
+    Route("/users", UsersHandler),
     Route("/runs/{id}/metrics/{name}", MetricHandler, {"name": ".+"}),
     Route("/runs/{id}/artifacts/{path}", ArtifactHandler, {"path": ".*"}),
     Route("/runs/{id}/previews/{path}", ArtifactPreviewHandler, {"path": ".+"}),

@@ -31,7 +31,20 @@ class RunStore(Protocol):
 
     @property
     def root(self) -> Path:
-        """The store's folder (shown to users; blobs and archives live under it)."""
+        """The store's local folder (blobs and archives live under it, unless XTRACK_ARTIFACTS
+        puts blobs elsewhere); for a database server, a local folder of this machine."""
+        ...
+
+    @property
+    def location(self) -> str:
+        """What `open_store` takes to open this store again, in another process too: its
+        folder, or its URL as given (a URL may hold a password: show `redact(location)`)."""
+        ...
+
+    @property
+    def is_local(self) -> bool:
+        """True for a store in a folder of this machine (SQLite), False for a shared server:
+        who owns the folder then says who wrote it (the registry's trust check)."""
         ...
 
     def close(self) -> None:
@@ -55,10 +68,12 @@ class RunStore(Protocol):
         cell_id: str | None = None,
         started_at: float | None = None,
         run_id: str | None = None,
+        user: str | None = None,
     ) -> tuple[str, int]:
         """Record a new run, status "running", owned by this process. Returns (id, number);
         numbers count up per store and are never reused. `run_id` (from
-        `store.ids.new_run_id`) is the id to give it, chosen before the store is written."""
+        `store.ids.new_run_id`) is the id to give it, chosen before the store is written;
+        `user` who ran it (default: `liveness.current_user()`)."""
         ...
 
     def heartbeat(self, run_id: str, at: float | None = None) -> None:
@@ -313,4 +328,9 @@ class RunStore(Protocol):
     def gc(self, *, min_age_s: float = ...) -> tuple[int, int]:
         """Delete blobs nothing refers to, older than `min_age_s`; return (count, bytes).
         StoreError while a database moved aside as empty or damaged lies in the store."""
+        ...
+
+    def change_signature(self) -> object:
+        """A cheap value that changes whenever anything is committed; equal values mean
+        nothing changed (the server's change feed polls it while a client waits)."""
         ...

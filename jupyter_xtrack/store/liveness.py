@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import os
 import socket
 from functools import lru_cache
@@ -18,6 +19,22 @@ _CREATE_TIME_SLACK_S = 1.0
 def this_host() -> str:
     """This machine's host name, as recorded on runs."""
     return socket.gethostname()
+
+
+USER_ENV_VAR = "XTRACK_USER"
+
+
+def current_user() -> str:
+    """Who runs this process, as recorded on runs and alias changes: `$XTRACK_USER` (a team
+    member's name where login names are all `root` or `jovyan`), else the login name, else
+    the uid."""
+    named = os.environ.get(USER_ENV_VAR, "").strip()
+    if named:
+        return named
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):  # no login name (a container without /etc/passwd entry)
+        return str(os.getuid()) if hasattr(os, "getuid") else "unknown"
 
 
 _own: tuple[int, float | None] | None = None

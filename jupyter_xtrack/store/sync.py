@@ -225,6 +225,7 @@ def _create(target: RunStore, record: Mapping[str, Any]) -> None:
         notebook_path=record["notebook_path"],
         cell_id=record["cell_id"],
         started_at=record["started_at"],
+        user=record.get("user"),
     )
 
 

@@ -7,12 +7,11 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from ..facts import SYSTEM_METRIC_PREFIX
+from .dialect import Conn
 from .gcpause import gc_paused
 from .summary import NAMESPACES, FloatColumn, Summaries
 
 if TYPE_CHECKING:
-    import sqlite3
-
     import pandas as pd
 
 BASE_COLUMNS = (
@@ -27,6 +26,7 @@ BASE_COLUMNS = (
     "parent_id",
     "kind",
     "notebook_path",
+    "user",
     "git.commit",
     "git.branch",
     "git.dirty",
@@ -34,7 +34,7 @@ BASE_COLUMNS = (
 # The runs columns selected for BASE_COLUMNS, in the same order.
 BASE_SQL = (
     "r.id, r.number, r.name, r.experiment, r.status, r.started_at, r.ended_at, r.duration_s, "
-    "r.parent_id, r.kind, r.notebook_path, r.git_commit, r.git_branch, r.git_dirty"
+    "r.parent_id, r.kind, r.notebook_path, r.user_name, r.git_commit, r.git_branch, r.git_dirty"
 )
 # Metrics the tracker logs for its own bookkeeping, not the user's results: a job's
 # progress (optimize/jobs.py), a sweep's best so far (optimize/sweep/loop.py), an AutoML
@@ -62,7 +62,7 @@ class RunTable:
     limit and offset.
 
     Columns come in this order: id, number, name, experiment, status, started_at,
-    ended_at, duration_s, parent_id, kind, notebook_path, git.commit, git.branch,
+    ended_at, duration_s, parent_id, kind, notebook_path, user, git.commit, git.branch,
     git.dirty, then params.<k>, metrics.<k> (last value), tags.<k>, each sorted by key.
     A run without a key has None there. Times are Unix seconds (floats).
     """
@@ -181,7 +181,7 @@ def namespaces_needed(patterns: Sequence[str] | None) -> tuple[str, ...]:
     )
 
 
-def fetch_columns(cursor: sqlite3.Cursor, width: int) -> list[list[Any]]:
+def fetch_columns(cursor: Any, width: int) -> list[list[Any]]:
     """The cursor's remaining rows as `width` column lists.
 
     Fetched a chunk at a time: each chunk's row tuples are freed before the next is
@@ -194,7 +194,7 @@ def fetch_columns(cursor: sqlite3.Cursor, width: int) -> list[list[Any]]:
 
 
 def build_table(
-    conn: sqlite3.Connection,
+    conn: Conn,
     summaries: Summaries,
     cols: list[list[Any]],
     total: int,

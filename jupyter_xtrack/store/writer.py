@@ -198,6 +198,11 @@ class BackgroundWriter:
         """Stop heartbeating `run_id`."""
         self._watched.pop(run_id, None)
 
+    def watching(self) -> bool:
+        """Whether some run is still open or being finished (watched, not yet unwatched):
+        the tracker switches stores only when none is, so a run never spans two stores."""
+        return bool(self._watched)
+
     def flush(self, timeout: float | None = None) -> bool:
         """Block until every point appended and every operation submitted before this call
         has been written. False if `timeout` passed first or some of it was dropped."""

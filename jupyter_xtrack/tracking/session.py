@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from ..store import BackgroundWriter, PointBuffer
     from ..store.contract import RunStore
     from .active_run import ActiveRun
+    from .team import TeamLink
 
 
 class TrackerContext:
@@ -29,6 +30,10 @@ class TrackerContext:
         self._writer: BackgroundWriter | None = None
         self._points: PointBuffer | None = None
         self._explicit_path: str | None = None
+        # Set when the store is a team store (a database URL): which store new runs go to.
+        self._team: TeamLink | None = None
+        # Writers of a team store that stopped answering, finishing in the background.
+        self._parked: list[BackgroundWriter] = []
         self.start_dir: str | None = None  # the notebook's folder, once known
         self.main_stack: list[ActiveRun] = []
         # A background job (a sweep in a thread) runs its trials on a stack of its own, so
@@ -39,27 +44,69 @@ class TrackerContext:
 
     # -- the store ---------------------------------------------------------------
     def use_store(self, path_or_url: str | os.PathLike[str] | None) -> RunStore:
-        """Make `path_or_url` the store for this process from now on and return it."""
-        from ..store import open_store  # lazy: sqlite3 and psutil load with the first store
-
-        store = open_store(path_or_url, start_dir=self.start_dir)
+        """Make `path_or_url` the store for this process from now on and return it (for a
+        team store that does not answer: the local store its runs are kept in meanwhile)."""
         with self._lock:
+            store, team = self._open(path_or_url)  # first: on error the old store stays
             self._close_writer()
-            self._store = store
+            self._forget_team()
+            self._store, self._team = store, team
             self._explicit_path = None if path_or_url is None else os.fspath(path_or_url)
-        return store
+            return store
 
     def store(self) -> RunStore:
-        """The store in use, opened on first use (`XTRACK_STORE`, else the repository's `.xtrack/`)."""
-        store = self._store
-        if store is not None:
+        """The store new runs go to, opened on first use (`XTRACK_STORE`, else the
+        repository's `.xtrack/`). With a team store, between runs: the local store while
+        the team store does not answer, the team store again once it does (tracking/team.py)."""
+        store, team = self._store, self._team
+        if store is not None and (team is None or not team.due()):
             return store
         with self._lock:
             if self._store is None:
-                from ..store import open_store  # lazy: see use_store
-
-                self._store = open_store(None, start_dir=self.start_dir)
+                self._store, self._team = self._open(None)
+            elif self._team is not None and self._quiet():
+                self._switch_to(self._team.follow())
             return self._store
+
+    def _open(self, path_or_url: str | os.PathLike[str] | None) -> tuple[RunStore, TeamLink | None]:
+        """The store at `path_or_url` (None: `XTRACK_STORE`, else the default); for a team
+        store, also the link that decides where new runs go."""
+        from ..store import open_store  # lazy: sqlite3 and psutil load with the first store
+        from ..store.location import ENV_VAR, default_store_path
+        from .team import TeamLink, is_team_url
+
+        url = path_or_url if path_or_url is not None else os.environ.get(ENV_VAR)
+        if url is None or not is_team_url(url):
+            return open_store(path_or_url, start_dir=self.start_dir), None
+        local = default_store_path(self.start_dir or os.getcwd())
+        team = TeamLink(os.fspath(url), local, tell=self.tell)
+        return team.first_store(), team
+
+    def _quiet(self) -> bool:
+        """No run is open or being finished: new runs may go to another store."""
+        writer = self._writer
+        return not self.main_stack and (writer is None or not writer.watching())
+
+    def _switch_to(self, store: RunStore) -> None:
+        """New runs go to `store` from now on. Leaving a team store that stopped answering,
+        its writer is left to finish in the background (what it holds is written if the
+        store comes back before the kernel exits), never waited for on the cell's path."""
+        if store is self._store:
+            return
+        if self._team is not None and store is self._team.local() and self._writer is not None:
+            self._parked.append(self._writer)
+            self._writer = self._points = None
+        else:
+            self._close_writer()
+        self._store = store
+
+    def _forget_team(self) -> None:
+        if self._team is not None:
+            self._team.close()
+        self._team = None
+        for writer in self._parked:  # stop waiting for an unreachable store: its thread
+            writer.close(timeout=0)  # retries for CLOSE_PATIENCE_S more, then counts the loss
+        self._parked.clear()
 
     def writer(self) -> BackgroundWriter:
         """The background writer for the store in use, started on first use."""
@@ -73,8 +120,10 @@ class TrackerContext:
                 self._points = PointBuffer()
                 from ..capture.redact import redact_text
 
+                # The store in use as it is: never a switch between a run's start and its writer.
+                store = self._store if self._store is not None else self.store()
                 self._writer = BackgroundWriter(
-                    self.store(), on_error=self._writer_error, metric_name=redact_text
+                    store, on_error=self._writer_error, metric_name=redact_text
                 )
                 self._writer.add_buffer(self._points)
             return self._writer
@@ -105,6 +154,12 @@ class TrackerContext:
         self._points = None
 
     def _writer_error(self, exc: BaseException) -> None:
+        from ..store import StoreError  # loaded with the writer
+
+        team = self._team
+        if team is not None and isinstance(exc, StoreError) and exc.retryable:
+            team.suspect()  # the next run checks the team store (kept: nothing is lost)
+            return
         self.warn_once(
             f"writer:{type(exc).__name__}",
             f"could not write to the run store ({exc}); the cell ran normally but this run's "
@@ -147,16 +202,29 @@ class TrackerContext:
         if key in self.warned:
             return
         self.warned.add(key)
+        self.tell(f"warning: {message}")
+
+    def tell(self, message: str) -> None:
+        """Print `message` for the user on stderr, never raising."""
         try:
-            print(f"xtrack: warning: {message}", file=sys.stderr)
+            print(f"xtrack: {message}", file=sys.stderr)
         except Exception:  # noqa: BLE001 - a closed stderr must not break the cell either
             pass
 
     def describe_store(self) -> str:
-        store = self._store
+        store, team = self._store, self._team
+        if team is not None:
+            return team.shown if team.online else str(team.local_dir)
         if store is not None:
             return str(store.root)
         return self._explicit_path or os.environ.get("XTRACK_STORE") or "(not opened yet)"
+
+    def store_status(self) -> str:
+        """The store new runs go to, as `%xtrack store` shows it: with a team store, which
+        one is in use and whether the team store answers."""
+        store = self.store()
+        team = self._team
+        return str(store.root) if team is None else team.describe()
 
     def reset(self) -> None:
         """Forget the store and the runs (tests and `%xtrack store` use this)."""
@@ -164,6 +232,7 @@ class TrackerContext:
             self._close_writer()
             if self._store is not None:
                 self._store.close()
+            self._forget_team()
             self._store = None
             self.main_stack.clear()
             self.warned.clear()

@@ -8,6 +8,7 @@ import {
   cancelLabel,
   childrenText,
   elapsedText,
+  hostsText,
   IJob,
   IJobList,
   jobFraction,
@@ -75,6 +76,7 @@ function JobRow(props: {
 
   const fraction = jobFraction(job, props.now);
   const children = childrenText(job);
+  const hosts = hostsText(job);
   // A foreground search runs in its notebook's cell: stop it there (interrupt the kernel).
   const cancellable = running && job.background !== false;
   const pct = fraction === null ? null : Math.round(fraction * 100);
@@ -141,6 +143,17 @@ function JobRow(props: {
           <span className="jp-xtrack-job-kind">{job.kind === 'automl' ? 'AutoML' : job.kind}</span>
         </span>
       </div>
+      {(job.user || hosts) && (
+        <div className="jp-xtrack-job-where">
+          {job.user && <span className="jp-xtrack-job-user" title="who started it">by {job.user}</span>}
+          {job.user && hosts && ' · '}
+          {hosts && (
+            <span className="jp-xtrack-job-hosts" title={(job.hosts ?? []).map(h => `${h.host}: ${h.runs}`).join('\n')}>
+              {hosts}
+            </span>
+          )}
+        </div>
+      )}
       {error && (
         <div className="jp-xtrack-error jp-xtrack-job-error" role="alert">
           {error}

@@ -415,6 +415,11 @@ export function RunDetail(props: {
         <span>{formatTime(run.started_at)}</span>
         <span>{run.status === 'running' ? 'running…' : formatDuration(run.duration_s)}</span>
         {run.kind && run.kind !== 'cell' && <span className="jp-xtrack-muted">{run.kind}</span>}
+        {(run.user || run.host) && (
+          <span className="jp-xtrack-run-who" title="who ran it, and on which machine">
+            {[run.user, run.host].filter(Boolean).join(' @ ')}
+          </span>
+        )}
         {run.parent && (
           <button className="jp-xtrack-link" onClick={() => props.onOpen(run.parent!.id)}>
             parent {runLabel(run.parent)}

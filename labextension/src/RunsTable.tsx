@@ -22,6 +22,7 @@ import {
   IRunPage,
   IRunRow,
   IRunsQuery,
+  IUserList,
   MIN_COLUMN_WIDTH,
   moveColumn,
   Outline,
@@ -30,13 +31,17 @@ import {
   sortDirection,
   tableLayout,
   toggleSort,
+  userFilter,
   visibleColumns,
-  visibleWindow
+  visibleWindow,
+  withUserColumn
 } from './model';
 
 const ROW_HEIGHT = 26;
 /** While the table shows an error other than a bad filter, it asks again this often. */
 const RETRY_MS = 5000;
+/** The user filter's list of people is asked again at most this often. */
+const USERS_MS = 10_000;
 /** The filter that keeps child runs under their parent (when nothing is filtered). */
 const ROOTS_ONLY = 'parent_id = null';
 /** Columns a group can be chosen by besides the params/metrics/tags shown. */
@@ -131,6 +136,9 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
   const [expanded, setExpanded] = React.useState<Set<string>>(() => new Set());
   const [columnSearch, setColumnSearch] = React.useState('');
   const [dragged, setDragged] = React.useState<string | null>(null);
+  // Whose runs are shown: the people picked (none: everyone's), and who ran the store's runs.
+  const [pickedUsers, setPickedUsers] = React.useState<string[]>([]);
+  const [people, setPeople] = React.useState<IUserList | null>(null);
   const { layout, setLayout, save } = useLayoutSettings(props.settings);
   const root = React.useRef(new PagedRows(props.pageSize)).current;
   // The runs under a top item: a parent's children (by run id) or a group's runs (by key).
@@ -143,10 +151,13 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
 
   const grouped = props.groupBy !== 'none';
   const external = props.externalFilter?.filter.trim() ? [props.externalFilter.filter] : [];
+  const byUser = userFilter(pickedUsers);
+  // What narrows the table besides the filter box: a chart's brush, the people picked.
+  const narrowing = [...external, ...(byUser ? [byUser] : [])];
   // Child runs stay under their parent, with a filter too: then the server lists the
   // matches' tree (a parent that does not match shown as context) and a parent's
   // expansion lists its children that match.
-  const filtered = !!filter.trim() || external.length > 0;
+  const filtered = !!filter.trim() || narrowing.length > 0;
   // Whether rows show as a tree: not when grouped, nor when the server could not nest a
   // filter's matches (too many parents) and answered a flat page.
   const nested = !grouped && !serverFlat;
@@ -154,7 +165,7 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
     filter,
     orderBy,
     columns: props.columns,
-    and: [...external, ...(!grouped && !filtered ? [ROOTS_ONLY] : [])],
+    and: [...narrowing, ...(!grouped && !filtered ? [ROOTS_ONLY] : [])],
     nest: !grouped && filtered
   };
   // With a filter, a parent starts open onto its matching children (they are what was
@@ -235,9 +246,29 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
   }, [queryKey, props.revision, retry]);
 
   // A new filter is a new set of runs: a selection the user can no longer see is dropped.
-  React.useEffect(() => setSelected([]), [filter, props.externalFilter?.filter]);
+  React.useEffect(() => setSelected([]), [filter, props.externalFilter?.filter, byUser]);
   // ... and its parents open or closed as that filter starts them (see isOpen).
-  React.useEffect(() => setExpanded(new Set()), [filter, props.externalFilter?.filter]);
+  React.useEffect(() => setExpanded(new Set()), [filter, props.externalFilter?.filter, byUser]);
+
+  // Who ran the store's runs (for the user filter and the default user column), asked
+  // again when the store changes, at most every USERS_MS (a running run changes it all the
+  // time, and counting reads every run); without an answer the filter is not offered.
+  const usersAsked = React.useRef(0);
+  React.useEffect(() => {
+    const ask = () => {
+      usersAsked.current = Date.now();
+      requestAPI<IUserList>('users')
+        .then(setPeople)
+        .catch(() => setPeople(null));
+    };
+    const wait = usersAsked.current + USERS_MS - Date.now();
+    if (wait <= 0) {
+      ask();
+      return;
+    }
+    const timer = window.setTimeout(ask, wait);
+    return () => window.clearTimeout(timer);
+  }, [props.revision, retry]);
 
   // An error the user cannot fix from here (server, store, network) may go away by itself
   // (a store moved aside, a server restarted): ask again every few seconds meanwhile.
@@ -296,7 +327,7 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
     }
     return subRows(`p:${parent.id}`, parent.children_count ?? 0, {
       filter,
-      and: external,
+      and: narrowing,
       orderBy: orderBy || 'number',
       columns: props.columns,
       parent: parent.id
@@ -341,7 +372,7 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
   const available = choosableColumns(root.columns);
   const system = root.system;
   const sampled = [...root.loadedRows().slice(0, 200), ...[...subs.values()].flatMap(s => s.loadedRows().slice(0, 50))];
-  const defaults = defaultColumns(sampled, available, system);
+  const defaults = withUserColumn(defaultColumns(sampled, available, system), people?.users.length ?? 0);
   const columns = applyOrder(visibleColumns(props.columns, defaults), layout.order);
   const table = tableLayout(columns, false, layout.widths);
   const width = (c: string) => columnWidth(c, layout.widths);
@@ -643,6 +674,7 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
               </button>
             )}
             {available.length === 0 && <div>no params, metrics or tags yet</div>}
+            {section('run', chooser.run)}
             {section('params', chooser.params)}
             {section('metrics', chooser.metrics)}
             {section('tags', chooser.tags)}
@@ -665,6 +697,9 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
           Compare{selected.length >= 2 ? ` (${selected.length})` : ''}
         </button>
       </div>
+      {people && (people.users.length > 1 || pickedUsers.length > 0) && (
+        <UserFilter people={people} picked={pickedUsers} onPick={setPickedUsers} />
+      )}
       {props.externalFilter && (
         <div className="jp-xtrack-chips">
           <span className="jp-xtrack-chip" title={props.externalFilter.filter}>
@@ -708,7 +743,7 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
           </div>
         ) : empty ? (
           <div className="jp-xtrack-empty">
-            {filter || external.length ? 'No run matches this filter.' : 'No runs in the store yet.'}
+            {filter || narrowing.length ? 'No run matches this filter.' : 'No runs in the store yet.'}
           </div>
         ) : (
           // One box as wide as all the columns: a narrow sidebar scrolls it sideways, the
@@ -801,6 +836,48 @@ export function RunsTable(props: IRunsTableProps): JSX.Element {
           </>
         )}
       </div>
+    </div>
+  );
+}
+
+/** Whose runs the table shows: Mine, Everyone, or the people picked from the store's users
+ * (each with how many runs they ran). Shown where the store holds more than one person's
+ * runs; narrows the table as `user in (...)` on top of the filter box. */
+function UserFilter(props: { people: IUserList; picked: string[]; onPick: (users: string[]) => void }): JSX.Element {
+  const { people, picked } = props;
+  const mine = picked.length === 1 && picked[0] === people.me;
+  const everyone = picked.length === 0;
+  const flip = (user: string) =>
+    props.onPick(picked.includes(user) ? picked.filter(u => u !== user) : [...picked, user]);
+  const summary = everyone ? 'pick people' : mine ? `${people.me} (me)` : picked.join(', ');
+  return (
+    <div className="jp-xtrack-userbar" role="group" aria-label="whose runs">
+      <button className={`jp-xtrack-seg${mine ? ' jp-mod-active' : ''}`} aria-pressed={mine}
+        title={`only the runs of ${people.me} (this server's user)`}
+        onClick={() => props.onPick([people.me])}>
+        Mine
+      </button>
+      <button className={`jp-xtrack-seg${everyone ? ' jp-mod-active' : ''}`} aria-pressed={everyone}
+        title="every member's runs" onClick={() => props.onPick([])}>
+        Everyone
+      </button>
+      <details className="jp-xtrack-columns jp-xtrack-users">
+        <summary title={everyone ? 'show the runs of some people only' : `runs of ${picked.join(', ')}`}>
+          {summary}
+        </summary>
+        <div className="jp-xtrack-columns-list" role="group" aria-label="people">
+          {people.users.map(u => (
+            <label key={u.user ?? ''} title={u.user === null ? 'runs recorded without a user' : undefined}>
+              <input type="checkbox" disabled={u.user === null}
+                checked={u.user !== null && picked.includes(u.user)}
+                onChange={() => u.user !== null && flip(u.user)} />
+              {u.user ?? '(unknown)'}{u.user === people.me ? ' (me)' : ''}{' '}
+              <span className="jp-xtrack-muted">{u.runs}</span>
+            </label>
+          ))}
+          {people.truncated && <div className="jp-xtrack-muted">more people than listed: filter with user = '…'</div>}
+        </div>
+      </details>
     </div>
   );
 }

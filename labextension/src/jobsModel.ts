@@ -23,7 +23,11 @@ export interface IJob {
   trials: number;
   started_at: number;
   ended_at: number | null;
+  /** Who started it. */
+  user?: string | null;
   host: string | null;
+  /** The hosts its trials ran on, most trials first (a sweep on Dask workers elsewhere). */
+  hosts?: { host: string | null; runs: number }[];
   pid: number | null;
   cancel_requested: boolean;
   notebook_path: string | null;
@@ -366,6 +370,21 @@ export function childrenText(job: IJob): string {
   }
   const running = job.trials - done;
   return running > 0 ? `${running} running` : '';
+}
+
+/** Where a job's trials ran: "on gpu-1 (2), gpu-2 (1)"; "on gpu-1" when one host ran them
+ * all; past `max` hosts, "and 3 more"; '' before any trial. */
+export function hostsText(job: IJob, max = 3): string {
+  const hosts = job.hosts ?? [];
+  if (!hosts.length) {
+    return '';
+  }
+  if (hosts.length === 1) {
+    return `on ${hosts[0].host ?? 'an unknown host'}`;
+  }
+  const named = hosts.slice(0, max).map(h => `${h.host ?? '?'} (${h.runs})`);
+  const rest = hosts.length - max;
+  return `on ${named.join(', ')}${rest > 0 ? ` and ${rest} more` : ''}`;
 }
 
 /** The best score with its metric and direction: "accuracy 0.9512 ↑", or "no score yet". */

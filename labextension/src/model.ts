@@ -114,6 +114,9 @@ export interface IRunDetail extends IRunBrief {
   duration_s: number | null;
   notebook_path: string | null;
   cell_id: string | null;
+  /** Who ran it ($XTRACK_USER, else the login name) and on which machine. */
+  user?: string | null;
+  host?: string | null;
   params: Record<string, Cell>;
   metrics: Record<string, Cell>;
   tags: Record<string, string>;
@@ -256,9 +259,15 @@ export function sortDirection(orderBy: string, column: string): 'asc' | 'desc' |
   return null;
 }
 
-/** The columns to show: the base ones, then the chosen ones, else the defaults. */
+/** The columns to show: the base ones, then the chosen ones, else the defaults; who ran
+ * the run (when shown) comes right after its name, where a narrow sidebar still shows it. */
 export function visibleColumns(chosen: string[], defaults: string[]): string[] {
-  return [...BASE_COLUMNS, ...(chosen.length ? chosen : defaults)];
+  const rest = chosen.length ? chosen : defaults;
+  const out = [...BASE_COLUMNS, ...rest.filter(c => c !== USER_COLUMN)];
+  if (rest.includes(USER_COLUMN)) {
+    out.splice(out.indexOf('name') + 1, 0, USER_COLUMN);
+  }
+  return out;
 }
 
 /** How many defaults of each namespace, at most. */
@@ -291,16 +300,18 @@ export function defaultColumns(rows: IRunRow[], available: string[], system: Set
   return out;
 }
 
-/** The chooser's sections: user params, metrics and tags, and the tracker's own columns. */
+/** The chooser's sections: the run's own columns (who ran it), user params, metrics and
+ * tags, and the tracker's own columns. */
 export function columnGroups(
   available: string[],
   system: Set<string>,
   search = ''
-): { params: string[]; metrics: string[]; tags: string[]; system: string[] } {
+): { run: string[]; params: string[]; metrics: string[]; tags: string[]; system: string[] } {
   const needle = search.trim().toLowerCase();
   const shown = available.filter(c => !needle || c.toLowerCase().includes(needle));
   const user = (ns: string) => shown.filter(c => c.startsWith(ns) && !system.has(c));
   return {
+    run: shown.filter(c => c === USER_COLUMN),
     params: user('params.'),
     metrics: user('metrics.'),
     tags: user('tags.'),
@@ -321,15 +332,48 @@ export function moveColumn(columns: string[], moved: string, target: string | nu
   return at < 0 ? columns : [...rest.slice(0, at), moved, ...rest.slice(at)];
 }
 
-/** Columns that can be chosen (params, metrics, tags), union of what has been seen. */
+/** Columns that can be chosen (params, metrics, tags, and who ran the run), union of what
+ * has been seen. */
 export function choosableColumns(seen: Iterable<string>): string[] {
   const out = new Set<string>();
   for (const c of seen) {
-    if (/^(params|metrics|tags)\./.test(c)) {
+    if (/^(params|metrics|tags)\./.test(c) || c === USER_COLUMN) {
       out.add(c);
     }
   }
   return [...out].sort();
+}
+
+/** The runs table's column of who ran each run (`$XTRACK_USER`, else the login name). */
+export const USER_COLUMN = 'user';
+
+/** One person of GET users: their name and how many runs they ran. */
+export interface IUserCount {
+  user: string | null;
+  runs: number;
+}
+
+/** GET users: who ran the store's runs, most runs first, and who this server runs as. */
+export interface IUserList {
+  users: IUserCount[];
+  me: string;
+  truncated: boolean;
+}
+
+/** The filter keeping the runs of `users` (`user in ('alice', 'bob')`), or null for no
+ * one picked (everyone's runs). */
+export function userFilter(users: string[]): string | null {
+  if (!users.length) {
+    return null;
+  }
+  const quoted = users.map(u => `'${u.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`);
+  return `user in (${quoted.join(', ')})`;
+}
+
+/** The default columns with `user` first when the store holds more than one person's runs
+ * (a team store), so that whose run each row is shows without asking. */
+export function withUserColumn(defaults: string[], people: number): string[] {
+  return people > 1 ? [USER_COLUMN, ...defaults.filter(c => c !== USER_COLUMN)] : defaults;
 }
 
 /** How a group's heading names its value: a notebook by its file name, a missing value
@@ -618,6 +662,7 @@ const COLUMN_WIDTHS: Record<string, number> = {
   status: 76,
   // "2026-09-21 14:05" whole.
   started_at: 124,
+  user: 90,
   duration_s: 76
 };
 

@@ -8,6 +8,7 @@ import {
   fieldErrors,
   formError,
   frameLabel,
+  hostsText,
   IJob,
   isExpected,
   ITrackedCell,
@@ -225,5 +226,21 @@ describe('job rows', () => {
     expect(frameLabel({ name: 'df', rows: 1500, columns: [{ name: 'a', dtype: 'int64' }] })).toBe('df (1,500 × 1)');
     expect(paramsLine({ lr: 0.1, kind: 'rf' })).toBe('lr=0.1, kind=rf');
     expect(paramsLine({ x: 'y'.repeat(100) }, 10)).toBe('x=yyyyyyy…');
+  });
+});
+
+describe('where a job ran', () => {
+  it('names the one host, or each host with its trials, most first', () => {
+    expect(hostsText(job({ hosts: [] }))).toBe('');
+    expect(hostsText(job({ hosts: undefined }))).toBe('');
+    expect(hostsText(job({ hosts: [{ host: 'gpu-1', runs: 5 }] }))).toBe('on gpu-1');
+    expect(hostsText(job({ hosts: [{ host: 'gpu-1', runs: 2 }, { host: 'gpu-2', runs: 1 }] }))).toBe(
+      'on gpu-1 (2), gpu-2 (1)'
+    );
+  });
+
+  it('says how many more hosts past the first few', () => {
+    const hosts = ['a', 'b', 'c', 'd', 'e'].map((host, i) => ({ host, runs: 5 - i }));
+    expect(hostsText(job({ hosts }))).toBe('on a (5), b (4), c (3) and 2 more');
   });
 });

@@ -3,7 +3,7 @@ import {
   groupLabel, groupsQueryString, IComparison, IRunPage, IRunRow, moveColumn, Outline,
   CHECK_WIDTH, columnWidth, GROUP_WIDTH, linePath, numericAxes, tableLayout, PagedRows, runsQueryString, sortDirection, toggleSort,
   visibleColumns, visibleWindow, INotebookDiff, notebookDiffCounts,
-  notebookDiffSummary, notebookDiffTab
+  notebookDiffSummary, notebookDiffTab, userFilter, withUserColumn
 } from '../src/model';
 
 function row(n: number, extra: Partial<IRunRow> = {}): IRunRow {
@@ -92,13 +92,13 @@ describe('runs queries', () => {
   });
   it('groups and searches the chooser, bookkeeping apart', () => {
     const system = new Set(['metrics.job_progress', 'tags.xtrack.a']);
-    const all = ['metrics.acc', 'metrics.job_progress', 'params.lr', 'tags.team', 'tags.xtrack.a'];
+    const all = ['metrics.acc', 'metrics.job_progress', 'params.lr', 'tags.team', 'tags.xtrack.a', 'user'];
     expect(columnGroups(all, system)).toEqual({
-      params: ['params.lr'], metrics: ['metrics.acc'], tags: ['tags.team'],
+      run: ['user'], params: ['params.lr'], metrics: ['metrics.acc'], tags: ['tags.team'],
       system: ['metrics.job_progress', 'tags.xtrack.a']
     });
     expect(columnGroups(all, system, ' ACC ').metrics).toEqual(['metrics.acc']);
-    expect(columnGroups(all, system, 'xtrack')).toEqual({ params: [], metrics: [], tags: [], system: ['tags.xtrack.a'] });
+    expect(columnGroups(all, system, 'xtrack')).toEqual({ run: [], params: [], metrics: [], tags: [], system: ['tags.xtrack.a'] });
   });
   it('keeps the order the user dragged the columns into', () => {
     expect(applyOrder(['a', 'b', 'c', 'd'], ['c', 'x', 'a'])).toEqual(['c', 'a', 'b', 'd']);
@@ -243,5 +243,28 @@ describe('notebook diff summary and tab', () => {
     expect(tab.id).toMatch(/^[A-Za-z0-9_-]+$/);
     expect(tab.id).not.toBe(notebookDiffTab(git('notebooks/a_b.ipynb')).id);
     expect(tab.id).not.toBe(notebookDiffTab(git('other/a b.ipynb')).id);
+  });
+});
+
+describe('whose runs', () => {
+  it('keeps the runs of the people picked, quoting their names', () => {
+    expect(userFilter([])).toBeNull();
+    expect(userFilter(['alice'])).toBe("user in ('alice')");
+    expect(userFilter(['alice', "o'neil", 'a\\b'])).toBe("user in ('alice', 'o\\'neil', 'a\\\\b')");
+  });
+
+  it('shows the user column by default in a store of several people only', () => {
+    expect(withUserColumn(['metrics.acc'], 1)).toEqual(['metrics.acc']);
+    expect(withUserColumn(['metrics.acc'], 2)).toEqual(['user', 'metrics.acc']);
+  });
+
+  it('puts the user column right after the name', () => {
+    expect(visibleColumns([], ['user', 'metrics.acc'])).toEqual(
+      ['number', 'name', 'user', 'status', 'started_at', 'duration_s', 'metrics.acc']);
+    expect(visibleColumns(['metrics.acc', 'user'], []).slice(1, 3)).toEqual(['name', 'user']);
+  });
+
+  it('offers the user column in the chooser', () => {
+    expect(choosableColumns(['id', 'user', 'params.a'])).toEqual(['params.a', 'user']);
   });
 });

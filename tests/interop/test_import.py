@@ -4,6 +4,7 @@ cannot read completely ends in an error with the counts table."""
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 from pathlib import Path
@@ -59,6 +60,7 @@ def test_import_maps_every_object(mlflow_source: MlflowSource, tmp_path: Path) -
         assert child.record["ended_at"] == (T0 + 500) / 1000
         assert parent.record["git"]["commit"] == COMMIT
         assert parent.notebook_path == "train.ipynb"
+        assert parent.record["user"] == getpass.getuser()  # from the mlflow.user tag
         assert parent.tags["team"] == "vision" and child.tags["note"] == "first"
         assert child.artifact_bytes("model.txt") == b"weights"
         assert child.artifact_bytes("plots/plot.csv") == b"a,b\n1,2\n"

@@ -61,11 +61,15 @@ def test_default_store_is_the_root_dirs_repository(tmp_path: Path,
     monkeypatch.delenv("XTRACK_STORE", raising=False)
     (tmp_path / "repo" / ".git").mkdir(parents=True)
     (tmp_path / "repo" / "notebooks").mkdir()
-    assert XTrack().store_path(tmp_path / "repo" / "notebooks") == tmp_path / "repo" / ".xtrack"
+    location = XTrack().store_location
+    assert location(tmp_path / "repo" / "notebooks") == str(tmp_path / "repo" / ".xtrack")
     monkeypatch.setenv("XTRACK_STORE", str(tmp_path / "env-store"))
-    assert XTrack().store_path(tmp_path / "repo") == tmp_path / "env-store"
+    assert location(tmp_path / "repo") == str(tmp_path / "env-store")
     configured = XTrack(store="sqlite:///" + str(tmp_path / "cfg" / "xtrack.db"))
-    assert configured.store_path(tmp_path / "repo") == tmp_path / "cfg"
+    assert configured.store_location(tmp_path / "repo") == str(tmp_path / "cfg")
+    # A database server's URL is kept as given (opened, and masked when shown, later).
+    monkeypatch.setenv("XTRACK_STORE", "postgresql://team:pw@db/xtrack")
+    assert location(tmp_path / "repo") == "postgresql://team:pw@db/xtrack"
 
 
 class TestUnreadableStore:

@@ -232,7 +232,7 @@ def test_children_of_a_parent(store: Store) -> None:
 def test_columns_are_in_contract_order_and_restrictable(store: Store, runs: dict[str, str]) -> None:
     table = store.query_runs()
     names = list(table.columns)
-    assert names[:14] == [
+    assert names[:15] == [
         "id",
         "number",
         "name",
@@ -244,11 +244,12 @@ def test_columns_are_in_contract_order_and_restrictable(store: Store, runs: dict
         "parent_id",
         "kind",
         "notebook_path",
+        "user",
         "git.commit",
         "git.branch",
         "git.dirty",
     ]
-    dynamic = names[14:]
+    dynamic = names[15:]
     assert dynamic == (
         sorted(n for n in dynamic if n.startswith("params."))
         + sorted(n for n in dynamic if n.startswith("metrics."))
@@ -257,9 +258,9 @@ def test_columns_are_in_contract_order_and_restrictable(store: Store, runs: dict
     assert "params.my-lr" in dynamic and "tags.note" in dynamic
     assert all(len(col) == 5 for col in table.columns.values())
     only = store.query_runs(columns=["params.lr", "metrics.*", "params.absent"])
-    assert list(only.columns)[14:] == ["params.absent", "params.lr", "metrics.acc", "metrics.loss"]
+    assert list(only.columns)[15:] == ["params.absent", "params.lr", "metrics.acc", "metrics.loss"]
     assert only.columns["params.absent"] == [None] * 5
-    assert list(store.query_runs(columns=[]).columns) == names[:14]
+    assert list(store.query_runs(columns=[]).columns) == names[:15]
     row = store.query_runs(f"id = '{runs['r1']}'").rows()[0]
     assert row["params.lr"] == 0.1 and row["tags.team"] == "vision"
     assert "tags.note" not in row, "keys no selected run has are not columns"

@@ -349,3 +349,33 @@ def test_dataset_producer_is_the_earliest_earlier_holder(store: Store) -> None:
     assert store.dataset_producer(h, run_id=later) == reader
     store.delete_runs([reader])
     assert store.dataset_producer(h, run_id=later) is None
+
+
+def test_every_run_records_who_ran_it_and_is_filterable_by_user(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import getpass
+
+    login, _ = store.create_run()
+    monkeypatch.setenv("XTRACK_USER", "alice")
+    alice, _ = store.create_run()
+    copied, _ = store.create_run(user="bob")  # a copy from another store keeps its user
+    assert store.get_run(login)["user"] == getpass.getuser()
+    assert store.get_run(alice)["user"] == "alice"
+    assert store.get_run(copied)["user"] == "bob"
+    assert store.query_runs("user = 'alice'").ids == [alice]
+    assert set(store.query_runs("user in ('alice', 'bob')").ids) == {alice, copied}
+    assert store.query_runs(order_by="number").columns["user"] == [getpass.getuser(), "alice", "bob"]
+
+
+def test_change_signature_moves_with_every_commit_and_not_with_reads(store: Store) -> None:
+    before = store.change_signature()
+    store.query_runs()
+    assert store.change_signature() == before
+    run_id, _ = store.create_run()
+    after_create = store.change_signature()
+    assert after_create != before
+    store.get_run(run_id)
+    assert store.change_signature() == after_create
+    store.set_tags(run_id, {"k": "v"})
+    assert store.change_signature() != after_create

@@ -124,15 +124,22 @@ def _push(tmp_path: Path, capsys: pytest.CaptureFixture[str], *extra: str) -> st
 
 
 def test_push_copies_runs_with_everything_and_twice_copies_nothing(
-    stores: tuple[Store, Store], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    stores: tuple[Store, Store],
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     local, team = stores
+    monkeypatch.setenv("XTRACK_USER", "carol")
     parent = _make_run(local, "search")
     children = [_make_run(local, f"trial{i}", parent=parent, lr=i / 10) for i in range(3)]
+    monkeypatch.setenv("XTRACK_USER", "dave")
     out = _push(tmp_path, capsys)
     assert "runs: 4 copied, 0 updated, 0 unchanged; blobs: 8 copied" in out
     for run_id in [parent, *children]:
         _same_run(local, team, run_id)
+        # who ran it travels with the run, not who pushed it
+        assert team.get_run(run_id)["user"] == "carol"
     again = _push(tmp_path, capsys)
     assert "runs: 0 copied, 0 updated, 4 unchanged; blobs: 0 copied (0 B)" in again
 

@@ -157,7 +157,8 @@ def test_defaults_skip_bookkeeping_and_headers_keep_prefixes(lab: Any) -> None:
     assert system.get_attribute("open") is None
     assert "system (" in system.locator("summary").inner_text()
     legends = chooser.locator("legend").all_inner_texts()
-    assert [text.split(" ")[0] for text in legends] == ["params", "metrics", "tags"]
+    # "run": who ran it (the user column), offered in a store of one person too.
+    assert [text.split(" ")[0] for text in legends] == ["run", "params", "metrics", "tags"]
     assert not chooser.locator("fieldset label", has_text="job_progress").count()
     search = chooser.locator("input.jp-xtrack-columns-search")
     search.fill("xtrack")

@@ -45,9 +45,7 @@ def is_database_url(location: str) -> bool:
 def store_location() -> str:
     """Where this process's run store is: its URL when it has one (a database), else its
     folder. Workers open the same store from this string."""
-    store = CONTEXT.store()
-    url = getattr(store, "url", None)
-    return str(url) if url else str(store.root)
+    return CONTEXT.store().location
 
 
 def study_location(location: str | None = None) -> str:

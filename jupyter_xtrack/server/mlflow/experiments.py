@@ -52,6 +52,7 @@ class ExperimentBook:
         return self._entries
 
     def _save(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".mlflow-experiments.")
         with os.fdopen(fd, "w") as fh:
             json.dump(self._entries, fh)

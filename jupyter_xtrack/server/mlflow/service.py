@@ -69,9 +69,11 @@ Point = tuple[str, str, float, int | None, float]
 class MlflowService:
     """MLflow's tracking service over one xtrack store (created on the first write)."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.book = ExperimentBook(root)
+    def __init__(self, location: str, folder: Path) -> None:
+        """`location`: the store as open_store takes it; `folder`: where MLflow's experiment
+        book lives (the store's folder, or a database store's local folder)."""
+        self.location = location
+        self.book = ExperimentBook(folder)
         self.writer = GroupWriter(self.store)
         self._store: RunStore | None = None
         self._lock = threading.Lock()
@@ -84,7 +86,7 @@ class MlflowService:
         if self._store is None:
             with self._lock:
                 if self._store is None:
-                    self._store = open_store(self.root)
+                    self._store = open_store(self.location)
         return self._store
 
     def write(self, fn: Callable[[RunStore], Any]) -> Any:

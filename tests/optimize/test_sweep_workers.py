@@ -372,3 +372,40 @@ def test_a_killed_xtrack_worker_leaves_its_trial_crashed(
     assert run["status"] == "crashed" and run["tags"]["xtrack.worker"] == name
     assert result.study().trials[crashed[0].number].state.name == "FAIL"
     assert sorted(t.state for t in result.trials) == ["complete"] * 8 + ["crashed"]
+
+
+def test_on_a_postgresql_store_the_study_and_the_trials_live_in_that_database(
+    workdir: Path, client: Any, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import psycopg
+
+    from jupyter_xtrack.tracking.session import CONTEXT
+
+    blobs = workdir / "blobs"
+    monkeypatch.setenv("XTRACK_STORE", pg_url)
+    monkeypatch.setenv("XTRACK_ARTIFACTS", blobs.as_uri())
+    xt.flush()
+    CONTEXT.reset()
+    try:
+        result = sweep(
+            steady,
+            "x=uniform(0, 1); y=uniform(0, 1)",
+            trials=4,
+            metric="score",
+            pruner="median",
+            seed=0,
+            show=False,
+            workers=client,
+        )
+        xt.flush()
+    finally:
+        CONTEXT.reset()
+    assert isinstance(result, SweepResult) and len(result.trials) == 4
+    assert result.storage_path == pg_url  # no journal file: the study is in the database
+    with open_store(pg_url, artifacts=blobs.as_uri()) as store:
+        runs = store.query_runs(f"parent_id = '{result.run_id}'").to_frame()
+        assert len(runs) == 4
+        assert {store.get_run(i)["pid"] for i in runs["id"]} - {os.getpid()}
+    with psycopg.connect(pg_url) as conn:
+        (count,) = conn.execute("SELECT count(*) FROM optuna.trials").fetchone() or (0,)
+    assert count == 4

@@ -409,3 +409,31 @@ def test_on_a_postgresql_store_the_study_and_the_trials_live_in_that_database(
     with psycopg.connect(pg_url) as conn:
         (count,) = conn.execute("SELECT count(*) FROM optuna.trials").fetchone() or (0,)
     assert count == 4
+
+
+def test_a_cancel_tag_stops_a_sweep_in_the_foreground(store_dir: Path, client: Any) -> None:
+    import threading
+
+    store = open_store(store_dir)
+
+    def press_stop() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            done = store.query_runs("kind = 'trial' and status = 'finished'")
+            if len(done) >= 2:
+                store.set_tags(
+                    store.get_run(done.to_frame()["id"].iloc[0])["parent_id"], {CANCEL_TAG: "1"}
+                )
+                return
+            time.sleep(0.2)
+
+    presser = threading.Thread(target=press_stop)
+    presser.start()
+    result = sweep(
+        slow, "x=uniform(0, 1)", trials=40, metric="score", seed=0, show=False, workers=client
+    )
+    presser.join()
+    assert isinstance(result, SweepResult) and result.state == "interrupted"
+    states = [t.state for t in result.trials]
+    assert states.count("complete") >= 2 and len(states) < 40
+    assert set(states) <= {"complete", "interrupted"}

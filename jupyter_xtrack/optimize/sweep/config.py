@@ -43,6 +43,10 @@ class SweepConfig:
     workers: Any = None
     storage: str | None = None
 
+    def trial_limit(self) -> int:
+        """How many trials the sweep runs: `trials`, or fewer for a smaller grid."""
+        return min(self.trials, self.space.grid_size()) if self.sampler == "grid" else self.trials
+
     def direction_note(self) -> str:
         """What the sweep does and why, for its header: "minimize val_rmse (inferred from
         the metric's name)"."""

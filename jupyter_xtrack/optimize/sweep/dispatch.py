@@ -18,7 +18,16 @@ from ...tracking.session import CONTEXT
 from ..cluster import dask_client
 from ..jobs import JobCancelled
 from .plan import SweepPlan, store_plan
-from .remote import WORKER_ATTR, claim, fail, interrupt, mark_crashed, reap_crashed, run_trial
+from .remote import (
+    WORKER_ATTR,
+    claim,
+    fail,
+    interrupt,
+    mark_crashed,
+    reap_crashed,
+    run_trial,
+    stop_signal,
+)
 from .result import RUN_ATTR, TrialRecord, record_of
 from .storage import store_location, study_location
 
@@ -75,11 +84,9 @@ class WorkerTrials:
             cell_id=parent.run.cell_id,
             experiment=parent.run.experiment,
             metric=cfg.metric,
-            direction=cfg.direction,
             sampler=cfg.sampler,
             pruner=cfg.pruner,
-            seed=cfg.seed,
-            trials=cfg.trials if cfg.sampler != "grid" else min(cfg.trials, cfg.space.grid_size()),
+            trials=cfg.trial_limit(),
             max_failures=cfg.max_failures,
             space=cfg.space,
             objective=self.loop.objective.for_workers(),
@@ -121,20 +128,25 @@ class WorkerTrials:
                     self._wind_down(client)
                     return "failed"
             if done:
-                self.loop._report(self.parent, plan.trials)  # noqa: SLF001 - the loop's own
+                self.loop.report_progress(self.parent, plan.trials)
 
     def _check_stop(self) -> None:
+        """Raise when the sweep was stopped: its job cancelled, its view's Stop pressed, or
+        its run's cancel tag set (the sidebar's Stop: a job's watcher reads it for the job; for a
+        sweep in the foreground it is read here, as the workers read it)."""
         control, view = self.loop.control, self.loop.view
         if control is not None:
             control.check()
         if view is not None and getattr(view, "stop_requested", False):
+            raise KeyboardInterrupt
+        if control is None and stop_signal(self.parent.id)():  # a job's watcher reads it
             raise KeyboardInterrupt
 
     def _track(self, number: int, params: dict[str, Any]) -> TrialRecord:
         record = TrialRecord(number, "running", params)
         self.loop.records.append(record)
         self.by_number[number] = record
-        self.loop._show()  # noqa: SLF001 - the loop's own view
+        self.loop.show()
         return record
 
     def _settle(self, future: Any, number: int) -> None:
@@ -165,7 +177,7 @@ class WorkerTrials:
             self.failures += 1
         if record.run_id:
             self._adopt(record.run_id)
-        self.loop._show()  # noqa: SLF001 - see _track
+        self.loop.show()
 
     def _adopt(self, run_id: str) -> None:
         """A trial written by a worker takes its parent's context as a local trial does:

@@ -98,7 +98,7 @@ class SweepLoop:
             self.view = make_view(f"sweep {study_name}: {cfg.direction_note()}", cfg.metric,
                                   cfg.direction)
             self.view.display()
-            self._show()
+            self.show()
         state = "finished"
         error: BaseException | None = None
         try:
@@ -115,7 +115,7 @@ class SweepLoop:
             tags["xtrack.sweep.best_run"] = best.run_id or ""
         parent.run.set_tags(**tags)
         if self.view is not None:
-            self._show()
+            self.show()
             self.view.finish()
         status = {"finished": "finished", "failed": "failed"}.get(state, "interrupted")
         if state == "failed":
@@ -127,9 +127,7 @@ class SweepLoop:
         cfg = self.cfg
         distributions = cfg.space.distributions()
         fixed = dict(cfg.space.fixed)
-        limit = cfg.trials
-        if sampler_name(cfg.sampler, cfg.space) == "grid":
-            limit = min(limit, cfg.space.grid_size())
+        limit = cfg.trial_limit()
         failures = 0
         deadline = None if cfg.timeout is None else time.monotonic() + cfg.timeout
         device = visible_device()
@@ -145,7 +143,7 @@ class SweepLoop:
                 failures += 1
                 if failures >= cfg.max_failures:
                     return "failed"
-            self._report(parent, limit)
+            self.report_progress(parent, limit)
         return "finished"
 
     def _on_workers(self, study: optuna.Study, parent: TrackedRun) -> str:
@@ -173,7 +171,7 @@ class SweepLoop:
             trial.set_user_attr(RUN_ATTR, tracked.id)
         record = TrialRecord(trial.number, "running", params, run_id=tracked.id or None)
         self.records.append(record)
-        self._show()
+        self.show()
         started = time.perf_counter()
         control = self.control
         outcome = attempt(self.objective, params, tracked, study, trial, cfg.metric,
@@ -206,9 +204,9 @@ class SweepLoop:
         record.duration_s = time.perf_counter() - started
         tracked.run.set_tags(**{"xtrack.trial.state": record.state})
         tracked.close(status, error)
-        self._show()
+        self.show()
 
-    def _report(self, parent: TrackedRun, total: int) -> None:
+    def report_progress(self, parent: TrackedRun, total: int) -> None:
         done = [r for r in self.records if r.state != "running"]
         best = best_value(self.records, self.cfg.direction)
         if best is not None:
@@ -217,7 +215,7 @@ class SweepLoop:
         if self.control is not None:
             self.control.report(len(done), total, best)
 
-    def _show(self) -> None:
+    def show(self) -> None:
         if self.view is not None:
             try:
                 self.view.update([r.as_dict() for r in self.records])

@@ -30,10 +30,8 @@ class SweepPlan:
     cell_id: str | None
     experiment: str | None
     metric: str | None
-    direction: str
     sampler: str
     pruner: str
-    seed: int | None
     trials: int
     max_failures: int
     space: Space

@@ -19,7 +19,7 @@ from ..cluster import dask_client
 from ..jobs import JobCancelled
 from .plan import SweepPlan, store_plan
 from .remote import (
-    WORKER_ATTR,
+    ASKED_ATTR,
     claim,
     fail,
     interrupt,
@@ -231,7 +231,7 @@ class WorkerTrials:
         from optuna.trial import TrialState
 
         for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            if WORKER_ATTR not in t.user_attrs:
+            if RUN_ATTR not in t.user_attrs and ASKED_ATTR not in t.user_attrs:
                 interrupt(self.study, t.number)
         trials = self.study.get_trials(deepcopy=False)
         for number, record in self.by_number.items():

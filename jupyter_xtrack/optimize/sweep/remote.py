@@ -37,7 +37,6 @@ if TYPE_CHECKING:
 
 STOP_POLL_S = 0.5  # how often a worker reads whether its sweep was stopped
 WORKER_TAG = "xtrack.worker"  # the trial run's tag: the worker that ran it
-WORKER_ATTR = "xtrack_worker"  # the same on the Optuna trial, set as it starts
 ASKED_ATTR = "xtrack_asked_by"  # the `xtrack worker` that asked for the trial
 # Trials that do not count towards the sweep's number: their work was lost or never done.
 NOT_COUNTED = ("crashed", "interrupted", SURPLUS)
@@ -176,7 +175,7 @@ def run_trial(
     if frozen.state.is_finished():  # ended for it meanwhile (the sweep stopped)
         record.state = frozen.user_attrs.get(STATE_ATTR, "failed")
         return _out(record, worker)
-    if WORKER_ATTR in frozen.user_attrs:
+    if RUN_ATTR in frozen.user_attrs:  # its run was opened: the attempt before died
         mark_crashed(study, frozen)
         record.state = "crashed"
         return _out(record, worker)
@@ -184,7 +183,6 @@ def run_trial(
         interrupt(study, number)
         record.state = "interrupted"
         return _out(record, worker)
-    trial.set_user_attr(WORKER_ATTR, worker)
     tracked = open_light(
         "trial",
         name=f"trial {number}",
@@ -279,7 +277,7 @@ def _owner_gone(trial: optuna.trial.FrozenTrial) -> bool:
     """Whether the `xtrack worker` that asked for `trial` is gone: on this host its process
     no longer runs; elsewhere the trial is older than the run store's heartbeat limit with
     no run. Trials the kernel sent to Dask have no such owner: Dask reports their loss."""
-    owner = str(trial.user_attrs.get(WORKER_ATTR) or trial.user_attrs.get(ASKED_ATTR) or "")
+    owner = str(trial.user_attrs.get(ASKED_ATTR) or "")
     host, _, pid = owner.rpartition(":")
     if "://" in owner or not pid.isdigit():
         return False

@@ -11,8 +11,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
+from .dialect import Conn
 from .errors import ReadOnlyStoreError, StoreError
 
 BUSY_TIMEOUT_S = 30.0
@@ -136,7 +138,7 @@ def store_error(exc: sqlite3.Error, root: Path) -> StoreError:
 
 
 @contextmanager
-def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+def write_transaction(conn: Conn) -> Iterator[Conn]:
     """`BEGIN IMMEDIATE` ... `COMMIT`, retried while another writer holds the lock.
 
     Taking the write lock up front (rather than upgrading a read lock later) is what
@@ -164,3 +166,86 @@ def write_transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+
+
+class SqliteBackend:
+    """How `Store` reaches its SQLite database (`xtrack.db` in the store folder); see
+    `postgres.PostgresBackend` for the other backend."""
+
+    postgres = False
+    no_limit: int | None = -1  # LIMIT -1: no limit
+    errors: tuple[type[Exception], ...] = (sqlite3.Error,)
+    params_upsert = (
+        "INSERT INTO params(run, key, value, json) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT(run, key) DO UPDATE SET value = excluded.value, json = excluded.json"
+    )
+
+    def __init__(self, root: Path, *, read_only: bool = False) -> None:
+        self.root = root
+        self.name = str(root)
+        self.read_only = read_only
+        self.db_path = root / "xtrack.db"
+
+    def connect(self) -> sqlite3.Connection:
+        try:
+            return connect(self.db_path, read_only=self.read_only)
+        except sqlite3.Error as exc:
+            raise self.error(exc) from exc
+
+    def prepare(self, conn: Conn) -> None:
+        """Switch the database to WAL (readers never wait for the writer)."""
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                    conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if not is_busy(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.01)
+
+    def check_present(self) -> None:
+        """StoreError when xtrack.db was deleted or moved: SQLite would go on writing into
+        the deleted file and lose everything."""
+        if not self.db_path.exists():
+            raise self.gone()
+
+    def check_writable(self) -> None:
+        if self.writable():
+            return
+        raise ReadOnlyStoreError(
+            f"store {self.root} is read-only; make it writable (chmod -R u+w {self.root}, or "
+            "remount it read-write) or set XTRACK_STORE=/other/folder (or %xtrack store "
+            "/other/folder) to use another store"
+        )
+
+    def writable(self) -> bool:
+        # os.access also reports read-only mounts, which permission bits do not show.
+        if not os.access(self.root, os.W_OK):
+            return False
+        return not self.db_path.exists() or os.access(self.db_path, os.W_OK)
+
+    def forget(self, conns: object) -> None:
+        """SQLite connections inherited across a fork are simply dropped."""
+
+    @staticmethod
+    def params_row(number: int, key: str, value: Any, json: bytes) -> tuple[Any, ...]:
+        return number, key, value, json
+
+    def error(self, exc: Exception) -> StoreError:
+        assert isinstance(exc, sqlite3.Error)
+        if not self.read_only and self.root.is_dir() and not self.writable():
+            try:
+                self.check_writable()
+            except StoreError as read_only:
+                return read_only
+        if not self.db_path.exists():
+            return self.gone()
+        return store_error(exc, self.root)
+
+    def gone(self) -> StoreError:
+        return StoreError(
+            f"store {self.root} is gone (its xtrack.db was deleted or moved while open); "
+            f"open it again with open_store('{self.root}') to start a fresh one"
+        )

@@ -12,6 +12,8 @@ from .errors import StoreError
 STORE_DIRNAME = ".xtrack"
 ENV_VAR = "XTRACK_STORE"
 ARTIFACTS_ENV_VAR = "XTRACK_ARTIFACTS"
+POSTGRES_SCHEMES = ("postgresql", "postgres")
+_PASSWORD_PARAM = re.compile(r"(password=)[^&]*", re.IGNORECASE)
 _URL = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
 # The userinfo of a URL anywhere in a text: `scheme://user:secret@` -> `scheme://***@`.
 _USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.-]*://)[^/@\s'\"]*@")
@@ -48,12 +50,43 @@ def store_root(
         if path is None:
             return default_store_path(base)
     text = os.fspath(path)
+    if is_postgres_url(text):
+        return local_folder(text)
     if _URL.match(text):
         text = _path_from_url(text)
     full = Path(os.path.abspath(os.path.join(base, os.path.expanduser(text))))
     if full.name == "xtrack.db":
         full = full.parent
     return full
+
+
+def is_postgres_url(text: str) -> bool:
+    """True when `text` is a postgresql:// or postgres:// URL."""
+    scheme, sep, _ = text.partition("://")
+    return bool(sep) and scheme.lower() in POSTGRES_SCHEMES
+
+
+def shown_url(url: str) -> str:
+    """`url` with its password (in the userinfo or a `password=` parameter) as `***`."""
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if parts.password is not None:
+        user, _, host = netloc.rpartition("@")
+        netloc = f"{user.split(':', 1)[0]}:***@{host}"
+    shown = parts._replace(netloc=netloc).geturl()
+    return _PASSWORD_PARAM.sub(r"\1***", shown)
+
+
+def local_folder(url: str) -> Path:
+    """The per-database folder for what a database store keeps locally (blobs when no
+    artifacts location is given, blob caches): `$XDG_CACHE_HOME/xtrack/<host>-<port>-<db>`
+    (default `~/.cache`)."""
+    parts = urlsplit(url)
+    host = parts.hostname or "local"
+    database = unquote(parts.path.lstrip("/")) or parts.username or "postgres"
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    label = re.sub(r"[^A-Za-z0-9._-]", "_", f"{host}-{parts.port or 5432}-{database}")
+    return Path(cache) / "xtrack" / label
 
 
 def redact(text: str) -> str:

@@ -8,13 +8,13 @@ logged once per cell does not leave one row per point) and starts new chunks oth
 from __future__ import annotations
 
 import math
-import sqlite3
 from array import array
 from collections.abc import Sequence
 from operator import itemgetter
 from typing import Any
 
 from .codec import NO_STEP, unpack_floats, unpack_steps
+from .dialect import Conn
 
 CHUNK_MAX = 65536
 MERGE_BELOW = 4096
@@ -95,7 +95,7 @@ def last_index(steps: Any, times: Any) -> int:
 
 
 def write_points(
-    conn: sqlite3.Connection,
+    conn: Conn,
     numbers: dict[str, int],
     points: Sequence[Sequence[Any]],
 ) -> dict[int, dict[str, float]]:
@@ -163,7 +163,7 @@ def _le(arr: Any, dtype: str) -> bytes:
 
 
 def _extend_last_chunk(
-    conn: sqlite3.Connection,
+    conn: Conn,
     run: int,
     key: str,
     seq: int,
@@ -200,7 +200,7 @@ def _extend_last_chunk(
     return take
 
 
-def read_history(conn: sqlite3.Connection, run: int, key: str) -> dict[str, list[Any]]:
+def read_history(conn: Conn, run: int, key: str) -> dict[str, list[Any]]:
     """{"step": [...], "value": [...], "time": [...]} in logged order (step None where the
     point had none)."""
     steps: array[int] = array("q")

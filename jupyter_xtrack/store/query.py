@@ -63,6 +63,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..facts import STATUSES
+from .dialect import glob_to_regex
 from .errors import FilterError, FilterLimitError
 
 MAX_FILTER_CHARS = 10_000
@@ -252,8 +253,9 @@ def resolve_field(name: str, *, text: str = "", position: int = 0) -> FieldRef:
 
 
 class _Parser:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, *, postgres: bool = False) -> None:
         self.text = text
+        self.postgres = postgres
         self.tokens = tokenize(text)
         self.i = 0
         self.params: list[Any] = []
@@ -382,13 +384,30 @@ class _Parser:
             col = f"r.{fld.column}"
             sql = f"{col} {'NOT IN' if negate else 'IN'} ({marks})"
             if fld.nullable:
-                sql = f"coalesce({sql}, 0)" if not negate else f"({col} IS NOT NULL AND {sql})"
+                sql = f"coalesce({sql}, FALSE)" if not negate else f"({col} IS NOT NULL AND {sql})"
             return sql
         self.params.append(fld.key)
-        self.params.extend(values)
         table = _NS_TABLE[fld.namespace]
-        cond = f"value NOT IN ({marks}) AND value IS NOT NULL" if negate else f"value IN ({marks})"
+        if self.postgres and fld.namespace == "params":
+            cond = self.pg_params_in(values, negate)
+        else:
+            self.params.extend(values)
+            cond = (f"value NOT IN ({marks}) AND value IS NOT NULL" if negate
+                    else f"value IN ({marks})")
         return f"r.number IN (SELECT run FROM {table} WHERE key = ? AND {cond})"
+
+    def pg_params_in(self, values: list[Any], negate: bool) -> str:
+        """`in` on PostgreSQL's params, whose numbers (num) and text (value) are apart."""
+        tests = []
+        for column, kind in (("num", _is_number), ("value", _is_text)):
+            picked = [v for v in values if kind(v)]
+            if picked:
+                self.params.extend(picked)
+                tests.append(f"coalesce({column} IN ({', '.join('?' * len(picked))}), FALSE)")
+        found = " OR ".join(tests)
+        if negate:
+            return f"NOT ({found}) AND {_PG_PARAM_PRESENT}"
+        return f"({found})"
 
     # -- comparisons ---------------------------------------------------------------------
     def value_for(self, fld: FieldRef, lit: Token, op: str) -> Any:
@@ -435,11 +454,14 @@ class _Parser:
             self.params.append(value)
             sql = f"r.{fld.column} {sql_op} ?"
             # A NULL column makes the comparison NULL, which `not` would keep excluding.
-            return f"coalesce({sql}, 0)" if fld.nullable else sql
+            return f"coalesce({sql}, FALSE)" if fld.nullable else sql
         table = _NS_TABLE[fld.namespace]
         self.params.extend([fld.key, value])
         cond = f"value {sql_op} ?"
-        if fld.namespace == "params":
+        if fld.namespace == "params" and self.postgres:
+            # Numbers are in num, text in value: a number never matches a string.
+            cond = f"num {sql_op} ?" if _is_number(value) else cond
+        elif fld.namespace == "params":
             # Numbers sort before all text in SQLite: bound the range to one type so that
             # numbers never match strings (and the (key, value) index bounds the scan).
             cond += " AND value < ''" if isinstance(value, (int, float)) else " AND value >= ''"
@@ -450,9 +472,10 @@ class _Parser:
             return f"r.{fld.column} IS {'NOT ' if present else ''}NULL"
         self.params.append(fld.key)
         table = _NS_TABLE[fld.namespace]
+        found = _PG_PARAM_PRESENT if self.postgres and table == "params" else "value IS NOT NULL"
         return (
             f"r.number {'' if present else 'NOT '}IN "
-            f"(SELECT run FROM {table} WHERE key = ? AND value IS NOT NULL)"
+            f"(SELECT run FROM {table} WHERE key = ? AND {found})"
         )
 
     def match(self, fld: FieldRef, lit: Token) -> str:
@@ -469,19 +492,31 @@ class _Parser:
             self.params.extend([pattern.lower()] * _SEARCH_SQL.count("?"))
             return _SEARCH_SQL
         if "*" in pattern or "?" in pattern:
-            cond, arg = "value GLOB ?", pattern
+            cond, arg = "value GLOB ?", glob_to_regex(pattern) if self.postgres else pattern
         else:
             cond, arg = "instr(lower(value), ?) > 0", pattern.lower()
         if fld.namespace is None:
             self.params.append(arg)
             sql = cond.replace("value", f"r.{fld.column}")
-            return f"coalesce({sql}, 0)" if fld.nullable else sql
+            return f"coalesce({sql}, FALSE)" if fld.nullable else sql
         self.params.extend([fld.key, arg])
         table = _NS_TABLE[fld.namespace]
         return (
             f"r.number IN (SELECT run FROM {table} WHERE key = ? "
             f"AND typeof(value) = 'text' AND {cond})"
         )
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float))
+
+
+def _is_text(value: Any) -> bool:
+    return isinstance(value, str)
+
+
+# A param that is present and not NaN/None, on PostgreSQL (numbers in num, text in value).
+_PG_PARAM_PRESENT = "(num IS NOT NULL OR value IS NOT NULL)"
 
 
 def _parse_time(value: str, text: str, position: int) -> float:
@@ -557,14 +592,15 @@ def _escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("'", "\\'")
 
 
-def compile_filter(text: str | None) -> Compiled:
+def compile_filter(text: str | None, *, postgres: bool = False) -> Compiled:
     """The WHERE-clause SQL (over `runs AS r`) and parameters for filter `text`; an empty
     or None filter matches every run; plain words search (see the module docstring).
-    FilterError (with a caret) if it cannot be parsed."""
+    `postgres` writes it for PostgreSQL's params table (see dialect.py). FilterError (with
+    a caret) if it cannot be parsed."""
     if text is None or not text.strip():
-        return Compiled("1")
+        return Compiled("TRUE")
     _check_text(text, "filter")
-    parser = _Parser(as_filter(text))
+    parser = _Parser(as_filter(text), postgres=postgres)
     expr = parser.parse()
     sql = _to_sql(expr)
     # The caller ANDs more conditions on: keep an OR together.
@@ -597,7 +633,7 @@ class Ordering:
     order_sql: str
 
 
-def compile_order(order_by: str | Sequence[str] | None) -> Ordering:
+def compile_order(order_by: str | Sequence[str] | None, *, postgres: bool = False) -> Ordering:
     """Joins and ORDER BY for `order_by` (fields with optional asc/desc); newest first when
     None. Missing values sort last; ties go newest first."""
     if order_by is None or (isinstance(order_by, str) and not order_by.strip()):
@@ -645,6 +681,12 @@ def compile_order(order_by: str | Sequence[str] | None) -> Ordering:
             )
             params.append(fld.key)
             expr = f"{alias}.value"
+            if postgres and fld.namespace == "params":
+                # SQLite sorts numbers before text: num first, then value.
+                num = f"{alias}.num"
+                terms.append(f"({expr} IS NULL AND {num} IS NULL), ({num} IS NULL) {direction}, "
+                             f"{num} {direction}, {expr} {direction}")
+                continue
         terms.append(f"({expr} IS NULL), {expr} {direction}")
     terms.append("r.number DESC")
     return Ordering(joins, params, ", ".join(terms))

@@ -16,7 +16,6 @@ Rules kept here (a second backend keeps them too, see `store/contract.py`):
 from __future__ import annotations
 
 import re
-import sqlite3
 import time
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 from .codec import loads
+from .dialect import Conn
 from .errors import StoreError
 
 LATEST = "latest"
@@ -258,10 +258,10 @@ class RegistryTables:
 
     root: Path
 
-    def _read(self) -> AbstractContextManager[sqlite3.Connection]:
+    def _read(self) -> AbstractContextManager[Conn]:
         raise NotImplementedError
 
-    def _write(self) -> AbstractContextManager[sqlite3.Connection]:
+    def _write(self) -> AbstractContextManager[Conn]:
         raise NotImplementedError
 
     # -- writing -----------------------------------------------------------------------
@@ -450,7 +450,7 @@ class RegistryTables:
                 args.append(alias)
             return [_history_row(row) for row in conn.execute(sql + " ORDER BY h.id", args)]
 
-    def _version(self, conn: sqlite3.Connection, model: int, version: int) -> ModelVersionRecord:
+    def _version(self, conn: Conn, model: int, version: int) -> ModelVersionRecord:
         row = conn.execute(
             _VERSION_SQL + " WHERE v.model = ? AND v.version = ?", (model, version)
         ).fetchone()
@@ -469,7 +469,7 @@ def _limit(limit: int | None, args: list[Any]) -> str:
     return " LIMIT ?"
 
 
-def _model_id(conn: sqlite3.Connection, name: str) -> int:
+def _model_id(conn: Conn, name: str) -> int:
     row = conn.execute("SELECT id FROM registered_models WHERE name = ?", (name,)).fetchone()
     if row is None:
         near = [
@@ -486,7 +486,7 @@ def _model_id(conn: sqlite3.Connection, name: str) -> int:
     return int(row[0])
 
 
-def _check_version(conn: sqlite3.Connection, model: int, name: str, version: int) -> None:
+def _check_version(conn: Conn, model: int, name: str, version: int) -> None:
     row = conn.execute(
         "SELECT 1 FROM model_versions WHERE model = ? AND version = ?", (model, int(version))
     ).fetchone()
@@ -494,7 +494,7 @@ def _check_version(conn: sqlite3.Connection, model: int, name: str, version: int
         raise UnknownModelError(f"model {name!r} has no version {version}{_known(conn, model)}")
 
 
-def _known(conn: sqlite3.Connection, model: int) -> str:
+def _known(conn: Conn, model: int) -> str:
     versions = [
         str(r[0])
         for r in conn.execute(
@@ -510,7 +510,7 @@ def _known(conn: sqlite3.Connection, model: int) -> str:
     return f" (versions: {', '.join(versions) or 'none'}; aliases: {', '.join(aliases) or 'none'})"
 
 
-def _alias_version(conn: sqlite3.Connection, model: int, alias: str) -> int | None:
+def _alias_version(conn: Conn, model: int, alias: str) -> int | None:
     row = conn.execute(
         "SELECT version FROM model_aliases WHERE model = ? AND alias = ?", (model, alias)
     ).fetchone()
@@ -518,7 +518,7 @@ def _alias_version(conn: sqlite3.Connection, model: int, alias: str) -> int | No
 
 
 def _put_tags(
-    conn: sqlite3.Connection, model: int, version: int, tags: Mapping[str, str] | None
+    conn: Conn, model: int, version: int, tags: Mapping[str, str] | None
 ) -> None:
     conn.executemany(
         "INSERT INTO model_tags(model, version, key, value) VALUES (?, ?, ?, ?) "
@@ -528,7 +528,7 @@ def _put_tags(
 
 
 def _move_alias(
-    conn: sqlite3.Connection,
+    conn: Conn,
     model: int,
     alias: str,
     version: int | None,

@@ -17,14 +17,13 @@ Version history:
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 from ..facts import Fact
 from .codec import loads
 from .connection import write_transaction
+from .dialect import Conn
 from .errors import StoreError
 from .registry import SCHEMA as REGISTRY_SCHEMA
 
@@ -162,7 +161,7 @@ def dataset_hashes(fact: object) -> list[str]:
     return list(dict.fromkeys(h for h in hashes if isinstance(h, str) and h))
 
 
-def _v4(conn: sqlite3.Connection) -> None:
+def _v4(conn: Conn) -> None:
     """Migration 4: the dataset index, filled from the datasets facts already stored."""
     _run_script(_V4)(conn)
     rows = conn.execute("SELECT run, data FROM facts WHERE kind = ?", (Fact.DATASETS,)).fetchall()
@@ -172,19 +171,19 @@ def _v4(conn: sqlite3.Connection) -> None:
     )
 
 
-def _run_script(script: str) -> Callable[[sqlite3.Connection], None]:
+def _run_script(script: str) -> Callable[[Conn], None]:
     # executescript() would COMMIT the surrounding transaction; run statement by statement.
     code = "\n".join(ln for ln in script.splitlines() if not ln.strip().startswith("--"))
     statements = [s.strip() for s in code.split(";") if s.strip()]
 
-    def apply(conn: sqlite3.Connection) -> None:
+    def apply(conn: Conn) -> None:
         for statement in statements:
             conn.execute(statement)
 
     return apply
 
 
-def _v3_model_registry(conn: sqlite3.Connection) -> None:
+def _v3_model_registry(conn: Conn) -> None:
     """Migration 3: the model registry's tables, indexes and append-only triggers."""
     for statement in REGISTRY_SCHEMA:
         conn.execute(statement)
@@ -192,7 +191,7 @@ def _v3_model_registry(conn: sqlite3.Connection) -> None:
 
 # MIGRATIONS[v] takes a store from version v - 1 to version v. Never edit a released one;
 # append a new version instead.
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
+MIGRATIONS: dict[int, Callable[[Conn], None]] = {
     1: _run_script(_V1),
     2: _run_script(_V2),
     3: _v3_model_registry,
@@ -202,7 +201,7 @@ MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
 SCHEMA_VERSION = max(MIGRATIONS)
 
 
-def schema_version(conn: sqlite3.Connection) -> int:
+def schema_version(conn: Conn) -> int:
     """The store's schema version; 0 for an empty database."""
     has_meta = conn.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'"
@@ -213,7 +212,7 @@ def schema_version(conn: sqlite3.Connection) -> int:
     return int(row[0]) if row else 0
 
 
-def migrate(conn: sqlite3.Connection, root: Path, target: int = SCHEMA_VERSION) -> int:
+def migrate(conn: Conn, root: object, target: int = SCHEMA_VERSION) -> int:
     """Bring the database up to `target` (default: the newest version) and return the
     version it is at. Safe to call from several processes at once."""
     if target > SCHEMA_VERSION:
@@ -240,7 +239,7 @@ def migrate(conn: sqlite3.Connection, root: Path, target: int = SCHEMA_VERSION) 
         return max(current, target)
 
 
-def check_not_newer(version: int, root: Path) -> None:
+def check_not_newer(version: int, root: object) -> None:
     if version > SCHEMA_VERSION:
         raise StoreError(
             f"store {root} has schema version {version}, newer than this jupyter_xtrack "

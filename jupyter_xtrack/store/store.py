@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import os
-import sqlite3
 import threading
 import time
 import warnings
@@ -24,8 +23,9 @@ from ..facts import KINDS, Fact
 from . import metrics as metric_store
 from .blobs import check_hash, hashes_in
 from .codec import dumps, loads
-from .connection import connect, is_busy, store_error, write_transaction
+from .connection import SqliteBackend, write_transaction
 from .contract import MetricLast
+from .dialect import Backend, Conn
 from .errors import ReadOnlyStoreError, StoreError, UnknownRunError
 from .gcpause import gc_paused
 from .ids import new_run_id, run_number
@@ -38,8 +38,10 @@ from .liveness import (
 )
 from .location import (
     DAMAGED_SUFFIX,
+    ENV_VAR,
     artifacts_url,
     check_store_folder,
+    is_postgres_url,
     moved_aside_databases,
     store_root,
 )
@@ -74,7 +76,8 @@ def open_store(
 ) -> Store:
     """Open (creating if needed) the store at `path`.
 
-    `path` may be a folder or a `sqlite:///abs/path` / `file:///abs/path` URL; None means
+    `path` may be a folder, a `sqlite:///abs/path` / `file:///abs/path` URL or a
+    `postgresql://user@host:port/db` URL (store/postgres.py); None means
     `$XTRACK_STORE`, else `default_store_path(start_dir or cwd)`. A new store gets a
     `.gitignore` holding `*`, a `blobs/` folder and `xtrack.db`; an old one is migrated.
     An empty (0-byte) `xtrack.db` is moved aside as `xtrack.db.damaged-<time>` with a
@@ -85,8 +88,11 @@ def open_store(
     `artifacts` (else `$XTRACK_ARTIFACTS`) puts the blobs elsewhere: a folder, `file://`
     URL or any fsspec URL (`s3://bucket/prefix`; store/remote_blobs.py).
     """
-    root = check_store_folder(store_root(path, start_dir))
     artifacts = artifacts_url(artifacts)
+    url = os.fspath(path) if path is not None else os.environ.get(ENV_VAR)
+    if url and is_postgres_url(url):
+        return _open_database(url, read_only, artifacts)
+    root = check_store_folder(store_root(path, start_dir))
     if read_only:
         return _open_read_only(root, artifacts)
     try:
@@ -138,16 +144,21 @@ def _open_read_only(root: Path, artifacts: str | None) -> Store:
             f"there is no store at {root} (no xtrack.db) to read; track a cell first, or "
             "set XTRACK_STORE=/other/folder to read another store"
         )
+    return _opened(store)
+
+
+def _opened(store: Store) -> Store:
+    """`store`, migrated (or, read-only, checked to need no migration); closed on error."""
     try:
-        conn = store._conn()
-        try:
+        if not store.read_only:
+            store._initialize()
+            return store
+        with store._read() as conn:
             version = schema_version(conn)
-        except sqlite3.Error as exc:
-            raise store._error(exc) from exc
-        check_not_newer(version, root)
+        check_not_newer(version, store.name)
         if version < SCHEMA_VERSION:
             raise ReadOnlyStoreError(
-                f"store {root} is read-only and was written by an older jupyter_xtrack "
+                f"store {store.name} is read-only and was written by an older jupyter_xtrack "
                 f"(schema {version}, this one reads {SCHEMA_VERSION}); open it once where it "
                 "is writable so that it is upgraded"
             )
@@ -155,6 +166,35 @@ def _open_read_only(root: Path, artifacts: str | None) -> Store:
         store.close()
         raise
     return store
+
+
+_WARNED_LOCAL_BLOBS: set[str] = set()
+
+
+def _open_database(url: str, read_only: bool, artifacts: str | None) -> Store:
+    """The store in the PostgreSQL database at `url`. Its blobs go to `artifacts`; without
+    one, to a local folder, with a warning (once per database) that teammates cannot read
+    them."""
+    from .postgres import PostgresBackend  # lazy: psycopg is an optional dependency
+
+    backend = PostgresBackend(url, read_only=read_only)
+    try:
+        backend.root.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreError(
+            f"cannot create the local folder {backend.root} of store {backend.name} "
+            f"({exc.strerror or exc}); set XDG_CACHE_HOME to a writable folder"
+        ) from exc
+    if artifacts is None and backend.name not in _WARNED_LOCAL_BLOBS:
+        _WARNED_LOCAL_BLOBS.add(backend.name)
+        warnings.warn(
+            f"store {backend.name} keeps its blobs (code, outputs, artifacts) in "
+            f"{backend.root / 'blobs'} on this machine, where teammates cannot read them; set "
+            "XTRACK_ARTIFACTS=s3://bucket/prefix (or a shared folder) to share them",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    return _opened(Store(backend.root, read_only=read_only, artifacts=artifacts, backend=backend))
 
 
 @contextmanager
@@ -212,21 +252,30 @@ class Store(RegistryTables):
     registry's methods come from `RegistryTables` (store/registry.py)."""
 
     def __init__(
-        self, root: Path, *, read_only: bool = False, artifacts: str | None = None
+        self,
+        root: Path,
+        *,
+        read_only: bool = False,
+        artifacts: str | None = None,
+        backend: Backend | None = None,
     ) -> None:
         self.root = root
         self.read_only = read_only
         self.db_path = root / "xtrack.db"
+        # SQLite in `root`, or a database server (postgres.PostgresBackend).
+        self._backend: Backend = backend or SqliteBackend(root, read_only=read_only)
+        self.name = self._backend.name  # what messages and repr show (no password)
+        self._errors = self._backend.errors
         self.blobs = open_blob_store(root, artifacts)
         self._local = threading.local()
-        self._conns: list[sqlite3.Connection] = []
+        self._conns: list[Conn] = []
         self._lock = threading.Lock()
         self._pid = os.getpid()
         self._closed = False
         self._summaries = Summaries()
 
     def __repr__(self) -> str:
-        return f"Store({str(self.root)!r})"
+        return f"Store({self.name!r})"
 
     def __enter__(self) -> Store:
         return self
@@ -236,109 +285,63 @@ class Store(RegistryTables):
 
     # -- connections ---------------------------------------------------------------------
     def _initialize(self) -> None:
-        self._check_writable()
+        self._backend.check_writable()
         try:
             conn = self._conn()
-            self._ensure_wal(conn)
-            migrate(conn, self.root)
-        except sqlite3.Error as exc:
-            raise self._error(exc) from exc
-        self._check_writable()
+            self._backend.prepare(conn)
+            migrate(conn, self.name)
+        except self._errors as exc:
+            raise self._backend.error(exc) from exc
+        self._backend.check_writable()
 
-    def _check_writable(self) -> None:
-        if self._writable():
-            return
-        raise ReadOnlyStoreError(
-            f"store {self.root} is read-only; make it writable (chmod -R u+w {self.root}, or "
-            "remount it read-write) or set XTRACK_STORE=/other/folder (or %xtrack store "
-            "/other/folder) to use another store"
-        )
-
-    def _writable(self) -> bool:
-        # os.access also reports read-only mounts, which permission bits do not show.
-        if not os.access(self.root, os.W_OK):
-            return False
-        return not self.db_path.exists() or os.access(self.db_path, os.W_OK)
-
-    def _ensure_wal(self, conn: sqlite3.Connection) -> None:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if conn.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
-                    conn.execute("PRAGMA journal_mode = WAL")
-                return
-            except sqlite3.OperationalError as exc:
-                if not is_busy(exc) or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.01)
-
-    def _conn(self) -> sqlite3.Connection:
+    def _conn(self) -> Conn:
         if self._closed:
-            raise StoreError(f"store {self.root} is closed; open it again with open_store()")
+            raise StoreError(f"store {self.name} is closed; open it again with open_store()")
         if os.getpid() != self._pid:
             # Connections must not cross a fork: forget the parent's, open our own.
             with self._lock:
                 self._pid = os.getpid()
+                self._backend.forget(self._conns)
                 self._conns = []
                 self._local = threading.local()
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        conn: Conn | None = getattr(self._local, "conn", None)
         if conn is None:
-            try:
-                conn = connect(self.db_path, read_only=self.read_only)
-            except sqlite3.Error as exc:
-                raise self._error(exc) from exc
+            conn = self._backend.connect()
             self._local.conn = conn
             with self._lock:
                 self._conns.append(conn)
         return conn
 
-    def _error(self, exc: sqlite3.Error) -> StoreError:
-        if not self.read_only and self.root.is_dir() and not self._writable():
-            try:
-                self._check_writable()
-            except StoreError as read_only:
-                return read_only
-        if not self.db_path.exists():
-            return self._gone()
-        return store_error(exc, self.root)
-
-    def _gone(self) -> StoreError:
-        return StoreError(
-            f"store {self.root} is gone (its xtrack.db was deleted or moved while open); "
-            f"open it again with open_store('{self.root}') to start a fresh one"
-        )
-
     @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
+    def _read(self) -> Iterator[Conn]:
         conn = self._conn()
         try:
             yield conn
-        except sqlite3.Error as exc:
-            raise self._error(exc) from exc
+        except self._errors as exc:
+            raise self._backend.error(exc) from exc
 
     def _refuse_write(self) -> None:
         if self.read_only:
             raise ReadOnlyStoreError(
-                f"store {self.root} is open read-only (it is not writable), so it cannot be "
+                f"store {self.name} is open read-only (it is not writable), so it cannot be "
                 f"changed; make it writable (chmod -R u+w {self.root}, or remount it "
                 "read-write) and open it again"
             )
 
     @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
+    def _write(self) -> Iterator[Conn]:
         self._refuse_write()
         conn = self._conn()
-        if not conn.in_transaction and not self.db_path.exists():
-            # SQLite would go on writing into the deleted file and lose everything.
-            raise self._gone()
+        if not conn.in_transaction:
+            self._backend.check_present()
         try:
             with write_transaction(conn):
                 yield conn
-        except sqlite3.Error as exc:
-            raise self._error(exc) from exc
+        except self._errors as exc:
+            raise self._backend.error(exc) from exc
 
     @contextmanager
-    def _snapshot(self) -> Iterator[sqlite3.Connection]:
+    def _snapshot(self) -> Iterator[Conn]:
         """A read transaction: every query inside sees the same state of the store."""
         with self._read() as conn:
             if conn.in_transaction:
@@ -366,13 +369,13 @@ class Store(RegistryTables):
         for conn in conns:
             try:
                 conn.close()
-            except sqlite3.Error:
+            except self._errors:
                 pass
 
-    def _number(self, conn: sqlite3.Connection, run_id: str) -> int:
+    def _number(self, conn: Conn, run_id: str) -> int:
         row = conn.execute("SELECT number FROM runs WHERE id = ?", (run_id,)).fetchone()
         if row is None:
-            raise UnknownRunError(f"no run with id {run_id!r} in store {self.root}")
+            raise UnknownRunError(f"no run with id {run_id!r} in store {self.name}")
         return int(row[0])
 
     # -- run lifecycle -------------------------------------------------------------------
@@ -402,10 +405,10 @@ class Store(RegistryTables):
         with self._write() as conn:
             if parent_id is not None:
                 self._number(conn, parent_id)
-            cur = conn.execute(
+            (number,) = conn.execute(
                 "INSERT INTO runs(id, name, experiment, status, kind, parent_id, notebook_path, "
                 "cell_id, started_at, pid, pid_started_at, host, heartbeat_at, user_name) "
-                "VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "VALUES (?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING number",
                 (
                     run_id,
                     name,
@@ -421,8 +424,7 @@ class Store(RegistryTables):
                     now,
                     user or current_user(),
                 ),
-            )
-            number = int(cur.lastrowid or 0)
+            ).fetchall()[0]
             if tags:
                 self._put_tags(conn, number, tags)
         return run_id, number
@@ -435,7 +437,7 @@ class Store(RegistryTables):
                 (time.time() if at is None else at, run_id),
             )
             if cur.rowcount == 0:
-                raise UnknownRunError(f"no run with id {run_id!r} in store {self.root}")
+                raise UnknownRunError(f"no run with id {run_id!r} in store {self.name}")
 
     def finish_run(self, run_id: str, *, status: str, ended_at: float | None = None) -> None:
         """End the run with `status` (one of RUN_STATUSES), setting ended_at (default now)
@@ -450,7 +452,7 @@ class Store(RegistryTables):
                 (status, end, end, run_id),
             )
             if cur.rowcount == 0:
-                raise UnknownRunError(f"no run with id {run_id!r} in store {self.root}")
+                raise UnknownRunError(f"no run with id {run_id!r} in store {self.name}")
 
     def reconcile(self) -> list[str]:
         """Mark "crashed" the running runs whose process is gone: on this host, a pid that
@@ -492,7 +494,7 @@ class Store(RegistryTables):
         with self._write() as conn:
             cur = conn.execute("UPDATE runs SET name = ? WHERE id = ?", (name, run_id))
             if cur.rowcount == 0:
-                raise UnknownRunError(f"no run with id {run_id!r} in store {self.root}")
+                raise UnknownRunError(f"no run with id {run_id!r} in store {self.name}")
 
     # -- params and tags -----------------------------------------------------------------
     def set_params(self, run_id: str, params: Mapping[str, Any]) -> None:
@@ -503,10 +505,10 @@ class Store(RegistryTables):
         clean = {str(k): v for k, v in params.items()}
         with self._write() as conn:
             number = self._number(conn, run_id)
+            row = self._backend.params_row
             conn.executemany(
-                "INSERT INTO params(run, key, value, json) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT(run, key) DO UPDATE SET value = excluded.value, json = excluded.json",
-                [(number, k, _filter_value(v), dumps(v)) for k, v in clean.items()],
+                self._backend.params_upsert,
+                [row(number, k, _filter_value(v), dumps(v)) for k, v in clean.items()],
             )
             self._merge_summary(conn, number, "params", clean)
 
@@ -527,7 +529,7 @@ class Store(RegistryTables):
             ).fetchone()
         return None if row is None else str(row[0])
 
-    def _put_tags(self, conn: sqlite3.Connection, number: int, tags: Mapping[str, Any]) -> None:
+    def _put_tags(self, conn: Conn, number: int, tags: Mapping[str, Any]) -> None:
         clean = {str(k): str(v) for k, v in tags.items()}
         conn.executemany(
             "INSERT INTO tags(run, key, value) VALUES (?, ?, ?) "
@@ -547,7 +549,7 @@ class Store(RegistryTables):
             return bool(gone.rowcount)
 
     def _merge_summary(
-        self, conn: sqlite3.Connection, number: int, ns: str, updates: Mapping[str, Any],
+        self, conn: Conn, number: int, ns: str, updates: Mapping[str, Any],
         drop: str | None = None,
     ) -> None:
         # ns is one of three fixed names (never user input), so it may name columns.
@@ -582,7 +584,7 @@ class Store(RegistryTables):
                     numbers[run_id] = int(row[0])
             if missing:
                 raise UnknownRunError(
-                    f"no run with id {', '.join(sorted(missing))} in store {self.root}; "
+                    f"no run with id {', '.join(sorted(missing))} in store {self.name}; "
                     "its metric points were not written"
                 )
             changed = metric_store.write_points(conn, numbers, points)
@@ -761,7 +763,7 @@ class Store(RegistryTables):
         check_hash(blob)
         if not self.blobs.exists(blob):
             raise StoreError(
-                f"blob {blob} is not in store {self.root}; store the content with put_blob or "
+                f"blob {blob} is not in store {self.name}; store the content with put_blob or "
                 "put_blob_file before adding the artifact"
             )
         record = {
@@ -797,7 +799,7 @@ class Store(RegistryTables):
         with self._read() as conn:
             return self._artifacts(conn, self._number(conn, run_id))
 
-    def _artifacts(self, conn: sqlite3.Connection, number: int) -> list[dict[str, Any]]:
+    def _artifacts(self, conn: Conn, number: int) -> list[dict[str, Any]]:
         rows = conn.execute(
             "SELECT name, hash, size, media_type, meta, created_at FROM artifacts "
             "WHERE run = ? ORDER BY rowid",
@@ -889,7 +891,7 @@ class Store(RegistryTables):
         with self._read() as conn:
             return self._resolve(conn, ref)[0]
 
-    def _resolve(self, conn: sqlite3.Connection, ref: str | int) -> tuple[str, int]:
+    def _resolve(self, conn: Conn, ref: str | int) -> tuple[str, int]:
         number: int | None = None
         if isinstance(ref, bool):
             raise UnknownRunError(f"{ref!r} is not a run reference")
@@ -913,11 +915,11 @@ class Store(RegistryTables):
                 if len(rows) == 1:
                     return str(rows[0][0]), int(rows[0][1])
                 if not rows:
-                    raise UnknownRunError(f"no run with id starting {text!r} in store {self.root}")
+                    raise UnknownRunError(f"no run with id starting {text!r} in store {self.name}")
                 shown = ", ".join(f"{rid} (#{num})" for rid, num in rows[:5])
                 more = " ..." if len(rows) > 5 else ""
                 raise UnknownRunError(
-                    f"run id prefix {text!r} is ambiguous in store {self.root}: it matches "
+                    f"run id prefix {text!r} is ambiguous in store {self.name}: it matches "
                     f"{shown}{more}; give more characters"
                 )
         if not INT64_MIN <= number <= INT64_MAX:  # SQLite cannot even bind it
@@ -927,7 +929,7 @@ class Store(RegistryTables):
             return str(row[0]), number
         lo, hi = conn.execute("SELECT min(number), max(number) FROM runs").fetchone()
         span = "the store has no runs yet" if lo is None else f"runs are #{lo}..#{hi}"
-        raise UnknownRunError(f"no run #{number} in store {self.root} ({span})")
+        raise UnknownRunError(f"no run #{number} in store {self.name} ({span})")
 
     def get_run(self, ref: str | int) -> dict[str, Any]:
         """Everything about one run: id, number, name, experiment, status, kind,
@@ -996,8 +998,8 @@ class Store(RegistryTables):
         of `experiment` or children of `parent_id`, ordered (default newest first), paged
         by limit/offset. `columns` keeps only the params/metrics/tags columns matching its
         names or globs ("params.lr", "metrics.*"). FilterError for a malformed filter."""
-        where = compile_filter(filter)
-        ordering = compile_order(order_by)
+        where = compile_filter(filter, postgres=self._backend.postgres)
+        ordering = compile_order(order_by, postgres=self._backend.postgres)
         clauses, args = [where.sql], list(where.params)
         if experiment is not None:
             clauses.append("r.experiment = ?")
@@ -1013,7 +1015,7 @@ class Store(RegistryTables):
         page_args: list[Any] = []
         if limit is not None or offset:
             sql += " LIMIT ? OFFSET ?"
-            page_args = [-1 if limit is None else min(max(0, int(limit)), INT64_MAX),
+            page_args = [self._backend.no_limit if limit is None else min(max(0, int(limit)), INT64_MAX),
                          min(max(0, int(offset)), INT64_MAX)]
         self._reconcile_quietly()
         # One read transaction so the rows and the total agree.
@@ -1125,7 +1127,7 @@ class Store(RegistryTables):
         if aside:
             names = ", ".join(str(p) for p in aside)
             raise StoreError(
-                f"gc refused: store {self.root} has a database moved aside as empty or "
+                f"gc refused: store {self.name} has a database moved aside as empty or "
                 f"damaged ({names}); its runs may refer to blobs the current database does not "
                 "know. Recover what you need from it, then delete or move it out of the store "
                 "folder, and run gc again"
@@ -1169,7 +1171,7 @@ def _filter_value(value: Any) -> Any:
     return str(value)
 
 
-def _index_datasets(conn: sqlite3.Connection, number: int, fact: Any) -> None:
+def _index_datasets(conn: Conn, number: int, fact: Any) -> None:
     """Keep the run's rows of the dataset index (schema v4) in step with its datasets fact."""
     conn.execute("DELETE FROM datasets WHERE run = ?", (number,))
     conn.executemany(

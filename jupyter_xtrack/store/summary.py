@@ -9,7 +9,6 @@ slicing them into columns, with no per-run dictionaries.
 from __future__ import annotations
 
 import math
-import sqlite3
 import threading
 from array import array
 from collections.abc import Mapping, Sequence
@@ -20,6 +19,7 @@ import orjson
 import xxhash
 
 from .codec import dumps, float_array, loads, to_le_bytes, unpack_floats
+from .dialect import Conn
 
 NAMESPACES = ("params", "metrics", "tags")
 _CHUNK = 1000  # runs decoded per step when reading many runs
@@ -59,7 +59,7 @@ class Summaries:
     # A key set's id is derived from its keys (a 64-bit hash), so an id means the same keys
     # in every process and cached lookups can never go stale, even if the transaction that
     # first wrote a key set rolls back.
-    def keyset_id(self, conn: sqlite3.Connection, keys: tuple[str, ...]) -> int:
+    def keyset_id(self, conn: Conn, keys: tuple[str, ...]) -> int:
         """The id of key set `keys` (sorted); written inside the caller's transaction."""
         text = dumps(list(keys)).decode()
         ks = xxhash.xxh3_64_intdigest(text.encode()) - 2**63
@@ -72,7 +72,7 @@ class Summaries:
             self._keys[ks] = keys
         return ks
 
-    def keyset(self, conn: sqlite3.Connection, ks: int) -> tuple[str, ...]:
+    def keyset(self, conn: Conn, ks: int) -> tuple[str, ...]:
         """The keys of key set `ks`."""
         keys = self._keys.get(ks)
         if keys is None:
@@ -86,7 +86,7 @@ class Summaries:
 
     # -- one run -------------------------------------------------------------------------
     def encode(
-        self, conn: sqlite3.Connection, ns: str, mapping: Mapping[str, Any]
+        self, conn: Conn, ns: str, mapping: Mapping[str, Any]
     ) -> tuple[int | None, bytes | None]:
         """(key set id, values blob) for `mapping`; (None, None) when it is empty."""
         if not mapping:
@@ -97,7 +97,7 @@ class Summaries:
         return self.keyset_id(conn, keys), blob
 
     def decode(
-        self, conn: sqlite3.Connection, ns: str, ks: int | None, blob: bytes | None
+        self, conn: Conn, ns: str, ks: int | None, blob: bytes | None
     ) -> dict[str, Any]:
         """The mapping `encode` was given."""
         if ks is None or blob is None:
@@ -109,7 +109,7 @@ class Summaries:
     # -- many runs -----------------------------------------------------------------------
     def columns(
         self,
-        conn: sqlite3.Connection,
+        conn: Conn,
         ns: str,
         keysets: Sequence[int | None],
         blobs: Sequence[bytes | None],
@@ -145,7 +145,7 @@ class Summaries:
 
     def _metric_columns(
         self,
-        conn: sqlite3.Connection,
+        conn: Conn,
         n: int,
         groups: dict[int, list[int]],
         blobs: Sequence[bytes | None],

@@ -7,12 +7,11 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from ..facts import SYSTEM_METRIC_PREFIX
+from .dialect import Conn
 from .gcpause import gc_paused
 from .summary import NAMESPACES, FloatColumn, Summaries
 
 if TYPE_CHECKING:
-    import sqlite3
-
     import pandas as pd
 
 BASE_COLUMNS = (
@@ -182,7 +181,7 @@ def namespaces_needed(patterns: Sequence[str] | None) -> tuple[str, ...]:
     )
 
 
-def fetch_columns(cursor: sqlite3.Cursor, width: int) -> list[list[Any]]:
+def fetch_columns(cursor: Any, width: int) -> list[list[Any]]:
     """The cursor's remaining rows as `width` column lists.
 
     Fetched a chunk at a time: each chunk's row tuples are freed before the next is
@@ -195,7 +194,7 @@ def fetch_columns(cursor: sqlite3.Cursor, width: int) -> list[list[Any]]:
 
 
 def build_table(
-    conn: sqlite3.Connection,
+    conn: Conn,
     summaries: Summaries,
     cols: list[list[Any]],
     total: int,

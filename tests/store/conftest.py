@@ -1,11 +1,13 @@
-"""Fixtures for the store tests: real stores in tmp_path, and a way to run Python code in
-a separate process (for locking, crashes and concurrency)."""
+"""Fixtures for the store tests: real stores (SQLite in tmp_path, and PostgreSQL on the
+session's throwaway server), and a way to run Python code in a separate process (for
+locking, crashes and concurrency)."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 import textwrap
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,12 +15,39 @@ import pytest
 
 from jupyter_xtrack.store import Store, open_store
 
+BACKENDS = ["sqlite", "postgres"]
+
+
+@pytest.fixture(params=BACKENDS)
+def store_location(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> str:
+    """Where a new, empty store is: a folder (SQLite) or a database URL (PostgreSQL). A
+    PostgreSQL store's local folder (its blobs here) goes under tmp_path."""
+    if request.param == "sqlite":
+        return str(tmp_path / "store")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    return str(request.getfixturevalue("pg_url"))
+
+
+def open_quietly(location: str, **kwargs: object) -> Store:
+    """open_store without the warning a PostgreSQL store gives about local blobs."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "store .* keeps its blobs", RuntimeWarning)
+        return open_store(location, **kwargs)  # type: ignore[arg-type]
+
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[Store]:
-    s = open_store(tmp_path / "store")
+def store(store_location: str) -> Iterator[Store]:
+    """A new store on each backend."""
+    s = open_quietly(store_location)
     yield s
     s.close()
+
+
+sqlite_only = pytest.mark.parametrize(
+    "store_location", ["sqlite"], indirect=True
+)
 
 
 def python(code: str, *args: str) -> subprocess.Popen[str]:

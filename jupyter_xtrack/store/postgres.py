@@ -1,0 +1,189 @@
+"""The store on PostgreSQL (psycopg 3): connections that run the store's SQL (rewritten by
+`dialect.to_postgres`), errors that say what to do, and the local folder a database store
+keeps for what is not in the database.
+
+Credentials come from the URL or libpq's own places (PGPASSWORD, ~/.pgpass, PGSERVICE);
+this module never stores them, and a password never appears in `name`, an error or a log.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote, urlsplit
+
+from .dialect import Conn, to_postgres
+from .errors import ReadOnlyStoreError, StoreError
+from .location import local_folder, secrets_of, shown_url
+
+if TYPE_CHECKING:
+    import psycopg
+
+CONNECT_TIMEOUT_S = 10
+# How long a writer waits for the store's write lock (dialect.WRITE_LOCK_KEY).
+LOCK_TIMEOUT = "60s"
+TEAMS_EXTRA = "pip install 'jupyter_xtrack[teams]'"
+
+
+class PgConnection:
+    """A psycopg connection in autocommit mode with sqlite3's shape (`Conn`): `execute`
+    and `executemany` take the store's SQLite SQL and `?` parameters; `BEGIN IMMEDIATE`
+    takes the store's write lock. Parameters are bound as sqlite3 binds them: a NaN float
+    as NULL, a bool as 1/0."""
+
+    __slots__ = ("raw",)
+
+    def __init__(self, raw: psycopg.Connection[Any]) -> None:
+        self.raw = raw
+
+    @property
+    def in_transaction(self) -> bool:
+        from psycopg.pq import TransactionStatus
+
+        return self.raw.info.transaction_status != TransactionStatus.IDLE
+
+    def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Any:
+        cur = self.raw.cursor()
+        for statement in to_postgres(sql):
+            cur.execute(statement, _bound(parameters))
+        return cur
+
+    def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Any:
+        (statement,) = to_postgres(sql)
+        cur = self.raw.cursor()
+        rows = [_bound(row) for row in parameters]
+        if rows:
+            cur.executemany(statement, rows)
+        return cur
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+def _bound(row: Sequence[Any]) -> list[Any]:
+    return [
+        None if type(v) is float and math.isnan(v) else int(v) if type(v) is bool else v
+        for v in row
+    ]
+
+
+class PostgresBackend:
+    """How `Store` reaches a PostgreSQL database (see `connection.SqliteBackend` for the
+    other): connections, errors, and the dialect's few differences that are not SQL text."""
+
+    postgres = True
+    no_limit: int | None = None  # LIMIT NULL: no limit
+
+    def __init__(self, url: str, *, read_only: bool = False) -> None:
+        try:
+            import psycopg
+        except ImportError:
+            raise StoreError(
+                f"a PostgreSQL store ({shown_url(url)}) needs psycopg: {TEAMS_EXTRA}"
+            ) from None
+        self.url = url
+        self.read_only = read_only
+        self.name = shown_url(url)
+        self.root = local_folder(url)
+        self.errors: tuple[type[Exception], ...] = (psycopg.Error,)
+        self._secrets = secrets_of(url)
+
+    # -- connections ---------------------------------------------------------------------
+    def connect(self) -> Conn:
+        import psycopg
+        from psycopg.types.string import TextLoader
+
+        try:
+            raw = psycopg.connect(
+                self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S,
+                application_name="jupyter_xtrack",
+            )
+        except psycopg.Error as exc:
+            raise self.error(exc) from exc
+        raw.adapters.register_loader("json", TextLoader)  # as SQLite's json functions give
+        raw.execute(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
+        if self.read_only:
+            raw.execute("SET default_transaction_read_only = on")
+        return PgConnection(raw)
+
+    def prepare(self, conn: Conn) -> None:
+        """Nothing to set up per database before migrating."""
+
+    def check_present(self) -> None:
+        """A database cannot vanish under an open connection unnoticed: nothing to check."""
+
+    def check_writable(self) -> None:
+        """Whether the role may write shows in the first write; nothing to check here."""
+
+    def forget(self, conns: Sequence[Any]) -> None:
+        """Drop connections inherited across a fork without closing them: closing would end
+        the parent's sessions. Their sockets are pointed at /dev/null first, so that
+        finalising them in this process sends nothing to the server."""
+        devnull = os.open(os.devnull, os.O_RDWR)
+        try:
+            for conn in conns:
+                try:
+                    os.dup2(devnull, conn.raw.pgconn.socket)
+                except Exception:  # already closed: nothing shared
+                    continue
+        finally:
+            os.close(devnull)
+
+    @staticmethod
+    def params_row(number: int, key: str, value: Any, json: bytes) -> tuple[Any, ...]:
+        """A params row: text in `value`, numbers in `num` (SQLite keeps both in one
+        untyped column)."""
+        if isinstance(value, str) or value is None:
+            return number, key, value, None, json
+        # A float as its shortest repr: exact, where PostgreSQL's float8 -> numeric cast
+        # keeps 15 digits.
+        exact = Decimal(repr(value)) if isinstance(value, float) else value
+        return number, key, None, exact, json
+
+    params_upsert = (
+        "INSERT INTO params(run, key, value, num, json) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT(run, key) DO UPDATE SET value = excluded.value, num = excluded.num, "
+        "json = excluded.json"
+    )
+
+    # -- errors --------------------------------------------------------------------------
+    def error(self, exc: Exception) -> StoreError:
+        """A `StoreError` for psycopg error `exc` that names the store (password masked)
+        and the fix; retryable when trying again may succeed."""
+        import psycopg
+        from psycopg import errors as pg
+
+        detail = self._clean(str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc))
+        state = getattr(exc, "sqlstate", None) or ""
+        if isinstance(exc, (pg.ReadOnlySqlTransaction, pg.InsufficientPrivilege)):
+            return ReadOnlyStoreError(
+                f"store {self.name} cannot be written by this role ({detail}); grant it write "
+                "access, or set XTRACK_STORE to another store"
+            )
+        if isinstance(exc, psycopg.OperationalError) and (not state or state.startswith("08")):
+            parts = urlsplit(self.url)
+            where = (
+                f"host {parts.hostname or 'the local socket'}, port {parts.port or 5432}, "
+                f"database {unquote(parts.path.lstrip('/')) or '(default)'}"
+            )
+            return StoreError(
+                f"cannot reach the PostgreSQL store {self.name} ({where}): {detail}; check that "
+                "the server runs and the URL and credentials (PGPASSWORD, ~/.pgpass) are "
+                "right, then try again",
+                retryable=True,
+            )
+        if state in ("40001", "40P01", "55P03", "57014") or state.startswith("53"):
+            return StoreError(
+                f"store {self.name} is busy or short of resources ({detail}); try again",
+                retryable=True,
+            )
+        return StoreError(f"store {self.name}: {detail}")
+
+    def _clean(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+

@@ -98,7 +98,9 @@ class PostgresBackend:
 
         try:
             raw = psycopg.connect(
-                self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S,
+                self.url,
+                autocommit=True,
+                connect_timeout=CONNECT_TIMEOUT_S,
                 application_name="jupyter_xtrack",
             )
         except psycopg.Error as exc:
@@ -186,4 +188,3 @@ class PostgresBackend:
         for secret in self._secrets:
             text = text.replace(secret, "***")
         return text
-

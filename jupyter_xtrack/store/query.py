@@ -609,7 +609,8 @@ def compile_filter(text: str | None, *, postgres: bool = False) -> Compiled:
 
 def _check_text(text: str, what: str) -> None:
     """FilterLimitError for a filter or order_by item over MAX_FILTER_CHARS; FilterError
-    for text SQLite cannot take (lone surrogates)."""
+    for text a store cannot take (lone surrogates; NUL, which PostgreSQL text cannot
+    hold, refused on every backend so that a filter means the same everywhere)."""
     if len(text) > MAX_FILTER_CHARS:
         raise FilterLimitError(
             f"the {what} is {len(text):,} characters long; the limit is {MAX_FILTER_CHARS:,}",
@@ -622,6 +623,9 @@ def _check_text(text: str, what: str) -> None:
             f"the {what} holds a character that is not valid Unicode "
             f"({text[exc.start]!r})", text=text, position=exc.start,
         ) from None
+    nul = text.find("\x00")
+    if nul >= 0:
+        raise FilterError(f"the {what} holds a NUL character ('\\x00')", text=text, position=nul)
 
 
 @dataclass

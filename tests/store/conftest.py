@@ -45,11 +45,6 @@ def store(store_location: str) -> Iterator[Store]:
     s.close()
 
 
-sqlite_only = pytest.mark.parametrize(
-    "store_location", ["sqlite"], indirect=True
-)
-
-
 def python(code: str, *args: str) -> subprocess.Popen[str]:
     """Start `code` in a fresh interpreter (stdout/stderr captured as text)."""
     return subprocess.Popen(

@@ -59,8 +59,9 @@ def test_eight_processes_write_one_store(tmp_path: Path) -> None:
 
 
 OWNER = """
-    import sys, time
+    import sys, time, warnings
     from jupyter_xtrack.store import open_store
+    warnings.simplefilter("ignore")
     store = open_store(sys.argv[1])
     run_id, _ = store.create_run(name="doomed")
     print(run_id, flush=True)
@@ -68,8 +69,8 @@ OWNER = """
 """
 
 
-def test_sigkilled_process_run_becomes_crashed(store: Store) -> None:
-    proc = python(OWNER, str(store.root))
+def test_sigkilled_process_run_becomes_crashed(store: Store, store_location: str) -> None:
+    proc = python(OWNER, store_location)
     assert proc.stdout is not None
     run_id = proc.stdout.readline().strip()
     mine, _ = store.create_run(name="alive")

@@ -21,6 +21,8 @@ from jupyter_xtrack.store import FilterError, Store, open_store
 from jupyter_xtrack.store.errors import FilterLimitError
 from jupyter_xtrack.store.query import BASE_FIELDS, compile_order
 
+from .conftest import BACKENDS
+
 EXAMPLES = int(os.environ.get("XTRACK_FUZZ_EXAMPLES", "150"))
 FUZZ = settings(
     max_examples=EXAMPLES,
@@ -31,10 +33,8 @@ FUZZ = settings(
 )
 
 
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+def _fill(s: Store) -> Store:
     """Eight runs with overlapping and missing params, metrics (NaN, inf) and tags."""
-    s = open_store(Path(tmp_path_factory.mktemp("fuzz")) / "store")
     params: list[dict[str, Any]] = [
         {"lr": 0.1, "optimizer": "adam", "seed": 1, "flag": True, "optim.lr": 0.5},
         {"lr": 0.01, "optimizer": "sgd", "seed": "1", "my-lr": 7},
@@ -58,8 +58,29 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
             s.log_metrics([(run_id, k, v, 0, 1.7e9) for k, v in metrics[i].items()])
         if statuses[i]:
             s.finish_run(run_id, status=statuses[i], ended_at=1.7e9 + i * 86400 + i)
+    return s
+
+
+@pytest.fixture(scope="module")
+def sqlite_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    s = _fill(open_store(Path(tmp_path_factory.mktemp("fuzz")) / "store"))
     yield s
     s.close()
+
+
+@pytest.fixture(scope="module")
+def postgres_store(postgres: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    s = _fill(open_store(postgres.create_database(),
+                         artifacts=str(tmp_path_factory.mktemp("fuzz-blobs"))))
+    yield s
+    s.close()
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def store(request: pytest.FixtureRequest) -> Store:
+    """The same eight runs on each backend."""
+    found: Store = request.getfixturevalue(f"{request.param}_store")
+    return found
 
 
 def run_ids(store: Store, text: str) -> set[str]:
@@ -210,3 +231,22 @@ def test_and_or_not_compose_like_sets(store: Store, node: Node, negations: int) 
     # The store ANDs experiment= onto the filter: an OR inside stays grouped.
     exp0 = run_ids(store, "experiment = 'exp0'")
     assert set(store.query_runs(text, experiment="exp0").columns["id"]) == want & exp0, text
+
+
+# -- PostgreSQL answers as SQLite does ---------------------------------------------------------
+def _answer(store: Store, text: str, order_by: str | None) -> Any:
+    """The run numbers a filter and ordering give, in order, or the FilterError's text."""
+    try:
+        return store.query_runs(text, order_by=order_by).columns["number"]
+    except FilterError as exc:
+        return str(exc)
+
+
+@FUZZ
+@given(text=st.one_of(GRAMMAR, JUNK, DEEP, st.sampled_from(ATOMS)),
+       order_by=st.one_of(st.none(), st.builds(lambda f, d: f + d, FIELD,
+                                               st.sampled_from(["", " desc"]))))
+def test_postgres_gives_what_sqlite_gives(
+    sqlite_store: Store, postgres_store: Store, text: str, order_by: str | None
+) -> None:
+    assert _answer(postgres_store, text, order_by) == _answer(sqlite_store, text, order_by)

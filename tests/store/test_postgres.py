@@ -1,0 +1,240 @@
+"""The store on PostgreSQL where it differs from a folder: many writers on many
+connections, clients killed mid-run, clients migrating one database at once, errors that
+name the server without its password, the public API and sync between the two backends.
+The contract itself runs on both backends through the parametrised `store` fixture."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import socket
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from jupyter_xtrack.store import FilterError, Store, StoreError, open_store
+from jupyter_xtrack.store.schema import SCHEMA_VERSION, migrate
+from jupyter_xtrack.store.sync import sync_runs
+
+from .conftest import open_quietly, python
+
+WRITERS, POINTS, BATCH = 64, 10_000, 1_000
+
+
+def _write_points(store: Store, k: int) -> None:
+    """One writer process: a run and POINTS points through the BackgroundWriter, as the
+    kernel logs them (a buffer the writer drains), in batches of BATCH."""
+    from jupyter_xtrack.store import BackgroundWriter, PointBuffer
+
+    errors: list[BaseException] = []
+    writer = BackgroundWriter(store, interval=0.01, on_error=errors.append)
+    buffer = writer.add_buffer(PointBuffer())
+    run_id, _ = store.create_run(name=f"writer-{k}")
+    store.set_params(run_id, {"k": k})
+    for start in range(0, POINTS, BATCH):
+        now = time.time()
+        for i in range(start, start + BATCH):
+            buffer.append((run_id, "loss", float(i), i, now))
+        writer.flush(120)
+    writer.close()
+    store.finish_run(run_id, status="finished")
+    os._exit(1 if errors or writer.dropped_points else 0)
+
+
+def test_sixty_four_writer_processes_lose_nothing(pg_url: str, tmp_path: Path) -> None:
+    # The children inherit this store (and its connection) across fork: each must open its
+    # own connection and leave the parent's session alone.
+    store = open_store(pg_url, artifacts=str(tmp_path / "blobs"))
+    store.query_runs()
+    ctx = multiprocessing.get_context("fork")
+    procs = [ctx.Process(target=_write_points, args=(store, k)) for k in range(WRITERS)]
+    for proc in procs:
+        proc.start()
+    for proc in procs:
+        proc.join(600)
+    assert [p.exitcode for p in procs] == [0] * WRITERS
+    table = store.query_runs(order_by="params.k")  # the parent's connection still works
+    assert table.total == WRITERS
+    assert table.columns["params.k"] == list(range(WRITERS))
+    assert set(table.columns["status"]) == {"finished"}
+    assert set(table.to_frame()["metrics.loss"]) == {float(POINTS - 1)}
+    expected = [float(i) for i in range(POINTS)]
+    for run_id in table.ids:
+        history = store.metric_history(run_id, "loss")
+        assert history["value"] == expected and history["step"] == list(range(POINTS))
+    (count,) = store._conn().execute("SELECT sum(count) FROM metrics").fetchone()
+    assert count == WRITERS * POINTS
+    store.close()
+
+
+OWNER = """
+    import sys, time
+    from jupyter_xtrack.store import open_store
+    store = open_store(sys.argv[1], artifacts=sys.argv[2])
+    run_id, _ = store.create_run(name="doomed")
+    store.log_metrics([(run_id, "loss", 0.5, 1, time.time())])
+    print(run_id, flush=True)
+    time.sleep(600)
+"""
+
+
+def test_a_client_killed_mid_run_leaves_a_crashed_run(pg_url: str, tmp_path: Path) -> None:
+    proc = python(OWNER, pg_url, str(tmp_path / "blobs"))
+    assert proc.stdout is not None and proc.stderr is not None
+    run_id = proc.stdout.readline().strip()
+    store = open_store(pg_url, artifacts=str(tmp_path / "blobs"))
+    try:
+        assert store.get_run(run_id)["status"] == "running"
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        run = store.get_run(run_id)
+        assert run["status"] == "crashed" and run["metrics"] == {"loss": 0.5}
+        assert run["ended_at"] is not None and run["duration_s"] >= 0
+    finally:
+        proc.stdout.close()
+        proc.stderr.close()
+        store.close()
+
+
+MIGRATOR = """
+    import sys, time, pathlib
+    from jupyter_xtrack.store import open_store
+    go = pathlib.Path(sys.argv[3])
+    while not go.exists():
+        time.sleep(0.001)
+    open_store(sys.argv[1], artifacts=sys.argv[2]).close()
+    print("ok")
+"""
+
+
+@pytest.mark.parametrize("start", [0, 2], ids=["empty", "old"])
+def test_clients_opening_one_database_at_once_migrate_it_once(
+    postgres: Any, tmp_path: Path, start: int
+) -> None:
+    url = postgres.create_database()
+    blobs = str(tmp_path / "blobs")
+    if start:
+        old = open_store(url, artifacts=blobs)  # then taken back to an older schema
+        conn = old._conn()
+        conn.execute("DROP SCHEMA public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+        migrate(conn, old.name, target=start)
+        old.close()
+    go = tmp_path / "go"
+    procs = [python(MIGRATOR, url, blobs, str(go)) for _ in range(6)]
+    time.sleep(1.0)
+    go.touch()
+    outputs = [proc.communicate(timeout=120) for proc in procs]
+    # A migration applied twice fails (its tables exist): every client succeeding means
+    # each ran once.
+    assert [(p.returncode, out, err) for p, (out, err) in zip(procs, outputs, strict=True)] == [
+        (0, "ok\n", "")
+    ] * 6
+    with open_store(url, artifacts=blobs) as store:
+        conn = store._conn()
+        rows = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        assert rows["schema_version"] == str(SCHEMA_VERSION)
+        store.create_run(name="works")
+        assert store.query_runs().total == 1
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_an_unreachable_server_is_a_retryable_error_without_the_password(tmp_path: Path) -> None:
+    port = _closed_port()
+    url = f"postgresql://team:s3cretpass@127.0.0.1:{port}/xtrack"
+    with pytest.raises(StoreError) as caught:
+        open_store(url, artifacts=str(tmp_path / "blobs"))
+    text = str(caught.value)
+    assert caught.value.retryable
+    assert f"host 127.0.0.1, port {port}, database xtrack" in text
+    assert "s3cretpass" not in text and "s3cretpass" not in repr(caught.value.__cause__ or "")
+    assert "team:***@127.0.0.1" in text
+
+
+def test_repr_and_errors_hide_the_password(postgres: Any, tmp_path: Path) -> None:
+    url = postgres.create_database().replace("xtrack@", "xtrack:pw-not-shown@")
+    store = open_store(url, artifacts=str(tmp_path / "blobs"))
+    try:
+        assert "pw-not-shown" not in repr(store) and "xtrack:***@" in repr(store)
+        with pytest.raises(FilterError, match="expected a value"):
+            store.query_runs("params.lr >")
+        with pytest.raises(StoreError) as caught:
+            store.get_run("#99")
+        assert "pw-not-shown" not in str(caught.value)
+    finally:
+        store.close()
+
+
+def test_the_public_api_gives_the_same_frame_on_both_backends(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import jupyter_xtrack as xt
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    frames = []
+    for location in (str(tmp_path / "local"), pg_url):
+        store = open_quietly(location)
+        for k in range(3):
+            run_id, _ = store.create_run(name=f"r{k}", tags={"team": "a"})
+            store.set_params(run_id, {"lr": 0.1 * k, "opt": "adam"})
+            store.log_metrics([(run_id, "acc", 0.5 + k / 10, 1, 1.7e9)])
+            store.finish_run(run_id, status="finished", ended_at=1.7e9 + k)
+        store.close()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # about local blobs: see the test below
+            xt.open_store(location)
+        frames.append(xt.runs("params.lr > 0.05", order_by="metrics.acc desc"))
+    sqlite_frame, pg_frame = frames
+    assert list(pg_frame.columns) == list(sqlite_frame.columns)
+    assert pg_frame.dtypes.to_dict() == sqlite_frame.dtypes.to_dict()
+    assert pg_frame["name"].tolist() == sqlite_frame["name"].tolist() == ["r2", "r1"]
+
+
+def test_without_artifacts_blobs_stay_local_with_one_warning(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    with pytest.warns(RuntimeWarning, match="teammates cannot read them") as caught:
+        first = open_store(pg_url)
+    assert str(first.root) in str(caught[0].message)
+    assert first.root.parent == tmp_path / "cache" / "xtrack"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        second = open_store(pg_url)  # once per database
+    h = first.put_blob(b"x")
+    assert (first.root / "blobs").is_dir() and second.get_blob(h) == b"x"
+    first.close()
+    second.close()
+
+
+def test_sync_copies_sqlite_to_postgres_and_back(pg_url: str, tmp_path: Path) -> None:
+    local = open_store(tmp_path / "local")
+    run_id, _ = local.create_run(name="trained", tags={"team": "a"})
+    local.set_params(run_id, {"lr": 0.1, "layers": [1, 2]})
+    local.log_metrics([(run_id, "loss", 1.0 / (i + 1), i, 1.7e9 + i) for i in range(500)])
+    blob = local.put_blob(b"model bytes")
+    local.add_artifact(run_id, "model", blob=blob, size=11)
+    local.set_facts(run_id, code={"source": "fit()"})
+    local.finish_run(run_id, status="finished")
+    team = open_store(pg_url, artifacts=str(tmp_path / "team-blobs"))
+    assert sync_runs(local, team).copied == 1
+    assert sync_runs(local, team).skipped == 1  # idempotent
+    copied = team.get_run(run_id)
+    assert copied["params"] == {"lr": 0.1, "layers": [1, 2]}
+    assert team.metric_history(run_id, "loss") == local.metric_history(run_id, "loss")
+    assert team.get_blob(team.artifacts(run_id)[0]["hash"]) == b"model bytes"
+    back = open_store(tmp_path / "other")
+    assert sync_runs(team, back).copied == 1
+    assert back.get_run(run_id)["facts"] == local.get_run(run_id)["facts"]
+    assert back.metric_history(run_id, "loss") == local.metric_history(run_id, "loss")
+    for s in (local, team, back):
+        s.close()

@@ -77,10 +77,12 @@ SHAPES: dict[str, Shape] = {
 def xtrack_seconds(store: Any, batches: list[list[tuple[str, float, int]]]) -> float:
     """Append each batch to a PointBuffer drained by a BackgroundWriter; one batch: wait
     for the writer once at the end (the kernel's case); several: flush after each."""
+    from jupyter_xtrack.capture.redact import redact_text
     from jupyter_xtrack.store import BackgroundWriter, PointBuffer
 
     run_id, _ = store.create_run(name="bench", experiment="bench")
-    writer = BackgroundWriter(store, interval=0.5)
+    # As the kernel's writer is made (tracking/session.py): keys go through redaction.
+    writer = BackgroundWriter(store, interval=0.5, metric_name=redact_text)
     append = writer.add_buffer(PointBuffer()).append
     now = time.time()
     start = time.perf_counter()

@@ -364,7 +364,7 @@ def test_teams_blobs_anywhere_push_and_pull(
         "xtrack pull [--from URL] [FILTER]",
         "$XTRACK_TEAM_STORE",
         "Running it twice copies nothing the second time",
-        "`XTRACK_STORE=postgresql://...` is refused",
+        "The PostgreSQL store is described under \"The store\"",
     ):
         assert form in text, form
     shared = tmp_path / "shared" / "blobs"
@@ -399,5 +399,5 @@ def test_teams_blobs_anywhere_push_and_pull(
         env={**os.environ, "XTRACK_STORE": "postgresql://u:pw@db/x"},
         timeout=600,
     )
-    assert refused.returncode != 0 and "not supported yet" in refused.stderr
+    assert refused.returncode != 0 and "cannot reach the PostgreSQL store" in refused.stderr
     assert "u:pw@" not in refused.stderr  # credentials never shown

@@ -18,6 +18,7 @@ from ..facts import Fact
 from ..store.blobs import hashes_in
 from ..store.contract import MetricPoint, RunStore
 from ..store.errors import StoreError
+from ..store.location import redact
 from .model import (
     ALIAS_HISTORY_TAG,
     BLOB_DIR,
@@ -88,7 +89,7 @@ class XtrackSource:
     def __init__(self, store: RunStore, filter: str | None = None) -> None:
         self.store = store
         self.filter = filter
-        self.uri = f"xtrack:{store.root}"
+        self.uri = f"xtrack:{redact(store.location)}"
         self._payloads: dict[str, dict[str, str | bytes]] = {}
 
     def runs(self, experiments: list[str] | None = None) -> Iterator[MlflowRun]:
@@ -293,7 +294,7 @@ class StoreSink:
 
     def __init__(self, store: RunStore, source_uri: str) -> None:
         self.store = store
-        self.uri = f"xtrack:{store.root}"
+        self.uri = f"xtrack:{redact(store.location)}"
         self.source_uri = source_uri
         self._fingerprints: dict[str, str | None] = {}
         self._scratch: tempfile.TemporaryDirectory[str] | None = None

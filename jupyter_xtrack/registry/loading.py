@@ -12,6 +12,7 @@ import os
 import pickle
 from typing import TYPE_CHECKING, Any
 
+from ..store.location import redact
 from .artifacts import MLFLOW_FOLDER, PICKLED
 
 if TYPE_CHECKING:
@@ -24,9 +25,10 @@ class UntrustedModelError(PermissionError):
 
 
 def store_is_owned(store: RunStore) -> bool:
-    """True when this process's user owns the store folder (POSIX; never elsewhere)."""
+    """True when this process's user owns the store folder (POSIX; never elsewhere). A
+    shared store on a database server is never owned: teammates write into it."""
     getuid = getattr(os, "getuid", None)
-    return getuid is not None and os.stat(store.root).st_uid == getuid()
+    return store.is_local and getuid is not None and os.stat(store.root).st_uid == getuid()
 
 
 def load_version(version: ModelVersion, store: RunStore, *, trusted: bool = False) -> Any:
@@ -35,10 +37,12 @@ def load_version(version: ModelVersion, store: RunStore, *, trusted: bool = Fals
     safetensors, ...: pass them to their library)."""
     fmt = version.format
     if fmt in PICKLED | {MLFLOW_FOLDER} and not trusted and not store_is_owned(store):
+        whose = (f"store {store.root} belongs to another user" if store.is_local
+                 else f"store {redact(store.location)} is shared by a team")
         raise UntrustedModelError(
-            f"{version.uri} is a {fmt} file, and loading it runs code from the file; store "
-            f"{store.root} belongs to another user, so it is not loaded. If you trust that "
-            f"store, load it with xt.load_model({version.uri!r}, trusted=True)"
+            f"{version.uri} is a {fmt} file, and loading it runs code from the file; {whose}, "
+            f"so it is not loaded. If you trust that store, load it with "
+            f"xt.load_model({version.uri!r}, trusted=True)"
         )
     if fmt == MLFLOW_FOLDER:
         return _load_mlflow_folder(version, store)

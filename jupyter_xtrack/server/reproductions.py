@@ -89,7 +89,7 @@ def start_reproduction(store: RunStore, ref: str, env: str) -> dict[str, Any]:
             "reproduce",
             run_id,
             "--store",
-            str(store.root),
+            store.location,
             "--env",
             env,
             "--as-job",

@@ -154,7 +154,9 @@ def write_transaction(conn: Conn) -> Iterator[Conn]:
         try:
             conn.execute("BEGIN IMMEDIATE")
             break
-        except sqlite3.OperationalError as exc:
+        except BaseException as exc:
+            if conn.in_transaction:  # PostgreSQL: BEGIN ran, then the write lock timed out
+                conn.execute("ROLLBACK")
             if not is_busy(exc) or time.monotonic() > deadline:
                 raise
             time.sleep(pause * (0.5 + random.random()))
@@ -183,6 +185,7 @@ class SqliteBackend:
     def __init__(self, root: Path, *, read_only: bool = False) -> None:
         self.root = root
         self.name = str(root)
+        self.location = str(root)
         self.read_only = read_only
         self.db_path = root / "xtrack.db"
 

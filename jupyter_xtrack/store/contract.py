@@ -31,7 +31,20 @@ class RunStore(Protocol):
 
     @property
     def root(self) -> Path:
-        """The store's folder (shown to users; blobs and archives live under it)."""
+        """The store's local folder (blobs and archives live under it, unless XTRACK_ARTIFACTS
+        puts blobs elsewhere); for a database server, a local folder of this machine."""
+        ...
+
+    @property
+    def location(self) -> str:
+        """What `open_store` takes to open this store again, in another process too: its
+        folder, or its URL as given (a URL may hold a password: show `redact(location)`)."""
+        ...
+
+    @property
+    def is_local(self) -> bool:
+        """True for a store in a folder of this machine (SQLite), False for a shared server:
+        who owns the folder then says who wrote it (the registry's trust check)."""
         ...
 
     def close(self) -> None:

@@ -95,7 +95,8 @@ _DDL: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\bTEXT\b", 'TEXT COLLATE "C"'),
     )
 )
-_CREATE_TABLE = re.compile(r"\s*CREATE (TEMP )?TABLE (IF NOT EXISTS )?\w+ \(")
+_CREATE_TABLE = re.compile(r"\s*CREATE (TEMP )?TABLE (IF NOT EXISTS )?(\w+) \(")
+_ADD_COLUMN = re.compile(r"\s*ALTER TABLE \w+ ADD COLUMN ")
 _LITERAL = re.compile(r"('(?:[^']|'')*')")
 _TYPEOF_TEXT = "typeof(value) = 'text'"
 
@@ -113,9 +114,10 @@ def to_postgres(sql: str) -> tuple[str, ...]:
     if ignore:
         text = "INSERT " + text[len("INSERT OR IGNORE ") :] + " ON CONFLICT DO NOTHING"
     table = _CREATE_TABLE.match(text)
-    if table is not None:
+    if table is not None or _ADD_COLUMN.match(text):
         for pattern, repl in _DDL:
             text = pattern.sub(repl, text)
+    if table is not None:
         if "PRIMARY KEY" not in text:
             # Tables read in insertion order (ORDER BY rowid) keep SQLite's implicit rowid.
             text = (
@@ -129,7 +131,20 @@ def to_postgres(sql: str) -> tuple[str, ...]:
             parts[i] = pattern.sub(repl, parts[i])
     for i in range(1, len(parts), 2):
         parts[i] = parts[i].replace("%", "%%")
-    return ("".join(parts),)
+    name = table.group(3) if table is not None else ""
+    return ("".join(parts), *_uncompressed(name))
+
+
+# Packed float and int arrays do not compress: storing them out of line uncompressed spares
+# PostgreSQL a pglz pass over every chunk written or extended (the most of a write's time).
+_PACKED_COLUMNS = {"metric_chunks": ("steps", "vals", "times")}
+
+
+def _uncompressed(table: str) -> tuple[str, ...]:
+    return tuple(
+        f"ALTER TABLE {table} ALTER COLUMN {column} SET STORAGE EXTERNAL"
+        for column in _PACKED_COLUMNS.get(table, ())
+    )
 
 
 _GLOB_CLASS = re.compile(r"\[(\^?)(\]?[^\]]*)\]")
@@ -166,6 +181,7 @@ class Backend(Protocol):
     `postgres.PostgresBackend` (a database server)."""
 
     name: str  # what messages and repr show: a folder, or a URL without its password
+    location: str  # what open_store takes to open it again (a URL as given)
     postgres: bool  # which SQL the filter compiler writes (query.compile_filter)
     no_limit: int | None  # the LIMIT value meaning "no limit"
     errors: tuple[type[Exception], ...]  # the driver's errors, turned into StoreErrors

@@ -158,9 +158,9 @@ def _path_from_url(url: str) -> str:
     if scheme not in ("sqlite", "file"):
         kind = scheme.split("+")[0]
         raise StoreError(
-            f"{kind} stores are not supported yet: jupyter_xtrack keeps runs in a local folder "
-            f"(SQLite + blobs). Give a folder path or sqlite:///abs/path instead of "
-            f"{redact(url)!r}."
+            f"{kind} stores are not supported: jupyter_xtrack keeps runs in a local folder "
+            f"(SQLite + blobs) or in PostgreSQL. Give a folder path, sqlite:///abs/path or "
+            f"postgresql://user@host:port/db instead of {redact(url)!r}."
         )
     if parts.netloc not in ("", "localhost"):
         raise StoreError(

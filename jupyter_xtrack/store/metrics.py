@@ -98,9 +98,13 @@ def write_points(
     conn: Conn,
     numbers: dict[str, int],
     points: Sequence[Sequence[Any]],
+    *,
+    concat_in_sql: bool = False,
 ) -> dict[int, dict[str, float]]:
     """Append the points to their histories and update last values, inside the caller's
-    transaction. Returns, per run number, the metrics whose last value changed."""
+    transaction. Returns, per run number, the metrics whose last value changed.
+    `concat_in_sql` appends to a chunk with `||` in the database (PostgreSQL's bytea)
+    instead of reading it back (SQLite's `||` would turn blobs into text)."""
     runs, keys, all_values, all_steps, all_times = _columns(points)
     changed: dict[int, dict[str, float]] = {}
     chunk_rows: list[tuple[Any, ...]] = []
@@ -112,14 +116,18 @@ def write_points(
         run = numbers[run_id]
         li = last_index(stps, tms)
         new_last = (int(stps[li]), float(tms[li]))
+        # The last chunk's size comes along: one query per series, not two.
         row = conn.execute(
-            "SELECT value, step, time, count, chunks FROM metrics WHERE run = ? AND key = ?",
+            "SELECT m.value, m.step, m.time, m.count, m.chunks, c.n FROM metrics AS m "
+            "LEFT JOIN metric_chunks AS c ON c.run = m.run AND c.key = m.key "
+            "AND c.seq = m.chunks - 1 WHERE m.run = ? AND m.key = ?",
             (run, key),
         ).fetchone()
         count, chunks = (0, 0) if row is None else (row[3], row[4])
         start = 0
-        if chunks:
-            start = _extend_last_chunk(conn, run, key, chunks - 1, vals, stps, tms)
+        if chunks and row[5] < MERGE_BELOW:
+            extend = _append_to_last_chunk if concat_in_sql else _extend_last_chunk
+            start = extend(conn, run, key, chunks - 1, row[5], vals, stps, tms)
         while start < len(vals):
             end = start + CHUNK_MAX
             chunk_rows.append(
@@ -167,17 +175,13 @@ def _extend_last_chunk(
     run: int,
     key: str,
     seq: int,
+    n: int,
     vals: Any,
     stps: Any,
     tms: Any,
 ) -> int:
-    """Append the head of the new points to the last chunk while it is small; returns how
-    many points it took."""
-    (n,) = conn.execute(
-        "SELECT n FROM metric_chunks WHERE run = ? AND key = ? AND seq = ?", (run, key, seq)
-    ).fetchone()
-    if n >= MERGE_BELOW:
-        return 0
+    """Append the head of the new points to the last chunk (`n` points, fewer than
+    MERGE_BELOW); returns how many points it took."""
     take: int = min(len(vals), CHUNK_MAX - n)
     # Concatenate in Python: SQLite's || would turn the blobs into text.
     s, v, t = conn.execute(
@@ -192,6 +196,27 @@ def _extend_last_chunk(
             s + _le(stps[:take], "<i8"),
             v + _le(vals[:take], "<f8"),
             t + _le(tms[:take], "<f8"),
+            run,
+            key,
+            seq,
+        ),
+    )
+    return take
+
+
+def _append_to_last_chunk(
+    conn: Conn, run: int, key: str, seq: int, n: int, vals: Any, stps: Any, tms: Any
+) -> int:
+    """`_extend_last_chunk`, concatenating in the database: the chunk is never read."""
+    take: int = min(len(vals), CHUNK_MAX - n)
+    conn.execute(
+        "UPDATE metric_chunks SET n = n + ?, steps = steps || ?, vals = vals || ?, "
+        "times = times || ? WHERE run = ? AND key = ? AND seq = ?",
+        (
+            take,
+            _le(stps[:take], "<i8"),
+            _le(vals[:take], "<f8"),
+            _le(tms[:take], "<f8"),
             run,
             key,
             seq,

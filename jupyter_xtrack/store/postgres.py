@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
@@ -32,28 +32,41 @@ class PgConnection:
     """A psycopg connection in autocommit mode with sqlite3's shape (`Conn`): `execute`
     and `executemany` take the store's SQLite SQL and `?` parameters; `BEGIN IMMEDIATE`
     takes the store's write lock. Parameters are bound as sqlite3 binds them: a NaN float
-    as NULL, a bool as 1/0."""
+    as NULL, a bool as 1/0. A connection the server dropped (a restart, a network cut) is
+    opened again (`reopen`) by the next statement outside a transaction."""
 
-    __slots__ = ("raw",)
+    __slots__ = ("raw", "reopen")
 
-    def __init__(self, raw: psycopg.Connection[Any]) -> None:
+    def __init__(
+        self, raw: psycopg.Connection[Any], reopen: Callable[[], psycopg.Connection[Any]]
+    ) -> None:
         self.raw = raw
+        self.reopen = reopen
 
     @property
     def in_transaction(self) -> bool:
         from psycopg.pq import TransactionStatus
 
-        return self.raw.info.transaction_status != TransactionStatus.IDLE
+        status = self.raw.info.transaction_status
+        return status in (TransactionStatus.INTRANS, TransactionStatus.INERROR)
+
+    def _cursor(self) -> Any:
+        if self.raw.closed and not self.in_transaction:
+            self.raw = self.reopen()
+        return self.raw.cursor()
 
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Any:
-        cur = self.raw.cursor()
-        for statement in to_postgres(sql):
-            cur.execute(statement, _bound(parameters))
+        cur = self._cursor()
+        statements = to_postgres(sql)
+        if len(statements) > 1:  # never with parameters: one round trip for all
+            cur.execute("; ".join(statements))
+        else:
+            cur.execute(statements[0], _bound(parameters))
         return cur
 
     def executemany(self, sql: str, parameters: Iterable[Sequence[Any]], /) -> Any:
         (statement,) = to_postgres(sql)
-        cur = self.raw.cursor()
+        cur = self._cursor()
         rows = [_bound(row) for row in parameters]
         if rows:
             cur.executemany(statement, rows)
@@ -85,6 +98,7 @@ class PostgresBackend:
                 f"a PostgreSQL store ({shown_url(url)}) needs psycopg: {TEAMS_EXTRA}"
             ) from None
         self.url = url
+        self.location = url
         self.read_only = read_only
         self.name = shown_url(url)
         self.root = local_folder(url)
@@ -93,6 +107,9 @@ class PostgresBackend:
 
     # -- connections ---------------------------------------------------------------------
     def connect(self) -> Conn:
+        return PgConnection(self._open(), self._open)
+
+    def _open(self) -> psycopg.Connection[Any]:
         import psycopg
         from psycopg.types.string import TextLoader
 
@@ -109,7 +126,7 @@ class PostgresBackend:
         raw.execute(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
         if self.read_only:
             raw.execute("SET default_transaction_read_only = on")
-        return PgConnection(raw)
+        return raw
 
     def prepare(self, conn: Conn) -> None:
         """Nothing to set up per database before migrating."""
@@ -165,7 +182,9 @@ class PostgresBackend:
                 f"store {self.name} cannot be written by this role ({detail}); grant it write "
                 "access, or set XTRACK_STORE to another store"
             )
-        if isinstance(exc, psycopg.OperationalError) and (not state or state.startswith("08")):
+        # No SQLSTATE: the client lost the server; 08: connection; 57P0x: server shut down.
+        lost = not state or state.startswith(("08", "57P0"))
+        if isinstance(exc, psycopg.OperationalError) and lost:
             parts = urlsplit(self.url)
             where = (
                 f"host {parts.hostname or 'the local socket'}, port {parts.port or 5432}, "

@@ -178,9 +178,11 @@ def _open_database(url: str, read_only: bool, artifacts: str | None) -> Store:
     from .postgres import PostgresBackend  # lazy: psycopg is an optional dependency
 
     backend = PostgresBackend(url, read_only=read_only)
+    store = _opened(Store(backend.root, read_only=read_only, artifacts=artifacts, backend=backend))
     try:
         backend.root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
+        store.close()
         raise StoreError(
             f"cannot create the local folder {backend.root} of store {backend.name} "
             f"({exc.strerror or exc}); set XDG_CACHE_HOME to a writable folder"
@@ -194,7 +196,7 @@ def _open_database(url: str, read_only: bool, artifacts: str | None) -> Store:
             RuntimeWarning,
             stacklevel=3,
         )
-    return _opened(Store(backend.root, read_only=read_only, artifacts=artifacts, backend=backend))
+    return store
 
 
 @contextmanager
@@ -276,6 +278,14 @@ class Store(RegistryTables):
 
     def __repr__(self) -> str:
         return f"Store({self.name!r})"
+
+    @property
+    def location(self) -> str:
+        return self._backend.location
+
+    @property
+    def is_local(self) -> bool:
+        return not self._backend.postgres
 
     def __enter__(self) -> Store:
         return self
@@ -587,7 +597,9 @@ class Store(RegistryTables):
                     f"no run with id {', '.join(sorted(missing))} in store {self.name}; "
                     "its metric points were not written"
                 )
-            changed = metric_store.write_points(conn, numbers, points)
+            changed = metric_store.write_points(
+                conn, numbers, points, concat_in_sql=self._backend.postgres
+            )
             for number, last in changed.items():
                 self._merge_summary(conn, number, "metrics", last)
 

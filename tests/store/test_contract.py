@@ -22,7 +22,11 @@ def test_the_sqlite_store_is_a_run_store(store: Store) -> None:
 
 
 def test_every_contract_method_has_the_same_parameters_in_the_sqlite_store() -> None:
-    for name in _contract_members() - {"root"}:
+    properties = {n for n in _contract_members() if isinstance(getattr(RunStore, n), property)}
+    assert {"root", "location", "is_local"} <= properties
+    for name in properties:
+        assert name == "root" or isinstance(getattr(Store, name), property), name
+    for name in _contract_members() - properties:
         promised = inspect.signature(getattr(RunStore, name))
         kept = inspect.signature(getattr(Store, name))
         assert list(promised.parameters) == list(kept.parameters), name

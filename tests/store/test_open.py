@@ -1,4 +1,7 @@
-"""Opening stores: location rules, URLs, layout, pragmas, migrations, unwritable stores."""
+"""Opening stores: location rules, URLs, layout, pragmas, migrations, unwritable stores.
+
+SQLite only: these are about the store folder and its database file (layout, pragmas,
+permissions); PostgreSQL's opening is tested in test_postgres.py."""
 
 from __future__ import annotations
 
@@ -80,8 +83,8 @@ def test_path_resolution_env_start_dir_and_urls(
 
 
 def test_unsupported_url_scheme_is_a_clear_error(tmp_path: Path) -> None:
-    with pytest.raises(StoreError, match="postgresql stores are not supported yet"):
-        open_store("postgresql://user@db/xtrack")
+    with pytest.raises(StoreError, match="mysql stores are not supported.*postgresql://"):
+        open_store("mysql://user@db/xtrack")
     with pytest.raises(StoreError, match="only local stores"):
         open_store("sqlite://otherhost/x")
 

@@ -165,6 +165,9 @@ def test_repr_and_errors_hide_the_password(postgres: Any, tmp_path: Path) -> Non
     store = open_store(url, artifacts=str(tmp_path / "blobs"))
     try:
         assert "pw-not-shown" not in repr(store) and "xtrack:***@" in repr(store)
+        assert store.location == url and not store.is_local  # reopened by its URL, shared
+        with open_store(store.location, artifacts=str(tmp_path / "blobs")) as again:
+            assert again.name == store.name
         with pytest.raises(FilterError, match="expected a value"):
             store.query_runs("params.lr >")
         with pytest.raises(StoreError) as caught:
@@ -178,6 +181,7 @@ def test_the_public_api_gives_the_same_frame_on_both_backends(
     pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import jupyter_xtrack as xt
+    from jupyter_xtrack.tracking.session import CONTEXT
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     frames = []
@@ -192,7 +196,10 @@ def test_the_public_api_gives_the_same_frame_on_both_backends(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # about local blobs: see the test below
             xt.open_store(location)
-        frames.append(xt.runs("params.lr > 0.05", order_by="metrics.acc desc"))
+        try:
+            frames.append(xt.runs("params.lr > 0.05", order_by="metrics.acc desc"))
+        finally:
+            CONTEXT.reset()  # closes the store xt.open_store opened
     sqlite_frame, pg_frame = frames
     assert list(pg_frame.columns) == list(sqlite_frame.columns)
     assert pg_frame.dtypes.to_dict() == sqlite_frame.dtypes.to_dict()
@@ -238,3 +245,107 @@ def test_sync_copies_sqlite_to_postgres_and_back(pg_url: str, tmp_path: Path) ->
     assert back.metric_history(run_id, "loss") == local.metric_history(run_id, "loss")
     for s in (local, team, back):
         s.close()
+
+
+def test_the_cli_reads_and_pushes_to_a_postgres_store(pg_url: str, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    local = open_store(tmp_path / "local")
+    run_id, _ = local.create_run(name="from-laptop")
+    local.finish_run(run_id, status="finished")
+    local.close()
+    env = {
+        **os.environ,
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "XTRACK_ARTIFACTS": str(tmp_path / "team-blobs"),
+    }
+
+    def xtrack(*args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "-m", "jupyter_xtrack.cli", *args],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    assert "runs: 1 copied" in xtrack("push", "--store", str(tmp_path / "local"), "--to", pg_url)
+    assert "from-laptop" in xtrack("ls", "--store", pg_url)
+    env["XTRACK_STORE"] = pg_url
+    assert "from-laptop" in xtrack("ls")
+
+
+def test_a_dropped_connection_is_retryable_and_then_opened_again(
+    pg_url: str, tmp_path: Path
+) -> None:
+    import psycopg
+
+    store = open_store(pg_url, artifacts=str(tmp_path / "blobs"))
+    run_id, _ = store.create_run()
+    backend_pid = store._conn().raw.info.backend_pid  # type: ignore[attr-defined]
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", (backend_pid,))
+    with pytest.raises(StoreError) as caught:
+        store.log_metrics([(run_id, "loss", 1.0, 1, 1.7e9)])
+    assert caught.value.retryable  # the BackgroundWriter keeps the points for a retry
+    store.log_metrics([(run_id, "loss", 1.0, 1, 1.7e9)])
+    assert store.metric_history(run_id, "loss")["value"] == [1.0]
+    store.close()
+
+
+def test_a_write_lock_held_too_long_keeps_the_points_for_a_retry(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import psycopg
+
+    from jupyter_xtrack.store import BackgroundWriter, PointBuffer, postgres
+    from jupyter_xtrack.store.dialect import WRITE_LOCK_KEY
+
+    monkeypatch.setattr(postgres, "LOCK_TIMEOUT", "200ms")
+    store = open_store(pg_url, artifacts=str(tmp_path / "blobs"))
+    run_id, _ = store.create_run()
+    errors: list[BaseException] = []
+    writer = BackgroundWriter(store, interval=0.05, on_error=errors.append)
+    buffer = writer.add_buffer(PointBuffer())
+    with psycopg.connect(pg_url, autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (WRITE_LOCK_KEY,))
+        for i in range(100):
+            buffer.append((run_id, "m", float(i), i, 0.0))
+        assert writer.flush(1.0) is False
+        holder.execute("SELECT pg_advisory_unlock(%s)", (WRITE_LOCK_KEY,))
+    assert errors and isinstance(errors[0], StoreError) and errors[0].retryable
+    assert writer.flush(30) is True and writer.dropped_points == 0
+    assert store.metric_history(run_id, "m")["value"] == [float(i) for i in range(100)]
+    writer.close()
+    store.close()
+
+
+def test_a_role_that_may_only_read_reads_and_is_refused_writes(
+    pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import psycopg
+
+    from jupyter_xtrack.store import ReadOnlyStoreError, open_store_for_reading
+
+    blobs = str(tmp_path / "blobs")
+    monkeypatch.setenv("XTRACK_ARTIFACTS", blobs)
+    with open_store(pg_url, artifacts=blobs) as owner:
+        owner.create_run(name="kept")
+    with psycopg.connect(pg_url, autocommit=True) as admin:
+        admin.execute("DROP ROLE IF EXISTS reader")
+        admin.execute("CREATE ROLE reader LOGIN")
+        admin.execute("GRANT SELECT ON ALL TABLES IN SCHEMA public TO reader")
+    reader_url = pg_url.replace("xtrack@", "reader@")
+    store = open_store_for_reading(reader_url)
+    try:
+        assert store.query_runs().columns["name"] == ["kept"]
+        with pytest.raises(ReadOnlyStoreError, match="cannot be written by this role"):
+            store.create_run(name="refused")
+    finally:
+        store.close()
+    with open_store(reader_url, read_only=True, artifacts=blobs) as read_only:
+        with pytest.raises(ReadOnlyStoreError, match="open read-only"):
+            read_only.create_run(name="refused")

@@ -1,5 +1,8 @@
 """R7: an empty database is moved aside (never silently replaced) and gc then refuses; a
-store that cannot be written is read read-only; a store path that is a file says so."""
+store that cannot be written is read read-only; a store path that is a file says so.
+
+SQLite only: empty, damaged and read-only database files and folders do not exist on a
+database server (a role without write access is ReadOnlyStoreError there too)."""
 
 from __future__ import annotations
 

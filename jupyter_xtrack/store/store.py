@@ -332,10 +332,14 @@ class Store(RegistryTables):
 
     def _refuse_write(self) -> None:
         if self.read_only:
+            fix = (
+                f"make it writable (chmod -R u+w {self.root}, or remount it read-write)"
+                if self.is_local
+                else "grant its role write access"
+            )
             raise ReadOnlyStoreError(
                 f"store {self.name} is open read-only (it is not writable), so it cannot be "
-                f"changed; make it writable (chmod -R u+w {self.root}, or remount it "
-                "read-write) and open it again"
+                f"changed; {fix} and open it again"
             )
 
     @contextmanager

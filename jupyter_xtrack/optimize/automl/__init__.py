@@ -9,8 +9,9 @@ only when its estimate fits, else the fold models themselves (a bag) are the fin
 
 One idea per module: `search` (the loop over candidates and the final model), `evaluation`
 (the steps of one candidate's cross-validation), `budget` (time left, cost estimates, fits
-that give up at the deadline), `result` (what a search returns, with its HTML) and `entry`
-(`automl`). No module here is named like a function it exports.
+that give up at the deadline), `result` (what a search returns, with its HTML), `entry`
+(`automl`), `workers` (the search with its candidates on Dask workers) and `remote` (what a
+worker runs). No module here is named like a function it exports.
 """
 
 from .budget import SAFETY, Budget, OutOfTime, refit_fits

@@ -42,6 +42,11 @@ class Budget:
     def elapsed(self) -> float:
         return time.monotonic() - self.started
 
+    def margin(self) -> float:
+        """Seconds before the deadline at which work under way is given up: what is left
+        then goes to recording what was found."""
+        return max(0.02 * self.seconds, 0.2)
+
     def record_cost(self, family: str, seconds: float, rows: int) -> None:
         """What `family` cost so far: `seconds` over `rows` fitted (rows x folds)."""
         self.cost[family] = seconds / rows
@@ -58,9 +63,14 @@ class Budget:
         done = sorted((c for c in candidates if c.status == "complete" and c.kind == "model"),
                       key=lambda c: -c.score)[:3]
         if not done:
-            return 0.04 * self.seconds
+            return self.closing()
         total = sum(c.fit_time_s * n_rows / max(1, c.fit_rows) for c in done)
-        return total * SAFETY + 0.04 * self.seconds
+        return total * SAFETY + self.closing()
+
+    def closing(self) -> float:
+        """Seconds kept back in any case for what follows the search: the ensemble, the
+        held-out score, recording the final model."""
+        return 0.04 * self.seconds
 
     def next_fold_fits(self, per_fold_s: float, reserve_s: float) -> bool:
         return per_fold_s * SAFETY <= self.left() - reserve_s
@@ -76,7 +86,7 @@ class Budget:
         runs in a helper thread so the search can stop waiting at the deadline. An
         abandoned fit finishes in the background and its result is dropped.
         """
-        limit = self.left() - max(0.02 * self.seconds, 0.2)
+        limit = self.left() - self.margin()
         if limit <= 0:
             raise OutOfTime()
         outcome: dict[str, BaseException | None] = {"error": None}

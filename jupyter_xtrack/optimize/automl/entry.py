@@ -3,10 +3,12 @@ kernel or as a background job."""
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from ..jobs import Job, start_job
+from ..jobs import Job, JobControl, start_job
 from ..models import families
 from ..scoring import detect_task, get_metric, parse_budget
 from .result import AutoMLResult
@@ -35,6 +37,7 @@ def automl(
     tags: dict[str, str] | None = None,
     background: bool = False,
     show: bool = True,
+    workers: Any = None,
 ) -> AutoMLResult | Job[AutoMLResult]:
     """Find a good model for a table within `time_budget` (seconds, or "30s", "5m", "1h",
     "1h30m"; the grammar is `scoring.parse_budget`'s).
@@ -46,6 +49,11 @@ def automl(
     greedy ensemble kept only when it beats the best single model on CV. The whole call
     ends within the budget plus 5 %. Every candidate is a child run; the final model is an
     artifact of the parent run. `background=True` returns a Job at once.
+
+    `workers=` evaluates the candidates on Dask workers, several at once: a number N (a
+    local cluster of N processes, started and stopped by this call, within the budget), a
+    scheduler address ("tcp://scheduler:8786") or a `distributed.Client`. Each child run
+    is tagged with the worker it ran on (`xtrack.worker`).
     """
     started = time.monotonic()
     X, yv, target_name = _split_target(data, y, target)
@@ -62,10 +70,41 @@ def automl(
                        show and not background)
     if models is not None:
         families(kind, len(X), models)  # unknown names fail now, not in the background
+    search = _searcher(X, yv, cfg, background, started, workers)
     if not background:
-        return AutoMLSearch(X, yv, cfg, None, False, started).run()
-    return start_job("automl", name or f"automl {target_name}",
-                     lambda control: AutoMLSearch(X, yv, cfg, control, True, started).run())
+        return search(None)
+    return start_job("automl", name or f"automl {target_name}", search)
+
+
+def _searcher(X: pd.DataFrame, y: np.ndarray, cfg: AutoMLConfig, background: bool,  # noqa: N803
+              started: float, workers: Any) -> Callable[[JobControl | None], AutoMLResult]:
+    """The search to run, in the kernel or on Dask workers. The cluster is reached (or
+    started) now, so a wrong `workers=` fails in the foreground even for a background job;
+    what was started here is released when the search ends."""
+    if workers is None:
+        return lambda control: AutoMLSearch(X, y, cfg, control, background, started).run()
+    from ..cluster import dask_client
+    from .workers import WorkerSearch
+
+    client, close = dask_client(workers)
+
+    def search(control: JobControl | None) -> AutoMLResult:
+        try:
+            return WorkerSearch(X, y, cfg, control, background, started, client).run()
+        finally:
+            # Stopping a local cluster takes seconds that are not the budget's: the call
+            # returns at once and the cluster goes in the background.
+            threading.Thread(target=_quietly, args=(close,), name="xtrack-dask-close",
+                             daemon=True).start()
+
+    return search
+
+def _quietly(close: Callable[[], None]) -> None:
+    """Release a Dask cluster; one that is already gone has nothing left to release."""
+    try:
+        close()
+    except Exception:  # noqa: BLE001 - nobody waits for this thread to report
+        pass
 
 
 def _split_target(data: Any, y: Any, target: str | None) -> tuple[pd.DataFrame, np.ndarray, str]:

@@ -4,6 +4,7 @@ search's state (the search runs the fold loop and keeps the budget)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -11,8 +12,23 @@ from ..devices import device_slot
 from ..jobs import JobControl
 from ..preprocess import ColumnKinds, build_preprocessor
 from ..scoring import Metric
-from .budget import Budget
+from .budget import Budget, OutOfTime
 from .result import Candidate
+
+
+@dataclass
+class FoldData:
+    """What every candidate of one search is evaluated on, unchanged while it runs: the
+    training rows, their folds, how each column is prepared, the classes and the metric.
+    On Dask workers it is shipped once per worker, not once per candidate."""
+
+    X: Any  # the training rows (a DataFrame)
+    y: Any
+    folds: list[tuple[Any, Any]]
+    kinds: ColumnKinds
+    classes: Any  # None for a regression
+    metric: Metric
+    seed: int
 
 
 @dataclass
@@ -25,6 +41,7 @@ class FoldResults:
     fit_s: float = 0.0
     predict_s: float = 0.0
     fit_rows: int = 0  # rows the last fold was fitted on
+    rows_fitted: int = 0  # rows fitted over every fold so far (a family's cost is per row)
 
     @property
     def used_s(self) -> float:
@@ -86,9 +103,45 @@ def add_fold(results: FoldResults, pred: Any, val_rows: Any, fit_rows: int, fit_
     results.fit_s += fit_s
     results.predict_s += predict_s
     results.fit_rows = fit_rows
+    results.rows_fitted += fit_rows
     results.oof[val_rows] = pred
     results.scores.append(score)
     results.models.append(model)
+
+
+def cross_validate(data: FoldData, make: Callable[[], Any], *, scale: bool, fraction: float,
+                   rung: int, device: str, threads: int | None, budget: Budget,
+                   reserve: Callable[[], float], control: JobControl | None,
+                   check: Callable[[], None],
+                   on_fold: Callable[[int, float, FoldResults], None]) -> FoldResults:
+    """A candidate's folds, one by one while the next one still fits the budget (OutOfTime
+    when it would not). The same loop runs in the kernel and on a Dask worker: `check` raises
+    when the search was stopped, `on_fold(i, score, results)` follows each fold."""
+    import numpy as np
+
+    clf = data.classes is not None
+    rng = np.random.default_rng(data.seed + rung)
+    oof = np.zeros((len(data.X), len(data.classes))) if clf else np.zeros(len(data.X))
+    results = FoldResults(oof)
+    n = len(data.folds)
+    for i, (tr, va) in enumerate(data.folds):
+        check()
+        tr = fold_rows(tr, fraction, rng)
+        if i > 0 and results.used_s > 0 and not budget.next_fold_fits(results.used_s / i,
+                                                                       reserve()):
+            raise OutOfTime()
+        est = make()
+        limit_threads(est, threads)
+        limit_time(est, (budget.left() - reserve()) / (n - i + 1))
+        pipe = make_pipeline(data.kinds, est, scale)
+        pred, fit_s, predict_s = fit_fold(
+            pipe, data.X.iloc[tr], data.y[tr], data.X.iloc[va], classify=clf,
+            classes=data.classes, device=device, threads=threads, budget=budget,
+            control=control)
+        score = data.metric.value(data.y[va], pred, data.classes)
+        add_fold(results, pred, va, len(tr), fit_s, predict_s, score, pipe)
+        on_fold(i, score, results)
+    return results
 
 
 def record_scores(cand: Candidate, results: FoldResults, metric: Metric,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -19,13 +19,9 @@ from ..preprocess import column_kinds
 from ..scoring import Metric
 from .budget import Budget, OutOfTime, refit_fits
 from .evaluation import (
+    FoldData,
     FoldResults,
-    add_fold,
-    fit_fold,
-    fold_rows,
-    limit_threads,
-    limit_time,
-    make_pipeline,
+    cross_validate,
     record_scores,
 )
 from .result import MODEL_ARTIFACT, AutoMLResult, Candidate
@@ -79,6 +75,8 @@ class AutoMLSearch:
         # far worse on a busy machine): fit single-threaded.
         self.threads: int | None = 1 if len(X) < SINGLE_THREAD_ROWS else None
         self._tracked: dict[int, TrackedRun] = {}
+        self._asked = 0  # candidates asked of the study so far (their numbers)
+        self.parallel = False  # several candidates at once (on Dask workers)
 
     def _check(self) -> None:
         if self.control is not None:
@@ -111,6 +109,8 @@ class AutoMLSearch:
                     else KFold(k, shuffle=True, random_state=cfg.seed))
         self.folds = list(splitter.split(self.Xtr, self.ytr))
         self.kinds = column_kinds(self.Xtr)
+        self.data = FoldData(self.Xtr, self.ytr, self.folds, self.kinds, self.classes,
+                             cfg.metric, cfg.seed)
         parent = open_parent(
             "automl",
             name=cfg.name or f"automl {cfg.target_name}",
@@ -165,47 +165,18 @@ class AutoMLSearch:
             self._evaluate(cand, lambda est=est: est, scale=False, fraction=1.0, final=True)
 
     def _search(self) -> None:
-        import optuna
-
-        cfg = self.cfg
-        fams = families(cfg.task, len(self.Xtr), cfg.models)
-        if not fams:
+        """Candidates one after another in the kernel, each up the rungs of successive
+        halving until it is pruned, fails or is evaluated on all rows."""
+        plan = self._plan()
+        if plan is None:
             return
-        by_name = {f.name: f for f in fams}
-        if "mlp" in by_name:
-            if cfg.models is None and cfg.budget_s < TORCH_MIN_BUDGET_S and not self._torch_loaded():
-                # Importing torch takes seconds of CPU and the GIL that a short budget
-                # cannot spare; the MLP joins searches with a longer budget.
-                del by_name["mlp"]
-                fams = [f for f in fams if f.name != "mlp"]
-            elif cfg.models is not None:
-                self._torch_loaded(load=True)
-            else:
-                self._warm_torch()
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
-        with warnings.catch_warnings():  # `group` is marked experimental; it is what we need
-            warnings.simplefilter("ignore")
-            sampler = optuna.samplers.TPESampler(seed=cfg.seed, multivariate=True, group=True,
-                                                 n_startup_trials=max(10, len(fams)))
-        study = optuna.create_study(
-            direction="maximize",
-            sampler=sampler,
-            pruner=optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3),
-        )
-        for fam in fams:  # every family's defaults first: cheap, strong starting points
-            study.enqueue_trial({"family": fam.name, **fam.defaults(cfg.task, len(self.Xtr))})
+        study, fams = plan
         fractions = self._rungs()
-        number = 0
         while self.budget.left() - self._reserve() > 0:
             self._check()
-            trial = study.ask()
-            fam = by_name[trial.suggest_categorical("family", list(by_name))]
-            params = fam.suggest(trial, cfg.task, len(self.Xtr))
-            number += 1
-            cand = Candidate(f"{fam.name} #{number}", fam.name, "model", params)
+            trial, fam, cand = self._ask(study, fams)
             if not self._affordable(fam, fractions[0]):
-                cand.status = "skipped"
-                study.tell(trial, state=optuna.trial.TrialState.FAIL)
+                self._skip(study, trial, cand)
                 if self._nothing_affordable(fams, fractions[0]):
                     break
                 continue
@@ -214,26 +185,89 @@ class AutoMLSearch:
                 if not self._affordable(fam, fraction):
                     cand.status = "skipped"
                     break
-                self._evaluate(cand, lambda fam=fam, params=params, cand=cand: fam.build(
-                    params, cfg.task, cfg.seed, cand.device), scale=fam.scale,
+                self._evaluate(cand, lambda fam=fam, cand=cand: fam.build(
+                    cand.params, self.cfg.task, self.cfg.seed, cand.device), scale=fam.scale,
                     fraction=fraction, final=last, family=fam, rung=rung)
-                if cand.status != "running" and cand.status != "complete":
+                if cand.status not in ("running", "complete") or not self._promote(
+                        trial, cand, rung, last):
                     break
-                trial.report(cand.score, rung)
-                if not last and trial.should_prune():
-                    cand.status = "pruned"
-                    self._close(cand)
-                    break
-            if cand.status == "skipped":
-                self._close(cand)
-            if cand.status == "complete":
-                study.tell(trial, cand.score)
-            elif cand.status == "pruned":
-                study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+            self._tell(study, trial, cand)
+
+    def _plan(self) -> tuple[Any, list[Family]] | None:
+        """The Optuna study over the families this search tries (None: no family to try),
+        with each family's defaults queued first: cheap, strong starting points."""
+        import optuna
+
+        cfg = self.cfg
+        fams = families(cfg.task, len(self.Xtr), cfg.models)
+        if any(f.name == "mlp" for f in fams):
+            if cfg.models is None and cfg.budget_s < TORCH_MIN_BUDGET_S and not self._torch_loaded():
+                # Importing torch takes seconds of CPU and the GIL that a short budget
+                # cannot spare; the MLP joins searches with a longer budget.
+                fams = [f for f in fams if f.name != "mlp"]
+            elif cfg.models is not None:
+                self._torch_loaded(load=True)
             else:
-                study.tell(trial, state=optuna.trial.TrialState.FAIL)
-            self._trim_kept()
-            self._progress()
+                self._warm_torch()
+        if not fams:
+            return None
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        with warnings.catch_warnings():  # `group` is marked experimental; it is what we need
+            warnings.simplefilter("ignore")
+            sampler = optuna.samplers.TPESampler(
+                seed=cfg.seed, multivariate=True, group=True,
+                n_startup_trials=max(10, len(fams)), constant_liar=self.parallel)
+        study = optuna.create_study(
+            direction="maximize",
+            sampler=sampler,
+            pruner=optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=3),
+        )
+        for fam in fams:
+            study.enqueue_trial({"family": fam.name, **fam.defaults(cfg.task, len(self.Xtr))})
+        return study, fams
+
+    def _ask(self, study: Any, fams: Sequence[Family]) -> tuple[Any, Family, Candidate]:
+        """The next trial of the study: its family, and the candidate it makes."""
+        by_name = {f.name: f for f in fams}
+        trial = study.ask()
+        fam = by_name[trial.suggest_categorical("family", list(by_name))]
+        params = fam.suggest(trial, self.cfg.task, len(self.Xtr))
+        self._asked += 1
+        return trial, fam, Candidate(f"{fam.name} #{self._asked}", fam.name, "model", params)
+
+    def _skip(self, study: Any, trial: Any, cand: Candidate) -> None:
+        """A candidate the budget cannot afford: shown as skipped, never evaluated."""
+        import optuna
+
+        cand.status = "skipped"
+        study.tell(trial, state=optuna.trial.TrialState.FAIL)
+
+    def _promote(self, trial: Any, cand: Candidate, rung: int, last: bool) -> bool:
+        """Report `cand`'s score at `rung`; whether it goes on to the next rung (False when
+        it was the last one, or when successive halving prunes it here)."""
+        trial.report(cand.score, rung)
+        if last:
+            return False
+        if trial.should_prune():
+            cand.status = "pruned"
+            self._close(cand)
+            return False
+        return True
+
+    def _tell(self, study: Any, trial: Any, cand: Candidate) -> None:
+        """The candidate's outcome told to the study; its run closed if still open."""
+        import optuna
+
+        if cand.status == "skipped":
+            self._close(cand)
+        if cand.status == "complete":
+            study.tell(trial, cand.score)
+        elif cand.status == "pruned":
+            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+        else:
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        self._trim_kept()
+        self._progress()
 
     def _rungs(self) -> list[float]:
         """Successive-halving fidelities: fractions of the training rows."""
@@ -302,8 +336,16 @@ class AutoMLSearch:
             self._open(cand)
         if family is not None and family.uses_device:
             cand.device = torch_device(load_torch=family.name == "mlp")
+        self._settle(cand, lambda: self._cross_validate(cand, make, scale, fraction, final,
+                                                        family, rung),
+                     final=final, family=family, rung=rung)
+
+    def _settle(self, cand: Candidate, evaluate: Callable[[], FoldResults], *, final: bool,
+                family: Family | None, rung: int) -> None:
+        """Record what `evaluate()` gives for `cand` (its folds' results, or why it has none),
+        wherever the folds ran: in the kernel or on a Dask worker."""
         try:
-            results = self._cross_validate(cand, make, scale, fraction, final, family, rung)
+            results = evaluate()
         except OutOfTime:
             cand.status = "skipped"
             cand.error = "the rest of its cross-validation would not fit in the time budget"
@@ -327,35 +369,18 @@ class AutoMLSearch:
 
     def _cross_validate(self, cand: Candidate, make: Any, scale: bool, fraction: float,
                         final: bool, family: Family | None, rung: int) -> FoldResults:
-        """The candidate's folds, one by one while the next one still fits the budget."""
-        import numpy as np
+        """The candidate's folds in the kernel, each one's cost and score recorded as it ends."""
 
-        clf = self.cfg.task != "regression"
-        rng = np.random.default_rng(self.cfg.seed + rung)
-        oof = (np.zeros((len(self.Xtr), len(self.classes))) if clf else np.zeros(len(self.Xtr)))
-        results = FoldResults(oof)
-        n = len(self.folds)
-        for i, (tr, va) in enumerate(self.folds):
-            self._check()
-            tr = fold_rows(tr, fraction, rng)
-            if i > 0 and results.used_s > 0 and not self.budget.next_fold_fits(
-                    results.used_s / i, self._reserve()):
-                raise OutOfTime()
-            est = make()
-            limit_threads(est, self.threads)
-            limit_time(est, (self.budget.left() - self._reserve()) / (n - i + 1))
-            pipe = make_pipeline(self.kinds, est, scale)
-            pred, fit_s, predict_s = fit_fold(
-                pipe, self.Xtr.iloc[tr], self.ytr[tr], self.Xtr.iloc[va], classify=clf,
-                classes=self.classes, device=cand.device, threads=self.threads,
-                budget=self.budget, control=self.control)
-            score = self.cfg.metric.value(self.ytr[va], pred, self.classes)
-            add_fold(results, pred, va, len(tr), fit_s, predict_s, score, pipe)
+        def on_fold(i: int, score: float, results: FoldResults) -> None:
             if family is not None:
-                self.budget.record_cost(family.name, results.used_s, (i + 1) * len(tr))
+                self.budget.record_cost(family.name, results.used_s, results.rows_fitted)
             if final:
                 self._log(cand, fold_score=score, step=i)
-        return results
+
+        return cross_validate(self.data, make, scale=scale, fraction=fraction, rung=rung,
+                              device=cand.device, threads=self.threads, budget=self.budget,
+                              reserve=self._reserve, control=self.control, check=self._check,
+                              on_fold=on_fold)
 
     def _complete(self, cand: Candidate, results: FoldResults, cv_std: float) -> None:
         """A candidate evaluated on all its rows: kept for the ensemble, and its run closed."""
@@ -398,7 +423,7 @@ class AutoMLSearch:
         if tracked is None:
             return
         state = {"complete": "complete", "pruned": "pruned", "skipped": "skipped"}.get(
-            cand.status, "failed" if status == "failed" else "interrupted"
+            cand.status, "failed" if status in ("failed", "crashed") else "interrupted"
         )
         tracked.run.set_tags(**{"xtrack.trial.state": state, "xtrack.device": cand.device})
         tracked.close(status, error)

@@ -125,7 +125,7 @@ def report(label: str, shape: str, points: int, batches: int, seconds: list[floa
     rate = points / med
     per_batch = f"{med / batches * 1000:,.1f} ms" if batches > 1 else "-"
     goal = ""
-    if label == "xtrack":
+    if label == "xtrack" and shape == "kernel":  # the goal is what `xt.log` pays
         goal = "met" if rate >= GOAL_POINTS_PER_S else "MISSED"
     print(f"| {shape} | {label} | {points:,} | {per_batch} | {rate:,.0f} | {goal} |")
 
@@ -172,7 +172,9 @@ def main() -> None:
                     )
         load.stop()
     print(f"\nmedian of {args.repeat} repetitions; {load.summary()}")
-    print("| shape | client | points | per 500-point batch | points/s | goal >= 200,000/s |")
+    print(
+        "| shape | client | points | per 500-point batch | points/s | goal: kernel >= 200,000/s |"
+    )
     print("|---|---|---:|---:|---:|---|")
     for shape in shapes:
         for label, points in (("xtrack", args.points), ("mlflow", args.mlflow_points)):

@@ -107,3 +107,23 @@ def test_failing_nvidia_smi_means_no_gpus(tmp_path: Path) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_install_into_a_sys_path_folder_is_seen(tmp_path: Path, monkeypatch) -> None:
+    from jupyter_xtrack.capture.env import packages_signature
+    from tests.test_state_changes_e2e import _pip_install, _tiny_package
+
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    before = packages_signature()
+    assert "tinyxt" not in installed_distributions()
+    assert packages_signature() == before  # nothing changed: the same signature
+    _pip_install(_tiny_package(tmp_path, "0.1.0"), site)
+    assert packages_signature() != before
+    assert installed_distributions()["tinyxt"] == "0.1.0"
+    assert imported_distributions(["tinyxt"]) == {"tinyxt": "0.1.0"}
+    assert static_environment()["packages"]["tinyxt"] == "0.1.0"
+    _pip_install(_tiny_package(tmp_path, "0.2.0"), site)
+    assert installed_distributions()["tinyxt"] == "0.2.0"
+    assert imported_distributions(["tinyxt"]) == {"tinyxt": "0.2.0"}

@@ -36,6 +36,7 @@ from ..facts import (
     Status,
     StdioFact,
 )
+from . import figures as figures_later
 from . import inherit, lifecycle
 from .active_run import ActiveRun
 from .datasets import CellDatasets, take
@@ -374,11 +375,6 @@ class Recording:
         files = guarded("data files", lambda: self._file_records(store, run.id, snap))
         facts[Fact.DATASETS] = guarded("datasets", lambda: _datasets(snap))
         figures: list[tuple[str, str, int]] = []
-        if snap.open_figures:
-            # lazy, as every capture: loaded by the first run
-            from ..capture.outputs import snapshot_png
-
-            snap.figures += [p for p in map(snapshot_png, snap.open_figures) if p]
         for i, png in enumerate(snap.figures):
             blob = guarded("figure", partial(store.put_blob, png))
             if blob:
@@ -396,6 +392,8 @@ class Recording:
                 f"run #{run.number}: some facts could not be captured: {'; '.join(self.problems)}",
             )
         lifecycle.store_run(self.ctx, run, facts, files=files or (), figures=figures)
+        # the figures left open: drawn when the kernel is quiet, numbered after the displayed
+        figures_later.draw_when_quiet(self.ctx, run, snap.open_figures, len(snap.figures) + 1)
         inherit.pass_on(self.ctx, run)  # a search's trials run where their parent ran
 
     def _lineage_fact(self, store: RunStore) -> LineageFact:

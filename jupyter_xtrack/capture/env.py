@@ -134,7 +134,7 @@ def _entry(folder: str) -> tuple[tuple[Any, ...], _Found]:
     cached = _entries.get(folder)
     if cached is not None:
         key = cached[0]
-        if key == (_stat_key(folder), *(_stat_key(p) for p, _ in key[1:])):
+        if key == (_stat_key(folder), *((p, _stat_key(p)) for p, _ in key[1:])):
             return cached
     before = _stat_key(folder)
     found, read = _scan_entry(folder)

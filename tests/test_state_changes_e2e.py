@@ -87,8 +87,11 @@ def test_cells_record_commits_outside_edits_and_installs(tmp_path: Path) -> None
     km, kc = start_new_kernel(kernel_name="python3", cwd=str(root), env=env)
 
     def cell(code: str) -> None:
-        reply = kc.execute_interactive(code, timeout=120)
-        assert reply["content"]["status"] == "ok", reply["content"]
+        # the git state is read on a worker once the cell started: let it finish before the
+        # test changes anything, so each change falls between two cells
+        for source in (code, "xt.flush()"):
+            reply = kc.execute_interactive(source, timeout=120)
+            assert reply["content"]["status"] == "ok", reply["content"]
 
     try:
         cell(f"import sys; sys.path.insert(0, {str(site)!r})\n%load_ext jupyter_xtrack")
@@ -107,7 +110,6 @@ def test_cells_record_commits_outside_edits_and_installs(tmp_path: Path) -> None
         cell("%%track\nx = 8")
         _pip_install(_tiny_package(tmp_path, "0.2.0"), site)
         cell("%%track\nx = 9")  # 9: upgraded
-        cell("xt.flush()")
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)

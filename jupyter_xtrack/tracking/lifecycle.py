@@ -279,15 +279,15 @@ def wait_pending(ctx: TrackerContext, timeout: float | None = 60.0) -> None:
     with _waiting_lock:
         _waiting[0] += 1
     try:
-        while _pending:
+        # twice: the runs pending now, then the work their finalisation started (figures);
+        # not until none is left, which runs started meanwhile (a sweep) could keep from being
+        for _ in range(2):
             for fut in list(_pending):
                 left = None if deadline is None else max(0.0, deadline - time.monotonic())
                 try:
                     fut.result(timeout=left)
                 except Exception:  # noqa: BLE001 - already reported by the worker
                     pass
-            if deadline is not None and time.monotonic() >= deadline:
-                break
     finally:
         with _waiting_lock:
             _waiting[0] -= 1

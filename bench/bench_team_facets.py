@@ -25,7 +25,6 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import WORK  # noqa: E402
-from jupyter_xtrack.server.facets import distinct_counts  # noqa: E402
 from jupyter_xtrack.server.reader import StoreReader  # noqa: E402
 from jupyter_xtrack.store import open_store  # noqa: E402
 from tests.server.team_scenario import on_host  # noqa: E402
@@ -87,7 +86,7 @@ def main() -> None:
         return lambda: Counter(store.query_runs(filter, columns=[]).columns["user"])
 
     def users(filter: str | None) -> Callable[[], dict[Any, int]]:
-        return lambda: dict(distinct_counts(store, filter, "user", lambda r: r.get("user"))[0])
+        return lambda: dict(store.count_runs_by("user", filter))
 
     def served(filter: str | None) -> Callable[[], dict[Any, int]]:
         """GET users as the server answers it (user_counts), its cache emptied first."""
@@ -99,7 +98,7 @@ def main() -> None:
         return answer
 
     print(f"{total:,} runs, {len(PEOPLE)} people; median of {args.repeat}")
-    print("| GET users | served (user_counts) | one read + Counter | a count per person | goal |")
+    print("| GET users | served (user_counts) | one read + Counter | count_runs_by alone | goal |")
     print("|---|---|---|---|---|")
     for label, filter in (("every run", None), ("filter name ~ 'r1*'", "name ~ 'r1*'")):
         ours, answer = timed(served(filter), args.repeat)
@@ -109,20 +108,13 @@ def main() -> None:
         print(f"| {label} | {ours * 1000:.1f} ms | {read * 1000:.1f} ms | {per * 1000:.1f} ms | "
               f"<= {GOAL_S * 1000:.0f} ms {'met' if ours <= GOAL_S else 'MISSED'} |")
 
-    def group_by_sql() -> Any:  # reference: what a store method counting in SQL would take
-        return store._conn().execute(
-            "SELECT user_name, count(*) FROM runs GROUP BY user_name").fetchall()
-
-    sql, _ = timed(group_by_sql, args.repeat)
-    print(f"| every run, SQL GROUP BY (no such store method yet) | {sql * 1000:.1f} ms | | | |")
     reader.users(None, None)
     again, _ = timed(lambda: reader.users(None, None), args.repeat)
     print(f"| again, nothing committed since | {again * 1000:.2f} ms | | | "
           f"<= {GOAL_S * 1000:.0f} ms {'met' if again <= GOAL_S else 'MISSED'} |")
 
     def hosts() -> Any:
-        return distinct_counts(store, None, "host",
-                               lambda row: store.get_run(row["id"]).get("host"), parent_id=sweep)
+        return store.count_runs_by("host", parent_id=sweep), False
 
     def hosts_anchor() -> Counter[Any]:
         ids = store.query_runs(parent_id=sweep, columns=[]).ids
@@ -132,7 +124,7 @@ def main() -> None:
     ours, (found, _) = timed(hosts, args.repeat)
     theirs, counted = timed(hosts_anchor, max(1, args.repeat // 2))
     assert dict(found) == dict(counted)
-    print("\n| GET jobs: a job's hosts | served: distinct_counts | get_run of every trial | goal |")
+    print("\n| GET jobs: a job's hosts | served: count_runs_by | get_run of every trial | goal |")
     print("|---|---|---|---|")
     print(f"| {n_trials:,} trials on {len(HOSTS)} hosts | {ours * 1000:.1f} ms | "
           f"{theirs * 1000:.1f} ms | <= {GOAL_S * 1000:.0f} ms "

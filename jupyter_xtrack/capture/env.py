@@ -12,17 +12,24 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from jupyter_xtrack.capture.redact import allowed_env
 
-__all__ = ["environment", "imported_distributions", "installed_distributions", "static_environment"]
+__all__ = [
+    "environment",
+    "imported_distributions",
+    "installed_distributions",
+    "packages_signature",
+    "static_environment",
+]
 
 _lock = threading.Lock()
 _static: dict[str, Any] | None = None
-_dist_index: tuple[dict[str, str], dict[str, list[str]]] | None = None
-_imported_cache: dict[frozenset[str], dict[str, str]] = {}
+_dist_index: tuple[tuple[Any, ...], tuple[dict[str, str], dict[str, list[str]]]] | None = None
+_imported_cache: dict[tuple[tuple[Any, ...], frozenset[str]], dict[str, str]] = {}
 _IMPORTED_CACHE_SIZE = 32
 
 
@@ -70,69 +77,143 @@ def _egg_info_version(info_dir: str) -> str:
     return ""
 
 
-def _scan_distributions() -> tuple[dict[str, str], dict[str, list[str]]]:
-    """({canonical dist name: version}, {top-level module: [dist names]}) from sys.path.
+# One sys.path entry's distributions: (canonical name, version, top-level modules) each.
+_Found = list[tuple[str, str, list[str]]]
+# An index: ({canonical dist name: version}, {top-level module: [dist names]}).
+_Index = tuple[dict[str, str], dict[str, list[str]]]
 
-    Reads directory names and top_level.txt/RECORD directly: about 20x faster than
-    importlib.metadata, which parses every METADATA file.
-    """
+# A listing taken within this many seconds of a change to its folder is not trusted to be
+# complete: file systems stamp times from a coarse clock, so a later change could leave the
+# folder's stat as it was. Such an entry is listed again next time.
+RACY_S = 2.0
+
+
+def _stat_key(path: str) -> tuple[int, ...] | None:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _scan_entry(folder: str) -> tuple[_Found, list[str]]:
+    """The distributions installed in one sys.path folder, and the files besides the folder
+    itself their versions were read from (an egg-info's PKG-INFO)."""
+    try:
+        listing = list(os.scandir(folder))
+    except OSError:
+        return [], []
+    found: _Found = []
+    read: list[str] = []
+    for item in listing:
+        name = item.name
+        if name.endswith(".dist-info"):
+            stem = name[: -len(".dist-info")]
+        elif name.endswith(".egg-info"):
+            stem = name[: -len(".egg-info")]
+        else:
+            continue
+        dist, _, version = stem.partition("-")
+        if name.endswith(".egg-info"):
+            version = version.split("-", 1)[0]
+            if not version:
+                version = _egg_info_version(item.path)
+                read.append(os.path.join(item.path, "PKG-INFO") if item.is_dir() else item.path)
+        found.append((_canonical(dist), version, _top_level_names(item.path)))
+    return found, read
+
+
+# Per sys.path folder: (its stat and its read files' stats, what it holds).
+_entries: dict[str, tuple[tuple[Any, ...], _Found]] = {}
+
+
+def _entry(folder: str) -> tuple[tuple[Any, ...], _Found]:
+    """One folder's distributions, listed again only when the folder or a file its versions
+    came from changed (an install or uninstall adds or removes a `*.dist-info` folder, which
+    changes the folder's mtime)."""
+    cached = _entries.get(folder)
+    if cached is not None:
+        key = cached[0]
+        if key == (_stat_key(folder), *((p, _stat_key(p)) for p, _ in key[1:])):
+            return cached
+    before = _stat_key(folder)
+    found, read = _scan_entry(folder)
+    key = (before, *((p, _stat_key(p)) for p in read))
+    stamps = [k[2:] for k in (before, *(k for _, k in key[1:])) if k is not None]
+    if before == _stat_key(folder) and all(max(t) < (time.time() - RACY_S) * 1e9 for t in stamps):
+        _entries[folder] = (key, found)
+    return key, found
+
+
+def _merge(entries: list[tuple[str, _Found]]) -> _Index:
+    """One index from the folders' distributions, in sys.path order."""
     versions: dict[str, str] = {}
     modules: dict[str, list[str]] = {}
-    for entry in list(sys.path):
-        try:
-            listing = list(os.scandir(entry or "."))
-        except OSError:
-            continue
-        for item in listing:
-            name = item.name
-            if name.endswith(".dist-info"):
-                stem = name[: -len(".dist-info")]
-            elif name.endswith(".egg-info"):
-                stem = name[: -len(".egg-info")]
-            else:
-                continue
-            dist, _, version = stem.partition("-")
-            canon = _canonical(dist)
+    for _, found in entries:
+        for canon, version, tops in found:
             if canon in versions:
                 continue  # shadowed by an earlier sys.path entry, as for imports
-            if name.endswith(".egg-info"):
-                version = version.split("-", 1)[0] or _egg_info_version(item.path)
             versions[canon] = version
-            for module in _top_level_names(item.path):
+            for module in tops:
                 modules.setdefault(module, []).append(canon)
     return versions, modules
 
 
-def _index() -> tuple[dict[str, str], dict[str, list[str]]]:
+def _index() -> tuple[tuple[Any, ...], _Index]:
+    """(signature, index) of the distributions installed on sys.path. The signature is
+    equal for two calls exactly when every folder's listing is (see `_entry`); the index is
+    rebuilt only when it changes, so a `pip install` in the kernel is seen by the next call.
+
+    Reads directory names and top_level.txt/RECORD directly: about 20x faster than
+    importlib.metadata, which parses every METADATA file; a folder is read again only when
+    it changed, so a repeat call costs a stat per folder.
+    """
     global _dist_index
-    if _dist_index is None:
-        with _lock:
-            if _dist_index is None:
-                _dist_index = _scan_distributions()
-    return _dist_index
+    with _lock:
+        entries: list[tuple[str, _Found]] = []
+        keys: list[Any] = []
+        for entry in list(sys.path):
+            folder = os.path.abspath(entry or ".")
+            key, found = _entry(folder)
+            entries.append((folder, found))
+            keys.append((folder, key))
+        signature = tuple(keys)
+        if _dist_index is None or _dist_index[0] != signature:
+            _dist_index = (signature, _merge(entries))
+        return _dist_index
+
+
+def packages_signature() -> tuple[Any, ...]:
+    """Equal for two calls exactly when the installed distributions are the same: cache
+    anything derived from ``installed_distributions`` under it."""
+    return _index()[0]
 
 
 def installed_distributions() -> dict[str, str]:
     """Return ``{canonical distribution name: version}`` for everything on ``sys.path``
-    (cached per process; the names are PEP 503 normalised: ``scikit-learn``, ``pyyaml``)."""
-    return dict(_index()[0])
+    (the names are PEP 503 normalised: ``scikit-learn``, ``pyyaml``). Kept per folder of
+    sys.path and read again when the folder changes, so a call after ``pip install`` sees
+    the new distribution and a repeat call costs a stat per folder."""
+    return dict(_index()[1][0])
 
 
 def imported_distributions(modules: Iterable[str]) -> dict[str, str]:
     """Return ``{distribution: version}`` for the installed distributions providing the given
     imported module names (typically ``sys.modules``). Standard-library and local modules map
-    to nothing. Cached per set of top-level names: a repeat call costs tens of microseconds.
+    to nothing. Cached per set of names and installed distributions: a repeat call costs
+    tens of microseconds.
     """
     try:
         # keyed on the full names: building this set runs at C speed, splitting names does not
-        key = frozenset(modules)
+        names = frozenset(modules)
     except Exception:
         return {}
+    signature, (versions, by_module) = _index()
+    key = (signature, names)
     cached = _imported_cache.get(key)
     if cached is not None:
         return dict(cached)
-    tops = {m.partition(".")[0] for m in key if isinstance(m, str)}
-    versions, by_module = _index()
+    tops = {m.partition(".")[0] for m in names if isinstance(m, str)}
     out: dict[str, str] = {}
     for top in tops:
         dists = by_module.get(top)
@@ -161,7 +242,10 @@ def _cpu_model() -> str | None:
         try:
             out = subprocess.run(
                 ["sysctl", "-n", "machdep.cpu.brand_string"],
-                capture_output=True, text=True, timeout=2, check=False,
+                capture_output=True,
+                text=True,
+                timeout=2,
+                check=False,
             )
             if out.stdout.strip():
                 return out.stdout.strip()
@@ -270,7 +354,10 @@ def _gpus_from_nvidia_smi(timeout: float = 3.0) -> list[dict[str, Any]] | None:
     try:
         out = subprocess.run(
             [exe, "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"],
-            capture_output=True, text=True, timeout=timeout, check=False,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
         )
     except (OSError, subprocess.SubprocessError):
         return None
@@ -297,7 +384,6 @@ def _compute_static() -> dict[str, Any]:
             "executable": sys.executable,
         },
         "platform": {"system": uname.system, "release": uname.release, "machine": uname.machine},
-        "packages": dict(_index()[0]),
         "hardware": {
             "cpu_model": _cpu_model(),
             "cores_logical": os.cpu_count(),
@@ -309,24 +395,24 @@ def _compute_static() -> dict[str, Any]:
 
 
 def static_environment() -> dict[str, Any]:
-    """Return the facts that do not change while a kernel lives (a fresh copy each call).
+    """Return the interpreter, platform and hardware (which do not change while a kernel
+    lives) and the installed packages as they are now (a fresh copy each call).
 
     ``{python: {version, implementation, executable}, platform: {system, release, machine},
     packages: {dist: version}, hardware: {cpu_model, cores_logical, cores_physical,
-    memory_bytes, gpus: [{name, memory_bytes, driver or cuda, source}]}}``. Computed once per
-    process (tens of milliseconds, more with nvidia-smi; run it off the kernel's thread).
-    GPUs come from torch only when CUDA is already initialised, else NVML (pynvml) or
-    ``nvidia-smi``; never imports torch.
+    memory_bytes, gpus: [{name, memory_bytes, driver or cuda, source}]}}``. The fixed part is
+    computed once per process (tens of milliseconds, more with nvidia-smi; run the first call
+    off the kernel's thread); ``packages`` is ``installed_distributions()``, so a ``pip
+    install`` in the kernel shows in the next call. GPUs come from torch only when CUDA is
+    already initialised, else NVML (pynvml) or ``nvidia-smi``; never imports torch.
     """
     global _static
-    if _static is None:
+    static = _static
+    if static is None:
+        static = _compute_static()
         with _lock:
-            static = _static
-        if static is None:
-            static = _compute_static()
-            with _lock:
-                _static = _static or static
-    return copy.deepcopy(_static)
+            _static = static = _static or static
+    return {**copy.deepcopy(static), "packages": installed_distributions()}
 
 
 def environment(modules: Iterable[str], environ: Mapping[str, str]) -> dict[str, Any]:

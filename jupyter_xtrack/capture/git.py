@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 import selectors
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
-from jupyter_xtrack.capture.redact import redact, redact_notebook_json, redact_url
+from jupyter_xtrack.capture.redact import redact, redact_notebook_json, redact_url, user_patterns
 
 __all__ = ["git_head", "git_state"]
 
@@ -99,19 +101,20 @@ def git_head(path: str) -> dict[str, Any] | None:
     """
     try:
         found = _find_repo(path)
-        if found is None:
-            return None
-        root, gitdir, commondir = found
-        head = (_read_text(os.path.join(gitdir, "HEAD")) or "").strip()
-        if head.startswith("ref:"):
-            ref = head[4:].strip()
-            branch = ref[len("refs/heads/") :] if ref.startswith("refs/heads/") else ref
-            commit = _resolve_ref(ref, gitdir, commondir)
-        else:
-            branch, commit = None, head or None
-        return {"root": root, "commit": commit, "branch": branch}
+        return _head_of(*found) if found is not None else None
     except Exception:  # capture never breaks a cell; an unreadable repo is "no repo"
         return None
+
+
+def _head_of(root: str, gitdir: str, commondir: str) -> dict[str, Any]:
+    head = (_read_text(os.path.join(gitdir, "HEAD")) or "").strip()
+    if head.startswith("ref:"):
+        ref = head[4:].strip()
+        branch = ref[len("refs/heads/") :] if ref.startswith("refs/heads/") else ref
+        commit = _resolve_ref(ref, gitdir, commondir)
+    else:
+        branch, commit = None, head or None
+    return {"root": root, "commit": commit, "branch": branch}
 
 
 def _git_env() -> dict[str, str]:
@@ -144,8 +147,13 @@ def _run_all(
                 env=env,
             )
         except OSError as exc:
-            results[name] = {"out": b"", "err": str(exc).encode(), "rc": None, "capped": False,
-                             "timed_out": False}
+            results[name] = {
+                "out": b"",
+                "err": str(exc).encode(),
+                "rc": None,
+                "capped": False,
+                "timed_out": False,
+            }
     bufs: dict[str, list[bytearray]] = {n: [bytearray(), bytearray()] for n in procs}
     capped: set[str] = set()
     sel = selectors.DefaultSelector()
@@ -372,6 +380,209 @@ def _add_notebooks(
     return text
 
 
+def _lstat_key(path: str) -> tuple[int, ...] | None:
+    """What changes whenever a file's content may have: inode, size, mode, mtime, ctime."""
+    try:
+        st = os.lstat(path)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mode, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _settings_files(gitdir: str, commondir: str) -> list[str]:
+    """The files besides the work tree whose content can change git's diff or remotes:
+    the config files git reads (system, global, repository, worktree) and attributes."""
+    home = os.path.expanduser("~")
+    xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
+    files = [
+        os.environ.get("GIT_CONFIG_GLOBAL") or os.path.join(home, ".gitconfig"),
+        os.path.join(xdg, "git", "config"),
+        os.path.join(xdg, "git", "attributes"),
+        os.path.join(commondir, "config"),
+        os.path.join(gitdir, "config.worktree"),
+        os.path.join(commondir, "info", "attributes"),
+    ]
+    if not os.environ.get("GIT_CONFIG_NOSYSTEM"):
+        files.append(os.environ.get("GIT_CONFIG_SYSTEM") or "/etc/gitconfig")
+    return files
+
+
+def _settings_key(gitdir: str, commondir: str) -> tuple[Any, ...] | None:
+    """Everything outside the work tree that git's output depends on, by content: the
+    git binary's search path, the GIT_* variables and the settings files. None (do not
+    reuse anything) when a config file includes others or moves the attributes file, which
+    this key would not see."""
+    parts: list[Any] = [os.environ.get("PATH")]
+    parts += sorted((k, v) for k, v in os.environ.items() if k.startswith("GIT_"))
+    for path in _settings_files(gitdir, commondir):
+        try:
+            with open(path, "rb") as f:
+                content = f.read()
+        except OSError:
+            content = None
+        if content is not None and re.search(rb"(?i)include|attributesfile", content):
+            return None
+        parts.append((path, content))
+    return tuple(parts)
+
+
+def _changed_entries(out: bytes) -> list[tuple[bytes, list[str]]] | None:
+    """The tracked entries of `git status --porcelain=v2 -z` (the line, its paths), plus
+    untracked `.gitattributes` files (they change how tracked files diff). None when a
+    submodule changed: its new commit is not in the status line nor in any stat."""
+    entries: list[tuple[bytes, list[str]]] = []
+    fields = out.split(b"\0")
+    i = 0
+    while i < len(fields):
+        entry = fields[i]
+        i += 1
+        kind = entry[:1]
+        if kind in (b"1", b"2", b"u"):
+            parts = entry.split(b" ", {b"1": 8, b"2": 9, b"u": 10}[kind])
+            if parts[2].startswith(b"S") or b"160000" in parts[3:7]:
+                return None
+            paths = [parts[-1].decode("utf-8", "surrogateescape")]
+            if kind == b"2":
+                paths.append(fields[i].decode("utf-8", "surrogateescape"))
+                i += 1
+            entries.append((entry, paths))
+        elif kind == b"?" and entry[2:].rsplit(b"/", 1)[-1] == b".gitattributes":
+            entries.append((entry, [entry[2:].decode("utf-8", "surrogateescape")]))
+    return entries
+
+
+# Changes made within this many seconds of a diff are not trusted to show in a later stat
+# (file systems stamp times from a coarse clock; FAT to 2 s): such a diff is not reused.
+RACY_S = 2.0
+
+# Per repository root: (key, the diff's parts of the state). See _diff_key.
+_diff_cache: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {}
+# Per repository root: (settings key, `git config` result for the remotes).
+_config_cache: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {}
+_cache_lock = threading.Lock()
+
+
+def _diff_key(
+    root: str, status_out: bytes, settings: tuple[Any, ...] | None, extra: tuple[Any, ...]
+) -> tuple[Any, ...] | None:
+    """A key that is equal for two captures exactly when `git diff HEAD` (and the notebooks'
+    stripped diff) gives the same output: the settings, HEAD, each changed entry's status line
+    (with its index blob) and its file's stat, and `extra` (caps, strip, redaction). None when
+    the diff must run: no settings key, a submodule, a file changed within RACY_S seconds."""
+    if settings is None:
+        return None
+    entries = _changed_entries(status_out)
+    if entries is None:
+        return None
+    head = status_out.split(b"\0", 1)[0]  # "# branch.oid <commit>"
+    recent = time.time() - RACY_S
+    stats: list[Any] = []
+    for line, paths in entries:
+        for path in paths:
+            key = _lstat_key(os.path.join(root, path))
+            if key is not None and max(key[3], key[4]) >= recent * 1e9:
+                return None
+            stats.append((line, path, key))
+    return (settings, head, tuple(stats), extra)
+
+
+def _cached(
+    cache: dict[str, tuple[tuple[Any, ...], dict[str, Any]]], root: str, key: tuple[Any, ...] | None
+) -> dict[str, Any] | None:
+    if key is None:
+        return None
+    with _cache_lock:
+        hit = cache.get(root)
+    return dict(hit[1]) if hit is not None and hit[0] == key else None
+
+
+def _remember(
+    cache: dict[str, tuple[tuple[Any, ...], dict[str, Any]]],
+    root: str,
+    key: tuple[Any, ...] | None,
+    value: dict[str, Any],
+) -> None:
+    if key is not None:
+        with _cache_lock:
+            cache[root] = (key, dict(value))
+
+
+def _diff_parts(
+    state: dict[str, Any],
+    commands: dict[str, list[str]],
+    strip_notebooks: NotebookStrip | None,
+    deadline: float,
+    diff_cap: int,
+    errors: list[str],
+) -> None:
+    """Run the diffs and set the state's diff, diff_truncated and stripped_notebooks."""
+    results = _run_all(commands, state["root"], deadline, {"diff": diff_cap})
+    diff = results["diff"]
+    notebook_text = ""
+    if strip_notebooks is not None:
+        notebook_text = _add_notebooks(
+            state, results["notebooks"], strip_notebooks, deadline, errors
+        )
+    if diff["rc"] == 0:
+        raw: bytes = diff["out"] + notebook_text.encode("utf-8", "surrogateescape")
+        if len(raw) > diff_cap:
+            cut = raw.rfind(b"\n", 0, diff_cap)
+            raw = raw[: cut + 1 if cut >= 0 else diff_cap]
+            state["diff_truncated"] = True
+        state["diff"] = redact(raw.decode("utf-8", "replace"))
+    else:
+        errors.append(_error_text("diff", diff))
+    state["timed_out"] = state["timed_out"] or any(r["timed_out"] for r in results.values())
+
+
+def _diff_commands(base: str, strip_notebooks: NotebookStrip | None) -> dict[str, list[str]]:
+    diff_args = ["diff", base, "--no-color", "--no-ext-diff", "--no-textconv"]
+    if strip_notebooks is None:
+        return {"diff": diff_args}
+    return {
+        "diff": [*diff_args, "--", ".", f":(exclude){_NOTEBOOKS}"],
+        "notebooks": ["diff", base, "--raw", "-z", "--no-abbrev", "--no-renames", "--", _NOTEBOOKS],
+    }
+
+
+_DIFF_FIELDS = ("diff", "diff_truncated", "stripped_notebooks")
+
+
+def _add_diff(
+    state: dict[str, Any],
+    status: dict[str, Any],
+    settings: tuple[Any, ...] | None,
+    strip_notebooks: NotebookStrip | None,
+    deadline: float,
+    diff_cap: int,
+    errors: list[str],
+) -> None:
+    """Set the state's diff from git, or from the last capture when nothing it depends on
+    changed (see _diff_key). A clean tree (status ran, nothing tracked changed) has an
+    empty diff: no git process at all."""
+    if status["rc"] == 0 and not state["dirty"]:
+        if strip_notebooks is not None:
+            state["stripped_notebooks"] = []
+        return
+    key = None
+    if status["rc"] == 0:
+        extra = (diff_cap, strip_notebooks, user_patterns())
+        key = _diff_key(state["root"], status["out"], settings, extra)
+    hit = _cached(_diff_cache, state["root"], key)
+    if hit is not None:
+        state.update(hit)
+        return
+    base = "HEAD" if state["commit"] else _EMPTY_TREE_SHA1
+    failed = len(errors)
+    _diff_parts(
+        state, _diff_commands(base, strip_notebooks), strip_notebooks, deadline, diff_cap, errors
+    )
+    if len(errors) == failed and not state["timed_out"]:
+        _remember(
+            _diff_cache, state["root"], key, {k: state[k] for k in _DIFF_FIELDS if k in state}
+        )
+
+
 def git_state(
     path: str,
     *,
@@ -385,7 +596,7 @@ def git_state(
     Outside a repository: ``{"repo": False}``. Otherwise ``{repo: True, root, commit, branch,
     dirty, diff, diff_truncated, untracked, untracked_truncated, remote, timed_out}`` and
     ``error`` when a git command failed or ran past ``timeout`` seconds (all commands share that
-    deadline and run concurrently; what finished is still reported). ``dirty`` means tracked
+    deadline; what finished is still reported). ``dirty`` means tracked
     files differ from HEAD (staged or not); untracked files are listed separately, at most
     ``untracked_cap`` names. ``diff`` is ``git diff HEAD`` (no textconv, no external diff
     drivers), redacted and cut at ``diff_cap`` bytes on a line boundary. ``remote`` is origin's
@@ -397,11 +608,20 @@ def git_state(
     applicable to a commit stripped the same way; ``stripped_notebooks`` then lists them as
     ``{path, base, work}`` (the stripped sides' bytes, redacted; None for a side that does
     not exist), leaving out those whose stripped sides are the same.
+
+    Cost per call: one ``git status`` (the remotes' ``git config`` only when a config file
+    changed). The diffs run only when status shows tracked changes, and not even then when
+    the changed files, the index entries, HEAD and git's settings are all as they were at the
+    last capture of this repository (their diff is reused: ``_diff_key``).
     """
-    head = git_head(path)
-    if head is None:
+    try:
+        found = _find_repo(path)
+        head = _head_of(*found) if found is not None else None
+    except Exception:  # an unreadable repo is "no repo", as for git_head
+        found = head = None
+    if found is None or head is None:
         return {"repo": False}
-    root = head["root"]
+    root, gitdir, commondir = found
     state: dict[str, Any] = {
         "repo": True,
         "root": root,
@@ -418,53 +638,29 @@ def git_state(
     errors: list[str] = []
     try:
         deadline = time.monotonic() + max(timeout, 0.0)
-        base = "HEAD" if head["commit"] else _EMPTY_TREE_SHA1
-        diff_args = ["diff", base, "--no-color", "--no-ext-diff", "--no-textconv"]
+        settings = _settings_key(gitdir, commondir)
         commands = {
             "status": ["status", "--porcelain=v2", "-z", "--branch", "--untracked-files=normal"],
-            "diff": diff_args,
-            "config": ["config", "--get-regexp", r"^remote\..*\.url$"],
         }
-        if strip_notebooks is not None:
-            commands["diff"] = [*diff_args, "--", ".", f":(exclude){_NOTEBOOKS}"]
-            commands["notebooks"] = [
-                "diff",
-                base,
-                "--raw",
-                "-z",
-                "--no-abbrev",
-                "--no-renames",
-                "--",
-                _NOTEBOOKS,
-            ]
-        results = _run_all(commands, root, deadline, {"diff": diff_cap})
+        config = _cached(_config_cache, root, settings)
+        if config is None:
+            commands["config"] = ["config", "--get-regexp", r"^remote\..*\.url$"]
+        results = _run_all(commands, root, deadline, {})
+        if config is None:
+            config = results["config"]
+            if config["rc"] in (0, 1) and not config["timed_out"]:
+                _remember(_config_cache, root, settings, config)
         status = results["status"]
         if status["rc"] == 0:
-            parsed = _parse_status(status["out"], untracked_cap)
-            state.update(parsed)
+            state.update(_parse_status(status["out"], untracked_cap))
         else:
             errors.append(_error_text("status", status))
-        diff = results["diff"]
-        notebook_text = ""
-        if strip_notebooks is not None:
-            notebook_text = _add_notebooks(
-                state, results["notebooks"], strip_notebooks, deadline, errors
-            )
-        if diff["rc"] == 0:
-            raw: bytes = diff["out"] + notebook_text.encode("utf-8", "surrogateescape")
-            if len(raw) > diff_cap:
-                cut = raw.rfind(b"\n", 0, diff_cap)
-                raw = raw[: cut + 1 if cut >= 0 else diff_cap]
-                state["diff_truncated"] = True
-            state["diff"] = redact(raw.decode("utf-8", "replace"))
-        else:
-            errors.append(_error_text("diff", diff))
-        config = results["config"]
+        state["timed_out"] = any(r["timed_out"] for r in results.values())
+        _add_diff(state, status, settings, strip_notebooks, deadline, diff_cap, errors)
         if config["rc"] == 0:
             state["remote"] = _pick_remote(config["out"])
         elif config["rc"] != 1:  # 1 just means "no remotes"
             errors.append(_error_text("config", config))
-        state["timed_out"] = any(r["timed_out"] for r in results.values())
     except Exception as exc:  # an unexpected git or OS failure is data, not an exception
         errors.append(f"git state capture failed: {exc!r}")
     if errors:

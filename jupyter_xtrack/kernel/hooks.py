@@ -21,6 +21,7 @@ from IPython.display import display
 
 from .. import views as notebook_views
 from ..records.summary import RunSummary
+from ..tracking import figures as tracked_figures
 from ..tracking.datasets import settle as settle_fingerprints
 from ..tracking.recorder import NO_RESULT, Recording
 from ..tracking.request import RunOptions
@@ -48,6 +49,8 @@ class TrackHooks:
         self.last_cell_id: str | None = None
         self.last_raw_cell: str | None = None
         self._frames: list[Frame] = []
+        # figures left open are drawn when no cell runs (tracking/figures.py)
+        tracked_figures.set_quiet(KERNEL.wait_quiet)
 
     # Input transformer (cleanup stage): drop the `%%track` line when its arguments parse, so
     # the body runs as a normal cell, or under the cell magics stacked with it (`%%time`,

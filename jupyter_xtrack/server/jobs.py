@@ -18,7 +18,7 @@ from typing import Any
 from ..facts import CANCEL_TAG
 from ..store.contract import RunStore
 from .errors import RequestError
-from .facets import distinct_counts
+from .facets import field_counts
 
 _ID, _KIND, _STATE = "tags.xtrack.job.id", "tags.xtrack.job.kind", "tags.xtrack.job.state"
 _COLUMNS = ["tags.xtrack.job.*", "metrics.job_progress", "tags.xtrack.sweep.*",
@@ -82,10 +82,7 @@ class _TrialHosts:
         with self._lock:
             if key in self._ended:
                 return self._ended[key]
-        counts, _ = distinct_counts(
-            store, None, "host", lambda row: store.get_run(row["id"]).get("host"),
-            parent_id=job["run_id"],
-        )
+        counts, _ = field_counts(store, "host", parent_id=job["run_id"])
         hosts = [{"host": host, "runs": n} for host, n in counts]
         if job["state"] != "running":
             with self._lock:

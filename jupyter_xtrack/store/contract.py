@@ -223,6 +223,20 @@ class RunStore(Protocol):
         ordered, paged by limit/offset; FilterError for a malformed filter."""
         ...
 
+    def count_runs_by(
+        self,
+        field: str,
+        filter: str | None = None,
+        *,
+        experiment: str | None = None,
+        parent_id: str | None = None,
+        limit: int | None = None,
+    ) -> list[tuple[Any, int]]:
+        """[(value, runs)...] of plain run field `field` (user, host, status, ...) among the
+        runs `filter` matches (of `experiment`, children of `parent_id`), most runs first,
+        at most `limit` values; one grouped query. ValueError for another field."""
+        ...
+
     def cell_ids(self, run_ids: Sequence[str]) -> dict[str, str]:
         """The notebook cell id of each of `run_ids` that has one."""
         ...

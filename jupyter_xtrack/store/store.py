@@ -45,7 +45,14 @@ from .location import (
     moved_aside_databases,
     store_root,
 )
-from .query import INT64_MAX, INT64_MIN, RUN_STATUSES, compile_filter, compile_order
+from .query import (
+    BASE_FIELDS,
+    INT64_MAX,
+    INT64_MIN,
+    RUN_STATUSES,
+    compile_filter,
+    compile_order,
+)
 from .registry import BLOBS_QUERY as REGISTERED_BLOBS
 from .registry import RegistryTables
 from .remote_blobs import open_blob_store
@@ -1049,6 +1056,38 @@ class Store(RegistryTables):
             # it would start by scanning all of them.
             del cols
         return table
+
+    def count_runs_by(
+        self,
+        field: str,
+        filter: str | None = None,
+        *,
+        experiment: str | None = None,
+        parent_id: str | None = None,
+        limit: int | None = None,
+    ) -> list[tuple[Any, int]]:
+        """[(value, runs)...] of a run field (one of the filter language's plain fields:
+        user, host, status, kind, experiment, ...) among the runs `filter` matches, most
+        runs first (then by value), at most `limit` values: one grouped query, so counting
+        who ran 100,000 runs reads no run. ValueError for a field that is not plain."""
+        if field not in BASE_FIELDS:
+            plain = ", ".join(sorted(BASE_FIELDS))
+            raise ValueError(f"cannot count runs by {field!r}; fields: {plain}")
+        column = BASE_FIELDS[field][0]
+        where = compile_filter(filter, postgres=self._backend.postgres)
+        clauses, args = [where.sql], list(where.params)
+        for name, value in (("experiment", experiment), ("parent_id", parent_id)):
+            if value is not None:
+                clauses.append(f"r.{name} = ?")
+                args.append(value)
+        sql = (f"SELECT r.{column}, count(*) AS n FROM runs AS r WHERE {' AND '.join(clauses)} "
+               f"GROUP BY r.{column} ORDER BY n DESC, r.{column}")
+        if limit is not None:
+            sql += " LIMIT ?"
+            args.append(min(max(0, int(limit)), INT64_MAX))
+        self._reconcile_quietly()
+        with self._read() as conn:
+            return [(value, int(n)) for value, n in conn.execute(sql, args)]
 
     def cell_ids(self, run_ids: Sequence[str]) -> dict[str, str]:
         """The notebook cell id of each of `run_ids` that has one (the wide reads leave

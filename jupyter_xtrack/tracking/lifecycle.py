@@ -218,15 +218,7 @@ def store_run(
         s.set_facts(run_id, **kept)
         if files:
             s.record_files(run_id, files)
-        for name, blob, size in figures:
-            s.add_artifact(
-                run_id,
-                name,
-                blob=blob,
-                size=size,
-                media_type="image/png",
-                meta={"source": "display"},
-            )
+        _add_figures(s, run_id, figures)
 
     writer = ctx.writer()
 
@@ -246,7 +238,27 @@ def store_run(
 
 
 # -- runs still being finished in the background -------------------------------------------
+def store_figures(
+    ctx: TrackerContext, run: ActiveRun, figures: Sequence[tuple[str, str, int]]
+) -> None:
+    """Add figures drawn after the run was stored (tracking/figures.py) as its artifacts."""
+    if figures and run.recorded:
+        run_id = run.id
+        ctx.writer().submit(lambda s: _add_figures(s, run_id, figures), run_id=run_id)
+
+
+def _add_figures(s: RunStore, run_id: str, figures: Sequence[tuple[str, str, int]]) -> None:
+    for name, blob, size in figures:
+        s.add_artifact(
+            run_id, name, blob=blob, size=size, media_type="image/png", meta={"source": "display"}
+        )
+
+
 _pending: set[Future[Any]] = set()
+# How many callers wait for the pending work: while any does, work that waits for a quiet
+# kernel (tracking/figures.py) goes ahead at once.
+_waiting = [0]
+_waiting_lock = threading.Lock()
 
 
 def track_pending(fut: Future[Any]) -> None:
@@ -255,13 +267,28 @@ def track_pending(fut: Future[Any]) -> None:
     fut.add_done_callback(_pending.discard)
 
 
+def hurried() -> bool:
+    """Whether `wait_pending` is waiting: deferred work should not wait any longer."""
+    return _waiting[0] > 0
+
+
 def wait_pending(ctx: TrackerContext, timeout: float | None = 60.0) -> None:
-    """Wait for every run still being finalised in the background, then for the writer."""
+    """Wait for every run still being finalised in the background (and for the work those
+    start, such as drawing figures), then for the writer."""
     deadline = None if timeout is None else time.monotonic() + timeout
-    for fut in list(_pending):
-        left = None if deadline is None else max(0.0, deadline - time.monotonic())
-        try:
-            fut.result(timeout=left)
-        except Exception:  # noqa: BLE001 - already reported by the worker
-            pass
+    with _waiting_lock:
+        _waiting[0] += 1
+    try:
+        # twice: the runs pending now, then the work their finalisation started (figures);
+        # not until none is left, which runs started meanwhile (a sweep) could keep from being
+        for _ in range(2):
+            for fut in list(_pending):
+                left = None if deadline is None else max(0.0, deadline - time.monotonic())
+                try:
+                    fut.result(timeout=left)
+                except Exception:  # noqa: BLE001 - already reported by the worker
+                    pass
+    finally:
+        with _waiting_lock:
+            _waiting[0] -= 1
     ctx.flush(timeout)

@@ -36,6 +36,7 @@ from ..facts import (
     Status,
     StdioFact,
 )
+from . import figures as figures_later
 from . import inherit, lifecycle
 from .active_run import ActiveRun
 from .datasets import CellDatasets, take
@@ -374,11 +375,6 @@ class Recording:
         files = guarded("data files", lambda: self._file_records(store, run.id, snap))
         facts[Fact.DATASETS] = guarded("datasets", lambda: _datasets(snap))
         figures: list[tuple[str, str, int]] = []
-        if snap.open_figures:
-            # lazy, as every capture: loaded by the first run
-            from ..capture.outputs import snapshot_png
-
-            snap.figures += [p for p in map(snapshot_png, snap.open_figures) if p]
         for i, png in enumerate(snap.figures):
             blob = guarded("figure", partial(store.put_blob, png))
             if blob:
@@ -396,6 +392,8 @@ class Recording:
                 f"run #{run.number}: some facts could not be captured: {'; '.join(self.problems)}",
             )
         lifecycle.store_run(self.ctx, run, facts, files=files or (), figures=figures)
+        # the figures left open: drawn when the kernel is quiet, numbered after the displayed
+        figures_later.draw_when_quiet(self.ctx, run, snap.open_figures, len(snap.figures) + 1)
         inherit.pass_on(self.ctx, run)  # a search's trials run where their parent ran
 
     def _lineage_fact(self, store: RunStore) -> LineageFact:
@@ -542,25 +540,33 @@ def _stdio_fact(store: RunStore, snap: _Snapshot) -> StdioFact | None:
     return fact or None  # type: ignore[return-value]  # StdioFact's keys, per stream
 
 
-_env_cache: dict[tuple[str, ...], tuple[bytes, dict[str, Any]]] = {}
+# The last environment stored: (key, serialised bytes, summary). One entry: a key repeats
+# only while nothing is installed or imported, and then it is the last one.
+_env_last: tuple[tuple[Any, ...], bytes, dict[str, Any]] | None = None
 
 
 def _env_fact(store: RunStore) -> EnvFact:
-    """The environment as a blob plus a small summary. The serialised bytes are cached per
-    (imported packages, env vars); `put_blob` of bytes already stored writes nothing."""
+    """The environment as a blob plus a small summary. Serialised again only when the
+    installed packages (capture.env.packages_signature: a stat per sys.path folder), the
+    imported ones or the allowed env vars changed; `put_blob` of bytes already stored writes
+    nothing."""
+    global _env_last
     # lazy, with the environment capture: both load with the first run
     import orjson
 
     # lazy, as every capture: loaded by the first run
-    from ..capture.env import imported_distributions, static_environment
+    from ..capture.env import imported_distributions, packages_signature, static_environment
     from ..capture.redact import allowed_env
 
-    static = _static_env.result() if _static_env is not None else static_environment()
+    if _static_env is not None:
+        _static_env.result()  # the prefetch fills capture.env's caches: do not do it twice
+    signature = packages_signature()
     imported = imported_distributions(list(sys.modules))
     env_vars = allowed_env(os.environ)
-    key = (*sorted(imported), "|", *sorted(f"{k}={v}" for k, v in env_vars.items()))
-    cached = _env_cache.get(key)
-    if cached is None:
+    key = (signature, *sorted(imported), "|", *sorted(f"{k}={v}" for k, v in env_vars.items()))
+    last = _env_last
+    if last is None or last[0] != key:
+        static = static_environment()
         full = {**static, "imported": imported, "env_vars": env_vars}
         summary = {
             "python": (static.get("python") or {}).get("version"),
@@ -568,9 +574,8 @@ def _env_fact(store: RunStore) -> EnvFact:
             "packages": len(static.get("packages") or {}),
             "imported": len(imported),
         }
-        cached = (orjson.dumps(full, option=orjson.OPT_SORT_KEYS), summary)
-        _env_cache[key] = cached
-    data, summary = cached
+        last = _env_last = (key, orjson.dumps(full, option=orjson.OPT_SORT_KEYS), summary)
+    _, data, summary = last
     return cast("EnvFact", {"hash": store.put_blob(data), **summary})
 
 

@@ -84,14 +84,18 @@ def test_never_imports_torch_and_reads_gpus_from_nvidia_smi(tmp_path: Path) -> N
     )
     gpus, torch_imported = json.loads(out.stdout)
     assert torch_imported is False
-    assert gpus == [
-        {
-            "name": "NVIDIA H100 80GB HBM3",
-            "memory_bytes": 81559 << 20,
-            "driver": "550.54.15",
-            "source": "nvidia-smi",
-        }
-    ] * 2
+    assert (
+        gpus
+        == [
+            {
+                "name": "NVIDIA H100 80GB HBM3",
+                "memory_bytes": 81559 << 20,
+                "driver": "550.54.15",
+                "source": "nvidia-smi",
+            }
+        ]
+        * 2
+    )
 
 
 def test_failing_nvidia_smi_means_no_gpus(tmp_path: Path) -> None:
@@ -107,3 +111,46 @@ def test_failing_nvidia_smi_means_no_gpus(tmp_path: Path) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_install_into_a_sys_path_folder_is_seen(tmp_path: Path, monkeypatch) -> None:
+    from jupyter_xtrack.capture.env import packages_signature
+    from tests.test_state_changes_e2e import _pip_install, _tiny_package
+
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    before = packages_signature()
+    assert "tinyxt" not in installed_distributions()
+    assert packages_signature() == before  # nothing changed: the same signature
+    _pip_install(_tiny_package(tmp_path, "0.1.0"), site)
+    assert packages_signature() != before
+    assert installed_distributions()["tinyxt"] == "0.1.0"
+    assert imported_distributions(["tinyxt"]) == {"tinyxt": "0.1.0"}
+    assert static_environment()["packages"]["tinyxt"] == "0.1.0"
+    _pip_install(_tiny_package(tmp_path, "0.2.0"), site)
+    assert installed_distributions()["tinyxt"] == "0.2.0"
+    assert imported_distributions(["tinyxt"]) == {"tinyxt": "0.2.0"}
+
+
+def test_egg_info_version_change_is_seen_once_the_listing_is_kept(
+    tmp_path: Path, monkeypatch
+) -> None:
+    # an egg-info without its version in its name: the version comes from PKG-INFO, which a
+    # `setup.py develop` rewrites in place (the folder's listing does not change)
+    import time
+
+    from jupyter_xtrack.capture import env as env_capture
+
+    monkeypatch.setattr(env_capture, "RACY_S", 0.05)
+    site = tmp_path / "site"
+    info = site / "tinyegg.egg-info"
+    info.mkdir(parents=True)
+    (info / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: tinyegg\nVersion: 1.0\n")
+    monkeypatch.syspath_prepend(str(site))
+    time.sleep(0.1)
+    assert installed_distributions()["tinyegg"] == "1.0"
+    assert installed_distributions()["tinyegg"] == "1.0"  # from the kept listing
+    (info / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: tinyegg\nVersion: 2.0\n")
+    time.sleep(0.1)
+    assert installed_distributions()["tinyegg"] == "2.0"

@@ -84,14 +84,14 @@ async def test_users_hears_of_a_new_person(api: Any, store_location: str) -> Non
     assert {"user": "dave", "runs": 1} in after["users"]
 
 
-@pytest.mark.parametrize("read_max", [0, 1000])
-def test_user_counts_agree_either_way(
-    team: dict[str, str], store_location: str, read_max: int, monkeypatch: pytest.MonkeyPatch
+def test_user_counts_most_runs_first_and_truncated(
+    team: dict[str, str], store_location: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Past READ_MATCHED_MAX matched runs users are counted by a query per person, below it
-    from one read of the runs: both give the same answer, most runs first."""
-    monkeypatch.setattr(facets, "READ_MATCHED_MAX", read_max)
+    """Users counted by the store's grouped count, most runs first, under a filter and an
+    experiment, and cut at MAX_VALUES saying so."""
     with open_store(store_location) as store:
+        with pytest.raises(ValueError, match="cannot count runs by 'params.lr'"):
+            store.count_runs_by("params.lr")
         assert facets.user_counts(store, None, None) == (
             [("carol", 4), ("alice", 2), ("bob", 1)],
             False,

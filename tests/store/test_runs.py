@@ -379,3 +379,15 @@ def test_change_signature_moves_with_every_commit_and_not_with_reads(store: Stor
     assert store.change_signature() == after_create
     store.set_tags(run_id, {"k": "v"})
     assert store.change_signature() != after_create
+
+
+def test_count_runs_by_a_plain_field_most_runs_first(store: Store) -> None:
+    parent, _ = store.create_run(kind="sweep", user="carol")
+    for user in ("alice", "bob", "alice", "alice", "bob", "dave"):
+        store.create_run(kind="trial", parent_id=parent, user=user)
+    assert store.count_runs_by("user") == [("alice", 3), ("bob", 2), ("carol", 1), ("dave", 1)]
+    assert store.count_runs_by("user", "user != 'alice'", limit=2) == [("bob", 2), ("carol", 1)]
+    assert store.count_runs_by("kind", parent_id=parent) == [("trial", 6)]
+    assert store.count_runs_by("user", "user = 'nobody'") == []
+    with pytest.raises(ValueError, match="cannot count runs by"):
+        store.count_runs_by("metrics.acc")

@@ -358,9 +358,9 @@ def test_a_killed_xtrack_worker_leaves_its_trial_crashed(
     )
     name = f"{this_host()}:{joiner.pid}"
     deadline = time.monotonic() + 120
-    while not len(store.query_runs(f"tags.xtrack.worker = '{name}' and status = 'running'")):
+    while not os.path.exists(joined):  # made by the joiner's first trial, mid-run
         assert time.monotonic() < deadline and joiner.poll() is None, joiner.communicate()
-        time.sleep(0.1)
+        time.sleep(0.05)
     joiner.kill()
     joiner.wait()
     result = job.result(timeout=300)

@@ -34,6 +34,7 @@ FIRST_CELL_MODULES = (
     "jupyter_xtrack.capture.system_metrics",
     "jupyter_xtrack.evaluation.auto",  # asked after each tracked cell; loads no numpy itself
     "jupyter_xtrack.notebook.gitdiff",  # strips dirty notebooks for the run's git diff
+    "jupyter_xtrack.tracking.team",  # where runs go when XTRACK_STORE names a team store
     "jupyter_xtrack.views.cell",
 )
 

@@ -2,7 +2,7 @@
 tracking server (`log_batch`) on the same cluster, side by side.
 
     PYTHONPATH=$PWD .venv/bin/python bench/bench_pg_metrics.py [--points 100000]
-        [--mlflow-points 20000] [--repeat 5] [--skip-xtrack] [--skip-mlflow]
+        [--mlflow-points 20000] [--repeat 5] [--skip-xtrack] [--skip-mlflow] [--sqlite]
 
 One durable PostgreSQL 15 cluster (fsync on) is started here, with a database for xtrack's
 store and one for `mlflow server --backend-store-uri postgresql+psycopg://...` (one worker,
@@ -21,6 +21,9 @@ fresh run, the two sides alternating:
 MLflow gets `--mlflow-points` points per shape (it is slow enough that 100,000 would take
 minutes per repetition); its figures are per batch and per point, so they compare. Medians
 over `--repeat` repetitions; the load average is sampled throughout (the machine is shared).
+`--sqlite` writes xtrack's side into a SQLite store in a local folder instead (the same
+code path on the embedded backend, to check that what speeds up one does not slow the
+other).
 """
 
 from __future__ import annotations
@@ -138,6 +141,7 @@ def main() -> None:
     ap.add_argument("--shapes", default=",".join(SHAPES))
     ap.add_argument("--skip-xtrack", action="store_true")
     ap.add_argument("--skip-mlflow", action="store_true")
+    ap.add_argument("--sqlite", action="store_true", help="xtrack's store in SQLite")
     args = ap.parse_args()
     shapes = args.shapes.split(",")
     work = scratch("pg_metrics")
@@ -150,7 +154,7 @@ def main() -> None:
         if not args.skip_xtrack:
             from jupyter_xtrack.store import open_store
 
-            store = open_store(server.create_database("xtrack"))
+            store = open_store(work / "sqlite" if args.sqlite else server.create_database("xtrack"))
             stack.callback(store.close)
         if not args.skip_mlflow:
             from mlflow import MlflowClient

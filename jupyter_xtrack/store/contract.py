@@ -208,6 +208,17 @@ class RunStore(Protocol):
         """Everything about one run, shaped as facts.RunRecord."""
         ...
 
+    def get_runs(self, run_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """`get_run` of many runs (full ids) by id, in the order given, unknown ids left
+        out: a few queries per hundreds of runs, where a loop of `get_run` costs several
+        round trips per run against a database server (what a sync compares)."""
+        ...
+
+    def metric_counts(self, run_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        """How many points each metric of each run holds, by run id then key; cheap (no
+        history read); runs without metrics and unknown ids left out."""
+        ...
+
     def query_runs(
         self,
         filter: str | None = None,

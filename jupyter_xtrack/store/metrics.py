@@ -104,125 +104,142 @@ def write_points(
     """Append the points to their histories and update last values, inside the caller's
     transaction. Returns, per run number, the metrics whose last value changed.
     `concat_in_sql` appends to a chunk with `||` in the database (PostgreSQL's bytea)
-    instead of reading it back (SQLite's `||` would turn blobs into text)."""
+    instead of reading it back (SQLite's `||` would turn blobs into text).
+
+    Every series' row is read in one query per SERIES_PER_QUERY series, and the chunk
+    appends, new chunks and metric rows are each sent with one `executemany` (pipelined by
+    psycopg): a batch of 500 keys is a handful of round trips, not three per key."""
     runs, keys, all_values, all_steps, all_times = _columns(points)
+    series = [(numbers[run_id], key, ix) for run_id, key, ix in _groups(runs, keys)]
+    stored = _stored_rows(conn, [(run, key) for run, key, _ in series], concat_in_sql)
     changed: dict[int, dict[str, float]] = {}
+    appends: list[tuple[Any, ...]] = []
     chunk_rows: list[tuple[Any, ...]] = []
-    for run_id, key, ix in _groups(runs, keys):
+    metric_rows: list[tuple[Any, ...]] = []
+    for run, key, ix in series:
         if ix is None:
             vals, stps, tms = all_values, all_steps, all_times
         else:
             vals, stps, tms = all_values[ix], all_steps[ix], all_times[ix]
-        run = numbers[run_id]
-        li = last_index(stps, tms)
-        new_last = (int(stps[li]), float(tms[li]))
-        # The last chunk's size comes along: one query per series, not two.
-        row = conn.execute(
-            "SELECT m.value, m.step, m.time, m.count, m.chunks, c.n FROM metrics AS m "
-            "LEFT JOIN metric_chunks AS c ON c.run = m.run AND c.key = m.key "
-            "AND c.seq = m.chunks - 1 WHERE m.run = ? AND m.key = ?",
-            (run, key),
-        ).fetchone()
+        row = stored.get((run, key))
         count, chunks = (0, 0) if row is None else (row[3], row[4])
         start = 0
-        if chunks and row[5] < MERGE_BELOW:
-            extend = _append_to_last_chunk if concat_in_sql else _extend_last_chunk
-            start = extend(conn, run, key, chunks - 1, row[5], vals, stps, tms)
+        if chunks and row is not None and row[5] < MERGE_BELOW:
+            start = min(len(vals), CHUNK_MAX - row[5])
+            appends.append(_append(run, key, chunks - 1, row, vals, stps, tms, start))
         while start < len(vals):
             end = start + CHUNK_MAX
             chunk_rows.append(
-                (
-                    run,
-                    key,
-                    chunks,
-                    len(vals[start:end]),
-                    _le(stps[start:end], "<i8"),
-                    _le(vals[start:end], "<f8"),
-                    _le(tms[start:end], "<f8"),
-                )
+                (run, key, chunks, len(vals[start:end]), *_packed(stps, vals, tms, start, end))
             )
             chunks += 1
             start = end
+        li = last_index(stps, tms)
+        new_last = (int(stps[li]), float(tms[li]))
         old_last = None if row is None else (NO_STEP if row[1] is None else row[1], row[2])
         if old_last is None or new_last >= old_last:
             value, (step, when) = float(vals[li]), new_last
             changed.setdefault(run, {})[key] = value
         else:
-            value = math.nan if row[0] is None else row[0]
+            value = math.nan if row is None or row[0] is None else row[0]
             step, when = old_last
-        conn.execute(
-            "INSERT INTO metrics(run, key, value, step, time, count, chunks) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(run, key) DO UPDATE SET "
-            "value = excluded.value, step = excluded.step, time = excluded.time, "
-            "count = excluded.count, chunks = excluded.chunks",
-            (run, key, value, None if step == NO_STEP else step, when, count + len(vals), chunks),
+        metric_rows.append(
+            (run, key, value, None if step == NO_STEP else step, when, count + len(vals), chunks)
         )
+    if appends:
+        conn.executemany(_APPEND_IN_SQL if concat_in_sql else _REPLACE_CHUNK, appends)
     if chunk_rows:
         conn.executemany(
             "INSERT INTO metric_chunks(run, key, seq, n, steps, vals, times) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
             chunk_rows,
         )
+    conn.executemany(
+        "INSERT INTO metrics(run, key, value, step, time, count, chunks) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(run, key) DO UPDATE SET "
+        "value = excluded.value, step = excluded.step, time = excluded.time, "
+        "count = excluded.count, chunks = excluded.chunks",
+        metric_rows,
+    )
     return changed
+
+
+SERIES_PER_QUERY = 250  # (run, key) pairs per read: 500 parameters at most
+# A chunk that takes more points, appended in the database (PostgreSQL's bytea `||`) or
+# replaced by its concatenation made here (SQLite's `||` would turn blobs into text).
+_APPEND_IN_SQL = (
+    "UPDATE metric_chunks SET n = n + ?, steps = steps || ?, vals = vals || ?, "
+    "times = times || ? WHERE run = ? AND key = ? AND seq = ?"
+)
+_REPLACE_CHUNK = (
+    "UPDATE metric_chunks SET n = ?, steps = ?, vals = ?, times = ? "
+    "WHERE run = ? AND key = ? AND seq = ?"
+)
+
+
+def _stored_rows(
+    conn: Conn, series: list[tuple[int, str]], concat_in_sql: bool
+) -> dict[tuple[int, str], tuple[Any, ...]]:
+    """Per (run, key) already stored: (value, step, time, count, chunks, points in the
+    last chunk, and, unless `concat_in_sql`, that chunk's steps, vals and times when it
+    is small enough to take more points). Runs and keys are matched as two IN lists (an
+    index lookup on both backends) and pairs not asked for dropped here."""
+    # CASE keeps SQLite from reading a full chunk's blobs, which will not be appended to.
+    small = (
+        ""
+        if concat_in_sql
+        else "".join(
+            f", CASE WHEN c.n < {MERGE_BELOW} THEN c.{col} END"
+            for col in ("steps", "vals", "times")
+        )
+    )
+    out: dict[tuple[int, str], tuple[Any, ...]] = {}
+    for start in range(0, len(series), SERIES_PER_QUERY):
+        part = series[start : start + SERIES_PER_QUERY]
+        runs = list(dict.fromkeys(run for run, _ in part))
+        keys = list(dict.fromkeys(key for _, key in part))
+        wanted = set(part)
+        rows = conn.execute(
+            f"SELECT m.run, m.key, m.value, m.step, m.time, m.count, m.chunks, c.n{small} "
+            "FROM metrics AS m LEFT JOIN metric_chunks AS c ON c.run = m.run "
+            "AND c.key = m.key AND c.seq = m.chunks - 1 "
+            f"WHERE m.run IN ({', '.join('?' * len(runs))}) "
+            f"AND m.key IN ({', '.join('?' * len(keys))})",
+            [*runs, *keys],
+        )
+        out.update(((r[0], r[1]), tuple(r[2:])) for r in rows if (r[0], r[1]) in wanted)
+    return out
+
+
+def _append(
+    run: int,
+    key: str,
+    seq: int,
+    row: tuple[Any, ...],
+    vals: Any,
+    stps: Any,
+    tms: Any,
+    take: int,
+) -> tuple[Any, ...]:
+    """The parameters of the update that appends the first `take` new points to chunk
+    `seq` (`row` from `_stored_rows`: its chunk's blobs at 6..8 when read back)."""
+    steps, values, times = _packed(stps, vals, tms, 0, take)
+    if len(row) == 6:  # appended in the database
+        return (take, steps, values, times, run, key, seq)
+    return (row[5] + take, row[6] + steps, row[7] + values, row[8] + times, run, key, seq)
+
+
+def _packed(stps: Any, vals: Any, tms: Any, start: int, end: int) -> tuple[bytes, bytes, bytes]:
+    """Points start..end as the chunk's little-endian steps, values and times."""
+    return (
+        _le(stps[start:end], "<i8"),
+        _le(vals[start:end], "<f8"),
+        _le(tms[start:end], "<f8"),
+    )
 
 
 def _le(arr: Any, dtype: str) -> bytes:
     return bytes(arr.astype(dtype, copy=False).tobytes())
-
-
-def _extend_last_chunk(
-    conn: Conn,
-    run: int,
-    key: str,
-    seq: int,
-    n: int,
-    vals: Any,
-    stps: Any,
-    tms: Any,
-) -> int:
-    """Append the head of the new points to the last chunk (`n` points, fewer than
-    MERGE_BELOW); returns how many points it took."""
-    take: int = min(len(vals), CHUNK_MAX - n)
-    # Concatenate in Python: SQLite's || would turn the blobs into text.
-    s, v, t = conn.execute(
-        "SELECT steps, vals, times FROM metric_chunks WHERE run = ? AND key = ? AND seq = ?",
-        (run, key, seq),
-    ).fetchone()
-    conn.execute(
-        "UPDATE metric_chunks SET n = ?, steps = ?, vals = ?, times = ? "
-        "WHERE run = ? AND key = ? AND seq = ?",
-        (
-            n + take,
-            s + _le(stps[:take], "<i8"),
-            v + _le(vals[:take], "<f8"),
-            t + _le(tms[:take], "<f8"),
-            run,
-            key,
-            seq,
-        ),
-    )
-    return take
-
-
-def _append_to_last_chunk(
-    conn: Conn, run: int, key: str, seq: int, n: int, vals: Any, stps: Any, tms: Any
-) -> int:
-    """`_extend_last_chunk`, concatenating in the database: the chunk is never read."""
-    take: int = min(len(vals), CHUNK_MAX - n)
-    conn.execute(
-        "UPDATE metric_chunks SET n = n + ?, steps = steps || ?, vals = vals || ?, "
-        "times = times || ? WHERE run = ? AND key = ? AND seq = ?",
-        (
-            take,
-            _le(stps[:take], "<i8"),
-            _le(vals[:take], "<f8"),
-            _le(tms[:take], "<f8"),
-            run,
-            key,
-            seq,
-        ),
-    )
-    return take
 
 
 def read_history(conn: Conn, run: int, key: str) -> dict[str, list[Any]]:

@@ -57,7 +57,7 @@ from .registry import BLOBS_QUERY as REGISTERED_BLOBS
 from .registry import RegistryTables
 from .remote_blobs import open_blob_store
 from .schema import SCHEMA_VERSION, check_not_newer, dataset_hashes, migrate, schema_version
-from .summary import NAMESPACES, Summaries
+from .summary import NAMESPACES, PendingMerges, Summaries
 from .table import BASE_COLUMNS, BASE_SQL, RunTable, build_table, fetch_columns, namespaces_needed
 
 RUN_KINDS = KINDS  # the schema's list (jupyter_xtrack.facts)
@@ -72,6 +72,17 @@ _INT64 = (-(2**63), 2**63 - 1)
 # Blobs younger than this are kept by gc: a writer may have stored one and not yet
 # recorded the artifact or fact that references it.
 GC_GRACE_S = 3600.0
+_IN_LIST = 500  # ids per `IN (...)` list (SQLite's bound-parameter limit)
+
+
+class _Transaction:
+    """What one outermost write transaction remembers until it ends: run numbers by id
+    (a number never changes, so each id is looked up once per transaction, not once per
+    call) and the summary merges it will make before it commits."""
+
+    def __init__(self, summaries: Summaries) -> None:
+        self.numbers: dict[str, int] = {}
+        self.merges = PendingMerges(summaries)
 
 
 def open_store(
@@ -333,6 +344,9 @@ class Store(RegistryTables):
     def _read(self) -> Iterator[Conn]:
         conn = self._conn()
         try:
+            tx = self._tx()
+            if tx is not None:  # a read inside this thread's batch sees its summaries
+                tx.merges.flush(conn)
             yield conn
         except self._errors as exc:
             raise self._backend.error(exc) from exc
@@ -353,13 +367,25 @@ class Store(RegistryTables):
     def _write(self) -> Iterator[Conn]:
         self._refuse_write()
         conn = self._conn()
-        if not conn.in_transaction:
+        outermost = not conn.in_transaction
+        if outermost:
             self._backend.check_present()
+            self._local.tx = _Transaction(self._summaries)
         try:
             with write_transaction(conn):
                 yield conn
+                if outermost:
+                    self._local.tx.merges.flush(conn)
         except self._errors as exc:
             raise self._backend.error(exc) from exc
+        finally:
+            if outermost:
+                self._local.tx = None
+
+    def _tx(self) -> _Transaction | None:
+        """This thread's outermost write transaction, None outside one."""
+        tx: _Transaction | None = getattr(self._local, "tx", None)
+        return tx
 
     @contextmanager
     def _snapshot(self) -> Iterator[Conn]:
@@ -394,10 +420,28 @@ class Store(RegistryTables):
                 pass
 
     def _number(self, conn: Conn, run_id: str) -> int:
-        row = conn.execute("SELECT number FROM runs WHERE id = ?", (run_id,)).fetchone()
-        if row is None:
+        numbers, missing = self._numbers(conn, [run_id])
+        if missing:
             raise UnknownRunError(f"no run with id {run_id!r} in store {self.name}")
-        return int(row[0])
+        return numbers[run_id]
+
+    def _numbers(self, conn: Conn, run_ids: Iterable[str]) -> tuple[dict[str, int], list[str]]:
+        """The numbers of `run_ids` (one query per 500 ids, none for those this
+        transaction looked up already), and the ids that name no run."""
+        tx = self._tx()
+        known = {} if tx is None else tx.numbers
+        wanted = list(dict.fromkeys(run_ids))
+        numbers = {r: known[r] for r in wanted if r in known}
+        lookup = [r for r in wanted if r not in numbers]
+        for start in range(0, len(lookup), _IN_LIST):
+            part = lookup[start : start + _IN_LIST]
+            marks = ", ".join("?" * len(part))
+            numbers.update(
+                (str(i), int(n))
+                for i, n in conn.execute(f"SELECT id, number FROM runs WHERE id IN ({marks})", part)
+            )
+        known.update(numbers)
+        return numbers, [r for r in wanted if r not in numbers]
 
     # -- run lifecycle -------------------------------------------------------------------
     def create_run(
@@ -446,6 +490,8 @@ class Store(RegistryTables):
                     user or current_user(),
                 ),
             ).fetchall()[0]
+            if (tx := self._tx()) is not None:
+                tx.numbers[run_id] = number
             if tags:
                 self._put_tags(conn, number, tags)
         return run_id, number
@@ -573,18 +619,12 @@ class Store(RegistryTables):
         self, conn: Conn, number: int, ns: str, updates: Mapping[str, Any],
         drop: str | None = None,
     ) -> None:
-        # ns is one of three fixed names (never user input), so it may name columns.
-        ks, blob = conn.execute(
-            f"SELECT {ns}_keys, {ns}_vals FROM runs WHERE number = ?", (number,)
-        ).fetchone()
-        summary = self._summaries.decode(conn, ns, ks, blob)
-        summary.update(updates)
-        if drop is not None:
-            summary.pop(drop, None)
-        conn.execute(
-            f"UPDATE runs SET {ns}_keys = ?, {ns}_vals = ? WHERE number = ?",
-            (*self._summaries.encode(conn, ns, summary), number),
-        )
+        # Merged when the transaction commits: once per run, however many calls change it.
+        tx = self._tx()
+        merges = PendingMerges(self._summaries) if tx is None else tx.merges
+        merges.add(number, ns, updates, drop)
+        if tx is None:  # joined a read transaction: merge now
+            merges.flush(conn)
 
     # -- metrics -------------------------------------------------------------------------
     def log_metrics(self, points: Sequence[tuple[str, str, float, int | None, float]]) -> None:
@@ -595,14 +635,7 @@ class Store(RegistryTables):
         if not points:
             return
         with self._write() as conn, gc_paused():
-            numbers: dict[str, int] = {}
-            missing: list[str] = []
-            for run_id in dict.fromkeys(map(itemgetter(0), points)):
-                row = conn.execute("SELECT number FROM runs WHERE id = ?", (run_id,)).fetchone()
-                if row is None:
-                    missing.append(str(run_id))
-                else:
-                    numbers[run_id] = int(row[0])
+            numbers, missing = self._numbers(conn, map(itemgetter(0), points))
             if missing:
                 raise UnknownRunError(
                     f"no run with id {', '.join(sorted(missing))} in store {self.name}; "
@@ -820,25 +853,12 @@ class Store(RegistryTables):
         """The run's artifacts in the order they were added: {name, hash, size,
         media_type, meta, created_at}."""
         with self._read() as conn:
-            return self._artifacts(conn, self._number(conn, run_id))
-
-    def _artifacts(self, conn: Conn, number: int) -> list[dict[str, Any]]:
-        rows = conn.execute(
-            "SELECT name, hash, size, media_type, meta, created_at FROM artifacts "
-            "WHERE run = ? ORDER BY rowid",
-            (number,),
-        )
-        return [
-            {
-                "name": name,
-                "hash": h,
-                "size": size,
-                "media_type": media_type,
-                "meta": loads(meta) if meta is not None else {},
-                "created_at": created,
-            }
-            for name, h, size, media_type, meta, created in rows
-        ]
+            rows = conn.execute(
+                "SELECT name, hash, size, media_type, meta, created_at FROM artifacts "
+                "WHERE run = ? ORDER BY rowid",
+                (self._number(conn, run_id),),
+            )
+            return [_artifact(*row) for row in rows]
 
     def artifact_path(self, run_id: str, name: str) -> Path:
         """The blob file holding artifact `name` of the run, checked like `blob_file`
@@ -964,47 +984,100 @@ class Store(RegistryTables):
         self._reconcile_quietly()
         with self._read() as conn:
             run_id, number = self._resolve(conn, ref)
-            cur = conn.execute(
-                "SELECT id, number, name, experiment, status, kind, parent_id, started_at, "
-                "ended_at, duration_s, pid, host, user_name, heartbeat_at, notebook_path, "
-                "cell_id, params_keys, params_vals, metrics_keys, metrics_vals, tags_keys, tags_vals "
-                "FROM runs WHERE number = ?",
-                (number,),
-            )
-            names = [d[0] for d in cur.description]
-            record: dict[str, Any] = dict(zip(names, cur.fetchone(), strict=True))
-            record["user"] = record.pop("user_name")
-            for ns in NAMESPACES:
-                ks, blob = record.pop(f"{ns}_keys"), record.pop(f"{ns}_vals")
-                record[ns] = self._summaries.decode(conn, ns, ks, blob)
-            record["children"] = [
-                r[0]
-                for r in conn.execute(
-                    "SELECT id FROM runs WHERE parent_id = ? ORDER BY number", (run_id,)
-                )
-            ]
-            facts = {
-                kind: loads(data)
-                for kind, data in conn.execute(
-                    "SELECT kind, data FROM facts WHERE run = ? ORDER BY kind", (number,)
-                )
-            }
-            record["inputs"], record["outputs"] = [], []
-            for direction, path, h, size, status, extra in conn.execute(
-                "SELECT direction, path, hash, size, status, extra FROM files "
-                "WHERE run = ? ORDER BY rowid",
-                (number,),
+            return self._records(conn, {number: run_id})[run_id]
+
+    def get_runs(self, run_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """`get_run` of each of `run_ids` (full ids) by id, in the order given, read in a
+        few queries per 500 runs rather than several per run; unknown ids are left out."""
+        self._reconcile_quietly()
+        with self._snapshot() as conn:
+            numbers, _ = self._numbers(conn, run_ids)
+            return self._records(conn, {numbers[r]: r for r in run_ids if r in numbers})
+
+    def metric_counts(self, run_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        """How many points each metric of each of `run_ids` holds, by run id then key, read
+        from the per-metric rows (no history is unpacked); runs without metrics and
+        unknown ids are left out."""
+        out: dict[str, dict[str, int]] = {}
+        ids = list(dict.fromkeys(run_ids))
+        with self._read() as conn:
+            for start in range(0, len(ids), _IN_LIST):
+                part = ids[start : start + _IN_LIST]
+                marks = ", ".join("?" * len(part))
+                for run_id, key, count in conn.execute(
+                    "SELECT r.id, m.key, m.count FROM metrics AS m "
+                    f"JOIN runs AS r ON r.number = m.run WHERE r.id IN ({marks})",
+                    part,
+                ):
+                    out.setdefault(run_id, {})[key] = int(count)
+        return out
+
+    def _records(self, conn: Conn, ids: Mapping[int, str]) -> dict[str, dict[str, Any]]:
+        """The records of the runs `ids` ({number: id}), by id in the order given."""
+        records: dict[int, dict[str, Any]] = {}
+        numbers = list(ids)
+        for start in range(0, len(numbers), _IN_LIST):
+            part = numbers[start : start + _IN_LIST]
+            marks = ", ".join("?" * len(part))
+            records.update(self._run_rows(conn, part, marks))
+            by_id = {ids[n]: records[n] for n in part if n in records}
+            for parent, child in conn.execute(
+                f"SELECT parent_id, id FROM runs WHERE parent_id IN ({marks}) ORDER BY number",
+                [ids[n] for n in part],
+            ):
+                by_id[parent]["children"].append(child)
+            for number, kind, data in conn.execute(
+                f"SELECT run, kind, data FROM facts WHERE run IN ({marks}) ORDER BY kind", part
+            ):
+                records[number]["facts"][kind] = loads(data)
+            for number, direction, path, h, size, status, extra in conn.execute(
+                "SELECT run, direction, path, hash, size, status, extra FROM files "
+                f"WHERE run IN ({marks}) ORDER BY rowid",
+                part,
             ):
                 entry = {"path": path, "hash": h, "size": size, "status": status}
                 if extra is not None:
                     entry.update(loads(extra))
-                record["inputs" if direction == "input" else "outputs"].append(entry)
-            record["artifacts"] = self._artifacts(conn, number)
-        for kind, value in facts.items():
-            if kind not in _RESERVED_FACT_KINDS:
-                record[kind] = value
-        record["facts"] = facts
-        return record
+                records[number]["inputs" if direction == "input" else "outputs"].append(entry)
+            for number, *artifact in conn.execute(
+                "SELECT run, name, hash, size, media_type, meta, created_at FROM artifacts "
+                f"WHERE run IN ({marks}) ORDER BY rowid",
+                part,
+            ):
+                records[number]["artifacts"].append(_artifact(*artifact))
+        out: dict[str, dict[str, Any]] = {}
+        for number, run_id in ids.items():
+            record = records.get(number)
+            if record is None:
+                continue
+            facts = record.pop("facts")
+            for kind, value in facts.items():
+                if kind not in _RESERVED_FACT_KINDS:
+                    record[kind] = value
+            record["facts"] = facts
+            out[run_id] = record
+        return out
+
+    def _run_rows(
+        self, conn: Conn, numbers: list[int], marks: str
+    ) -> Iterator[tuple[int, dict[str, Any]]]:
+        """(number, record) of each run row, its summaries decoded and its lists empty."""
+        cur = conn.execute(
+            "SELECT id, number, name, experiment, status, kind, parent_id, started_at, "
+            "ended_at, duration_s, pid, host, user_name, heartbeat_at, notebook_path, "
+            "cell_id, params_keys, params_vals, metrics_keys, metrics_vals, tags_keys, tags_vals "
+            f"FROM runs WHERE number IN ({marks})",
+            numbers,
+        )
+        names = [d[0] for d in cur.description]
+        for row in cur.fetchall():
+            record: dict[str, Any] = dict(zip(names, row, strict=True))
+            record["user"] = record.pop("user_name")
+            for ns in NAMESPACES:
+                ks, blob = record.pop(f"{ns}_keys"), record.pop(f"{ns}_vals")
+                record[ns] = self._summaries.decode(conn, ns, ks, blob)
+            record.update(children=[], facts={}, inputs=[], outputs=[], artifacts=[])
+            yield int(record["number"]), record
 
     def query_runs(
         self,
@@ -1133,6 +1206,8 @@ class Store(RegistryTables):
         UnknownRunError (nothing deleted) if a reference matches no run."""
         with self._write() as conn:
             found = [self._resolve(conn, ref) for ref in ids]
+            if (tx := self._tx()) is not None:
+                tx.numbers.clear()  # the deleted runs' numbers must not be written to
             numbers = {number for _, number in found}
             run_ids = {run_id for run_id, _ in found}
             frontier = list(run_ids)
@@ -1232,6 +1307,20 @@ def _filter_value(value: Any) -> Any:
     if isinstance(value, (list, tuple, dict)):
         return dumps(value).decode()
     return str(value)
+
+
+def _artifact(
+    name: str, h: str, size: int, media_type: str | None, meta: bytes | None, created: float
+) -> dict[str, Any]:
+    """An artifact's record from its row."""
+    return {
+        "name": name,
+        "hash": h,
+        "size": size,
+        "media_type": media_type,
+        "meta": loads(meta) if meta is not None else {},
+        "created_at": created,
+    }
 
 
 def _index_datasets(conn: Conn, number: int, fact: Any) -> None:

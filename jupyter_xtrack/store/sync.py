@@ -23,7 +23,7 @@ from typing import Any
 
 from .blobs import hashes_in
 from .contract import MetricPoint, RunStore
-from .errors import BlobUnavailableError, UnknownRunError
+from .errors import BlobUnavailableError
 
 # Fields of a run record that differ between two faithful copies: the store's own number,
 # the copying process's ownership, and children (compared as runs of their own).
@@ -70,40 +70,40 @@ def sync_runs(
     total)` is called as runs are compared and written."""
     records = _selected(source, filter)
     summary = SyncSummary()
-    pending: list[_Plan] = []
     waiting: set[str] = set()
-    for done, record in enumerate(records, 1):
-        if record["status"] == "running" or record["parent_id"] in waiting:
-            # A child waits with its parent: it cannot be created before it.
-            waiting.add(record["id"])
-            summary.running += 1
-            plan = None
-        else:
-            plan = _plan(source, target, record, summary)
-        if plan is not None:
-            pending.append(plan)
-        if len(pending) >= RUNS_PER_TRANSACTION or done == len(records):
-            _apply(source, target, pending, summary)
-            pending = []
+    for start in range(0, len(records), RUNS_PER_TRANSACTION):
+        group = records[start : start + RUNS_PER_TRANSACTION]
+        ready = []
+        for record in group:
+            if record["status"] == "running" or record["parent_id"] in waiting:
+                # A child waits with its parent: it cannot be created before it.
+                waiting.add(record["id"])
+                summary.running += 1
+            else:
+                ready.append(record)
+        _apply(source, target, _plans(source, target, ready, summary), summary)
         if progress is not None:
-            progress(done, len(records))
+            progress(start + len(group), len(records))
     return summary
 
 
 def _selected(source: RunStore, filter: str | None) -> list[dict[str, Any]]:
     """The records of the matching runs, their ancestors and descendants, each parent
-    before its children (a child's parent must exist when it is created)."""
+    before its children (a child's parent must exist when it is created). Read a
+    generation at a time, each with one `get_runs`."""
     found: dict[str, dict[str, Any]] = {}
-    pending = list(source.query_runs(filter, columns=["id"]).ids)
-    while pending:
-        run_id = pending.pop()
-        if run_id in found:
-            continue
-        record = source.get_run(run_id)
-        found[run_id] = record
-        pending.extend(record["children"])
-        if record["parent_id"]:
-            pending.append(record["parent_id"])
+    asked: set[str] = set()
+    wanted = list(source.query_runs(filter, columns=["id"]).ids)
+    while wanted:
+        asked.update(wanted)
+        records = source.get_runs(wanted)
+        found.update(records)
+        related = (
+            run_id
+            for record in records.values()
+            for run_id in (*record["children"], record["parent_id"])
+        )
+        wanted = list(dict.fromkeys(r for r in related if r and r not in asked))
     return sorted(found.values(), key=lambda r: (_depth(r, found), r["started_at"] or 0))
 
 
@@ -125,31 +125,34 @@ class _Plan:
     counts: dict[str, int]
 
 
-def _plan(
-    source: RunStore, target: RunStore, record: dict[str, Any], summary: SyncSummary
-) -> _Plan | None:
-    """What to write for `record`, or None when there is nothing (counted in summary)."""
-    run_id = record["id"]
-    history = {key: source.metric_history(run_id, key) for key in source.metric_keys(run_id)}
-    try:
-        existing: dict[str, Any] | None = target.get_run(run_id)
-    except UnknownRunError:
-        existing = None
-    counts = _counts(target, run_id) if existing is not None else {}
-    if (
-        existing is not None
-        and _same(record, existing)
-        and counts == {k: len(v["value"]) for k, v in history.items()}
-    ):
-        summary.skipped += 1
-        return None
-    return _Plan(record, existing, history, counts)
+def _plans(
+    source: RunStore, target: RunStore, records: list[dict[str, Any]], summary: SyncSummary
+) -> list[_Plan]:
+    """What to write for `records` (counting those with nothing to write in `summary`).
+    The target's copies and both sides' point counts are read for the whole group at
+    once; a source history is read only for a run that has something to copy."""
+    ids = [record["id"] for record in records]
+    existing = target.get_runs(ids)
+    have = target.metric_counts(ids)
+    want = source.metric_counts(ids)
+    plans = []
+    for record in records:
+        run_id = record["id"]
+        copy = existing.get(run_id)
+        counts = have.get(run_id, {}) if copy is not None else {}
+        if copy is not None and _same(record, copy) and counts == want.get(run_id, {}):
+            summary.skipped += 1
+            continue
+        history = {key: source.metric_history(run_id, key) for key in want.get(run_id, {})}
+        plans.append(_Plan(record, copy, history, counts))
+    return plans
 
 
 def _apply(source: RunStore, target: RunStore, plans: list[_Plan], summary: SyncSummary) -> None:
     """Write `plans` in one transaction, after their blobs: a copy stopped at any moment
     leaves whole runs (blobs first) or none, and one commit per group of runs, not per
-    run, keeps a push of thousands of runs from waiting on a disk flush for each."""
+    run, keeps a push of thousands of runs from waiting on a disk flush for each. The
+    group's metric points go in one `log_metrics`: a few statements, not a few per run."""
     if not plans:
         return
     _copy_blobs(source, target, plans, summary)
@@ -157,16 +160,15 @@ def _apply(source: RunStore, target: RunStore, plans: list[_Plan], summary: Sync
         for plan in plans:
             if plan.existing is None:
                 _create(target, plan.record)
-            _write(target, plan.record, plan.existing, plan.history, plan.counts)
+            _write(target, plan.record, plan.existing)
+        target.log_metrics(
+            [p for plan in plans for p in _new_points(plan.record["id"], plan.history, plan.counts)]
+        )
     for plan in plans:
         if plan.existing is None:
             summary.copied += 1
         else:
             summary.updated += 1
-
-
-def _counts(store: RunStore, run_id: str) -> dict[str, int]:
-    return {k: len(store.metric_history(run_id, k)["value"]) for k in store.metric_keys(run_id)}
 
 
 def _same(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
@@ -233,10 +235,9 @@ def _write(
     target: RunStore,
     record: Mapping[str, Any],
     existing: Mapping[str, Any] | None,
-    history: Mapping[str, Mapping[str, list[Any]]],
-    counts: Mapping[str, int],
 ) -> None:
-    """Bring the target's copy in line with `record` (within the caller's batch)."""
+    """Bring the target's copy in line with `record`, but for its metric points (within
+    the caller's batch)."""
     run_id = record["id"]
     if existing is not None and existing["name"] != record["name"]:
         target.set_name(run_id, record["name"])
@@ -256,7 +257,6 @@ def _write(
             media_type=art["media_type"],
             meta=art["meta"],
         )
-    target.log_metrics(_new_points(run_id, history, counts))
     target.finish_run(run_id, status=record["status"], ended_at=record["ended_at"])
 
 

@@ -271,6 +271,15 @@ def test_the_study_lives_in_postgresql_apart_from_our_tables(
     assert len(_trial_runs(result)) == 6  # the runs stay in the (SQLite) run store
 
 
+def joiner_env() -> dict[str, str]:
+    """The joiner's environment: the objectives here are this module's functions, which a
+    machine joining the sweep imports by name, as it would a user's module: the repository
+    root goes on its PYTHONPATH (pytest put it on this process's sys.path only)."""
+    root = str(Path(__file__).resolve().parents[2])
+    path = os.environ.get("PYTHONPATH")
+    return {**os.environ, "PYTHONPATH": root + (os.pathsep + path if path else "")}
+
+
 def test_xtrack_worker_joins_a_running_sweep_from_another_process(
     store_dir: Path, client: Any, tmp_path: Path
 ) -> None:
@@ -304,6 +313,7 @@ def test_xtrack_worker_joins_a_running_sweep_from_another_process(
         capture_output=True,
         text=True,
         timeout=300,
+        env=joiner_env(),
     )
     assert joiner.returncode == 0, joiner.stderr
     result = job.result(timeout=300)
@@ -355,6 +365,7 @@ def test_a_killed_xtrack_worker_leaves_its_trial_crashed(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env=joiner_env(),
     )
     name = f"{this_host()}:{joiner.pid}"
     deadline = time.monotonic() + 120

@@ -29,8 +29,12 @@ def current_user() -> str:
     member's name where login names are all `root` or `jovyan`), else the login name, else
     the uid."""
     named = os.environ.get(USER_ENV_VAR, "").strip()
-    if named:
-        return named
+    return named or _login_name()
+
+
+@lru_cache(maxsize=1)
+def _login_name() -> str:
+    """The login name (read once: without USER/LOGNAME set it is a passwd lookup)."""
     try:
         return getpass.getuser()
     except (OSError, KeyError):  # no login name (a container without /etc/passwd entry)

@@ -280,14 +280,14 @@ def joiner_env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": root + (os.pathsep + path if path else "")}
 
 
-def test_xtrack_worker_joins_a_running_sweep_from_another_process(
-    store_dir: Path, client: Any, tmp_path: Path
-) -> None:
+def joinable_sweep(store_dir: Path, client: Any, tmp_path: Path, *, trials: int) -> Any:
+    """A background sweep on `client` whose plan is stored, so `xtrack worker` can join it:
+    (its job, the store)."""
     joined = str(tmp_path / "joined")
     job = sweep(
         lambda x: paced(x, joined),
         "x=uniform(0, 1)",
-        trials=12,
+        trials=trials,
         metric="score",
         seed=0,
         show=False,
@@ -299,6 +299,13 @@ def test_xtrack_worker_joins_a_running_sweep_from_another_process(
     while job.run_id is None or not store.artifacts(job.run_id):
         assert time.monotonic() < deadline and not job.done()
         time.sleep(0.1)
+    return job, store
+
+
+def test_xtrack_worker_joins_a_running_sweep_from_another_process(
+    store_dir: Path, client: Any, tmp_path: Path
+) -> None:
+    job, store = joinable_sweep(store_dir, client, tmp_path, trials=12)
     number = store.get_run(job.run_id)["number"]
     joiner = subprocess.run(
         [
@@ -336,22 +343,7 @@ def test_xtrack_worker_joins_a_running_sweep_from_another_process(
 def test_a_killed_xtrack_worker_leaves_its_trial_crashed(
     store_dir: Path, client: Any, tmp_path: Path
 ) -> None:
-    joined = str(tmp_path / "joined")
-    job = sweep(
-        lambda x: paced(x, joined),
-        "x=uniform(0, 1)",
-        trials=8,
-        metric="score",
-        seed=0,
-        show=False,
-        workers=client,
-        background=True,
-    )
-    store = open_store(store_dir)
-    deadline = time.monotonic() + 60
-    while job.run_id is None or not store.artifacts(job.run_id):
-        assert time.monotonic() < deadline and not job.done()
-        time.sleep(0.1)
+    job, store = joinable_sweep(store_dir, client, tmp_path, trials=8)
     joiner = subprocess.Popen(
         [
             sys.executable,
@@ -369,7 +361,7 @@ def test_a_killed_xtrack_worker_leaves_its_trial_crashed(
     )
     name = f"{this_host()}:{joiner.pid}"
     deadline = time.monotonic() + 120
-    while not os.path.exists(joined):  # made by the joiner's first trial, mid-run
+    while not (tmp_path / "joined").exists():  # made by the joiner's first trial, mid-run
         assert time.monotonic() < deadline and joiner.poll() is None, joiner.communicate()
         time.sleep(0.05)
     joiner.kill()

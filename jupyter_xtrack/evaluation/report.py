@@ -4,7 +4,7 @@ files (PNGs and the per-class CSV) under MLflow's names. Pure: records nothing."
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,8 +75,15 @@ def row_count(X: Any) -> int:
     return int(shape[0]) if shape else len(X)
 
 
-def build(model: Any, X: Any, y: Any, settings: Settings) -> Built:
-    """The whole report of `model` on (X, y)."""
+def build(
+    model: Any,
+    X: Any,
+    y: Any,
+    settings: Settings,
+    draw: Callable[[EvaluationFact], dict[str, bytes]] = images,
+) -> Built:
+    """The whole report of `model` on (X, y); `draw` makes its PNGs (`apart.images` draws
+    them in the automatic evaluation's helper process)."""
     predictor = as_predictor(model)
     truth = labels_of(y, row_count(X))
     pred = predict(predictor, X, truth)
@@ -106,7 +113,7 @@ def build(model: Any, X: Any, y: Any, settings: Settings) -> Built:
             "model": model_name(settings.baseline),
             "metrics": m.headline(truth, predict(other, X, truth), pos),
         }
-    files = images(fact)
+    files = draw(fact)
     csv = per_class_csv(fact)
     if csv is not None:
         files[PER_CLASS] = csv

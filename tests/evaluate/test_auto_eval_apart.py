@@ -1,0 +1,163 @@
+"""The automatic evaluation's work runs in a helper process (evaluation/apart.py), not on
+the kernel's GIL: checked in real kernels run by nbclient (the report and its PNGs are
+stored, the kernel never loads matplotlib, the helper is another process and goes away with
+the kernel, a helper killed mid-way is replaced) and in a plain Python process killed
+outright (the helper notices and ends)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from nbclient import NotebookClient
+
+from jupyter_xtrack.evaluation import apart
+from jupyter_xtrack.store import open_store
+from tests.conftest import python_notebook
+from tests.evaluate.test_auto_eval import DATA
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+PLOTS = {
+    "confusion_matrix.png",
+    "roc_curve_plot.png",
+    "precision_recall_curve_plot.png",
+    "calibration_curve_plot.png",
+}
+STATE = (
+    "import json, os, sys\nfrom jupyter_xtrack.evaluation import apart\n"
+    'print(json.dumps({"kernel": os.getpid(), "helper": apart.helper_pid(), '
+    '"matplotlib": sorted(m for m in sys.modules if m.startswith("matplotlib"))}))'
+)
+
+
+def _execute(nb: Any, tmp_path: Path) -> dict[str, Any]:
+    """Run `nb` (its kernel is shut down at the end); the JSON its last cell printed."""
+    NotebookClient(
+        nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
+    errors = [o for c in nb.cells for o in c.get("outputs", []) if o.get("output_type") == "error"]
+    assert not errors
+    last = [o["text"] for o in nb.cells[-1]["outputs"] if o.get("name") == "stdout"]
+    return json.loads("".join(last))  # type: ignore[no-any-return]
+
+
+def _gone(pid: int, wait_s: float = 60.0) -> bool:
+    """Whether process `pid` has ended (a zombie counts as ended) within `wait_s`."""
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            return True
+        if state in ("Z", "X"):
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _plots(store_dir: Path, number: int) -> dict[str, bytes]:
+    store = open_store(store_dir)
+    run = store.get_run(number)
+    return {a["name"]: store.get_blob(a["hash"]) for a in run["artifacts"] if a["name"] in PLOTS}
+
+
+@pytest.mark.slow
+def test_the_report_is_drawn_in_a_helper_process_that_ends_with_the_kernel(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store_dir = tmp_path / "store"
+    monkeypatch.setenv("XTRACK_STORE", str(store_dir))
+    nb = python_notebook(
+        "%load_ext jupyter_xtrack",
+        DATA,
+        # a scikit-learn model: pickled to the helper, which builds the whole report
+        "%%track --name library\nclf = LogisticRegression().fit(X_train, y_train)\n"
+        "clf.score(X_test, y_test)",
+        # a class of the notebook's own, which the helper cannot unpickle: the kernel's
+        # thread builds the report and the helper still draws its PNGs
+        "class Mine(LogisticRegression):\n    pass",
+        "%%track --name notebook-class\nmine = Mine(C=0.5).fit(X_train, y_train)\n"
+        "mine.score(X_test, y_test)",
+        "xt.flush()",
+        STATE,
+    )
+    state = _execute(nb, tmp_path)
+    assert state["matplotlib"] == []  # no report was drawn in the kernel's process
+    assert state["helper"] is not None and state["helper"] != state["kernel"]
+    for number in (1, 2):
+        pngs = _plots(store_dir, number)
+        assert set(pngs) == PLOTS
+        assert all(data.startswith(PNG_SIGNATURE) and len(data) > 1000 for data in pngs.values())
+    report = open_store(store_dir).get_run(2)["evaluation"]
+    assert report["model"] == "Mine" and report["importance"]
+    assert _gone(state["helper"])  # the kernel was shut down: no helper left behind
+
+
+KILLER = textwrap.dedent("""\
+    import os, signal, threading, time
+    from jupyter_xtrack.evaluation import apart
+    killed = []
+
+    def kill_the_helper_once_it_starts():
+        while apart.helper_pid() is None:
+            time.sleep(0.001)
+        killed.append(apart.helper_pid())
+        os.kill(killed[0], signal.SIGKILL)
+
+    threading.Thread(target=kill_the_helper_once_it_starts, daemon=True).start()""")
+
+
+@pytest.mark.slow
+def test_a_helper_killed_mid_way_is_replaced_and_the_run_is_complete(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store_dir = tmp_path / "store"
+    monkeypatch.setenv("XTRACK_STORE", str(store_dir))
+    nb = python_notebook(
+        "%load_ext jupyter_xtrack",
+        DATA,
+        KILLER,
+        "%%track --name fitted\nclf = LogisticRegression().fit(X_train, y_train)\n"
+        "clf.score(X_test, y_test)",
+        "xt.flush()",
+        STATE.replace('"kernel"', '"killed": killed, "kernel"'),
+    )
+    state = _execute(nb, tmp_path)
+    assert len(state["killed"]) == 1  # killed while the evaluation waited for it
+    assert state["helper"] not in (None, state["killed"][0])  # a new one did the work
+    assert set(_plots(store_dir, 1)) == PLOTS
+    assert open_store(store_dir).get_run(1)["evaluation"]["data"] == "X_test"
+    assert _gone(state["killed"][0]) and _gone(state["helper"])
+
+
+ORPHAN = textwrap.dedent("""\
+    import os, signal
+    from jupyter_xtrack.evaluation import apart
+    fact = {"confusion": {"labels": ["a", "b"], "matrix": [[3, 1], [0, 4]]}, "curves": {}}
+    assert apart.images(fact)["confusion_matrix.png"].startswith(b"\\x89PNG")
+    print(apart.helper_pid(), flush=True)
+    os.kill(os.getpid(), signal.SIGKILL)  # no exit code runs: the helper must notice""")
+
+
+def test_the_helper_ends_when_its_kernel_is_killed(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "XTRACK_STORE": str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", ORPHAN], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == -9, done.stderr
+    helper = int(done.stdout.split()[0])
+    assert _gone(helper)
+
+
+def test_a_pickle_over_the_cap_is_abandoned_early() -> None:
+    small = apart.capped_pickle(list(range(10)), 1000)
+    assert small is not None and len(small) < 1000
+    assert apart.capped_pickle(bytes(10 * 2**20), 2**20) is None
+    assert apart.capped_pickle(lambda: None, 2**20) is None  # does not pickle at all

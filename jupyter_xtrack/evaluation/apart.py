@@ -7,8 +7,9 @@ permutation importance, all on the kernel's GIL, so in Run All the next cells pa
 evaluation at the lowest CPU priority, does that work instead:
 
 - `build`: the whole report, when the model and the data pickle within `MAX_PICKLE_BYTES`
-  (the pickling is the kernel's only cost; a larger pickle is abandoned as soon as it
-  passes the cap, so a big frame costs the kernel no copy);
+  and hold nothing of torch and the like (the pickling is the kernel's only cost; a larger
+  pickle is abandoned as soon as it passes the cap, so a big frame costs the kernel no
+  copy);
 - `images`: otherwise, only the PNGs, from the report's plain data.
 
 The helper is a fresh interpreter (`python -c`, the kernel's `sys.path`) talking over two
@@ -43,6 +44,9 @@ from . import plots
 from .report import Built, Settings
 
 MAX_PICKLE_BYTES = 8 * 2**20  # model + data: above this the kernel builds, the helper draws
+# Objects of these libraries are never sent: a tensor on a GPU would open a second GPU
+# context in the helper (hundreds of MB of the device's memory), and their import is long.
+DEVICE_LIBRARIES = frozenset({"torch", "tensorflow", "jax", "jaxlib", "cupy", "keras"})
 CALL_TIMEOUT_S = 300.0  # a helper silent for longer is replaced by the kernel's thread
 NICE = 19
 _BOOT = (
@@ -134,8 +138,8 @@ def helper_pid() -> int | None:
     return None if helper is None else helper.process.pid
 
 
-class _Full(Exception):
-    """The pickle passed its cap."""
+class _Refused(Exception):
+    """The pickle passed its cap, or met an object of a `DEVICE_LIBRARIES` library."""
 
 
 class _CappedBuffer(io.BytesIO):
@@ -145,17 +149,27 @@ class _CappedBuffer(io.BytesIO):
 
     def write(self, data: Any) -> int:
         if self.tell() + len(data) > self.cap:
-            raise _Full
+            raise _Refused
         return super().write(data)
 
 
+class _HostPickler(pickle.Pickler):
+    """A pickler that refuses objects of `DEVICE_LIBRARIES` (it sees every object)."""
+
+    def persistent_id(self, obj: Any) -> None:
+        if type(obj).__module__.partition(".")[0] in DEVICE_LIBRARIES:
+            raise _Refused
+        return None
+
+
 def capped_pickle(obj: Any, cap: int) -> bytes | None:
-    """`obj` pickled, or None when it does not pickle or its pickle passes `cap` bytes (the
-    pickler writes frames of 64 KB as it goes, so it stops soon after the cap)."""
+    """`obj` pickled, or None when it does not pickle, holds a `DEVICE_LIBRARIES` object or
+    its pickle passes `cap` bytes (the pickler writes frames of 64 KB as it goes, so it
+    stops soon after the cap)."""
     buffer = _CappedBuffer(cap)
     try:
-        pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
-    except Exception:  # noqa: BLE001 - too big, or not picklable: the kernel builds it
+        _HostPickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(obj)
+    except Exception:  # noqa: BLE001 - too big, or not for the helper: the kernel builds it
         return None
     return buffer.getvalue()
 

@@ -161,3 +161,11 @@ def test_a_pickle_over_the_cap_is_abandoned_early() -> None:
     assert small is not None and len(small) < 1000
     assert apart.capped_pickle(bytes(10 * 2**20), 2**20) is None
     assert apart.capped_pickle(lambda: None, 2**20) is None  # does not pickle at all
+
+
+def test_device_library_objects_are_never_sent_to_the_helper() -> None:
+    torch = pytest.importorskip("torch")
+    model = torch.nn.Linear(3, 1)  # a module, or one inside a wrapper, stays in the kernel
+    assert apart.capped_pickle((model, [1, 2]), 2**20) is None
+    assert apart.capped_pickle({"wrapped": [torch.zeros(2)]}, 2**20) is None
+    assert apart.capped_pickle(([1.0, 2.0], "X_test"), 2**20) is not None

@@ -148,7 +148,8 @@ class _CappedBuffer(io.BytesIO):
         self.cap = cap
 
     def write(self, data: Any) -> int:
-        if self.tell() + len(data) > self.cap:
+        # protocol 5 hands large arrays' buffers over whole, as PickleBuffer (no len())
+        if self.tell() + memoryview(data).nbytes > self.cap:
             raise _Refused
         return super().write(data)
 

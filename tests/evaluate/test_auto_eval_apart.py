@@ -68,35 +68,55 @@ def _plots(store_dir: Path, number: int) -> dict[str, bytes]:
     return {a["name"]: store.get_blob(a["hash"]) for a in run["artifacts"] if a["name"] in PLOTS}
 
 
+# A model class in a module the helper can import too (the notebook's folder is on the
+# kernel's sys.path, which the helper gets): it counts the predictions made in this
+# process off the kernel's main thread, i.e. by an evaluation built in the kernel.
+WATCHED = textwrap.dedent("""\
+    import threading
+    from sklearn.linear_model import LogisticRegression
+    OFF_MAIN = []
+
+    class Watched(LogisticRegression):
+        def predict(self, X):
+            if threading.current_thread() is not threading.main_thread():
+                OFF_MAIN.append(len(X))
+            return super().predict(X)""")
+# 2,000 x 20 held-out rows: large enough for protocol 5 to hand the array over whole
+BIG = DATA.replace("n_samples=300, n_features=5", "n_samples=4000, n_features=20")
+
+
 @pytest.mark.slow
 def test_the_report_is_drawn_in_a_helper_process_that_ends_with_the_kernel(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     store_dir = tmp_path / "store"
     monkeypatch.setenv("XTRACK_STORE", str(store_dir))
+    (tmp_path / "watched.py").write_text(WATCHED)
     nb = python_notebook(
         "%load_ext jupyter_xtrack",
-        DATA,
-        # a scikit-learn model: pickled to the helper, which builds the whole report
-        "%%track --name library\nclf = LogisticRegression().fit(X_train, y_train)\n"
-        "clf.score(X_test, y_test)",
+        BIG.replace("test_split(X, y", "test_split(X, y, test_size=0.5"),
+        # an importable model: pickled to the helper, which builds the whole report
+        "%%track --name library\nfrom watched import OFF_MAIN, Watched\n"
+        "clf = Watched().fit(X_train, y_train)\nclf.score(X_test, y_test)",
         # a class of the notebook's own, which the helper cannot unpickle: the kernel's
         # thread builds the report and the helper still draws its PNGs
         "class Mine(LogisticRegression):\n    pass",
         "%%track --name notebook-class\nmine = Mine(C=0.5).fit(X_train, y_train)\n"
         "mine.score(X_test, y_test)",
         "xt.flush()",
-        STATE,
+        STATE.replace('"kernel"', '"off_main": OFF_MAIN, "kernel"'),
     )
     state = _execute(nb, tmp_path)
+    assert state["off_main"] == []  # the library model's report was not built in the kernel
     assert state["matplotlib"] == []  # no report was drawn in the kernel's process
     assert state["helper"] is not None and state["helper"] != state["kernel"]
     for number in (1, 2):
         pngs = _plots(store_dir, number)
         assert set(pngs) == PLOTS
         assert all(data.startswith(PNG_SIGNATURE) and len(data) > 1000 for data in pngs.values())
-    report = open_store(store_dir).get_run(2)["evaluation"]
-    assert report["model"] == "Mine" and report["importance"]
+    reports = [open_store(store_dir).get_run(n)["evaluation"] for n in (1, 2)]
+    assert [r["model"] for r in reports] == ["Watched", "Mine"]
+    assert reports[0]["n"] == 2000 and all(r["importance"] for r in reports)
     assert _gone(state["helper"])  # the kernel was shut down: no helper left behind
 
 

@@ -22,7 +22,8 @@ model (a logistic regression) and the forest: the same shell fits and scores, th
 waits for the evaluation at once (`xt.flush`), timing its wall time and the kernel
 process's CPU (all its threads; a helper process's CPU is read from /proc and shown apart),
 and (b) after the 0.3 s that count as quiet (the evaluation has started), runs a tracked
-cell of fixed pure-Python work, timed: what a cell of Run All pays beside the evaluation.
+cell of fixed work, timed: what a cell of Run All pays beside the evaluation (pure Python,
+which needs the GIL, and a logistic regression's fit, whose BLAS threads need cores).
 Each with the evaluation on and off, after one warm-up of each model (not timed).
 
     PYTHONPATH=$PWD python bench/bench_evaluate.py --reps 5 --rows 5000
@@ -179,7 +180,11 @@ def next_cell(X_train: Any, X_test: Any, y_train: Any, y_test: Any, reps: int) -
         )
 
 
-BUSY = "%%track\nbusy = sum(i * i for i in range(2_000_000))"
+# the cells run beside an evaluation: pure Python (the GIL), and a fit on BLAS threads
+BESIDE = {
+    "python": "%%track\nbusy = sum(i * i for i in range(2_000_000))",
+    "fit": "%%track\nbusy = LogisticRegression(C=0.5, max_iter=300).fit(X_train, y_train)",
+}
 
 
 def kernel_share(X_train: Any, X_test: Any, y_train: Any, y_test: Any, reps: int) -> None:
@@ -205,25 +210,30 @@ def kernel_share(X_train: Any, X_test: Any, y_train: Any, y_test: Any, reps: int
         for _ in range(reps):
             for mode in ("on", "off"):
                 os.environ["XTRACK_AUTO_EVAL"] = "1" if mode == "on" else "0"
-                row = rows.setdefault(mode, {"wall": [], "cpu": [], "helper": [], "beside": []})
+                row = rows.setdefault(mode, {"wall": [], "cpu": [], "helper": []})
                 shell.run_cell(fit)
                 cpu, helper, start = time.process_time(), helper_cpu(), time.perf_counter()
                 xt.flush()
                 row["wall"].append(time.perf_counter() - start)
                 row["cpu"].append(time.process_time() - cpu)
                 row["helper"].append(helper_cpu() - helper)
-                shell.run_cell(fit)
-                time.sleep(0.4)  # quiet: the evaluation starts
-                start = time.perf_counter()
-                shell.run_cell(BUSY)
-                row["beside"].append(time.perf_counter() - start)
-                xt.flush()
+                for name, cell in BESIDE.items():
+                    shell.run_cell(fit)
+                    time.sleep(0.4)  # quiet: the evaluation starts
+                    start = time.perf_counter()
+                    shell.run_cell(cell)
+                    row.setdefault(name, []).append(time.perf_counter() - start)
+                    xt.flush()
         for mode, row in rows.items():
+            beside = ", ".join(
+                f"{name} {median(row[name]) * 1000:.0f} ms "
+                f"({' '.join(f'{v * 1000:.0f}' for v in row[name])})"
+                for name in BESIDE
+            )
             print(
                 f"{label}, auto-eval {mode}: flush {median(row['wall']):.2f} s, kernel CPU "
                 f"{median(row['cpu']):.2f} s, helper CPU {median(row['helper']):.2f} s; "
-                f"a cell beside it {median(row['beside']) * 1000:.0f} ms "
-                f"({' '.join(f'{v * 1000:.0f}' for v in row['beside'])})"
+                f"cells beside it: {beside}"
             )
     os.environ["XTRACK_AUTO_EVAL"] = "1"
 

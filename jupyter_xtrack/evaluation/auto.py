@@ -163,9 +163,9 @@ def _evaluate(candidate: Candidate, run_id: str, number: int | None) -> None:
     from ..tracking.session import CONTEXT
     from ..views.activity import KERNEL
 
-    # Start once the kernel is quiet: the evaluation holds the GIL for most of a second
-    # (the session's first also imports matplotlib and its metrics), which a cell run
-    # meanwhile would pay (~100 ms, BENCHMARKS.md). A cell that runs long counts as quiet.
+    # Start once the kernel is quiet: what stays in the kernel (the pickling, the helper's
+    # start, or the whole report for a model the helper cannot take) holds the GIL, which a
+    # cell run meanwhile would pay (BENCHMARKS.md). A cell that runs long counts as quiet.
     KERNEL.wait_quiet(QUIET_WAIT_S)
     try:
         from . import apart

@@ -81,10 +81,10 @@ class Helper:
                 pass_fds=(to_helper_r, from_helper_w),
                 close_fds=True,
             )
-        except BaseException:
+        except (OSError, ValueError) as exc:  # no process (limits, memory): no helper
             for fd in (to_helper_w, from_helper_r):
                 os.close(fd)
-            raise
+            raise HelperFailed(f"could not start: {exc}") from exc
         finally:
             os.close(to_helper_r)
             os.close(from_helper_w)
@@ -191,13 +191,15 @@ def _call(fn: Callable[..., T], *args: Any) -> T | None:
     when the helper cannot do it: the caller does the work itself."""
     global _helper
     problem = ""
+    if os.name != "posix":  # the pipes are handed over with pass_fds: POSIX only
+        return None
     with _lock:
         for _attempt in range(2):
             try:
                 if _helper is None:
                     _helper = Helper()
                 return _helper.call(fn, *args)
-            except (HelperFailed, OSError) as exc:
+            except HelperFailed as exc:  # what `fn` raised is raised as it is
                 problem = str(exc)
                 if _helper is not None:
                     _helper.close()

@@ -189,3 +189,14 @@ def test_device_library_objects_are_never_sent_to_the_helper() -> None:
     assert apart.capped_pickle((model, [1, 2]), 2**20) is None
     assert apart.capped_pickle({"wrapped": [torch.zeros(2)]}, 2**20) is None
     assert apart.capped_pickle(([1.0, 2.0], "X_test"), 2**20) is not None
+
+
+def test_an_error_of_the_work_is_raised_as_is_and_keeps_the_helper() -> None:
+    good = {"confusion": {"labels": ["a", "b"], "matrix": [[3, 1], [0, 4]]}, "curves": {}}
+    bad = {"curves": {"roc": [{"x": [0.0, 1.0], "y": [0.0], "label": "a"}]}}  # x and y differ
+    assert set(apart.images(good)) == {"confusion_matrix.png"}  # type: ignore[arg-type]
+    helper = apart.helper_pid()
+    with pytest.raises(ValueError, match="same first dimension"):
+        apart.images(bad)  # type: ignore[arg-type]
+    assert apart.helper_pid() == helper  # not mistaken for a dead helper
+    assert set(apart.images(good)) == {"confusion_matrix.png"}  # type: ignore[arg-type]

@@ -12,8 +12,8 @@ or `XTRACK_AUTO_EVAL=0`. Nothing here may break the cell: every failure is a war
 The work itself is done in a helper process (apart.py): the thread pickles the model and
 the data as they are when it gets to them, if they are small, and the helper builds the
 whole report; larger ones are not copied (a copy of a large frame or forest would cost the
-cell the time this saves it): the thread builds the report from them and the helper draws
-its PNGs. Either way a next cell that changes them in place while the thread reads them
+cell the time this saves it): the thread builds the report from them, its permutation
+importance waiting while a cell runs, and the helper draws its PNGs. Either way a next cell that changes them in place while the thread reads them
 changes what it measures.
 
 `wanted` is the cheap test the hook runs on every tracked cell; this module imports nothing
@@ -27,7 +27,7 @@ import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..facts import Fact
@@ -159,6 +159,17 @@ def schedule(candidate: Candidate, run_id: str, number: int | None) -> Future[An
     return future
 
 
+def _give_way(left_s: float) -> None:
+    """Between the importance's scorings in the kernel: wait while a cell runs, up to the
+    budget's `left_s` (what it waits costs repeats, never time), and not when `xt.flush`
+    waits for the evaluation."""
+    from ..tracking.lifecycle import hurried
+    from ..views.activity import KERNEL
+
+    if not hurried():
+        KERNEL.wait_quiet(left_s)
+
+
 def _evaluate(candidate: Candidate, run_id: str, number: int | None) -> None:
     from ..tracking.session import CONTEXT
     from ..views.activity import KERNEL
@@ -174,7 +185,10 @@ def _evaluate(candidate: Candidate, run_id: str, number: int | None) -> None:
 
         settings = Settings(data_name=candidate.data, importance_budget_s=IMPORTANCE_BUDGET_S)
         model, X, y = candidate.model, candidate.X, candidate.y
-        built = apart.build(model, X, y, settings) or build(model, X, y, settings, apart.images)
+        built = apart.build(model, X, y, settings)
+        if built is None:  # built here: the importance gives way to the cells that run
+            here = replace(settings, importance_pause=_give_way)
+            built = build(model, X, y, here, apart.images)
         write(Target(run_id, number, None, False), built)
     except Exception as exc:  # noqa: BLE001 - never the user's problem: said once, run kept
         CONTEXT.warn_once(

@@ -13,7 +13,7 @@ import numpy as np
 from ..facts import EvaluationFact
 from . import metrics as m
 from .curves import classifier_curves, regressor_curves
-from .importance import permutation
+from .importance import Pause, permutation
 from .model import Predictions, as_predictor, model_name, predict
 from .plots import (
     CALIBRATION,
@@ -50,6 +50,7 @@ class Settings:
     slice_margin: float = 0.05
     importance: bool = True
     importance_budget_s: float = DEFAULT_IMPORTANCE_BUDGET_S
+    importance_pause: Pause | None = None  # see importance.permutation
     data_name: str = "X"
 
 
@@ -101,7 +102,7 @@ def build(
     if "per_class" in fact:
         run_metrics.update(m.per_class_metrics(fact["per_class"]))
     if settings.importance:
-        _importance(fact, predictor, X, truth, settings.importance_budget_s)
+        _importance(fact, predictor, X, truth, settings)
     if settings.slices:
         fact["slices"] = slice_reports(
             X, truth, pred, pos, whole, list(settings.slices), settings.slice_margin
@@ -143,7 +144,7 @@ def _task(fact: EvaluationFact, truth: np.ndarray, pred: Predictions, pos_label:
 
 
 def _importance(
-    fact: EvaluationFact, predictor: Any, X: Any, truth: np.ndarray, budget_s: float
+    fact: EvaluationFact, predictor: Any, X: Any, truth: np.ndarray, settings: Settings
 ) -> None:
     classifier = fact["model_type"] == "classifier"
     name = "accuracy_score" if classifier else "r2_score"
@@ -156,7 +157,13 @@ def _importance(
 
     try:
         fact["importance"], fact["importance_note"] = permutation(
-            predictor, X, truth, score, name, budget_s
+            predictor,
+            X,
+            truth,
+            score,
+            name,
+            settings.importance_budget_s,
+            pause=settings.importance_pause,
         )
     except Exception as exc:  # noqa: BLE001 - the rest of the report stands without it
         fact["importance"] = []

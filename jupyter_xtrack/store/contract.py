@@ -69,11 +69,13 @@ class RunStore(Protocol):
         started_at: float | None = None,
         run_id: str | None = None,
         user: str | None = None,
+        origin: tuple[str | None, int | None] | None = None,
     ) -> tuple[str, int]:
         """Record a new run, status "running", owned by this process. Returns (id, number);
         numbers count up per store and are never reused. `run_id` (from
         `store.ids.new_run_id`) is the id to give it, chosen before the store is written;
-        `user` who ran it (default: `liveness.current_user()`)."""
+        `user` who ran it (default: `liveness.current_user()`); `origin` the (host, pid)
+        it ran in, for a copy from another store (default: this process)."""
         ...
 
     def heartbeat(self, run_id: str, at: float | None = None) -> None:

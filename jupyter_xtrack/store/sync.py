@@ -8,9 +8,13 @@ target copy already reads the same (record and number of points per metric) is s
 one that changed since (more points, finished, new tags or facts) is brought up to date.
 Blobs go first and skip what the target holds; the runs' records are then written in
 `batch()` transactions of whole runs, so a copy killed at any moment leaves whole runs or
-none, and running it again finishes the job. Runs still running (and their children) are
-left for a later sync: the target would own them in the copying process, and read them as
-crashed once it exits.
+none, and running it again finishes the job. A copy keeps who ran the run and where (host,
+pid), not who copied it.
+
+Runs still running (and their children) are left for a later sync: no heartbeat reaches a
+copy, so the target would read it as crashed 30 s later (liveness.STALE_HEARTBEAT_S) while
+it still runs. The source judges them as any read does (a run whose process is gone reads
+crashed and is copied so), and the first sync after they end copies their final state.
 """
 
 from __future__ import annotations
@@ -26,7 +30,9 @@ from .contract import MetricPoint, RunStore
 from .errors import BlobUnavailableError
 
 # Fields of a run record that differ between two faithful copies: the store's own number,
-# the copying process's ownership, and children (compared as runs of their own).
+# the last heartbeat (the copy's is its creation), where it ran (set once, when the copy is
+# created: copies made before it was kept hold the copier's) and children (compared as
+# runs of their own).
 _NOT_COMPARED = frozenset({"number", "pid", "host", "heartbeat_at", "children"})
 Progress = Callable[[int, int], None]
 # Runs written per transaction: all of them or none are stored.
@@ -228,6 +234,7 @@ def _create(target: RunStore, record: Mapping[str, Any]) -> None:
         cell_id=record["cell_id"],
         started_at=record["started_at"],
         user=record.get("user"),
+        origin=(record["host"], record["pid"]),
     )
 
 

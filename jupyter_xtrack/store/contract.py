@@ -278,6 +278,12 @@ class RunStore(Protocol):
         appended to the history)."""
         ...
 
+    def copy_model_version(self, model: ModelRecord, version: ModelVersionRecord) -> None:
+        """Add `version` read from another store (`xtrack push/pull`) under its own number,
+        creation time, user, description and tags, creating the model from `model` if
+        missing; later versions number after it. ValueError when the number is taken."""
+        ...
+
     def set_model_alias(
         self, name: str, alias: str, version: int, *, user: str | None,
         reason: str | None = None, evaluation: str | None = None,

@@ -15,6 +15,16 @@ Runs still running (and their children) are left for a later sync: no heartbeat 
 copy, so the target would read it as crashed 30 s later (liveness.STALE_HEARTBEAT_S) while
 it still runs. The source judges them as any read does (a run whose process is gone reads
 crashed and is copied so), and the first sync after they end copies their final state.
+
+The model registry comes along, as mlflow-export-import copies registered models with their
+versions and runs: after the runs, each version made from a copied run (every version when
+there is no filter) keeps its number, run, blob, description, tags, creation time and user.
+A version the target holds with the same content (run, artifact, blob, size, format) is left
+alone but for new tags; one with other content under the same number is a conflict, reported
+and never overwritten. An alias is set where the target lacks it or where the source moved it
+last (the history entry keeps who moved it and why); where the target moved it since, it is
+kept and reported. A version waits with its run while that runs. Each version is one
+transaction after its blob, so a killed copy resumes.
 """
 
 from __future__ import annotations
@@ -22,22 +32,53 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from .blobs import hashes_in
 from .contract import MetricPoint, RunStore
 from .errors import BlobUnavailableError
+
+if TYPE_CHECKING:
+    from .registry import ModelRecord, ModelVersionRecord
 
 # Fields of a run record that differ between two faithful copies: the store's own number,
 # the last heartbeat (the copy's is its creation), where it ran (set once, when the copy is
 # created: copies made before it was kept hold the copier's) and children (compared as
 # runs of their own).
 _NOT_COMPARED = frozenset({"number", "pid", "host", "heartbeat_at", "children"})
-Progress = Callable[[int, int], None]
+# progress(done, total, what): what is "runs", then "model versions".
+Progress = Callable[[int, int, str], None]
+
 # Runs written per transaction: all of them or none are stored.
 RUNS_PER_TRANSACTION = 100
 BLOB_THREADS = 8
+
+
+@dataclass
+class RegistrySummary:
+    """What a sync did to the model registry; `conflicts` says each refusal in a line."""
+
+    copied: int = 0
+    updated: int = 0
+    skipped: int = 0
+    waiting: int = 0
+    aliases: int = 0
+    conflicts: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        text = (
+            f"model versions: {self.copied} copied, {self.updated} updated, "
+            f"{self.skipped} unchanged; aliases: {self.aliases} set"
+        )
+        if self.waiting:
+            text += f"; {self.waiting} versions wait for their running run"
+        if self.conflicts:
+            text += f"; {len(self.conflicts)} conflicts, not copied"
+        return text
+
+    def __bool__(self) -> bool:
+        return any((self.copied, self.updated, self.skipped, self.waiting, self.conflicts))
 
 
 @dataclass
@@ -51,6 +92,7 @@ class SyncSummary:
     blobs: int = 0
     bytes: int = 0
     unreadable_blobs: int = 0
+    registry: RegistrySummary = field(default_factory=RegistrySummary)
 
     def __str__(self) -> str:
         text = (
@@ -61,6 +103,8 @@ class SyncSummary:
             text += f"; {self.running} still running (or under a running run), left for later"
         if self.unreadable_blobs:
             text += f"; {self.unreadable_blobs} blobs refused by the source, not copied"
+        if self.registry:
+            text += f"; {self.registry}"
         return text
 
 
@@ -72,8 +116,9 @@ def sync_runs(
     progress: Progress | None = None,
 ) -> SyncSummary:
     """Copy the runs of `source` matching `filter` (the filter language; None: all), with
-    their parents and children, into `target`; return what was done. `progress(done,
-    total)` is called as runs are compared and written."""
+    their parents and children, then the model versions made from them (all of them
+    without a filter), into `target`; return what was done. `progress(done, total, what)`
+    is called as runs, then versions, are compared and written."""
     records = _selected(source, filter)
     summary = SyncSummary()
     waiting: set[str] = set()
@@ -89,7 +134,9 @@ def sync_runs(
                 ready.append(record)
         _apply(source, target, _plans(source, target, ready, summary), summary)
         if progress is not None:
-            progress(start + len(group), len(records))
+            progress(start + len(group), len(records), "runs")
+    selected = None if filter is None else {record["id"] for record in records}
+    _sync_registry(source, target, selected, waiting, summary, progress)
     return summary
 
 
@@ -201,13 +248,18 @@ def _copy_blobs(
         wanted |= hashes_in(json.dumps(plan.record, default=str))
     with ThreadPoolExecutor(max_workers=BLOB_THREADS) as pool:
         for size in pool.map(lambda h: _copy_blob(source, target, h), sorted(wanted)):
-            if size is None:
-                continue
-            if size < 0:
-                summary.unreadable_blobs += 1
-            else:
-                summary.blobs += 1
-                summary.bytes += size
+            _count_blob(summary, size)
+
+
+def _count_blob(summary: SyncSummary, size: int | None) -> None:
+    """Count one `_copy_blob` result in `summary`."""
+    if size is None:
+        return
+    if size < 0:
+        summary.unreadable_blobs += 1
+    else:
+        summary.blobs += 1
+        summary.bytes += size
 
 
 def _copy_blob(source: RunStore, target: RunStore, h: str) -> int | None:
@@ -265,6 +317,119 @@ def _write(
             meta=art["meta"],
         )
     target.finish_run(run_id, status=record["status"], ended_at=record["ended_at"])
+
+
+def _sync_registry(
+    source: RunStore,
+    target: RunStore,
+    selected: set[str] | None,
+    waiting: set[str],
+    summary: SyncSummary,
+    progress: Progress | None,
+) -> None:
+    """Copy the versions made from the `selected` runs (None: every version), then their
+    models' tags, descriptions and aliases (see the module docstring)."""
+    versions = [
+        v for v in source.search_model_versions() if selected is None or v["run_id"] in selected
+    ]
+    if not versions:
+        return
+    versions.sort(key=lambda v: (v["name"], v["version"]))
+    models = {m["name"]: m for m in source.search_models()}
+    held = {(v["name"], v["version"]): v for v in target.search_model_versions()}
+    same: dict[str, set[int]] = {}  # the versions both stores hold with the same content
+    for done, version in enumerate(versions, 1):
+        if version["run_id"] in waiting:
+            summary.registry.waiting += 1
+        elif _sync_version(source, target, models[version["name"]], version, held, summary):
+            same.setdefault(version["name"], set()).add(version["version"])
+        if progress is not None:
+            progress(done, len(versions), "model versions")
+    there = {m["name"]: m for m in target.search_models()}
+    for name, numbers in same.items():
+        _sync_model(source, target, models[name], there[name], numbers, summary.registry)
+
+
+def _sync_version(
+    source: RunStore,
+    target: RunStore,
+    model: ModelRecord,
+    version: ModelVersionRecord,
+    held: Mapping[tuple[str, int], ModelVersionRecord],
+    summary: SyncSummary,
+) -> bool:
+    """Copy one version, or add its new tags to the target's; False when the target's
+    holds something else (a conflict, reported) or its blob cannot be read."""
+    name, number = version["name"], version["version"]
+    mine = held.get((name, number))
+    if mine is None:
+        size = _copy_blob(source, target, version["blob"])
+        _count_blob(summary, size)
+        if size is not None and size < 0:
+            return False
+        target.copy_model_version(model, version)
+        summary.registry.copied += 1
+        return True
+    if _content(mine) != _content(version):
+        summary.registry.conflicts.append(
+            f"model {name!r} version {number}: the target's is another model (run "
+            f"{mine['run_id']}, blob {mine['blob'][:12]}) than this store's (run "
+            f"{version['run_id']}, blob {version['blob'][:12]}); left as it is"
+        )
+        return False
+    new_tags = {k: v for k, v in version["tags"].items() if mine["tags"].get(k) != v}
+    if new_tags:
+        target.set_model_tags(name, new_tags, version=number)
+    summary.registry.updated += bool(new_tags)
+    summary.registry.skipped += not new_tags
+    return True
+
+
+def _content(version: ModelVersionRecord) -> tuple[Any, ...]:
+    """What a version is: the same number and content mean the same model (tags may be
+    added later; the rest is fixed when it is registered)."""
+    v = version
+    return (v["run_id"], v["artifact"], v["blob"], v["size"], v["format"])
+
+
+def _sync_model(
+    source: RunStore,
+    target: RunStore,
+    model: ModelRecord,
+    mine: ModelRecord,
+    numbers: set[int],
+    summary: RegistrySummary,
+) -> None:
+    """The model's tags and description, and its aliases that point at one of `numbers`
+    (versions both stores hold alike)."""
+    name = model["name"]
+    new_tags = {k: v for k, v in model["tags"].items() if mine["tags"].get(k) != v}
+    if new_tags:
+        target.set_model_tags(name, new_tags)
+    if model["description"] is not None and model["description"] != mine["description"]:
+        target.set_model_description(name, model["description"])
+    for alias, number in model["aliases"].items():
+        if number not in numbers or mine["aliases"].get(alias) == number:
+            continue
+        change = source.model_alias_history(name, alias)[-1]
+        if (
+            alias in mine["aliases"]
+            and change["at"] <= target.model_alias_history(name, alias)[-1]["at"]
+        ):
+            summary.conflicts.append(
+                f"model {name!r} alias {alias!r}: moved to version {mine['aliases'][alias]} "
+                f"in the target after this store moved it to {number}; left as it is"
+            )
+            continue
+        target.set_model_alias(
+            name,
+            alias,
+            number,
+            user=change["user"],
+            reason=change["reason"],
+            evaluation=change["evaluation"],
+        )
+        summary.aliases += 1
 
 
 def _files(entries: Iterable[Mapping[str, Any]], direction: str) -> list[dict[str, Any]]:

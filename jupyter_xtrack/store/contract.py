@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    from .experiments import ExperimentRecord
     from .registry import AliasChangeRecord, ModelRecord, ModelVersionRecord, VersionSource
     from .table import RunTable
 
@@ -350,6 +351,36 @@ class RunStore(Protocol):
 
     def model_alias_history(self, name: str, alias: str | None = None) -> list[AliasChangeRecord]:
         """Every change of the model's aliases (or of `alias`), oldest first."""
+        ...
+
+    # -- experiments recorded beyond their runs (store/experiments.py) ----------------------
+    def experiments(self, name: str | None = None) -> dict[str, ExperimentRecord]:
+        """The experiments recorded (created, tagged or deleted through MLflow's API) by
+        name, only `name`'s when given; one read, shared by every client of the store."""
+        ...
+
+    def add_experiment(
+        self,
+        name: str,
+        *,
+        tags: Mapping[str, str] | None = None,
+        deleted: bool = False,
+        created_at: float | None = None,
+        updated_at: float | None = None,
+    ) -> bool:
+        """Record experiment `name`; False (nothing written) when it is recorded already,
+        also when another client records it at the same moment."""
+        ...
+
+    def update_experiment(
+        self,
+        name: str,
+        *,
+        tags: Mapping[str, str] | None = None,
+        drop_tag: str | None = None,
+        deleted: bool | None = None,
+    ) -> None:
+        """Set tags, remove tag `drop_tag`, or mark it deleted (True) or restored (False)."""
         ...
 
     # -- housekeeping ----------------------------------------------------------------------

@@ -27,6 +27,7 @@ from .connection import SqliteBackend, write_transaction
 from .contract import MetricLast
 from .dialect import Backend, Conn
 from .errors import ReadOnlyStoreError, StoreError, UnknownRunError
+from .experiments import ExperimentTables
 from .gcpause import gc_paused
 from .ids import new_run_id, run_number
 from .liveness import (
@@ -272,9 +273,10 @@ def _own_process() -> tuple[int, float | None, str]:
     return os.getpid(), own_process_started_at(), this_host()
 
 
-class Store(RegistryTables):
+class Store(RegistryTables, ExperimentTables):
     """One run store (see the module docstring). Open it with `open_store`. The model
-    registry's methods come from `RegistryTables` (store/registry.py)."""
+    registry's methods come from `RegistryTables` (store/registry.py), the experiments'
+    from `ExperimentTables` (store/experiments.py)."""
 
     def __init__(
         self,

@@ -24,7 +24,8 @@ alone but for new tags; one with other content under the same number is a confli
 and never overwritten. An alias is set where the target lacks it or where the source moved it
 last (the history entry keeps who moved it and why); where the target moved it since, it is
 kept and reported. A version waits with its run while that runs. Each version is one
-transaction after its blob, so a killed copy resumes.
+transaction after its blob, so a killed copy resumes. Experiments recorded beyond their
+runs (MLflow's, with tags) come along too.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from .contract import MetricPoint, RunStore
 from .errors import BlobUnavailableError
 
 if TYPE_CHECKING:
-    from .registry import ModelRecord, ModelVersionRecord
+    from .registry import AliasChangeRecord, ModelRecord, ModelVersionRecord
 
 # Fields of a run record that differ between two faithful copies: the store's own number,
 # the last heartbeat (the copy's is its creation), where it ran (set once, when the copy is
@@ -63,6 +64,7 @@ class RegistrySummary:
     updated: int = 0
     skipped: int = 0
     waiting: int = 0
+    models: int = 0  # models whose own tags or description were brought up to date
     aliases: int = 0
     conflicts: list[str] = field(default_factory=list)
 
@@ -71,6 +73,8 @@ class RegistrySummary:
             f"model versions: {self.copied} copied, {self.updated} updated, "
             f"{self.skipped} unchanged; aliases: {self.aliases} set"
         )
+        if self.models:
+            text += f"; {self.models} models' tags or description updated"
         if self.waiting:
             text += f"; {self.waiting} versions wait for their running run"
         if self.conflicts:
@@ -92,6 +96,7 @@ class SyncSummary:
     blobs: int = 0
     bytes: int = 0
     unreadable_blobs: int = 0
+    experiments: int = 0
     registry: RegistrySummary = field(default_factory=RegistrySummary)
 
     def __str__(self) -> str:
@@ -103,6 +108,8 @@ class SyncSummary:
             text += f"; {self.running} still running (or under a running run), left for later"
         if self.unreadable_blobs:
             text += f"; {self.unreadable_blobs} blobs refused by the source, not copied"
+        if self.experiments:
+            text += f"; experiments: {self.experiments} recorded or tagged"
         if self.registry:
             text += f"; {self.registry}"
         return text
@@ -135,9 +142,40 @@ def sync_runs(
         _apply(source, target, _plans(source, target, ready, summary), summary)
         if progress is not None:
             progress(start + len(group), len(records), "runs")
-    selected = None if filter is None else {record["id"] for record in records}
-    _sync_registry(source, target, selected, waiting, summary, progress)
+    if filter is None:
+        summary.experiments = _sync_experiments(source, target, None)
+        _sync_registry(source, target, None, waiting, summary, progress)
+    else:
+        summary.experiments = _sync_experiments(source, target, {r["experiment"] for r in records})
+        _sync_registry(source, target, {r["id"] for r in records}, waiting, summary, progress)
     return summary
+
+
+def _sync_experiments(source: RunStore, target: RunStore, names: set[str] | None) -> int:
+    """Record the source's recorded experiments (MLflow's: created before their runs,
+    tagged, deleted) among `names` (None: all) that the target lacks, and add the tags
+    it lacks to those it has (a deletion is not carried over: it is the team's call);
+    return how many changed."""
+    theirs = target.experiments()
+    changed = 0
+    for name, record in source.experiments().items():
+        if names is not None and name not in names:
+            continue
+        have = theirs.get(name)
+        if have is None:
+            target.add_experiment(
+                name,
+                tags=record["tags"],
+                deleted=record["deleted"],
+                created_at=record["created_at"],
+                updated_at=record["updated_at"],
+            )
+        elif new_tags := {k: v for k, v in record["tags"].items() if have["tags"].get(k) != v}:
+            target.update_experiment(name, tags=new_tags)
+        else:
+            continue
+        changed += 1
+    return changed
 
 
 def _selected(source: RunStore, filter: str | None) -> list[dict[str, Any]]:
@@ -406,30 +444,59 @@ def _sync_model(
     new_tags = {k: v for k, v in model["tags"].items() if mine["tags"].get(k) != v}
     if new_tags:
         target.set_model_tags(name, new_tags)
-    if model["description"] is not None and model["description"] != mine["description"]:
+    described = model["description"] not in (None, mine["description"])
+    if described:
         target.set_model_description(name, model["description"])
+    summary.models += bool(new_tags or described)
     for alias, number in model["aliases"].items():
-        if number not in numbers or mine["aliases"].get(alias) == number:
-            continue
-        change = source.model_alias_history(name, alias)[-1]
-        if (
-            alias in mine["aliases"]
-            and change["at"] <= target.model_alias_history(name, alias)[-1]["at"]
-        ):
-            summary.conflicts.append(
-                f"model {name!r} alias {alias!r}: moved to version {mine['aliases'][alias]} "
-                f"in the target after this store moved it to {number}; left as it is"
-            )
-            continue
-        target.set_model_alias(
-            name,
-            alias,
-            number,
-            user=change["user"],
-            reason=change["reason"],
-            evaluation=change["evaluation"],
+        if number in numbers and mine["aliases"].get(alias) != number:
+            _sync_alias(source, target, name, alias, number, mine["aliases"].get(alias), summary)
+
+
+def _sync_alias(
+    source: RunStore,
+    target: RunStore,
+    name: str,
+    alias: str,
+    number: int,
+    theirs: int | None,
+    summary: RegistrySummary,
+) -> None:
+    """Point the target's `alias` at `number` as the source's last change of it did (who,
+    why), unless the target changed it since: then it is kept, and reported."""
+    change = _last_change(source, name, alias)
+    if theirs is not None and change["at"] <= _last_change(target, name, alias)["at"]:
+        summary.conflicts.append(
+            f"model {name!r} alias {alias!r}: moved to version {theirs} in the target after "
+            f"this store moved it to {number}; left as it is"
         )
-        summary.aliases += 1
+        return
+    target.set_model_alias(
+        name,
+        alias,
+        number,
+        user=change["user"],
+        reason=change["reason"],
+        evaluation=change["evaluation"],
+    )
+    summary.aliases += 1
+
+
+def _last_change(store: RunStore, name: str, alias: str) -> AliasChangeRecord:
+    """The alias's last history entry (an empty one, at time 0, if it has none)."""
+    history = store.model_alias_history(name, alias)
+    if history:
+        return history[-1]
+    return {
+        "name": name,
+        "alias": alias,
+        "from_version": None,
+        "to_version": None,
+        "user": None,
+        "at": 0.0,
+        "reason": None,
+        "evaluation": None,
+    }
 
 
 def _files(entries: Iterable[Mapping[str, Any]], direction: str) -> list[dict[str, Any]]:

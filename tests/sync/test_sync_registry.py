@@ -86,8 +86,17 @@ def test_push_copies_models_with_versions_runs_blobs_and_aliases_once(
         assert _register(team, "churn", a) == 4
     again = _push(tmp_path / "local", team_location, capsys)
     assert "model versions: 0 copied, 0 updated, 2 unchanged; aliases: 0 set" in again
+    assert "models' tags or description updated" not in again
     with open_quietly(team_location) as team:
         assert team.model_alias_history("churn") == history
+    local.set_model_description("churn", "who leaves this quarter")
+    local.set_model_tags("churn", {"reviewed": "yes"}, version=3)
+    out = _push(tmp_path / "local", team_location, capsys)
+    assert "model versions: 0 copied, 1 updated, 1 unchanged" in out
+    assert "1 models' tags or description updated" in out
+    with open_quietly(team_location) as team:
+        assert team.search_models("churn")[0]["description"] == "who leaves this quarter"
+        assert team.get_model_version("churn", 3)["tags"] == {"data": "v2", "reviewed": "yes"}
 
 
 def test_a_version_that_differs_under_the_same_number_is_reported_never_overwritten(

@@ -23,8 +23,8 @@ A version the target holds with the same content (run, artifact, blob, size, for
 alone but for new tags; one with other content under the same number is a conflict, reported
 and never overwritten. An alias is set where the target lacks it or where the source moved it
 last (the history entry keeps who moved it and why); where the target moved it since, it is
-kept and reported. A version waits with its run while that runs. Each version is one
-transaction after its blob, so a killed copy resumes. Experiments recorded beyond their
+kept and reported. A version waits with its run while that runs. Versions are written 100
+per transaction after their blobs, so a killed copy resumes. Experiments recorded beyond their
 runs (MLflow's, with tags) come along too.
 """
 
@@ -53,6 +53,8 @@ Progress = Callable[[int, int, str], None]
 
 # Runs written per transaction: all of them or none are stored.
 RUNS_PER_TRANSACTION = 100
+# Model versions written per transaction (a commit is a disk flush on a database server).
+VERSIONS_PER_TRANSACTION = 100
 BLOB_THREADS = 8
 
 
@@ -246,7 +248,9 @@ def _apply(source: RunStore, target: RunStore, plans: list[_Plan], summary: Sync
     group's metric points go in one `log_metrics`: a few statements, not a few per run."""
     if not plans:
         return
-    _copy_blobs(source, target, plans, summary)
+    # every blob the records name: facts, files, artifacts
+    wanted = set().union(*(hashes_in(json.dumps(p.record, default=str)) for p in plans))
+    _copy_blobs(source, target, wanted, summary)
     with target.batch():
         for plan in plans:
             if plan.existing is None:
@@ -277,16 +281,19 @@ def _shape(record: Mapping[str, Any]) -> str:
 
 
 def _copy_blobs(
-    source: RunStore, target: RunStore, plans: list[_Plan], summary: SyncSummary
-) -> None:
-    """Every blob the plans' records name (facts, files, artifacts) that the target lacks,
-    several at a time: each is a disk flush (local) or a round trip (object storage)."""
-    wanted: set[str] = set()
-    for plan in plans:
-        wanted |= hashes_in(json.dumps(plan.record, default=str))
+    source: RunStore, target: RunStore, hashes: set[str], summary: SyncSummary
+) -> set[str]:
+    """Copy the blobs of `hashes` that the target lacks, several at a time (each is a disk
+    flush, or a round trip to object storage); return those the source refused."""
+    refused: set[str] = set()
     with ThreadPoolExecutor(max_workers=BLOB_THREADS) as pool:
-        for size in pool.map(lambda h: _copy_blob(source, target, h), sorted(wanted)):
+        ordered = sorted(hashes)
+        sizes = pool.map(lambda h: _copy_blob(source, target, h), ordered)
+        for h, size in zip(ordered, sizes, strict=True):
             _count_blob(summary, size)
+            if size is not None and size < 0:
+                refused.add(h)
+    return refused
 
 
 def _count_blob(summary: SyncSummary, size: int | None) -> None:
@@ -376,40 +383,44 @@ def _sync_registry(
     models = {m["name"]: m for m in source.search_models()}
     held = {(v["name"], v["version"]): v for v in target.search_model_versions()}
     same: dict[str, set[int]] = {}  # the versions both stores hold with the same content
-    for done, version in enumerate(versions, 1):
-        if version["run_id"] in waiting:
-            summary.registry.waiting += 1
-        elif _sync_version(source, target, models[version["name"]], version, held, summary):
-            same.setdefault(version["name"], set()).add(version["version"])
+    for start in range(0, len(versions), VERSIONS_PER_TRANSACTION):
+        group = versions[start : start + VERSIONS_PER_TRANSACTION]
+        new = [
+            v for v in group if v["run_id"] not in waiting and (v["name"], v["version"]) not in held
+        ]
+        refused = _copy_blobs(source, target, {v["blob"] for v in new}, summary)
+        with target.batch():
+            for version in group:
+                if version["run_id"] in waiting:
+                    summary.registry.waiting += 1
+                elif version["blob"] not in refused and _sync_version(
+                    target, models[version["name"]], version, held, summary.registry
+                ):
+                    same.setdefault(version["name"], set()).add(version["version"])
         if progress is not None:
-            progress(done, len(versions), "model versions")
+            progress(start + len(group), len(versions), "model versions")
     there = {m["name"]: m for m in target.search_models()}
     for name, numbers in same.items():
         _sync_model(source, target, models[name], there[name], numbers, summary.registry)
 
 
 def _sync_version(
-    source: RunStore,
     target: RunStore,
     model: ModelRecord,
     version: ModelVersionRecord,
     held: Mapping[tuple[str, int], ModelVersionRecord],
-    summary: SyncSummary,
+    summary: RegistrySummary,
 ) -> bool:
-    """Copy one version, or add its new tags to the target's; False when the target's
-    holds something else (a conflict, reported) or its blob cannot be read."""
+    """Copy one version (its blob is there), or add its new tags to the target's; False
+    when the target's holds something else (a conflict, reported)."""
     name, number = version["name"], version["version"]
     mine = held.get((name, number))
     if mine is None:
-        size = _copy_blob(source, target, version["blob"])
-        _count_blob(summary, size)
-        if size is not None and size < 0:
-            return False
         target.copy_model_version(model, version)
-        summary.registry.copied += 1
+        summary.copied += 1
         return True
     if _content(mine) != _content(version):
-        summary.registry.conflicts.append(
+        summary.conflicts.append(
             f"model {name!r} version {number}: the target's is another model (run "
             f"{mine['run_id']}, blob {mine['blob'][:12]}) than this store's (run "
             f"{version['run_id']}, blob {version['blob'][:12]}); left as it is"
@@ -418,8 +429,8 @@ def _sync_version(
     new_tags = {k: v for k, v in version["tags"].items() if mine["tags"].get(k) != v}
     if new_tags:
         target.set_model_tags(name, new_tags, version=number)
-    summary.registry.updated += bool(new_tags)
-    summary.registry.skipped += not new_tags
+    summary.updated += bool(new_tags)
+    summary.skipped += not new_tags
     return True
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from jupyter_xtrack.cli import main
-from jupyter_xtrack.store import Store, open_store
+from jupyter_xtrack.store import Store, open_store, sync
 from jupyter_xtrack.store.registry import VersionSource
 from jupyter_xtrack.store.sync import sync_runs
 from tests.store.conftest import open_quietly
@@ -163,7 +163,10 @@ class _Stop(Exception):
     pass
 
 
-def test_an_interrupted_copy_resumes(local: Store, team_location: str) -> None:
+def test_an_interrupted_copy_resumes(
+    local: Store, team_location: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sync, "VERSIONS_PER_TRANSACTION", 2)  # 100 in use: 5 are one group
     for i in range(5):
         _register(local, "churn", _model_run(local, f"r{i}"))
 

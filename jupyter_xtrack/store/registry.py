@@ -34,6 +34,9 @@ _ALIAS = re.compile(r"[A-Za-z][A-Za-z0-9_\-]{0,63}")
 MODEL_LEVEL = 0
 # The column gc reads to keep every registered version's blob.
 BLOBS_QUERY = "SELECT blob FROM model_versions"
+# The tag `xtrack push/pull` puts on a version it copies: the store it came from (redacted).
+# Loading it unpickles only when trusted, whoever owns the store it was copied into.
+COPIED_FROM_TAG = "xtrack.copied_from"
 
 # Migration 3 (store/schema.py), statement by statement (a trigger's body holds ";"). Released:
 # never edit; change the registry with a new migration.

@@ -23,9 +23,10 @@ A version the target holds with the same content (run, artifact, blob, size, for
 alone but for new tags; one with other content under the same number is a conflict, reported
 and never overwritten. An alias is set where the target lacks it or where the source moved it
 last (the history entry keeps who moved it and why); where the target moved it since, it is
-kept and reported. A version waits with its run while that runs. Versions are written 100
-per transaction after their blobs, so a killed copy resumes. Experiments recorded beyond their
-runs (MLflow's, with tags) come along too.
+kept and reported. A copy is tagged with the store it came from (`COPIED_FROM_TAG`): loading
+it unpickles only when trusted, even in a store of one's own. A version waits with its run
+while that runs. Versions are written 100 per transaction after their blobs, so a killed
+copy resumes. Experiments recorded beyond their runs (MLflow's, with tags) come along too.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ from typing import TYPE_CHECKING, Any
 from .blobs import hashes_in
 from .contract import MetricPoint, RunStore
 from .errors import BlobUnavailableError
+from .location import redact
+from .registry import COPIED_FROM_TAG
 
 if TYPE_CHECKING:
     from .registry import AliasChangeRecord, ModelRecord, ModelVersionRecord
@@ -394,7 +397,7 @@ def _sync_registry(
                 if version["run_id"] in waiting:
                     summary.registry.waiting += 1
                 elif version["blob"] not in refused and _sync_version(
-                    target, models[version["name"]], version, held, summary.registry
+                    source, target, models[version["name"]], version, held, summary.registry
                 ):
                     same.setdefault(version["name"], set()).add(version["version"])
         if progress is not None:
@@ -405,18 +408,22 @@ def _sync_registry(
 
 
 def _sync_version(
+    source: RunStore,
     target: RunStore,
     model: ModelRecord,
     version: ModelVersionRecord,
     held: Mapping[tuple[str, int], ModelVersionRecord],
     summary: RegistrySummary,
 ) -> bool:
-    """Copy one version (its blob is there), or add its new tags to the target's; False
-    when the target's holds something else (a conflict, reported)."""
+    """Copy one version (its blob is there), tagged with where it came from, or add its
+    new tags to the target's; False when the target's holds something else (a conflict,
+    reported)."""
     name, number = version["name"], version["version"]
     mine = held.get((name, number))
+    tags = {k: v for k, v in version["tags"].items() if k != COPIED_FROM_TAG}
     if mine is None:
-        target.copy_model_version(model, version)
+        tags[COPIED_FROM_TAG] = redact(source.location)
+        target.copy_model_version(model, {**version, "tags": tags})
         summary.copied += 1
         return True
     if _content(mine) != _content(version):
@@ -426,7 +433,7 @@ def _sync_version(
             f"{version['run_id']}, blob {version['blob'][:12]}); left as it is"
         )
         return False
-    new_tags = {k: v for k, v in version["tags"].items() if mine["tags"].get(k) != v}
+    new_tags = {k: v for k, v in tags.items() if mine["tags"].get(k) != v}
     if new_tags:
         target.set_model_tags(name, new_tags, version=number)
     summary.updated += bool(new_tags)

@@ -12,7 +12,7 @@ import pytest
 
 from jupyter_xtrack.cli import main
 from jupyter_xtrack.store import Store, open_store, sync
-from jupyter_xtrack.store.registry import VersionSource
+from jupyter_xtrack.store.registry import COPIED_FROM_TAG, VersionSource
 from jupyter_xtrack.store.sync import sync_runs
 from tests.store.conftest import open_quietly
 
@@ -47,7 +47,11 @@ def _push(local: Path, team: str, capsys: pytest.CaptureFixture[str], code: int 
 
 
 def _versions(store: Store, name: str) -> list[dict[str, Any]]:
-    return sorted(store.search_model_versions(name), key=lambda v: v["version"])
+    """The versions of `name` by number, without the tag saying where a copy came from."""
+    found = sorted(store.search_model_versions(name), key=lambda v: v["version"])
+    return [
+        {**v, "tags": {k: t for k, t in v["tags"].items() if k != COPIED_FROM_TAG}} for v in found
+    ]
 
 
 @pytest.fixture
@@ -78,7 +82,8 @@ def test_push_copies_models_with_versions_runs_blobs_and_aliases_once(
         assert model["aliases"] == {"champion": 3, "challenger": 3}
         moved = team.model_alias_history("churn", "champion")[-1]
         assert (moved["to_version"], moved["user"], moved["reason"]) == (3, "dave", "better AUC")
-        for version in _versions(team, "churn"):
+        for version in team.search_model_versions("churn"):
+            assert version["tags"][COPIED_FROM_TAG] == str(tmp_path / "local")
             assert team.get_run(version["run_id"])["status"] == "finished"
             assert team.get_blob(version["blob"]) == local.get_blob(version["blob"])
         history = team.model_alias_history("churn")
@@ -96,7 +101,11 @@ def test_push_copies_models_with_versions_runs_blobs_and_aliases_once(
     assert "1 models' tags or description updated" in out
     with open_quietly(team_location) as team:
         assert team.search_models("churn")[0]["description"] == "who leaves this quarter"
-        assert team.get_model_version("churn", 3)["tags"] == {"data": "v2", "reviewed": "yes"}
+        assert team.get_model_version("churn", 3)["tags"] == {
+            "data": "v2",
+            "reviewed": "yes",
+            COPIED_FROM_TAG: str(tmp_path / "local"),
+        }
 
 
 def test_a_version_that_differs_under_the_same_number_is_reported_never_overwritten(
@@ -181,3 +190,38 @@ def test_an_interrupted_copy_resumes(
         summary = sync_runs(local, team)
         assert (summary.registry.copied, summary.registry.skipped) == (3, 2)
         assert _versions(team, "churn") == _versions(local, "churn")
+
+
+def test_a_pulled_pickle_loads_only_when_trusted_but_ones_own_pushed_back_does(
+    local: Store, tmp_path: Path, team_location: str
+) -> None:
+    import pickle
+
+    from jupyter_xtrack.registry import Registry
+    from jupyter_xtrack.registry.loading import UntrustedModelError
+
+    def pickled_run(store: Store, name: str, obj: object) -> VersionSource:
+        run_id, _ = store.create_run(name=name)
+        data = pickle.dumps(obj)
+        blob = store.put_blob(data)
+        store.add_artifact(run_id, "model.pkl", blob=blob, size=len(data))
+        store.finish_run(run_id, status="finished")
+        return {
+            "run_id": run_id,
+            "artifact": "model.pkl",
+            "blob": blob,
+            "size": len(data),
+            "format": "pickle",
+        }
+
+    _register(local, "mine", pickled_run(local, "mine", {"who": "me"}))
+    with open_quietly(team_location) as team:
+        _register(team, "theirs", pickled_run(team, "theirs", {"who": "dave"}))
+        sync_runs(local, team)
+        summary = sync_runs(team, local)  # my own version comes back unchanged
+        assert (summary.registry.copied, summary.registry.skipped) == (1, 1)
+    registry = Registry(local)
+    assert registry.load("models:/mine/1") == {"who": "me"}  # owned, never copied
+    with pytest.raises(UntrustedModelError, match="copied from store"):
+        registry.load("models:/theirs/1")
+    assert registry.load("models:/theirs/1", trusted=True) == {"who": "dave"}

@@ -246,3 +246,68 @@ def test_new_ignored_tree_is_not_watched(captured: Path, logged: Path) -> None:
     watch = tree_watch._watches[str(captured)]
     assert watch is not None and str(captured) in watch.folders()
     assert not any(".venv" in p for p in watch.folders())
+
+
+def test_linked_worktree_is_watched(captured: Path, tmp_path: Path) -> None:
+    """A linked worktree keeps its HEAD and index in the main repository's git folder and
+    shares its refs: all of them are watched."""
+    other = tmp_path / "other"
+    git(captured, "worktree", "add", "-q", "-b", "side", str(other))
+    first = git_state(str(other))
+    assert first["branch"] == "side" and first["dirty"] is False
+    same_size_same_mtime(other / "train.py", "lr = 0.5\n")
+    assert "+lr = 0.5" in git_state(str(other))["diff"]
+    git(other, "commit", "-q", "-am", "side")
+    after = git_state(str(other))
+    assert after["dirty"] is False and after["commit"] != first["commit"]
+    git(captured, "update-ref", "refs/heads/side", first["commit"])  # from the main checkout
+    assert git_state(str(other))["commit"] == first["commit"]
+    (other / "new.py").write_text("x = 1\n")
+    assert git_state(str(other))["untracked"] == ["new.py"]
+    git(other, "add", "new.py")  # only the worktree's own index changes
+    assert git_state(str(other))["untracked"] == []
+    git(other, "checkout", "-q", "--detach")  # only the worktree's own HEAD changes
+    assert git_state(str(other))["branch"] is None
+
+
+def test_info_exclude_is_a_rule(captured: Path) -> None:
+    (captured / "notes.txt").write_text("1")
+    assert git_state(str(captured))["untracked"] == ["notes.txt"]
+    (captured / ".git" / "info").mkdir(exist_ok=True)
+    (captured / ".git" / "info" / "exclude").write_text("notes.txt\n")
+    assert git_state(str(captured))["untracked"] == []
+
+
+def test_lost_events_rebuild_the_watch(captured: Path) -> None:
+    """More events than the kernel queues (16,384 by default) lose some, maybe a folder's
+    creation: the watch is built again, so the new folder is watched all the same."""
+    limit = int(Path("/proc/sys/fs/inotify/max_queued_events").read_text())
+    if limit > 50_000:
+        pytest.skip("the queue is too long to overflow quickly")
+    many = captured / "many"
+    many.mkdir()
+    git_state(str(captured))  # `many` is watched
+    for i in range(limit + 100):
+        (many / str(i)).touch()
+    (captured / "late").mkdir()  # its creation is past the overflow
+    (captured / "late" / "f.txt").write_text("1")
+    shutil.rmtree(many)
+    assert git_state(str(captured))["untracked"] == ["late/"]
+    git(captured, "add", "late")
+    git(captured, "commit", "-q", "-m", "late")
+    assert git_state(str(captured))["dirty"] is False
+    same_size_same_mtime(captured / "late" / "f.txt", "2")
+    assert git_state(str(captured))["dirty"] is True
+
+
+def test_forked_child_leaves_the_parents_events(captured: Path) -> None:
+    """A forked process (multiprocessing's default on Linux) inherits the watch's queue:
+    it builds its own, so a capture in the child does not eat the parent's events."""
+    same_size_same_mtime(captured / "train.py", "lr = 0.7\n")
+    pid = os.fork()
+    if pid == 0:  # the child: capture, then leave without pytest's teardown
+        code = 0 if "+lr = 0.7" in git_state(str(captured))["diff"] else 1
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert "+lr = 0.7" in git_state(str(captured))["diff"]

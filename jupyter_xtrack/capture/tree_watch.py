@@ -173,7 +173,8 @@ class _Watch:
     """The watch of one repository; see the module docstring."""
 
     def __init__(self, root: str, gitdir: str, commondir: str) -> None:
-        self.root, self.gitdir, self.commondir = root, gitdir, commondir
+        # real paths: a watch is set on the folder itself, never through a symbolic link
+        self.root, self.gitdir, self.commondir = map(os.path.realpath, (root, gitdir, commondir))
         self.lock = threading.Lock()
         self.epoch = 0
         self.broken = False  # a watch failed: this repository's status runs every time
@@ -215,14 +216,18 @@ class _Watch:
         self._ino = ino = _Inotify(self._libc)
         self._ignored, self._new = {}, set()
         self.settings, self.stale = settings, False
-        for folder in {self.gitdir, self.commondir, os.path.join(self.commondir, "info")}:
-            ino.add(folder, git=True)
+        for folder in {self.gitdir, self.commondir}:
+            if not ino.add(folder, git=True):
+                raise Unsupported(f"{folder} cannot be watched")
+        ino.add(os.path.join(self.commondir, "info"), git=True)  # made later: an event
         self._walk(os.path.join(self.commondir, "refs"), git=True)
         if self.gitdir != self.commondir:
             self._walk(os.path.join(self.gitdir, "refs"), git=True)
         self._pruned = _listing(run)
         for _ in range(3):
             self._walk(self.root, git=False)
+            if self.root not in self.folders():
+                raise Unsupported(f"{self.root} cannot be watched")
             listed = _listing(run)
             if listed == self._pruned:
                 return
@@ -323,8 +328,11 @@ class _Watch:
         return name in _GIT_NOISE and folder in (self.gitdir, self.commondir)
 
     def _git_event(self, folder: str, name: str, mask: int) -> bool:
-        """Watch a new folder of refs; True when the ignore rules may have changed."""
-        if mask & _IN_ISDIR and mask & (_IN_CREATE | _IN_MOVED_TO):
+        """Watch a new folder of refs; True when the watch must be built again: the ignore
+        rules may have changed, or a folder of refs moved (its watches' paths are old)."""
+        if mask & _IN_ISDIR and mask & (_IN_MOVED_FROM | _IN_MOVED_TO):
+            return True
+        if mask & _IN_ISDIR and mask & _IN_CREATE:
             self._walk(os.path.join(folder, name), git=True)
         return name == "exclude" and folder == os.path.join(self.commondir, "info")
 

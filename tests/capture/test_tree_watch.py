@@ -311,3 +311,13 @@ def test_forked_child_leaves_the_parents_events(captured: Path) -> None:
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert "+lr = 0.7" in git_state(str(captured))["diff"]
+
+
+def test_repository_reached_through_a_symbolic_link(captured: Path, tmp_path: Path) -> None:
+    """A notebook opened under a linked path (`~/proj` -> `/data/proj`): the folders are
+    watched, not the link."""
+    link = tmp_path / "link"
+    link.symlink_to(captured)
+    assert git_state(str(link))["dirty"] is False
+    same_size_same_mtime(captured / "train.py", "lr = 0.8\n")
+    assert "+lr = 0.8" in git_state(str(link))["diff"]

@@ -15,20 +15,23 @@ How it stays exact:
   queues an event before the write that caused it returns, so every change finished before
   the question is seen; a change made while status runs is still queued and moves the next
   epoch.
-- A new folder is watched, and its content walked, while the events are read, so before the
-  status that follows; anything written into it before its watch existed is in that status.
+- A new folder git does not ignore is watched, and its content walked, while the events are
+  read, so before the status that follows; anything written into it before its watch
+  existed is in that status. A new ignored one (a virtual environment) is left alone.
 - An event on a path that git ignores (`git check-ignore`, cached per path until the rules
   or the index change) moves nothing: the store's own SQLite writes under `.xtrack/` do not
   cost a status.
 - Anything that would make the folder list stale rebuilds it: a `.gitignore` or
   `info/exclude` event, a folder moved, a lost event (queue overflow), other git settings
-  (the caller's settings key, which holds the excludes file).
+  (the caller's settings key, which holds the excludes file), and an index that now tracks
+  a file in a folder left unwatched as ignored (`git add -f`).
 
 Not watched, so never trusted (the caller runs status every time): non-Linux systems, a
 repository on a file system other processes or hosts can change behind the kernel's back
 (NFS, SMB, FUSE, ... : only known local file systems are trusted), repositories with
-submodules, more than ``MAX_FOLDERS`` folders, a watch the system refuses (its watch limit),
-and ``XTRACK_GIT_WATCH=0``. What inotify cannot see either: writes through a shared memory
+submodules, git variables that move the index or refs elsewhere (``GIT_INDEX_FILE``, ...),
+more than ``MAX_FOLDERS`` folders, a watch the system refuses (its watch limit), and
+``XTRACK_GIT_WATCH=0``. What inotify cannot see either: writes through a shared memory
 mapping of a tracked file, and writes through a hard link that lives outside the work tree.
 """
 
@@ -96,8 +99,9 @@ class Unsupported(Exception):
 
 
 class _Statfs(ctypes.Structure):
-    # struct statfs on 64-bit Linux; only f_type is read
-    _fields_ = [("f_type", ctypes.c_long), ("rest", ctypes.c_long * 15)]
+    # struct statfs starts with f_type (a long); only that is read. 120 bytes on 64-bit
+    # Linux: the rest is room to spare for any layout
+    _fields_ = [("f_type", ctypes.c_long), ("rest", ctypes.c_long * 63)]
 
 
 def _libc() -> Any:
@@ -309,7 +313,7 @@ class _Watch:
             if self._ignored.get(rel, False):
                 self._pruned.add(rel)
             else:
-                self._walk(os.path.join(self.root, rel), git=False)
+                self._walk(os.path.join(self.root, rel.rstrip("/")), git=False)
         self._new = set()
 
     def _tracked_in_unwatched(self, run: GitRun) -> bool:

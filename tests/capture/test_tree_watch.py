@@ -158,18 +158,26 @@ def test_global_excludes_file_is_a_rule(
     assert git_state(str(captured))["untracked"] == ["a.tmp"]
 
 
+@pytest.mark.parametrize("why", ["file system", "platform", "switched off"])
 def test_unwatchable_trees_run_status_every_time(
-    repo: Path, logged: Path, monkeypatch: pytest.MonkeyPatch
+    repo: Path, logged: Path, monkeypatch: pytest.MonkeyPatch, why: str
 ) -> None:
-    """A file system not known to be local (NFS, FUSE, ...: changes may come from elsewhere)
-    and submodules are never trusted: status runs at each capture, and sees each change."""
-    monkeypatch.setattr(tree_watch, "_LOCAL_FS", set())
+    """A file system not known to be local (NFS, FUSE, ...: changes may come from elsewhere),
+    macOS or Windows (no inotify), and `XTRACK_GIT_WATCH=0` are never trusted: status runs
+    at each capture, and sees each change."""
+    if why == "file system":
+        monkeypatch.setattr(tree_watch, "_LOCAL_FS", set())
+    elif why == "platform":
+        monkeypatch.setattr(sys, "platform", "darwin")
+    else:
+        monkeypatch.setenv("XTRACK_GIT_WATCH", "0")
     assert git_state(str(repo))["dirty"] is False
     commands(logged)
     assert git_state(str(repo))["dirty"] is False
     assert commands(logged) == ["status"]
     same_size_same_mtime(repo / "train.py", "lr = 0.3\n")
     assert git_state(str(repo))["dirty"] is True
+    assert tree_watch._watches.get(str(repo)) is None
 
 
 def test_submodules_are_not_watched(repo: Path, logged: Path) -> None:

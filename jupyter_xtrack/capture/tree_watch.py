@@ -385,7 +385,7 @@ def _watch_of(root: str, gitdir: str, commondir: str) -> _Watch | None:
         else:
             try:
                 watch = _Watch(root, gitdir, commondir)
-            except (Unsupported, OSError):
+            except Exception:  # Unsupported, an OS error: status runs, as without a watch
                 watch = None
         _watches[root] = watch
         while len(_watches) > MAX_REPOSITORIES:
@@ -419,7 +419,7 @@ def epoch(root: str, gitdir: str, commondir: str, settings: Any, run: GitRun) ->
                     watch.build(settings, run)
                 watch.epoch = next(_epochs)
             return watch.epoch
-        except (Unsupported, OSError):
-            watch.close()
+        except Exception:  # Unsupported, an OS error, a git that failed: from now on status
+            watch.close()  # runs every time for this repository, which is always exact
             watch.broken = True
             return None

@@ -331,3 +331,22 @@ def test_repository_reached_through_a_symbolic_link(captured: Path, tmp_path: Pa
     assert git_state(str(link))["dirty"] is False
     same_size_same_mtime(captured / "train.py", "lr = 0.8\n")
     assert "+lr = 0.8" in git_state(str(link))["diff"]
+
+
+def test_watch_limit_reached_later_falls_back_to_status(
+    captured: Path, logged: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Folders made after the watch was built push it past its limit (or the system's):
+    that capture and every later one run status, and see what changed."""
+    watch = tree_watch._watches[str(captured)]
+    assert watch is not None
+    monkeypatch.setattr(tree_watch, "MAX_FOLDERS", len(watch.folders()) + 1)
+    for name in ("a", "b", "c"):
+        (captured / name).mkdir()
+        (captured / name / "f.txt").write_text(name)
+    assert git_state(str(captured))["untracked"] == ["a/", "b/", "c/"]
+    assert watch.broken and watch.closed
+    commands(logged)
+    (captured / "d.txt").write_text("d")
+    assert git_state(str(captured))["untracked"] == ["a/", "b/", "c/", "d.txt"]
+    assert commands(logged) == ["status"]

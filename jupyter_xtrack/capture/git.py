@@ -22,6 +22,8 @@ from jupyter_xtrack.capture.redact import redact, redact_notebook_json, redact_u
 
 __all__ = ["git_head", "git_state"]
 
+_GIT = ["git", "-c", "core.quotepath=off"]  # paths as they are, not C-quoted
+_STATUS = ["status", "--porcelain=v2", "-z", "--branch", "--untracked-files=normal"]
 _EMPTY_TREE_SHA1 = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 _NOTEBOOKS = "*.ipynb"  # a pathspec: `*` crosses folders, so notebooks at any depth
 _NO_BLOB = "0" * 40
@@ -140,7 +142,7 @@ def _run_all(
     for name, args in commands.items():
         try:
             procs[name] = subprocess.Popen(
-                ["git", "-c", "core.quotepath=off", *args],
+                [*_GIT, *args],
                 cwd=cwd,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
@@ -413,9 +415,8 @@ def _settings_files(gitdir: str, commondir: str) -> list[str]:
 def _settings_key(gitdir: str, commondir: str) -> tuple[Any, ...] | None:
     """Everything outside the work tree that git's output depends on, by content: the
     git binary's search path, the GIT_* variables, the settings files and the excludes file
-    a config names. None (do not
-    reuse anything) when a config file includes others or moves the attributes file, which
-    this key would not see."""
+    a config names. None (do not reuse anything) when a config file includes others or moves
+    the attributes file, which this key would not see."""
     parts: list[Any] = [os.environ.get("PATH")]
     parts += sorted((k, v) for k, v in os.environ.items() if k.startswith("GIT_"))
     for path in _settings_files(gitdir, commondir):
@@ -506,7 +507,7 @@ def _status_key(
     def run(args: list[str], stdin: bytes) -> tuple[int | None, bytes]:
         try:
             done = subprocess.run(
-                ["git", "-c", "core.quotepath=off", *args],
+                [*_GIT, *args],
                 cwd=root,
                 input=stdin,
                 capture_output=True,
@@ -646,9 +647,10 @@ def git_state(
 
     Cost per call: one ``git status`` (the remotes' ``git config`` only when a config file
     changed), and not even that where the work tree is watched (``tree_watch``, Linux) and
-    nothing in it, the index, the refs or the settings changed since the last capture. The diffs run only when status shows tracked changes, and not even then when
-    the changed files, the index entries, HEAD and git's settings are all as they were at the
-    last capture of this repository (their diff is reused: ``_diff_key``).
+    nothing in it, the index, the refs or the settings changed since the last capture. The
+    diffs run only when status shows tracked changes, and not even then when the changed
+    files, the index entries, HEAD and git's settings are all as they were at the last
+    capture of this repository (their diff is reused: ``_diff_key``).
     """
     try:
         found = _find_repo(path)
@@ -679,9 +681,7 @@ def git_state(
         status = _cached(_status_cache, root, status_key)
         commands: dict[str, list[str]] = {}
         if status is None:
-            commands["status"] = [
-                "status", "--porcelain=v2", "-z", "--branch", "--untracked-files=normal"
-            ]  # fmt: skip
+            commands["status"] = _STATUS
         config = _cached(_config_cache, root, settings)
         if config is None:
             commands["config"] = ["config", "--get-regexp", r"^remote\..*\.url$"]

@@ -189,10 +189,8 @@ class _Watch:
         self._pruned: set[str] = set()
         self._ignored: dict[str, bool] = {}  # path relative to root (folders end in "/")
         self._new: set[str] = set()  # folders created since the last look, relative
-        self._dev = os.stat(root).st_dev
-        if os.path.exists(os.path.join(root, ".gitmodules")):
-            raise Unsupported("submodules: their state lives in folders not watched")
-        for folder in {root, gitdir, commondir}:
+        self._dev = os.stat(self.root).st_dev
+        for folder in {self.root, self.gitdir, self.commondir}:
             self._check_fs(folder)
 
     def _check_fs(self, path: str) -> None:
@@ -217,6 +215,8 @@ class _Watch:
         watched, until two agree: a rule changed before its folder's watch existed is then
         in the second listing, and every later change is an event."""
         self.close()
+        if os.path.exists(os.path.join(self.root, ".gitmodules")):
+            raise Unsupported("submodules: their state lives in folders not watched")
         self._ino = ino = _Inotify(self._libc)
         self._ignored, self._new = {}, set()
         self.settings, self.stale = settings, False
@@ -290,7 +290,7 @@ class _Watch:
                     return self._mark_stale()
                 index_or_refs = index_or_refs or not self._git_noise(folder, name)
                 continue
-            if name in (".gitignore", ".git") or (
+            if name in (".gitignore", ".gitmodules", ".git") or (
                 mask & _IN_ISDIR and mask & (_IN_MOVED_FROM | _IN_MOVED_TO)
             ):
                 return self._mark_stale()  # the rules, or the paths of a moved subtree

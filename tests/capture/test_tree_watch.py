@@ -180,9 +180,15 @@ def test_unwatchable_trees_run_status_every_time(
     assert tree_watch._watches.get(str(repo)) is None
 
 
-def test_submodules_are_not_watched(repo: Path, logged: Path) -> None:
-    (repo / ".gitmodules").write_text("")
+@pytest.mark.parametrize("when", ["before", "after the watch"])
+def test_submodules_are_not_watched(repo: Path, logged: Path, when: str) -> None:
+    """A submodule's HEAD and index live in `.git/modules/`, which is not watched."""
+    if when == "before":
+        (repo / ".gitmodules").write_text("")
     git_state(str(repo))
+    if when != "before":
+        (repo / ".gitmodules").write_text("")
+        git_state(str(repo))
     commands(logged)
     git_state(str(repo))
     assert commands(logged) == ["status"]

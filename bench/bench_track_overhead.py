@@ -9,7 +9,7 @@ and the card becomes a widget), every cell sent at once as JupyterLab's Run All 
 a cell's time is the kernel's own (its busy status to its reply, both stamped by the
 kernel), tracked minus the median of the same cell untracked in the same kernel.
 
-    .venv/bin/python bench/bench_track_overhead.py [--cells 300] [--kernel]
+    .venv/bin/python bench/bench_track_overhead.py [--cells 300] [--kernel] [--git-watch off]
 """
 
 from __future__ import annotations
@@ -88,7 +88,14 @@ def main() -> None:
     ap.add_argument("--cells", type=int, default=300)
     ap.add_argument("--files", type=int, default=10_000)
     ap.add_argument("--kernel", action="store_true", help="in an ipykernel, Run All style")
+    ap.add_argument(
+        "--git-watch",
+        choices=["on", "off"],
+        default="on",
+        help="off: `git status` every cell, as without capture/tree_watch.py",
+    )
     args = ap.parse_args()
+    os.environ["XTRACK_GIT_WATCH"] = "1" if args.git_watch == "on" else "0"
     root = make_repo(scratch("overhead-repo"), args.files)
     os.chdir(root)
     os.environ.pop("XTRACK_STORE", None)

@@ -1,6 +1,7 @@
 """The git state and the environment are reused between cells only while they are unchanged:
-in a real kernel, in a real repository, a tracked cell after a commit, after an edit made
-outside the kernel, and after a `pip install` records the new state."""
+in a real kernel, in a real repository (its work tree watched, so most cells run no git), a
+tracked cell after a commit, after an edit made outside the kernel, after a new folder, and
+after a `pip install` records the new state."""
 
 from __future__ import annotations
 
@@ -110,11 +111,17 @@ def test_cells_record_commits_outside_edits_and_installs(tmp_path: Path) -> None
         cell("%%track\nx = 8")
         _pip_install(_tiny_package(tmp_path, "0.2.0"), site)
         cell("%%track\nx = 9")  # 9: upgraded
+        (root / "out" / "a").mkdir(parents=True)  # a new folder and a file in it at once
+        (root / "out" / "a" / "r.txt").write_text("1")
+        cell("%%track\nx = 10")  # 10: the untracked folder
+        # the work tree watch is what these cells used (Linux), not the status-per-cell path
+        watched = "any(w is not None for w in tree_watch._watches.values())"
+        cell(f"from jupyter_xtrack.capture import tree_watch\nassert {watched}")
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
     store = open_store(store_dir)
-    runs = {n: store.get_run(n) for n in range(1, 10)}
+    runs = {n: store.get_run(n) for n in range(1, 11)}
     commits = [git(root, "rev-parse", f"HEAD~{i}") for i in (1, 0)]
     for n in (1, 2):
         assert runs[n]["git"]["commit"] == commits[0] and runs[n]["git"]["dirty"] is False
@@ -127,3 +134,4 @@ def test_cells_record_commits_outside_edits_and_installs(tmp_path: Path) -> None
     assert _packages(store, runs[7])["tinyxt"] == "0.1.0"
     assert _packages(store, runs[8])["tinyxt"] == "0.1.0"
     assert _packages(store, runs[9])["tinyxt"] == "0.2.0"
+    assert runs[9]["git"]["untracked"] == [] and runs[10]["git"]["untracked"] == ["out/"]

@@ -17,10 +17,13 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from jupyter_xtrack.capture import tree_watch
 from jupyter_xtrack.capture.redact import redact, redact_notebook_json, redact_url, user_patterns
 
 __all__ = ["git_head", "git_state"]
 
+_GIT = ["git", "-c", "core.quotepath=off"]  # paths as they are, not C-quoted
+_STATUS = ["status", "--porcelain=v2", "-z", "--branch", "--untracked-files=normal"]
 _EMPTY_TREE_SHA1 = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
 _NOTEBOOKS = "*.ipynb"  # a pathspec: `*` crosses folders, so notebooks at any depth
 _NO_BLOB = "0" * 40
@@ -139,7 +142,7 @@ def _run_all(
     for name, args in commands.items():
         try:
             procs[name] = subprocess.Popen(
-                ["git", "-c", "core.quotepath=off", *args],
+                [*_GIT, *args],
                 cwd=cwd,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
@@ -390,14 +393,16 @@ def _lstat_key(path: str) -> tuple[int, ...] | None:
 
 
 def _settings_files(gitdir: str, commondir: str) -> list[str]:
-    """The files besides the work tree whose content can change git's diff or remotes:
-    the config files git reads (system, global, repository, worktree) and attributes."""
+    """The files besides the work tree whose content can change git's diff, status or
+    remotes: the config files git reads (system, global, repository, worktree), attributes
+    and the default excludes file."""
     home = os.path.expanduser("~")
     xdg = os.environ.get("XDG_CONFIG_HOME") or os.path.join(home, ".config")
     files = [
         os.environ.get("GIT_CONFIG_GLOBAL") or os.path.join(home, ".gitconfig"),
         os.path.join(xdg, "git", "config"),
         os.path.join(xdg, "git", "attributes"),
+        os.path.join(xdg, "git", "ignore"),
         os.path.join(commondir, "config"),
         os.path.join(gitdir, "config.worktree"),
         os.path.join(commondir, "info", "attributes"),
@@ -409,9 +414,9 @@ def _settings_files(gitdir: str, commondir: str) -> list[str]:
 
 def _settings_key(gitdir: str, commondir: str) -> tuple[Any, ...] | None:
     """Everything outside the work tree that git's output depends on, by content: the
-    git binary's search path, the GIT_* variables and the settings files. None (do not
-    reuse anything) when a config file includes others or moves the attributes file, which
-    this key would not see."""
+    git binary's search path, the GIT_* variables, the settings files and the excludes file
+    a config names. None (do not reuse anything) when a config file includes others or moves
+    the attributes file, which this key would not see."""
     parts: list[Any] = [os.environ.get("PATH")]
     parts += sorted((k, v) for k, v in os.environ.items() if k.startswith("GIT_"))
     for path in _settings_files(gitdir, commondir):
@@ -423,6 +428,9 @@ def _settings_key(gitdir: str, commondir: str) -> tuple[Any, ...] | None:
         if content is not None and re.search(rb"(?i)include|attributesfile", content):
             return None
         parts.append((path, content))
+        for named in re.findall(rb"(?im)^\s*excludesfile\s*=\s*(.+?)\s*$", content or b""):
+            excludes = os.path.expanduser(named.decode("utf-8", "surrogateescape").strip('"'))
+            parts.append((excludes, _read_text(excludes)))  # core.excludesFile's rules
     return tuple(parts)
 
 
@@ -457,6 +465,8 @@ RACY_S = 2.0
 
 # Per repository root: (key, the diff's parts of the state). See _diff_key.
 _diff_cache: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {}
+# Per repository root: ((settings key, tree_watch epoch), `git status` result).
+_status_cache: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {}
 # Per repository root: (settings key, `git config` result for the remotes).
 _config_cache: dict[str, tuple[tuple[Any, ...], dict[str, Any]]] = {}
 _cache_lock = threading.Lock()
@@ -484,6 +494,32 @@ def _diff_key(
                 return None
             stats.append((line, path, key))
     return (settings, head, tuple(stats), extra)
+
+
+def _status_key(
+    found: tuple[str, str, str], settings: tuple[Any, ...] | None, deadline: float
+) -> tuple[Any, ...] | None:
+    """A key equal for two captures only when `git status` would print the same: the
+    settings and the work tree watch's epoch (`tree_watch`). None where the tree cannot be
+    watched: status runs."""
+    root = found[0]
+
+    def run(args: list[str], stdin: bytes) -> tuple[int | None, bytes]:
+        try:
+            done = subprocess.run(
+                [*_GIT, *args],
+                cwd=root,
+                input=stdin,
+                capture_output=True,
+                env=_git_env(),
+                timeout=max(0.0, deadline - time.monotonic()),
+            )
+        except (OSError, subprocess.TimeoutExpired):
+            return None, b""
+        return done.returncode, done.stdout
+
+    epoch = tree_watch.epoch(*found, settings, run)
+    return None if epoch is None else (settings, epoch)
 
 
 def _cached(
@@ -610,9 +646,11 @@ def git_state(
     not exist), leaving out those whose stripped sides are the same.
 
     Cost per call: one ``git status`` (the remotes' ``git config`` only when a config file
-    changed). The diffs run only when status shows tracked changes, and not even then when
-    the changed files, the index entries, HEAD and git's settings are all as they were at the
-    last capture of this repository (their diff is reused: ``_diff_key``).
+    changed), and not even that where the work tree is watched (``tree_watch``, Linux) and
+    nothing in it, the index, the refs or the settings changed since the last capture. The
+    diffs run only when status shows tracked changes, and not even then when the changed
+    files, the index entries, HEAD and git's settings are all as they were at the last
+    capture of this repository (their diff is reused: ``_diff_key``).
     """
     try:
         found = _find_repo(path)
@@ -639,18 +677,23 @@ def git_state(
     try:
         deadline = time.monotonic() + max(timeout, 0.0)
         settings = _settings_key(gitdir, commondir)
-        commands = {
-            "status": ["status", "--porcelain=v2", "-z", "--branch", "--untracked-files=normal"],
-        }
+        status_key = _status_key(found, settings, deadline)
+        status = _cached(_status_cache, root, status_key)
+        commands: dict[str, list[str]] = {}
+        if status is None:
+            commands["status"] = _STATUS
         config = _cached(_config_cache, root, settings)
         if config is None:
             commands["config"] = ["config", "--get-regexp", r"^remote\..*\.url$"]
-        results = _run_all(commands, root, deadline, {})
+        results = _run_all(commands, root, deadline, {}) if commands else {}
         if config is None:
             config = results["config"]
             if config["rc"] in (0, 1) and not config["timed_out"]:
                 _remember(_config_cache, root, settings, config)
-        status = results["status"]
+        if status is None:
+            status = results["status"]
+            if status["rc"] == 0 and not status["timed_out"]:
+                _remember(_status_cache, root, status_key, status)
         if status["rc"] == 0:
             state.update(_parse_status(status["out"], untracked_cap))
         else:

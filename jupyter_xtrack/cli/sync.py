@@ -1,5 +1,6 @@
-"""`xtrack push` / `xtrack pull`: copy runs between this store and a team store
-(store/sync.py does the copying; this module names the two stores and shows progress)."""
+"""`xtrack push` / `xtrack pull`: copy runs and the model registry between this store and a
+team store (store/sync.py does the copying; this module names the two stores, shows
+progress, and exits 1 when a registry conflict was left unresolved)."""
 
 from __future__ import annotations
 
@@ -35,7 +36,9 @@ def register(sub: Any) -> None:
     )
 
     p = sub.add_parser(
-        "push", parents=[common], help="copy runs (and their blobs) to the team store; idempotent"
+        "push",
+        parents=[common],
+        help="copy runs, their blobs and registered models to the team store; idempotent",
     )
     p.add_argument(
         "--to", help=f"the team store (default: ${TEAM_STORE_ENV}, else a database $XTRACK_STORE)"
@@ -43,7 +46,9 @@ def register(sub: Any) -> None:
     p.set_defaults(func=cmd_push)
 
     p = sub.add_parser(
-        "pull", parents=[common], help="copy runs (and their blobs) from the team store; idempotent"
+        "pull",
+        parents=[common],
+        help="copy runs, their blobs and registered models from the team store; idempotent",
     )
     p.add_argument(
         "--from",
@@ -96,7 +101,9 @@ def _sync(args: argparse.Namespace, team_url: str | None, *, push: bool) -> int:
     bar.end()
     where = redact(target.name)
     print(f"{'pushed to' if push else 'pulled into'} {where}: {summary}")
-    return 0
+    for conflict in summary.registry.conflicts:
+        print(f"xtrack: conflict: {conflict}", file=sys.stderr)
+    return 1 if summary.registry.conflicts else 0
 
 
 class ProgressBar:
@@ -107,8 +114,12 @@ class ProgressBar:
         self.label = label
         self._last = 0.0
         self._drawn = False
+        self._what = "runs"
 
-    def update(self, done: int, total: int) -> None:
+    def update(self, done: int, total: int, what: str = "runs") -> None:
+        if what != self._what:  # a new phase (runs, then model versions): a new line
+            self.end()
+            self._what, self._last = what, 0.0
         now = time.monotonic()
         if done < total and now - self._last < 0.1:
             return
@@ -116,7 +127,7 @@ class ProgressBar:
         width = 30
         filled = width * done // max(total, 1)
         sys.stderr.write(
-            f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} runs"
+            f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total} {what}"
         )
         sys.stderr.flush()
         self._drawn = True

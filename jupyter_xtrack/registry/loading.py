@@ -2,7 +2,8 @@
 
 Unpickling (pickle, joblib, torch) runs code chosen by whoever wrote the file, so it is
 done only when the user says the store is trusted (`trusted=True`) or owns it (the store
-folder's owner is this process's user). The server never calls this.
+folder's owner is this process's user) and the version was not copied there from another
+store by `xtrack pull/push` (tagged `COPIED_FROM_TAG`). The server never calls this.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import pickle
 from typing import TYPE_CHECKING, Any
 
 from ..store.location import redact
+from ..store.registry import COPIED_FROM_TAG
 from .artifacts import MLFLOW_FOLDER, PICKLED
 
 if TYPE_CHECKING:
@@ -36,8 +38,11 @@ def load_version(version: ModelVersion, store: RunStore, *, trusted: bool = Fals
     JSON, a NumPy array, or the raw bytes for formats this package does not read (ONNX,
     safetensors, ...: pass them to their library)."""
     fmt = version.format
-    if fmt in PICKLED | {MLFLOW_FOLDER} and not trusted and not store_is_owned(store):
-        whose = (f"store {store.root} belongs to another user" if store.is_local
+    copied = version.tags.get(COPIED_FROM_TAG)
+    if fmt in PICKLED | {MLFLOW_FOLDER} and not trusted and (copied or not store_is_owned(store)):
+        whose = (f"it was copied from store {copied} (xtrack pull/push), written there by "
+                 f"{version.user or 'an unknown user'}" if copied
+                 else f"store {store.root} belongs to another user" if store.is_local
                  else f"store {redact(store.location)} is shared by a team")
         raise UntrustedModelError(
             f"{version.uri} is a {fmt} file, and loading it runs code from the file; {whose}, "

@@ -40,9 +40,8 @@ class XTrackServerExtension(ExtensionApp):
         self.diffs = DiffWorkers(config.diff_workers, config.diff_queue, config.diff_timeout_s)
         serverapp.web_app.add_handlers(".*$", route_specs(base_url, reader, self.feed,
                                                           self.diffs))
-        # MLflow's REST API under {base_url}xtrack/mlflow/, writing into the same store. Its
-        # experiment book (MLflow's ids and experiment tags) is a file of the store's folder,
-        # or of a database store's local folder: one per server.
+        # MLflow's REST API under {base_url}xtrack/mlflow/, writing into the same store (its
+        # experiment book too); the folder is where an earlier version's book file may lie.
         folder = reader.folder or local_folder(reader.location)
         self.mlflow = MlflowService(reader.location, folder)
         serverapp.web_app.add_handlers(".*$", mlflow_route_specs(base_url, self.mlflow))

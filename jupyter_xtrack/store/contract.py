@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    from .experiments import ExperimentRecord
     from .registry import AliasChangeRecord, ModelRecord, ModelVersionRecord, VersionSource
     from .table import RunTable
 
@@ -69,11 +70,13 @@ class RunStore(Protocol):
         started_at: float | None = None,
         run_id: str | None = None,
         user: str | None = None,
+        origin: tuple[str | None, int | None] | None = None,
     ) -> tuple[str, int]:
         """Record a new run, status "running", owned by this process. Returns (id, number);
         numbers count up per store and are never reused. `run_id` (from
         `store.ids.new_run_id`) is the id to give it, chosen before the store is written;
-        `user` who ran it (default: `liveness.current_user()`)."""
+        `user` who ran it (default: `liveness.current_user()`); `origin` the (host, pid)
+        it ran in, for a copy from another store (default: this process)."""
         ...
 
     def heartbeat(self, run_id: str, at: float | None = None) -> None:
@@ -276,6 +279,12 @@ class RunStore(Protocol):
         appended to the history)."""
         ...
 
+    def copy_model_version(self, model: ModelRecord, version: ModelVersionRecord) -> None:
+        """Add `version` read from another store (`xtrack push/pull`) under its own number,
+        creation time, user, description and tags, creating the model from `model` if
+        missing; later versions number after it. ValueError when the number is taken."""
+        ...
+
     def set_model_alias(
         self, name: str, alias: str, version: int, *, user: str | None,
         reason: str | None = None, evaluation: str | None = None,
@@ -342,6 +351,36 @@ class RunStore(Protocol):
 
     def model_alias_history(self, name: str, alias: str | None = None) -> list[AliasChangeRecord]:
         """Every change of the model's aliases (or of `alias`), oldest first."""
+        ...
+
+    # -- experiments recorded beyond their runs (store/experiments.py) ----------------------
+    def experiments(self, name: str | None = None) -> dict[str, ExperimentRecord]:
+        """The experiments recorded (created, tagged or deleted through MLflow's API) by
+        name, only `name`'s when given; one read, shared by every client of the store."""
+        ...
+
+    def add_experiment(
+        self,
+        name: str,
+        *,
+        tags: Mapping[str, str] | None = None,
+        deleted: bool = False,
+        created_at: float | None = None,
+        updated_at: float | None = None,
+    ) -> bool:
+        """Record experiment `name`; False (nothing written) when it is recorded already,
+        also when another client records it at the same moment."""
+        ...
+
+    def update_experiment(
+        self,
+        name: str,
+        *,
+        tags: Mapping[str, str] | None = None,
+        drop_tag: str | None = None,
+        deleted: bool | None = None,
+    ) -> None:
+        """Set tags, remove tag `drop_tag`, or mark it deleted (True) or restored (False)."""
         ...
 
     # -- housekeeping ----------------------------------------------------------------------

@@ -34,6 +34,9 @@ _ALIAS = re.compile(r"[A-Za-z][A-Za-z0-9_\-]{0,63}")
 MODEL_LEVEL = 0
 # The column gc reads to keep every registered version's blob.
 BLOBS_QUERY = "SELECT blob FROM model_versions"
+# The tag `xtrack push/pull` puts on a version it copies: the store it came from (redacted).
+# Loading it unpickles only when trusted, whoever owns the store it was copied into.
+COPIED_FROM_TAG = "xtrack.copied_from"
 
 # Migration 3 (store/schema.py), statement by statement (a trigger's body holds ";"). Released:
 # never edit; change the registry with a new migration.
@@ -310,6 +313,52 @@ class RegistryTables:
             for alias in aliases:
                 _move_alias(conn, model, alias, version, user, "set when registered", None, now)
             return self._version(conn, model, version)
+
+    def copy_model_version(self, model: ModelRecord, version: ModelVersionRecord) -> None:
+        """Add `version`, read from another store, under its own number, time, user,
+        description and tags (the model created as `model` says on first use); the model's
+        last number handed out rises to it, so later ones follow it. ValueError (nothing
+        written) when the number is taken here."""
+        name = check_model_name(version["name"])
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO registered_models(name, description, created_at, updated_at, user) "
+                "VALUES (?, ?, ?, ?, ?) ON CONFLICT(name) DO NOTHING",
+                (
+                    name,
+                    model["description"],
+                    model["created_at"],
+                    model["updated_at"],
+                    model["user"],
+                ),
+            )
+            number = int(version["version"])
+            (model_id,) = conn.execute(
+                "UPDATE registered_models SET last_version = "
+                "CASE WHEN last_version < ? THEN ? ELSE last_version END WHERE name = ? RETURNING id",
+                (number, number, name),
+            ).fetchone()
+            if conn.execute(
+                "SELECT 1 FROM model_versions WHERE model = ? AND version = ?", (model_id, number)
+            ).fetchone():
+                raise ValueError(f"model {name!r} already has a version {number}")
+            conn.execute(
+                "INSERT INTO model_versions(model, version, run_id, artifact, blob, size, format, "
+                "description, created_at, user) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    model_id,
+                    number,
+                    version["run_id"],
+                    version["artifact"],
+                    version["blob"],
+                    version["size"],
+                    version["format"],
+                    version["description"],
+                    version["created_at"],
+                    version["user"],
+                ),
+            )
+            _put_tags(conn, model_id, number, version["tags"])
 
     def set_model_alias(
         self,

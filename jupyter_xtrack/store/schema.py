@@ -13,6 +13,8 @@ Version history:
   4. the in-memory dataset index (`datasets`: run, fingerprint), filled from each run's
      datasets fact, so that a fingerprint finds the run that produced it.
   5. who ran each run (`runs.user_name`, the filter field `user`).
+  6. experiments recorded beyond their runs: created empty, tagged, deleted (MLflow's API;
+     store/experiments.py), shared by every server of the store.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from .codec import loads
 from .connection import write_transaction
 from .dialect import Conn
 from .errors import StoreError
+from .experiments import SCHEMA as EXPERIMENTS_SCHEMA
 from .registry import SCHEMA as REGISTRY_SCHEMA
 
 _V1 = """
@@ -197,6 +200,7 @@ MIGRATIONS: dict[int, Callable[[Conn], None]] = {
     3: _v3_model_registry,
     4: _v4,
     5: _run_script(_V5),
+    6: _run_script(EXPERIMENTS_SCHEMA),
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

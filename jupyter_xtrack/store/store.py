@@ -27,6 +27,7 @@ from .connection import SqliteBackend, write_transaction
 from .contract import MetricLast
 from .dialect import Backend, Conn
 from .errors import ReadOnlyStoreError, StoreError, UnknownRunError
+from .experiments import ExperimentTables
 from .gcpause import gc_paused
 from .ids import new_run_id, run_number
 from .liveness import (
@@ -267,9 +268,15 @@ def _move_aside_if_empty(db_path: Path) -> Path | None:
     return target
 
 
-class Store(RegistryTables):
+def _own_process() -> tuple[int, float | None, str]:
+    """(pid, pid start time, host) of this process: the owner of the runs it creates."""
+    return os.getpid(), own_process_started_at(), this_host()
+
+
+class Store(RegistryTables, ExperimentTables):
     """One run store (see the module docstring). Open it with `open_store`. The model
-    registry's methods come from `RegistryTables` (store/registry.py)."""
+    registry's methods come from `RegistryTables` (store/registry.py), the experiments'
+    from `ExperimentTables` (store/experiments.py)."""
 
     def __init__(
         self,
@@ -457,12 +464,14 @@ class Store(RegistryTables):
         started_at: float | None = None,
         run_id: str | None = None,
         user: str | None = None,
+        origin: tuple[str | None, int | None] | None = None,
     ) -> tuple[str, int]:
         """Record a new run, status "running", owned by this process (pid, host, heartbeat
         now). Returns (id, number); numbers count up per store and are never reused.
         `run_id` (from `ids.new_run_id`) lets the caller know the id before the store is
         written, so a run can be created later by the background writer. `user` (default
-        `current_user()`) is who ran it; a copy from another store keeps its user."""
+        `current_user()`) is who ran it; a copy from another store keeps its user, and its
+        `origin` (host, pid): where it ran, not where it was copied."""
         if kind not in RUN_KINDS:
             raise ValueError(f"unknown run kind {kind!r}; kinds are {', '.join(RUN_KINDS)}")
         run_id = run_id or new_run_id()
@@ -483,9 +492,7 @@ class Store(RegistryTables):
                     notebook_path,
                     cell_id,
                     now if started_at is None else float(started_at),
-                    os.getpid(),
-                    own_process_started_at(),
-                    this_host(),
+                    *(_own_process() if origin is None else (origin[1], None, origin[0])),
                     now,
                     user or current_user(),
                 ),

@@ -8,9 +8,25 @@ target copy already reads the same (record and number of points per metric) is s
 one that changed since (more points, finished, new tags or facts) is brought up to date.
 Blobs go first and skip what the target holds; the runs' records are then written in
 `batch()` transactions of whole runs, so a copy killed at any moment leaves whole runs or
-none, and running it again finishes the job. Runs still running (and their children) are
-left for a later sync: the target would own them in the copying process, and read them as
-crashed once it exits.
+none, and running it again finishes the job. A copy keeps who ran the run and where (host,
+pid), not who copied it.
+
+Runs still running (and their children) are left for a later sync: no heartbeat reaches a
+copy, so the target would read it as crashed 30 s later (liveness.STALE_HEARTBEAT_S) while
+it still runs. The source judges them as any read does (a run whose process is gone reads
+crashed and is copied so), and the first sync after they end copies their final state.
+
+The model registry comes along, as mlflow-export-import copies registered models with their
+versions and runs: after the runs, each version made from a copied run (every version when
+there is no filter) keeps its number, run, blob, description, tags, creation time and user.
+A version the target holds with the same content (run, artifact, blob, size, format) is left
+alone but for new tags; one with other content under the same number is a conflict, reported
+and never overwritten. An alias is set where the target lacks it or where the source moved it
+last (the history entry keeps who moved it and why); where the target moved it since, it is
+kept and reported. A copy is tagged with the store it came from (`COPIED_FROM_TAG`): loading
+it unpickles only when trusted, even in a store of one's own. A version waits with its run
+while that runs. Versions are written 100 per transaction after their blobs, so a killed
+copy resumes. Experiments recorded beyond their runs (MLflow's, with tags) come along too.
 """
 
 from __future__ import annotations
@@ -18,20 +34,60 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from .blobs import hashes_in
 from .contract import MetricPoint, RunStore
 from .errors import BlobUnavailableError
+from .location import redact
+from .registry import COPIED_FROM_TAG
+
+if TYPE_CHECKING:
+    from .registry import AliasChangeRecord, ModelRecord, ModelVersionRecord
 
 # Fields of a run record that differ between two faithful copies: the store's own number,
-# the copying process's ownership, and children (compared as runs of their own).
+# the last heartbeat (the copy's is its creation), where it ran (set once, when the copy is
+# created: copies made before it was kept hold the copier's) and children (compared as
+# runs of their own).
 _NOT_COMPARED = frozenset({"number", "pid", "host", "heartbeat_at", "children"})
-Progress = Callable[[int, int], None]
+# progress(done, total, what): what is "runs", then "model versions".
+Progress = Callable[[int, int, str], None]
+
 # Runs written per transaction: all of them or none are stored.
 RUNS_PER_TRANSACTION = 100
+# Model versions written per transaction (a commit is a disk flush on a database server).
+VERSIONS_PER_TRANSACTION = 100
 BLOB_THREADS = 8
+
+
+@dataclass
+class RegistrySummary:
+    """What a sync did to the model registry; `conflicts` says each refusal in a line."""
+
+    copied: int = 0
+    updated: int = 0
+    skipped: int = 0
+    waiting: int = 0
+    models: int = 0  # models whose own tags or description were brought up to date
+    aliases: int = 0
+    conflicts: list[str] = field(default_factory=list)
+
+    def __str__(self) -> str:
+        text = (
+            f"model versions: {self.copied} copied, {self.updated} updated, "
+            f"{self.skipped} unchanged; aliases: {self.aliases} set"
+        )
+        if self.models:
+            text += f"; {self.models} models' tags or description updated"
+        if self.waiting:
+            text += f"; {self.waiting} versions wait for their running run"
+        if self.conflicts:
+            text += f"; {len(self.conflicts)} conflicts, not copied"
+        return text
+
+    def __bool__(self) -> bool:
+        return any((self.copied, self.updated, self.skipped, self.waiting, self.conflicts))
 
 
 @dataclass
@@ -45,6 +101,8 @@ class SyncSummary:
     blobs: int = 0
     bytes: int = 0
     unreadable_blobs: int = 0
+    experiments: int = 0
+    registry: RegistrySummary = field(default_factory=RegistrySummary)
 
     def __str__(self) -> str:
         text = (
@@ -55,6 +113,10 @@ class SyncSummary:
             text += f"; {self.running} still running (or under a running run), left for later"
         if self.unreadable_blobs:
             text += f"; {self.unreadable_blobs} blobs refused by the source, not copied"
+        if self.experiments:
+            text += f"; experiments: {self.experiments} recorded or tagged"
+        if self.registry:
+            text += f"; {self.registry}"
         return text
 
 
@@ -66,8 +128,9 @@ def sync_runs(
     progress: Progress | None = None,
 ) -> SyncSummary:
     """Copy the runs of `source` matching `filter` (the filter language; None: all), with
-    their parents and children, into `target`; return what was done. `progress(done,
-    total)` is called as runs are compared and written."""
+    their parents and children, then the model versions made from them (all of them
+    without a filter), into `target`; return what was done. `progress(done, total, what)`
+    is called as runs, then versions, are compared and written."""
     records = _selected(source, filter)
     summary = SyncSummary()
     waiting: set[str] = set()
@@ -83,8 +146,41 @@ def sync_runs(
                 ready.append(record)
         _apply(source, target, _plans(source, target, ready, summary), summary)
         if progress is not None:
-            progress(start + len(group), len(records))
+            progress(start + len(group), len(records), "runs")
+    if filter is None:
+        summary.experiments = _sync_experiments(source, target, None)
+        _sync_registry(source, target, None, waiting, summary, progress)
+    else:
+        summary.experiments = _sync_experiments(source, target, {r["experiment"] for r in records})
+        _sync_registry(source, target, {r["id"] for r in records}, waiting, summary, progress)
     return summary
+
+
+def _sync_experiments(source: RunStore, target: RunStore, names: set[str] | None) -> int:
+    """Record the source's recorded experiments (MLflow's: created before their runs,
+    tagged, deleted) among `names` (None: all) that the target lacks, and add the tags
+    it lacks to those it has (a deletion is not carried over: it is the team's call);
+    return how many changed."""
+    theirs = target.experiments()
+    changed = 0
+    for name, record in source.experiments().items():
+        if names is not None and name not in names:
+            continue
+        have = theirs.get(name)
+        if have is None:
+            target.add_experiment(
+                name,
+                tags=record["tags"],
+                deleted=record["deleted"],
+                created_at=record["created_at"],
+                updated_at=record["updated_at"],
+            )
+        elif new_tags := {k: v for k, v in record["tags"].items() if have["tags"].get(k) != v}:
+            target.update_experiment(name, tags=new_tags)
+        else:
+            continue
+        changed += 1
+    return changed
 
 
 def _selected(source: RunStore, filter: str | None) -> list[dict[str, Any]]:
@@ -155,7 +251,9 @@ def _apply(source: RunStore, target: RunStore, plans: list[_Plan], summary: Sync
     group's metric points go in one `log_metrics`: a few statements, not a few per run."""
     if not plans:
         return
-    _copy_blobs(source, target, plans, summary)
+    # every blob the records name: facts, files, artifacts
+    wanted = set().union(*(hashes_in(json.dumps(p.record, default=str)) for p in plans))
+    _copy_blobs(source, target, wanted, summary)
     with target.batch():
         for plan in plans:
             if plan.existing is None:
@@ -186,22 +284,30 @@ def _shape(record: Mapping[str, Any]) -> str:
 
 
 def _copy_blobs(
-    source: RunStore, target: RunStore, plans: list[_Plan], summary: SyncSummary
-) -> None:
-    """Every blob the plans' records name (facts, files, artifacts) that the target lacks,
-    several at a time: each is a disk flush (local) or a round trip (object storage)."""
-    wanted: set[str] = set()
-    for plan in plans:
-        wanted |= hashes_in(json.dumps(plan.record, default=str))
+    source: RunStore, target: RunStore, hashes: set[str], summary: SyncSummary
+) -> set[str]:
+    """Copy the blobs of `hashes` that the target lacks, several at a time (each is a disk
+    flush, or a round trip to object storage); return those the source refused."""
+    refused: set[str] = set()
     with ThreadPoolExecutor(max_workers=BLOB_THREADS) as pool:
-        for size in pool.map(lambda h: _copy_blob(source, target, h), sorted(wanted)):
-            if size is None:
-                continue
-            if size < 0:
-                summary.unreadable_blobs += 1
-            else:
-                summary.blobs += 1
-                summary.bytes += size
+        ordered = sorted(hashes)
+        sizes = pool.map(lambda h: _copy_blob(source, target, h), ordered)
+        for h, size in zip(ordered, sizes, strict=True):
+            _count_blob(summary, size)
+            if size is not None and size < 0:
+                refused.add(h)
+    return refused
+
+
+def _count_blob(summary: SyncSummary, size: int | None) -> None:
+    """Count one `_copy_blob` result in `summary`."""
+    if size is None:
+        return
+    if size < 0:
+        summary.unreadable_blobs += 1
+    else:
+        summary.blobs += 1
+        summary.bytes += size
 
 
 def _copy_blob(source: RunStore, target: RunStore, h: str) -> int | None:
@@ -228,6 +334,7 @@ def _create(target: RunStore, record: Mapping[str, Any]) -> None:
         cell_id=record["cell_id"],
         started_at=record["started_at"],
         user=record.get("user"),
+        origin=(record["host"], record["pid"]),
     )
 
 
@@ -258,6 +365,156 @@ def _write(
             meta=art["meta"],
         )
     target.finish_run(run_id, status=record["status"], ended_at=record["ended_at"])
+
+
+def _sync_registry(
+    source: RunStore,
+    target: RunStore,
+    selected: set[str] | None,
+    waiting: set[str],
+    summary: SyncSummary,
+    progress: Progress | None,
+) -> None:
+    """Copy the versions made from the `selected` runs (None: every version), then their
+    models' tags, descriptions and aliases (see the module docstring)."""
+    versions = [
+        v for v in source.search_model_versions() if selected is None or v["run_id"] in selected
+    ]
+    if not versions:
+        return
+    versions.sort(key=lambda v: (v["name"], v["version"]))
+    models = {m["name"]: m for m in source.search_models()}
+    held = {(v["name"], v["version"]): v for v in target.search_model_versions()}
+    same: dict[str, set[int]] = {}  # the versions both stores hold with the same content
+    for start in range(0, len(versions), VERSIONS_PER_TRANSACTION):
+        group = versions[start : start + VERSIONS_PER_TRANSACTION]
+        new = [
+            v for v in group if v["run_id"] not in waiting and (v["name"], v["version"]) not in held
+        ]
+        refused = _copy_blobs(source, target, {v["blob"] for v in new}, summary)
+        with target.batch():
+            for version in group:
+                if version["run_id"] in waiting:
+                    summary.registry.waiting += 1
+                elif version["blob"] not in refused and _sync_version(
+                    source, target, models[version["name"]], version, held, summary.registry
+                ):
+                    same.setdefault(version["name"], set()).add(version["version"])
+        if progress is not None:
+            progress(start + len(group), len(versions), "model versions")
+    there = {m["name"]: m for m in target.search_models()}
+    for name, numbers in same.items():
+        _sync_model(source, target, models[name], there[name], numbers, summary.registry)
+
+
+def _sync_version(
+    source: RunStore,
+    target: RunStore,
+    model: ModelRecord,
+    version: ModelVersionRecord,
+    held: Mapping[tuple[str, int], ModelVersionRecord],
+    summary: RegistrySummary,
+) -> bool:
+    """Copy one version (its blob is there), tagged with where it came from, or add its
+    new tags to the target's; False when the target's holds something else (a conflict,
+    reported)."""
+    name, number = version["name"], version["version"]
+    mine = held.get((name, number))
+    tags = {k: v for k, v in version["tags"].items() if k != COPIED_FROM_TAG}
+    if mine is None:
+        tags[COPIED_FROM_TAG] = redact(source.location)
+        target.copy_model_version(model, {**version, "tags": tags})
+        summary.copied += 1
+        return True
+    if _content(mine) != _content(version):
+        summary.conflicts.append(
+            f"model {name!r} version {number}: the target's is another model (run "
+            f"{mine['run_id']}, blob {mine['blob'][:12]}) than this store's (run "
+            f"{version['run_id']}, blob {version['blob'][:12]}); left as it is"
+        )
+        return False
+    new_tags = {k: v for k, v in tags.items() if mine["tags"].get(k) != v}
+    if new_tags:
+        target.set_model_tags(name, new_tags, version=number)
+    summary.updated += bool(new_tags)
+    summary.skipped += not new_tags
+    return True
+
+
+def _content(version: ModelVersionRecord) -> tuple[Any, ...]:
+    """What a version is: the same number and content mean the same model (tags may be
+    added later; the rest is fixed when it is registered)."""
+    v = version
+    return (v["run_id"], v["artifact"], v["blob"], v["size"], v["format"])
+
+
+def _sync_model(
+    source: RunStore,
+    target: RunStore,
+    model: ModelRecord,
+    mine: ModelRecord,
+    numbers: set[int],
+    summary: RegistrySummary,
+) -> None:
+    """The model's tags and description, and its aliases that point at one of `numbers`
+    (versions both stores hold alike)."""
+    name = model["name"]
+    new_tags = {k: v for k, v in model["tags"].items() if mine["tags"].get(k) != v}
+    if new_tags:
+        target.set_model_tags(name, new_tags)
+    described = model["description"] not in (None, mine["description"])
+    if described:
+        target.set_model_description(name, model["description"])
+    summary.models += bool(new_tags or described)
+    for alias, number in model["aliases"].items():
+        if number in numbers and mine["aliases"].get(alias) != number:
+            _sync_alias(source, target, name, alias, number, mine["aliases"].get(alias), summary)
+
+
+def _sync_alias(
+    source: RunStore,
+    target: RunStore,
+    name: str,
+    alias: str,
+    number: int,
+    theirs: int | None,
+    summary: RegistrySummary,
+) -> None:
+    """Point the target's `alias` at `number` as the source's last change of it did (who,
+    why), unless the target changed it since: then it is kept, and reported."""
+    change = _last_change(source, name, alias)
+    if theirs is not None and change["at"] <= _last_change(target, name, alias)["at"]:
+        summary.conflicts.append(
+            f"model {name!r} alias {alias!r}: moved to version {theirs} in the target after "
+            f"this store moved it to {number}; left as it is"
+        )
+        return
+    target.set_model_alias(
+        name,
+        alias,
+        number,
+        user=change["user"],
+        reason=change["reason"],
+        evaluation=change["evaluation"],
+    )
+    summary.aliases += 1
+
+
+def _last_change(store: RunStore, name: str, alias: str) -> AliasChangeRecord:
+    """The alias's last history entry (an empty one, at time 0, if it has none)."""
+    history = store.model_alias_history(name, alias)
+    if history:
+        return history[-1]
+    return {
+        "name": name,
+        "alias": alias,
+        "from_version": None,
+        "to_version": None,
+        "user": None,
+        "at": 0.0,
+        "reason": None,
+        "evaluation": None,
+    }
 
 
 def _files(entries: Iterable[Mapping[str, Any]], direction: str) -> list[dict[str, Any]]:

@@ -1,6 +1,7 @@
-"""git_state runs one `git status` per capture and reuses the last diff exactly: a git on PATH
-that logs its commands before running the real one shows which ran, and every change a
-user can make (commit, stage, edit, edit keeping the mtime, remote) shows in the state."""
+"""git_state runs one `git status` per capture (none while the watched work tree is
+unchanged) and reuses the last diff exactly: a git on PATH that logs its commands before
+running the real one shows which ran, and every change a user can make (commit, stage, edit,
+edit keeping the mtime, remote) shows in the state."""
 
 from __future__ import annotations
 
@@ -22,6 +23,14 @@ SETTLE_S = 0.05  # the racy window these tests use, so a test need not wait 2 s
 @pytest.fixture(autouse=True)
 def short_racy_window(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(git_capture, "RACY_S", SETTLE_S)
+
+
+@pytest.fixture(autouse=True, params=["watched", "unwatched"])
+def watched(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> bool:
+    """Both ways a capture runs: with the work tree watch (Linux) and without it."""
+    on = bool(request.param == "watched")
+    monkeypatch.setenv("XTRACK_GIT_WATCH", "1" if on else "0")
+    return on
 
 
 @pytest.fixture
@@ -72,22 +81,23 @@ def edit(path: Path, text: str, mtime: float | None = OLD) -> None:
     time.sleep(2 * SETTLE_S)
 
 
-def test_clean_tree_runs_status_only(repo: Path, logged: Path) -> None:
+def test_clean_tree_runs_status_only(repo: Path, logged: Path, watched: bool) -> None:
     first = git_state(str(repo))
     assert first["dirty"] is False and first["diff"] == ""
-    assert sorted(commands(logged)) == ["config", "status"]
+    assert set(commands(logged)) == {"config", "status"}  # (the watch lists ignored folders)
     again = git_state(str(repo))
-    assert commands(logged) == ["status"]  # no diff of a clean tree; remotes unchanged
+    # no diff of a clean tree; remotes unchanged; a watched, unchanged tree: no status either
+    assert commands(logged) == ([] if watched else ["status"])
     assert again == first
 
 
-def test_unchanged_dirty_tree_reuses_its_diff(repo: Path, logged: Path) -> None:
+def test_unchanged_dirty_tree_reuses_its_diff(repo: Path, logged: Path, watched: bool) -> None:
     edit(repo / "train.py", "lr = 0.2\n")
     first = git_state(str(repo))
     assert "+lr = 0.2" in first["diff"]
     assert "diff" in commands(logged)
     again = git_state(str(repo))
-    assert commands(logged) == ["status"]
+    assert commands(logged) == ([] if watched else ["status"])
     assert again == first
 
 

@@ -2,22 +2,25 @@
 
 In xtrack an experiment is a name on its runs. MLflow also has experiments without runs
 (`create_experiment`, then runs later), experiment tags, and a deleted state: those are
-kept in `mlflow-experiments.json` in the store folder (written whole and atomically), so
-they outlive a server restart. The experiments MLflow sees are the names of the store's
-runs plus those the file lists.
+recorded in the store itself (`RunStore.experiments`, store/experiments.py), so every server
+of one store (a team's database) gives the same experiments, tags and deletions, and they
+outlive a restart. The experiments MLflow sees are the names of the store's runs plus the
+recorded ones. Ids come from the names (`mapping.experiment_id`): the same on every server.
+
+Servers before that kept the book in `mlflow-experiments.json` in the store's (local)
+folder: its entries are recorded in the store on first use, and the file is then renamed
+`mlflow-experiments.json.imported`.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import threading
-import time
 from pathlib import Path
 from typing import Any
 
 from ...store.contract import RunStore
+from ...store.experiments import ExperimentRecord
 from .errors import RESOURCE_ALREADY_EXISTS, MlflowError, invalid, missing
 from .mapping import (
     DEFAULT_EXPERIMENT,
@@ -28,49 +31,61 @@ from .mapping import (
 )
 
 BOOK_FILE = "mlflow-experiments.json"
+IMPORTED_SUFFIX = ".imported"
 MAX_NAME_LENGTH = 500
 
 
 class ExperimentBook:
     """What MLflow knows about experiments beyond their runs (see the module docstring)."""
 
-    def __init__(self, root: Path) -> None:
-        self.path = root / BOOK_FILE
+    def __init__(self, folder: Path) -> None:
+        """`folder`: where a server of an earlier version kept its book file."""
+        self.old_file = folder / BOOK_FILE
         self._lock = threading.Lock()
-        self._entries: dict[str, dict[str, Any]] | None = None
+        self._imported = False
         # id -> name of every experiment seen: an id always means the same name, so a hit
         # never goes stale, and runs/create does not read every run to find its experiment.
         self._names: dict[str, str] = {}
 
-    # -- the file ------------------------------------------------------------------------
-    def _load(self) -> dict[str, dict[str, Any]]:
-        if self._entries is None:
+    def _records(self, store: RunStore, name: str | None = None) -> dict[str, ExperimentRecord]:
+        self._import_old_file(store)
+        return store.experiments(name)
+
+    def _import_old_file(self, store: RunStore) -> None:
+        """Record the old book file's entries that the store lacks, once, then rename the
+        file (kept: the store's records are the book from now on)."""
+        if self._imported:
+            return
+        with self._lock:
+            if self._imported:
+                return
             try:
-                self._entries = dict(json.loads(self.path.read_text()))
+                entries = dict(json.loads(self.old_file.read_text()))
             except FileNotFoundError:
-                self._entries = {}
-        return self._entries
-
-    def _save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".mlflow-experiments.")
-        with os.fdopen(fd, "w") as fh:
-            json.dump(self._entries, fh)
-        os.replace(tmp, self.path)
-
-    def _entry(self, name: str) -> dict[str, Any]:
-        now = int(time.time() * 1000)
-        return self._load().setdefault(
-            name, {"tags": {}, "deleted": False, "created": now, "updated": now}
-        )
+                entries = {}
+            for name, entry in entries.items():
+                store.add_experiment(
+                    name,
+                    tags=entry.get("tags") or {},
+                    deleted=bool(entry.get("deleted")),
+                    created_at=entry["created"] / 1000 if "created" in entry else None,
+                    updated_at=entry["updated"] / 1000 if "updated" in entry else None,
+                )
+            if entries:
+                try:
+                    self.old_file.replace(self.old_file.with_name(BOOK_FILE + IMPORTED_SUFFIX))
+                except FileNotFoundError:
+                    pass  # another server of this folder imported it at the same time
+            self._imported = True
 
     # -- names and ids -------------------------------------------------------------------
     def names(self, store: RunStore) -> list[str]:
-        """Every experiment: the runs' and the file's, the default one first."""
-        with self._lock:
-            listed = list(self._load())
+        """Every experiment: the runs' and the recorded ones, the default one first."""
+        return self._listing(store, self._records(store))
+
+    def _listing(self, store: RunStore, records: dict[str, ExperimentRecord]) -> list[str]:
         in_runs = store.query_runs(columns=[]).columns["experiment"]
-        found = list(dict.fromkeys([DEFAULT_EXPERIMENT, *listed, *in_runs]))
+        found = list(dict.fromkeys([DEFAULT_EXPERIMENT, *records, *in_runs]))
         self._names.update((experiment_id(name), name) for name in found)
         return found
 
@@ -84,32 +99,30 @@ class ExperimentBook:
         raise missing(f"No Experiment with id={exp_id} exists")
 
     def exists(self, store: RunStore, name: str) -> bool:
-        with self._lock:
-            if name in self._load() or name == DEFAULT_EXPERIMENT:
-                return True
+        if name == DEFAULT_EXPERIMENT or self._records(store, name):
+            return True
         return bool(store.query_runs(f"experiment = {quote(name)}", limit=1).total)
 
-    def is_deleted(self, name: str) -> bool:
-        with self._lock:
-            return bool(self._load().get(name, {}).get("deleted"))
+    def is_deleted(self, store: RunStore, name: str) -> bool:
+        record = self._records(store, name).get(name)
+        return record is not None and record["deleted"]
 
     # -- changes -------------------------------------------------------------------------
     def create(self, store: RunStore, mlflow_name: str, tags: dict[str, str]) -> str:
-        """A new experiment; RESOURCE_ALREADY_EXISTS when one has that name."""
+        """A new experiment; RESOURCE_ALREADY_EXISTS when one has that name (also when
+        another server of the store creates it at the same moment)."""
         name = to_xtrack_experiment(mlflow_name)
         if not mlflow_name or len(mlflow_name) > MAX_NAME_LENGTH:
             raise invalid(f"experiment names are 1 to {MAX_NAME_LENGTH} characters")
-        if self.exists(store, name):
+        if self.exists(store, name) or not store.add_experiment(name, tags=tags):
             raise MlflowError(
                 RESOURCE_ALREADY_EXISTS, f"Experiment(name={mlflow_name}) already exists."
             )
-        with self._lock:
-            self._entry(name)["tags"].update(tags)
-            self._save()
         return experiment_id(name)
 
     def update(
         self,
+        store: RunStore,
         name: str,
         *,
         tags: dict[str, str] | None = None,
@@ -117,32 +130,34 @@ class ExperimentBook:
         deleted: bool | None = None,
     ) -> None:
         """Set tags, remove one, or mark the experiment deleted or restored."""
-        with self._lock:
-            entry = self._entry(name)
-            entry["tags"].update(tags or {})
-            if drop_tag is not None:
-                entry["tags"].pop(drop_tag, None)
-            if deleted is not None:
-                entry["deleted"] = deleted
-            entry["updated"] = int(time.time() * 1000)
-            self._save()
+        self._import_old_file(store)
+        store.update_experiment(name, tags=tags, drop_tag=drop_tag, deleted=deleted)
 
-    def describe(self, name: str) -> dict[str, Any]:
+    def describe(self, store: RunStore, name: str) -> dict[str, Any]:
         """MLflow's Experiment object for `name`."""
-        with self._lock:
-            entry = dict(self._load().get(name) or {"tags": {}, "deleted": False})
-        exp_id = experiment_id(name)
-        body: dict[str, Any] = {
-            "experiment_id": exp_id,
-            "name": to_mlflow_experiment(name),
-            "artifact_location": f"mlflow-artifacts:/{exp_id}",
-            "lifecycle_stage": "deleted" if entry.get("deleted") else "active",
-            "tags": kv(dict(entry.get("tags", {}))),
-        }
-        for key, field in (("created", "creation_time"), ("updated", "last_update_time")):
-            if key in entry:
-                body[field] = entry[key]
-        return body
+        return describe(name, self._records(store, name).get(name))
+
+    def describe_all(self, store: RunStore) -> list[dict[str, Any]]:
+        """MLflow's Experiment object of every experiment (`names` order), in one read of
+        the recorded ones."""
+        records = self._records(store)
+        return [describe(name, records.get(name)) for name in self._listing(store, records)]
+
+
+def describe(name: str, record: ExperimentRecord | None) -> dict[str, Any]:
+    """MLflow's Experiment object for `name` and its record (None: only a name on runs)."""
+    exp_id = experiment_id(name)
+    body: dict[str, Any] = {
+        "experiment_id": exp_id,
+        "name": to_mlflow_experiment(name),
+        "artifact_location": f"mlflow-artifacts:/{exp_id}",
+        "lifecycle_stage": "deleted" if record and record["deleted"] else "active",
+        "tags": kv(dict(record["tags"]) if record else {}),
+    }
+    if record is not None:
+        body["creation_time"] = int(record["created_at"] * 1000)
+        body["last_update_time"] = int(record["updated_at"] * 1000)
+    return body
 
 
 def quote(text: str) -> str:

@@ -70,8 +70,9 @@ class MlflowService:
     """MLflow's tracking service over one xtrack store (created on the first write)."""
 
     def __init__(self, location: str, folder: Path) -> None:
-        """`location`: the store as open_store takes it; `folder`: where MLflow's experiment
-        book lives (the store's folder, or a database store's local folder)."""
+        """`location`: the store as open_store takes it; `folder`: the store's folder (a
+        database store's local folder), where servers before the book moved into the
+        store kept it (imported on first use)."""
         self.location = location
         self.book = ExperimentBook(folder)
         self.writer = GroupWriter(self.store)
@@ -101,28 +102,28 @@ class MlflowService:
 
     # -- experiments ---------------------------------------------------------------------
     def create_experiment(self, req: Req) -> dict[str, Any]:
-        # The store is opened (created) first: the book lives in its folder.
         return {
             "experiment_id": self.book.create(self.store(), req.text("name"), req.pairs("tags"))
         }
 
     def get_experiment(self, req: Req) -> dict[str, Any]:
-        name = self.book.name_of(self.store(), req.text("experiment_id"))
-        return {"experiment": self.book.describe(name)}
+        store = self.store()
+        name = self.book.name_of(store, req.text("experiment_id"))
+        return {"experiment": self.book.describe(store, name)}
 
     def get_experiment_by_name(self, req: Req) -> dict[str, Any]:
         mlflow_name = req.text("experiment_name")
         name = to_xtrack_experiment(mlflow_name)
-        if not self.book.exists(self.store(), name):
+        store = self.store()
+        if not self.book.exists(store, name):
             raise missing(f"Could not find experiment with name '{mlflow_name}'")
-        return {"experiment": self.book.describe(name)}
+        return {"experiment": self.book.describe(store, name)}
 
     def search_experiments(self, req: Req) -> dict[str, Any]:
         view = (req.opt("view_type") or "ACTIVE_ONLY").upper()
         wanted = _experiment_filter(req.opt("filter"))
         found = []
-        for name in self.book.names(self.store()):
-            body = self.book.describe(name)
+        for body in self.book.describe_all(self.store()):
             deleted = body["lifecycle_stage"] == "deleted"
             if (view in ("ACTIVE_ONLY", "1") and deleted) or (
                 view in ("DELETED_ONLY", "2") and not deleted
@@ -149,30 +150,34 @@ class MlflowService:
         return {}
 
     def delete_experiment(self, req: Req) -> dict[str, Any]:
-        self.book.update(self.book.name_of(self.store(), req.text("experiment_id")), deleted=True)
+        store = self.store()
+        self.book.update(store, self.book.name_of(store, req.text("experiment_id")), deleted=True)
         return {}
 
     def restore_experiment(self, req: Req) -> dict[str, Any]:
-        self.book.update(self.book.name_of(self.store(), req.text("experiment_id")), deleted=False)
+        store = self.store()
+        self.book.update(store, self.book.name_of(store, req.text("experiment_id")), deleted=False)
         return {}
 
     def set_experiment_tag(self, req: Req) -> dict[str, Any]:
-        name = self.book.name_of(self.store(), req.text("experiment_id"))
+        store = self.store()
+        name = self.book.name_of(store, req.text("experiment_id"))
         key = check_key(req.text("key"), "tag")
         value = check_value(req.fields.get("value", ""), "tag", MAX_EXPERIMENT_TAG_VALUE_LENGTH)
-        self.book.update(name, tags={key: value})
+        self.book.update(store, name, tags={key: value})
         return {}
 
     def delete_experiment_tag(self, req: Req) -> dict[str, Any]:
-        name = self.book.name_of(self.store(), req.text("experiment_id"))
-        self.book.update(name, drop_tag=req.text("key"))
+        store = self.store()
+        name = self.book.name_of(store, req.text("experiment_id"))
+        self.book.update(store, name, drop_tag=req.text("key"))
         return {}
 
     # -- runs ----------------------------------------------------------------------------
     def create_run(self, req: Req) -> dict[str, Any]:
         exp_id = req.opt("experiment_id") or "0"
         name = self.book.name_of(self.store(), exp_id)
-        if self.book.is_deleted(name):
+        if self.book.is_deleted(self.store(), name):
             raise MlflowError(
                 INVALID_STATE,
                 f"The experiment {exp_id} must be in the 'active' state. Current state is deleted.",
@@ -311,7 +316,7 @@ class MlflowService:
         view = (req.opt("run_view_type") or "ACTIVE_ONLY").upper()
         if names and view in ("ACTIVE_ONLY", "1"):
             # A deleted experiment's runs count as deleted, as in MLflow.
-            names = [n for n in names if not self.book.is_deleted(n)]
+            names = [n for n in names if not self.book.is_deleted(store, n)]
             if not names:
                 return {"runs": []}
         clauses = [translate_filter(req.opt("filter")), _VIEW_FILTERS.get(view)]

@@ -12,6 +12,11 @@ evaluation at the lowest CPU priority, does that work instead:
   copy);
 - `images`: otherwise, only the PNGs, from the report's plain data.
 
+While it works, the kernel's waiting thread tells it when a cell runs and when the kernel
+is quiet again (every `POLL_S`), and its permutation importance waits between scorings
+while a cell runs, as the kernel's own does (auto.py): on a machine with few cores the
+cells' threads, not the helper, get them.
+
 The helper is a fresh interpreter (`python -c`, the kernel's `sys.path`) talking over two
 pipes, not a `multiprocessing` child: those re-run the parent's `__main__`, which in a
 script without the `if __name__ == "__main__"` guard starts the script again. It ends with
@@ -33,7 +38,9 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
+from dataclasses import replace
 from multiprocessing.connection import Connection
 from queue import SimpleQueue
 from typing import Any, TypeVar
@@ -48,6 +55,7 @@ MAX_PICKLE_BYTES = 8 * 2**20  # model + data: above this the kernel builds, the 
 # context in the helper (hundreds of MB of the device's memory), and their import is long.
 DEVICE_LIBRARIES = frozenset({"torch", "tensorflow", "jax", "jaxlib", "cupy", "keras"})
 CALL_TIMEOUT_S = 300.0  # a helper silent for longer is replaced by the kernel's thread
+POLL_S = 0.1  # how often the waiting thread looks at the kernel's state for the helper
 NICE = 19
 _BOOT = (
     "import json, sys; sys.path[:] = json.loads(sys.argv[1]); "
@@ -90,13 +98,28 @@ class Helper:
             os.close(from_helper_w)
         self.requests = Connection(to_helper_w, readable=False)
         self.answers = Connection(from_helper_r, writable=False)
+        self.quiet = True  # as the helper last heard
+
+    def _tell_quiet(self) -> None:
+        """Send the kernel's state (a bool) when it changed: quiet, or `xt.flush` waiting."""
+        from ..tracking.lifecycle import hurried  # lazy: loaded by then, as in auto.py
+        from ..views.activity import KERNEL
+
+        quiet = KERNEL.quiet_at() <= time.monotonic() or hurried()
+        if quiet != self.quiet:
+            self.requests.send(quiet)
+            self.quiet = quiet
 
     def call(self, fn: Callable[..., T], *args: Any) -> T:
-        """`fn(*args)` in the helper; what it raises is raised here."""
+        """`fn(*args)` in the helper; what it raises is raised here. While it works, the
+        helper is told when a cell runs and when the kernel is quiet again (`_give_way`)."""
         try:
             self.requests.send((fn, args))
-            if not self.answers.poll(CALL_TIMEOUT_S):
-                raise HelperFailed(f"no answer in {CALL_TIMEOUT_S:g} s")
+            deadline = time.monotonic() + CALL_TIMEOUT_S
+            while not self.answers.poll(POLL_S):
+                if time.monotonic() > deadline:
+                    raise HelperFailed(f"no answer in {CALL_TIMEOUT_S:g} s")
+                self._tell_quiet()
             ok, value = self.answers.recv()
         except (EOFError, OSError) as exc:
             raise HelperFailed(f"the process ended ({type(exc).__name__})") from exc
@@ -183,7 +206,17 @@ def _build_pickled(blob: bytes) -> Built | None:
         model, X, y, settings = pickle.loads(blob)  # noqa: S301 - pickled by our kernel
     except Exception:  # noqa: BLE001 - e.g. a class from the notebook's __main__
         return None
-    return build_report(model, X, y, settings)
+    return build_report(model, X, y, replace(settings, importance_pause=_give_way))
+
+
+_QUIET = threading.Event()  # in the helper: the kernel runs no cell (set until told)
+_QUIET.set()
+
+
+def _give_way(left_s: float) -> None:
+    """In the helper, between the importance's scorings: wait while the kernel runs a cell
+    (its threads need the cores), up to the budget's `left_s`, as the kernel's thread does."""
+    _QUIET.wait(left_s)
 
 
 def _call(fn: Callable[..., T], *args: Any) -> T | None:
@@ -239,8 +272,15 @@ def serve(requests_fd: int, answers_fd: int) -> None:
 
 
 def _read(requests: Connection, todo: SimpleQueue[Any]) -> None:
+    """The requests to `todo`; the kernel's state (a bool) to `_QUIET`."""
     try:
         while True:
-            todo.put(requests.recv())
+            message = requests.recv()
+            if message is True:
+                _QUIET.set()
+            elif message is False:
+                _QUIET.clear()
+            else:
+                todo.put(message)
     except BaseException:  # noqa: BLE001 - the kernel is gone (or sent garbage): end now
         os._exit(0)

@@ -17,10 +17,13 @@ from typing import Any
 
 import pytest
 from nbclient import NotebookClient
+from sklearn.linear_model import LogisticRegression
 
-from jupyter_xtrack.evaluation import apart
+import jupyter_xtrack as xt
+from jupyter_xtrack.evaluation import apart, auto
 from jupyter_xtrack.store import open_store
-from tests.conftest import python_notebook
+from jupyter_xtrack.views import activity
+from tests.conftest import python_notebook, run_cell
 from tests.evaluate.test_auto_eval import DATA
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -200,3 +203,51 @@ def test_an_error_of_the_work_is_raised_as_is_and_keeps_the_helper() -> None:
         apart.images(bad)  # type: ignore[arg-type]
     assert apart.helper_pid() == helper  # not mistaken for a dead helper
     assert set(apart.images(good)) == {"confusion_matrix.png"}  # type: ignore[arg-type]
+
+
+class Counted(LogisticRegression):
+    """Importable by the helper (this module): each prediction made in another process than
+    `kernel_pid` takes a while and adds a line to `count_file`."""
+
+    kernel_pid = 0
+    count_file = ""
+
+    def predict(self, X: Any) -> Any:
+        if self.count_file and os.getpid() != self.kernel_pid:
+            with open(self.count_file, "a") as out:
+                out.write("predict\n")
+            time.sleep(0.05)
+        return super().predict(X)
+
+
+BESIDE = textwrap.dedent("""\
+    before = len(open(count_file).readlines())
+    time.sleep(1.0)
+    after = len(open(count_file).readlines())""")
+
+
+def test_the_helper_s_importance_waits_while_a_cell_runs(
+    shell: Any, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(activity, "LONG_CELL_S", 60.0)
+    monkeypatch.setattr(auto, "IMPORTANCE_BUDGET_S", 60.0)  # never out of budget here
+    count = tmp_path / "count"
+    count.touch()
+    shell.user_ns.update(Counted=Counted, count_file=str(count), kernel_pid=os.getpid())
+    shell.run_cell(DATA + "\nimport time")
+    shell.run_cell(
+        "%%track --name counted\nclf = Counted().fit(X_train, y_train)\n"
+        "clf.count_file, clf.kernel_pid = count_file, kernel_pid\nclf.score(X_test, y_test)"
+    )
+    deadline = time.monotonic() + 120
+    # the report's prediction, importance's probe and base score, then the shuffled ones
+    while len(count.read_text().splitlines()) < 5 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(count.read_text().splitlines()) >= 5  # the helper's importance is under way
+    assert shell.run_cell(BESIDE).success
+    # the helper hears of the cell within apart.POLL_S; what was under way then may end
+    assert shell.user_ns["after"] - shell.user_ns["before"] <= 6
+    run_cell(shell, "x = 1")  # then it goes on, and ends
+    report = xt.get_run(1).fact("evaluation")
+    assert report is not None and report["model"] == "Counted" and report["importance"]
+    assert len(count.read_text().splitlines()) >= 28  # 3 + 5 features x 5 repeats, in the helper

@@ -58,6 +58,10 @@ def sleepy(x: float) -> float:
     return x
 
 
+def broken(x: float) -> float:
+    raise ValueError(f"no good: {x}")
+
+
 def with_artifact(x: float) -> float:
     path = Path(tempfile.mkdtemp()) / "point.txt"
     path.write_text(str(x))
@@ -195,6 +199,22 @@ def test_a_timeout_stops_the_workers_asking(store_dir: Path, client: Any) -> Non
     assert isinstance(result, SweepResult) and result.state == "finished"
     assert 2 <= len(result.trials) < 500
     assert {t.state for t in result.trials} == {"complete"}
+
+
+@pytest.mark.slow
+def test_failing_trials_on_every_worker_stop_the_sweep_at_max_failures(
+    store_dir: Path, client: Any
+) -> None:
+    result = sweep(broken, "x=uniform(0, 1)", trials=40, max_failures=3, show=False, workers=client)
+    assert isinstance(result, SweepResult) and result.state == "failed"
+    states = [t.state for t in result.trials]
+    assert states.count("failed") >= 3 and len(states) < 40
+    assert set(states) <= {"failed", "interrupted"}
+    xt.flush()
+    run = open_store(store_dir).get_run(result.run_id or "")
+    assert run["status"] == "failed" and run["tags"]["xtrack.sweep.state"] == "failed"
+    failed = next(t for t in result.trials if t.state == "failed")
+    assert open_store(store_dir).get_run(failed.run_id or "")["status"] == "failed"
 
 
 @pytest.mark.slow

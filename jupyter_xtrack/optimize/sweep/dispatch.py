@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from ...tracking.search_runs import TrackedRun
     from .loop import SweepLoop
 
-FOLLOW_S = 0.3  # how often the kernel reads the study while the workers run trials
+FOLLOW_S = 0.5  # how often the kernel reads the study while the workers run trials
 REAP_S = 1.0  # how often it looks for trials whose worker died
 STOP_GRACE_S = 30.0  # how long a stopped sweep waits for running trials to reach a report
 SETTLE_S = 10.0  # how long the end waits for joined workers' trial runs to reach the store
@@ -106,13 +106,12 @@ class WorkerTrials:
         self._start_loops(client, shipped, plan)
         while True:
             self._check_stop()
-            changed = self._follow(plan)
+            trials = self.study.get_trials(deepcopy=False)
             if time.monotonic() >= self.next_reap:
                 self.next_reap = time.monotonic() + REAP_S
-                changed |= self._reap(client, plan)
-            if changed:
-                self.loop.show()
-                self.loop.report_progress(self.parent, plan.trials)
+                if self._reap(client, plan, trials):
+                    trials = self.study.get_trials(deepcopy=False)
+            self._report(self._follow(plan, trials), plan)
             if self.failures >= plan.max_failures:
                 self._wind_down(client, plan)
                 return "failed"
@@ -144,9 +143,11 @@ class WorkerTrials:
         trials that crashed freed places."""
         from optuna.trial import TrialState
 
-        self._reap(client, plan, orphans=True)
+        self._reap(client, plan, self.study.get_trials(deepcopy=False), orphans=True)
         trials = self.study.get_trials(deepcopy=False)
-        self._follow(plan, trials)
+        self._report(self._follow(plan, trials), plan)
+        if self.failures >= plan.max_failures:
+            return False  # the sweep failed: the next round says so
         running = sum(1 for t in trials if t.state == TrialState.RUNNING)
         counted = sum(1 for t in trials if counts(t))
         if counted < plan.trials and (plan.deadline is None or time.time() < plan.deadline):
@@ -157,14 +158,12 @@ class WorkerTrials:
             return False
         return True
 
-    def _follow(self, plan: SweepPlan, trials: list[Any] | None = None) -> bool:
-        """Read the study: new trials become records (running or ended), running ones take
-        their end; failed and crashed trials of this sweep count towards max_failures.
-        Whether anything changed."""
+    def _follow(self, plan: SweepPlan, trials: list[Any]) -> bool:
+        """From the study's trials: new trials become records (running or ended), running
+        ones take their end; failed and crashed trials of this sweep count towards
+        max_failures. Whether anything changed."""
         from optuna.trial import TrialState
 
-        if trials is None:
-            trials = self.study.get_trials(deepcopy=False)
         fixed = plan.fixed()
         changed = False
         for t in trials:
@@ -192,22 +191,29 @@ class WorkerTrials:
                 changed = True
         return changed
 
+    def _report(self, changed: bool, plan: SweepPlan) -> None:
+        """The live view and the sweep run's progress, when the trials changed."""
+        if changed:
+            self.loop.show()
+            self.loop.report_progress(self.parent, plan.trials)
+
     def _forget(self, number: int) -> None:
         record = self.by_number.pop(number, None)
         if record is not None:
             self.loop.records.remove(record)
             self.mine.discard(number)
 
-    def _reap(self, client: Any, plan: SweepPlan, orphans: bool = False) -> bool:
-        """End the trials whose worker died (`remote.reap_crashed`); with `orphans` (no loop
-        running), also those a Dask worker asked for: no loop will end them now."""
+    def _reap(self, client: Any, plan: SweepPlan, trials: list[Any], orphans: bool = False) -> bool:
+        """End the trials (as just read) whose worker died (`remote.reap_crashed`); with
+        `orphans` (no loop running), also those a Dask worker asked for: no loop will end
+        them now. Whether any was."""
         live: set[str] | None = set()
         if not orphans:
             try:
                 live = set(client.scheduler_info()["workers"])
             except Exception:  # noqa: BLE001 - the scheduler is busy: the run store tells
                 live = None
-        return bool(reap_crashed(self.study, plan, live))
+        return bool(reap_crashed(self.study, plan, live, trials))
 
     def _settle_runs(self) -> None:
         """The end of the sweep: the trial runs of this sweep take their parent's context,
@@ -275,7 +281,7 @@ class WorkerTrials:
         for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
             if "://" in str(t.user_attrs.get(ASKED_ATTR) or ""):
                 interrupt(self.study, t.number)
-        self._follow(plan)
+        self._follow(plan, self.study.get_trials(deepcopy=False))
         self._settle_runs()
 
 

@@ -26,7 +26,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +49,7 @@ if TYPE_CHECKING:
     from .plan import SweepPlan
 
 STOP_POLL_S = 0.5  # how often a worker reads whether its sweep was stopped
+REAP_S = 2.0  # how often `xtrack worker` looks for trials of dead workers to end
 WORKER_TAG = "xtrack.worker"  # the trial run's tag: the worker that ran it
 # Trials that do not count towards the sweep's number: their work was lost or never done.
 NOT_COUNTED = ("crashed", "interrupted", SURPLUS)
@@ -172,13 +173,14 @@ def run_trials(
     stop = stop_signal(plan.parent_id)
     report = LoopReport(plan.study_name, worker or worker_name())
     claim = Claimer(study, plan, report.worker)
-    failed = 0
+    failed, next_reap = 0, 0.0
     try:
         while True:
             if stop():
                 report.reason = "the sweep was stopped"
                 break
-            if reap:
+            if reap and time.monotonic() >= next_reap:
+                next_reap = time.monotonic() + REAP_S
                 reap_crashed(study, plan)
             trial = claim()
             if trial is None:
@@ -385,19 +387,21 @@ def reap_crashed(
     study: optuna.Study,
     plan: SweepPlan,
     live: Collection[str] | None = None,
-    skip: Collection[int] = (),
+    trials: Sequence[optuna.trial.FrozenTrial] | None = None,
 ) -> list[int]:
-    """Mark crashed the running trials (less `skip`) whose process died, and return their
-    numbers: asked by a Dask worker no longer among `live` (the scheduler's workers, when
-    known), or whose run the run store reads as crashed, or, not written yet, whose
-    `xtrack worker` is gone. Read the trials before `live`: a worker that asked for one was
-    among the scheduler's workers before."""
+    """Mark crashed the running trials whose process died, and return their numbers: asked
+    by a Dask worker no longer among `live` (the scheduler's workers, when known), or whose
+    run the run store reads as crashed, or, not written yet, whose `xtrack worker` is gone.
+    `trials`: the study's trials as just read (default: read now), read before `live`: a
+    worker that asked for one was among the scheduler's workers by then."""
     from optuna.trial import TrialState
 
+    if trials is None:
+        trials = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
     store = CONTEXT.store()
     dead = []
-    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        if t.number not in skip and _died(store, t, plan.run_key, live):
+    for t in trials:
+        if t.state == TrialState.RUNNING and _died(store, t, plan.run_key, live):
             mark_crashed(study, t, plan)
             dead.append(t.number)
     return dead

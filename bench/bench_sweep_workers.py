@@ -38,11 +38,16 @@ def objective_value(x: float, y: float) -> float:
     return (x - 0.3) ** 2 + (y - 0.7) ** 2
 
 
-def plain_optuna(n: int, storage: Any) -> float:
-    """Seconds for `n` trials of plain `study.optimize` on `storage` (a new study)."""
+CPU: dict[str, list[float]] = {}  # CPU seconds per trial of each long run, by row
+
+
+def plain_optuna(n: int, storage: Any, row: str, long: int) -> float:
+    """Seconds for `n` trials of plain `study.optimize` on `storage` (a new study); for a
+    `long` one, its CPU seconds per trial go to CPU[row]."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    cpu0 = time.process_time()
     t0 = time.perf_counter()
     study = optuna.create_study(
         sampler=optuna.samplers.RandomSampler(seed=0), storage=storage, direction="minimize"
@@ -51,13 +56,18 @@ def plain_optuna(n: int, storage: Any) -> float:
         lambda t: objective_value(t.suggest_float("x", 0, 1), t.suggest_float("y", 0, 1)),
         n_trials=n,
     )
-    return time.perf_counter() - t0
+    elapsed = time.perf_counter() - t0
+    if n == long:
+        CPU.setdefault(row, []).append((time.process_time() - cpu0) / n)
+    return elapsed
 
 
-def _optimize_part(location: str, name: str, n: int) -> None:
-    """One of the processes of `plain_optuna_parallel`: `n` trials of study `name`."""
+def _optimize_part(location: str, name: str, n: int) -> float:
+    """One of the processes of `plain_optuna_parallel`: `n` trials of study `name`; its CPU
+    seconds."""
     import optuna
 
+    cpu0 = time.process_time()
     from jupyter_xtrack.optimize.sweep.storage import open_storage
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -68,11 +78,15 @@ def _optimize_part(location: str, name: str, n: int) -> None:
         lambda t: objective_value(t.suggest_float("x", 0, 1), t.suggest_float("y", 0, 1)),
         n_trials=n,
     )
+    return time.process_time() - cpu0
 
 
-def plain_optuna_parallel(n: int, location: str, pool: ProcessPoolExecutor) -> float:
+def plain_optuna_parallel(
+    n: int, location: str, pool: ProcessPoolExecutor, row: str, long: int
+) -> float:
     """Seconds for `n` trials of plain `study.optimize` split over the pool's two processes
-    on one new study at `location` (a store folder's journal, or a PostgreSQL URL)."""
+    on one new study at `location` (a store folder's journal, or a PostgreSQL URL); for a
+    `long` one, the processes' CPU seconds per trial go to CPU[row]."""
     import optuna
 
     from jupyter_xtrack.optimize.sweep.storage import open_storage
@@ -81,12 +95,11 @@ def plain_optuna_parallel(n: int, location: str, pool: ProcessPoolExecutor) -> f
     optuna.create_study(study_name=name, storage=open_storage(location), direction="minimize")
     t0 = time.perf_counter()
     parts = [pool.submit(_optimize_part, location, name, n // 2) for _ in range(2)]
-    for part in parts:
-        part.result()
-    return time.perf_counter() - t0
-
-
-CPU: dict[str, list[float]] = {}  # CPU seconds per trial of each long sweep, by row
+    cpu = sum(part.result() for part in parts)
+    elapsed = time.perf_counter() - t0
+    if n == long:
+        CPU.setdefault(row, []).append(cpu / n)
+    return elapsed
 
 
 def on_workers(n: int, client: Any, storage: str | None, row: str, long: int) -> float:
@@ -169,17 +182,26 @@ def main() -> None:
             warm.result()  # both processes started before any timing
         for name, make in storages.items():
             location, anchor, storage = make()
+            row = f"{name}/plain"
             plain = per_trial(
-                partial(plain_optuna, storage=storage), args.short, args.long, args.reps
-            )
-            rows.append((name, "plain Optuna study.optimize", plain))
-            two = per_trial(
-                partial(plain_optuna_parallel, location=anchor, pool=pool),
+                partial(plain_optuna, storage=storage, row=row, long=args.long),
                 args.short,
                 args.long,
                 args.reps,
             )
-            rows.append((name, "plain Optuna, 2 processes on one study", two))
+            cpu = statistics.median(CPU[row]) * 1000
+            rows.append((name, f"plain Optuna study.optimize (CPU per trial {cpu:.1f} ms)", plain))
+            row = f"{name}/plain2"
+            two = per_trial(
+                partial(plain_optuna_parallel, location=anchor, pool=pool, row=row, long=args.long),
+                args.short,
+                args.long,
+                args.reps,
+            )
+            cpu = statistics.median(CPU[row]) * 1000
+            rows.append(
+                (name, f"plain Optuna, 2 processes on one study (CPU per trial {cpu:.1f} ms)", two)
+            )
             for workers in (1, 2):
                 t0 = time.perf_counter()
                 cluster = LocalCluster(

@@ -8,9 +8,9 @@ the plan), in the background (its writer is flushed once, when the loop ends), a
 the sweep only through the shared study storage and the sweep run's tags: intermediate
 values for the pruner, `xtrack.sweep.state` and the job's cancel tag to stop.
 
-Per trial, the study gets what plain Optuna writes (the trial, its params, its end) and
-nothing more: who asked for it (`ASKED_ATTR`) goes with the trial's creation, and its run's
-id is derived from the study's run key and the trial's number (`result.trial_run_id`).
+Per trial, the study gets what plain Optuna writes (the trial, its params, its end) and no
+write more: who asked for it (`ASKED_ATTR`) goes in the trial's creation, and its run's id
+is derived from the study's run key and the trial's number (`result.trial_run_id`).
 
 A process that dies mid-trial leaves its trial running in the study; `mark_crashed` ends
 it: the trial run reads `crashed`, the Optuna trial FAIL (user attr `xtrack_state`

@@ -192,10 +192,11 @@ def trial_run_id(run_key: str, number: int) -> str:
     import hashlib
 
     digest = hashlib.blake2b(f"{run_key}:{number}".encode(), digest_size=10).digest()
-    bits = int.from_bytes(digest, "big")
+    bits = int.from_bytes(digest, "big")  # 80 bits: the 12-bit counter field, 62 random
+    counter, rand = (bits >> 62) & 0xFFF, bits & ((1 << 62) - 1)
     ms = int(run_key[:12], 16)
-    value = (ms << 80) | (0x7 << 76) | ((bits >> 62) & 0xFFF) << 64 | (0b10 << 62)
-    return f"{value | (bits & ((1 << 62) - 1)):032x}"
+    value = (ms << 80) | (0x7 << 76) | (counter << 64) | (0b10 << 62) | rand
+    return f"{value:032x}"
 
 
 def run_of(trial: optuna.trial.FrozenTrial, run_key: str | None) -> str | None:

@@ -194,6 +194,14 @@ def test_trial_run_ids_are_derived_run_ids() -> None:
 
 
 @pytest.mark.slow
+def test_no_more_loops_than_open_places(store_dir: Path, client: Any) -> None:
+    result = sweep(steady, "x=uniform(0, 1); y=uniform(0, 1)", trials=1, show=False, workers=client)
+    assert isinstance(result, SweepResult) and [t.state for t in result.trials] == ["complete"]
+    # Two worker threads, one trial to run: one loop, so no surplus trial was asked.
+    assert len(result.study().trials) == 1
+
+
+@pytest.mark.slow
 def test_a_timeout_stops_the_workers_asking(store_dir: Path, client: Any) -> None:
     result = sweep(sleepy, "x=uniform(0, 1)", trials=500, timeout=1.5, show=False, workers=client)
     assert isinstance(result, SweepResult) and result.state == "finished"

@@ -103,7 +103,8 @@ class WorkerTrials:
         return str(key)
 
     def _drive(self, client: Any, shipped: Any, plan: SweepPlan) -> str:
-        self._start_loops(client, shipped, plan)
+        counted = sum(1 for t in self.study.get_trials(deepcopy=False) if counts(t))
+        self._start_loops(client, shipped, plan, plan.trials - counted)
         while True:
             self._check_stop()
             trials = self.study.get_trials(deepcopy=False)
@@ -121,9 +122,10 @@ class WorkerTrials:
                 self._settle_runs()
                 return "finished"
 
-    def _start_loops(self, client: Any, shipped: Any, plan: SweepPlan) -> None:
-        """One loop task per worker thread of the cluster."""
-        for _ in range(max(1, sum(client.nthreads().values()))):
+    def _start_loops(self, client: Any, shipped: Any, plan: SweepPlan, places: int) -> None:
+        """One loop task per worker thread of the cluster, no more than the sweep's open
+        `places` (each further loop would only ask for a surplus trial)."""
+        for _ in range(max(1, min(places, sum(client.nthreads().values())))):
             self.started += 1
             key = f"xtrack-sweep-{plan.parent_id}-{self.started}"
             future = client.submit(run_loop, shipped, self.started, pure=False, key=key)
@@ -151,7 +153,7 @@ class WorkerTrials:
         running = sum(1 for t in trials if t.state == TrialState.RUNNING)
         counted = sum(1 for t in trials if counts(t))
         if counted < plan.trials and (plan.deadline is None or time.time() < plan.deadline):
-            self._start_loops(client, shipped, plan)
+            self._start_loops(client, shipped, plan, plan.trials - counted)
             return False
         if running:  # a joined worker's trials (counted): wait for them
             time.sleep(FOLLOW_S)

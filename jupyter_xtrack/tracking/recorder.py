@@ -45,6 +45,7 @@ from .session import CONTEXT, TrackerContext
 from .workers import background
 
 if TYPE_CHECKING:
+    from ..capture.code import LineageEncoder
     from ..store.contract import RunStore
 
 STDIO_CAP_BYTES = 1_000_000
@@ -398,11 +399,14 @@ class Recording:
 
     def _lineage_fact(self, store: RunStore) -> LineageFact:
         # lazy, as every capture: loaded by the first run
-        from ..capture.code import lineage_notebook, notebook_bytes
+        from ..capture.code import LineageEncoder
 
+        global _lineage
+        if _lineage is None:
+            _lineage = LineageEncoder()
         history = [(n, _redacted_source(src)) for n, src in self.info.history]
-        nb = lineage_notebook(history, language_version=sys.version.split()[0])
-        return {"hash": store.put_blob(notebook_bytes(nb)), "cells": len(history)}
+        data = _lineage.encode(history, language_version=sys.version.split()[0])
+        return {"hash": store.put_blob(data), "cells": len(history)}
 
     def _notebook_fact(self, store: RunStore) -> dict[str, Any]:
         # lazy, as every capture: loaded by the first run
@@ -580,6 +584,8 @@ def _env_fact(store: RunStore) -> EnvFact:
 
 
 _redacted: dict[str, str] = {}
+# The lineage notebooks' encoder: keeps each history cell encoded (capture.code)
+_lineage: LineageEncoder | None = None
 
 
 def _redacted_source(source: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -13,16 +14,44 @@ if TYPE_CHECKING:
 
 __all__ = ["ResourceMeter"]
 
-_STATUS = "/proc/self/status"
-_CLEAR_REFS = "/proc/self/clear_refs"
+
+class _ProcFile:
+    """A file of /proc/self kept open, so reading or writing it is one system call rather
+    than an open, reads and a close: each call releases the GIL, and in a Run All the
+    tracker's background threads (the previous cell's capture) take it and keep it up to the
+    switch interval, about 0.4 ms a call measured on the cell's path. Opened again in a forked
+    child, whose /proc/self is another file."""
+
+    def __init__(self, path: str, flags: int) -> None:
+        self._path = path
+        self._flags = flags | getattr(os, "O_CLOEXEC", 0)
+        self._fd = -1
+        self._pid = -1
+        self._lock = threading.Lock()
+
+    def fd(self) -> int:
+        """The open file descriptor (OSError when it cannot be opened)."""
+        pid = os.getpid()
+        if self._pid == pid:
+            return self._fd
+        with self._lock:
+            if self._pid != pid:
+                stale, self._fd = self._fd, os.open(self._path, self._flags)
+                self._pid = pid
+                if stale >= 0:
+                    os.close(stale)  # the parent's, inherited by this child
+        return self._fd
+
+
+_STATUS = _ProcFile("/proc/self/status", os.O_RDONLY)
+_CLEAR_REFS = _ProcFile("/proc/self/clear_refs", os.O_WRONLY)
 
 
 def _status_kb() -> tuple[int | None, int | None]:
     """(VmHWM, VmRSS) in kB from /proc/self/status, None where unavailable."""
     try:
-        with open(_STATUS, "rb") as f:
-            data = f.read()
-    except OSError:
+        data = os.pread(_STATUS.fd(), 65536, 0)  # the file is produced afresh at offset 0
+    except (OSError, AttributeError):  # no /proc; no pread (Windows)
         return None, None
     hwm = rss = None
     i = data.find(b"VmHWM:")
@@ -37,16 +66,10 @@ def _status_kb() -> tuple[int | None, int | None]:
 def _reset_peak_rss() -> bool:
     # Linux >= 4.0: writing 5 resets the peak RSS (VmHWM) to the current RSS
     try:
-        fd = os.open(_CLEAR_REFS, os.O_WRONLY)
-    except OSError:
-        return False
-    try:
-        os.write(fd, b"5")
+        os.write(_CLEAR_REFS.fd(), b"5")
         return True
     except OSError:
         return False
-    finally:
-        os.close(fd)
 
 
 def _lifetime_peak_rss() -> int | None:

@@ -26,21 +26,34 @@ class _ProcFile:
         self._path = path
         self._flags = flags | getattr(os, "O_CLOEXEC", 0)
         self._fd = -1
+        self._ident: tuple[int, int] | None = None
         self._pid = -1
         self._lock = threading.Lock()
 
-    def fd(self) -> int:
-        """The open file descriptor (OSError when it cannot be opened)."""
+    def fd(self, verify: bool = False) -> int:
+        """The open descriptor (OSError when the file cannot be opened). With `verify` it is
+        first checked to be this file still: a cell may have closed it and another file
+        taken its number, which must never be written to (one `fstat` more)."""
         pid = os.getpid()
-        if self._pid == pid:
+        if self._pid == pid and (not verify or self._holds(self._fd)):
             return self._fd
         with self._lock:
-            if self._pid != pid:
-                stale, self._fd = self._fd, os.open(self._path, self._flags)
-                self._pid = pid
+            if self._pid != pid or (verify and not self._holds(self._fd)):
+                stale = self._fd if self._pid != pid and self._holds(self._fd) else -1
+                fd = os.open(self._path, self._flags)
+                st = os.fstat(fd)
+                self._fd, self._ident, self._pid = fd, (st.st_dev, st.st_ino), pid
                 if stale >= 0:
-                    os.close(stale)  # the parent's, inherited by this child
+                    os.close(stale)  # the parent's, inherited by this forked child
         return self._fd
+
+    def _holds(self, fd: int) -> bool:
+        """Whether `fd` is still the file this opened."""
+        try:
+            st = os.fstat(fd)
+        except OSError:
+            return False
+        return (st.st_dev, st.st_ino) == self._ident
 
 
 _STATUS = _ProcFile("/proc/self/status", os.O_RDONLY)
@@ -51,6 +64,8 @@ def _status_kb() -> tuple[int | None, int | None]:
     """(VmHWM, VmRSS) in kB from /proc/self/status, None where unavailable."""
     try:
         data = os.pread(_STATUS.fd(), 65536, 0)  # the file is produced afresh at offset 0
+        if not data.startswith(b"Name:"):  # its number now another file's (closed by a cell)
+            data = os.pread(_STATUS.fd(verify=True), 65536, 0)
     except (OSError, AttributeError):  # no /proc; no pread (Windows)
         return None, None
     hwm = rss = None
@@ -66,7 +81,7 @@ def _status_kb() -> tuple[int | None, int | None]:
 def _reset_peak_rss() -> bool:
     # Linux >= 4.0: writing 5 resets the peak RSS (VmHWM) to the current RSS
     try:
-        os.write(_CLEAR_REFS.fd(), b"5")
+        os.write(_CLEAR_REFS.fd(verify=True), b"5")
         return True
     except OSError:
         return False

@@ -222,3 +222,37 @@ def test_meter_in_a_forked_child_reads_the_childs_own_memory() -> None:
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     assert abs(meter.stop()["rss_bytes"] - _own_rss()) < (50 << 20)  # the parent's, still
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_meter_never_writes_to_a_file_that_took_its_closed_descriptor(tmp_path: Any) -> None:
+    # code in a cell closes every descriptor it did not open (a daemon helper), then opens
+    # its own files, which may get the meter's numbers
+    from jupyter_xtrack.capture import resources
+
+    meter = ResourceMeter()
+    meter.start()
+    meter.stop()
+    taken = []
+    for proc in (resources._STATUS, resources._CLEAR_REFS):
+        number = proc.fd()
+        os.close(number)
+        path = tmp_path / f"user-{number}.txt"
+        path.write_bytes(b"the user's data\n")
+        fd = os.open(path, os.O_RDWR)
+        if fd != number:  # not reused here: move it onto the number
+            os.dup2(fd, number)
+            os.close(fd)
+        taken.append((number, path))
+    try:
+        meter.start()
+        block = bytearray(100 << 20)
+        block[::4096] = b"x" * len(block[::4096])
+        out = meter.stop()
+        assert out["peak_rss_scope"] == "cell"
+        assert abs(out["rss_bytes"] - _own_rss()) < (50 << 20)
+        assert out["peak_rss_bytes"] >= out["rss_bytes"]
+    finally:
+        for number, _ in taken:
+            os.close(number)
+    assert all(path.read_bytes() == b"the user's data\n" for _, path in taken)

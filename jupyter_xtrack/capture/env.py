@@ -21,6 +21,7 @@ from jupyter_xtrack.capture.redact import allowed_env
 __all__ = [
     "environment",
     "imported_distributions",
+    "imported_with_signature",
     "installed_distributions",
     "packages_signature",
     "static_environment",
@@ -203,16 +204,24 @@ def imported_distributions(modules: Iterable[str]) -> dict[str, str]:
     to nothing. Cached per set of names and installed distributions: a repeat call costs
     tens of microseconds.
     """
+    return imported_with_signature(modules)[1]
+
+
+def imported_with_signature(modules: Iterable[str]) -> tuple[tuple[Any, ...], dict[str, str]]:
+    """``(packages_signature(), imported_distributions(modules))`` from one look at sys.path:
+    half the stats of the two calls, half the listings of a folder changed in the last
+    `RACY_S` (a notebook's folder a cell just wrote to is read again on every look), and the
+    two agree even when a package is installed meanwhile."""
+    signature, (versions, by_module) = _index()
     try:
         # keyed on the full names: building this set runs at C speed, splitting names does not
         names = frozenset(modules)
     except Exception:
-        return {}
-    signature, (versions, by_module) = _index()
+        return signature, {}
     key = (signature, names)
     cached = _imported_cache.get(key)
     if cached is not None:
-        return dict(cached)
+        return signature, dict(cached)
     tops = {m.partition(".")[0] for m in names if isinstance(m, str)}
     out: dict[str, str] = {}
     for top in tops:
@@ -227,7 +236,7 @@ def imported_distributions(modules: Iterable[str]) -> dict[str, str]:
     if len(_imported_cache) >= _IMPORTED_CACHE_SIZE:
         _imported_cache.clear()  # sets only grow within a session; old ones are not reused
     _imported_cache[key] = result
-    return dict(result)
+    return signature, dict(result)
 
 
 def _cpu_model() -> str | None:

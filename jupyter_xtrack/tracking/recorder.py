@@ -551,7 +551,7 @@ _env_last: tuple[tuple[Any, ...], bytes, dict[str, Any]] | None = None
 
 def _env_fact(store: RunStore) -> EnvFact:
     """The environment as a blob plus a small summary. Serialised again only when the
-    installed packages (capture.env.packages_signature: a stat per sys.path folder), the
+    installed packages (capture.env's signature: a stat per sys.path folder), the
     imported ones or the allowed env vars changed; `put_blob` of bytes already stored writes
     nothing."""
     global _env_last
@@ -559,13 +559,12 @@ def _env_fact(store: RunStore) -> EnvFact:
     import orjson
 
     # lazy, as every capture: loaded by the first run
-    from ..capture.env import imported_distributions, packages_signature, static_environment
+    from ..capture.env import imported_with_signature, static_environment
     from ..capture.redact import allowed_env
 
     if _static_env is not None:
         _static_env.result()  # the prefetch fills capture.env's caches: do not do it twice
-    signature = packages_signature()
-    imported = imported_distributions(list(sys.modules))
+    signature, imported = imported_with_signature(list(sys.modules))
     env_vars = allowed_env(os.environ)
     key = (signature, *sorted(imported), "|", *sorted(f"{k}={v}" for k, v in env_vars.items()))
     last = _env_last

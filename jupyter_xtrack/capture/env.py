@@ -5,6 +5,7 @@ distributions, CPU, memory, GPUs, and the allowlisted environment variables.
 from __future__ import annotations
 
 import copy
+import itertools
 import os
 import platform
 import re
@@ -152,6 +153,23 @@ def _entry(folder: str) -> tuple[tuple[Any, ...], _Found]:
     return key, found
 
 
+_contents: dict[str, tuple[_Found, int]] = {}
+_tokens = itertools.count()
+
+
+def _content_token(folder: str, found: _Found) -> int:
+    """A number for what `folder` holds, new whenever its distributions differ from the last
+    look's: a notebook's folder that a cell wrote a data file to is listed again (its stat
+    changed) but keeps its token, so the index, the imported set and the run's environment
+    blob are not rebuilt for it. Called under `_lock`."""
+    known = _contents.get(folder)
+    if known is not None and (known[0] is found or known[0] == found):
+        return known[1]
+    token = next(_tokens)
+    _contents[folder] = (found, token)
+    return token
+
+
 def _merge(entries: list[tuple[str, _Found]]) -> _Index:
     """One index from the folders' distributions, in sys.path order."""
     versions: dict[str, str] = {}
@@ -168,7 +186,8 @@ def _merge(entries: list[tuple[str, _Found]]) -> _Index:
 
 def _index() -> tuple[tuple[Any, ...], _Index]:
     """(signature, index) of the distributions installed on sys.path. The signature is
-    equal for two calls exactly when every folder's listing is (see `_entry`); the index is
+    equal for two calls when every folder holds the same distributions as it did (see
+    `_content_token`; a folder whose other files changed keeps its token); the index is
     rebuilt only when it changes, so a `pip install` in the kernel is seen by the next call.
 
     Reads directory names and top_level.txt/RECORD directly: about 20x faster than
@@ -181,9 +200,9 @@ def _index() -> tuple[tuple[Any, ...], _Index]:
         keys: list[Any] = []
         for entry in list(sys.path):
             folder = os.path.abspath(entry or ".")
-            key, found = _entry(folder)
+            _, found = _entry(folder)
             entries.append((folder, found))
-            keys.append((folder, key))
+            keys.append((folder, _content_token(folder, found)))
         signature = tuple(keys)
         if _dist_index is None or _dist_index[0] != signature:
             _dist_index = (signature, _merge(entries))

@@ -9,7 +9,7 @@ figure per thread is (tracked batch - untracked batch) / cells. Also printed: th
 overhead per cell (the kernel's busy status to its reply, tracked minus the untracked
 median), p50 and p99, as `bench_track_overhead.py --kernel` measures it.
 
-    PYTHONPATH=$PWD .venv/bin/python bench/bench_cell_cpu.py [--cells 200] [--files 100]
+    PYTHONPATH=$PWD .venv/bin/python bench/bench_cell_cpu.py [--cells 200] [--files 100] [--writes 2000]
 """
 
 from __future__ import annotations
@@ -63,21 +63,33 @@ def main() -> None:
     ap.add_argument("--cells", type=int, default=200)
     ap.add_argument("--files", type=int, default=100)
     ap.add_argument("--quiet", type=float, default=2.0, help="seconds of quiet after each batch")
+    ap.add_argument(
+        "--writes",
+        type=int,
+        metavar="N",
+        help="N data files (git-ignored) in the notebook's folder, and each cell writes one more",
+    )
     args = ap.parse_args()
     from jupyter_client.manager import start_new_kernel
 
     root = make_repo(scratch("cell-cpu-repo"), args.files)
+    cell = "x = 1\n"
+    if args.writes is not None:  # the kernel's folder is on sys.path: a cell saving there
+        (root / ".gitignore").write_text("*.csv\n")
+        for i in range(args.writes):
+            (root / f"data{i}.csv").write_text("a\n")
+        cell = "open(f'out-{time.time_ns()}.csv', 'w').close()\n"
     env = {**os.environ, "XTRACK_STORE": str(root / ".xtrack")}
     km, kc = start_new_kernel(kernel_name="python3", cwd=str(root), env=env)
     try:
         kc.execute_interactive(
             "%load_ext jupyter_xtrack\nimport time\ntime.sleep(5)\n" + CLOCKS, timeout=120
         )
-        run_all(kc, "%%track\nx = 1\n", 20)  # warm: widgets, store, environment
+        run_all(kc, "%%track\n" + cell, 20)  # warm: widgets, store, environment
         start = settle_and_read(kc, args.quiet)
-        plain = run_all(kc, "x = 1\n", args.cells)
+        plain = run_all(kc, cell, args.cells)
         mid = settle_and_read(kc, args.quiet)
-        tracked = run_all(kc, "%%track\nx = 1\n", args.cells)
+        tracked = run_all(kc, "%%track\n" + cell, args.cells)
         end = settle_and_read(kc, args.quiet)
     finally:
         kc.stop_channels()

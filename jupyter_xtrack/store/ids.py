@@ -19,6 +19,9 @@ def new_run_id() -> str:
     id prefix (leading zero) from a run number.
     """
     global _last_ms, _counter
+    # one read of the system's randomness: each is a system call that releases the GIL,
+    # which a busy background thread then keeps (this runs on the cell's path)
+    noise = int.from_bytes(os.urandom(10), "big")
     with _lock:
         ms = time.time_ns() // 1_000_000
         if ms <= _last_ms:
@@ -29,9 +32,9 @@ def new_run_id() -> str:
             ms = _last_ms
         else:
             _last_ms = ms
-            _counter = int.from_bytes(os.urandom(2), "big") & 0x3FF  # leave room to count up
+            _counter = (noise >> 64) & 0x3FF  # leave room to count up
         counter = _counter
-    rand = int.from_bytes(os.urandom(8), "big") & ((1 << 62) - 1)
+    rand = noise & ((1 << 62) - 1)
     value = (ms << 80) | (0x7 << 76) | (counter << 64) | (0b10 << 62) | rand
     return f"{value:032x}"
 

@@ -106,6 +106,7 @@ def open_run(
     cell_id: str | None = None,
     push: bool = True,
     create_wait: float | None = None,
+    run_id: str | None = None,
 ) -> ActiveRun:
     """Return the live handle of a new run (on the run stack with `push`), created in the
     store by the background writer: first in its queue, before any write of the run.
@@ -114,7 +115,8 @@ def open_run(
     process holds the store's lock: its points and writes wait in the writer, which keeps
     retrying, and the run is created as soon as the lock frees. This waits up to
     `create_wait` seconds (None: until done) for the creation, to learn the run's number;
-    past that the number is filled in once the run is created. Raises CannotOpen when the
+    past that the number is filled in once the run is created. `run_id` is the id to give
+    it when the caller derived one (a sweep's trial), else a new one. Raises CannotOpen when the
     store cannot be opened, or the creation failed for good within the wait (a missing
     parent, a read-only or full disk); nothing is left open then.
     """
@@ -129,7 +131,7 @@ def open_run(
     started = time.time()
     tag_map = clean_tags(tags)
     record = new_run_record(
-        run_id=new_run_id(),
+        run_id=run_id or new_run_id(),
         number=0,
         name=name,
         experiment=experiment,

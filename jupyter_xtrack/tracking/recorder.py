@@ -45,6 +45,7 @@ from .session import CONTEXT, TrackerContext
 from .workers import background
 
 if TYPE_CHECKING:
+    from ..capture.code import LineageEncoder
     from ..store.contract import RunStore
 
 STDIO_CAP_BYTES = 1_000_000
@@ -398,11 +399,14 @@ class Recording:
 
     def _lineage_fact(self, store: RunStore) -> LineageFact:
         # lazy, as every capture: loaded by the first run
-        from ..capture.code import lineage_notebook, notebook_bytes
+        from ..capture.code import LineageEncoder
 
+        global _lineage
+        if _lineage is None:
+            _lineage = LineageEncoder()
         history = [(n, _redacted_source(src)) for n, src in self.info.history]
-        nb = lineage_notebook(history, language_version=sys.version.split()[0])
-        return {"hash": store.put_blob(notebook_bytes(nb)), "cells": len(history)}
+        data = _lineage.encode(history, language_version=sys.version.split()[0])
+        return {"hash": store.put_blob(data), "cells": len(history)}
 
     def _notebook_fact(self, store: RunStore) -> dict[str, Any]:
         # lazy, as every capture: loaded by the first run
@@ -547,7 +551,7 @@ _env_last: tuple[tuple[Any, ...], bytes, dict[str, Any]] | None = None
 
 def _env_fact(store: RunStore) -> EnvFact:
     """The environment as a blob plus a small summary. Serialised again only when the
-    installed packages (capture.env.packages_signature: a stat per sys.path folder), the
+    installed packages (capture.env's signature: a stat per sys.path folder), the
     imported ones or the allowed env vars changed; `put_blob` of bytes already stored writes
     nothing."""
     global _env_last
@@ -555,13 +559,12 @@ def _env_fact(store: RunStore) -> EnvFact:
     import orjson
 
     # lazy, as every capture: loaded by the first run
-    from ..capture.env import imported_distributions, packages_signature, static_environment
+    from ..capture.env import imported_with_signature, static_environment
     from ..capture.redact import allowed_env
 
     if _static_env is not None:
         _static_env.result()  # the prefetch fills capture.env's caches: do not do it twice
-    signature = packages_signature()
-    imported = imported_distributions(list(sys.modules))
+    signature, imported = imported_with_signature(list(sys.modules))
     env_vars = allowed_env(os.environ)
     key = (signature, *sorted(imported), "|", *sorted(f"{k}={v}" for k, v in env_vars.items()))
     last = _env_last
@@ -580,6 +583,8 @@ def _env_fact(store: RunStore) -> EnvFact:
 
 
 _redacted: dict[str, str] = {}
+# The lineage notebooks' encoder: keeps each history cell encoded (capture.code)
+_lineage: LineageEncoder | None = None
 
 
 def _redacted_source(source: str) -> str:

@@ -154,13 +154,17 @@ def open_light(
     push: bool,
     notebook_path: str | None = None,
     cell_id: str | None = None,
+    run_id: str | None = None,
 ) -> TrackedRun:
     """A run opened with no capture: the cheap path for trials (`notebook_path` and
-    `cell_id`: the cell it ran in, when known)."""
+    `cell_id`: the cell it ran in, when known). A `run_id` that the caller derived (a
+    trial on a worker) is opened without waiting for its creation: the writer makes it
+    before any other write of it, and such a caller needs no run number."""
     try:
         run: ActiveRun = lifecycle.open_run(
             CONTEXT, name=name, experiment=experiment, tags=tags, parent_id=parent_id,
             kind=kind, push=push, notebook_path=notebook_path, cell_id=cell_id,
+            create_wait=None if run_id is None else 0, run_id=run_id,
         )
     except lifecycle.CannotOpen as exc:  # the search goes on untracked
         CONTEXT.warn_once(

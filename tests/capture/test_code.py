@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from typing import Any
 
 import nbformat
 import pytest
 
 from jupyter_xtrack.capture.code import (
+    LineageEncoder,
     find_notebook_path,
     lineage_notebook,
     notebook_bytes,
@@ -124,3 +126,38 @@ def test_snapshot_problems_are_reported(tmp_path: Path) -> None:
     folder = read_notebook_snapshot(str(tmp_path))
     assert folder["bytes"] is None and "not a file" in folder["error"]
     assert os.path.isabs(missing["path"])
+
+
+def _whole(history: list[tuple[Any, str]], **meta: Any) -> bytes:
+    return notebook_bytes(lineage_notebook(history, **meta))
+
+
+def test_lineage_encoder_gives_the_whole_encodings_bytes_as_history_grows() -> None:
+    # the kernel's case: each run's history is the last one plus a cell; sources that could
+    # confuse a line-based join (escapes, raw U+2028, the encoder's own placeholder text)
+    sources = [
+        "import numpy as np",
+        'x = "a\\nb"  # é\n\tpass\r\n',
+        "",
+        "\u2028s = '😀'\n",
+        '"xtrack-lineage-cells"',
+        "}\n{",
+    ]
+    encoder = LineageEncoder()
+    history: list[tuple[Any, str]] = []
+    for i, source in enumerate(sources * 3):
+        history.append((i if i % 4 else None, source))
+        for meta in ({}, {"language_version": "3.11.7"}, {"kernel_name": "xtrack-lineage-cells"}):
+            assert encoder.encode(history, **meta) == _whole(history, **meta)
+    assert encoder.encode([]) == _whole([])
+    assert encoder.encode([], language_version="3.11.7") == _whole([], language_version="3.11.7")
+
+
+def test_lineage_encoder_over_its_limit_starts_over_and_stays_exact() -> None:
+    encoder = LineageEncoder(limit=3)
+    history = [(n, f"x = {n}") for n in range(1, 9)]
+    for end in range(1, len(history) + 1):
+        assert encoder.encode(history[:end]) == _whole(history[:end])
+    # a different history at the same positions: its own cells, not the cached ones
+    other = [(n, f"y = {n}") for n in range(1, 9)]
+    assert encoder.encode(other) == _whole(other)

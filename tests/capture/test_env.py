@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from jupyter_xtrack.capture.env import (
     environment,
@@ -154,3 +155,58 @@ def test_egg_info_version_change_is_seen_once_the_listing_is_kept(
     (info / "PKG-INFO").write_text("Metadata-Version: 2.1\nName: tinyegg\nVersion: 2.0\n")
     time.sleep(0.1)
     assert installed_distributions()["tinyegg"] == "2.0"
+
+
+def test_signature_and_imported_come_from_one_look_at_sys_path(tmp_path: Path, monkeypatch) -> None:
+    # a folder on sys.path that just changed (a notebook's folder a cell wrote to) is listed
+    # again on every look: the per-run environment takes one look, not two
+    from jupyter_xtrack.capture import env
+    from jupyter_xtrack.capture.env import imported_with_signature, packages_signature
+    from tests.test_state_changes_e2e import _pip_install, _tiny_package
+
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    _pip_install(_tiny_package(tmp_path, "0.1.0"), site)
+    listed: list[str] = []
+    for name in ("listdir", "scandir"):  # either way of listing a folder is counted
+        real = getattr(os, name)
+
+        def counting(path: Any = ".", real: Any = real) -> Any:
+            listed.append(os.fspath(path))
+            return real(path)
+
+        monkeypatch.setattr(env.os, name, counting)
+    monkeypatch.setattr(env, "RACY_S", 1e9)  # every folder counts as just changed
+    signature, imported = imported_with_signature(["tinyxt", "json"])
+    assert listed.count(str(site)) == 1  # listed, and only once
+    assert imported == {"tinyxt": "0.1.0"}
+    assert signature == packages_signature()
+    assert listed.count(str(site)) == 2
+    _pip_install(_tiny_package(tmp_path, "0.2.0"), site)
+    again, imported = imported_with_signature(["tinyxt"])
+    assert again != signature and imported == {"tinyxt": "0.2.0"}
+
+
+def test_a_data_file_written_into_a_sys_path_folder_keeps_the_signature(
+    tmp_path: Path, monkeypatch
+) -> None:
+    # the notebook's folder is on sys.path; a cell saving a file there must not make the
+    # installed packages look changed (the run's environment would be rebuilt every cell)
+    from jupyter_xtrack.capture import env
+    from jupyter_xtrack.capture.env import packages_signature
+    from tests.test_state_changes_e2e import _pip_install, _tiny_package
+
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    monkeypatch.syspath_prepend(str(folder))
+    monkeypatch.setattr(env, "RACY_S", 1e9)  # every folder counts as just changed: listed again
+    before = packages_signature()
+    (folder / "scores.csv").write_text("a,b\n1,2\n")
+    (folder / "model.egg-info.txt").write_text("not a distribution\n")
+    assert packages_signature() == before
+    _pip_install(_tiny_package(tmp_path, "0.1.0"), folder)
+    after = packages_signature()
+    assert after != before and installed_distributions()["tinyxt"] == "0.1.0"
+    (folder / "more.csv").write_text("c\n3\n")
+    assert packages_signature() == after

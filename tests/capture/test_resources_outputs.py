@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import subprocess
 import sys
 import threading
@@ -193,3 +194,65 @@ def test_no_pyplot_no_figures_no_import() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "set() [] False"
+
+
+def _own_rss() -> int:
+    with open("/proc/self/status", "rb") as f:
+        return int(f.read().split(b"VmRSS:")[1].split(b"kB")[0]) * 1024
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_meter_in_a_forked_child_reads_the_childs_own_memory() -> None:
+    # the meter keeps /proc/self files open; a forked child must not read its parent's
+    meter = ResourceMeter()
+    meter.start()
+    meter.stop()  # both files open in this process now
+    pid = os.fork()
+    if pid == 0:  # the child: 200 MiB more than the parent holds
+        code = 1
+        try:
+            meter.start()
+            block = bytearray(200 << 20)
+            block[::4096] = b"x" * len(block[::4096])
+            out = meter.stop()
+            rss = _own_rss()
+            code = 0 if abs(out["rss_bytes"] - rss) < (50 << 20) and rss > (200 << 20) else 2
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert abs(meter.stop()["rss_bytes"] - _own_rss()) < (50 << 20)  # the parent's, still
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_meter_never_writes_to_a_file_that_took_its_closed_descriptor(tmp_path: Any) -> None:
+    # code in a cell closes every descriptor it did not open (a daemon helper), then opens
+    # its own files, which may get the meter's numbers
+    from jupyter_xtrack.capture import resources
+
+    meter = ResourceMeter()
+    meter.start()
+    meter.stop()
+    taken = []
+    for proc in (resources._STATUS, resources._CLEAR_REFS):
+        number = proc.fd()
+        os.close(number)
+        path = tmp_path / f"user-{number}.txt"
+        path.write_bytes(b"the user's data\n")
+        fd = os.open(path, os.O_RDWR)
+        if fd != number:  # not reused here: move it onto the number
+            os.dup2(fd, number)
+            os.close(fd)
+        taken.append((number, path))
+    try:
+        meter.start()
+        block = bytearray(100 << 20)
+        block[::4096] = b"x" * len(block[::4096])
+        out = meter.stop()
+        assert out["peak_rss_scope"] == "cell"
+        assert abs(out["rss_bytes"] - _own_rss()) < (50 << 20)
+        assert out["peak_rss_bytes"] >= out["rss_bytes"]
+    finally:
+        for number, _ in taken:
+            os.close(number)
+    assert all(path.read_bytes() == b"the user's data\n" for _, path in taken)

@@ -77,3 +77,40 @@ def test_a_sweep_on_workers_needs_a_count_an_address_or_a_client(store_dir: Path
     with pytest.raises(WorkersError, match="a scheduler address"):
         sweep(lambda x: x, "x=uniform(0, 1)", trials=1, show=False, workers=2.5)
     assert not (store_dir / "xtrack.db").exists()  # refused before any sweep run
+
+
+def test_best_finds_a_study_placed_elsewhere_through_its_sweep_run(
+    store_dir: Path, tmp_path: Path
+) -> None:
+    import jupyter_xtrack as xt
+    from jupyter_xtrack.optimize.sweep import best, sweep
+    from jupyter_xtrack.optimize.sweep.config import SweepError
+
+    elsewhere = tmp_path / "studies"
+    elsewhere.mkdir()
+    result = sweep(
+        lambda x: -abs(x - 3),
+        "x=grid(1, 3, 5)",
+        trials=3,
+        name="far",
+        show=False,
+        storage=str(elsewhere),
+    )
+    xt.flush()
+    assert (elsewhere / "optuna.journal").is_file()
+    assert not (store_dir / "optuna.journal").exists()  # nothing of it in the default place
+    run = xt.get_run(result.run_id or "")
+    assert run.tags["xtrack.sweep.storage"] == str(elsewhere / "optuna.journal")
+    assert best("far").params == {"x": 3}  # by study name: through the sweep run's tag
+    assert best(run.number).params == {"x": 3}
+    assert best("far", storage=str(elsewhere)).run_id == result.best.run_id  # type: ignore[union-attr]
+    with pytest.raises(SweepError, match="not a sweep name"):
+        best("near")
+
+
+def test_a_database_storage_is_recorded_without_its_password() -> None:
+    from jupyter_xtrack.optimize.sweep.storage import storage_tag
+
+    tag = storage_tag("postgresql://team:s3cret-pw@db.example:5433/xtrack")
+    assert tag == {"xtrack.sweep.storage": "postgresql://team@db.example:5433/xtrack"}
+    assert storage_tag(None) == {}

@@ -1,11 +1,13 @@
-"""A sweep's trials on Dask workers (`workers=` / `--workers`): the kernel asks the study
-for trials and sends each to a worker (`remote.run_trial`), which records it as a child run
-of the sweep run and tells the study its outcome; the kernel follows the outcomes, keeps
-the sweep run and the live view current, and stops every worker when the sweep stops.
+"""A sweep's trials on Dask workers (`workers=` / `--workers`): the kernel sends one long
+task per worker thread (`remote.run_loop`), each of which asks the study for trials, runs
+them as child runs of the sweep run and tells the study their outcomes, as plain Optuna's
+distributed workers do. The kernel is on no trial's path: it only follows the study (every
+FOLLOW_S) to keep the sweep's records, the sweep run and the live view current, ends the
+trials of workers that died, and stops every worker when the sweep stops.
 
 The sweep's plan (its objective cloudpickled) is stored with the sweep run, so `xtrack
-worker SWEEP_ID` can join from any machine: its trials count towards the same number, and
-the kernel waits for them before the sweep ends.
+worker SWEEP_ID` can join from any machine: it runs the same loop, its trials count
+towards the same number, and the kernel waits for them before the sweep ends.
 """
 
 from __future__ import annotations
@@ -13,22 +15,15 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from ...store.ids import new_run_id
+from ...store.location import artifacts_url
 from ...tracking import inherit
 from ...tracking.session import CONTEXT
 from ..cluster import dask_client
 from ..jobs import JobCancelled
 from .plan import SweepPlan, store_plan
-from .remote import (
-    ASKED_ATTR,
-    claim,
-    fail,
-    interrupt,
-    mark_crashed,
-    reap_crashed,
-    run_trial,
-    stop_signal,
-)
-from .result import RUN_ATTR, TrialRecord, record_of
+from .remote import counts, interrupt, reap_crashed, run_loop, stop_signal
+from .result import ASKED_ATTR, RUN_KEY_ATTR, STATE_ATTR, SURPLUS, TrialRecord, record_of, run_of
 from .storage import store_location, study_location
 
 if TYPE_CHECKING:
@@ -37,9 +32,10 @@ if TYPE_CHECKING:
     from ...tracking.search_runs import TrackedRun
     from .loop import SweepLoop
 
-WAIT_S = 0.5  # how long the kernel waits for an outcome before it checks for a stop
-STOP_GRACE_S = 30.0
-REAP_S = 2.0  # how often the kernel looks for trials of `xtrack worker`s that died  # how long a stopped sweep waits for running trials to reach a report
+FOLLOW_S = 0.5  # how often the kernel reads the study while the workers run trials
+REAP_S = 1.0  # how often it looks for trials whose worker died
+STOP_GRACE_S = 30.0  # how long a stopped sweep waits for running trials to reach a report
+SETTLE_S = 10.0  # how long the end waits for joined workers' trial runs to reach the store
 
 
 class WorkerTrials:
@@ -50,9 +46,11 @@ class WorkerTrials:
         self.loop = loop
         self.study = study
         self.parent = parent
-        self.in_flight: dict[Any, int] = {}
+        self.loops: dict[Any, int] = {}  # the loop tasks in flight, by their slot
         self.by_number: dict[int, TrialRecord] = {r.number: r for r in loop.records}
+        self.mine: set[int] = set()  # the trials of this sweep run (not of a resumed one)
         self.failures = 0
+        self.started = 0  # loop tasks sent, for their keys
         self.next_reap = 0.0
 
     def run(self) -> str:
@@ -68,7 +66,7 @@ class WorkerTrials:
             try:
                 return self._drive(client, shipped, plan)
             except (KeyboardInterrupt, JobCancelled):
-                self._wind_down(client)
+                self._wind_down(client, plan)
                 raise
         finally:
             close()
@@ -90,45 +88,162 @@ class WorkerTrials:
             max_failures=cfg.max_failures,
             space=cfg.space,
             objective=self.loop.objective.for_workers(),
+            run_key=self._run_key(),
+            deadline=None if cfg.timeout is None else time.time() + cfg.timeout,
+            artifacts=artifacts_url(None),
         )
 
+    def _run_key(self) -> str:
+        """The study's run key (`result.trial_run_id`), drawn with its first sweep on
+        workers and kept by a resumed one: one write per study, none per trial."""
+        key = self.study.user_attrs.get(RUN_KEY_ATTR)
+        if not key:
+            key = new_run_id()
+            self.study.set_user_attr(RUN_KEY_ATTR, key)
+        return str(key)
+
     def _drive(self, client: Any, shipped: Any, plan: SweepPlan) -> str:
-        cfg = self.loop.cfg
-        slots = 2 * max(1, sum(client.nthreads().values()))  # a trial waiting on each thread
-        deadline = None if cfg.timeout is None else time.monotonic() + cfg.timeout
+        counted = sum(1 for t in self.study.get_trials(deepcopy=False) if counts(t))
+        self._start_loops(client, shipped, plan, plan.trials - counted)
         while True:
             self._check_stop()
-            # Asked again after each outcome: a trial that crashed frees its place.
-            asking = deadline is None or time.monotonic() < deadline
-            while asking and len(self.in_flight) < slots:
-                trial = claim(self.study, plan)
-                if trial is None:
-                    break
-                self._track(trial.number, {**trial.params, **plan.fixed()})
-                future = client.submit(
-                    run_trial,
-                    shipped,
-                    trial.number,
-                    pure=False,
-                    key=f"xtrack-trial-{plan.study_name}-{trial.number}",
-                )
-                self.in_flight[future] = trial.number
-            if time.monotonic() >= self.next_reap:  # a joined worker that died
+            trials = self.study.get_trials(deepcopy=False)
+            if time.monotonic() >= self.next_reap:
                 self.next_reap = time.monotonic() + REAP_S
-                reap_crashed(self.study, skip=set(self.in_flight.values()))
-            if not self.in_flight:
-                if not self._others_running():
-                    return "finished"
-                time.sleep(WAIT_S)
+                if self._reap(client, plan, trials):
+                    trials = self.study.get_trials(deepcopy=False)
+            self._report(self._follow(plan, trials), plan)
+            if self.failures >= plan.max_failures:
+                self._wind_down(client, plan)
+                return "failed"
+            for future in _wait(list(self.loops), FOLLOW_S, "FIRST_COMPLETED"):
+                self._loop_ended(future)
+            if not self.loops and self._ended(client, shipped, plan):
+                self._settle_runs()
+                return "finished"
+
+    def _start_loops(self, client: Any, shipped: Any, plan: SweepPlan, places: int) -> None:
+        """One loop task per worker thread of the cluster, no more than the sweep's open
+        `places` (each further loop would only ask for a surplus trial)."""
+        for _ in range(max(1, min(places, sum(client.nthreads().values())))):
+            self.started += 1
+            key = f"xtrack-sweep-{plan.parent_id}-{self.started}"
+            future = client.submit(run_loop, shipped, self.started, pure=False, key=key)
+            self.loops[future] = self.started
+
+    def _loop_ended(self, future: Any) -> None:
+        """A loop task ended. One that raised (its worker could not reach the store or the
+        study, or Dask gave up on it) counts as a failure: a sweep whose every loop fails
+        stops at max_failures instead of starting loops for ever."""
+        self.loops.pop(future)
+        if future.status != "finished":
+            self.failures += 1
+
+    def _ended(self, client: Any, shipped: Any, plan: SweepPlan) -> bool:
+        """With no loop running: True when the sweep is over (its number reached, its time
+        up, and no joined worker's trial still running); else loops start again, when
+        trials that crashed freed places."""
+        from optuna.trial import TrialState
+
+        self._reap(client, plan, self.study.get_trials(deepcopy=False), orphans=True)
+        trials = self.study.get_trials(deepcopy=False)
+        self._report(self._follow(plan, trials), plan)
+        if self.failures >= plan.max_failures:
+            return False  # the sweep failed: the next round says so
+        running = sum(1 for t in trials if t.state == TrialState.RUNNING)
+        counted = sum(1 for t in trials if counts(t))
+        if counted < plan.trials and (plan.deadline is None or time.time() < plan.deadline):
+            self._start_loops(client, shipped, plan, plan.trials - counted)
+            return False
+        if running:  # a joined worker's trials (counted): wait for them
+            time.sleep(FOLLOW_S)
+            return False
+        return True
+
+    def _follow(self, plan: SweepPlan, trials: list[Any]) -> bool:
+        """From the study's trials: new trials become records (running or ended), running
+        ones take their end; failed and crashed trials of this sweep count towards
+        max_failures. Whether anything changed."""
+        from optuna.trial import TrialState
+
+        fixed = plan.fixed()
+        changed = False
+        for t in trials:
+            if t.state == TrialState.WAITING or t.user_attrs.get(STATE_ATTR) == SURPLUS:
+                self._forget(t.number)  # seen running before it turned out surplus
                 continue
-            done = _wait(list(self.in_flight), WAIT_S, "FIRST_COMPLETED")
-            for future in done:
-                self._settle(future, self.in_flight.pop(future))
-                if self.failures >= cfg.max_failures:
-                    self._wind_down(client)
-                    return "failed"
-            if done:
-                self.loop.report_progress(self.parent, plan.trials)
+            record = self.by_number.get(t.number)
+            if record is None:
+                record = TrialRecord(t.number, "running", {}, run_id=run_of(t, plan.run_key))
+                self.loop.records.append(record)
+                self.by_number[t.number] = record
+                self.mine.add(t.number)
+                changed = True
+            if record.state != "running":
+                continue
+            record.params = {**t.params, **fixed}
+            ended = record_of(t, plan.run_key)
+            if ended is not None:
+                record.state, record.value, record.duration_s = (
+                    ended.state,
+                    ended.value,
+                    ended.duration_s,
+                )
+                self.failures += record.state in ("failed", "crashed")
+                changed = True
+        return changed
+
+    def _report(self, changed: bool, plan: SweepPlan) -> None:
+        """The live view and the sweep run's progress, when the trials changed."""
+        if changed:
+            self.loop.show()
+            self.loop.report_progress(self.parent, plan.trials)
+
+    def _forget(self, number: int) -> None:
+        record = self.by_number.pop(number, None)
+        if record is not None:
+            self.loop.records.remove(record)
+            self.mine.discard(number)
+
+    def _reap(self, client: Any, plan: SweepPlan, trials: list[Any], orphans: bool = False) -> bool:
+        """End the trials (as just read) whose worker died (`remote.reap_crashed`); with
+        `orphans` (no loop running), also those a Dask worker asked for: no loop will end
+        them now. Whether any was."""
+        live: set[str] | None = set()
+        if not orphans:
+            try:
+                live = set(client.scheduler_info()["workers"])
+            except Exception:  # noqa: BLE001 - the scheduler is busy: the run store tells
+                live = None
+        return bool(reap_crashed(self.study, plan, live, trials))
+
+    def _settle_runs(self) -> None:
+        """The end of the sweep: the trial runs of this sweep take their parent's context,
+        once each is in the store (a joined worker's may still be in its writer for a
+        moment; a Dask loop's are, since a loop returns after flushing)."""
+        store = CONTEXT.store()
+        wanted = {r.run_id for n, r in self.by_number.items() if n in self.mine and r.run_id}
+        deadline = time.monotonic() + SETTLE_S
+        found: dict[str, dict[str, Any]] = {}
+        while True:
+            try:
+                found = store.get_runs(sorted(wanted))
+            except Exception:  # noqa: BLE001 - a busy store: adopt what can be
+                break
+            if len(found) == len(wanted) and all(
+                r.get("status") != "running" for r in found.values()
+            ):
+                break
+            if time.monotonic() >= deadline:
+                break
+            time.sleep(FOLLOW_S)
+        for record in self.by_number.values():
+            if record.run_id in wanted and record.run_id not in found:
+                record.run_id = None  # never written: its process died first
+        for run_id in found:
+            facts = inherit.context_for(self.parent.id, run_id, {})
+            if facts:
+                CONTEXT.writer().submit(lambda s, i=run_id, f=facts: s.set_facts(i, **f))
 
     def _check_stop(self) -> None:
         """Raise when the sweep was stopped: its job cancelled, its view's Stop pressed, or
@@ -142,117 +257,44 @@ class WorkerTrials:
         if control is None and stop_signal(self.parent.id)():  # a job's watcher reads it
             raise KeyboardInterrupt
 
-    def _track(self, number: int, params: dict[str, Any]) -> TrialRecord:
-        record = TrialRecord(number, "running", params)
-        self.loop.records.append(record)
-        self.by_number[number] = record
-        self.loop.show()
-        return record
-
-    def _settle(self, future: Any, number: int) -> None:
-        """Record a trial's outcome. A task lost with its worker (Dask gave up retrying it)
-        marks its trial crashed; a task that raised outside the objective (the worker could
-        not reach the store or the study) marks it failed. Both count as failures, so a
-        sweep whose every trial kills its worker stops at max_failures."""
-        record = self.by_number[number]
-        if future.status == "finished":
-            out = future.result()
-            record.state, record.value = out["state"], out["value"]
-            record.duration_s, record.run_id, record.error = (
-                out["duration_s"],
-                out["run_id"],
-                out["error"],
-            )
-        else:
-            trial = self.study.get_trials(deepcopy=False)[number]
-            error = None if future.status == "cancelled" else future.exception()
-            if _lost_worker(error):
-                mark_crashed(self.study, trial)
-                record.state = "crashed"
-            else:
-                fail(self.study, number)
-                record.state, record.error = "failed", f"{type(error).__name__}: {error}"
-            record.run_id = trial.user_attrs.get(RUN_ATTR)
-        if record.state in ("failed", "crashed"):
-            self.failures += 1
-        if record.run_id:
-            self._adopt(record.run_id)
-        self.loop.show()
-
-    def _adopt(self, run_id: str) -> None:
-        """A trial written by a worker takes its parent's context as a local trial does:
-        now if it is known, else when the sweep run's facts are stored."""
-        facts = inherit.context_for(self.parent.id, run_id, {})
-        if facts:
-            CONTEXT.writer().submit(lambda s: s.set_facts(run_id, **facts))
-
-    def _others_running(self) -> bool:
-        """Whether trials of other processes (`xtrack worker`) still run, or some just
-        crashed (their places are to be filled); adopts those that ended."""
-        from optuna.trial import TrialState
-
-        if reap_crashed(self.study):
-            return True  # their places are free again: ask for trials to take them
-        running = False
-        for t in self.study.get_trials(deepcopy=False):
-            if t.state == TrialState.RUNNING:
-                running = True
-            elif t.number not in self.by_number and (record := record_of(t)) is not None:
-                self.loop.records.append(record)
-                self.by_number[t.number] = record
-                if record.run_id:
-                    self._adopt(record.run_id)
-        return running
-
-    def _wind_down(self, client: Any) -> None:
+    def _wind_down(self, client: Any, plan: SweepPlan) -> None:
         """Stop every worker: the sweep's state says so (workers read it before each trial
-        and at every report), trials not started yet are dropped, and running ones get
-        STOP_GRACE_S to reach their next report and end as interrupted."""
+        and at every report), and running trials get STOP_GRACE_S to reach their next
+        report and end as interrupted. A trial still running then ends as interrupted."""
         try:
             CONTEXT.store().set_tags(self.parent.id, {"xtrack.sweep.state": "stopping"})
         except Exception:  # noqa: BLE001 - the store is gone: the workers end their trials
             pass
-        if self.in_flight:
+        if self.loops:
             try:
-                done = _wait(list(self.in_flight), STOP_GRACE_S, "ALL_COMPLETED")
+                _wait(list(self.loops), STOP_GRACE_S, "ALL_COMPLETED")
             except KeyboardInterrupt:  # a second Ctrl-C: stop waiting
-                done = set()
-            for future in done:
-                self._settle(future, self.in_flight.pop(future))
-            for future in self.in_flight:
+                pass
+            for future in self.loops:
                 future.cancel()
-            self.in_flight.clear()
-        self._mark_interrupted()
+            self.loops.clear()
+        self._mark_interrupted(plan)
 
-    def _mark_interrupted(self) -> None:
-        """Trials asked but never started (their task dropped, or the stop came between
-        the ask and the send) end as interrupted in the study; the records show how every
-        trial ended."""
+    def _mark_interrupted(self, plan: SweepPlan) -> None:
+        """Trials of Dask workers left running (their loop did not end in time) end as
+        interrupted in the study; the records show how every trial ended."""
         from optuna.trial import TrialState
 
         for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            if RUN_ATTR not in t.user_attrs and ASKED_ATTR not in t.user_attrs:
+            if "://" in str(t.user_attrs.get(ASKED_ATTR) or ""):
                 interrupt(self.study, t.number)
-        trials = self.study.get_trials(deepcopy=False)
-        for number, record in self.by_number.items():
-            ended = record_of(trials[number]) if record.state == "running" else None
-            if ended is not None:
-                record.state, record.value = ended.state, ended.value
+        self._follow(plan, self.study.get_trials(deepcopy=False))
+        self._settle_runs()
 
 
 def _wait(futures: list[Any], timeout: float, until: str) -> set[Any]:
     """The futures done within `timeout` (Dask's wait raises TimeoutError instead)."""
     from distributed import wait
 
+    if not futures:
+        time.sleep(timeout)
+        return set()
     try:
         return set(wait(futures, timeout=timeout, return_when=until).done)
     except TimeoutError:
         return {f for f in futures if f.done()}
-
-
-def _lost_worker(error: BaseException | None) -> bool:
-    """Whether a task's error says its worker died under it."""
-    from distributed import KilledWorker
-    from distributed.comm.core import CommClosedError
-
-    return isinstance(error, (KilledWorker, CommClosedError))

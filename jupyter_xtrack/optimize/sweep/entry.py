@@ -14,7 +14,7 @@ from .config import EXPLICIT, SweepConfig, SweepError, make_config
 from .loop import SweepLoop
 from .objective import FunctionObjective, Objective
 from .result import BestTrial, SweepResult, records_from_study
-from .storage import open_storage
+from .storage import STORAGE_TAG, open_storage
 
 
 def sweep(
@@ -128,9 +128,11 @@ def _shell() -> Any:
     return shell
 
 
-def best(sweep_ref: SweepResult | Job[Any] | str | int) -> BestTrial:
+def best(sweep_ref: SweepResult | Job[Any] | str | int, storage: str | None = None) -> BestTrial:
     """The best complete trial of a sweep: a SweepResult, a sweep Job, a sweep run (id,
-    number) or a sweep's name. SweepError when it has no complete trial."""
+    number) or a sweep's name. A study placed elsewhere with `sweep(..., storage=)` is found
+    through its sweep run (which records where), or in `storage` when given. SweepError when
+    it has no complete trial."""
     ref: Any = sweep_ref.result() if isinstance(sweep_ref, Job) else sweep_ref
     if isinstance(ref, SweepResult):
         top = ref.best
@@ -141,8 +143,8 @@ def best(sweep_ref: SweepResult | Job[Any] | str | int) -> BestTrial:
         raise SweepError(f"best() wants a sweep result, job, run or sweep name, got {type(ref).__name__}")
     import optuna
 
-    study_name = _study_for(ref)
-    study = optuna.load_study(study_name=study_name, storage=open_storage())
+    study_name, location = _study_for(ref, storage)
+    study = optuna.load_study(study_name=study_name, storage=open_storage(location))
     records = records_from_study(study)
     direction = study.direction.name.lower()
     result = SweepResult(study_name, None, study.user_attrs.get("metric"), direction, "finished",
@@ -153,21 +155,33 @@ def best(sweep_ref: SweepResult | Job[Any] | str | int) -> BestTrial:
     return top
 
 
-def _study_for(ref: str | int) -> str:
-    storage = open_storage()
-    names = [s.study_name for s in storage.get_all_studies()]
+def _study_for(ref: str | int, storage: str | None) -> tuple[str, str | None]:
+    """(study name, study storage) of `ref`: a study of `storage` (default: the run store's)
+    by name, else the study its sweep run names, where that run says it is."""
+    names = [s.study_name for s in open_storage(storage).get_all_studies()]
     if isinstance(ref, str) and ref in names:
-        return ref
-    from ... import api  # lazy: the facade (and its store) only when a run id is given
-
-    try:
-        run = api.get_run(ref)
-    except Exception as exc:  # noqa: BLE001 - reported with what exists
-        raise SweepError(
-            f"no sweep {ref!r}: not a sweep name ({', '.join(names) or 'none yet'}) nor a run "
-            f"({exc})"
-        ) from None
+        return ref, storage
+    run = _sweep_run(ref, names)
     study = run.tags.get("xtrack.sweep.study")
     if not study:
         raise SweepError(f"run #{run.number} is not a sweep (it has no xtrack.sweep.study tag)")
-    return study
+    return study, storage or run.tags.get(STORAGE_TAG)
+
+
+def _sweep_run(ref: str | int, names: list[str]) -> Any:
+    """The run `ref` names (id, number), else the newest sweep run of study `ref`."""
+    from ... import api  # lazy: the facade (and its store) only when a run is looked up
+
+    try:
+        return api.get_run(ref)
+    except Exception as exc:  # noqa: BLE001 - maybe a study kept elsewhere: its run says
+        problem = exc
+    if isinstance(ref, str):
+        quoted = ref.replace("\\", "\\\\").replace("'", "\\'")
+        found = api.runs(filter=f"tags.xtrack.sweep.study = '{quoted}' and kind = 'sweep'", limit=1)
+        if len(found):
+            return api.get_run(str(found["id"].iloc[0]))
+    raise SweepError(
+        f"no sweep {ref!r}: not a sweep name ({', '.join(names) or 'none yet'}) nor a run "
+        f"({problem})"
+    ) from None

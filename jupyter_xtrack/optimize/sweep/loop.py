@@ -19,7 +19,7 @@ from .attempt import attempt
 from .config import DEFAULT, SweepConfig, SweepError
 from .objective import Objective
 from .result import RUN_ATTR, SweepResult, TrialRecord, best_value, records_from_study
-from .storage import close_stale, open_storage, pick_study_name, storage_path
+from .storage import close_stale, open_storage, pick_study_name, storage_path, storage_tag
 
 if TYPE_CHECKING:
     import optuna
@@ -77,7 +77,8 @@ class SweepLoop:
             experiment=cfg.experiment,
             tags={**cfg.tags, "xtrack.sweep.study": study_name, "xtrack.sweep.state": "running",
                   "xtrack.sweep.direction": cfg.direction,
-                  "xtrack.sweep.direction_source": cfg.direction_source},
+                  "xtrack.sweep.direction_source": cfg.direction_source,
+                  **storage_tag(cfg.storage)},
             params={
                 "sweep.space": cfg.space.describe(),
                 "sweep.sampler": sampler_name(cfg.sampler, cfg.space),

@@ -36,6 +36,12 @@ class SweepPlan:
     max_failures: int
     space: Space
     objective: Objective
+    # The study's key from which trial run ids derive (`result.trial_run_id`).
+    run_key: str = ""
+    # When no trial may start any more (Unix time, from the sweep's timeout), or None.
+    deadline: float | None = None
+    # Where the kernel's store keeps its blobs when elsewhere (XTRACK_ARTIFACTS), or None.
+    artifacts: str | None = None
 
     def distributions(self) -> dict[str, Any]:
         return self.space.distributions()

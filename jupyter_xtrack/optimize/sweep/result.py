@@ -99,8 +99,9 @@ class SweepResult:
         if self._study is None:
             import optuna  # lazy: optuna loads with the first sweep
 
-            self._study = optuna.load_study(study_name=self.name,
-                                            storage=open_storage(self.storage_path))
+            self._study = optuna.load_study(
+                study_name=self.name, storage=open_storage(self.storage_path)
+            )
         study: optuna.Study = self._study
         return study
 
@@ -113,8 +114,10 @@ class SweepResult:
     def __repr__(self) -> str:
         best = self.best
         counts = ", ".join(f"{n} {s}" for s, n in self.counts().items())
-        return (f"<Sweep {self.name} {self.state} ({self.direction_note}): {len(self.trials)} "
-                f"trials ({counts}); best {best!r}>")
+        return (
+            f"<Sweep {self.name} {self.state} ({self.direction_note}): {len(self.trials)} "
+            f"trials ({counts}); best {best!r}>"
+        )
 
     def _repr_html_(self) -> str:
         import html
@@ -133,7 +136,9 @@ class SweepResult:
         return f"<div>{head}</div>{self.leaderboard.head(10).to_html(index=False)}"
 
 
-def leaderboard_frame(trials: list[TrialRecord], direction: str, metric: str | None) -> pd.DataFrame:
+def leaderboard_frame(
+    trials: list[TrialRecord], direction: str, metric: str | None
+) -> pd.DataFrame:
     import pandas as pd
 
     rows = []
@@ -170,27 +175,63 @@ def best_value(records: list[TrialRecord], direction: str) -> float | None:
 # (its code raised), "interrupted" (the sweep was stopped), "crashed" (its process died), or
 # "surplus" (asked once the sweep had its count: never run, never shown).
 STATE_ATTR = "xtrack_state"
-RUN_ATTR = "xtrack_run_id"  # the trial's run in the run store
+RUN_ATTR = "xtrack_run_id"  # the trial's run, where it was stored with the trial (in-kernel)
+ASKED_ATTR = "xtrack_asked_by"  # who asked for the trial: a Dask worker's address, or host:pid
+# The study's key from which the runs of trials asked by workers take their ids
+# (`trial_run_id`): no write per trial to say which run is whose.
+RUN_KEY_ATTR = "xtrack_run_key"
 SURPLUS = "surplus"
+
+
+def trial_run_id(run_key: str, number: int) -> str:
+    """The run id of trial `number` of the study whose key is `run_key` (a run id itself,
+    drawn once per study): derived, so that the worker that runs the trial, the kernel that
+    follows it and whoever marks it crashed all know it without storing it per trial. Laid
+    out as `store.ids.new_run_id` lays ids out (32 hex digits, leading 0, UUIDv7 bits), with
+    the key's milliseconds: a sweep's trial runs sort together by the sweep's start."""
+    import hashlib
+
+    digest = hashlib.blake2b(f"{run_key}:{number}".encode(), digest_size=10).digest()
+    bits = int.from_bytes(digest, "big")  # 80 bits: the 12-bit counter field, 62 random
+    counter, rand = (bits >> 62) & 0xFFF, bits & ((1 << 62) - 1)
+    ms = int(run_key[:12], 16)
+    value = (ms << 80) | (0x7 << 76) | (counter << 64) | (0b10 << 62) | rand
+    return f"{value:032x}"
+
+
+def run_of(trial: optuna.trial.FrozenTrial, run_key: str | None) -> str | None:
+    """The id of `trial`'s run: stored with the trial (sweeps in the kernel, and those
+    before run keys), else derived for a trial that a worker asked for."""
+    stored = trial.user_attrs.get(RUN_ATTR)
+    if stored:
+        return str(stored)
+    if run_key and ASKED_ATTR in trial.user_attrs:
+        return trial_run_id(run_key, trial.number)
+    return None
 
 
 def records_from_study(study: optuna.Study) -> list[TrialRecord]:
     """Trials a resumed sweep already has (finished ones only)."""
-    records = (record_of(t) for t in study.get_trials(deepcopy=False))
+    key = study.user_attrs.get(RUN_KEY_ATTR)
+    records = (record_of(t, key) for t in study.get_trials(deepcopy=False))
     return [r for r in records if r is not None]
 
 
-def record_of(trial: optuna.trial.FrozenTrial) -> TrialRecord | None:
+def record_of(trial: optuna.trial.FrozenTrial, run_key: str | None = None) -> TrialRecord | None:
     """A finished trial as the sweep shows it (None: running, or surplus)."""
     from optuna.trial import TrialState
 
-    names = {TrialState.COMPLETE: "complete", TrialState.PRUNED: "pruned",
-             TrialState.FAIL: "failed"}
+    names = {
+        TrialState.COMPLETE: "complete",
+        TrialState.PRUNED: "pruned",
+        TrialState.FAIL: "failed",
+    }
     state = names.get(trial.state)
     if state is None or trial.user_attrs.get(STATE_ATTR) == SURPLUS:
         return None
     if state == "failed":
         state = trial.user_attrs.get(STATE_ATTR, state)
     duration = trial.duration.total_seconds() if trial.duration is not None else None
-    return TrialRecord(trial.number, state, dict(trial.params), trial.value, duration,
-                       trial.user_attrs.get(RUN_ATTR))
+    return TrialRecord(
+        trial.number, state, dict(trial.params), trial.value, duration, run_of(trial, run_key)
+    )

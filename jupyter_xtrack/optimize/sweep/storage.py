@@ -13,6 +13,7 @@ import hashlib
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
 
 from ...tracking.session import CONTEXT
 from .config import SweepConfig, SweepError
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from .objective import Objective
 
 STORAGE_FILE = "optuna.journal"
+STORAGE_TAG = "xtrack.sweep.storage"  # on a sweep run whose study is not in the default place
 # Optuna's tables go in a schema of their own in the team's database: one URL, one set of
 # credentials and one backup for runs and studies, and no name of theirs (`studies`,
 # `trials`, `version_info`) can meet one of ours. A separate database would need CREATEDB
@@ -51,6 +53,22 @@ def store_location() -> str:
 def study_location(location: str | None = None) -> str:
     """The storage of the studies: `location` when given, else the run store's."""
     return location if location else store_location()
+
+
+def storage_tag(location: str | None) -> dict[str, str]:
+    """The sweep run's `STORAGE_TAG` when its study was placed elsewhere (`storage=`), so that
+    `xt.best` and the views find it: the journal's path, or the database URL without its
+    password (never stored: the reader's environment or ~/.pgpass supplies it)."""
+    if not location:
+        return {}
+    where = storage_path(location)
+    if is_database_url(where):
+        parts = urlsplit(where)
+        if parts.password is not None:
+            host = parts.netloc.rpartition("@")[2]
+            user = f"{parts.username}@" if parts.username else ""
+            where = urlunsplit(parts._replace(netloc=f"{user}{host}"))
+    return {STORAGE_TAG: where}
 
 
 def storage_path(location: str | None = None) -> str:

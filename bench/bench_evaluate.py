@@ -17,6 +17,15 @@ and the next cell: an InteractiveShell with the extension loaded runs a tracked 
 fits the forest and scores it on X_test, then at once a trivial tracked cell (`x = 1`),
 timed, with the automatic evaluation on (it runs meanwhile) and off (`XTRACK_AUTO_EVAL=0`).
 
+`--part kernel-share`: what one automatic evaluation costs the kernel's process, for a small
+model (a logistic regression) and the forest: the same shell fits and scores, then (a)
+waits for the evaluation at once (`xt.flush`), timing its wall time and the kernel
+process's CPU (all its threads; a helper process's CPU is read from /proc and shown apart),
+and (b) after the 0.3 s that count as quiet (the evaluation has started), runs a tracked
+cell of fixed work, timed: what a cell of Run All pays beside the evaluation (pure Python,
+which needs the GIL, and a logistic regression's fit, whose BLAS threads need cores).
+Each with the evaluation on and off, after one warm-up of each model (not timed).
+
     PYTHONPATH=$PWD python bench/bench_evaluate.py --reps 5 --rows 5000
 """
 
@@ -49,7 +58,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--rows", type=int, default=5000)
-    parser.add_argument("--part", choices=("all", "compare", "next-cell"), default="all")
+    parser.add_argument(
+        "--part", choices=("all", "compare", "next-cell", "kernel-share"), default="all"
+    )
     args = parser.parse_args()
     warnings.filterwarnings("ignore")
     logging.getLogger("mlflow").setLevel(logging.ERROR)
@@ -66,6 +77,8 @@ def main() -> None:
         hook_cost(clf, X_test, y_test)
     if args.part in ("all", "next-cell"):
         next_cell(X_train, X_test, y_train, y_test, args.reps)
+    if args.part in ("all", "kernel-share"):
+        kernel_share(X_train, X_test, y_train, y_test, args.reps)
     print(f"load average: {os.getloadavg()[0]:.1f}")
 
 
@@ -165,6 +178,78 @@ def next_cell(X_train: Any, X_test: Any, y_train: Any, y_test: Any, reps: int) -
         print(
             f"next tracked cell, auto-eval {mode}: median {median(values) * 1000:.0f} ms ({shown})"
         )
+
+
+# the cells run beside an evaluation: pure Python (the GIL), and a fit on BLAS threads
+BESIDE = {
+    "python": "%%track\nbusy = sum(i * i for i in range(2_000_000))",
+    "fit": "%%track\nbusy = LogisticRegression(C=0.5, max_iter=300).fit(X_train, y_train)",
+}
+
+
+def kernel_share(X_train: Any, X_test: Any, y_train: Any, y_test: Any, reps: int) -> None:
+    from IPython.core.interactiveshell import InteractiveShell
+
+    import jupyter_xtrack as xt
+
+    shell = InteractiveShell.instance()
+    if getattr(shell, "_xtrack_hooks", None) is None:
+        shell.run_line_magic("load_ext", "jupyter_xtrack")
+    shell.user_ns.update(X_train=X_train, X_test=X_test, y_train=y_train, y_test=y_test)
+    shell.run_cell("from sklearn.ensemble import RandomForestClassifier")
+    shell.run_cell("from sklearn.linear_model import LogisticRegression")
+    models = {
+        "logistic regression": "LogisticRegression(max_iter=500)",
+        "forest (100 trees)": "RandomForestClassifier(100, random_state=0)",
+    }
+    for label, model in models.items():
+        fit = f"%%track\nclf = {model}.fit(X_train, y_train)\nclf.score(X_test, y_test)"
+        shell.run_cell(fit)  # warm-up: imports, the helper's start
+        xt.flush()
+        rows: dict[str, dict[str, list[float]]] = {}
+        for _ in range(reps):
+            for mode in ("on", "off"):
+                os.environ["XTRACK_AUTO_EVAL"] = "1" if mode == "on" else "0"
+                row = rows.setdefault(mode, {"wall": [], "cpu": [], "helper": []})
+                shell.run_cell(fit)
+                cpu, helper, start = time.process_time(), helper_cpu(), time.perf_counter()
+                xt.flush()
+                row["wall"].append(time.perf_counter() - start)
+                row["cpu"].append(time.process_time() - cpu)
+                row["helper"].append(helper_cpu() - helper)
+                for name, cell in BESIDE.items():
+                    shell.run_cell(fit)
+                    time.sleep(0.4)  # quiet: the evaluation starts
+                    start = time.perf_counter()
+                    shell.run_cell(cell)
+                    row.setdefault(name, []).append(time.perf_counter() - start)
+                    xt.flush()
+        for mode, row in rows.items():
+            beside = ", ".join(
+                f"{name} {median(row[name]) * 1000:.0f} ms "
+                f"({' '.join(f'{v * 1000:.0f}' for v in row[name])})"
+                for name in BESIDE
+            )
+            print(
+                f"{label}, auto-eval {mode}: flush {median(row['wall']):.2f} s, kernel CPU "
+                f"{median(row['cpu']):.2f} s, helper CPU {median(row['helper']):.2f} s; "
+                f"cells beside it: {beside}"
+            )
+    os.environ["XTRACK_AUTO_EVAL"] = "1"
+
+
+def helper_cpu() -> float:
+    """CPU seconds of this process's children still running (the evaluation's helper),
+    from /proc: `os.times()` counts only children that were waited for."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if int(fields[1]) == os.getpid():  # field 4: the parent's pid
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 if __name__ == "__main__":

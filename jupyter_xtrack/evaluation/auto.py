@@ -9,9 +9,12 @@ predicts or scores with on held-out data (`y_pred = clf.predict(X_test)`, read s
 fitted by the cell. The last one wins: one evaluation per cell. Off with `%%track --no-eval`
 or `XTRACK_AUTO_EVAL=0`. Nothing here may break the cell: every failure is a warning.
 
-The thread reads the model and the data as they are when it gets to them (no copy: a copy
-of a large frame or forest would cost the cell the time this thread saves it); a next cell
-that changes them in place while the evaluation runs changes what it measures.
+The work itself is done in a helper process (apart.py): the thread pickles the model and
+the data as they are when it gets to them, if they are small, and the helper builds the
+whole report; larger ones are not copied (a copy of a large frame or forest would cost the
+cell the time this saves it): the thread builds the report from them, its permutation
+importance waiting while a cell runs, and the helper draws its PNGs. Either way a next cell that changes them in place while the thread reads them
+changes what it measures.
 
 `wanted` is the cheap test the hook runs on every tracked cell; this module imports nothing
 heavy, the evaluation's modules load on the thread.
@@ -24,7 +27,7 @@ import os
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from ..facts import Fact
@@ -156,20 +159,36 @@ def schedule(candidate: Candidate, run_id: str, number: int | None) -> Future[An
     return future
 
 
+def _give_way(left_s: float) -> None:
+    """Between the importance's scorings in the kernel: wait while a cell runs, up to the
+    budget's `left_s` (what it waits costs repeats, never time), and not when `xt.flush`
+    waits for the evaluation."""
+    from ..tracking.lifecycle import hurried
+    from ..views.activity import KERNEL
+
+    if not hurried():
+        KERNEL.wait_quiet(left_s)
+
+
 def _evaluate(candidate: Candidate, run_id: str, number: int | None) -> None:
     from ..tracking.session import CONTEXT
     from ..views.activity import KERNEL
 
-    # Start once the kernel is quiet: the evaluation holds the GIL for most of a second
-    # (the session's first also imports matplotlib and its metrics), which a cell run
-    # meanwhile would pay (~100 ms, BENCHMARKS.md). A cell that runs long counts as quiet.
+    # Start once the kernel is quiet: what stays in the kernel (the pickling, the helper's
+    # start, or the whole report for a model the helper cannot take) holds the GIL, which a
+    # cell run meanwhile would pay (BENCHMARKS.md). A cell that runs long counts as quiet.
     KERNEL.wait_quiet(QUIET_WAIT_S)
     try:
+        from . import apart
         from .record import Target, write
         from .report import Settings, build
 
         settings = Settings(data_name=candidate.data, importance_budget_s=IMPORTANCE_BUDGET_S)
-        built = build(candidate.model, candidate.X, candidate.y, settings)
+        model, X, y = candidate.model, candidate.X, candidate.y
+        built = apart.build(model, X, y, settings)
+        if built is None:  # built here: the importance gives way to the cells that run
+            here = replace(settings, importance_pause=_give_way)
+            built = build(model, X, y, here, apart.images)
         write(Target(run_id, number, None, False), built)
     except Exception as exc:  # noqa: BLE001 - never the user's problem: said once, run kept
         CONTEXT.warn_once(

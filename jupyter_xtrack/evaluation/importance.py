@@ -20,6 +20,7 @@ MIN_ROWS = 50
 MAX_FEATURES_KEPT = 50
 
 Scorer = Callable[[Any, Any, Any], float]
+Pause = Callable[[float], object]  # called between scorings with the budget's seconds left
 
 
 def feature_names(X: Any) -> list[str]:
@@ -37,8 +38,11 @@ def permutation(
     score_name: str,
     budget_s: float,
     seed: int = 0,
+    pause: Pause | None = None,
 ) -> tuple[list[dict[str, Any]], str]:
-    """([{"feature", "mean", "std"}], what was done), most important first."""
+    """([{"feature", "mean", "std"}], what was done), most important first. `pause`, if
+    given, is called before each feature's scoring (the automatic evaluation, when it runs
+    in the kernel, waits there while a cell runs: the time counts against the budget)."""
     names = feature_names(X)
     rng = np.random.default_rng(seed)
     n = len(y)
@@ -58,7 +62,7 @@ def permutation(
         repeats = 1
     repeats = min(repeats, MAX_REPEATS)
     deadline = start + budget_s
-    drops = _drops(model, rows(X, index), y[index], scorer, repeats, rng, deadline)
+    drops = _drops(model, rows(X, index), y[index], scorer, repeats, rng, deadline, pause)
     repeats = drops.shape[1]
     means, stds = drops.mean(axis=1), drops.std(axis=1)
     found = [
@@ -78,6 +82,7 @@ def _drops(
     repeats: int,
     rng: np.random.Generator,
     deadline: float,
+    pause: Pause | None = None,
 ) -> np.ndarray:
     """(features, repeats done) drops in the score, one column shuffled at a time in a copy.
     A repeat (every feature once) that would end past `deadline`, as the ones before took,
@@ -92,6 +97,8 @@ def _drops(
         if r and time.perf_counter() + (time.perf_counter() - begun) / r > deadline:
             return out[:, :r]
         for j in range(data.shape[1]):
+            if pause is not None:
+                pause(max(0.0, deadline - time.perf_counter()))
             original = np.asarray(data.iloc[:, j] if frame else data[:, j]).copy()
             _set_column(data, j, original[rng.permutation(len(y))], frame)
             out[j, r] = base - scorer(model, data, y)

@@ -4,7 +4,7 @@ files (PNGs and the per-class CSV) under MLflow's names. Pure: records nothing."
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,7 +13,7 @@ import numpy as np
 from ..facts import EvaluationFact
 from . import metrics as m
 from .curves import classifier_curves, regressor_curves
-from .importance import permutation
+from .importance import Pause, permutation
 from .model import Predictions, as_predictor, model_name, predict
 from .plots import (
     CALIBRATION,
@@ -50,6 +50,7 @@ class Settings:
     slice_margin: float = 0.05
     importance: bool = True
     importance_budget_s: float = DEFAULT_IMPORTANCE_BUDGET_S
+    importance_pause: Pause | None = None  # see importance.permutation
     data_name: str = "X"
 
 
@@ -75,8 +76,15 @@ def row_count(X: Any) -> int:
     return int(shape[0]) if shape else len(X)
 
 
-def build(model: Any, X: Any, y: Any, settings: Settings) -> Built:
-    """The whole report of `model` on (X, y)."""
+def build(
+    model: Any,
+    X: Any,
+    y: Any,
+    settings: Settings,
+    draw: Callable[[EvaluationFact], dict[str, bytes]] = images,
+) -> Built:
+    """The whole report of `model` on (X, y); `draw` makes its PNGs (`apart.images` draws
+    them in the automatic evaluation's helper process)."""
     predictor = as_predictor(model)
     truth = labels_of(y, row_count(X))
     pred = predict(predictor, X, truth)
@@ -94,7 +102,7 @@ def build(model: Any, X: Any, y: Any, settings: Settings) -> Built:
     if "per_class" in fact:
         run_metrics.update(m.per_class_metrics(fact["per_class"]))
     if settings.importance:
-        _importance(fact, predictor, X, truth, settings.importance_budget_s)
+        _importance(fact, predictor, X, truth, settings)
     if settings.slices:
         fact["slices"] = slice_reports(
             X, truth, pred, pos, whole, list(settings.slices), settings.slice_margin
@@ -106,7 +114,7 @@ def build(model: Any, X: Any, y: Any, settings: Settings) -> Built:
             "model": model_name(settings.baseline),
             "metrics": m.headline(truth, predict(other, X, truth), pos),
         }
-    files = images(fact)
+    files = draw(fact)
     csv = per_class_csv(fact)
     if csv is not None:
         files[PER_CLASS] = csv
@@ -136,7 +144,7 @@ def _task(fact: EvaluationFact, truth: np.ndarray, pred: Predictions, pos_label:
 
 
 def _importance(
-    fact: EvaluationFact, predictor: Any, X: Any, truth: np.ndarray, budget_s: float
+    fact: EvaluationFact, predictor: Any, X: Any, truth: np.ndarray, settings: Settings
 ) -> None:
     classifier = fact["model_type"] == "classifier"
     name = "accuracy_score" if classifier else "r2_score"
@@ -149,7 +157,13 @@ def _importance(
 
     try:
         fact["importance"], fact["importance_note"] = permutation(
-            predictor, X, truth, score, name, budget_s
+            predictor,
+            X,
+            truth,
+            score,
+            name,
+            settings.importance_budget_s,
+            pause=settings.importance_pause,
         )
     except Exception as exc:  # noqa: BLE001 - the rest of the report stands without it
         fact["importance"] = []

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import textwrap
+import time
 from typing import Any
 
 import pytest
@@ -58,3 +59,38 @@ def test_the_evaluation_starts_only_once_the_kernel_is_quiet(
     assert shell.user_ns["off_main"]  # then it ran, on its own thread
     report = xt.get_run(1).fact("evaluation")
     assert report is not None and report["data"] == "X_test"
+
+
+# A model the helper process cannot load (its class lives in the session's __main__): its
+# report is built in the kernel, and each prediction made off the main thread is counted.
+SLOW = textwrap.dedent("""\
+    class Slow(Watched):
+        def predict(self, X):
+            if threading.current_thread() is not threading.main_thread():
+                time.sleep(0.02)  # a scoring that takes a while
+            return super().predict(X)""")
+BESIDE = "before = off_main.count('predict')\ntime.sleep(1.0)\nafter = off_main.count('predict')"
+
+
+def test_the_importance_built_in_the_kernel_waits_while_a_cell_runs(
+    shell: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(activity, "LONG_CELL_S", 60.0)
+    monkeypatch.setattr(auto, "IMPORTANCE_BUDGET_S", 60.0)  # never out of budget here
+    shell.run_cell(SETUP)
+    shell.run_cell(SLOW)
+    shell.run_cell(
+        "%%track --name slow\nclf = Slow().fit(X_train, y_train)\nclf.score(X_test, y_test)"
+    )
+    off_main = shell.user_ns["off_main"]
+    deadline = time.monotonic() + 120
+    # the report's prediction, importance's probe and base score, then the shuffled ones
+    while off_main.count("predict") < 5 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert off_main.count("predict") >= 5  # the importance is under way
+    assert shell.run_cell(BESIDE).success
+    # at most the one scoring under way when the cell started ended during it
+    assert shell.user_ns["after"] - shell.user_ns["before"] <= 1
+    run_cell(shell, "x = 1")  # then it goes on, and ends
+    report = xt.get_run(1).fact("evaluation")
+    assert report is not None and report["model"] == "Slow" and report["importance"]

@@ -251,3 +251,35 @@ def test_workers_put_blobs_where_the_kernel_does(
     assert any(p.is_file() for p in blobs.rglob("*"))
     local = store_dir / "blobs"
     assert not local.exists() or not any(p.is_file() for p in local.rglob("*"))
+
+
+def plane(x: float, y: float) -> float:
+    return x + y
+
+
+@pytest.mark.slow
+def test_a_seeded_sweep_on_one_worker_draws_what_it_draws_in_the_kernel(store_dir: Path) -> None:
+    space = "x=uniform(0, 1); y=int(0, 100)"
+    here = sweep(plane, space, trials=4, sampler="random", seed=7, show=False, name="here")
+    cluster = distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
+    )
+    try:
+        with distributed.Client(cluster) as own:
+            there = sweep(
+                plane, space, trials=4, sampler="random", seed=7, show=False, name="there",
+                workers=own,
+            )
+            other = sweep(
+                plane, space, trials=4, sampler="random", seed=8, show=False, name="other",
+                workers=own,
+            )
+    finally:
+        cluster.close()
+    assert isinstance(there, SweepResult) and isinstance(other, SweepResult)
+
+    def drawn(result: SweepResult) -> list[dict[str, Any]]:
+        return [t.params for t in sorted(result.trials, key=lambda t: t.number)]
+
+    assert drawn(there) == drawn(here)  # the first loop samples with the sweep's seed
+    assert drawn(other) != drawn(here)

@@ -50,7 +50,7 @@ class WorkerTrials:
         self.by_number: dict[int, TrialRecord] = {r.number: r for r in loop.records}
         self.mine: set[int] = set()  # the trials of this sweep run (not of a resumed one)
         self.failures = 0
-        self.started = 0  # loop tasks sent, for their keys
+        self.started = 0  # loop tasks sent: the next one's slot (its key and its seed)
         self.next_reap = 0.0
 
     def run(self) -> str:
@@ -91,6 +91,7 @@ class WorkerTrials:
             run_key=self._run_key(),
             deadline=None if cfg.timeout is None else time.time() + cfg.timeout,
             artifacts=artifacts_url(None),
+            seed=cfg.seed,
         )
 
     def _run_key(self) -> str:
@@ -126,10 +127,11 @@ class WorkerTrials:
         """One loop task per worker thread of the cluster, no more than the sweep's open
         `places` (each further loop would only ask for a surplus trial)."""
         for _ in range(max(1, min(places, sum(client.nthreads().values())))):
+            slot = self.started
             self.started += 1
-            key = f"xtrack-sweep-{plan.parent_id}-{self.started}"
-            future = client.submit(run_loop, shipped, self.started, pure=False, key=key)
-            self.loops[future] = self.started
+            key = f"xtrack-sweep-{plan.parent_id}-{slot}"
+            future = client.submit(run_loop, shipped, slot, pure=False, key=key)
+            self.loops[future] = slot
 
     def _loop_ended(self, future: Any) -> None:
         """A loop task ended. One that raised (its worker could not reach the store or the

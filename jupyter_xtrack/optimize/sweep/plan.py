@@ -42,6 +42,9 @@ class SweepPlan:
     deadline: float | None = None
     # Where the kernel's store keeps its blobs when elsewhere (XTRACK_ARTIFACTS), or None.
     artifacts: str | None = None
+    # The sweep's seed: the kernel's loop k samples with seed + k (loop 0 draws as the sweep
+    # would in the kernel); `xtrack worker` loops sample unseeded. None: all unseeded.
+    seed: int | None = None
 
     def distributions(self) -> dict[str, Any]:
         return self.space.distributions()

@@ -56,7 +56,7 @@ NOT_COUNTED = ("crashed", "interrupted", SURPLUS)
 
 _lock = threading.Lock()
 _attached: list[str] = []
-_studies: dict[tuple[str, str], optuna.Study] = {}
+_studies: dict[tuple[str, str, int | None], optuna.Study] = {}
 _signals: dict[str, StopSignal] = {}
 
 
@@ -78,13 +78,13 @@ def attach_store(location: str, artifacts: str | None = None) -> None:
         _attached[:] = [location]
 
 
-def load_study(plan: SweepPlan) -> optuna.Study:
-    """The plan's study in this process (kept for the process), with its sampler and
-    pruner. Workers sample unseeded: one seed would make every worker draw the same
-    params."""
+def load_study(plan: SweepPlan, seed: int | None = None) -> optuna.Study:
+    """The plan's study in this process (kept for the process), with its sampler (seeded
+    with `seed`: each loop its own, or one seed would make every loop draw the same params)
+    and pruner."""
     import optuna
 
-    key = (plan.study_location, plan.study_name)
+    key = (plan.study_location, plan.study_name, seed)
     with _lock:
         study = _studies.get(key)
         if study is None:
@@ -92,7 +92,7 @@ def load_study(plan: SweepPlan) -> optuna.Study:
             study = optuna.load_study(
                 study_name=plan.study_name,
                 storage=open_storage(plan.study_location),
-                sampler=make_sampler(plan.sampler, plan.space, None),
+                sampler=make_sampler(plan.sampler, plan.space, seed),
                 pruner=make_pruner(plan.pruner),
             )
             _studies[key] = study
@@ -161,15 +161,17 @@ def run_trials(
     worker: str | None = None,
     on_trial: Callable[[TrialRecord], None] | None = None,
     reap: bool = False,
+    seed: int | None = None,
 ) -> LoopReport:
     """Ask for trials of the plan's sweep and run them here, one after the other, until it
     has its number, its time is up, it is stopped, or `plan.max_failures` of this loop's
     trials failed. `on_trial` hears of each trial's end; `reap` ends the trials of dead
     `xtrack worker`s first (the kernel does it for its Dask workers). Returns only once
-    every run it wrote is in the store: the kernel ends the sweep after its loops end."""
+    every run it wrote is in the store: the kernel ends the sweep after its loops end.
+    `seed` seeds this loop's sampler."""
     attach_store(plan.store_location, plan.artifacts)
     CONTEXT.bind_thread_stack([])  # xt.log in the objective reaches this thread's trial
-    study = load_study(plan)
+    study = load_study(plan, seed)
     stop = stop_signal(plan.parent_id)
     report = LoopReport(plan.study_name, worker or worker_name())
     claim = Claimer(study, plan, report.worker)
@@ -201,9 +203,9 @@ def run_trials(
 
 
 def run_loop(plan: SweepPlan, slot: int) -> dict[str, Any]:
-    """The Dask task of one worker thread (`slot` only keeps the tasks apart): `run_trials`
-    with its report as a dict."""
-    report = run_trials(plan)
+    """The Dask task of one worker thread (`slot`, counted from 0 by the kernel, keeps the
+    tasks apart and their samplers' seeds): `run_trials` with its report as a dict."""
+    report = run_trials(plan, seed=None if plan.seed is None else plan.seed + slot)
     return {"slot": slot, "worker": report.worker, "counts": report.counts, "reason": report.reason}
 
 

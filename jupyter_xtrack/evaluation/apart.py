@@ -12,24 +12,28 @@ evaluation at the lowest CPU priority, does that work instead:
   copy);
 - `images`: otherwise, only the PNGs, from the report's plain data.
 
-While it works, the kernel's waiting thread tells it when a cell runs and when the kernel
-is quiet again (every `POLL_S`), and its permutation importance waits between scorings
-while a cell runs, as the kernel's own does (auto.py): on a machine with few cores the
-cells' threads, not the helper, get them.
+While it works, the kernel's waiting thread follows the kernel (every `POLL_S`): on Linux
+it stops the helper (SIGSTOP) while a cell runs and continues it once the kernel is quiet,
+so that on a machine with few cores the cells' threads, not the helper, get them (a cell
+of multi-threaded BLAS fits beside it was measured slower even at nice 19); elsewhere it
+tells the helper, whose permutation importance then waits between scorings, as the
+kernel's own does (auto.py).
 
 The helper is a fresh interpreter (`python -c`, the kernel's `sys.path`) talking over two
 pipes, not a `multiprocessing` child: those re-run the parent's `__main__`, which in a
 script without the `if __name__ == "__main__"` guard starts the script again. It ends with
 the kernel however the kernel ends: its reader sees the request pipe close and exits, even
-mid-work. It ignores SIGINT (interrupting the kernel interrupts its process group). A helper
-that dies is started again once per call; if that fails too the caller does the work in the
-kernel as before, with one warning. Explicit `xt.evaluate(...)` calls do not use it: the
+mid-work, and on Linux the kernel's death kills it even while it is stopped. It ignores
+SIGINT (interrupting the kernel interrupts its process group). A helper that dies is
+started again once per call; if that fails too the caller does the work in the kernel as
+before, with one warning. Explicit `xt.evaluate(...)` calls do not use it: the
 user waits for their result, which a new process (about a second to start) at the lowest
 priority would only delay.
 """
 
 from __future__ import annotations
 
+import ctypes
 import io
 import json
 import os
@@ -40,6 +44,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import replace
 from multiprocessing.connection import Connection
 from queue import SimpleQueue
@@ -57,6 +62,10 @@ DEVICE_LIBRARIES = frozenset({"torch", "tensorflow", "jax", "jaxlib", "cupy", "k
 CALL_TIMEOUT_S = 300.0  # a helper silent for longer is replaced by the kernel's thread
 POLL_S = 0.1  # how often the waiting thread looks at the kernel's state for the helper
 NICE = 19
+# Stopping the helper while a cell runs needs it to die with the kernel while stopped, which
+# Linux's PR_SET_PDEATHSIG gives; elsewhere it is only asked to wait.
+CAN_STOP = sys.platform.startswith("linux")
+_PR_SET_PDEATHSIG = 1
 _BOOT = (
     "import json, sys; sys.path[:] = json.loads(sys.argv[1]); "
     "from jupyter_xtrack.evaluation.apart import serve; serve(int(sys.argv[2]), int(sys.argv[3]))"
@@ -98,31 +107,47 @@ class Helper:
             os.close(from_helper_w)
         self.requests = Connection(to_helper_w, readable=False)
         self.answers = Connection(from_helper_r, writable=False)
-        self.quiet = True  # as the helper last heard
+        self.quiet = True  # as the helper last heard, or as it was left (stopped or not)
 
-    def _tell_quiet(self) -> None:
-        """Send the kernel's state (a bool) when it changed: quiet, or `xt.flush` waiting."""
+    def _give_way(self) -> None:
+        """Follow the kernel's state (quiet, or `xt.flush` waiting, or a cell running): on
+        Linux the helper is stopped (SIGSTOP) while a cell runs and continued after, so that
+        none of its work (start-up, model, drawing) takes a core from the cell's threads; it
+        dies with the kernel even when stopped (`_die_with_parent`). Elsewhere it is told,
+        and its permutation importance waits between scorings (`_give_way` in the helper)."""
         from ..tracking.lifecycle import hurried  # lazy: loaded by then, as in auto.py
         from ..views.activity import KERNEL
 
         quiet = KERNEL.quiet_at() <= time.monotonic() or hurried()
         if quiet != self.quiet:
+            self._set_quiet(quiet)
+
+    def _set_quiet(self, quiet: bool) -> None:
+        if CAN_STOP:
+            os.kill(self.process.pid, signal.SIGCONT if quiet else signal.SIGSTOP)
+        else:
             self.requests.send(quiet)
-            self.quiet = quiet
+        self.quiet = quiet
 
     def call(self, fn: Callable[..., T], *args: Any) -> T:
-        """`fn(*args)` in the helper; what it raises is raised here. While it works, the
-        helper is told when a cell runs and when the kernel is quiet again (`_give_way`)."""
+        """`fn(*args)` in the helper; what it raises is raised here. While it works it gives
+        way to the kernel's cells (`_give_way`); the time it spends stopped for them does
+        not count towards CALL_TIMEOUT_S."""
         try:
             self.requests.send((fn, args))
-            deadline = time.monotonic() + CALL_TIMEOUT_S
+            working = 0.0
             while not self.answers.poll(POLL_S):
-                if time.monotonic() > deadline:
+                working += POLL_S if self.quiet else 0.0
+                if working > CALL_TIMEOUT_S:
                     raise HelperFailed(f"no answer in {CALL_TIMEOUT_S:g} s")
-                self._tell_quiet()
+                self._give_way()
             ok, value = self.answers.recv()
         except (EOFError, OSError) as exc:
             raise HelperFailed(f"the process ended ({type(exc).__name__})") from exc
+        finally:
+            if not self.quiet and CAN_STOP:  # never left stopped between calls
+                with suppress(OSError):
+                    self._set_quiet(True)
         if not ok:
             raise value
         return value  # type: ignore[no-any-return]
@@ -253,6 +278,8 @@ def serve(requests_fd: int, answers_fd: int) -> None:
         os.nice(NICE)
     except OSError:  # not allowed here: the work is still off the kernel
         pass
+    if CAN_STOP:
+        _die_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     os.environ["MPLBACKEND"] = "Agg"
     requests = Connection(requests_fd, writable=False)
@@ -269,6 +296,16 @@ def serve(requests_fd: int, answers_fd: int) -> None:
             answers.send(answer)
         except (pickle.PicklingError, TypeError, AttributeError):  # an exception that won't pickle
             answers.send((False, RuntimeError(repr(answer[1]))))
+
+
+def _die_with_parent() -> None:
+    """In the helper (Linux): the kernel's death kills it (PR_SET_PDEATHSIG), even while it
+    is stopped for a cell, when it could not read its pipe's end; a kernel already gone
+    before that was set ends it now."""
+    parent = os.getppid()
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0 or os.getppid() != parent:
+        os._exit(0)
 
 
 def _read(requests: Connection, todo: SimpleQueue[Any]) -> None:

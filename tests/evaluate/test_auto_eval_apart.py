@@ -51,15 +51,19 @@ def _execute(nb: Any, tmp_path: Path) -> dict[str, Any]:
     return json.loads("".join(last))  # type: ignore[no-any-return]
 
 
+def proc_state(pid: int) -> str:
+    """Process `pid`'s state letter from /proc (R, S, T stopped, Z...); "" when it is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError, IndexError):
+        return ""
+
+
 def _gone(pid: int, wait_s: float = 60.0) -> bool:
     """Whether process `pid` has ended (a zombie counts as ended) within `wait_s`."""
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except (FileNotFoundError, ProcessLookupError, IndexError):
-            return True
-        if state in ("Z", "X"):
+        if proc_state(pid) in ("", "Z", "X"):
             return True
         time.sleep(0.1)
     return False
@@ -169,10 +173,18 @@ ORPHAN = textwrap.dedent("""\
     os.kill(os.getpid(), signal.SIGKILL)  # no exit code runs: the helper must notice""")
 
 
-def test_the_helper_ends_when_its_kernel_is_killed(tmp_path: Path) -> None:
+STOPPED_ORPHAN = ORPHAN.replace(
+    "os.kill(os.getpid(), signal.SIGKILL)",
+    "os.kill(apart.helper_pid(), signal.SIGSTOP)  # as while a cell runs: it cannot read\n"
+    "os.kill(os.getpid(), signal.SIGKILL)",
+)
+
+
+@pytest.mark.parametrize("script", [ORPHAN, STOPPED_ORPHAN], ids=["working", "stopped"])
+def test_the_helper_ends_when_its_kernel_is_killed(tmp_path: Path, script: str) -> None:
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "XTRACK_STORE": str(tmp_path)}
     done = subprocess.run(
-        [sys.executable, "-c", ORPHAN], env=env, capture_output=True, text=True, timeout=300
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300
     )
     assert done.returncode == -9, done.stderr
     helper = int(done.stdout.split()[0])
@@ -223,6 +235,7 @@ class Counted(LogisticRegression):
 BESIDE = textwrap.dedent("""\
     before = len(open(count_file).readlines())
     time.sleep(1.0)
+    helper_state = proc_state(apart.helper_pid())
     after = len(open(count_file).readlines())""")
 
 
@@ -233,7 +246,10 @@ def test_the_helper_s_importance_waits_while_a_cell_runs(
     monkeypatch.setattr(auto, "IMPORTANCE_BUDGET_S", 60.0)  # never out of budget here
     count = tmp_path / "count"
     count.touch()
-    shell.user_ns.update(Counted=Counted, count_file=str(count), kernel_pid=os.getpid())
+    shell.user_ns.update(
+        Counted=Counted, count_file=str(count), kernel_pid=os.getpid(), apart=apart,
+        proc_state=proc_state,
+    )
     shell.run_cell(DATA + "\nimport time")
     shell.run_cell(
         "%%track --name counted\nclf = Counted().fit(X_train, y_train)\n"
@@ -247,7 +263,11 @@ def test_the_helper_s_importance_waits_while_a_cell_runs(
     assert shell.run_cell(BESIDE).success
     # the helper hears of the cell within apart.POLL_S; what was under way then may end
     assert shell.user_ns["after"] - shell.user_ns["before"] <= 6
+    if apart.CAN_STOP:  # stopped while the cell ran, none of its work beside it
+        assert shell.user_ns["helper_state"] == "T"
+        assert shell.user_ns["after"] - shell.user_ns["before"] <= 3
     run_cell(shell, "x = 1")  # then it goes on, and ends
     report = xt.get_run(1).fact("evaluation")
     assert report is not None and report["model"] == "Counted" and report["importance"]
     assert len(count.read_text().splitlines()) >= 28  # 3 + 5 features x 5 repeats, in the helper
+    assert proc_state(apart.helper_pid() or 0) in ("R", "S")  # continued, not left stopped

@@ -1,11 +1,36 @@
-"""Fixtures of the optimize tests: a fresh store per test in a temporary folder."""
+"""Fixtures of the optimize tests: a fresh store per test in a temporary folder, and local
+Dask clusters of worker processes (loopback only, closed after)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
+
+
+@contextmanager
+def dask_client(workers: int) -> Iterator[Any]:
+    """A Client of a local cluster of `workers` single-threaded worker processes."""
+    distributed = pytest.importorskip("distributed", reason="pip install 'jupyter_xtrack[teams]'")
+    cluster = distributed.LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+        dashboard_address=None,
+    )
+    try:
+        with distributed.Client(cluster) as client:
+            yield client
+    finally:
+        cluster.close()
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Any]:
+    """One local cluster of two worker processes for the module that uses it."""
+    with dask_client(2) as two:
+        yield two
 
 
 @pytest.fixture

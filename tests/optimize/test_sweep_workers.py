@@ -10,7 +10,6 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,16 +25,6 @@ distributed = pytest.importorskip("distributed", reason="pip install 'jupyter_xt
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def client() -> Iterator[Any]:
-    """One local cluster of two single-threaded worker processes for the module."""
-    cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
-    )
-    client = distributed.Client(cluster)
-    yield client
-    client.close()
-    cluster.close()
 
 
 def steady(x: float, y: float) -> float:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,20 +28,11 @@ from jupyter_xtrack.optimize.sweep.result import (
 from jupyter_xtrack.optimize.sweep.storage import open_storage
 from jupyter_xtrack.store import open_store
 from jupyter_xtrack.store.ids import new_run_id
+from tests.optimize.conftest import dask_client
 
 distributed = pytest.importorskip("distributed", reason="pip install 'jupyter_xtrack[teams]'")
 
 
-@pytest.fixture(scope="module")
-def client() -> Iterator[Any]:
-    """A local cluster of two single-threaded worker processes for the module."""
-    cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
-    )
-    client = distributed.Client(cluster)
-    yield client
-    client.close()
-    cluster.close()
 
 
 def steady(x: float, y: float) -> float:
@@ -232,16 +222,10 @@ def test_workers_put_blobs_where_the_kernel_does(
     # Workers started before the kernel's XTRACK_ARTIFACTS was set: they take it from the
     # sweep, not from their own environment.
     monkeypatch.delenv("XTRACK_ARTIFACTS", raising=False)
-    cluster = distributed.LocalCluster(
-        n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
-    )
     blobs = tmp_path / "blobs"
-    try:
-        with distributed.Client(cluster) as own:
-            monkeypatch.setenv("XTRACK_ARTIFACTS", str(blobs))
-            result = sweep(with_artifact, "x=uniform(0, 1)", trials=2, show=False, workers=own)
-    finally:
-        cluster.close()
+    with dask_client(1) as own:
+        monkeypatch.setenv("XTRACK_ARTIFACTS", str(blobs))
+        result = sweep(with_artifact, "x=uniform(0, 1)", trials=2, show=False, workers=own)
     assert isinstance(result, SweepResult) and len(result.trials) == 2
     store = open_store(store_dir, artifacts=str(blobs))
     for record in result.trials:
@@ -261,21 +245,13 @@ def plane(x: float, y: float) -> float:
 def test_a_seeded_sweep_on_one_worker_draws_what_it_draws_in_the_kernel(store_dir: Path) -> None:
     space = "x=uniform(0, 1); y=int(0, 100)"
     here = sweep(plane, space, trials=4, sampler="random", seed=7, show=False, name="here")
-    cluster = distributed.LocalCluster(
-        n_workers=1, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None
-    )
-    try:
-        with distributed.Client(cluster) as own:
-            there = sweep(
-                plane, space, trials=4, sampler="random", seed=7, show=False, name="there",
-                workers=own,
-            )
-            other = sweep(
-                plane, space, trials=4, sampler="random", seed=8, show=False, name="other",
-                workers=own,
-            )
-    finally:
-        cluster.close()
+    with dask_client(1) as own:
+        there = sweep(
+            plane, space, trials=4, sampler="random", seed=7, show=False, name="there", workers=own
+        )
+        other = sweep(
+            plane, space, trials=4, sampler="random", seed=8, show=False, name="other", workers=own
+        )
     assert isinstance(there, SweepResult) and isinstance(other, SweepResult)
 
     def drawn(result: SweepResult) -> list[dict[str, Any]]:

@@ -15,7 +15,7 @@ import pytest
 
 from ..server.team_scenario import populate_team
 from .conftest import JupyterServer, browser_page, running_server, screenshot
-from .jobs_page import JOBS, job_row, show_tab
+from .jobs_page import JOBS, job_row, job_rows, show_tab
 from .sidebar_page import (
     ROWS,
     SIDEBAR,
@@ -129,9 +129,9 @@ def test_run_detail_says_who_and_where(lab: Any) -> None:
 def test_jobs_say_who_started_them_and_where_trials_ran(lab: Any) -> None:
     page = lab
     show_tab(page, "jobs")
-    where = job_row(
-        page, page.evaluate("() => document.querySelector('.jp-xtrack-job').dataset.runId")
-    ).locator(".jp-xtrack-job-where")
+    first = job_rows(page).first
+    first.wait_for()  # the tab shows before the jobs' first answer fills it
+    where = job_row(page, first.get_attribute("data-run-id")).locator(".jp-xtrack-job-where")
     where.wait_for()
     assert where.inner_text() == "by carol · on gpu-1 (2), gpu-2 (1)"
     screenshot(page, "team-5-jobs-hosts")

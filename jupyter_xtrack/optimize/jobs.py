@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ..facts import CANCEL_TAG
+from ..tracking import inherit
 from ..tracking.session import CONTEXT
 
 if TYPE_CHECKING:
@@ -54,6 +55,10 @@ class JobControl:
         self._when_attached: list[Callable[[TrackedRun], None]] = []
         # The run active where the job was started (a tracked cell): its parent and context.
         self.launched_from: ActiveRun | None = CONTEXT.active
+        if self.launched_from is not None and self.launched_from.recorded:
+            # Said now, in the cell: the job's thread may open its parent run only after the
+            # cell's run has ended and passed its context on to the children it expected.
+            inherit.expect_children(self.launched_from.id)
 
     @property
     def cancelled(self) -> bool:

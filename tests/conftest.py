@@ -3,8 +3,11 @@ a fresh store in a temporary folder for every test."""
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +22,11 @@ os.environ.setdefault("XTRACK_SYSTEM_METRICS", "off")
 # The same for the automatic evaluation (a run that scores on X_test gains its report's
 # metrics): off unless a test turns it on (tests/evaluate do).
 os.environ.setdefault("XTRACK_AUTO_EVAL", "0")
+# Per-user caches (installed distributions' listings) go to a folder of this session, not
+# to the home folder of whoever runs the suite.
+if "XTRACK_CACHE_DIR" not in os.environ:
+    os.environ["XTRACK_CACHE_DIR"] = tempfile.mkdtemp(prefix="xtrack-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["XTRACK_CACHE_DIR"], True)
 
 
 def git(cwd: Path, *args: str) -> str:

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -210,3 +211,67 @@ def test_a_data_file_written_into_a_sys_path_folder_keeps_the_signature(
     assert after != before and installed_distributions()["tinyxt"] == "0.1.0"
     (folder / "more.csv").write_text("c\n3\n")
     assert packages_signature() == after
+
+
+def test_a_new_kernel_reads_the_listings_kept_on_disk(tmp_path: Path, monkeypatch) -> None:
+    # a new kernel's first run does not read every distribution's RECORD again: the folders'
+    # listings are kept in the user's cache folder and used while the folder is unchanged
+    from jupyter_xtrack.capture import env
+    from tests.test_state_changes_e2e import _pip_install, _tiny_package
+
+    monkeypatch.setenv("XTRACK_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(env, "RACY_S", 0.05)
+    site = tmp_path / "site"
+    site.mkdir()
+    _pip_install(_tiny_package(tmp_path, "0.1.0"), site)
+    monkeypatch.syspath_prepend(str(site))
+
+    def new_kernel() -> list[str]:
+        """The module's state as a fresh process has it; returns the folders scanned."""
+        monkeypatch.setattr(env, "_entries", {})
+        monkeypatch.setattr(env, "_contents", {})
+        monkeypatch.setattr(env, "_dist_index", None)
+        monkeypatch.setattr(env, "_imported_cache", {})
+        monkeypatch.setattr(env, "_disk_loaded", False)
+        scanned: list[str] = []
+        real = env._scan_entry
+
+        def counting(folder: str) -> Any:
+            scanned.append(folder)
+            return real(folder)
+
+        monkeypatch.setattr(env, "_scan_entry", counting)
+        return scanned
+
+    time.sleep(0.1)
+    scanned = new_kernel()
+    assert installed_distributions()["tinyxt"] == "0.1.0"
+    assert str(site) in scanned
+    assert str(site) in json.loads((tmp_path / "cache" / "distributions.json").read_text())[
+        "folders"
+    ]
+
+    scanned = new_kernel()
+    assert installed_distributions()["tinyxt"] == "0.1.0"
+    assert scanned == []  # every folder from the file: no listing, no RECORD read
+
+    _pip_install(_tiny_package(tmp_path, "0.2.0"), site)  # the folder changes: listed again
+    time.sleep(0.1)
+    scanned = new_kernel()
+    assert installed_distributions()["tinyxt"] == "0.2.0"
+    assert scanned == [str(site)]
+
+    (tmp_path / "cache" / "distributions.json").write_text("{not json")
+    scanned = new_kernel()  # a broken file is not used, and does not break the run
+    assert installed_distributions()["tinyxt"] == "0.2.0"
+    assert str(site) in scanned
+
+
+def test_the_listings_cache_can_be_turned_off(tmp_path: Path, monkeypatch) -> None:
+    from jupyter_xtrack.capture import env
+
+    monkeypatch.setenv("XTRACK_CACHE_DIR", "off")
+    assert env.cache_dir() is None
+    monkeypatch.delenv("XTRACK_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert env.cache_dir() == str(tmp_path / "xdg" / "jupyter_xtrack")

@@ -7,6 +7,8 @@ report here when a cell starts and ends (`kernel/hooks.py`), and the card thread
 `wait_quiet()`: no code for `QUIET_S` (Run All sends the next cell within milliseconds of
 the last reply, a person takes longer), or a cell running for `LONG_CELL_S` already, whose
 time those milliseconds no longer change. Outside a kernel nothing reports: always quiet.
+Work that costs more than milliseconds (the first widget imports anywidget and ipywidgets:
+~100 ms of GIL-held imports) waits for `wait_idle()` instead: no cell running at all.
 """
 
 from __future__ import annotations
@@ -43,6 +45,24 @@ class KernelActivity:
         """The monotonic time from which the kernel counts as quiet, as things stand."""
         running, last = self._state
         return last + QUIET_S if running is None else running + LONG_CELL_S
+
+    def idle_at(self) -> float | None:
+        """The monotonic time from which no cell has run for `QUIET_S`; None while one runs."""
+        running, last = self._state
+        return None if running is not None else last + QUIET_S
+
+    def wait_idle(self, timeout: float) -> bool:
+        """As `wait_quiet`, but a long cell does not count as quiet: for work whose cost
+        would show even in a cell of seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            now = time.monotonic()
+            due = self.idle_at()
+            if due is not None and now >= due:
+                return True
+            if now >= deadline:
+                return False
+            time.sleep(max(0.0, min(deadline, now + QUIET_S, due or deadline) - now))
 
     def wait_quiet(self, timeout: float) -> bool:
         """Return True once the kernel is quiet, False after `timeout` seconds if it never

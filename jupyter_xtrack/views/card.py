@@ -11,6 +11,7 @@ from __future__ import annotations
 import html
 import os
 import queue
+import sys
 import threading
 import uuid
 from collections.abc import Callable, Mapping
@@ -359,7 +360,10 @@ class RunCard:
         """Once the kernel is quiet: the earlier run of the cell (for the compare button),
         then the widget in place of the HTML."""
         try:
-            activity.KERNEL.wait_quiet(WIDGET_WAIT_S)
+            if "jupyter_xtrack.views.models" in sys.modules:
+                activity.KERNEL.wait_quiet(WIDGET_WAIT_S)
+            else:  # the first widget imports anywidget and ipywidgets: not beside any cell
+                activity.KERNEL.wait_idle(WIDGET_WAIT_S)
             self.card = {**self.card, "previous": previous_run(self.run)}
             if self.widget is not None:
                 self.widget.card = self.card

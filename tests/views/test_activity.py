@@ -31,3 +31,17 @@ def test_a_silent_execute_between_cells_postpones_the_quiet_moment() -> None:
     before = time.monotonic()
     kernel.code_ran()
     assert kernel.quiet_at() >= before + QUIET_S
+
+
+def test_a_long_cell_is_quiet_but_never_idle(monkeypatch) -> None:
+    from jupyter_xtrack.views import activity
+
+    monkeypatch.setattr(activity, "LONG_CELL_S", 0.05)
+    kernel = KernelActivity()
+    kernel.cell_started()
+    time.sleep(0.1)
+    assert kernel.wait_quiet(0)  # past LONG_CELL_S: quiet enough for milliseconds of work
+    assert kernel.idle_at() is None and not kernel.wait_idle(0.2)
+    kernel.cell_ended()
+    assert not kernel.wait_idle(0)  # the cell just ended: idle only QUIET_S later
+    assert kernel.wait_idle(QUIET_S + 5)

@@ -9,7 +9,7 @@ cumulative CPU, and the CPU of the child processes (git) the kernel waited for. 
 slows Python code down about 2x: compare rows with each other, not with the bench's figures.
 
     PYTHONPATH=$PWD .venv/bin/python bench/profile_notebook_cpu.py bench/gallery_overhead/classification_digits.ipynb
-        [--top 25] [--mpl-backend agg] [--clocks-only]
+        [--top 25] [--mpl-backend agg] [--clocks-only] [--hooks-only]
 """
 
 from __future__ import annotations
@@ -48,6 +48,22 @@ _xt_main.enable()
 %load_ext jupyter_xtrack
 """
 
+# IPython calls an event's callbacks in the order they were registered: one pair around the
+# tracker's own, so the cells' bodies (and the notebook's imports) stay out of the profile.
+HOOKS_ONLY = "\n".join(
+    [
+        *(
+            f'get_ipython().events.register("{e}", lambda *a: _xt_main.enable())'
+            for e in ("pre_execute", "pre_run_cell", "post_run_cell")
+        ),
+        "%load_ext jupyter_xtrack",
+        *(
+            f'get_ipython().events.register("{e}", lambda *a: _xt_main.disable())'
+            for e in ("pre_execute", "pre_run_cell", "post_run_cell")
+        ),
+    ]
+)
+
 REPORT = """
 _xt_main.disable()
 import jupyter_xtrack.tracking.recorder as _xt_rec, json as _xt_json, pstats as _xt_ps, re as _xt_re
@@ -81,6 +97,11 @@ def main() -> None:
     ap.add_argument("--top", type=int, default=20)
     ap.add_argument("--mpl-backend")
     ap.add_argument("--clocks-only", action="store_true", help="per-thread CPU, no cProfile")
+    ap.add_argument(
+        "--hooks-only",
+        action="store_true",
+        help="profile the main thread only inside the tracker's run-cell hooks",
+    )
     args = ap.parse_args()
     if args.mpl_backend:
         os.environ["MPLBACKEND"] = args.mpl_backend
@@ -99,6 +120,8 @@ def main() -> None:
     if args.clocks_only:  # the same clocks, read without the profiler's 2x slowdown
         setup = setup.replace("prof.enable()", "pass").replace("_xt_main.enable()", "pass")
         report = report.replace("in _xt_profiles:", "in []:")
+    if args.hooks_only:  # the main thread's profiler runs from before to after the hooks
+        setup = setup.replace("_xt_main.enable()\n%load_ext jupyter_xtrack", HOOKS_ONLY)
     nb.cells.insert(0, nbformat.v4.new_code_cell(setup))
     nb.cells.append(nbformat.v4.new_code_cell(report))
     done = execute(nb, work)

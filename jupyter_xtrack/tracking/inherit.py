@@ -37,13 +37,18 @@ CONTEXT_FACTS: Final = (Fact.CODE, Fact.LINEAGE, Fact.NOTEBOOK, Fact.ENV, Fact.G
 @dataclass
 class _Family:
     """A parent's context once known (None until then), and its children still waiting for
-    it, each with the fact kinds it stored itself (never overwritten)."""
+    it, each with the fact kinds it stored itself (never overwritten) and its own context
+    facts (what it hands on to its own children)."""
 
     context: dict[str, Any] | None = None
-    waiting: list[tuple[str, frozenset[str]]] = field(default_factory=list)
+    waiting: list[tuple[str, frozenset[str], dict[str, Any]]] = field(default_factory=list)
 
 
 _families: dict[str, _Family] = {}
+# child run id -> its parent's id, for each child that closed before its parent's context was
+# known: a background sweep's parent run may end before the cell that launched it is stored,
+# and its own trials then wait for the grandparent's context, passed down through it
+_waits_on: dict[str, str] = {}
 _lock = threading.Lock()
 
 
@@ -67,31 +72,54 @@ def context_for(parent_id: str, child_id: str, own: Mapping[str, Any]) -> dict[s
         if family is None:
             return {}
         if family.context is None:
-            family.waiting.append((child_id, frozenset(own)))
+            mine = {k: own[k] for k in CONTEXT_FACTS if own.get(k) is not None}
+            family.waiting.append((child_id, frozenset(own), mine))
+            _waits_on[child_id] = parent_id
             return {}
         return {k: v for k, v in family.context.items() if k not in own}
 
 
+def _settle(parent_id: str, context: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """Give `parent_id`'s family its context: the writes its waiting children need, and
+    their own waiting children's, down the tree (under `_lock`)."""
+    family = _families.setdefault(parent_id, _Family())
+    family.context = context
+    waiting, family.waiting = family.waiting, []
+    writes: list[tuple[str, dict[str, Any]]] = []
+    for child_id, own, mine in waiting:
+        _waits_on.pop(child_id, None)
+        facts = {k: v for k, v in context.items() if k not in own}
+        if facts:
+            writes.append((child_id, facts))
+        child = _families.get(child_id)
+        if child is not None and child.context is None:
+            writes += _settle(child_id, {**facts, **mine})
+    return writes
+
+
 def pass_on(ctx: TrackerContext, run: Run) -> None:
     """`run`'s facts are stored: hand its context to the children that wait for it (one
-    background write) and to those still to close. A run with no children costs a lookup."""
+    background write) and to those still to close. A run with no children costs a lookup.
+    A run without context of its own that waits for its parent's (a background sweep's
+    parent run) leaves its children waiting: they get the context when it does."""
     with _lock:
         family = _families.get(run.id)
         if family is None:
             return
         context = {k: run.fact(k) for k in CONTEXT_FACTS if run.fact(k) is not None}
-        family.context = context
-        waiting, family.waiting = family.waiting, []
-    if not (waiting and context):
+        if not context and run.id in _waits_on:
+            return
+        writes = _settle(run.id, context)
+    if not writes:
         return
 
     def write(store: RunStore) -> None:
         # lazy: the store package (sqlite3) loads with the first store, not with this module
         from ..store.errors import UnknownRunError
 
-        for child_id, own in waiting:
+        for child_id, facts in writes:
             try:
-                store.set_facts(child_id, **{k: v for k, v in context.items() if k not in own})
+                store.set_facts(child_id, **facts)
             except UnknownRunError:  # deleted meanwhile: its siblings still get theirs
                 continue
 

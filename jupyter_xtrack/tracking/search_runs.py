@@ -75,7 +75,7 @@ class TrackedRun:
         if self.parent is not None and run.recorded:
             all_facts.update(inherit.context_for(self.parent.id, run.id, all_facts))
         lifecycle.store_run(CONTEXT, run, all_facts)
-        inherit.pass_on(CONTEXT, run)  # a light parent has no context: its waiting trials stop
+        inherit.pass_on(CONTEXT, run)  # a light parent: its trials wait for its own parent's
 
 
 def open_parent(

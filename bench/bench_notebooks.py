@@ -227,6 +227,8 @@ def main() -> None:
     ms = lambda v: f"{v * 1000:.1f} ms"  # noqa: E731
 
     def row(what: str, chosen: list[dict[str, Any]], q: float, goal: str = "") -> str:
+        if not chosen:  # e.g. notebooks without figures
+            return f"| {what} | - | - | - | {goal} |"
         over = percentile([c["over"] for c in chosen], q)
         cpu = percentile([c["cpu"] for c in chosen], q)
         hooks = percentile([c["hooks"] for c in chosen], q)

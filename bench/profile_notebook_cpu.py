@@ -9,7 +9,7 @@ cumulative CPU, and the CPU of the child processes (git) the kernel waited for. 
 slows Python code down about 2x: compare rows with each other, not with the bench's figures.
 
     PYTHONPATH=$PWD .venv/bin/python bench/profile_notebook_cpu.py bench/gallery_overhead/classification_digits.ipynb
-        [--top 25] [--mpl-backend agg] [--clocks-only] [--hooks-only]
+        [--top 25] [--mpl-backend agg] [--clocks-only] [--hooks-only] [--plain]
 """
 
 from __future__ import annotations
@@ -66,8 +66,9 @@ HOOKS_ONLY = "\n".join(
 
 REPORT = """
 _xt_main.disable()
-import jupyter_xtrack.tracking.recorder as _xt_rec, json as _xt_json, pstats as _xt_ps, re as _xt_re
-_xt_rec.wait_pending(60)
+import json as _xt_json, pstats as _xt_ps, re as _xt_re, sys as _xt_sys
+if "jupyter_xtrack.tracking.recorder" in _xt_sys.modules:  # not in a --plain run
+    _xt_sys.modules["jupyter_xtrack.tracking.recorder"].wait_pending(60)
 _xt_clock = {}
 for _t in _xt_th.enumerate():
     try:
@@ -97,6 +98,7 @@ def main() -> None:
     ap.add_argument("--top", type=int, default=20)
     ap.add_argument("--mpl-backend")
     ap.add_argument("--clocks-only", action="store_true", help="per-thread CPU, no cProfile")
+    ap.add_argument("--plain", action="store_true", help="no tracker: the baseline")
     ap.add_argument(
         "--hooks-only",
         action="store_true",
@@ -113,10 +115,12 @@ def main() -> None:
             shutil.copy(extra, work)
     os.environ["XTRACK_STORE"] = str(work / ".xtrack")
     nb = nbformat.read(path, as_version=4)
-    for cell in code_cells(nb):
+    for cell in code_cells(nb) if not args.plain else ():
         cell.source = "%%track\n" + cell.source
     n_cells = len(code_cells(nb))
     setup, report = PROFILE, REPORT
+    if args.plain:  # the same notebook and profile without the tracker, to compare with
+        setup = setup.replace("%load_ext jupyter_xtrack", "")
     if args.clocks_only:  # the same clocks, read without the profiler's 2x slowdown
         setup = setup.replace("prof.enable()", "pass").replace("_xt_main.enable()", "pass")
         report = report.replace("in _xt_profiles:", "in []:")
@@ -127,7 +131,8 @@ def main() -> None:
     done = execute(nb, work)
     outputs = [o for o in done.cells[-1].outputs if o.get("name") == "stdout"]
     data: dict[str, Any] = json.loads(outputs[0]["text"])
-    print(f"{path.name}: {n_cells} tracked cells; CPU seconds per thread group (kernel clocks):")
+    what = "plain" if args.plain else "tracked"
+    print(f"{path.name}: {n_cells} {what} cells; CPU seconds per thread group (kernel clocks):")
     for name, sec in sorted(data["clock"].items(), key=lambda kv: -kv[1]):
         print(f"  {name:28s} {sec * 1000:9.1f} ms")
     print(f"  {'child processes (git)':28s} {data['children'] * 1000:9.1f} ms")

@@ -275,3 +275,29 @@ def test_the_listings_cache_can_be_turned_off(tmp_path: Path, monkeypatch) -> No
     monkeypatch.delenv("XTRACK_CACHE_DIR")
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     assert env.cache_dir() == str(tmp_path / "xdg" / "jupyter_xtrack")
+
+
+def test_the_imported_set_grows_and_shrinks_with_the_modules(tmp_path: Path, monkeypatch) -> None:
+    # later calls split only the module names that are new since the last one; a set that
+    # lost modules (a `del sys.modules[...]`) is computed afresh
+    from jupyter_xtrack.capture import env
+    from jupyter_xtrack.capture.env import imported_with_signature
+    from tests.test_state_changes_e2e import _pip_install, _tiny_package
+
+    monkeypatch.setattr(env, "RACY_S", 0.0)  # folders are listed once: only lookups counted
+    site = tmp_path / "site"
+    site.mkdir()
+    monkeypatch.syspath_prepend(str(site))
+    _pip_install(_tiny_package(tmp_path, "0.1.0"), site)
+    base = ["json", "os", "pytest", "_pytest.main"]
+    _, first = imported_with_signature(base)
+    assert "pytest" in first and "tinyxt" not in first
+    _, grown = imported_with_signature([*base, "tinyxt", "tinyxt.sub"])
+    assert grown == {**first, "tinyxt": "0.1.0"}
+    split: list[str] = []
+    real_canonical = env._canonical
+    monkeypatch.setattr(env, "_canonical", lambda n: split.append(n) or real_canonical(n))
+    _, again = imported_with_signature([*base, "tinyxt", "tinyxt.sub", "email.mime"])
+    assert again == grown and split == ["email"]  # only the new top-level name looked up
+    _, shrunk = imported_with_signature(base)
+    assert shrunk == first

@@ -668,3 +668,15 @@ def test_auth_pair_param_keeps_the_user_and_hides_the_password(name: str) -> Non
     # not a pair, or not under an auth name: as it was
     assert redact_param("author", ["alice", "bob"]) == ["alice", "bob"]
     assert redact_param(name, ["a", "b", "c"]) == ["a", "b", "c"]
+
+
+def test_allowed_env_redacts_again_when_the_patterns_change(monkeypatch) -> None:
+    # the result is kept between runs while the environment is the same: a new redaction
+    # pattern (here from the environment) still applies to the next run's variables
+    env = {"XTRACK_NOTE": "ticket corp-12345678"}
+    first = allowed_env(env)
+    assert first == {"XTRACK_NOTE": "ticket corp-12345678"}
+    first["XTRACK_NOTE"] = "changed by the caller"
+    assert allowed_env(env) == {"XTRACK_NOTE": "ticket corp-12345678"}
+    monkeypatch.setenv("XTRACK_REDACT", "corp-[0-9]{8}")
+    assert allowed_env(env) == {"XTRACK_NOTE": "ticket [REDACTED]"}

@@ -24,7 +24,7 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["FileAccessRecorder"]
+__all__ = ["FileAccessRecorder", "prepare"]
 
 # (module, attribute path, positional index of the path argument, its keyword name, mode).
 # Installed only for modules already imported when recording starts; never imports them.
@@ -251,6 +251,12 @@ def _ignored_prefixes() -> tuple[str, ...]:
         if d and d not in ("/", home):
             out.append(d.rstrip(os.sep) + os.sep)
     return tuple(sorted(out))
+
+
+def prepare() -> None:
+    """Work out ahead, off the first tracked cell's path, what its end needs: the prefixes of
+    files that are never data (reading them imports jupyter_core's paths: ~10 ms)."""
+    _ignored_prefixes()
 
 
 def _ignored(path: str) -> bool:

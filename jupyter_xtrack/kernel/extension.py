@@ -61,13 +61,20 @@ def load_ipython_extension(shell: Any) -> None:
 
 
 def prefetch_modules() -> None:
-    """Import `FIRST_CELL_MODULES`; a module that fails to import is left for the cell that
-    needs it, which reports the problem as it always did."""
+    """Import `FIRST_CELL_MODULES` and work out what the first cell's end would (see
+    `file_access.prepare`); a module that fails to import is left for the cell that needs
+    it, which reports the problem as it always did."""
     for name in FIRST_CELL_MODULES:
         try:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001, S112 - only a head start: the first cell imports it again
             continue
+    try:
+        from ..capture import file_access
+
+        file_access.prepare()
+    except Exception:  # noqa: BLE001, S110 - the first cell's end works it out as before
+        pass
 
 
 def unload_ipython_extension(shell: Any) -> None:

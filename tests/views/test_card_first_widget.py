@@ -12,7 +12,19 @@ from .test_kernel_views import card_widget, widget_id
 pytestmark = pytest.mark.slow
 
 
+# an import finder that only notes which thread imports the widget libraries
+SPY = (
+    "import sys, threading\nIMPORTS = []\n"
+    "class Spy:\n"
+    "    def find_spec(self, name, path=None, target=None):\n"
+    "        if name in ('anywidget', 'ipywidgets'):\n"
+    "            IMPORTS.append((name, threading.current_thread() is threading.main_thread()))\n"
+    "sys.meta_path.insert(0, Spy())\n"
+)
+
+
 def test_the_first_widget_waits_for_an_idle_kernel(kernel: Kernel) -> None:
+    kernel.execute(SPY)
     kernel.execute("from jupyter_xtrack.views import activity\nactivity.LONG_CELL_S = 0.2")
     msgs = kernel.execute("%%track --name first_card\nx = 1")
     card = outputs(msgs)[-1]
@@ -33,3 +45,7 @@ def test_the_first_widget_waits_for_an_idle_kernel(kernel: Kernel) -> None:
     ]
     later, widget = card_widget(kernel, msgs, card)  # idle now: the widget comes
     assert comm_opens(later)[widget_id(widget)]["card"]["name"] == "first_card"
+    # imported once the card needed its widget, on the card's thread, never a cell's
+    done = kernel.execute("print(sorted(IMPORTS))")
+    printed = [m["content"]["text"] for m in done if m["msg_type"] == "stream"]
+    assert printed[-1].strip() == "[('anywidget', False), ('ipywidgets', False)]"

@@ -8,17 +8,21 @@ report here when a cell starts and ends (`kernel/hooks.py`), and the card thread
 the last reply, a person takes longer), or a cell running for `LONG_CELL_S` already, whose
 time those milliseconds no longer change. Outside a kernel nothing reports: always quiet.
 Work that costs more than milliseconds (the first widget imports anywidget and ipywidgets:
-~100 ms of GIL-held imports) waits for `wait_idle()` instead: no cell running at all.
+~100 ms of GIL-held imports) waits for `wait_idle()` instead: no cell for `IDLE_S`.
 """
 
 from __future__ import annotations
 
 import time
 
-__all__ = ["LONG_CELL_S", "QUIET_S", "KernelActivity", "KERNEL"]
+__all__ = ["IDLE_S", "LONG_CELL_S", "QUIET_S", "KernelActivity", "KERNEL"]
 
 QUIET_S = 0.3
 LONG_CELL_S = 2.0
+# Idle: no cell for this long. Longer than QUIET_S: Run All can leave a gap of a few tenths
+# of a second between cells (the front end handling a large figure), which a 100 ms import
+# started in it would spill over into the next cell.
+IDLE_S = 1.0
 
 
 class KernelActivity:
@@ -47,9 +51,9 @@ class KernelActivity:
         return last + QUIET_S if running is None else running + LONG_CELL_S
 
     def idle_at(self) -> float | None:
-        """The monotonic time from which no cell has run for `QUIET_S`; None while one runs."""
+        """The monotonic time from which no cell has run for `IDLE_S`; None while one runs."""
         running, last = self._state
-        return None if running is not None else last + QUIET_S
+        return None if running is not None else last + IDLE_S
 
     def wait_idle(self, timeout: float) -> bool:
         """As `wait_quiet`, but a long cell does not count as quiet: for work whose cost

@@ -1,11 +1,12 @@
 """Per-cell costs of the capture functions that %%track calls on (or just off) the hot path.
 
 Inside a git repository of 10,000 committed files: git_head, git_state, imported_distributions
-(warm, all of sys.modules after importing pandas, sklearn and torch), analyze_cell on a
+(warm, all of sys.modules after importing pandas, sklearn and torch; and again after 40 new
+module names), allowed_env, codec.dumps of an evaluation's curves, analyze_cell on a
 20-line cell, ResourceMeter start+stop, FileAccessRecorder start+stop, redact of a 1 MB diff.
 Median (and p95) of many calls each.
 
-Run: .venv/bin/python bench/bench_capture_percell.py
+Run: PYTHONPATH=$PWD .venv/bin/python bench/bench_capture_percell.py
 """
 
 from __future__ import annotations
@@ -19,12 +20,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import make_repo, median, percentile, scratch  # noqa: E402
 
+from jupyter_xtrack.capture import env  # noqa: E402
 from jupyter_xtrack.capture.data import FileAccessRecorder  # noqa: E402
 from jupyter_xtrack.capture.env import imported_distributions  # noqa: E402
 from jupyter_xtrack.capture.git import git_head, git_state  # noqa: E402
 from jupyter_xtrack.capture.params import analyze_cell  # noqa: E402
-from jupyter_xtrack.capture.redact import redact  # noqa: E402
+from jupyter_xtrack.capture.redact import allowed_env, redact  # noqa: E402
 from jupyter_xtrack.capture.resources import ResourceMeter  # noqa: E402
+from jupyter_xtrack.store.codec import dumps  # noqa: E402
 
 CELL = "\n".join(
     ["import numpy as np", "lr = 0.01", "epochs = 10", "layers = [64, 32]"]
@@ -58,6 +61,16 @@ def main() -> None:
     report("git_state (status + diff + remote)", lambda: git_state("."), 20)
     report("imported_distributions(sys.modules), warm", lambda: imported_distributions(
         sys.modules), 2000)
+    modules = list(sys.modules)
+
+    def grown() -> object:  # a cell imported 40 modules: the set is not in the cache
+        env._imported_cache.clear()
+        return imported_distributions([*modules, *(f"fresh{i}" for i in range(40))])
+
+    report("imported_distributions, 40 new modules", grown, 500)
+    report("allowed_env(os.environ), unchanged", lambda: allowed_env(os.environ), 2000)
+    curves = {"fpr": [i / 5000 for i in range(5000)], "tpr": [i / 5000 for i in range(5000)]}
+    report("codec.dumps, 10,000 finite floats", lambda: dumps(curves), 500)
     report("analyze_cell, 20-line cell", lambda: analyze_cell(CELL), 2000)
     meter = ResourceMeter()
     report("ResourceMeter start+stop", lambda: (meter.start(), meter.stop()), 2000)

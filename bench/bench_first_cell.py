@@ -1,0 +1,96 @@
+"""The first tracked cell of a kernel: its main thread's CPU and its time, plain and tracked.
+
+Each repetition starts two fresh kernels through nbclient, alternately: one runs the cell as
+written, the other loads the extension first and runs the cell under `%%track`. Probes
+registered around the tracker's hooks read the main thread's CPU clock (`time.thread_time`)
+and the wall clock when the cell starts (before the tracker's `pre_run_cell`) and when it
+ends (after its `post_run_cell`), so a figure holds the tracker's hooks and whatever it
+costs the cell's own code, and nothing of the other threads. The cell defaults to the
+gallery notebooks' first cell (the imports of matplotlib and scikit-learn).
+
+    PYTHONPATH=$PWD .venv/bin/python bench/bench_first_cell.py [--reps 8] [--cell FILE]
+        [--settle 1.5]   # seconds between %load_ext and the cell (0: Run All)
+        [--untracked]    # load the extension, but run the cell without %%track
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from nbclient import NotebookClient
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import median, scratch  # noqa: E402
+
+CELL = """import matplotlib.pyplot as plt
+from sklearn.datasets import load_digits
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import ConfusionMatrixDisplay, accuracy_score
+from sklearn.model_selection import train_test_split
+from sklearn.svm import SVC
+"""
+MARK = "lambda *a: _xt_marks.append(({!r}, _xt_t.thread_time(), _xt_t.perf_counter()))"
+
+
+def run_once(source: str, tracked: bool, untracked_cell: bool, settle: float) -> tuple[float, float]:
+    """(main thread CPU ms, wall ms) of the cell in a fresh kernel."""
+    setup = [
+        "import time as _xt_t",
+        "_xt_marks = []",
+        f"get_ipython().events.register('pre_run_cell', {MARK.format('start')})",
+    ]
+    if tracked:
+        setup += ["%load_ext jupyter_xtrack", f"_xt_t.sleep({settle})"]
+    setup.append(f"get_ipython().events.register('post_run_cell', {MARK.format('end')})")
+    prefix = "%%track\n" if tracked and not untracked_cell else ""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("\n".join(setup)),
+        nbformat.v4.new_code_cell(prefix + source),
+        nbformat.v4.new_code_cell("import json\nprint(json.dumps(_xt_marks))"),
+    ]
+    work = scratch("first-cell")
+    NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(work)}}
+    ).execute()
+    marks: list[Any] = json.loads(nb.cells[-1].outputs[0]["text"])
+    # the setup cell's end is marked too (its end probe is registered inside it): the cell
+    # is the first start and the second end
+    start = [m for m in marks if m[0] == "start"][0]
+    end = [m for m in marks if m[0] == "end"][1]
+    return (end[1] - start[1]) * 1000, (end[2] - start[2]) * 1000
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--reps", type=int, default=8)
+    ap.add_argument("--cell", help="a file with the cell's source (default: the imports)")
+    ap.add_argument("--settle", type=float, default=1.5)
+    ap.add_argument("--untracked", action="store_true")
+    args = ap.parse_args()
+    source = Path(args.cell).read_text() if args.cell else CELL
+    runs: dict[bool, list[tuple[float, float]]] = {False: [], True: []}
+    for _ in range(args.reps):
+        for tracked in (False, True):
+            runs[tracked].append(run_once(source, tracked, args.untracked, args.settle))
+    what = "extension loaded, cell untracked" if args.untracked else "%%track"
+    print(f"first cell of a kernel, {args.reps} alternating repetitions ({what}):")
+    for tracked in (False, True):
+        cpu = [r[0] for r in runs[tracked]]
+        wall = [r[1] for r in runs[tracked]]
+        print(
+            f"  {'tracked' if tracked else 'plain  '}: main thread CPU median {median(cpu):.1f} ms"
+            f" (min {min(cpu):.1f}, max {max(cpu):.1f}), wall median {median(wall):.1f} ms"
+        )
+    over_cpu = median([r[0] for r in runs[True]]) - median([r[0] for r in runs[False]])
+    over_wall = median([r[1] for r in runs[True]]) - median([r[1] for r in runs[False]])
+    print(f"  tracked - plain: main thread CPU {over_cpu:+.1f} ms, wall {over_wall:+.1f} ms")
+
+
+if __name__ == "__main__":
+    main()

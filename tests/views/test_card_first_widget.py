@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from .conftest import WIDGET_MIME, Kernel, comm_opens, outputs
-from .test_kernel_views import card_widget, widget_id
+from .test_kernel_views import UNTIL_STORED, card_widget, widget_id
 
 pytestmark = pytest.mark.slow
 
@@ -30,10 +30,7 @@ def test_the_first_widget_waits_for_an_idle_kernel(kernel: Kernel) -> None:
     card = outputs(msgs)[-1]
     # a cell that runs well past LONG_CELL_S once the card shows its stored run
     msgs += kernel.execute(
-        "import sys, time\nfrom jupyter_xtrack.views import cell\nc = cell.LAST.card\n"
-        "for _ in range(1200):\n"
-        "    if not c.card['pending']:\n        break\n    time.sleep(0.05)\n"
-        "time.sleep(1.5)\nprint(c.widget is None, 'anywidget' in sys.modules)"
+        UNTIL_STORED + "time.sleep(1.5)\nprint(c.widget is None, 'anywidget' in sys.modules)"
     )
     printed = [m["content"]["text"] for m in msgs if m["msg_type"] == "stream"]
     assert printed[-1].split() == ["True", "False"]

@@ -24,6 +24,14 @@ TRAIN = (
 )
 
 
+# Cell code that waits (inside the cell) until the last run's card shows its stored run, as `c`.
+UNTIL_STORED = (
+    "import sys, time\nfrom jupyter_xtrack.views import cell\nc = cell.LAST.card\n"
+    "for _ in range(1200):\n"
+    "    if not c.card['pending']:\n        break\n    time.sleep(0.05)\n"
+)
+
+
 def widget_id(content: dict[str, Any]) -> str:
     return str(content["data"][WIDGET_MIME]["model_id"])
 
@@ -103,10 +111,8 @@ def test_card_becomes_a_widget_only_once_the_kernel_is_quiet(kernel: Kernel) -> 
         display_id = card["transient"]["display_id"]
         # the next cell runs until the card shows the stored run, then a little longer
         msgs += kernel.execute(
-            "from jupyter_xtrack.views import cell\nimport time\nc = cell.LAST.card\n"
-            "for _ in range(1200):\n"
-            "    if not c.card['pending']:\n        break\n    time.sleep(0.05)\n"
-            "time.sleep(0.5)\nprint(c.card['pending'], c.widget is None, c.refreshing.is_set())"
+            UNTIL_STORED
+            + "time.sleep(0.5)\nprint(c.card['pending'], c.widget is None, c.refreshing.is_set())"
         )
         printed = [m["content"]["text"] for m in msgs if m["msg_type"] == "stream"]
         assert printed[-1].split() == ["False", "True", "False"]

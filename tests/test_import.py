@@ -9,14 +9,19 @@ HEAVY = ("pandas", "numpy", "IPython", "torch", "sklearn", "nbdime", "nbformat",
          "optuna", "sqlite3", "psutil", "matplotlib")
 
 
+def _fresh_python(code: str) -> str:
+    """What `code` prints in a new interpreter (with this one's environment)."""
+    return subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+
+
 def test_package_import_loads_no_heavy_library() -> None:
     code = (
         "import sys, jupyter_xtrack as xt\n"
         f"print([m for m in {HEAVY!r} if m in sys.modules])\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.strip()
-    assert out == "[]"
+    assert _fresh_python(code).strip() == "[]"
 
 
 def test_public_api_is_complete() -> None:
@@ -40,9 +45,7 @@ def test_public_names_stay_functions_once_every_package_is_imported() -> None:
         "        importlib.import_module(m.name)\n"
         "print(sorted(n for n in xt.__all__ if isinstance(getattr(xt, n), types.ModuleType)))\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.strip()
-    assert out == "[]"
+    assert _fresh_python(code).strip() == "[]"
 
 
 def test_load_ext_prepares_what_the_first_cell_would_in_the_background() -> None:
@@ -59,6 +62,4 @@ def test_load_ext_prepares_what_the_first_cell_would_in_the_background() -> None
         "print(file_access._ignored_prefixes.cache_info().currsize,\n"
         "      'jupyter_xtrack.capture.metric_calls' in sys.modules)\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.split()
-    assert out[-2:] == ["1", "True"]
+    assert _fresh_python(code).split()[-2:] == ["1", "True"]

@@ -45,10 +45,10 @@ class _Family:
 
 
 _families: dict[str, _Family] = {}
-# child run id -> its parent's id, for each child that closed before its parent's context was
-# known: a background sweep's parent run may end before the cell that launched it is stored,
-# and its own trials then wait for the grandparent's context, passed down through it
-_waits_on: dict[str, str] = {}
+# The children that closed before their parent's context was known: a background sweep's
+# parent run may end before the cell that launched it is stored, and its own trials then
+# wait for the grandparent's context, passed down through it
+_waiting: set[str] = set()
 _lock = threading.Lock()
 
 
@@ -74,7 +74,7 @@ def context_for(parent_id: str, child_id: str, own: Mapping[str, Any]) -> dict[s
         if family.context is None:
             mine = {k: own[k] for k in CONTEXT_FACTS if own.get(k) is not None}
             family.waiting.append((child_id, frozenset(own), mine))
-            _waits_on[child_id] = parent_id
+            _waiting.add(child_id)
             return {}
         return {k: v for k, v in family.context.items() if k not in own}
 
@@ -87,7 +87,7 @@ def _settle(parent_id: str, context: dict[str, Any]) -> list[tuple[str, dict[str
     waiting, family.waiting = family.waiting, []
     writes: list[tuple[str, dict[str, Any]]] = []
     for child_id, own, mine in waiting:
-        _waits_on.pop(child_id, None)
+        _waiting.discard(child_id)
         facts = {k: v for k, v in context.items() if k not in own}
         if facts:
             writes.append((child_id, facts))
@@ -107,7 +107,7 @@ def pass_on(ctx: TrackerContext, run: Run) -> None:
         if family is None:
             return
         context = {k: run.fact(k) for k in CONTEXT_FACTS if run.fact(k) is not None}
-        if not context and run.id in _waits_on:
+        if not context and run.id in _waiting:
             return
         writes = _settle(run.id, context)
     if not writes:

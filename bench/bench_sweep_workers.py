@@ -1,18 +1,20 @@
 """Sweep throughput on Dask workers (issue 16): trials per second of `xt.sweep(...,
-workers=client)` on a trivial objective with 1 and 2 local worker processes, the scaling
+workers=client)` on a trivial objective with 1 and N local worker processes, the scaling
 ratio against the goal (>= 0.8 x N), and the per-trial overhead over plain Optuna's
 `study.optimize` on the same study storage (goal <= 5 ms). Anchors: plain Optuna in one
-process, and in two processes optimizing one study on the same storage (what this machine
-and storage allow two workers at best). For each sweep, the CPU seconds per trial of the
+process, and in N processes optimizing one study on the same storage (what this machine
+and storage allow N workers at best). For each sweep, the CPU seconds per trial of the
 kernel process and of the workers together (the machine's cores bound the scaling).
 
 Storages: the journal file beside a store folder (the default), and Optuna's RDBStorage on
 a local PostgreSQL (tests/pgserver.py, durable: fsync on), with the run records in SQLite
-either way. The sampler is random (no sampler cost in either). Per-trial cost is the slope
-between a short and a long sweep, so fixed costs (the sweep run, its plan, the study)
-cancel out; the cluster is started once per worker count, outside the timings.
+either way; or the team's set-up, study and run records on one PostgreSQL
+(`--storages postgres-records`). The sampler is random (no sampler cost in either). Per-trial cost is the
+slope between a short and a long sweep, so fixed costs (the sweep run, its plan, the
+study) cancel out; the cluster is started once per worker count, outside the timings.
 
     PYTHONPATH=$PWD .venv/bin/python bench/bench_sweep_workers.py [--reps 3] [--short 10] [--long 160]
+        [--workers 1 2 4 8] [--storages journal postgres postgres-records]
 """
 
 from __future__ import annotations
@@ -82,11 +84,11 @@ def _optimize_part(location: str, name: str, n: int) -> float:
 
 
 def plain_optuna_parallel(
-    n: int, location: str, pool: ProcessPoolExecutor, row: str, long: int
+    n: int, location: str, pool: ProcessPoolExecutor, processes: int, row: str, long: int
 ) -> float:
-    """Seconds for `n` trials of plain `study.optimize` split over the pool's two processes
-    on one new study at `location` (a store folder's journal, or a PostgreSQL URL); for a
-    `long` one, the processes' CPU seconds per trial go to CPU[row]."""
+    """Seconds for `n` trials of plain `study.optimize` split over `processes` of the pool's
+    processes on one new study at `location` (a store folder's journal, or a PostgreSQL
+    URL); for a `long` one, the processes' CPU seconds per trial go to CPU[row]."""
     import optuna
 
     from jupyter_xtrack.optimize.sweep.storage import open_storage
@@ -94,7 +96,7 @@ def plain_optuna_parallel(
     name = f"plain-{time.monotonic_ns()}"
     optuna.create_study(study_name=name, storage=open_storage(location), direction="minimize")
     t0 = time.perf_counter()
-    parts = [pool.submit(_optimize_part, location, name, n // 2) for _ in range(2)]
+    parts = [pool.submit(_optimize_part, location, name, n // processes) for _ in range(processes)]
     cpu = sum(part.result() for part in parts)
     elapsed = time.perf_counter() - t0
     if n == long:
@@ -102,15 +104,23 @@ def plain_optuna_parallel(
     return elapsed
 
 
-def on_workers(n: int, client: Any, storage: str | None, row: str, long: int) -> float:
-    """Seconds for a sweep of `n` trials on the cluster of `client` (a fresh store); for a
-    `long` one, the kernel's and the workers' CPU seconds per trial go to CPU[row]."""
+def on_workers(
+    n: int,
+    client: Any,
+    storage: str | None,
+    row: str,
+    long: int,
+    records: Callable[[], str] | None = None,
+) -> float:
+    """Seconds for a sweep of `n` trials on the cluster of `client` (a fresh store: a
+    folder, or the URL `records()` gives); for a `long` one, the kernel's and the workers'
+    CPU seconds per trial go to CPU[row]."""
     from jupyter_xtrack import api
     from jupyter_xtrack.optimize.sweep import sweep
     from jupyter_xtrack.tracking.session import CONTEXT
 
     CONTEXT.reset()
-    api.open_store(tempfile.mkdtemp(prefix="xtrack-bench-workers-"))
+    api.open_store(records() if records else tempfile.mkdtemp(prefix="xtrack-bench-workers-"))
     CONTEXT.store()
     kernel0, workers0 = time.process_time(), sum(client.run(time.process_time).values())
     t0 = time.perf_counter()
@@ -148,8 +158,23 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--short", type=int, default=10)
     parser.add_argument("--long", type=int, default=160)
-    parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument(
+        "--storages",
+        nargs="+",
+        choices=["journal", "postgres", "postgres-records"],
+        default=["journal", "postgres"],
+        help="where the studies go: a journal file, PostgreSQL (run records in SQLite "
+        "either way), or PostgreSQL for the study and the run records (the team store)",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        nargs="+",
+        default=[1, 2],
+        help="worker counts to measure (1 is always measured: the others are compared to it)",
+    )
     args = parser.parse_args()
+    counts = sorted({1, *args.workers})
 
     from distributed import Client, LocalCluster
 
@@ -158,15 +183,18 @@ def main() -> None:
     rows: list[tuple[str, str, float]] = []
     with ExitStack() as stack:
         # Each storage: where a sweep puts its study (None: beside the store), where the
-        # anchors put theirs, and that storage.
+        # anchors put theirs, and that storage; and where the sweeps' run records go
+        # (None: a store folder, SQLite).
         storages: dict[str, Callable[[], tuple[str | None, str, Any]]] = {}
+        records_of: dict[str, Callable[[], str]] = {}
 
         def journal() -> tuple[str | None, str, Any]:
             folder = tempfile.mkdtemp(prefix="xtrack-bench-journal-")
             return None, folder, open_storage(folder)
 
-        storages["journal file"] = journal
-        if not args.no_postgres:
+        if "journal" in args.storages:
+            storages["journal file"] = journal
+        if {"postgres", "postgres-records"} & set(args.storages):
             from tests.pgserver import pg_bindir, postgres_server
 
             if pg_bindir() is not None:
@@ -176,10 +204,17 @@ def main() -> None:
                 def rdb() -> tuple[str | None, str, Any]:
                     return url, url, open_storage(url)
 
-                storages["PostgreSQL RDBStorage"] = rdb
-        pool = stack.enter_context(ProcessPoolExecutor(2))
-        for warm in [pool.submit(time.sleep, 0.5) for _ in range(2)]:
-            warm.result()  # both processes started before any timing
+                if "postgres" in args.storages:
+                    storages["PostgreSQL RDBStorage"] = rdb
+                if "postgres-records" in args.storages:
+                    # The team's set-up: the study and the run records on one PostgreSQL
+                    # (a fresh database per sweep).
+                    storages["PostgreSQL, records too"] = rdb
+                    records_of["PostgreSQL, records too"] = server.create_database
+        most = max(max(counts), 2)
+        pool = stack.enter_context(ProcessPoolExecutor(most))
+        for warm in [pool.submit(time.sleep, 0.5) for _ in range(most)]:
+            warm.result()  # every process started before any timing
         for name, make in storages.items():
             location, anchor, storage = make()
             row = f"{name}/plain"
@@ -191,18 +226,31 @@ def main() -> None:
             )
             cpu = statistics.median(CPU[row]) * 1000
             rows.append((name, f"plain Optuna study.optimize (CPU per trial {cpu:.1f} ms)", plain))
-            row = f"{name}/plain2"
-            two = per_trial(
-                partial(plain_optuna_parallel, location=anchor, pool=pool, row=row, long=args.long),
-                args.short,
-                args.long,
-                args.reps,
-            )
-            cpu = statistics.median(CPU[row]) * 1000
-            rows.append(
-                (name, f"plain Optuna, 2 processes on one study (CPU per trial {cpu:.1f} ms)", two)
-            )
-            for workers in (1, 2):
+            for processes in [c for c in counts if c > 1]:
+                row = f"{name}/plain{processes}"
+                cost = per_trial(
+                    partial(
+                        plain_optuna_parallel,
+                        location=anchor,
+                        pool=pool,
+                        processes=processes,
+                        row=row,
+                        long=args.long,
+                    ),
+                    args.short,
+                    args.long,
+                    args.reps,
+                )
+                cpu = statistics.median(CPU[row]) * 1000
+                rows.append(
+                    (
+                        name,
+                        f"plain Optuna, {processes} processes on one study (CPU per trial "
+                        f"{cpu:.1f} ms)",
+                        cost,
+                    )
+                )
+            for workers in counts:
                 t0 = time.perf_counter()
                 cluster = LocalCluster(
                     n_workers=workers,
@@ -217,7 +265,12 @@ def main() -> None:
                 try:
                     cost = per_trial(
                         partial(
-                            on_workers, client=client, storage=location, row=row, long=args.long
+                            on_workers,
+                            client=client,
+                            storage=location,
+                            row=row,
+                            long=args.long,
+                            records=records_of.get(name),
                         ),
                         args.short,
                         args.long,
@@ -244,14 +297,18 @@ def main() -> None:
     for name in dict.fromkeys(r[0] for r in rows):
         mine = {what.split(" (")[0]: cost for storage, what, cost in rows if storage == name}
         one = mine["xt.sweep, 1 worker(s)"]
-        two = mine["xt.sweep, 2 worker(s)"]
         plain = mine["plain Optuna study.optimize"]
-        plain_two = mine["plain Optuna, 2 processes on one study"]
         print(
-            f"{name}: scaling 2 workers / 1 worker = {one / two:.2f} x (goal >= 1.6 x; plain "
-            f"Optuna 2 processes / 1 = {plain / plain_two:.2f} x); per-trial overhead over "
-            f"plain Optuna, 1 worker = {(one - plain) * 1000:.1f} ms (goal <= 5 ms)"
+            f"{name}: per-trial overhead over plain Optuna, 1 worker = "
+            f"{(one - plain) * 1000:.1f} ms (goal <= 5 ms)"
         )
+        for n in [c for c in counts if c > 1]:
+            many = mine[f"xt.sweep, {n} worker(s)"]
+            plain_many = mine[f"plain Optuna, {n} processes on one study"]
+            print(
+                f"{name}: scaling {n} workers / 1 worker = {one / many:.2f} x (goal >= "
+                f"{0.8 * n:.1f} x; plain Optuna {n} processes / 1 = {plain / plain_many:.2f} x)"
+            )
 
 
 if __name__ == "__main__":

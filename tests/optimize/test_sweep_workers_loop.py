@@ -259,3 +259,74 @@ def test_a_seeded_sweep_on_one_worker_draws_what_it_draws_in_the_kernel(store_di
 
     assert drawn(there) == drawn(here)  # the first loop samples with the sweep's seed
     assert drawn(other) != drawn(here)
+
+
+def _creation_lock_spy(storage: Any) -> list[tuple[str, bool]]:
+    """Record, on an RDB storage, each statement sent and whether the study's row lock
+    (`SELECT ... FOR UPDATE` on studies, held until the commit) was held then."""
+    from sqlalchemy import event
+
+    seen: list[tuple[str, bool]] = []
+    held = [False]
+    engine = storage._backend.engine  # the _CachedStorage's RDBStorage
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "FOR UPDATE" in statement and "studies" in statement:
+            held[0] = True
+        seen.append((statement, held[0]))
+
+    @event.listens_for(engine, "commit")
+    def commit(conn: Any) -> None:
+        held[0] = False
+
+    @event.listens_for(engine, "rollback")
+    def rollback(conn: Any) -> None:
+        held[0] = False
+
+    return seen
+
+
+def test_on_postgresql_the_owner_is_written_outside_the_creation_lock(
+    store_dir: Path, pg_url: str
+) -> None:
+    import optuna
+
+    open_store(store_dir)
+    study = optuna.create_study(study_name="s", storage=open_storage(pg_url))
+    parent, _ = open_store(store_dir).create_run(kind="sweep", name="sweep")
+    plan = _plan(store_dir, parent, trials=5)
+    seen = _creation_lock_spy(study._storage)
+    trial = Claimer(study, plan, "tcp://127.0.0.1:7")()
+    assert trial is not None
+    assert study.trials[0].user_attrs[ASKED_ATTR] == "tcp://127.0.0.1:7"
+    locked = [sql for sql, held in seen if held]
+    assert any(sql.startswith("INSERT INTO trials ") for sql in locked)  # the creation
+    attr_writes = [(sql, held) for sql, held in seen if "trial_user_attributes" in sql]
+    assert attr_writes and not any(held for _, held in attr_writes)
+
+
+def test_a_trial_whose_loop_died_before_naming_its_owner_is_ended_after_a_heartbeat(
+    store_dir: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import optuna
+
+    from jupyter_xtrack.optimize.sweep import remote
+
+    open_store(store_dir)
+    study = optuna.create_study(study_name="s", storage=open_storage(pg_url))
+    parent, _ = open_store(store_dir).create_run(kind="sweep", name="sweep")
+    plan = _plan(store_dir, parent, trials=5)
+    orphan = study._storage.create_new_trial(study._study_id)  # as a loop killed right then
+    owned = Claimer(study, plan, "tcp://127.0.0.1:7")()
+    assert owned is not None
+    live = {"tcp://127.0.0.1:7"}
+    assert reap_crashed(study, plan, live=live) == []  # it may still be naming its owner
+    later = time.time() + remote.STALE_HEARTBEAT_S + 1
+    monkeypatch.setattr(remote.time, "time", lambda: later)
+    number = study._storage.get_trial_number_from_id(orphan)
+    assert reap_crashed(study, plan, live=live) == [number]
+    frozen = {t.number: t for t in study.trials}
+    assert frozen[number].state.name == "FAIL"
+    assert frozen[number].user_attrs[STATE_ATTR] == "crashed"
+    assert frozen[owned.number].state.name == "RUNNING"  # its worker lives

@@ -8,9 +8,10 @@ the plan), in the background (its writer is flushed once, when the loop ends), a
 the sweep only through the shared study storage and the sweep run's tags: intermediate
 values for the pruner, `xtrack.sweep.state` and the job's cancel tag to stop.
 
-Per trial, the study gets what plain Optuna writes (the trial, its params, its end) and no
-write more: who asked for it (`ASKED_ATTR`) goes in the trial's creation, and its run's id
-is derived from the study's run key and the trial's number (`result.trial_run_id`).
+Per trial, the study gets what plain Optuna writes (the trial, its params, its end) and who
+asked for it (`ASKED_ATTR`): in a journal within the trial's creation, in a database in a
+write of its own, outside the study's lock that creations queue for. Its run's id is derived
+from the study's run key and the trial's number (`result.trial_run_id`), never written.
 
 A process that dies mid-trial leaves its trial running in the study; `mark_crashed` ends
 it: the trial run reads `crashed`, the Optuna trial FAIL (user attr `xtrack_state`
@@ -39,7 +40,7 @@ from ..devices import torch_device
 from ..pruners import make_pruner
 from ..samplers import make_sampler
 from .attempt import attempt
-from .result import ASKED_ATTR, STATE_ATTR, SURPLUS, TrialRecord, run_of, trial_run_id
+from .result import ASKED_ATTR, RUN_ATTR, STATE_ATTR, SURPLUS, TrialRecord, run_of, trial_run_id
 from .storage import open_storage, store_location
 
 if TYPE_CHECKING:
@@ -247,14 +248,40 @@ class Claimer:
         return trial
 
     def _create(self) -> optuna.Trial:
-        """A new running trial, created with `owner` in its user attrs in the same write
-        (Optuna's `create_new_trial` takes a template trial), as `Study.ask` creates one."""
+        """A new running trial with `owner` in its user attrs, as `Study.ask` creates one.
+
+        In a journal the owner goes in the creation (Optuna's `create_new_trial` takes a
+        template trial): one append. A database creates a trial holding its study's row
+        lock, which every worker of the sweep waits for, and the template's writes hold it
+        60% longer than plain Optuna's creation (2.5 -> 4.0 ms on PostgreSQL): the owner is
+        written just after, outside the lock. A trial whose loop died between the two has
+        no owner and no run; `_died` ends it once it is older than a heartbeat."""
+        import optuna
+
+        study = self.study
+        storage = _storage(study)
+        # As `Study.ask` does: the samplers read the study's trials afresh for each trial.
+        study._thread_local.cached_all_trials = None  # noqa: SLF001
+        if _is_journal(storage):
+            trial_id = storage.create_new_trial(study._study_id, template_trial=self._template())  # noqa: SLF001
+        else:
+            from optuna.trial import TrialState
+
+            trial_id = storage.create_new_trial(study._study_id)  # noqa: SLF001
+            try:
+                storage.set_trial_user_attr(trial_id, ASKED_ATTR, self.owner)
+            except BaseException:
+                storage.set_trial_state_values(trial_id, TrialState.FAIL)
+                raise
+        return optuna.Trial(study, trial_id)
+
+    def _template(self) -> optuna.trial.FrozenTrial:
+        """A running trial asked by `owner`, for `create_new_trial`."""
         from datetime import datetime
 
-        import optuna
         from optuna.trial import FrozenTrial, TrialState
 
-        template = FrozenTrial(
+        return FrozenTrial(
             number=-1,
             state=TrialState.RUNNING,
             value=None,
@@ -267,11 +294,6 @@ class Claimer:
             intermediate_values={},
             trial_id=-1,
         )
-        study = self.study
-        # As `Study.ask` does: the samplers read the study's trials afresh for each trial.
-        study._thread_local.cached_all_trials = None  # noqa: SLF001
-        trial_id = _storage(study).create_new_trial(study._study_id, template_trial=template)  # noqa: SLF001
-        return optuna.Trial(study, trial_id)
 
     def _room_for(self, number: int | None) -> bool:
         """Whether fewer than the sweep's number of counted trials come before trial
@@ -415,6 +437,10 @@ def _died(
     from ...store.errors import UnknownRunError
 
     owner = str(trial.user_attrs.get(ASKED_ATTR) or "")
+    if not owner and RUN_ATTR not in trial.user_attrs:
+        # Its loop died between creating it and saying whose it is (`Claimer._create`):
+        # never run, no run written. A heartbeat's time leaves a live loop to finish.
+        return time.time() - _started(trial) > STALE_HEARTBEAT_S
     if "://" in owner and live is not None and owner not in live:
         return True
     run_id = run_of(trial, run_key)
@@ -453,6 +479,12 @@ def _trial_id(study: optuna.Study, number: int) -> int:
 
 def _storage(study: optuna.Study) -> Any:
     return study._storage  # noqa: SLF001 - Optuna reaches a trial by id only through it
+
+
+def _is_journal(storage: Any) -> bool:
+    from optuna.storages import JournalStorage
+
+    return isinstance(storage, JournalStorage)
 
 
 def worker_name() -> str:

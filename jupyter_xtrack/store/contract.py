@@ -17,7 +17,13 @@ from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from .experiments import ExperimentRecord
-    from .registry import AliasChangeRecord, ModelRecord, ModelVersionRecord, VersionSource
+    from .registry import (
+        AliasChangeRecord,
+        ModelRecord,
+        ModelVersionRecord,
+        VersionDeletionRecord,
+        VersionSource,
+    )
     from .table import RunTable
 
 # (run_id, key, value, step, wall_time)
@@ -311,10 +317,21 @@ class RunStore(Protocol):
         ...
 
     def delete_model_version(
-        self, name: str, version: int, *, user: str | None, reason: str | None = None
+        self,
+        name: str,
+        version: int,
+        *,
+        user: str | None,
+        reason: str | None = None,
+        at: float | None = None,
     ) -> None:
         """Delete a version (its number is not reused); its aliases are removed, each
-        removal kept in the history."""
+        removal kept in the history, and the deletion is kept (`model_version_deletions`):
+        who, `at` (default now; a sync passes the source's), why, what the version was."""
+        ...
+
+    def model_version_deletions(self, name: str | None = None) -> list[VersionDeletionRecord]:
+        """The deleted versions (of model `name`, or of every model), by name and number."""
         ...
 
     def get_model_version(

@@ -10,7 +10,10 @@ Rules kept here (a second backend keeps them too, see `store/contract.py`):
   deleted (`registered_models.last_version` holds the highest one handed out);
 - `latest` is reserved: computed (the highest existing version), never stored as an alias;
 - every alias change (set, move, delete, a deleted version losing its aliases) appends one
-  row to `model_alias_history`, which triggers make append-only.
+  row to `model_alias_history`, which triggers make append-only;
+- a deleted version leaves a row in `model_version_deletions` (migration 7): who deleted it,
+  when, why, and what it was (run, blob), so that `xtrack push/pull` carry the deletion to
+  another store and never copy the version back.
 """
 
 from __future__ import annotations
@@ -81,6 +84,17 @@ SCHEMA: tuple[str, ...] = (
 )
 
 
+# Migration 7 (store/schema.py): a row per deleted version. Released: never edit.
+DELETIONS_SCHEMA: tuple[str, ...] = (
+    "CREATE TABLE model_version_deletions (\n"
+    "    model INTEGER NOT NULL, version INTEGER NOT NULL,\n"
+    "    run_id TEXT, blob TEXT NOT NULL,\n"
+    "    user TEXT, at REAL NOT NULL, reason TEXT,\n"
+    "    PRIMARY KEY (model, version)\n"
+    ") WITHOUT ROWID",
+)
+
+
 class UnknownModelError(StoreError, LookupError):
     """A model name, version or alias that the registry does not hold."""
 
@@ -121,6 +135,19 @@ class AliasChangeRecord(TypedDict):
     at: float
     reason: str | None
     evaluation: str | None
+
+
+class VersionDeletionRecord(TypedDict):
+    """A deleted version: which (name, version), what it was (run, blob), who deleted it,
+    when and why."""
+
+    name: str
+    version: int
+    run_id: str | None
+    blob: str
+    user: str | None
+    at: float
+    reason: str | None
 
 
 class VersionSource(TypedDict):
@@ -403,7 +430,13 @@ class RegistryTables:
             )
 
     def delete_model_version(
-        self, name: str, version: int, *, user: str | None, reason: str | None = None
+        self,
+        name: str,
+        version: int,
+        *,
+        user: str | None,
+        reason: str | None = None,
+        at: float | None = None,
     ) -> None:
         with self._write() as conn:
             model = _model_id(conn, name)
@@ -415,6 +448,12 @@ class RegistryTables:
             ).fetchall():
                 _move_alias(conn, model, alias, None, user, why, None, now)
             conn.execute("DELETE FROM model_tags WHERE model = ? AND version = ?", (model, version))
+            conn.execute(
+                "INSERT INTO model_version_deletions(model, version, run_id, blob, user, at, "
+                "reason) SELECT model, version, run_id, blob, ?, ?, ? FROM model_versions "
+                "WHERE model = ? AND version = ?",
+                (user, now if at is None else at, reason, model, version),
+            )
             conn.execute(
                 "DELETE FROM model_versions WHERE model = ? AND version = ?", (model, version)
             )
@@ -488,6 +527,30 @@ class RegistryTables:
         sql += " ORDER BY m.name" + _limit(limit, args)
         with self._read() as conn:
             return [_model_row(row) for row in conn.execute(sql, args)]
+
+    def model_version_deletions(self, name: str | None = None) -> list[VersionDeletionRecord]:
+        with self._read() as conn:
+            sql = (
+                "SELECT m.name, d.version, d.run_id, d.blob, d.user, d.at, d.reason "
+                "FROM model_version_deletions d JOIN registered_models m ON m.id = d.model"
+            )
+            args: list[Any] = []
+            if name is not None:
+                sql += " WHERE m.name = ?"
+                args.append(name)
+            rows = conn.execute(sql + " ORDER BY m.name, d.version", args).fetchall()
+        return [
+            {
+                "name": row[0],
+                "version": int(row[1]),
+                "run_id": row[2],
+                "blob": row[3],
+                "user": row[4],
+                "at": float(row[5]),
+                "reason": row[6],
+            }
+            for row in rows
+        ]
 
     def model_alias_history(self, name: str, alias: str | None = None) -> list[AliasChangeRecord]:
         with self._read() as conn:

@@ -15,6 +15,8 @@ Version history:
   5. who ran each run (`runs.user_name`, the filter field `user`).
   6. experiments recorded beyond their runs: created empty, tagged, deleted (MLflow's API;
      store/experiments.py), shared by every server of the store.
+  7. deleted model versions (`model_version_deletions`), so that a sync carries a deletion
+     and never copies a deleted version back (store/registry.py, store/sync.py).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from .connection import write_transaction
 from .dialect import Conn
 from .errors import StoreError
 from .experiments import SCHEMA as EXPERIMENTS_SCHEMA
+from .registry import DELETIONS_SCHEMA
 from .registry import SCHEMA as REGISTRY_SCHEMA
 
 _V1 = """
@@ -192,6 +195,12 @@ def _v3_model_registry(conn: Conn) -> None:
         conn.execute(statement)
 
 
+def _v7_version_deletions(conn: Conn) -> None:
+    """Migration 7: a row per deleted model version (none for versions deleted before)."""
+    for statement in DELETIONS_SCHEMA:
+        conn.execute(statement)
+
+
 # MIGRATIONS[v] takes a store from version v - 1 to version v. Never edit a released one;
 # append a new version instead.
 MIGRATIONS: dict[int, Callable[[Conn], None]] = {
@@ -201,6 +210,7 @@ MIGRATIONS: dict[int, Callable[[Conn], None]] = {
     4: _v4,
     5: _run_script(_V5),
     6: _run_script(EXPERIMENTS_SCHEMA),
+    7: _v7_version_deletions,
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

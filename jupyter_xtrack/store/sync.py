@@ -23,7 +23,10 @@ A version the target holds with the same content (run, artifact, blob, size, for
 alone but for new tags; one with other content under the same number is a conflict, reported
 and never overwritten. An alias is set where the target lacks it or where the source moved it
 last (the history entry keeps who moved it and why); where the target moved it since, it is
-kept and reported. A copy is tagged with the store it came from (`COPIED_FROM_TAG`): loading
+kept and reported. Deletions come along too: a version the source deleted is deleted in the
+target where it holds the same model under that number, an alias the source removed last is
+removed, and a version the target deleted is never copied back (the deletion is the later
+change). A copy is tagged with the store it came from (`COPIED_FROM_TAG`): loading
 it unpickles only when trusted, even in a store of one's own. A version waits with its run
 while that runs. Versions are written 100 per transaction after their blobs, so a killed
 copy resumes. Experiments recorded beyond their runs (MLflow's, with tags) come along too.
@@ -44,7 +47,12 @@ from .location import redact
 from .registry import COPIED_FROM_TAG
 
 if TYPE_CHECKING:
-    from .registry import AliasChangeRecord, ModelRecord, ModelVersionRecord
+    from .registry import (
+        AliasChangeRecord,
+        ModelRecord,
+        ModelVersionRecord,
+        VersionDeletionRecord,
+    )
 
 # Fields of a run record that differ between two faithful copies: the store's own number,
 # the last heartbeat (the copy's is its creation), where it ran (set once, when the copy is
@@ -71,15 +79,25 @@ class RegistrySummary:
     waiting: int = 0
     models: int = 0  # models whose own tags or description were brought up to date
     aliases: int = 0
+    deleted: int = 0  # versions deleted in the target as they were in the source
+    aliases_removed: int = 0
+    left_deleted: int = 0  # versions the target deleted, not copied back
     conflicts: list[str] = field(default_factory=list)
 
     def __str__(self) -> str:
         text = (
             f"model versions: {self.copied} copied, {self.updated} updated, "
-            f"{self.skipped} unchanged; aliases: {self.aliases} set"
+            f"{self.skipped} unchanged"
         )
+        if self.deleted:
+            text += f", {self.deleted} deleted"
+        text += f"; aliases: {self.aliases} set"
+        if self.aliases_removed:
+            text += f", {self.aliases_removed} removed"
         if self.models:
             text += f"; {self.models} models' tags or description updated"
+        if self.left_deleted:
+            text += f"; {self.left_deleted} versions deleted in the target, not copied again"
         if self.waiting:
             text += f"; {self.waiting} versions wait for their running run"
         if self.conflicts:
@@ -87,7 +105,18 @@ class RegistrySummary:
         return text
 
     def __bool__(self) -> bool:
-        return any((self.copied, self.updated, self.skipped, self.waiting, self.conflicts))
+        return any(
+            (
+                self.copied,
+                self.updated,
+                self.skipped,
+                self.waiting,
+                self.deleted,
+                self.aliases_removed,
+                self.left_deleted,
+                self.conflicts,
+            )
+        )
 
 
 @dataclass
@@ -375,36 +404,99 @@ def _sync_registry(
     summary: SyncSummary,
     progress: Progress | None,
 ) -> None:
-    """Copy the versions made from the `selected` runs (None: every version), then their
-    models' tags, descriptions and aliases (see the module docstring)."""
+    """Copy the versions made from the `selected` runs (None: every version), carry their
+    deletions, then their models' tags, descriptions and aliases (see the module
+    docstring)."""
     versions = [
         v for v in source.search_model_versions() if selected is None or v["run_id"] in selected
     ]
-    if not versions:
+    deletions = [
+        d
+        for d in source.model_version_deletions()
+        if selected is None or d["run_id"] in selected
+    ]
+    if not versions and not deletions:
         return
     versions.sort(key=lambda v: (v["name"], v["version"]))
     models = {m["name"]: m for m in source.search_models()}
     held = {(v["name"], v["version"]): v for v in target.search_model_versions()}
+    gone = {(d["name"], d["version"]): d for d in target.model_version_deletions()}
     same: dict[str, set[int]] = {}  # the versions both stores hold with the same content
     for start in range(0, len(versions), VERSIONS_PER_TRANSACTION):
         group = versions[start : start + VERSIONS_PER_TRANSACTION]
         new = [
-            v for v in group if v["run_id"] not in waiting and (v["name"], v["version"]) not in held
+            v
+            for v in group
+            if v["run_id"] not in waiting
+            and (v["name"], v["version"]) not in held
+            and (v["name"], v["version"]) not in gone
         ]
         refused = _copy_blobs(source, target, {v["blob"] for v in new}, summary)
         with target.batch():
             for version in group:
                 if version["run_id"] in waiting:
                     summary.registry.waiting += 1
+                elif (version["name"], version["version"]) in gone:
+                    _left_deleted(version, gone, summary.registry)
                 elif version["blob"] not in refused and _sync_version(
                     source, target, models[version["name"]], version, held, summary.registry
                 ):
                     same.setdefault(version["name"], set()).add(version["version"])
         if progress is not None:
             progress(start + len(group), len(versions), "model versions")
+    touched = _sync_deletions(target, deletions, held, summary.registry)
     there = {m["name"]: m for m in target.search_models()}
-    for name, numbers in same.items():
+    for name in sorted(same.keys() | touched):
+        numbers = same.get(name, set())
         _sync_model(source, target, models[name], there[name], numbers, summary.registry)
+
+
+def _left_deleted(
+    version: ModelVersionRecord,
+    gone: Mapping[tuple[str, int], VersionDeletionRecord],
+    summary: RegistrySummary,
+) -> None:
+    """A version the target deleted: not copied back (a deletion is the later change); one
+    the target deleted under the same number but with other content is a conflict."""
+    name, number = version["name"], version["version"]
+    deletion = gone[(name, number)]
+    if (deletion["run_id"], deletion["blob"]) == (version["run_id"], version["blob"]):
+        summary.left_deleted += 1
+        return
+    summary.conflicts.append(
+        f"model {name!r} version {number}: the target deleted its version {number}, another "
+        f"model (run {deletion['run_id']}, blob {deletion['blob'][:12]}) than this store's; "
+        "left as it is"
+    )
+
+
+def _sync_deletions(
+    target: RunStore,
+    deletions: Iterable[VersionDeletionRecord],
+    held: Mapping[tuple[str, int], ModelVersionRecord],
+    summary: RegistrySummary,
+) -> set[str]:
+    """Delete in the target the versions the source deleted, where the target holds the
+    same model under that number (who deleted it, when and why come along); the names of
+    the models changed. One with other content under that number is a conflict."""
+    touched: set[str] = set()
+    for deletion in deletions:
+        name, number = deletion["name"], deletion["version"]
+        mine = held.get((name, number))
+        if mine is None:
+            continue  # never copied there, or already deleted there
+        if (mine["run_id"], mine["blob"]) != (deletion["run_id"], deletion["blob"]):
+            summary.conflicts.append(
+                f"model {name!r} version {number}: deleted in this store, but the target's is "
+                f"another model (run {mine['run_id']}, blob {mine['blob'][:12]}); left as it is"
+            )
+            continue
+        target.delete_model_version(
+            name, number, user=deletion["user"], reason=deletion["reason"], at=deletion["at"]
+        )
+        summary.deleted += 1
+        touched.add(name)
+    return touched
 
 
 def _sync_version(
@@ -469,6 +561,8 @@ def _sync_model(
     for alias, number in model["aliases"].items():
         if number in numbers and mine["aliases"].get(alias) != number:
             _sync_alias(source, target, name, alias, number, mine["aliases"].get(alias), summary)
+    for alias in mine["aliases"].keys() - model["aliases"].keys():
+        _sync_alias_removal(source, target, name, alias, summary)
 
 
 def _sync_alias(
@@ -481,12 +575,14 @@ def _sync_alias(
     summary: RegistrySummary,
 ) -> None:
     """Point the target's `alias` at `number` as the source's last change of it did (who,
-    why), unless the target changed it since: then it is kept, and reported."""
+    why), unless the target changed it since (moved it, or removed it): then it is kept,
+    and reported."""
     change = _last_change(source, name, alias)
-    if theirs is not None and change["at"] <= _last_change(target, name, alias)["at"]:
+    if change["at"] <= _last_change(target, name, alias)["at"]:
+        done = "removed" if theirs is None else f"moved to version {theirs}"
         summary.conflicts.append(
-            f"model {name!r} alias {alias!r}: moved to version {theirs} in the target after "
-            f"this store moved it to {number}; left as it is"
+            f"model {name!r} alias {alias!r}: {done} in the target after this store moved it "
+            f"to {number}; left as it is"
         )
         return
     target.set_model_alias(
@@ -498,6 +594,21 @@ def _sync_alias(
         evaluation=change["evaluation"],
     )
     summary.aliases += 1
+
+
+def _sync_alias_removal(
+    source: RunStore, target: RunStore, name: str, alias: str, summary: RegistrySummary
+) -> None:
+    """Remove the target's `alias` where the source's last change of it removed it, after
+    the target's last change of it (who removed it and why come along). An alias the
+    source never had, or one the target set again since, stays."""
+    change = _last_change(source, name, alias)
+    if change["to_version"] is not None or change["at"] == 0.0:
+        return
+    if change["at"] <= _last_change(target, name, alias)["at"]:
+        return
+    target.delete_model_alias(name, alias, user=change["user"], reason=change["reason"])
+    summary.aliases_removed += 1
 
 
 def _last_change(store: RunStore, name: str, alias: str) -> AliasChangeRecord:

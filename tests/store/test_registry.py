@@ -41,6 +41,35 @@ def test_versions_go_up_and_are_never_reused_after_a_delete(store: Store) -> Non
         store.get_model_version("churn", 3)
 
 
+def test_a_deleted_version_is_kept_as_a_deletion(store: Store) -> None:
+    src = _source(store)
+    store.register_model_version("churn", src, user="u")
+    store.register_model_version("fraud", _source(store, b"other"), user="u")
+    store.delete_model_version("churn", 1, user="ann", reason="leaks the label")
+    store.delete_model_version("fraud", 1, user="bob", at=1234.5)
+    deletions = store.model_version_deletions()
+    assert [(d["name"], d["version"], d["user"], d["reason"]) for d in deletions] == [
+        ("churn", 1, "ann", "leaks the label"),
+        ("fraud", 1, "bob", None),
+    ]
+    assert deletions[0]["blob"] == src["blob"] and deletions[0]["run_id"] is None
+    assert deletions[0]["at"] > 1234.5 and deletions[1]["at"] == 1234.5
+    assert [d["name"] for d in store.model_version_deletions("fraud")] == ["fraud"]
+
+
+def test_a_version_6_store_gains_the_deletions_table(tmp_path: Path) -> None:
+    root = tmp_path / "old"
+    root.mkdir()
+    v6 = sqlite3.connect(root / "xtrack.db", isolation_level=None)
+    migrate(v6, root, target=6)
+    v6.close()
+    store = open_store(root)
+    store.register_model_version("churn", _source(store), user="u")
+    store.delete_model_version("churn", 1, user="u")
+    assert [d["version"] for d in store.model_version_deletions()] == [1]
+    store.close()
+
+
 def test_latest_is_computed_and_reserved(store: Store) -> None:
     src = _source(store)
     for _ in range(2):

@@ -225,3 +225,86 @@ def test_a_pulled_pickle_loads_only_when_trusted_but_ones_own_pushed_back_does(
     with pytest.raises(UntrustedModelError, match="copied from store"):
         registry.load("models:/theirs/1")
     assert registry.load("models:/theirs/1", trusted=True) == {"who": "dave"}
+
+
+def test_a_deleted_version_is_deleted_in_the_target_and_never_copied_back(
+    local: Store, tmp_path: Path, team_location: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first, second = _model_run(local, "first"), _model_run(local, "second")
+    _register(local, "churn", first)
+    _register(local, "churn", second, aliases=["champion"])
+    _push(tmp_path / "local", team_location, capsys)
+    local.delete_model_version("churn", 2, user="carol", reason="leaks the label")
+    gone = local.model_version_deletions("churn")
+    assert [(d["version"], d["run_id"], d["blob"], d["user"], d["reason"]) for d in gone] == [
+        (2, second["run_id"], second["blob"], "carol", "leaks the label")
+    ]
+
+    out = _push(tmp_path / "local", team_location, capsys)
+    assert "1 unchanged, 1 deleted; aliases: 0 set" in out
+    with open_quietly(team_location) as team:
+        assert [v["version"] for v in _versions(team, "churn")] == [1]
+        assert team.search_models("churn")[0]["aliases"] == {}  # went with its version
+        deletion = team.model_version_deletions("churn")[0]
+        assert (deletion["user"], deletion["reason"], deletion["at"]) == (
+            "carol",
+            "leaks the label",
+            gone[0]["at"],
+        )
+        assert _register(team, "churn", first) == 3  # its number is not reused there either
+    again = _push(tmp_path / "local", team_location, capsys)
+    assert "deleted" not in again.split("model versions:")[1].split(";")[0]  # once only
+
+    # A teammate deletes version 1 in the team store: a pull deletes it here too, and a
+    # push from a store that still holds it does not bring it back.
+    elsewhere = open_store(tmp_path / "elsewhere")
+    with open_quietly(team_location) as team:
+        assert sync_runs(team, elsewhere).registry.copied == 2  # versions 1 and 3
+        team.delete_model_version("churn", 1, user="dave", reason="retired")
+        summary = sync_runs(team, local)
+    assert summary.registry.deleted == 1 and summary.registry.conflicts == []
+    assert [v["version"] for v in _versions(local, "churn")] == [3]  # 3 came with the pull
+    with open_quietly(team_location) as team:
+        summary = sync_runs(elsewhere, team)
+        assert (summary.registry.left_deleted, summary.registry.copied) == (1, 0)
+        assert "1 versions deleted in the target, not copied again" in str(summary)
+        assert [v["version"] for v in _versions(team, "churn")] == [3]
+
+
+def test_a_removed_alias_is_removed_in_the_target_unless_set_there_since(
+    local: Store, tmp_path: Path, team_location: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first, second = _model_run(local, "first"), _model_run(local, "second")
+    _register(local, "churn", first, aliases=["champion", "shadow"])
+    _register(local, "churn", second)
+    _push(tmp_path / "local", team_location, capsys)
+    local.delete_model_alias("churn", "champion", user="carol", reason="under review")
+    out = _push(tmp_path / "local", team_location, capsys)
+    assert "aliases: 0 set, 1 removed" in out
+    with open_quietly(team_location) as team:
+        assert team.search_models("churn")[0]["aliases"] == {"shadow": 1}
+        removal = team.model_alias_history("churn", "champion")[-1]
+        assert (removal["to_version"], removal["user"], removal["reason"]) == (
+            None,
+            "carol",
+            "under review",
+        )
+        # A teammate sets it again afterwards: the older local removal does not undo that,
+        team.set_model_alias("churn", "champion", 2, user="dave", reason="approved")
+    assert "aliases: 0 set\n" in _push(tmp_path / "local", team_location, capsys)
+    with open_quietly(team_location) as team:
+        assert team.search_models("churn")[0]["aliases"]["champion"] == 2
+        # and a pull brings it home.
+        assert sync_runs(team, local).registry.aliases == 1
+    assert local.get_model_version("churn", alias="champion")["version"] == 2
+
+    # The other way: the team removes an alias that this store still holds from before:
+    # a push does not set it again (reported), a pull removes it here.
+    with open_quietly(team_location) as team:
+        team.delete_model_alias("churn", "shadow", user="dave", reason="unused")
+    out = _push(tmp_path / "local", team_location, capsys, code=1)
+    assert "alias 'shadow': removed in the target after this store moved it to 1" in out
+    with open_quietly(team_location) as team:
+        assert "shadow" not in team.search_models("churn")[0]["aliases"]
+        assert sync_runs(team, local).registry.aliases_removed == 1
+    assert local.search_models("churn")[0]["aliases"] == {"champion": 2}

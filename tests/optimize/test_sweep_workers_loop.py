@@ -307,9 +307,12 @@ def test_on_postgresql_the_owner_is_written_outside_the_creation_lock(
 
 
 def test_a_trial_whose_loop_died_before_naming_its_owner_is_ended_after_a_heartbeat(
-    store_dir: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+    store_dir: Path, pg_url: str
 ) -> None:
+    import datetime
+
     import optuna
+    from optuna.trial import FrozenTrial, TrialState
 
     from jupyter_xtrack.optimize.sweep import remote
 
@@ -317,16 +320,27 @@ def test_a_trial_whose_loop_died_before_naming_its_owner_is_ended_after_a_heartb
     study = optuna.create_study(study_name="s", storage=open_storage(pg_url))
     parent, _ = open_store(store_dir).create_run(kind="sweep", name="sweep")
     plan = _plan(store_dir, parent, trials=5)
-    orphan = study._storage.create_new_trial(study._study_id)  # as a loop killed right then
+    storage = study._storage
+
+    def ownerless(age_s: float) -> int:
+        """A trial as a loop killed between its creation and its owner's write leaves it."""
+        started = datetime.datetime.now() - datetime.timedelta(seconds=age_s)
+        template = FrozenTrial(
+            number=-1, state=TrialState.RUNNING, value=None, datetime_start=started,
+            datetime_complete=None, params={}, distributions={}, user_attrs={},
+            system_attrs={}, intermediate_values={}, trial_id=-1,
+        )  # fmt: skip
+        return storage.get_trial_number_from_id(
+            storage.create_new_trial(study._study_id, template_trial=template)
+        )
+
+    orphan = ownerless(remote.STALE_HEARTBEAT_S + 5)
+    fresh = ownerless(0)  # may still be naming its owner
     owned = Claimer(study, plan, "tcp://127.0.0.1:7")()
     assert owned is not None
-    live = {"tcp://127.0.0.1:7"}
-    assert reap_crashed(study, plan, live=live) == []  # it may still be naming its owner
-    later = time.time() + remote.STALE_HEARTBEAT_S + 1
-    monkeypatch.setattr(remote.time, "time", lambda: later)
-    number = study._storage.get_trial_number_from_id(orphan)
-    assert reap_crashed(study, plan, live=live) == [number]
+    assert reap_crashed(study, plan, live={"tcp://127.0.0.1:7"}) == [orphan]
     frozen = {t.number: t for t in study.trials}
-    assert frozen[number].state.name == "FAIL"
-    assert frozen[number].user_attrs[STATE_ATTR] == "crashed"
+    assert frozen[orphan].state.name == "FAIL"
+    assert frozen[orphan].user_attrs[STATE_ATTR] == "crashed"
+    assert frozen[fresh].state.name == "RUNNING"
     assert frozen[owned.number].state.name == "RUNNING"  # its worker lives

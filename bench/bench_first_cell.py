@@ -11,6 +11,11 @@ gallery notebooks' first cell (the imports of matplotlib and scikit-learn).
     PYTHONPATH=$PWD .venv/bin/python bench/bench_first_cell.py [--reps 8] [--cell FILE]
         [--settle 1.5]   # seconds between %load_ext and the cell (0: Run All)
         [--untracked]    # load the extension, but run the cell without %%track
+        [--beside thread|process]
+
+`--beside` measures what work beside a cell costs it, with no tracker: the plain cell alone
+against the plain cell beside a busy Python loop, in a thread of the same kernel (what the
+tracker's threads are) or in a process of its own.
 """
 
 from __future__ import annotations
@@ -37,13 +42,35 @@ from sklearn.svm import SVC
 MARK = "lambda *a: _xt_marks.append(({!r}, _xt_t.thread_time(), _xt_t.perf_counter()))"
 
 
-def run_once(source: str, tracked: bool, untracked_cell: bool, settle: float) -> tuple[float, float]:
-    """(main thread CPU ms, wall ms) of the cell in a fresh kernel."""
+# A busy Python loop beside the cell: the code that starts it (in the setup cell) and the
+# code that stops it (in the last cell).
+BESIDE = {
+    "thread": (
+        "import threading as _xt_th\n_xt_stop = []\n"
+        "def _xt_spin():\n    while not _xt_stop: sum(range(1000))\n"
+        "_xt_th.Thread(target=_xt_spin, daemon=True).start()",
+        "_xt_stop.append(1)",
+    ),
+    "process": (
+        "import subprocess as _xt_sp, sys as _xt_sys\n"
+        "_xt_busy = _xt_sp.Popen([_xt_sys.executable, '-c', 'while True: pass'])",
+        "_xt_busy.kill()",
+    ),
+}
+
+
+def run_once(
+    source: str, tracked: bool, untracked_cell: bool, settle: float, beside: str | None = None
+) -> tuple[float, float]:
+    """(main thread CPU ms, wall ms) of the cell in a fresh kernel (beside a busy loop in a
+    thread or a process of its own: `beside`)."""
     setup = [
         "import time as _xt_t",
         "_xt_marks = []",
         f"get_ipython().events.register('pre_run_cell', {MARK.format('start')})",
     ]
+    if beside is not None:
+        setup += [BESIDE[beside][0], "_xt_t.sleep(0.5)"]
     if tracked:
         setup += ["%load_ext jupyter_xtrack", f"_xt_t.sleep({settle})"]
     setup.append(f"get_ipython().events.register('post_run_cell', {MARK.format('end')})")
@@ -52,7 +79,10 @@ def run_once(source: str, tracked: bool, untracked_cell: bool, settle: float) ->
     nb.cells = [
         nbformat.v4.new_code_cell("\n".join(setup)),
         nbformat.v4.new_code_cell(prefix + source),
-        nbformat.v4.new_code_cell("import json\nprint(json.dumps(_xt_marks))"),
+        nbformat.v4.new_code_cell(
+            (BESIDE[beside][1] + "\n" if beside else "")
+            + "import json\nprint(json.dumps(_xt_marks))"
+        ),
     ]
     work = scratch("first-cell")
     NotebookClient(
@@ -72,24 +102,35 @@ def main() -> None:
     ap.add_argument("--cell", help="a file with the cell's source (default: the imports)")
     ap.add_argument("--settle", type=float, default=1.5)
     ap.add_argument("--untracked", action="store_true")
+    ap.add_argument("--beside", choices=sorted(BESIDE))
     args = ap.parse_args()
     source = Path(args.cell).read_text() if args.cell else CELL
     runs: dict[bool, list[tuple[float, float]]] = {False: [], True: []}
     for _ in range(args.reps):
-        for tracked in (False, True):
-            runs[tracked].append(run_once(source, tracked, args.untracked, args.settle))
-    what = "extension loaded, cell untracked" if args.untracked else "%%track"
+        for second in (False, True):
+            if args.beside:
+                run = run_once(source, False, False, 0, args.beside if second else None)
+            else:
+                run = run_once(source, second, args.untracked, args.settle)
+            runs[second].append(run)
+    if args.beside:
+        what, names = f"plain cell, alone and beside a busy {args.beside}", ("alone", "beside")
+    else:
+        what = "extension loaded, cell untracked" if args.untracked else "%%track"
+        names = ("plain", "tracked")
     print(f"first cell of a kernel, {args.reps} alternating repetitions ({what}):")
-    for tracked in (False, True):
-        cpu = [r[0] for r in runs[tracked]]
-        wall = [r[1] for r in runs[tracked]]
+    for second in (False, True):
+        cpu = [r[0] for r in runs[second]]
+        wall = [r[1] for r in runs[second]]
         print(
-            f"  {'tracked' if tracked else 'plain  '}: main thread CPU median {median(cpu):.1f} ms"
+            f"  {names[second]:7s}: main thread CPU median {median(cpu):.1f} ms"
             f" (min {min(cpu):.1f}, max {max(cpu):.1f}), wall median {median(wall):.1f} ms"
         )
     over_cpu = median([r[0] for r in runs[True]]) - median([r[0] for r in runs[False]])
     over_wall = median([r[1] for r in runs[True]]) - median([r[1] for r in runs[False]])
-    print(f"  tracked - plain: main thread CPU {over_cpu:+.1f} ms, wall {over_wall:+.1f} ms")
+    print(
+        f"  {names[1]} - {names[0]}: main thread CPU {over_cpu:+.1f} ms, wall {over_wall:+.1f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -287,15 +287,21 @@ def _creation_lock_spy(storage: Any) -> list[tuple[str, bool]]:
     return seen
 
 
-def test_on_postgresql_the_owner_is_written_outside_the_creation_lock(
-    store_dir: Path, pg_url: str
-) -> None:
+@pytest.fixture
+def pg_sweep(store_dir: Path, pg_url: str) -> tuple[Any, SweepPlan]:
+    """A study on PostgreSQL, and the plan of a sweep of 5 trials on it."""
     import optuna
 
-    open_store(store_dir)
+    store = open_store(store_dir)
     study = optuna.create_study(study_name="s", storage=open_storage(pg_url))
-    parent, _ = open_store(store_dir).create_run(kind="sweep", name="sweep")
-    plan = _plan(store_dir, parent, trials=5)
+    parent, _ = store.create_run(kind="sweep", name="sweep")
+    return study, _plan(store_dir, parent, trials=5)
+
+
+def test_on_postgresql_the_owner_is_written_outside_the_creation_lock(
+    pg_sweep: tuple[Any, SweepPlan],
+) -> None:
+    study, plan = pg_sweep
     seen = _creation_lock_spy(study._storage)
     trial = Claimer(study, plan, "tcp://127.0.0.1:7")()
     assert trial is not None
@@ -307,19 +313,15 @@ def test_on_postgresql_the_owner_is_written_outside_the_creation_lock(
 
 
 def test_a_trial_whose_loop_died_before_naming_its_owner_is_ended_after_a_heartbeat(
-    store_dir: Path, pg_url: str
+    pg_sweep: tuple[Any, SweepPlan],
 ) -> None:
     import datetime
 
-    import optuna
     from optuna.trial import FrozenTrial, TrialState
 
     from jupyter_xtrack.optimize.sweep import remote
 
-    open_store(store_dir)
-    study = optuna.create_study(study_name="s", storage=open_storage(pg_url))
-    parent, _ = open_store(store_dir).create_run(kind="sweep", name="sweep")
-    plan = _plan(store_dir, parent, trials=5)
+    study, plan = pg_sweep
     storage = study._storage
 
     def ownerless(age_s: float) -> int:

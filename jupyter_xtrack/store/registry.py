@@ -85,14 +85,14 @@ SCHEMA: tuple[str, ...] = (
 
 
 # Migration 7 (store/schema.py): a row per deleted version. Released: never edit.
-DELETIONS_SCHEMA: tuple[str, ...] = (
-    "CREATE TABLE model_version_deletions (\n"
-    "    model INTEGER NOT NULL, version INTEGER NOT NULL,\n"
-    "    run_id TEXT, blob TEXT NOT NULL,\n"
-    "    user TEXT, at REAL NOT NULL, reason TEXT,\n"
-    "    PRIMARY KEY (model, version)\n"
-    ") WITHOUT ROWID",
-)
+DELETIONS_SCHEMA = """
+CREATE TABLE model_version_deletions (
+    model INTEGER NOT NULL, version INTEGER NOT NULL,
+    run_id TEXT, blob TEXT NOT NULL,
+    user TEXT, at REAL NOT NULL, reason TEXT,
+    PRIMARY KEY (model, version)
+) WITHOUT ROWID;
+"""
 
 
 class UnknownModelError(StoreError, LookupError):

@@ -195,12 +195,6 @@ def _v3_model_registry(conn: Conn) -> None:
         conn.execute(statement)
 
 
-def _v7_version_deletions(conn: Conn) -> None:
-    """Migration 7: a row per deleted model version (none for versions deleted before)."""
-    for statement in DELETIONS_SCHEMA:
-        conn.execute(statement)
-
-
 # MIGRATIONS[v] takes a store from version v - 1 to version v. Never edit a released one;
 # append a new version instead.
 MIGRATIONS: dict[int, Callable[[Conn], None]] = {
@@ -210,7 +204,7 @@ MIGRATIONS: dict[int, Callable[[Conn], None]] = {
     4: _v4,
     5: _run_script(_V5),
     6: _run_script(EXPERIMENTS_SCHEMA),
-    7: _v7_version_deletions,
+    7: _run_script(DELETIONS_SCHEMA),
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 

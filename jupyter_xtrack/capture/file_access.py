@@ -86,8 +86,9 @@ def _note(path: Any, mode: Any, flags: int, native_mode: str | None) -> None:
     for rec in _active:
         if ident in rec._threads:
             if raw is None:
-                if os.fsdecode(os.fspath(path)).endswith(_CODE_SUFFIXES):
-                    return  # an import: never data, and not worth a stat
+                name = os.fsdecode(os.fspath(path))
+                if name.endswith(_CODE_SUFFIXES) or _never_data(name):
+                    return  # an import, or a library's file: not worth a stat
                 base = _base_for(path)
                 raw = (path, mode, flags, native_mode, base, _is_dir(path, base))
             rec._raw.append(raw)
@@ -253,22 +254,41 @@ def _ignored_prefixes() -> tuple[str, ...]:
     return tuple(sorted(out))
 
 
+# `_ignored_prefixes()` once `prepare` has worked it out; until then opens are noted in full
+# and sorted out when the recording stops (working it out on the cell's path costs ~10 ms)
+_prepared_prefixes: tuple[str, ...] | None = None
+
+
 def prepare() -> None:
     """Work out ahead, off the first tracked cell's path, what its end needs: the prefixes of
     files that are never data (reading them imports jupyter_core's paths: ~10 ms)."""
-    _ignored_prefixes()
+    global _prepared_prefixes
+    _prepared_prefixes = _ignored_prefixes()
+
+
+def _never_data(name: str) -> bool:
+    """Whether an open of `name` can be dropped as it happens: an absolute path, already
+    normal (no `..` that could lead out), under a prefix `_ignored` drops or in a package
+    folder. A library reading its own files (importlib.metadata reads every installed
+    distribution's `entry_points.txt` when matplotlib looks for backends: ~250 opens) then
+    costs no `stat` and no entry to sort out when the recording stops."""
+    prefixes = _prepared_prefixes
+    if prefixes is None or not name.startswith(os.sep) or f"{os.sep}.." in name:
+        return False
+    return name.startswith(prefixes) or any(
+        f"{os.sep}{part}{os.sep}" in name for part in _NEVER_DATA_PARTS
+    )
+
+
+# folders whose files are never a run's data, wherever they are
+_NEVER_DATA_PARTS = (".xtrack", "__pycache__", "site-packages", "dist-packages")
 
 
 def _ignored(path: str) -> bool:
     if path.endswith(_CODE_SUFFIXES) or path.startswith(_ignored_prefixes()):
         return True
     parts = path.split(os.sep)
-    return (
-        ".xtrack" in parts
-        or "__pycache__" in parts
-        or "site-packages" in parts
-        or "dist-packages" in parts
-    )
+    return any(part in parts for part in _NEVER_DATA_PARTS)
 
 
 class FileAccessRecorder:

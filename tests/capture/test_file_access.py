@@ -276,3 +276,42 @@ def test_open_modes(mode, flags, kind) -> None:
     from jupyter_xtrack.capture.file_access import _mode_of
 
     assert _mode_of(mode, flags) == kind
+
+
+def test_a_library_reading_its_own_files_is_dropped_as_it_opens(
+    tmp_path: Path, monkeypatch
+) -> None:
+    """importlib.metadata reading every distribution's `entry_points.txt` (matplotlib looks
+    for backends so: ~250 opens in a cell) costs no stat and no entry to sort out at the
+    end; a path that only normalises into such a folder, or a data file beside it, is
+    still noted and judged at the end as before."""
+    from importlib.metadata import entry_points
+
+    from jupyter_xtrack.capture import file_access
+
+    file_access.prepare()
+    stats: list[str] = []
+    real_is_dir = file_access._is_dir
+    monkeypatch.setattr(
+        file_access,
+        "_is_dir",
+        lambda path, base: stats.append(os.fsdecode(path)) or real_is_dir(path, base),
+    )
+    lib = tmp_path / "lib" / "site-packages" / "pkg"
+    lib.mkdir(parents=True)
+    (lib / "table.csv").write_text("a\n1\n")
+    data = tmp_path / "data.csv"
+    data.write_text("a\n1\n")
+    rec = FileAccessRecorder()
+    rec.start()
+    try:
+        entry_points(group="matplotlib.backend")
+        open(lib / "table.csv").close()
+        open(str(lib / ".." / "pkg" / "table.csv")).close()  # kept for the end to normalise
+        open(data).close()
+        noted = [os.fsdecode(raw[0]) for raw in rec._raw]
+    finally:
+        out = rec.stop()
+    assert out == [{"path": str(data), "mode": "r"}]
+    assert noted == [str(lib / ".." / "pkg" / "table.csv"), str(data)]
+    assert stats == noted

@@ -741,6 +741,8 @@ def _mark(spec: Any) -> None:
     setter calls `_on_imported` when importlib clears it. A spec whose class cannot be
     swapped stays as it is (its module is then not wrapped, and its scores not recorded)."""
     cls = type(spec)
+    if cls in _marked_types.values():
+        return  # marked already (a finder that hands out the same spec twice)
     marked = _marked_types.get(cls)
     if marked is None:
         marked = type(

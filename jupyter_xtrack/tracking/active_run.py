@@ -4,6 +4,7 @@ that records nothing (no usable store): the user's code runs the same either way
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from time import time as _time
 from typing import TYPE_CHECKING, Any, cast
@@ -47,6 +48,9 @@ class ActiveRun(Run):
         # Set by a sweep on its trial runs: sees every xt.log call; an exception it raises
         # (a pruned trial) propagates to the caller of xt.log.
         self.on_log: Callable[[ActiveRun, dict[str, Any], int | None], None] | None = None
+        # Set once the writer committed the run's end (or gave it up): what the store holds of
+        # it is then final, and the run card may read it without waiting (views/card.py).
+        self.stored = threading.Event()
 
     # -- where writes go (NullRun overrides these two) ---------------------------------
     def _point_sink(self) -> Callable[[tuple[str, str, float, int | None, float]], None]:

@@ -235,7 +235,7 @@ def store_run(
         s.finish_run(run_id, status=status, ended_at=ended)
 
     writer.submit(write, run_id=run_id)
-    writer.submit(end, run_id=run_id, late=True)
+    writer.submit(end, run_id=run_id, late=True, settled=lambda _error: run.stored.set())
     writer.unwatch(run_id)
 
 

@@ -45,10 +45,13 @@ class KernelActivity:
         running, _ = self._state
         self._state = (running, time.monotonic())
 
-    def quiet_at(self) -> float:
-        """The monotonic time from which the kernel counts as quiet, as things stand."""
+    def quiet_at(self, long_cell_s: float | None = None) -> float:
+        """The monotonic time from which the kernel counts as quiet, as things stand (a
+        cell running for `long_cell_s`, default `LONG_CELL_S`, counts as quiet)."""
         running, last = self._state
-        return last + QUIET_S if running is None else running + LONG_CELL_S
+        if running is None:
+            return last + QUIET_S
+        return running + (LONG_CELL_S if long_cell_s is None else long_cell_s)
 
     def idle_at(self) -> float | None:
         """The monotonic time from which no cell has run for `IDLE_S`; None while one runs."""
@@ -68,14 +71,15 @@ class KernelActivity:
                 return False
             time.sleep(max(0.0, min(deadline, now + QUIET_S, due or deadline) - now))
 
-    def wait_quiet(self, timeout: float) -> bool:
+    def wait_quiet(self, timeout: float, long_cell_s: float | None = None) -> bool:
         """Return True once the kernel is quiet, False after `timeout` seconds if it never
         was. Looks again at least every `QUIET_S`: a cell that started moves the moment
-        later, one that ended moves it earlier (nothing on the cell's path wakes us)."""
+        later, one that ended moves it earlier (nothing on the cell's path wakes us).
+        `long_cell_s`: how long a cell must have run to count as quiet (`LONG_CELL_S`)."""
         deadline = time.monotonic() + timeout
         while True:
             now = time.monotonic()
-            due = self.quiet_at()
+            due = self.quiet_at(long_cell_s)
             if now >= due:
                 return True
             if now >= deadline:

@@ -28,6 +28,7 @@ from ..records.formatting import (
     short_hash,
     status_mark,
 )
+from ..records.run import Run
 from ..records.summary import not_stored_text, summary_text
 from ..tracking.session import CONTEXT
 from . import activity, frontend
@@ -36,6 +37,8 @@ from .source import current as runs_source
 
 _MAX_ROWS = 40
 REFRESH_TIMEOUT_S = 120.0
+# A cell that has run this long no longer notices the card thread refreshing a card beside it.
+REFRESH_BESIDE_S = 1.0
 # The longest a stored card waits for a quiet kernel before it becomes its widget anyway.
 WIDGET_WAIT_S = 120.0
 
@@ -68,9 +71,22 @@ class _CardThread:
             self._step(self._queue.get())
 
 
-# Cards waiting for their run's facts (shown as HTML as soon as they are stored, so a saved
-# or converted notebook holds them), then for a quiet kernel to become widgets (views/activity).
+# Cards waiting for their run's facts (shown as HTML by the next tracked cell's end, or
+# once the kernel is quiet), then for a quiet kernel to become widgets (views/activity).
 _refreshes = _CardThread("xtrack-card", lambda card: card._refresh())
+# Cards not refreshed yet, oldest first: appended by the cell's thread, taken out by whoever
+# refreshes them (list.append and list.remove are atomic)
+_awaiting: list[RunCard] = []
+
+
+def refresh_stored_cards() -> None:
+    """On the cell's thread, as a tracked cell ends: show the stored facts of the cards
+    whose runs the writer has committed (`ActiveRun.stored`); the others wait for the
+    card's thread. Costs a store read and a display message per card, and never waits."""
+    for card in list(_awaiting):
+        stored = getattr(card.run, "stored", None)
+        if stored is not None and stored.is_set():
+            card._show_stored(wait=False)
 _swaps = _CardThread("xtrack-card-widget", lambda card: card._become_widget())
 
 
@@ -298,6 +314,8 @@ class RunCard:
         self.display_id = f"xtrack-card-{uuid.uuid4().hex}"
         self.widget: Any = None
         self.refreshing = threading.Event()  # set once the refresh is over
+        self._refresh_lock = threading.Lock()
+        self._refreshed = False  # by the next cell's start or by the card thread
 
     def bundle(self, *, widget: bool = True) -> dict[str, Any]:
         """Widget (when available and `widget`) + HTML + text."""
@@ -324,23 +342,52 @@ class RunCard:
         frontend.display_bundle(self.bundle(widget=False), self.display_id)
 
     def refresh_when_stored(self) -> threading.Event:
-        """On the card's thread: wait until the run's facts are stored and show them (HTML
-        and text); then, where widgets work, on a second thread once the kernel is quiet
-        (views/activity.py), show the widget in its place. The event is set once both are
-        done."""
+        """Show the run's facts (HTML and text) once they are stored: the next tracked cell
+        does it as it ends, for every card whose run is stored by then
+        (`refresh_stored_cards`); the card's thread does what is left once the kernel is
+        quiet or a cell has run `REFRESH_BESIDE_S` (views/activity.py). Then, where widgets
+        work, a second thread shows the widget in its place once the kernel is quiet. The
+        event is set once both are done.
+
+        Refreshing beside the next cell made it pay: in Run All the thread's store reads,
+        writer flushes and display message, under the GIL beside the cell, cost the gallery
+        notebooks' median cell about 5 ms (BENCHMARKS.md); done at the next cell's end,
+        with nothing to wait for, it costs about 1 ms there. A converted notebook keeps the
+        facts of every card but the last ones, whose refresh comes after its last cell."""
+        _awaiting.append(self)
         _refreshes.put(self)
         return self.refreshing
 
     def _refresh(self) -> None:
-        """Show the run as stored; hand the card to the widget thread where one may come."""
+        """On the card's thread, once the kernel is quiet: what the next cells did not."""
+        activity.KERNEL.wait_quiet(REFRESH_TIMEOUT_S, long_cell_s=REFRESH_BESIDE_S)
+        self._show_stored(wait=True)
+
+    def _show_stored(self, wait: bool) -> None:
+        """Show the run as stored, once, whoever gets here first; hand the card to the
+        widget thread where one may come. `wait`: for the run to be stored (the card's
+        thread); without it (the cell's own thread) the caller has checked that it is."""
+        with self._refresh_lock:
+            if self._refreshed:
+                return
+            self._refreshed = True
+        if self in _awaiting:
+            try:
+                _awaiting.remove(self)
+            except ValueError:  # the other thread took it out meanwhile
+                pass
         widget_next = False
         try:
-            source = runs_source()
-            source.wait_pending(REFRESH_TIMEOUT_S)
+            if wait:
+                runs_source().wait_pending(REFRESH_TIMEOUT_S)
             lost = CONTEXT.lost(self.run.id)
             try:
                 # What the store holds (its last values too), not what the cell logged.
-                self.run = source.get_run(self.run.id)
+                if wait:
+                    self.run = runs_source().get_run(self.run.id)
+                else:
+                    store = CONTEXT.store()
+                    self.run = Run(store.get_run(self.run.id), store, flush=CONTEXT.flush)
             except LookupError:
                 if lost is None:  # not even its creation could be written: say so
                     raise

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import frontend
-from .card import RunCard
+from .card import RunCard, refresh_stored_cards
 from .live import LiveChart
 
 LAST: CellViews | None = None  # the views of the last tracked cell (benchmarks read it)
@@ -46,6 +46,10 @@ class CellViews:
                 pass
         if run is None or not frontend.in_kernel():
             return False
+        try:
+            refresh_stored_cards()  # the earlier cells' cards, before this one shows
+        except Exception:  # noqa: BLE001 - the card thread refreshes them later
+            pass
         try:
             self.card = RunCard(run, pending=True)
             self.card.display()

@@ -74,6 +74,7 @@ class _CardThread:
 # Cards waiting for their run's facts (shown as HTML by the next tracked cell's end, or
 # once the kernel is quiet), then for a quiet kernel to become widgets (views/activity).
 _refreshes = _CardThread("xtrack-card", lambda card: card._refresh())
+_swaps = _CardThread("xtrack-card-widget", lambda card: card._become_widget())
 # Cards not refreshed yet, oldest first: appended by the cell's thread, taken out by whoever
 # refreshes them (list.append and list.remove are atomic)
 _awaiting: list[RunCard] = []
@@ -87,7 +88,6 @@ def refresh_stored_cards() -> None:
         stored = getattr(card.run, "stored", None)
         if stored is not None and stored.is_set():
             card._show_stored(wait=False)
-_swaps = _CardThread("xtrack-card-widget", lambda card: card._become_widget())
 
 
 def _quote(text: str) -> str:
@@ -315,7 +315,7 @@ class RunCard:
         self.widget: Any = None
         self.refreshing = threading.Event()  # set once the refresh is over
         self._refresh_lock = threading.Lock()
-        self._refreshed = False  # by the next cell's start or by the card thread
+        self._refreshed = False  # by a later tracked cell's end or by the card thread
 
     def bundle(self, *, widget: bool = True) -> dict[str, Any]:
         """Widget (when available and `widget`) + HTML + text."""
@@ -371,11 +371,10 @@ class RunCard:
             if self._refreshed:
                 return
             self._refreshed = True
-        if self in _awaiting:
-            try:
-                _awaiting.remove(self)
-            except ValueError:  # the other thread took it out meanwhile
-                pass
+        try:
+            _awaiting.remove(self)
+        except ValueError:  # not refreshed through refresh_when_stored
+            pass
         widget_next = False
         try:
             if wait:

@@ -100,18 +100,22 @@ def write_points(
     points: Sequence[Sequence[Any]],
     *,
     concat_in_sql: bool = False,
+    fresh: set[int] | frozenset[int] = frozenset(),
 ) -> dict[int, dict[str, float]]:
     """Append the points to their histories and update last values, inside the caller's
     transaction. Returns, per run number, the metrics whose last value changed.
     `concat_in_sql` appends to a chunk with `||` in the database (PostgreSQL's bytea)
-    instead of reading it back (SQLite's `||` would turn blobs into text).
+    instead of reading it back (SQLite's `||` would turn blobs into text). Runs in
+    `fresh` have no metric yet: nothing of theirs is read.
 
     Every series' row is read in one query per SERIES_PER_QUERY series, and the chunk
     appends, new chunks and metric rows are each sent with one `executemany` (pipelined by
     psycopg): a batch of 500 keys is a handful of round trips, not three per key."""
     runs, keys, all_values, all_steps, all_times = _columns(points)
     series = [(numbers[run_id], key, ix) for run_id, key, ix in _groups(runs, keys)]
-    stored = _stored_rows(conn, [(run, key) for run, key, _ in series], concat_in_sql)
+    stored = _stored_rows(
+        conn, [(run, key) for run, key, _ in series if run not in fresh], concat_in_sql
+    )
     changed: dict[int, dict[str, float]] = {}
     appends: list[tuple[Any, ...]] = []
     chunk_rows: list[tuple[Any, ...]] = []

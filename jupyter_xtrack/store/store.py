@@ -79,11 +79,14 @@ _IN_LIST = 500  # ids per `IN (...)` list (SQLite's bound-parameter limit)
 class _Transaction:
     """What one outermost write transaction remembers until it ends: run numbers by id
     (a number never changes, so each id is looked up once per transaction, not once per
-    call) and the summary merges it will make before it commits."""
+    call), the summary merges it will make before it commits, and the runs it created
+    that have no metric yet (nothing to read back before their first points: on
+    PostgreSQL each read is a round trip with the store's write lock held)."""
 
     def __init__(self, summaries: Summaries) -> None:
         self.numbers: dict[str, int] = {}
         self.merges = PendingMerges(summaries)
+        self.no_metrics: set[int] = set()
 
 
 def open_store(
@@ -477,8 +480,12 @@ class Store(RegistryTables, ExperimentTables):
         run_id = run_id or new_run_id()
         now = time.time()
         with self._write() as conn:
-            if parent_id is not None:
-                self._number(conn, parent_id)
+            # The parent's check is read after the insert, so that on PostgreSQL the two
+            # go in one round trip (a missing parent still fails the whole transaction).
+            parent = None
+            tx = self._tx()
+            if parent_id is not None and (tx is None or parent_id not in tx.numbers):
+                parent = conn.execute("SELECT number FROM runs WHERE id = ?", (parent_id,))
             (number,) = conn.execute(
                 "INSERT INTO runs(id, name, experiment, status, kind, parent_id, notebook_path, "
                 "cell_id, started_at, pid, pid_started_at, host, heartbeat_at, user_name) "
@@ -497,8 +504,16 @@ class Store(RegistryTables, ExperimentTables):
                     user or current_user(),
                 ),
             ).fetchall()[0]
-            if (tx := self._tx()) is not None:
+            if parent is not None and parent_id is not None:
+                found = parent.fetchone()
+                if found is None:
+                    raise UnknownRunError(f"no run with id {parent_id!r} in store {self.name}")
+                if tx is not None:
+                    tx.numbers[parent_id] = int(found[0])
+            if tx is not None:
                 tx.numbers[run_id] = number
+                tx.merges.blank.add(number)
+                tx.no_metrics.add(number)
             if tags:
                 self._put_tags(conn, number, tags)
         return run_id, number
@@ -506,12 +521,11 @@ class Store(RegistryTables, ExperimentTables):
     def heartbeat(self, run_id: str, at: float | None = None) -> None:
         """Note that the run's process is alive (at `at`, default now)."""
         with self._write() as conn:
-            cur = conn.execute(
-                "UPDATE runs SET heartbeat_at = ? WHERE id = ?",
-                (time.time() if at is None else at, run_id),
+            # By number, which the transaction may know already: no reply to wait for.
+            conn.execute(
+                "UPDATE runs SET heartbeat_at = ? WHERE number = ?",
+                (time.time() if at is None else at, self._number(conn, run_id)),
             )
-            if cur.rowcount == 0:
-                raise UnknownRunError(f"no run with id {run_id!r} in store {self.name}")
 
     def finish_run(self, run_id: str, *, status: str, ended_at: float | None = None) -> None:
         """End the run with `status` (one of RUN_STATUSES), setting ended_at (default now)
@@ -520,13 +534,11 @@ class Store(RegistryTables, ExperimentTables):
             raise ValueError(f"unknown run status {status!r}; use one of {', '.join(RUN_STATUSES)}")
         end = time.time() if ended_at is None else float(ended_at)
         with self._write() as conn:
-            cur = conn.execute(
+            conn.execute(
                 "UPDATE runs SET status = ?, ended_at = ?, duration_s = ? - started_at "
-                "WHERE id = ?",
-                (status, end, end, run_id),
+                "WHERE number = ?",
+                (status, end, end, self._number(conn, run_id)),
             )
-            if cur.rowcount == 0:
-                raise UnknownRunError(f"no run with id {run_id!r} in store {self.name}")
 
     def reconcile(self) -> list[str]:
         """Mark "crashed" the running runs whose process is gone: on this host, a pid that
@@ -648,9 +660,13 @@ class Store(RegistryTables, ExperimentTables):
                     f"no run with id {', '.join(sorted(missing))} in store {self.name}; "
                     "its metric points were not written"
                 )
+            tx = self._tx()
+            fresh: set[int] = set() if tx is None else tx.no_metrics & set(numbers.values())
             changed = metric_store.write_points(
-                conn, numbers, points, concat_in_sql=self._backend.postgres
+                conn, numbers, points, concat_in_sql=self._backend.postgres, fresh=fresh
             )
+            if tx is not None:
+                tx.no_metrics -= fresh
             for number, last in changed.items():
                 self._merge_summary(conn, number, "metrics", last)
 

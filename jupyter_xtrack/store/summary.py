@@ -71,7 +71,8 @@ class Summaries:
         text = dumps(list(keys)).decode()
         ks = xxhash.xxh3_64_intdigest(text.encode()) - 2**63
         cur = conn.execute("INSERT OR IGNORE INTO keysets(id, keys) VALUES (?, ?)", (ks, text))
-        if cur.rowcount == 0 and ks not in self._keys:
+        # A key set known here needs no check (nor, on PostgreSQL, the insert's reply).
+        if ks not in self._keys and cur.rowcount == 0:
             (stored,) = conn.execute("SELECT keys FROM keysets WHERE id = ?", (ks,)).fetchone()
             if stored != text:  # a 64-bit collision: refuse rather than mislabel values
                 raise RuntimeError(f"key set hash collision between {stored} and {text}")
@@ -206,6 +207,8 @@ class PendingMerges:
     def __init__(self, summaries: Summaries) -> None:
         self._summaries = summaries
         self._changes: dict[int, dict[str, dict[str, Any]]] = {}
+        # Runs created in this transaction whose summaries are still empty: not read back.
+        self.blank: set[int] = set()
 
     def add(
         self, number: int, ns: str, updates: Mapping[str, Any], drop: str | None = None
@@ -219,7 +222,11 @@ class PendingMerges:
     def flush(self, conn: Conn) -> None:
         """Merge every pending change into the runs' rows (inside the caller's transaction)."""
         changes, self._changes = self._changes, {}
-        numbers = list(changes)
+        blank = [n for n in changes if n in self.blank]
+        if blank:
+            self.blank.difference_update(blank)
+            self._update(conn, [((n, None, None, None, None, None, None), changes[n]) for n in blank])
+        numbers = [n for n in changes if n not in blank]
         for start in range(0, len(numbers), _IN_LIST):
             part = numbers[start : start + _IN_LIST]
             marks = ", ".join("?" * len(part))

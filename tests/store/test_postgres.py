@@ -349,3 +349,77 @@ def test_a_role_that_may_only_read_reads_and_is_refused_writes(
     with open_store(reader_url, read_only=True, artifacts=blobs) as read_only:
         with pytest.raises(ReadOnlyStoreError, match="open read-only.*grant its role write"):
             read_only.create_run(name="refused")
+
+
+def _round_trips(store: Store, write: Any) -> int:
+    """How many times `write()` waited for the server on the store's connection: the
+    ReadyForQuery replies in libpq's trace of it."""
+    import tempfile
+
+    from psycopg.pq import Trace
+
+    pgconn = store._conn().raw.pgconn  # type: ignore[attr-defined]
+    with tempfile.TemporaryFile("w+") as trace:
+        pgconn.trace(trace.fileno())
+        pgconn.set_trace_flags(Trace.SUPPRESS_TIMESTAMPS | Trace.REGRESS_MODE)
+        try:
+            write()
+        finally:
+            pgconn.untrace()
+        trace.seek(0)
+        return sum("\tReadyForQuery\t" in line for line in trace)
+
+
+def test_a_trials_run_is_written_in_three_round_trips(pg_url: str, tmp_path: Path) -> None:
+    """A write transaction holds the store's write lock for every client of the database,
+    so the writer's batch for a sweep trial (a child run made, its params, a point, its
+    end, a heartbeat) waits for the server three times: the lock, the insert that gives
+    the run its number (with the parent's check), and the commit with everything else.
+    One statement at a time, it waited 19 times."""
+    store = open_store(pg_url, artifacts=str(tmp_path / "blobs"))
+    parent, _ = store.create_run(name="sweep")
+    made: list[str] = []
+
+    def trial(i: int) -> None:
+        with store.batch():
+            run_id, _ = store.create_run(name=f"trial {i}", parent_id=parent, tags={"n": str(i)})
+            store.set_params(run_id, {"x": 0.25 * i, "y": "relu"})
+            store.log_metrics([(run_id, "value", 1.0 / (i + 1), None, 1.7e9)])
+            store.finish_run(run_id, status="finished")
+            store.heartbeat(run_id)
+            made.append(run_id)
+
+    trial(0)  # the key sets are new once
+    assert _round_trips(store, lambda: trial(1)) == 3
+    assert _round_trips(store, lambda: trial(2)) == 3
+    runs = store.get_runs(made)
+    assert [r["params"] for r in runs.values()] == [
+        {"x": 0.25 * i, "y": "relu"} for i in range(3)
+    ]
+    assert [r["metrics"]["value"] for r in runs.values()] == [1.0, 0.5, 1 / 3]
+    assert {r["status"] for r in runs.values()} == {"finished"}
+    assert store.get_run(parent)["children"] == made
+    store.close()
+
+
+def test_a_queued_statement_that_fails_fails_its_transaction(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """Writes inside a transaction are sent when a result is needed or at the commit; the
+    error of one is raised there, the whole transaction rolls back, and the connection
+    goes on."""
+    store = open_store(pg_url, artifacts=str(tmp_path / "blobs"))
+    run_id, _ = store.create_run(name="kept")
+    failing = "UPDATE runs SET name = 'never' WHERE 1 / 0 = 1"
+    with pytest.raises(StoreError, match="division by zero"), store.batch():
+        store.set_params(run_id, {"lr": 0.5})
+        store._conn().execute(failing)  # queued: nothing is sent yet
+    with pytest.raises(StoreError, match="division by zero"), store.batch():
+        store.set_tags(run_id, {"t": "1"})
+        store._conn().execute(failing)
+        store.get_run(run_id)  # a read sends the queue first
+    run = store.get_run(run_id)
+    assert (run["name"], run["params"], run["tags"]) == ("kept", {}, {})
+    store.set_params(run_id, {"lr": 0.7})
+    assert store.get_run(run_id)["params"] == {"lr": 0.7}
+    store.close()

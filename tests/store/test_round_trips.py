@@ -148,3 +148,34 @@ def test_a_batch_of_many_series_appends_to_each_history(store: Store) -> None:
     assert store.metric_counts(runs)[runs[2]] == dict.fromkeys(keys, 1)
     assert store.get_run(runs[2])["metrics"] == dict.fromkeys(keys, 2.0)
     assert not math.isnan(store.get_run(runs[1])["metrics"]["older"])
+
+
+def test_a_run_made_in_a_batch_takes_its_metrics_twice_and_checks_its_parent(
+    store: Store,
+) -> None:
+    """A run created in a batch has nothing stored to read back before its first points
+    and summaries; its second points append to the first, and an unknown parent (checked
+    after the insert, in the same round trip) still leaves nothing written."""
+    parent, _ = store.create_run(name="parent")
+    with store.batch():
+        run_id, _ = store.create_run(parent_id=parent, tags={"a": "1"})
+        store.log_metrics([(run_id, "loss", 2.0, 0, 1.0), (run_id, "acc", 0.5, 0, 1.0)])
+        store.log_metrics([(run_id, "loss", 1.0, 1, 2.0)])
+        store.heartbeat(run_id, at=3.0)
+        store.finish_run(run_id, status="finished", ended_at=4.0)
+    run = store.get_run(run_id)
+    assert store.metric_history(run_id, "loss")["value"] == [2.0, 1.0]
+    assert (run["metrics"], run["tags"], run["status"]) == (
+        {"loss": 1.0, "acc": 0.5},
+        {"a": "1"},
+        "finished",
+    )
+    assert (run["heartbeat_at"], run["ended_at"]) == (3.0, 4.0)
+    assert store.get_run(parent)["children"] == [run_id]
+    with pytest.raises(UnknownRunError), store.batch():
+        store.set_params(parent, {"lr": 0.1})
+        store.create_run(name="orphan", parent_id="0" * 32)
+    assert store.get_run(parent)["params"] == {}
+    assert len(store.query_runs()) == 2  # the parent and its child: no orphan
+    with pytest.raises(UnknownRunError):
+        store.heartbeat("f" * 32)

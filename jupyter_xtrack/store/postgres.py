@@ -74,6 +74,9 @@ class PgConnection:
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Any:
         statements = to_postgres(sql)
         if not self.in_transaction:  # on its own, or the BEGIN of a transaction: now
+            # Whatever a transaction left (its connection lost as it was sent) is over.
+            self.queue.clear()
+            self.failed = None
             cur = self._cursor()
             if len(statements) > 1:  # never with parameters: one round trip for all
                 cur.execute("; ".join(statements))

@@ -423,3 +423,24 @@ def test_a_queued_statement_that_fails_fails_its_transaction(
     store.set_params(run_id, {"lr": 0.7})
     assert store.get_run(run_id)["params"] == {"lr": 0.7}
     store.close()
+
+
+def test_a_connection_lost_inside_a_transaction_fails_it_and_the_next_one_works(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """The server drops the connection while a batch's writes wait to be sent: the batch
+    fails with a retryable error, and the next write opens a new connection and succeeds
+    (the failure belongs to the transaction that met it, not to the ones after)."""
+    import psycopg
+
+    store = open_store(pg_url, artifacts=str(tmp_path / "blobs"))
+    run_id, _ = store.create_run(name="kept")
+    with pytest.raises(StoreError) as caught, store.batch():
+        store.set_params(run_id, {"lr": 0.5})  # queued
+        backend_pid = store._conn().raw.info.backend_pid  # type: ignore[attr-defined]
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", (backend_pid,))
+    assert caught.value.retryable
+    store.set_params(run_id, {"lr": 0.7})
+    assert store.get_run(run_id)["params"] == {"lr": 0.7}
+    store.close()

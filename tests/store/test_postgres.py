@@ -370,12 +370,12 @@ def _round_trips(store: Store, write: Any) -> int:
         return sum("\tReadyForQuery\t" in line for line in trace)
 
 
-def test_a_trials_run_is_written_in_three_round_trips(pg_url: str, tmp_path: Path) -> None:
+def test_a_trials_run_is_written_in_two_round_trips(pg_url: str, tmp_path: Path) -> None:
     """A write transaction holds the store's write lock for every client of the database,
     so the writer's batch for a sweep trial (a child run made, its params, a point, its
-    end, a heartbeat) waits for the server three times: the lock, the insert that gives
-    the run its number (with the parent's check), and the commit with everything else.
-    One statement at a time, it waited 19 times."""
+    end, a heartbeat) waits for the server twice: the transaction, its lock and the insert
+    that gives the run its number (with the parent's check), then the commit with
+    everything else. One statement at a time, it waited 19 times."""
     store = open_store(pg_url, artifacts=str(tmp_path / "blobs"))
     parent, _ = store.create_run(name="sweep")
     made: list[str] = []
@@ -390,8 +390,8 @@ def test_a_trials_run_is_written_in_three_round_trips(pg_url: str, tmp_path: Pat
             made.append(run_id)
 
     trial(0)  # the key sets are new once
-    assert _round_trips(store, lambda: trial(1)) == 3
-    assert _round_trips(store, lambda: trial(2)) == 3
+    assert _round_trips(store, lambda: trial(1)) == 2
+    assert _round_trips(store, lambda: trial(2)) == 2
     runs = store.get_runs(made)
     assert [r["params"] for r in runs.values()] == [
         {"x": 0.25 * i, "y": "relu"} for i in range(3)
@@ -443,4 +443,40 @@ def test_a_connection_lost_inside_a_transaction_fails_it_and_the_next_one_works(
     assert caught.value.retryable
     store.set_params(run_id, {"lr": 0.7})
     assert store.get_run(run_id)["params"] == {"lr": 0.7}
+    store.close()
+
+
+def test_a_write_transaction_takes_the_lock_with_its_first_statements(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """`BEGIN` and the store's write lock travel with a transaction's first statements:
+    until then no other client waits for it, and a batch that fails before sending
+    anything costs no round trip at all."""
+    import psycopg
+
+    from jupyter_xtrack.store.dialect import WRITE_LOCK_KEY
+
+    store = open_store(pg_url, artifacts=str(tmp_path / "blobs"))
+    run_id, _ = store.create_run(name="r")
+    with psycopg.connect(pg_url, autocommit=True) as other:
+
+        def lock_free() -> bool:
+            (free,) = other.execute("SELECT pg_try_advisory_lock(%s)", (WRITE_LOCK_KEY,)).fetchone()
+            if free:
+                other.execute("SELECT pg_advisory_unlock(%s)", (WRITE_LOCK_KEY,))
+            return bool(free)
+
+        with store.batch():
+            assert lock_free()  # BEGIN IMMEDIATE is queued, nothing sent
+            store.set_params(run_id, {"lr": 0.1})  # its run's number is read: all goes
+            assert not lock_free()
+        assert lock_free()
+
+    def fails_at_once() -> None:
+        with pytest.raises(RuntimeError), store.batch():
+            raise RuntimeError("before any statement")
+
+    assert _round_trips(store, fails_at_once) == 0
+    store.set_params(run_id, {"lr": 0.2})  # and the connection goes on
+    assert store.get_run(run_id)["params"] == {"lr": 0.2}
     store.close()

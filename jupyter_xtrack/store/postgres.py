@@ -77,7 +77,7 @@ class PgConnection:
 
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Any:
         statements = to_postgres(sql)
-        if not self.in_transaction:  # on its own, or the BEGIN of a transaction: now
+        if not self.in_transaction:  # on its own, or a read snapshot's BEGIN: now
             # Whatever a transaction left (its connection lost as it was sent) is over.
             self.queue.clear()
             self.failed = None
@@ -164,6 +164,7 @@ class PgConnection:
     def close(self) -> None:
         self.queue.clear()
         self.failed = None
+        self.begun = False
         self.raw.close()
 
 

@@ -24,19 +24,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from jupyter_xtrack.store import Store  # noqa: E402
 from tests.pgserver import postgres_server  # noqa: E402
 
 
-def trial(store: object, i: int, parent: str) -> None:
+def trial(store: Store, i: int, parent: str) -> None:
     """One trial's run, as the sweep worker's writer sends it: one transaction."""
-    with store.batch():  # type: ignore[attr-defined]
-        run_id, _ = store.create_run(  # type: ignore[attr-defined]
+    with store.batch():
+        run_id, _ = store.create_run(
             name=f"trial {i}", parent_id=parent, tags={"a": "1", "b": "2", "c": "3"}
         )
-        store.set_params(run_id, {"x": 0.1 * i, "y": 0.2})  # type: ignore[attr-defined]
-        store.log_metrics([(run_id, "value", 0.5, None, time.time())])  # type: ignore[attr-defined]
-        store.finish_run(run_id, status="finished")  # type: ignore[attr-defined]
-        store.heartbeat(run_id)  # type: ignore[attr-defined]
+        store.set_params(run_id, {"x": 0.1 * i, "y": 0.2})
+        store.log_metrics([(run_id, "value", 0.5, None, time.time())])
+        store.finish_run(run_id, status="finished")
+        store.heartbeat(run_id)
 
 
 def busy(stop: threading.Event) -> None:
@@ -47,10 +48,10 @@ def busy(stop: threading.Event) -> None:
             x += 1
 
 
-def replies(store: object, parent: str) -> int:
+def replies(store: Store, parent: str) -> int:
     from psycopg.pq import Trace
 
-    pgconn = store._conn().raw.pgconn  # type: ignore[attr-defined]
+    pgconn = store._conn().raw.pgconn  # type: ignore[attr-defined]  # noqa: SLF001
     with tempfile.TemporaryFile("w+") as out:
         pgconn.trace(out.fileno())
         pgconn.set_trace_flags(Trace.SUPPRESS_TIMESTAMPS | Trace.REGRESS_MODE)

@@ -78,9 +78,7 @@ class PgConnection:
     def execute(self, sql: str, parameters: Sequence[Any] = (), /) -> Any:
         statements = to_postgres(sql)
         if not self.in_transaction:  # on its own, or a read snapshot's BEGIN: now
-            # Whatever a transaction left (its connection lost as it was sent) is over.
-            self.queue.clear()
-            self.failed = None
+            self._forget()  # what a transaction left (its connection lost as it was sent)
             if sql == "BEGIN IMMEDIATE":  # the lock is taken with the first statements
                 self.begun = True
                 cursor = _Deferred(self)
@@ -95,10 +93,7 @@ class PgConnection:
                 cur.execute(statements[0], _bound(parameters))
             return cur
         if statements[0] == "ROLLBACK":  # what is queued is dropped with the transaction
-            self.queue.clear()
-            self.failed = None
-            if self.begun:  # nothing of it reached the server
-                self.begun = False
+            if self._forget():  # nothing of it reached the server
                 return _Deferred(self)
             return self.raw.execute("ROLLBACK")
         for statement in statements[:-1]:
@@ -111,8 +106,7 @@ class PgConnection:
                 self.send()
             except BaseException:
                 # As PostgreSQL ends a failed transaction on COMMIT: never left open.
-                self.queue.clear()
-                self.failed = None
+                self._forget()
                 if self.in_transaction:
                     with suppress(Exception):  # a lost connection: nothing to end
                         self.raw.execute("ROLLBACK")
@@ -161,10 +155,17 @@ class PgConnection:
             self.failed = exc
             raise
 
-    def close(self) -> None:
+    def _forget(self) -> bool:
+        """Drop what this side keeps of the open transaction (its queue, its error, a BEGIN
+        not sent); whether that BEGIN was still queued."""
+        queued = self.begun
         self.queue.clear()
         self.failed = None
         self.begun = False
+        return queued
+
+    def close(self) -> None:
+        self._forget()
         self.raw.close()
 
 

@@ -29,6 +29,11 @@ def clean_tags(tags: Mapping[Any, Any]) -> dict[str, str]:
     return redact_mapping(clean)
 
 
+# How long reading a live run's number waits for the writer to create the run (a store
+# locked by another process can hold it longer: the number is 0 until then).
+NUMBER_WAIT_S = 0.5
+
+
 class ActiveRun(Run):
     """A run that is going on now: `xt.log`, `xt.log_params`, `xt.set_tags`, `xt.log_artifact`
     write through it. Writes go to memory and the background writer; nothing here waits on disk.
@@ -51,6 +56,18 @@ class ActiveRun(Run):
         # Set once the writer committed the run's end (or gave it up): what the store holds of
         # it is then final, and the run card may read it without waiting (views/card.py).
         self.stored = threading.Event()
+        # Set once the writer created the run (or gave it up): its number is known then.
+        self.created: threading.Event | None = None
+
+    @property
+    def number(self) -> int:
+        """The run's number in its store: given by the store as it creates the run, which a
+        cell does not wait for (tracking/lifecycle.open_run); read before that, it waits
+        for the creation, at most NUMBER_WAIT_S (0 past that, or if the creation failed)."""
+        created = self.created
+        if not self._record["number"] and created is not None and not created.is_set():
+            created.wait(NUMBER_WAIT_S)
+        return int(self._record["number"])
 
     # -- where writes go (NullRun overrides these two) ---------------------------------
     def _point_sink(self) -> Callable[[tuple[str, str, float, int | None, float]], None]:

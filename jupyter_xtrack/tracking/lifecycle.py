@@ -15,6 +15,7 @@ from __future__ import annotations
 import threading
 import time
 import traceback
+import weakref
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, Any, Literal
@@ -76,8 +77,9 @@ class _Creation:
         "started_at",
     )
 
-    def __init__(self, run: ActiveRun) -> None:
+    def __init__(self, run: ActiveRun, writer: Any) -> None:
         self.run = run
+        self.writer = writer
         self.fields = {key: run.record[key] for key in self.FIELDS}
         self.number = 0
         self.done = threading.Event()
@@ -90,8 +92,14 @@ class _Creation:
     def settled(self, error: BaseException | None) -> None:
         if error is None:
             self.run.record["number"] = self.number
+            _proven.add(self.writer)
         self.error = error
         self.done.set()
+
+
+# The writers through which a run was created: their store takes runs, so a cell's run need
+# not wait for its creation (see `open_run`'s `proven`).
+_proven: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 def open_run(
@@ -107,6 +115,7 @@ def open_run(
     push: bool = True,
     create_wait: float | None = None,
     run_id: str | None = None,
+    proven: bool = False,
 ) -> ActiveRun:
     """Return the live handle of a new run (on the run stack with `push`), created in the
     store by the background writer: first in its queue, before any write of the run.
@@ -115,10 +124,14 @@ def open_run(
     process holds the store's lock: its points and writes wait in the writer, which keeps
     retrying, and the run is created as soon as the lock frees. This waits up to
     `create_wait` seconds (None: until done) for the creation, to learn the run's number;
-    past that the number is filled in once the run is created. `run_id` is the id to give
-    it when the caller derived one (a sweep's trial), else a new one. Raises CannotOpen when the
-    store cannot be opened, or the creation failed for good within the wait (a missing
-    parent, a read-only or full disk); nothing is left open then.
+    past that the number is filled in once the run is created. With `proven`, it does not
+    wait once a run was created through the same writer (the store takes runs): the cell
+    starts at once and `run.number` waits for the number where something reads it (the
+    card, as the cell ends; a creation that fails later is counted as not stored, as any
+    write). `run_id` is the id to give it when the caller derived one (a sweep's trial),
+    else a new one. Raises CannotOpen when the store cannot be opened, or the creation
+    failed for good within the wait (a missing parent, a read-only or full disk); nothing
+    is left open then.
     """
     # lazy: the store package (sqlite3) loads with the first run
     from ..store.ids import new_run_id
@@ -143,9 +156,12 @@ def open_run(
         cell_id=cell_id,
     )
     run = ActiveRun(ctx, store, record)
-    creation = _Creation(run)
+    creation = _Creation(run, writer)
+    run.created = creation.done
     writer.submit(creation.create, run_id=run.id, wake=True, settled=creation.settled)
     writer.watch(run.id)
+    if proven and writer in _proven:
+        create_wait = 0
     if not creation.done.wait(create_wait) or creation.error is None:
         if push:
             ctx.stack.append(run)

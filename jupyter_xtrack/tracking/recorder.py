@@ -110,6 +110,7 @@ class Recording:
                 ctx, name=opts.name, experiment=opts.experiment, tags=opts.tags,
                 parent_id=parent_id, kind=info.kind, notebook_path=info.notebook_path,
                 cell_id=info.cell_id, create_wait=CREATE_WAIT_S,
+                proven=not opts.parent_id,  # a parent named by the user: see that it exists
             )
         except lifecycle.CannotOpen as exc:
             if exc.reason == "open":

@@ -366,7 +366,6 @@ MAX_REPOSITORIES = 4  # watched at once per process (each is an inotify instance
 # user's 128); the least recently asked one is closed, and built again when asked again
 
 _watches: dict[str, _Watch | None] = {}  # per root, least recently asked first; None: unwatchable
-_asked: set[str] = set()  # the roots asked for an epoch in this process: the second builds
 _watches_lock = threading.Lock()
 # Epochs are unique in the process, not per watch: a watch closed and built again never
 # hands out a number an earlier status was stored under.
@@ -402,21 +401,10 @@ def epoch(root: str, gitdir: str, commondir: str, settings: Any, run: GitRun) ->
     """A number that changes whenever `git status` in `root` may print something else than
     when this returned its last number; `settings` are git's settings files and variables
     (a change rebuilds the watch). None: the repository cannot be watched (see the module
-    docstring), or this is its first call in the process, so status must run.
-
-    The second call of a repository builds its watch, not the first: a kernel's first
-    capture runs beside its first cell, which is mostly imports, and the build (git's
-    listing of the ignored paths, a walk of the work tree's folders, a watch on each) is
-    Python work that would take the GIL from them: 12-16 ms of the tracker's thread in the
-    gallery notebooks, this repository's first capture. A plain status costs a fraction."""
+    docstring), so status must run. The first call of a repository builds its watch."""
     if os.environ.get("XTRACK_GIT_WATCH", "1") == "0" or settings is None:
         return None
     if any(name in os.environ for name in _OTHER_FILES):
-        return None
-    with _watches_lock:
-        first = root not in _asked
-        _asked.add(root)
-    if first:
         return None
     watch = _watch_of(root, gitdir, commondir)
     if watch is None:

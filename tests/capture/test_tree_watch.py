@@ -33,30 +33,10 @@ def same_size_same_mtime(path: Path, text: str) -> None:
 
 @pytest.fixture
 def captured(repo: Path, logged: Path) -> Path:
-    """The repository after two captures, the second of which built its watch; the log
-    emptied."""
-    assert git_state(str(repo))["repo"] is True
+    """The repository after a first capture built its watch; the log emptied."""
     assert git_state(str(repo))["repo"] is True
     commands(logged)
     return repo
-
-
-def test_the_first_capture_runs_status_and_the_second_builds_the_watch(
-    repo: Path, logged: Path
-) -> None:
-    """A kernel's first capture runs beside its first cell (its imports): building the watch
-    there took Python time from them. The first capture runs status, exact; the second
-    builds the watch, and from then on an unchanged tree runs no git."""
-    (repo / "notes.txt").write_text("1")
-    assert git_state(str(repo))["untracked"] == ["notes.txt"]
-    assert str(repo) not in tree_watch._watches
-    assert "status" in commands(logged)
-    (repo / "more.txt").write_text("2")
-    assert git_state(str(repo))["untracked"] == ["more.txt", "notes.txt"]
-    assert tree_watch._watches.get(str(repo)) is not None
-    commands(logged)
-    assert git_state(str(repo))["untracked"] == ["more.txt", "notes.txt"]
-    assert commands(logged) == []
 
 
 def test_unchanged_tree_runs_no_git(captured: Path, logged: Path) -> None:
@@ -224,8 +204,7 @@ def test_many_repositories_keep_few_watches(tmp_path: Path) -> None:
         git(root, "init", "-q", "-b", "main")
         (root / "f.txt").write_text("1")
         roots.append(root)
-        for _ in range(2):  # the second capture builds the watch
-            assert git_state(str(root))["untracked"] == ["f.txt"]
+        assert git_state(str(root))["untracked"] == ["f.txt"]
     kept = [r for r, w in tree_watch._watches.items() if w is not None and not w.closed]
     assert len(kept) <= tree_watch.MAX_REPOSITORIES
     assert str(roots[0]) not in tree_watch._watches

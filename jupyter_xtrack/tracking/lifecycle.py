@@ -25,6 +25,7 @@ from ..records.summary import not_stored_text
 from .active_run import ActiveRun, NullRun, clean_tags
 
 if TYPE_CHECKING:
+    from ..store import BackgroundWriter
     from ..store.contract import RunStore
     from .session import TrackerContext
 
@@ -77,7 +78,7 @@ class _Creation:
         "started_at",
     )
 
-    def __init__(self, run: ActiveRun, writer: Any) -> None:
+    def __init__(self, run: ActiveRun, writer: BackgroundWriter) -> None:
         self.run = run
         self.writer = writer
         self.fields = {key: run.record[key] for key in self.FIELDS}
@@ -99,7 +100,7 @@ class _Creation:
 
 # The writers through which a run was created: their store takes runs, so a cell's run need
 # not wait for its creation (see `open_run`'s `proven`).
-_proven: weakref.WeakSet[Any] = weakref.WeakSet()
+_proven: weakref.WeakSet[BackgroundWriter] = weakref.WeakSet()
 
 
 def open_run(

@@ -15,9 +15,15 @@ def register(sub: Any) -> None:
     p = sub.add_parser(
         "worker",
         parents=[store_options()],
-        help="run trials of a running sweep (started with --workers) until it has its count",
+        help="run trials of a running sweep, in a kernel or on workers, until it has its count",
     )
     p.add_argument("sweep", help="the sweep's run: number (12 or #12), id or unique id prefix")
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="seed this worker's sampler (default: unseeded; give each worker its own seed)",
+    )
     p.set_defaults(func=cmd_worker)
 
 
@@ -31,7 +37,9 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if isinstance(ref, str) and ref.isdigit():
         ref = int(ref)
     try:
-        report = join_sweep(ref, args.store, say=lambda line: print(line, flush=True))
+        report = join_sweep(
+            ref, args.store, say=lambda line: print(line, flush=True), seed=args.seed
+        )
     except (SweepError, StoreError) as exc:
         return _fail(str(exc))
     done = ", ".join(f"{n} {state}" for state, n in sorted(report.counts.items())) or "no trial"

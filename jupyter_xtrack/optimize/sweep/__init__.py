@@ -12,7 +12,9 @@ assignments to the swept names replaced by the trial's values).
 
 One idea per module: `config` (the checked settings), `objective` and `cell_objective`
 (what a trial runs), `loop` (ask/tell), `storage` (the journal file), `result` (what a sweep
-returns, with its HTML) and `entry` (`sweep`, `sweep_cell`, `best`). No module here is named
+returns, with its HTML) and `entry` (`sweep`, `sweep_cell`, `best`); for trials run by other
+processes `plan`, `remote`, `dispatch` (Dask workers), `join` (`xtrack worker`), `handover`
+(a sweep in the kernel that workers join) and `follow` (their trials seen from the kernel). No module here is named
 like a function it exports: importing it would replace the function on the package.
 """
 

@@ -15,16 +15,14 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from ...store.ids import new_run_id
-from ...store.location import artifacts_url
 from ...tracking import inherit
 from ...tracking.session import CONTEXT
 from ..cluster import dask_client
 from ..jobs import JobCancelled
-from .plan import SweepPlan, store_plan
+from .follow import FOLLOW_S, Follower
+from .plan import SweepPlan, make_plan, store_plan
 from .remote import counts, interrupt, reap_crashed, run_loop, stop_signal
-from .result import ASKED_ATTR, RUN_KEY_ATTR, STATE_ATTR, SURPLUS, TrialRecord, record_of, run_of
-from .storage import store_location, study_location
+from .result import ASKED_ATTR
 
 if TYPE_CHECKING:
     import optuna
@@ -32,10 +30,8 @@ if TYPE_CHECKING:
     from ...tracking.search_runs import TrackedRun
     from .loop import SweepLoop
 
-FOLLOW_S = 0.5  # how often the kernel reads the study while the workers run trials
-REAP_S = 1.0  # how often it looks for trials whose worker died
+REAP_S = 1.0  # how often the kernel looks for trials whose worker died
 STOP_GRACE_S = 30.0  # how long a stopped sweep waits for running trials to reach a report
-SETTLE_S = 10.0  # how long the end waits for joined workers' trial runs to reach the store
 
 
 class WorkerTrials:
@@ -47,16 +43,15 @@ class WorkerTrials:
         self.study = study
         self.parent = parent
         self.loops: dict[Any, int] = {}  # the loop tasks in flight, by their slot
-        self.by_number: dict[int, TrialRecord] = {r.number: r for r in loop.records}
-        self.mine: set[int] = set()  # the trials of this sweep run (not of a resumed one)
-        self.failures = 0
+        self.follower = Follower(loop.records, parent.id)
+        self.failures = 0  # loop tasks that raised
         self.started = 0  # loop tasks sent: the next one's slot (its key and its seed)
         self.next_reap = 0.0
 
     def run(self) -> str:
         """The sweep's end state: finished, failed (too many failed trials); raises
         KeyboardInterrupt or JobCancelled once the workers have stopped."""
-        plan = self._plan()
+        plan = make_plan(self.loop.cfg, self.study, self.parent, self.loop.objective.for_workers())
         CONTEXT.flush()  # the sweep run exists in the store before any worker writes a child
         store_plan(CONTEXT.store(), plan)
         inherit.expect_children(self.parent.id)
@@ -71,38 +66,6 @@ class WorkerTrials:
         finally:
             close()
 
-    def _plan(self) -> SweepPlan:
-        cfg, parent = self.loop.cfg, self.parent
-        return SweepPlan(
-            study_name=self.study.study_name,
-            study_location=study_location(cfg.storage),
-            store_location=store_location(),
-            parent_id=parent.id,
-            notebook_path=parent.run.notebook_path,
-            cell_id=parent.run.cell_id,
-            experiment=parent.run.experiment,
-            metric=cfg.metric,
-            sampler=cfg.sampler,
-            pruner=cfg.pruner,
-            trials=cfg.trial_limit(),
-            max_failures=cfg.max_failures,
-            space=cfg.space,
-            objective=self.loop.objective.for_workers(),
-            run_key=self._run_key(),
-            deadline=None if cfg.timeout is None else time.time() + cfg.timeout,
-            artifacts=artifacts_url(None),
-            seed=cfg.seed,
-        )
-
-    def _run_key(self) -> str:
-        """The study's run key (`result.trial_run_id`), drawn with its first sweep on
-        workers and kept by a resumed one: one write per study, none per trial."""
-        key = self.study.user_attrs.get(RUN_KEY_ATTR)
-        if not key:
-            key = new_run_id()
-            self.study.set_user_attr(RUN_KEY_ATTR, key)
-        return str(key)
-
     def _drive(self, client: Any, shipped: Any, plan: SweepPlan) -> str:
         counted = sum(1 for t in self.study.get_trials(deepcopy=False) if counts(t))
         self._start_loops(client, shipped, plan, plan.trials - counted)
@@ -113,14 +76,14 @@ class WorkerTrials:
                 self.next_reap = time.monotonic() + REAP_S
                 if self._reap(client, plan, trials):
                     trials = self.study.get_trials(deepcopy=False)
-            self._report(self._follow(plan, trials), plan)
-            if self.failures >= plan.max_failures:
+            self._report(self.follower.update(plan, trials), plan)
+            if self.failures + self.follower.failed >= plan.max_failures:
                 self._wind_down(client, plan)
                 return "failed"
             for future in _wait(list(self.loops), FOLLOW_S, "FIRST_COMPLETED"):
                 self._loop_ended(future)
             if not self.loops and self._ended(client, shipped, plan):
-                self._settle_runs()
+                self.follower.settle_runs()
                 return "finished"
 
     def _start_loops(self, client: Any, shipped: Any, plan: SweepPlan, places: int) -> None:
@@ -149,8 +112,8 @@ class WorkerTrials:
 
         self._reap(client, plan, self.study.get_trials(deepcopy=False), orphans=True)
         trials = self.study.get_trials(deepcopy=False)
-        self._report(self._follow(plan, trials), plan)
-        if self.failures >= plan.max_failures:
+        self._report(self.follower.update(plan, trials), plan)
+        if self.failures + self.follower.failed >= plan.max_failures:
             return False  # the sweep failed: the next round says so
         running = sum(1 for t in trials if t.state == TrialState.RUNNING)
         counted = sum(1 for t in trials if counts(t))
@@ -162,50 +125,11 @@ class WorkerTrials:
             return False
         return True
 
-    def _follow(self, plan: SweepPlan, trials: list[Any]) -> bool:
-        """From the study's trials: new trials become records (running or ended), running
-        ones take their end; failed and crashed trials of this sweep count towards
-        max_failures. Whether anything changed."""
-        from optuna.trial import TrialState
-
-        fixed = plan.fixed()
-        changed = False
-        for t in trials:
-            if t.state == TrialState.WAITING or t.user_attrs.get(STATE_ATTR) == SURPLUS:
-                self._forget(t.number)  # seen running before it turned out surplus
-                continue
-            record = self.by_number.get(t.number)
-            if record is None:
-                record = TrialRecord(t.number, "running", {}, run_id=run_of(t, plan.run_key))
-                self.loop.records.append(record)
-                self.by_number[t.number] = record
-                self.mine.add(t.number)
-                changed = True
-            if record.state != "running":
-                continue
-            record.params = {**t.params, **fixed}
-            ended = record_of(t, plan.run_key)
-            if ended is not None:
-                record.state, record.value, record.duration_s = (
-                    ended.state,
-                    ended.value,
-                    ended.duration_s,
-                )
-                self.failures += record.state in ("failed", "crashed")
-                changed = True
-        return changed
-
     def _report(self, changed: bool, plan: SweepPlan) -> None:
         """The live view and the sweep run's progress, when the trials changed."""
         if changed:
             self.loop.show()
             self.loop.report_progress(self.parent, plan.trials)
-
-    def _forget(self, number: int) -> None:
-        record = self.by_number.pop(number, None)
-        if record is not None:
-            self.loop.records.remove(record)
-            self.mine.discard(number)
 
     def _reap(self, client: Any, plan: SweepPlan, trials: list[Any], orphans: bool = False) -> bool:
         """End the trials (as just read) whose worker died (`remote.reap_crashed`); with
@@ -218,34 +142,6 @@ class WorkerTrials:
             except Exception:  # noqa: BLE001 - the scheduler is busy: the run store tells
                 live = None
         return bool(reap_crashed(self.study, plan, live, trials))
-
-    def _settle_runs(self) -> None:
-        """The end of the sweep: the trial runs of this sweep take their parent's context,
-        once each is in the store (a joined worker's may still be in its writer for a
-        moment; a Dask loop's are, since a loop returns after flushing)."""
-        store = CONTEXT.store()
-        wanted = {r.run_id for n, r in self.by_number.items() if n in self.mine and r.run_id}
-        deadline = time.monotonic() + SETTLE_S
-        found: dict[str, dict[str, Any]] = {}
-        while True:
-            try:
-                found = store.get_runs(sorted(wanted))
-            except Exception:  # noqa: BLE001 - a busy store: adopt what can be
-                break
-            if len(found) == len(wanted) and all(
-                r.get("status") != "running" for r in found.values()
-            ):
-                break
-            if time.monotonic() >= deadline:
-                break
-            time.sleep(FOLLOW_S)
-        for record in self.by_number.values():
-            if record.run_id in wanted and record.run_id not in found:
-                record.run_id = None  # never written: its process died first
-        for run_id in found:
-            facts = inherit.context_for(self.parent.id, run_id, {})
-            if facts:
-                CONTEXT.writer().submit(lambda s, i=run_id, f=facts: s.set_facts(i, **f))
 
     def _check_stop(self) -> None:
         """Raise when the sweep was stopped: its job cancelled, its view's Stop pressed, or
@@ -285,8 +181,8 @@ class WorkerTrials:
         for t in self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
             if "://" in str(t.user_attrs.get(ASKED_ATTR) or ""):
                 interrupt(self.study, t.number)
-        self._follow(plan, self.study.get_trials(deepcopy=False))
-        self._settle_runs()
+        self.follower.update(plan, self.study.get_trials(deepcopy=False))
+        self.follower.settle_runs()
 
 
 def _wait(futures: list[Any], timeout: float, until: str) -> set[Any]:

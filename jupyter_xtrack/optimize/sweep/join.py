@@ -1,8 +1,8 @@
 """`xtrack worker SWEEP`: this process joins a running sweep, from any machine that reaches
-its run store and study storage. It reads the sweep's plan from the store and runs the
-loop that the sweep's Dask workers run (`remote.run_trials`: ask and tell on the shared
-study) until the sweep has its number of trials, is stopped, or this worker's trials failed
-`max_failures` times."""
+its run store and study storage. It reads the sweep's plan from the store (a sweep in the
+kernel hands it over when asked: `handover`) and runs the loop that the sweep's Dask
+workers run (`remote.run_trials`: ask and tell on the shared study) until the sweep has its
+number of trials, is stopped, or this worker's trials failed `max_failures` times."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from ...tracking.session import CONTEXT
 from .plan import load_plan
-from .remote import LoopReport, attach_store, run_trials
+from .remote import LoopReport, attach_store, run_trials, worker_name
 from .result import TrialRecord
 from .storage import store_location
 
@@ -18,13 +18,17 @@ JoinReport = LoopReport  # what this worker did: its trials by outcome, and why 
 
 
 def join_sweep(
-    ref: str | int, store: str | None = None, say: Callable[[str], None] = print
+    ref: str | int,
+    store: str | None = None,
+    say: Callable[[str], None] = print,
+    seed: int | None = None,
 ) -> JoinReport:
     """Run trials of sweep run `ref` (number, id or prefix) in the run store `store`
-    (default: this process's, `XTRACK_STORE` or the repository's `.xtrack/`)."""
+    (default: this process's, `XTRACK_STORE` or the repository's `.xtrack/`), sampling
+    with `seed` (default unseeded: each joiner's draws its own)."""
     if store is not None:
         attach_store(store)
-    plan = load_plan(CONTEXT.store(), ref)
+    plan = load_plan(CONTEXT.store(), ref, worker_name(), say)
     # Trials go where the sweep was found: the kernel's path to a shared folder may not be
     # this machine's, and a journal beside that folder moves with it.
     here = store_location()
@@ -38,4 +42,4 @@ def join_sweep(
         value = "" if record.value is None else f" {plan.metric or 'value'}={record.value:.6g}"
         say(f"trial {record.number}: {record.state}{value}")
 
-    return run_trials(plan, on_trial=said, reap=True)
+    return run_trials(plan, on_trial=said, reap=True, seed=seed)

@@ -17,6 +17,8 @@ from ..pruners import make_pruner
 from ..samplers import make_sampler, sampler_name
 from .attempt import attempt
 from .config import DEFAULT, SweepConfig, SweepError
+from .follow import Follower
+from .handover import HandOver
 from .objective import Objective
 from .result import RUN_ATTR, SweepResult, TrialRecord, best_value, records_from_study
 from .storage import close_stale, open_storage, pick_study_name, storage_path, storage_tag
@@ -41,6 +43,7 @@ class SweepLoop:
         # background job may only do that on a run stack of its own thread's (when the
         # tracker offers one); else its objective's `xt.log` calls are not routed.
         self.push = not background or _own_thread_stack()
+        self.follower: Follower  # the sweep's records, joiners' trials too (set by `_loop`)
 
     def run(self) -> SweepResult:
         import optuna
@@ -125,6 +128,23 @@ class SweepLoop:
         return result
 
     def _loop(self, study: optuna.Study, parent: TrackedRun) -> str:
+        self.follower = Follower(self.records, parent.id)
+        join = HandOver(self.cfg, self.objective, study, parent, self.follower)
+        try:
+            state = self._trials(study, parent, join)
+        except _Stopped:
+            state = "interrupted"
+        except BaseException:
+            if join.joined:  # the joiners stop once the sweep run says so: no wait for them
+                self.follower.settle_runs(wait=False)
+            raise
+        if join.joined:
+            self.follower.settle_runs(wait=state != "interrupted")
+        return state
+
+    def _trials(self, study: optuna.Study, parent: TrackedRun, join: HandOver) -> str:
+        """Run trials in the kernel until the sweep has its number (with the trials of the
+        `xtrack worker`s that joined it, once one did), its time is up, or too many failed."""
         cfg = self.cfg
         distributions = cfg.space.distributions()
         fixed = dict(cfg.space.fixed)
@@ -132,30 +152,47 @@ class SweepLoop:
         failures = 0
         deadline = None if cfg.timeout is None else time.monotonic() + cfg.timeout
         device = visible_device()
-        while sum(1 for r in self.records if r.state != "interrupted") < limit:
-            if self.control is not None:
-                self.control.check()
-            if self.view is not None and getattr(self.view, "stop_requested", False):
-                return "interrupted"
+        while failures + self.follower.failed < cfg.max_failures:
+            self._check_stop()
             if deadline is not None and time.monotonic() >= deadline:
-                break
-            state = self._one_trial(study, parent, distributions, fixed, device)
-            if state == "failed":
-                failures += 1
-                if failures >= cfg.max_failures:
-                    return "failed"
+                return "finished"
+            join.poll()
+            if join.claim is not None:  # joined: the study counts every process's trials
+                trial = join.claim()
+                if trial is None:
+                    if join.wait_for_joiners(self._check_stop, lambda: self._shown(parent, limit)):
+                        break
+                    continue
+            elif sum(1 for r in self.records if r.state != "interrupted") >= limit:
+                return "finished"
+            else:
+                trial = study.ask(distributions)
+            failures += self._one_trial(study, parent, trial, fixed, device) == "failed"
+            if join.follow():
+                self.show()
             self.report_progress(parent, limit)
-        return "finished"
+        return "failed" if failures + self.follower.failed >= cfg.max_failures else "finished"
+
+    def _check_stop(self) -> None:
+        """Raise when the sweep was stopped: its job cancelled (JobCancelled), or its live
+        view's Stop pressed."""
+        if self.control is not None:
+            self.control.check()
+        if self.view is not None and getattr(self.view, "stop_requested", False):
+            raise _Stopped
+
+    def _shown(self, parent: TrackedRun, total: int) -> None:
+        self.show()
+        self.report_progress(parent, total)
 
     def _on_workers(self, study: optuna.Study, parent: TrackedRun) -> str:
         from .dispatch import WorkerTrials  # lazy: distributed loads only for workers
 
         return WorkerTrials(self, study, parent).run()
 
-    def _one_trial(self, study: optuna.Study, parent: TrackedRun, distributions: dict[str, Any],
+    def _one_trial(self, study: optuna.Study, parent: TrackedRun, trial: optuna.Trial,
                    fixed: dict[str, Any], device: str) -> str:
         cfg = self.cfg
-        trial = study.ask(distributions)
         params = {**trial.params, **fixed}
         tracked = open_trial(
             parent,
@@ -171,7 +208,7 @@ class SweepLoop:
         if tracked.id:
             trial.set_user_attr(RUN_ATTR, tracked.id)
         record = TrialRecord(trial.number, "running", params, run_id=tracked.id or None)
-        self.records.append(record)
+        self.follower.own(record)
         self.show()
         started = time.perf_counter()
         control = self.control
@@ -222,6 +259,10 @@ class SweepLoop:
                 self.view.update([r.as_dict() for r in self.records])
             except Exception:  # noqa: BLE001 - the view must never stop the sweep
                 self.view = None
+
+
+class _Stopped(Exception):
+    """The live view's Stop was pressed."""
 
 
 def _own_thread_stack() -> bool:

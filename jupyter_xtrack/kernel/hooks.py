@@ -169,11 +169,18 @@ class TrackHooks:
             return
         if restore is not None:
             restore()
-        run = recording.end(error, value)
+        # The earlier cells' cards first, and this run's finalisation only once its card is
+        # shown: while the tracker's threads are idle (see Recording.release_finalize).
+        call_views("on_cell_end")
+        recording.hold_finalize = True
+        try:
+            run = recording.end(error, value)
+            if not call_views("on_run_end", run, views):
+                show_summary(run)
+        finally:
+            recording.release_finalize()
         if error is None and run is not None and recording.options.evaluate:
             auto_evaluate(recording, run)
-        if not call_views("on_run_end", run, views):
-            show_summary(run)
 
 
 def auto_evaluate(recording: Recording, run: Any) -> None:

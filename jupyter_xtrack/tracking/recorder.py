@@ -93,6 +93,9 @@ class Recording:
         self._base_dir = os.getcwd()
         # True when the kernel hooks end the run: the next code waits for deferred fingerprints
         self.defer_fingerprints = False
+        # While True, `end` leaves the finalisation for `release_finalize` (see there)
+        self.hold_finalize = False
+        self._held: Callable[[], None] | None = None
 
     # -- start ---------------------------------------------------------------------------
     def begin(self) -> ActiveRun | None:
@@ -220,8 +223,25 @@ class Recording:
         head = _quick_git(self._base_dir)
         if head is not None:
             run.set_fact(Fact.GIT, head)
-        lifecycle.track_pending(background().submit(self._finalize, run, snapshot))
+        finalize = partial(self._submit_finalize, run, snapshot)
+        if self.hold_finalize:
+            self._held = finalize
+        else:
+            finalize()
         return run
+
+    def _submit_finalize(self, run: ActiveRun, snapshot: _Snapshot) -> None:
+        lifecycle.track_pending(background().submit(self._finalize, run, snapshot))
+
+    def release_finalize(self) -> None:
+        """Start the finalisation that `end` held back (`hold_finalize`). The kernel hooks
+        hold it while they show the card: its Python work on the tracker's threads would
+        otherwise take the GIL from the hook, and every call of the hook's that lets the
+        GIL go (a store read, a message to the front end) would wait up to a switch
+        interval (5 ms) to get it back."""
+        held, self._held = self._held, None
+        if held is not None:
+            held()
 
     @property
     def scored(self) -> list[tuple[Any, str | None]]:

@@ -3,7 +3,7 @@ and the sweep progress view.
 
 Each view is an anywidget where widgets work (JupyterLab, Notebook 7, VS Code) and HTML
 plus plain text everywhere else (nbconvert, GitHub's viewer, terminals). The magics call
-`on_run_start` / `on_run_end` around every tracked cell; `show` is `xt.show`;
+`on_run_start` / `on_cell_end` / `on_run_end` around every tracked cell; `show` is `xt.show`;
 `compare_bundle` is how a `Comparison` displays itself. Nothing heavy is imported here.
 """
 
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     # lazy: `import jupyter_xtrack.views` stays light (the API imports it)
     from .progress import SweepProgress
 
-__all__ = ["SweepProgress", "compare_bundle", "on_run_end", "on_run_start", "show"]
+__all__ = ["SweepProgress", "compare_bundle", "on_cell_end", "on_run_end", "on_run_start", "show"]
 
 
 def on_run_start(run: Any, calls_log: bool = False) -> Any:
@@ -25,6 +25,15 @@ def on_run_start(run: Any, calls_log: bool = False) -> Any:
     from .cell import CellViews
 
     return CellViews.start(run, calls_log=calls_log)
+
+
+def on_cell_end() -> None:
+    """Called by `%%track` as its cell ends, before its run ends: the cards of earlier runs
+    that are stored by now show what was stored."""
+    # lazy: `import jupyter_xtrack.views` stays light (the API imports it)
+    from .card import refresh_stored_cards
+
+    refresh_stored_cards()
 
 
 def on_run_end(run: Any, state: Any) -> bool:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import frontend
-from .card import RunCard, refresh_stored_cards
+from .card import RunCard
 from .live import LiveChart
 
 LAST: CellViews | None = None  # the views of the last tracked cell (benchmarks read it)
@@ -35,10 +35,10 @@ class CellViews:
         return views
 
     def end(self, run: Any) -> bool:
-        global LAST
-        LAST = self
         """Freeze the chart and show the card; True when the card was shown. Outside a
         kernel (terminals) nothing is shown and the caller prints its one-line summary."""
+        global LAST
+        LAST = self
         if self.live is not None:
             try:
                 self.live.finish()
@@ -46,10 +46,6 @@ class CellViews:
                 pass
         if run is None or not frontend.in_kernel():
             return False
-        try:
-            refresh_stored_cards()  # the earlier cells' cards, before this one shows
-        except Exception:  # noqa: BLE001 - the card thread refreshes them later
-            pass
         try:
             self.card = RunCard(run, pending=True)
             self.card.display()

@@ -83,3 +83,30 @@ def test_inside_an_output_widget_the_card_goes_through_ipython(kernel: Kernel) -
     )
     assert _printed(msgs)[-1].strip() == "['display_data']"
     assert any(o["data"].get("text/plain") == "hooked" for o in outputs(msgs))
+
+
+ORDER = """
+import jupyter_xtrack.tracking.lifecycle as _lifecycle
+import jupyter_xtrack.views.frontend as _frontend
+order = []
+_track_pending, _display_bundle = _lifecycle.track_pending, _frontend.display_bundle
+def _finalizing(fut):
+    order.append("finalize")
+    return _track_pending(fut)
+def _displaying(*args, **kwargs):
+    order.append("card")
+    return _display_bundle(*args, **kwargs)
+_lifecycle.track_pending, _frontend.display_bundle = _finalizing, _displaying
+"""
+
+
+def test_a_tracked_cell_shows_its_card_before_its_run_is_finalised(kernel: Kernel) -> None:
+    """The run's finalisation (hashing, git, serialising: Python work on the tracker's
+    threads) starts once the cell's card is shown. Started before, it took the GIL from the
+    cell's end, and each of the end's calls that let the GIL go (a store read, a message to
+    the front end) waited up to a switch interval to get it back."""
+    kernel.execute("%%track --name before-order\nv = 1")
+    kernel.execute(ORDER)
+    kernel.execute("%%track --name ordered\nt = 1")
+    msgs = kernel.execute("print(order)")
+    assert _printed(msgs)[0].strip() == "['card', 'finalize']", _printed(msgs)

@@ -491,3 +491,34 @@ def test_a_thread_with_its_own_run_stack_logs_to_its_runs_only(shell: Any) -> No
     assert by_name["foreground"].metrics == {"cell_metric": 2.0}
     assert by_name["background-trial"].metrics == {"job_metric": 1.0}
     assert CONTEXT.stack == []  # the main thread's stack is untouched
+
+
+def test_the_hooks_run_with_a_short_switch_interval_and_give_the_cell_its_own(
+    shell: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While a tracked cell's hooks run, the tracker's busy threads are made to drop the GIL
+    within HOOK_SWITCH_S, not the user's interval; the cell's code, and what follows the
+    cell, run with the user's."""
+    import sys
+
+    from jupyter_xtrack.kernel.hooks import HOOK_SWITCH_S
+    from jupyter_xtrack.tracking.recorder import Recording
+
+    seen: list[float] = []
+    end = Recording.end
+
+    def ending(self: Recording, *args: Any, **kwargs: Any) -> Any:
+        seen.append(sys.getswitchinterval())
+        return end(self, *args, **kwargs)
+
+    monkeypatch.setattr(Recording, "end", ending)
+    users = sys.getswitchinterval()
+    sys.setswitchinterval(0.01)
+    try:
+        run_cell(shell, "%%track\nimport sys\ninside = sys.getswitchinterval()")
+        after = sys.getswitchinterval()
+    finally:
+        sys.setswitchinterval(users)
+    assert seen == [HOOK_SWITCH_S]
+    assert shell.user_ns["inside"] == 0.01
+    assert after == 0.01

@@ -13,8 +13,11 @@ arguments, a sweep, or a `%%track` body that a running magic transforms itself),
 from __future__ import annotations
 
 import base64
+import functools
 import os
-from typing import Any
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from IPython.core.error import UsageError
 from IPython.display import display
@@ -39,6 +42,34 @@ from .track_line import (
 # One cell being recorded: its Recording (None: untracked), the display hook to restore,
 # the views' handle.
 Frame = tuple[Recording | None, Any, Any]
+
+# The interpreter's switch interval while the hooks run (see `_short_switch`).
+HOOK_SWITCH_S = 0.0005
+_Hook = TypeVar("_Hook", bound=Callable[..., Any])
+
+
+def _short_switch(hook: _Hook) -> _Hook:
+    """Run `hook` with a switch interval of HOOK_SWITCH_S, then put back the one it found.
+
+    As a cell starts and ends, the tracker's threads are busy with Python (the last cell's
+    finalisation, the writer, git). Each of the hook's calls that lets the GIL go (a store
+    read, a `/proc` write, a message to the front end) then waits to get it back until the
+    busy thread is made to drop it, a switch interval later: up to 5 ms by default, a few
+    such calls a hook. No user code runs meanwhile, and the user's interval is back
+    before the cell's code runs."""
+
+    @functools.wraps(hook)
+    def with_short_switch(*args: Any, **kwargs: Any) -> Any:
+        interval = sys.getswitchinterval()
+        if interval <= HOOK_SWITCH_S:
+            return hook(*args, **kwargs)
+        sys.setswitchinterval(HOOK_SWITCH_S)
+        try:
+            return hook(*args, **kwargs)
+        finally:
+            sys.setswitchinterval(interval)
+
+    return with_short_switch  # type: ignore[return-value]
 
 
 class TrackHooks:
@@ -79,12 +110,14 @@ class TrackHooks:
             return [*lines[:at], "\n", *rest]
         return [*lines[:at], *rest]
 
+    @_short_switch
     def pre_execute(self) -> None:
         """Before a cell, a silent execute or a comm message (widget callback) runs: finish
         the last cell's data fingerprints first, so they are of the state it left."""
         KERNEL.code_ran()
         settle_fingerprints()
 
+    @_short_switch
     def pre_run_cell(self, info: Any) -> None:
         if not self._frames:
             KERNEL.cell_started()
@@ -148,6 +181,7 @@ class TrackHooks:
         pub.publish = publish
         return lambda: setattr(pub, "publish", original)
 
+    @_short_switch
     def post_run_cell(self, result: Any) -> None:
         if not self._frames:
             return

@@ -135,31 +135,38 @@ def test_joining_a_sweep_that_ended_says_so(store_dir: Path) -> None:
 def test_an_objective_that_cannot_leave_the_kernel_is_refused_and_the_sweep_goes_on(
     store_dir: Path,
 ) -> None:
-    release = threading.Event()  # held by the objective: a lock, which nothing can pickle
-    job = sweep(
-        lambda x: release.wait(WAIT_S) and x,
-        "x=uniform(0, 1)",
-        trials=3,
-        show=False,
-        background=True,
-    )
+    # Held by the objective: locks, which nothing can pickle. The first trial waits for
+    # `release`, the others for `finish`, so the sweep runs until the test is done.
+    release, finish = threading.Event(), threading.Event()
+    calls: list[int] = []
+
+    def objective(x: float) -> float:
+        calls.append(1)
+        (release if len(calls) == 1 else finish).wait(WAIT_S)
+        return x
+
+    job = sweep(objective, "x=uniform(0, 1)", trials=3, show=False, background=True)
     run_id = started(job)
-    worker = joiner(store_dir, run_id)
+    store = open_store(store_dir)
+    refusal = f"sweep #{store.get_run(run_id)['number']} cannot be joined: its objective cannot be sent"
     try:
+        worker = joiner(store_dir, run_id)
         deadline = time.monotonic() + WAIT_S
-        store = open_store(store_dir)
         while store.get_tag(run_id, JOIN_TAG) is None:  # the joiner asked
             assert time.monotonic() < deadline and worker.poll() is None, worker.communicate()
             time.sleep(0.02)
         release.set()  # the kernel's first trial ends: it answers between two trials
         out, err = worker.communicate(timeout=WAIT_S)
+        assert worker.returncode != 0
+        assert refusal in err and "lock" in err, out + err
+        # A later worker is told at once, not left waiting for an answer that never comes.
+        later = joiner(store_dir, run_id)
+        out, err = later.communicate(timeout=WAIT_S)
+        assert later.returncode != 0 and refusal in err, out + err
+        assert not job.done()
     finally:
         release.set()
-        if worker.poll() is None:
-            worker.kill()
-    assert worker.returncode != 0
-    assert f"sweep #{store.get_run(run_id)['number']} cannot be joined: its objective cannot be sent" in err
-    assert "lock" in err, err
+        finish.set()
     result = job.result(timeout=WAIT_S)
     assert job.status == "finished"
     assert [t.state for t in result.trials] == ["complete"] * 3

@@ -171,6 +171,7 @@ def _ask_for_plan(
     ended = f"sweep #{number} has ended: there is nothing to join"
     if run.get("status") != "running" or store.get_tag(run_id, "xtrack.sweep.state") != "running":
         raise SweepError(ended)
+    _refused(number, store.get_tag(run_id, JOIN_TAG))  # an earlier joiner was told so
     store.set_tags(run_id, {JOIN_TAG: asker})
     if say is not None:
         say(f"asked sweep #{number}'s kernel for its plan: it hands it over after its current trial")
@@ -179,9 +180,14 @@ def _ask_for_plan(
         found = _plan_artifact(store, run_id)
         if found is not None:
             return found
-        answer = store.get_tag(run_id, JOIN_TAG) or ""
-        if answer.startswith(REFUSED):
-            raise SweepError(f"sweep #{number} cannot be joined: {answer[len(REFUSED):]}")
+        _refused(number, store.get_tag(run_id, JOIN_TAG))
         state = store.get_tag(run_id, "xtrack.sweep.state")
         if state != "running" or store.get_run(run_id).get("status") != "running":
             raise SweepError(ended)
+
+
+def _refused(number: int, answer: str | None) -> None:
+    """Raise when the kernel of sweep #`number` answered a request for its plan with a
+    refusal (`answer`: its JOIN_TAG)."""
+    if answer and answer.startswith(REFUSED):
+        raise SweepError(f"sweep #{number} cannot be joined: {answer[len(REFUSED):]}")

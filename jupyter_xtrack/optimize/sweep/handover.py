@@ -3,7 +3,7 @@
 A sweep started without workers runs its trials in the kernel and keeps no plan: what a
 joiner needs (the objective, a cell's with the variables it reads) is pickled only when one
 asks for it, so a sweep that nobody joins pays one read of a tag every POLL_S. `xtrack
-worker` sets the sweep run's JOIN_TAG (`plan.request_plan`); between two trials the kernel
+worker` sets the sweep run's JOIN_TAG (`plan.load_plan`); between two trials the kernel
 reads it, stores the plan as a sweep on workers does, and from then on:
 
 - asks the study for its own trials as workers do (`remote.Claimer`), so the sweep's number
@@ -20,7 +20,8 @@ so and stops.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from ...tracking import inherit
 from ...tracking.session import CONTEXT
@@ -109,7 +110,7 @@ class HandOver:
                 trials = self.study.get_trials(deepcopy=False)
         return self.follower.update(plan, trials)
 
-    def wait_for_joiners(self, check: Any, report: Any) -> bool:
+    def wait_for_joiners(self, check: Callable[[], None], report: Callable[[], None]) -> bool:
         """The kernel asked for its last trial: wait while joiners run theirs. True when the
         sweep is over; False when trials that crashed freed places the kernel may take.
         `check()` raises when the sweep is stopped; `report()` shows progress."""

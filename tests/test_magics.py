@@ -522,3 +522,27 @@ def test_the_hooks_run_with_a_short_switch_interval_and_give_the_cell_its_own(
     assert seen == [HOOK_SWITCH_S]
     assert shell.user_ns["inside"] == 0.01
     assert after == 0.01
+
+
+def test_a_cell_whose_git_capture_is_done_reads_no_git_files_at_its_end(
+    shell: Any, repo: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The run's commit and branch shown as the cell ends come from its git capture once
+    that is done, as the stored fact does, not from reading `.git` again on the cell's
+    thread (each read lets the GIL go while the tracker's threads are busy)."""
+    from jupyter_xtrack.tracking import recorder
+
+    reads: list[str] = []
+    quick_git = recorder._quick_git
+    monkeypatch.setattr(recorder, "_quick_git", lambda path: reads.append(path) or quick_git(path))
+    head = git(repo, "rev-parse", "HEAD").strip()
+    # The cell waits for its own git capture, as a longer cell would.
+    run_cell(
+        shell,
+        "%%track\nrecording = get_ipython()._xtrack_hooks._frames[-1][0]\n"
+        "recording._git.result(timeout=60)\nx = 1\n",
+    )
+    assert f"git {head[:7]}" in capsys.readouterr().out
+    assert reads == []
+    run = last_run()
+    assert run.git is not None and run.git["commit"] == head and run.git["branch"] == "main"

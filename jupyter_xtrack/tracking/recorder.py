@@ -220,7 +220,7 @@ class Recording:
             snapshot.error = lifecycle.error_fact(error)
         lifecycle.close_run(self.ctx, run, status or lifecycle.status_for(error),
                             ended_at=ended, error=snapshot.error)
-        head = _quick_git(self._base_dir)
+        head = self._git_head()
         if head is not None:
             run.set_fact(Fact.GIT, head)
         finalize = partial(self._submit_finalize, run, snapshot)
@@ -229,6 +229,21 @@ class Recording:
         else:
             finalize()
         return run
+
+    def _git_head(self) -> dict[str, Any] | None:
+        """The run's commit and branch until its git fact is stored: from the git capture
+        when it is done (what the stored fact will say), else read from `.git` now (a few
+        file reads, each of which lets the GIL go while the tracker's threads are busy)."""
+        capture = self._git
+        if capture is not None and capture.done():
+            try:
+                state = capture.result()
+            except BaseException:  # noqa: BLE001 - reported by _finalize; read .git instead
+                return _quick_git(self._base_dir)
+            if not state.get("repo"):
+                return None
+            return {k: state.get(k) for k in ("root", "commit", "branch")}
+        return _quick_git(self._base_dir)
 
     def _submit_finalize(self, run: ActiveRun, snapshot: _Snapshot) -> None:
         lifecycle.track_pending(background().submit(self._finalize, run, snapshot))

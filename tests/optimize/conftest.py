@@ -3,6 +3,7 @@ Dask clusters of worker processes (loopback only, closed after)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -47,3 +48,12 @@ def store_dir(workdir: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     yield path
     api.flush()
     CONTEXT.reset()
+
+
+def joiner_env() -> dict[str, str]:
+    """The joiner's environment: the objectives are the test modules' functions, which a
+    machine joining the sweep imports by name, as it would a user's module: the repository
+    root goes on its PYTHONPATH (pytest put it on this process's sys.path only)."""
+    root = str(Path(__file__).resolve().parents[2])
+    path = os.environ.get("PYTHONPATH")
+    return {**os.environ, "PYTHONPATH": root + (os.pathsep + path if path else "")}

@@ -22,6 +22,7 @@ from jupyter_xtrack.optimize.sweep.plan import JOIN_TAG
 from jupyter_xtrack.optimize.sweep.remote import counts
 from jupyter_xtrack.store import open_store
 from jupyter_xtrack.store.liveness import this_host
+from tests.optimize.conftest import joiner_env
 
 WAIT_S = 120.0
 
@@ -50,15 +51,12 @@ def gated(x: float, folder: str, kernel_pid: int, calls: list[int]) -> float:
 def joiner(store_dir: Path, ref: str, *more: str) -> subprocess.Popen[str]:
     """`xtrack worker REF --store STORE_DIR ...` in a process of its own; the tests' module
     (the objectives) importable there as a user's module would be."""
-    root = str(Path(__file__).resolve().parents[2])
-    path = os.environ.get("PYTHONPATH")
-    env = {**os.environ, "PYTHONPATH": root + (os.pathsep + path if path else "")}
     return subprocess.Popen(
         [sys.executable, "-m", "jupyter_xtrack.cli", "worker", ref, "--store", str(store_dir), *more],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=env,
+        env=joiner_env(),
     )
 
 

@@ -20,6 +20,7 @@ from jupyter_xtrack.facts import CANCEL_TAG
 from jupyter_xtrack.optimize.sweep import SweepError, SweepResult, sweep
 from jupyter_xtrack.store import open_store
 from jupyter_xtrack.store.liveness import this_host
+from tests.optimize.conftest import joiner_env
 
 distributed = pytest.importorskip("distributed", reason="pip install 'jupyter_xtrack[teams]'")
 pytestmark = pytest.mark.slow
@@ -258,15 +259,6 @@ def test_the_study_lives_in_postgresql_apart_from_our_tables(
         assert values is not None and values[0] >= 6 * 1
     assert result.study().trials[0].params == result.trials[0].params
     assert len(_trial_runs(result)) == 6  # the runs stay in the (SQLite) run store
-
-
-def joiner_env() -> dict[str, str]:
-    """The joiner's environment: the objectives here are this module's functions, which a
-    machine joining the sweep imports by name, as it would a user's module: the repository
-    root goes on its PYTHONPATH (pytest put it on this process's sys.path only)."""
-    root = str(Path(__file__).resolve().parents[2])
-    path = os.environ.get("PYTHONPATH")
-    return {**os.environ, "PYTHONPATH": root + (os.pathsep + path if path else "")}
 
 
 def joinable_sweep(store_dir: Path, client: Any, tmp_path: Path, *, trials: int) -> Any:

@@ -24,7 +24,7 @@ from IPython.display import display
 
 from .. import views as notebook_views
 from ..records.summary import RunSummary
-from ..tracking import figures as tracked_figures
+from ..tracking import later as tracked_later
 from ..tracking.datasets import settle as settle_fingerprints
 from ..tracking.recorder import NO_RESULT, Recording
 from ..tracking.request import RunOptions
@@ -80,8 +80,8 @@ class TrackHooks:
         self.last_cell_id: str | None = None
         self.last_raw_cell: str | None = None
         self._frames: list[Frame] = []
-        # figures left open are drawn when no cell runs (tracking/figures.py)
-        tracked_figures.set_quiet(KERNEL.wait_quiet)
+        # runs' finalisations and the figures left open wait until no cell runs
+        tracked_later.set_quiet(KERNEL.wait_quiet)
 
     # Input transformer (cleanup stage): drop the `%%track` line when its arguments parse, so
     # the body runs as a normal cell, or under the cell magics stacked with it (`%%time`,
@@ -153,6 +153,7 @@ class TrackHooks:
         # From pre_run_cell, pre_execute settles the fingerprints before the next code runs;
         # the %%track magic (run inside another cell) hashes them before it returns.
         recording.defer_fingerprints = defer
+        recording.finalize_when_quiet = True
         if recording.begin() is None:
             return (None, None, None)
         assert recording.run is not None

@@ -298,9 +298,10 @@ def wait_pending(ctx: TrackerContext, timeout: float | None = 60.0) -> None:
     with _waiting_lock:
         _waiting[0] += 1
     try:
-        # twice: the runs pending now, then the work their finalisation started (figures);
-        # not until none is left, which runs started meanwhile (a sweep) could keep from being
-        for _ in range(2):
+        # Three times: the work pending now (a cell's files hashed), the work it started (the
+        # run's finalisation), then the work that started (figures); not until none is left,
+        # which runs started meanwhile (a sweep) could keep from being.
+        for _ in range(3):
             for fut in list(_pending):
                 left = None if deadline is None else max(0.0, deadline - time.monotonic())
                 try:

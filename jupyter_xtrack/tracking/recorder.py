@@ -37,7 +37,7 @@ from ..facts import (
     StdioFact,
 )
 from . import figures as figures_later
-from . import inherit, lifecycle
+from . import inherit, later, lifecycle
 from .active_run import ActiveRun
 from .datasets import CellDatasets, take
 from .request import CellInfo, RunOptions
@@ -53,6 +53,7 @@ NO_RESULT: Any = object()
 # How long a cell waits for its run's number; past that (a store locked by another process)
 # the cell runs tracked all the same and the run is created once the lock frees.
 CREATE_WAIT_S = 0.5
+FINALIZE_POOL = "xtrack-finalize"  # the one thread of finalisations that wait for quiet
 
 _static_env: Any = None
 
@@ -95,6 +96,9 @@ class Recording:
         self.defer_fingerprints = False
         # While True, `end` leaves the finalisation for `release_finalize` (see there)
         self.hold_finalize = False
+        # True when the kernel hooks end the run: the finalisation waits for a quiet kernel
+        # (tracking/later.py), all but the hashing of the files the cell used
+        self.finalize_when_quiet = False
         self._held: Callable[[], None] | None = None
 
     # -- start ---------------------------------------------------------------------------
@@ -218,6 +222,10 @@ class Recording:
             self._guard("params", lambda: run.log_params(**snapshot.params))
         if error is not None:
             snapshot.error = lifecycle.error_fact(error)
+        if self.finalize_when_quiet:
+            # what the run's environment is read from, as the cell left it (~0.05 ms)
+            snapshot.modules = list(sys.modules)
+            snapshot.environ = dict(os.environ)
         lifecycle.close_run(self.ctx, run, status or lifecycle.status_for(error),
                             ended_at=ended, error=snapshot.error)
         head = self._git_head()
@@ -246,7 +254,20 @@ class Recording:
         return _quick_git(self._base_dir)
 
     def _submit_finalize(self, run: ActiveRun, snapshot: _Snapshot) -> None:
-        lifecycle.track_pending(background().submit(self._finalize, run, snapshot))
+        if not self.finalize_when_quiet:
+            lifecycle.track_pending(background().submit(self._finalize, run, snapshot))
+        elif snapshot.files or self.options.data_paths:
+            # the files now, as the cell left them (the next cells may change them); the rest
+            # once the kernel is quiet
+            lifecycle.track_pending(background().submit(self._hash_files_then_wait, run, snapshot))
+        else:
+            later.submit(FINALIZE_POOL, later.FINALIZE_WAIT_S, self._finalize, run, snapshot)
+
+    def _hash_files_then_wait(self, run: ActiveRun, snap: _Snapshot) -> None:
+        snap.file_records = self._try(
+            "data files", lambda: self._file_records(run.store, run.id, snap)
+        )
+        later.submit(FINALIZE_POOL, later.FINALIZE_WAIT_S, self._finalize, run, snap)
 
     def release_finalize(self) -> None:
         """Start the finalisation that `end` held back (`hold_finalize`). The kernel hooks
@@ -380,13 +401,7 @@ class Recording:
         facts: dict[str, Any] = {}
         store = run.store
         info = self.info
-
-        def guarded(what: str, fn: Callable[[], Any]) -> Any:
-            try:
-                return fn()
-            except Exception as exc:  # noqa: BLE001
-                self.problems.append(f"{what}: {type(exc).__name__}: {exc}")
-                return None
+        guarded = self._try
 
         # lazy, as every capture: loaded by the first run
         from ..capture.redact import redact
@@ -404,12 +419,16 @@ class Recording:
             facts[Fact.LINEAGE] = guarded("lineage", lambda: self._lineage_fact(store))
         if info.notebook_path:
             facts[Fact.NOTEBOOK] = guarded("notebook snapshot", lambda: self._notebook_fact(store))
-        facts[Fact.ENV] = guarded("environment", lambda: _env_fact(store))
+        facts[Fact.ENV] = guarded(
+            "environment", lambda: _env_fact(store, snap.modules, snap.environ)
+        )
         facts[Fact.GIT] = guarded("git", lambda: self._git_fact(store))
         facts[Fact.RESOURCES] = snap.resources
         facts[Fact.ERROR] = snap.error
         facts[Fact.STDIO] = guarded("stdout/stderr", lambda: _stdio_fact(store, snap))
-        files = guarded("data files", lambda: self._file_records(store, run.id, snap))
+        files = snap.file_records
+        if files is None:
+            files = guarded("data files", lambda: self._file_records(store, run.id, snap))
         facts[Fact.DATASETS] = guarded("datasets", lambda: _datasets(snap))
         figures: list[tuple[str, str, int]] = []
         for i, png in enumerate(snap.figures):
@@ -501,10 +520,15 @@ class Recording:
 
     # -- helpers -------------------------------------------------------------------------
     def _guard(self, what: str, fn: Callable[[], Any]) -> None:
+        self._try(what, fn)
+
+    def _try(self, what: str, fn: Callable[[], Any]) -> Any:
+        """`fn()`, or None with the problem noted in the run: never an exception."""
         try:
-            fn()
+            return fn()
         except Exception as exc:  # noqa: BLE001 - capture must never break the cell
             self.problems.append(f"{what}: {type(exc).__name__}: {exc}")
+            return None
 
 
 @dataclass
@@ -525,6 +549,11 @@ class _Snapshot:
     datasets: list[tuple[str, Any]] = field(default_factory=list)
     fingerprints: CellDatasets | None = None
     error: ErrorFact | None = None
+    # for a finalisation that waits for a quiet kernel: sys.modules' names and the
+    # environment variables as the cell left them, its files' records hashed before the wait
+    modules: list[str] | None = None
+    environ: dict[str, str] | None = None
+    file_records: list[dict[str, Any]] | None = None
 
 
 def _record_candidates(ctx: TrackerContext, run: ActiveRun, search: Any) -> None:
@@ -585,7 +614,9 @@ def _stdio_fact(store: RunStore, snap: _Snapshot) -> StdioFact | None:
 _env_last: tuple[tuple[Any, ...], bytes, dict[str, Any]] | None = None
 
 
-def _env_fact(store: RunStore) -> EnvFact:
+def _env_fact(
+    store: RunStore, modules: list[str] | None = None, environ: dict[str, str] | None = None
+) -> EnvFact:
     """The environment as a blob plus a small summary. Serialised again only when the
     installed packages (capture.env's signature: a stat per sys.path folder), the
     imported ones or the allowed env vars changed; `put_blob` of bytes already stored writes
@@ -600,8 +631,8 @@ def _env_fact(store: RunStore) -> EnvFact:
 
     if _static_env is not None:
         _static_env.result()  # the prefetch fills capture.env's caches: do not do it twice
-    signature, imported = imported_with_signature(list(sys.modules))
-    env_vars = allowed_env(os.environ)
+    signature, imported = imported_with_signature(list(sys.modules) if modules is None else modules)
+    env_vars = allowed_env(os.environ if environ is None else environ)
     key = (signature, *sorted(imported), "|", *sorted(f"{k}={v}" for k, v in env_vars.items()))
     last = _env_last
     if last is None or last[0] != key:

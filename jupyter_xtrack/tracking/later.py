@@ -1,0 +1,61 @@
+"""Work that waits for a quiet kernel: a run's finalisation, the figures a cell left open.
+
+In a Run All the next cell starts within milliseconds of the last one's reply. What the
+tracker does on its threads meanwhile (serialising and storing a run's facts, drawing
+figures) holds the GIL beside that cell's own Python, and on two cores the cell pays for
+it. So this work waits until no cell runs (the kernel layer hands in
+`views/activity.KERNEL.wait_quiet` through `set_quiet`: no code for 0.3 s, or a cell
+running long enough that milliseconds no longer show), at most its `patience` in seconds,
+or until something waits for the runs (`lifecycle.wait_pending`: `xt.flush()`, `xt.runs()`,
+a card's refresh, the end of a script), whichever comes first. Outside a kernel nothing
+runs cells behind the tracker's back: always quiet.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+from . import lifecycle
+from .workers import executor
+
+__all__ = ["FINALIZE_WAIT_S", "FIGURES_WAIT_S", "set_quiet", "submit", "wait_quiet"]
+
+# The longest a run's finalisation waits for a quiet kernel: a kernel that dies in this
+# window, before any quiet moment, leaves the run's facts (code, lineage, environment, git)
+# unstored; its params and metrics are written as the cell ends.
+FINALIZE_WAIT_S = 5.0
+FIGURES_WAIT_S = 10.0  # the longest a drawing waits (a long Run All): it costs far more
+_POLL_S = 0.1
+
+# Waits up to its argument in seconds for a quiet kernel; True once it is.
+_quiet: Callable[[float], bool] = lambda timeout: True  # noqa: E731
+
+
+def set_quiet(wait_quiet: Callable[[float], bool]) -> None:
+    """Use `wait_quiet(timeout) -> bool` to decide when deferred work may run."""
+    global _quiet
+    _quiet = wait_quiet
+
+
+def wait_quiet(patience: float) -> None:
+    """Return once the kernel is quiet, something waits for the runs, or after `patience`."""
+    deadline = time.monotonic() + patience
+    while not lifecycle.hurried() and time.monotonic() < deadline:
+        if _quiet(_POLL_S):
+            return
+
+
+def submit(pool: str, patience: float, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+    """Run `fn(*args)` on the one thread of pool `pool` once `wait_quiet(patience)` returns,
+    in the order submitted; `lifecycle.wait_pending` waits for it."""
+
+    def when_quiet() -> Any:
+        wait_quiet(patience)
+        return fn(*args)
+
+    fut = executor(pool, 1).submit(when_quiet)
+    lifecycle.track_pending(fut)
+    return fut

@@ -1,0 +1,121 @@
+"""A tracked cell's finalisation waits for a quiet kernel (tracking/later.py), in a real
+InteractiveShell with the extension's hooks: what it stores is still what the cell left,
+and whoever reads the runs gets them whole at once."""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+import threading
+from collections.abc import Iterator
+from concurrent import futures
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import jupyter_xtrack as xt
+from jupyter_xtrack.capture.data import hash_file
+from jupyter_xtrack.tracking import later, lifecycle
+from jupyter_xtrack.tracking.recorder import Recording
+from jupyter_xtrack.tracking.session import CONTEXT
+
+
+@pytest.fixture
+def busy(shell: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
+    """The kernel counts as running cells until the test sets the returned event."""
+    quiet = threading.Event()
+    monkeypatch.setattr(later, "_quiet", lambda timeout: quiet.wait(timeout))
+    monkeypatch.setattr(later, "FINALIZE_WAIT_S", 600.0)
+    yield quiet
+    quiet.set()  # nothing left waiting for the next test
+
+
+def _db() -> sqlite3.Connection:
+    CONTEXT.flush()  # what the writer holds, committed
+    return sqlite3.connect(Path(CONTEXT.store().root) / "xtrack.db")
+
+
+def stored(name: str) -> tuple[str, str, set[str]]:
+    """The run's id, status and fact kinds as the database holds them."""
+    con = _db()
+    try:
+        number, run_id, status = con.execute(
+            "SELECT number, id, status FROM runs WHERE name = ?", (name,)
+        ).fetchone()
+        kinds = {k for (k,) in con.execute("SELECT kind FROM facts WHERE run = ?", (number,))}
+    finally:
+        con.close()
+    return run_id, status, kinds
+
+
+def finalised(name: str) -> xt.Run:
+    """The run, once the finalisations pending now (and what they started) are done."""
+    for _ in range(3):
+        for fut in list(lifecycle._pending):
+            fut.result(timeout=60)
+    return xt.get_run(stored(name)[0])
+
+
+def test_the_run_is_finalised_once_the_kernel_is_quiet(shell: Any, busy: threading.Event) -> None:
+    assert shell.run_cell("%%track --name first\nlr = 0.1\nacc = 0.9\n").success
+    # done in milliseconds when it does not wait; here it waits for as long as cells run
+    _, waiting = futures.wait(list(lifecycle._pending), timeout=2.0)
+    assert waiting
+    run_id, status, kinds = stored("first")
+    # the cell's end wrote its params and metrics; its facts wait while cells run
+    assert status == "running" and not kinds & {"code", "env", "lineage", "git"}
+    con = _db()
+    try:
+        assert con.execute("SELECT count(*) FROM params p JOIN runs r ON p.run = r.number "
+                           "WHERE r.id = ?", (run_id,)).fetchone()[0] == 1
+    finally:
+        con.close()
+    busy.set()
+    finalised("first")
+    _, status, kinds = stored("first")
+    assert status == "finished" and {"code", "env", "lineage", "resources"} <= kinds
+
+
+def test_reading_the_runs_does_not_wait_for_quiet(shell: Any, busy: threading.Event) -> None:
+    assert shell.run_cell("%%track --name read_soon\nacc = 0.5\n").success
+    assert shell.run_cell("got = xt.get_run(xt.runs(limit=1)['id'].iloc[0])").success
+    got = shell.user_ns["got"]
+    assert got.name == "read_soon" and got.status == "finished" and "acc = 0.5" in got.code
+    assert got.env is not None and not busy.is_set()
+
+
+def test_the_environment_is_the_one_the_cell_left(shell: Any, busy: threading.Event) -> None:
+    # idna: installed with the project (anyio needs it), imported again by the next cell
+    for name in [m for m in sys.modules if m == "idna" or m.startswith("idna.")]:
+        del sys.modules[name]
+    assert shell.run_cell("%%track --name before_import\nx = 1\n").success
+    assert shell.run_cell("import idna\n").success  # before the kernel is ever quiet
+    busy.set()
+    assert "idna" not in (finalised("before_import").env or {})["imported"]
+    assert shell.run_cell("%%track --name after_import\ny = idna.__name__\n").success
+    assert "idna" in (finalised("after_import").env or {})["imported"]
+
+
+def test_files_are_hashed_as_the_cell_left_them(
+    shell: Any, busy: threading.Event, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hashed = threading.Event()
+    original = Recording._hash_files_then_wait
+
+    def spy(self: Recording, *args: Any) -> None:
+        original(self, *args)
+        hashed.set()
+
+    monkeypatch.setattr(Recording, "_hash_files_then_wait", spy)
+    Path("data.csv").write_text("a,b\n1,2\n")
+    before = hash_file("data.csv")[0]
+    assert shell.run_cell(
+        "%%track --name reads\nwith open('data.csv') as f:\n    rows = f.read().splitlines()\n"
+    ).success
+    assert hashed.wait(60)  # hashed while the finalisation still waits for quiet
+    assert stored("reads")[1] == "running"
+    assert shell.run_cell("open('data.csv', 'w').write('a,b\\n3,4\\n5,6\\n')").success
+    busy.set()
+    inputs = [f for f in finalised("reads").inputs if f["path"] == "data.csv"]
+    assert [f["hash"] for f in inputs] == [before]

@@ -147,17 +147,35 @@ def fresh_kernel(
 
 
 def requirement_lines(recorded: Mapping[str, Any]) -> tuple[list[str], list[str], list[str]]:
-    """(pins, constraints, local): `name==version` for each distribution the run imported
-    (and ipykernel), for every other one it had, and those that cannot be fetched."""
+    """(pins, constraints, local): `name==version` for each distribution the run imported,
+    ipykernel and the tracker's own requirements (the copy of it that records the
+    reproduction needs them, whatever the run's cells imported), for every other one it
+    had, and those that cannot be fetched."""
     packages = {canonical(k): str(v) for k, v in (recorded.get("packages") or {}).items()}
     imported = {canonical(k): str(v) for k, v in (recorded.get("imported") or {}).items()}
     packages.update(imported)
     local = sorted(f"{n}=={v}" for n, v in packages.items() if n != SELF and _is_local(n))
     skip = {SELF, *(entry.split("==")[0] for entry in local)}
-    wanted = {**{n: v for n, v in imported.items()}, "ipykernel": packages.get("ipykernel", "")}
+    needed = ["ipykernel", *tracker_requirements()]
+    wanted = {**{n: packages.get(n, "") for n in needed}, **imported}
     pins = sorted(f"{n}=={v}" if v else n for n, v in wanted.items() if n not in skip)
     constraints = sorted(f"{n}=={v}" for n, v in packages.items() if n not in skip and v)
     return pins, constraints, local
+
+
+def tracker_requirements() -> list[str]:
+    """The names of the tracker's runtime requirements, from its installed metadata (none
+    when it runs from a source folder that was never installed)."""
+    try:
+        requires = metadata.requires(SELF) or []
+    except metadata.PackageNotFoundError:
+        return []
+    names = []
+    for line in requires:
+        found = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", line)
+        if found and "extra ==" not in line.replace("extra==", "extra =="):
+            names.append(canonical(found.group(1)))
+    return names
 
 
 def _is_local(name: str) -> bool:

@@ -72,11 +72,19 @@ def set_filter(page: Any, text: str) -> None:
 
 
 def back_to_runs(page: Any) -> None:
-    """From a run or compare view, back to the table."""
+    """From a run or compare view, back to the table. Looked for until it shows: just after
+    a theme change the view may still be drawing, its back button not yet visible."""
     back = page.locator(f"{SIDEBAR} button", has_text="← Runs")
-    if back.count() and back.first.is_visible():
-        back.first.click()
-    page.locator(f"{SIDEBAR} .jp-xtrack-runs").wait_for(state="visible")
+    runs = page.locator(f"{SIDEBAR} .jp-xtrack-runs")
+
+    def shown() -> bool:
+        if runs.is_visible():
+            return True
+        if back.count() and back.first.is_visible():
+            back.first.click()
+        return runs.is_visible()
+
+    wait_for(shown, what="the runs table")
 
 
 def sidebar_width(page: Any, width: int) -> None:

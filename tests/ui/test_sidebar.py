@@ -77,9 +77,11 @@ def test_tracked_cells_appear_live(lab: Any, server: JupyterServer) -> None:
         wait_cell_done(page, i)
     # Nothing reloads the page or the panel: the rows come from the change feed.
     wait_for(lambda: run_numbers(page) == [2, 1], what="both runs listed, newest first")
-    assert cell_texts(page, 1)[1:4] == ["#1", "first", "finished"]
-    # The last run's status follows it to the end, still without a reload.
-    # (A row being re-rendered may briefly have no cells: padded so the poll just retries.)
+    # The runs' statuses follow them to the end (each is stored once the kernel is quiet),
+    # still without a reload. (A row being re-rendered may briefly have no cells: padded so
+    # the poll just retries.)
+    wait_for(lambda: [*cell_texts(page, 1), "", "", "", ""][1:4] == ["#1", "first", "finished"],
+             what="run 1 shown finished")
     wait_for(lambda: [*cell_texts(page, 2), "", "", "", ""][3] == "finished",
              what="run 2 shown finished")
     assert "2 runs" in page.locator(f"{SIDEBAR} .jp-xtrack-footer").inner_text()

@@ -3,7 +3,8 @@
 `begin()` creates the run and starts every capture; `end()` stops them, reads what must be
 read before the user's next statement can change it (the namespace, resources, the opened
 files' names), and hands the rest (hashing, git, blobs, store writes) to background workers,
-so the cell returns at once. Every step is guarded: capture trouble becomes a warning and a
+so the cell returns at once; in a kernel all but the files' hashing waits for a quiet kernel
+(`tracking/later.py`). Every step is guarded: capture trouble becomes a warning and a
 note in the run, never an exception in the user's cell.
 """
 

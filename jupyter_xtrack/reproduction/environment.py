@@ -173,7 +173,7 @@ def tracker_requirements() -> list[str]:
     names = []
     for line in requires:
         found = re.match(r"\s*([A-Za-z0-9][A-Za-z0-9._-]*)", line)
-        if found and "extra ==" not in line.replace("extra==", "extra =="):
+        if found and not re.search(r"\bextra\s*==", line):  # an optional extra's: not needed
             names.append(canonical(found.group(1)))
     return names
 

@@ -262,12 +262,15 @@ class Recording:
             # once the kernel is quiet
             lifecycle.track_pending(background().submit(self._hash_files_then_wait, run, snapshot))
         else:
-            later.submit(FINALIZE_POOL, later.FINALIZE_WAIT_S, self._finalize, run, snapshot)
+            self._finalize_when_quiet(run, snapshot)
 
     def _hash_files_then_wait(self, run: ActiveRun, snap: _Snapshot) -> None:
         snap.file_records = self._try(
             "data files", lambda: self._file_records(run.store, run.id, snap)
         )
+        self._finalize_when_quiet(run, snap)
+
+    def _finalize_when_quiet(self, run: ActiveRun, snap: _Snapshot) -> None:
         later.submit(FINALIZE_POOL, later.FINALIZE_WAIT_S, self._finalize, run, snap)
 
     def release_finalize(self) -> None:

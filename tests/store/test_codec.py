@@ -22,3 +22,22 @@ def test_a_finite_document_is_orjson_and_round_trips() -> None:
     back = loads(dumps(doc))
     assert back["fpr"] == doc["fpr"] and back["n"] == 3 and back["big"] == 2**70
     assert dumps({"a": None, "b": [1.5]}) == b'{"a":null,"b":[1.5]}'
+
+
+def test_non_finite_values_are_found_in_lists_of_every_shape() -> None:
+    doc = {
+        "nested": [[0.5, 0.25], [0.5, math.nan]],
+        "mixed": [1, "a", None, -math.inf],
+        "ints": [2**70, 1.5, math.inf],
+        "numpy": [np.float32("nan"), np.float64(1.0)],
+    }
+    back = loads(dumps(doc))
+    assert math.isnan(back["nested"][1][1]) and back["nested"][0] == [0.5, 0.25]
+    assert back["mixed"] == [1, "a", None, -math.inf]
+    assert back["ints"] == [2**70, 1.5, math.inf]
+    assert math.isnan(back["numpy"][0]) and back["numpy"][1] == 1.0
+
+
+def test_finite_values_whose_sum_overflows_come_back_exact() -> None:
+    doc = {"big": [1e308, 1e308, -1e308], "none": [None, 1e308, 1e308]}
+    assert loads(dumps(doc)) == doc

@@ -497,11 +497,14 @@ def _diff_key(
 
 
 def _status_key(
-    found: tuple[str, str, str], settings: tuple[Any, ...] | None, deadline: float
+    found: tuple[str, str, str],
+    settings: tuple[Any, ...] | None,
+    deadline: float,
+    build_watch: bool = True,
 ) -> tuple[Any, ...] | None:
     """A key equal for two captures only when `git status` would print the same: the
     settings and the work tree watch's epoch (`tree_watch`). None where the tree cannot be
-    watched: status runs."""
+    watched, or its watch is not built and `build_watch` is False: status runs."""
     root = found[0]
 
     def run(args: list[str], stdin: bytes) -> tuple[int | None, bytes]:
@@ -518,7 +521,7 @@ def _status_key(
             return None, b""
         return done.returncode, done.stdout
 
-    epoch = tree_watch.epoch(*found, settings, run)
+    epoch = tree_watch.epoch(*found, settings, run, build=build_watch)
     return None if epoch is None else (settings, epoch)
 
 
@@ -626,6 +629,7 @@ def git_state(
     diff_cap: int = 1_000_000,
     untracked_cap: int = 200,
     strip_notebooks: NotebookStrip | None = None,
+    build_watch: bool = True,
 ) -> dict[str, Any]:
     """Return the git state of the repository containing ``path``.
 
@@ -650,7 +654,9 @@ def git_state(
     nothing in it, the index, the refs or the settings changed since the last capture. The
     diffs run only when status shows tracked changes, and not even then when the changed
     files, the index entries, HEAD and git's settings are all as they were at the last
-    capture of this repository (their diff is reused: ``_diff_key``).
+    capture of this repository (their diff is reused: ``_diff_key``). The first capture of
+    a repository builds its watch (a walk of the work tree in Python); with ``build_watch``
+    False it does not, and status runs until a capture that may build has built it.
     """
     try:
         found = _find_repo(path)
@@ -677,7 +683,7 @@ def git_state(
     try:
         deadline = time.monotonic() + max(timeout, 0.0)
         settings = _settings_key(gitdir, commondir)
-        status_key = _status_key(found, settings, deadline)
+        status_key = _status_key(found, settings, deadline, build_watch)
         status = _cached(_status_cache, root, status_key)
         commands: dict[str, list[str]] = {}
         if status is None:

@@ -397,15 +397,23 @@ def _watch_of(root: str, gitdir: str, commondir: str) -> _Watch | None:
     return watch
 
 
-def epoch(root: str, gitdir: str, commondir: str, settings: Any, run: GitRun) -> int | None:
+def epoch(
+    root: str, gitdir: str, commondir: str, settings: Any, run: GitRun, build: bool = True
+) -> int | None:
     """A number that changes whenever `git status` in `root` may print something else than
     when this returned its last number; `settings` are git's settings files and variables
     (a change rebuilds the watch). None: the repository cannot be watched (see the module
-    docstring), so status must run. The first call of a repository builds its watch."""
+    docstring), so status must run. The first call of a repository builds its watch (a walk
+    of the work tree in Python); with `build` False, nothing is built: None where a build
+    would be needed."""
     if os.environ.get("XTRACK_GIT_WATCH", "1") == "0" or settings is None:
         return None
     if any(name in os.environ for name in _OTHER_FILES):
         return None
+    if not build:
+        with _watches_lock:
+            if _watches.get(root) is None or os.getpid() != _owner:
+                return None
     watch = _watch_of(root, gitdir, commondir)
     if watch is None:
         return None
@@ -416,6 +424,8 @@ def epoch(root: str, gitdir: str, commondir: str, settings: Any, run: GitRun) ->
             stale = watch.settings != settings or watch.closed
             if stale or watch.changed(run):
                 if stale or watch.stale:
+                    if not build:
+                        return None  # stays stale: the next call that may build does
                     watch.build(settings, run)
                 watch.epoch = next(_epochs)
             return watch.epoch

@@ -82,6 +82,7 @@ class TrackHooks:
         self._frames: list[Frame] = []
         # runs' finalisations and the figures left open wait until no cell runs
         tracked_later.set_quiet(KERNEL.wait_quiet)
+        KERNEL.code_ran()  # the cell loading the extension: what waits for quiet waits for it
 
     # Input transformer (cleanup stage): drop the `%%track` line when its arguments parse, so
     # the body runs as a normal cell, or under the cell magics stacked with it (`%%time`,

@@ -60,13 +60,33 @@ _static_env: Any = None
 
 
 def prefetch_environment() -> None:
-    """Start computing the static environment (package list, hardware) off the hot path."""
+    """Start computing the static environment (package list, hardware: tens of milliseconds
+    of Python) off the hot path, once the kernel is quiet (`later`)."""
     global _static_env
     if _static_env is None:
         # lazy: importlib.metadata is slow
         from ..capture.env import static_environment
 
-        _static_env = background().submit(static_environment)
+        _static_env = later.submit(FINALIZE_POOL, later.FINALIZE_WAIT_S, static_environment)
+
+
+# The folders whose git capture may build the work tree's watch (capture/tree_watch.py: a
+# walk of the work tree in Python, the first time). Under the kernel hooks the build waits
+# for a quiet kernel, on the finalisations' thread; the captures before it run `git status`
+# (a process of its own, beside the cell). Elsewhere a capture builds it at once.
+_git_watch_ready: set[str] = set()
+_git_watch_asked: set[str] = set()
+
+
+def _build_git_watch(base_dir: str) -> None:
+    # lazy, as every capture: loaded by the first run
+    from ..capture.git import git_state
+    from ..notebook.gitdiff import strip_for_git_diff
+
+    try:
+        git_state(base_dir, strip_notebooks=strip_for_git_diff)
+    finally:
+        _git_watch_ready.add(base_dir)
 
 
 def wait_pending(timeout: float | None = 60.0) -> None:
@@ -144,7 +164,8 @@ class Recording:
         from ..notebook.gitdiff import strip_for_git_diff
 
         self._git = background().submit(
-            git_state, self._base_dir, strip_notebooks=strip_for_git_diff
+            git_state, self._base_dir, strip_notebooks=strip_for_git_diff,
+            build_watch=self._may_build_git_watch(),
         )
         self._meter = ResourceMeter()
         self._meter.start(*self._system_sampling())
@@ -238,6 +259,17 @@ class Recording:
         else:
             finalize()
         return run
+
+    def _may_build_git_watch(self) -> bool:
+        """Whether this cell's git capture may build the work tree's watch; when it may not
+        yet, the build is asked of a quiet moment (once per folder)."""
+        base = self._base_dir
+        if not self.finalize_when_quiet or base in _git_watch_ready:
+            return True
+        if base not in _git_watch_asked:
+            _git_watch_asked.add(base)
+            later.submit(FINALIZE_POOL, later.FINALIZE_WAIT_S, _build_git_watch, base)
+        return False
 
     def _git_head(self) -> dict[str, Any] | None:
         """The run's commit and branch until its git fact is stored: from the git capture

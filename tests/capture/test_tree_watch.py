@@ -180,6 +180,24 @@ def test_unwatchable_trees_run_status_every_time(
     assert tree_watch._watches.get(str(repo)) is None
 
 
+def test_a_capture_that_may_not_build_runs_status_and_leaves_no_watch(
+    repo: Path, logged: Path
+) -> None:
+    """`build_watch=False` (a kernel's cells before a quiet moment): git status at each
+    capture, the changes seen, no walk of the tree; a watch built later serves every
+    capture."""
+    for text in ("lr = 0.1\n", "lr = 0.2\n"):
+        (repo / "train.py").write_text(text)
+        state = git_state(str(repo), build_watch=False)
+        assert state["dirty"] is (text != "lr = 0.1\n")
+        assert "status" in commands(logged)
+    assert tree_watch._watches.get(str(repo)) is None
+    assert git_state(str(repo))["dirty"] is True  # this one builds the watch
+    commands(logged)
+    assert git_state(str(repo), build_watch=False)["dirty"] is True
+    assert "status" not in commands(logged)  # (the diff runs again: the edit is too recent)
+
+
 @pytest.mark.parametrize("when", ["before", "after the watch"])
 def test_submodules_are_not_watched(repo: Path, logged: Path, when: str) -> None:
     """A submodule's HEAD and index live in `.git/modules/`, which is not watched."""

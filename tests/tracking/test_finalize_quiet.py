@@ -4,6 +4,7 @@ and whoever reads the runs gets them whole at once."""
 
 from __future__ import annotations
 
+import queue
 import sqlite3
 import sys
 import threading
@@ -119,3 +120,68 @@ def test_files_are_hashed_as_the_cell_left_them(
     busy.set()
     inputs = [f for f in finalised("reads").inputs if f["path"] == "data.csv"]
     assert [f["hash"] for f in inputs] == [before]
+
+
+def test_the_git_watch_is_built_once_the_kernel_is_quiet(
+    shell: Any, busy: threading.Event, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first capture in a repository would walk its work tree to watch it: while cells
+    run, the captures run `git status` instead, and the walk waits for a quiet kernel."""
+    from jupyter_xtrack.capture import git as git_capture
+    from jupyter_xtrack.capture import tree_watch
+    from tests.capture.test_git import git
+
+    root = Path.cwd()
+    git(root, "init", "-q", "-b", "main")
+    (root / "train.py").write_text("lr = 0.1\n")
+    git(root, "add", "train.py")
+    git(root, "commit", "-q", "-m", "first")
+    head = git(root, "rev-parse", "HEAD")
+    builds: list[bool] = []  # per walk of the tree: whether the kernel was quiet
+    real_build = tree_watch._Watch.build
+
+    def build(self: Any, *args: Any) -> None:
+        builds.append(busy.is_set())
+        real_build(self, *args)
+
+    captured: queue.Queue[dict[str, Any]] = queue.Queue()
+    real_state = git_capture.git_state
+
+    def state(*args: Any, **kwargs: Any) -> dict[str, Any]:
+        out = real_state(*args, **kwargs)
+        captured.put(out)
+        return out
+
+    monkeypatch.setattr(tree_watch._Watch, "build", build)
+    monkeypatch.setattr(git_capture, "git_state", state)
+    assert shell.run_cell("%%track --name git_one\nx = 1\n").success
+    assert shell.run_cell("%%track --name git_two\nx = 2\n").success
+    assert [captured.get(timeout=60)["commit"] for _ in range(2)] == [head, head]
+    assert builds == []  # without waiting, the first capture walks the tree beside the cell
+    busy.set()
+    assert finalised("git_two").git["commit"] == head
+    assert builds == [True] and tree_watch._watches.get(str(root)) is not None
+    assert finalised("git_one").git["commit"] == head
+
+
+def test_the_environment_prefetch_waits_for_a_quiet_kernel(
+    shell: Any, busy: threading.Event, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`%load_ext` starts reading the installed packages and the hardware (tens of
+    milliseconds of Python): in a Run All that would be beside the first cell."""
+    from jupyter_xtrack.capture import env
+    from jupyter_xtrack.tracking import recorder
+
+    when: list[bool] = []
+    real = env.static_environment
+
+    def static() -> dict[str, Any]:
+        when.append(busy.is_set())
+        return real()
+
+    monkeypatch.setattr(env, "static_environment", static)
+    monkeypatch.setattr(recorder, "_static_env", None)
+    recorder.prefetch_environment()
+    assert not futures.wait([recorder._static_env], timeout=1.0).done and when == []
+    busy.set()
+    assert recorder._static_env.result(timeout=60)["packages"] and when == [True]

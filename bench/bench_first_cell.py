@@ -15,6 +15,15 @@ defaults to the gallery notebooks' first cell (the imports of matplotlib and sci
         [--settle 1.5]   # seconds between %load_ext and the cell (0: Run All)
         [--untracked]    # load the extension, but run the cell without %%track
         [--beside thread|process]
+        [--packages DIR [DIR ...]]  # compare versions of the package in the same window
+
+`--packages`: folders holding a `jupyter_xtrack` package (`git archive <commit>
+jupyter_xtrack | tar -x -C DIR`); each repetition runs the plain cell and then the tracked
+one with each package, in turn (the kernel's PYTHONPATH), so that every version meets the
+same load. Besides the difference of the medians, each tracked run is paired with the
+plain run of its repetition, and the median of those differences printed: on a machine
+whose speed drifts over minutes (this one: the same plain cell 2.2 s, then 2.7 s), the
+pairs keep the drift out.
 
 `--beside` measures what work beside a cell costs it, with no tracker: the plain cell alone
 against the plain cell beside a busy Python loop, in a thread of the same kernel (what the
@@ -25,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -110,6 +120,44 @@ def run_once(
     return (end[1] - start[1]) * 1000, (end[2] - start[2]) * 1000, end[3] - start[3]
 
 
+def with_package(package: str | None) -> None:
+    """The kernels started from now on import jupyter_xtrack from `package` (None: as this
+    process's environment says)."""
+    base = os.environ.get("BENCH_PYTHONPATH_BASE", os.environ.get("PYTHONPATH", ""))
+    os.environ["BENCH_PYTHONPATH_BASE"] = base
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (package, base) if p)
+
+
+def compare_packages(source: str, packages: list[str], reps: int, settle: float) -> None:
+    """Each repetition: the plain cell, then the tracked cell with each package in turn."""
+    plain: list[tuple[float, float, int]] = []
+    tracked: dict[str, list[tuple[float, float, int]]] = {p: [] for p in packages}
+    for rep in range(reps):
+        with_package(None)
+        plain.append(run_once(source, False, False, settle))
+        order = packages[rep % len(packages) :] + packages[: rep % len(packages)]
+        for package in order:
+            with_package(package)
+            tracked[package].append(run_once(source, True, False, settle))
+    with_package(None)
+    print(f"first cell of a kernel, {reps} repetitions, settle {settle:g} s:")
+    print(
+        f"  plain: main thread CPU median {median([r[0] for r in plain]):.1f} ms, "
+        f"wall median {median([r[1] for r in plain]):.1f} ms"
+    )
+    for package, runs in tracked.items():
+        cells = []
+        for i, what in ((0, "CPU"), (1, "wall")):
+            over = median([r[i] for r in runs]) - median([r[i] for r in plain])
+            paired = median([t[i] - p[i] for t, p in zip(runs, plain, strict=True)])
+            cells.append(f"{what} {over:+.1f} ms (paired {paired:+.1f} ms)")
+        faults = median([float(r[2]) for r in runs]) - median([float(r[2]) for r in plain])
+        print(
+            f"  {package}: tracked - plain: main thread {cells[0]}, {cells[1]}, "
+            f"minor faults {faults:+.0f}"
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--reps", type=int, default=8)
@@ -117,8 +165,12 @@ def main() -> None:
     ap.add_argument("--settle", type=float, default=1.5)
     ap.add_argument("--untracked", action="store_true")
     ap.add_argument("--beside", choices=sorted(BESIDE))
+    ap.add_argument("--packages", nargs="+", help="folders each holding a jupyter_xtrack")
     args = ap.parse_args()
     source = Path(args.cell).read_text() if args.cell else CELL
+    if args.packages:
+        compare_packages(source, args.packages, args.reps, args.settle)
+        return
     runs: dict[bool, list[tuple[float, float, int]]] = {False: [], True: []}
     for _ in range(args.reps):
         for second in (False, True):

@@ -15,6 +15,14 @@ own run-cell hooks, timed in the kernel by probe callbacks registered around the
 
     .venv/bin/python bench/bench_notebooks.py [NOTEBOOK_OR_DIR ...] [--reps 5]
         [--mpl-backend agg]   # e.g. figures that stay open (no inline display)
+        [--packages DIR [DIR ...]]  # compare versions of the package in the same window
+
+The `paired` column takes, per cell, the median over repetitions of the tracked run minus
+the plain run of the same repetition (which ran just before it), instead of the difference
+of the two medians: this machine's speed drifts by 20% over minutes, and the pairs keep
+that drift out. `--packages`: folders holding a `jupyter_xtrack` (`git archive <commit>
+jupyter_xtrack | tar -x -C DIR`); each repetition runs each notebook plain once, then
+tracked with each package in turn (the kernel's PYTHONPATH), so versions meet the same load.
 
 Without paths: bench/gallery/ when it exists, else bench/gallery_overhead/.
 """
@@ -156,61 +164,81 @@ def hook_seconds(printed: dict[str, Any]) -> list[float]:
     ]
 
 
-def compile_package() -> None:
+def compile_package(package: str | None = None) -> None:
     """Write the bytecode of the jupyter_xtrack the kernels import (an installed wheel has
     it; a source checkout run with PYTHONDONTWRITEBYTECODE would compile it in every kernel,
-    which is no part of the tracker's cost)."""
+    which is no part of the tracker's cost): the one in `package`, else this process's."""
+    if package is not None:
+        compileall.compile_dir(str(Path(package) / "jupyter_xtrack"), quiet=1)
+        return
     import jupyter_xtrack
 
     compileall.compile_dir(str(Path(jupyter_xtrack.__file__).parent), quiet=1)
 
 
-def one_rep(paths: list[Path], figures: dict[Path, list[bool]], rep: int) -> list[dict[str, Any]]:
-    """One run of each notebook plain and tracked: per code cell, both times, the time in
-    the tracker's hooks, and whether it made a figure."""
+def with_package(package: str | None) -> None:
+    """The kernels started from now on import jupyter_xtrack from `package` (None: as this
+    process's environment says)."""
+    base = os.environ.get("BENCH_PYTHONPATH_BASE", os.environ.get("PYTHONPATH", ""))
+    os.environ["BENCH_PYTHONPATH_BASE"] = base
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (package, base) if p)
+
+
+def workdir(name: str, notebook: Path) -> Path:
+    """An empty work folder with the data files that sit next to the notebook."""
+    work = scratch(name)
+    for extra in notebook.parent.glob("*"):
+        if extra.is_file() and extra.suffix != ".ipynb":
+            shutil.copy(extra, work)
+    return work
+
+
+def one_rep(
+    paths: list[Path], figures: dict[Path, list[bool]], rep: int, packages: list[str | None]
+) -> list[dict[str, Any]]:
+    """One run of each notebook plain, then tracked with each package in turn (each in a
+    fresh work folder and store): per code cell, the times, the time in the tracker's
+    hooks, and whether it made a figure."""
     cells: list[dict[str, Any]] = []
+    order = packages[rep % len(packages) :] + packages[: rep % len(packages)]
     for path in paths:
-        work = scratch(f"notebooks/{rep}-{path.stem}")
-        for extra in path.parent.glob("*"):  # data files next to the notebook
-            if extra.is_file() and extra.suffix != ".ipynb":
-                shutil.copy(extra, work)
-        os.environ["XTRACK_STORE"] = str(work / ".xtrack")
         original = nbformat.read(path, as_version=4)
+        with_package(None)
+        work = workdir(f"notebooks/{rep}-{path.stem}", path)
         plain_nb = execute(probed_copy(original, tracked=False), work)
         plain = code_cells(plain_nb)[1:-1]
         plain_cpu = cpu_seconds(marks(plain_nb))
-        tracked_nb = execute(probed_copy(original, tracked=True), work)
-        tracked = code_cells(tracked_nb)[1:-1]
-        tracked_cpu = cpu_seconds(marks(tracked_nb))
-        hooks = hook_seconds(marks(tracked_nb))
-        for i, (p, t, h) in enumerate(zip(plain, tracked, hooks, strict=True)):
+        runs: dict[str | None, tuple[list[Any], list[float], list[float]]] = {}
+        for k, package in enumerate(order):
+            with_package(package)
+            work = workdir(f"notebooks/{rep}-{path.stem}-{k}", path)
+            os.environ["XTRACK_STORE"] = str(work / ".xtrack")
+            tracked_nb = execute(probed_copy(original, tracked=True), work)
+            runs[package] = (
+                code_cells(tracked_nb)[1:-1],
+                cpu_seconds(marks(tracked_nb)),
+                hook_seconds(marks(tracked_nb)),
+            )
+        for i, p in enumerate(plain):
             cells.append(
                 {
                     "cell": f"{path.stem}[{i}]",
                     "plain": cell_seconds(p),
-                    "tracked": cell_seconds(t),
-                    "cpu": tracked_cpu[i] - plain_cpu[i],
-                    "hooks": h,
+                    "tracked": {k: cell_seconds(t[0][i]) for k, t in runs.items()},
+                    "cpu": {k: t[1][i] - plain_cpu[i] for k, t in runs.items()},
+                    "hooks": {k: t[2][i] for k, t in runs.items()},
                     "first": i == 0,
                     "figure": figures[path][i],
                 }
             )
+    with_package(None)
     return cells
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("paths", nargs="*")
-    ap.add_argument("--reps", type=int, default=5)
-    ap.add_argument("--mpl-backend", help="MPLBACKEND for the kernels (default: inline)")
-    args = ap.parse_args()
-    if args.mpl_backend:
-        os.environ["MPLBACKEND"] = args.mpl_backend
-    compile_package()
-    paths = notebooks(args.paths)
-    figures = {path: figure_cells(path) for path in paths}
-    reps = [one_rep(paths, figures, r) for r in range(args.reps)]
-    # per cell, the median over repetitions of each time; the overhead is their difference
+def summarise(reps: list[list[dict[str, Any]]], package: str | None) -> list[dict[str, Any]]:
+    """Per cell over the repetitions, for one package: the overhead as the difference of
+    the medians (`over`) and as the median of each repetition's tracked - plain (`paired`),
+    the kernel CPU and the hooks' time."""
     cells = []
     for i, first in enumerate(reps[0]):
         runs = [r[i] for r in reps]
@@ -219,33 +247,35 @@ def main() -> None:
             {
                 **first,
                 "plain": plain,
-                "over": median([r["tracked"] for r in runs]) - plain,
-                "cpu": median([r["cpu"] for r in runs]),
-                "hooks": median([r["hooks"] for r in runs]),
+                "over": median([r["tracked"][package] for r in runs]) - plain,
+                "paired": median([r["tracked"][package] - r["plain"] for r in runs]),
+                "cpu": median([r["cpu"][package] for r in runs]),
+                "hooks": median([r["hooks"][package] for r in runs]),
             }
         )
+    return cells
+
+
+def report(cells: list[dict[str, Any]], title: str) -> None:
     ms = lambda v: f"{v * 1000:.1f} ms"  # noqa: E731
 
     def row(what: str, chosen: list[dict[str, Any]], q: float, goal: str = "") -> str:
         if not chosen:  # e.g. notebooks without figures
-            return f"| {what} | - | - | - | {goal} |"
-        over = percentile([c["over"] for c in chosen], q)
-        cpu = percentile([c["cpu"] for c in chosen], q)
-        hooks = percentile([c["hooks"] for c in chosen], q)
-        return f"| {what} | {ms(over)} | {ms(cpu)} | {ms(hooks)} | {goal} |"
+            return f"| {what} | - | - | - | - | {goal} |"
+        figures = [
+            ms(percentile([c[key] for c in chosen], q))
+            for key in ("over", "paired", "cpu", "hooks")
+        ]
+        return f"| {what} | {' | '.join(figures)} | {goal} |"
 
     figs = [c for c in cells if c["figure"]]
     firsts = [c for c in cells if c["first"]]
+    print(title)
     print(
-        f"notebooks: {len(paths)} ({', '.join(p.name for p in paths)}); code cells: {len(cells)}, "
-        f"{len(figs)} with figures; repetitions: {args.reps}; backend: "
-        f"{args.mpl_backend or 'inline'}; plain cell median {ms(median([c['plain'] for c in cells]))}"
-    )
-    print(
-        "| per-cell `%%track` overhead | tracked - plain | kernel CPU, tracked - plain "
+        "| per-cell `%%track` overhead | tracked - plain | paired | kernel CPU, tracked - plain "
         "| in the tracker's hooks | goal |"
     )
-    print("|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|")
     print(row("all cells, median", cells, 50, "<= 10 ms"))
     print(row("all cells, p95", cells, 95, "<= 50 ms"))
     print(row("all cells, max", cells, 100))
@@ -256,10 +286,36 @@ def main() -> None:
     if os.environ.get("BENCH_VERBOSE"):
         for c in cells:
             print(
-                f"{c['cell']}: plain {ms(c['plain'])} over {ms(c['over'])} cpu {ms(c['cpu'])} "
-                f"hooks {ms(c['hooks'])}"
+                f"{c['cell']}: plain {ms(c['plain'])} over {ms(c['over'])} paired "
+                f"{ms(c['paired'])} cpu {ms(c['cpu'])} hooks {ms(c['hooks'])}"
                 f"{' figure' if c['figure'] else ''}"
             )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("paths", nargs="*")
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--mpl-backend", help="MPLBACKEND for the kernels (default: inline)")
+    ap.add_argument("--packages", nargs="+", help="folders each holding a jupyter_xtrack")
+    args = ap.parse_args()
+    if args.mpl_backend:
+        os.environ["MPLBACKEND"] = args.mpl_backend
+    packages: list[str | None] = list(args.packages) if args.packages else [None]
+    for package in packages:
+        compile_package(package)
+    paths = notebooks(args.paths)
+    figures = {path: figure_cells(path) for path in paths}
+    reps = [one_rep(paths, figures, r, packages) for r in range(args.reps)]
+    cells = summarise(reps, packages[0])
+    print(
+        f"notebooks: {len(paths)} ({', '.join(p.name for p in paths)}); code cells: "
+        f"{len(cells)}, {sum(c['figure'] for c in cells)} with figures; repetitions: "
+        f"{args.reps}; backend: {args.mpl_backend or 'inline'}; plain cell median "
+        f"{median([c['plain'] for c in cells]) * 1000:.1f} ms"
+    )
+    for package in packages:
+        report(summarise(reps, package), f"package: {package or 'as installed'}")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ runs cells behind the tracker's back: always quiet.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -21,39 +22,59 @@ from typing import Any
 from . import lifecycle
 from .workers import executor
 
-__all__ = ["FINALIZE_WAIT_S", "FIGURES_WAIT_S", "set_quiet", "submit", "wait_quiet"]
+__all__ = [
+    "FIGURES_WAIT_S",
+    "FINALIZE_WAIT_S",
+    "WARM_UP_WAIT_S",
+    "set_quiet",
+    "submit",
+    "wait_quiet",
+]
 
 # The longest a run's finalisation waits for a quiet kernel: a kernel that dies in this
 # window, before any quiet moment, leaves the run's facts (code, lineage, environment, git)
 # unstored; its params and metrics are written as the cell ends.
 FINALIZE_WAIT_S = 5.0
 FIGURES_WAIT_S = 10.0  # the longest a drawing waits (a long Run All): it costs far more
+# The longest a warm-up waits for no cell to run (`between_cells`): work that only saves
+# later cells some time (the git watch's build, the environment's prefetch) and that nobody
+# loses if the kernel dies first.
+WARM_UP_WAIT_S = 60.0
 _POLL_S = 0.1
 
-# Waits up to its argument in seconds for a quiet kernel; True once it is.
-_quiet: Callable[[float], bool] = lambda timeout: True  # noqa: E731
+def _always_quiet(timeout: float, long_cell_s: float | None = None) -> bool:
+    return True
 
 
-def set_quiet(wait_quiet: Callable[[float], bool]) -> None:
-    """Use `wait_quiet(timeout) -> bool` to decide when deferred work may run."""
+# `_quiet(timeout, long_cell_s)` waits up to `timeout` seconds for a quiet kernel (a cell
+# that has run `long_cell_s` counts as quiet; None: the kernel's default); True once it is.
+_quiet: Callable[[float, float | None], bool] = _always_quiet
+
+
+def set_quiet(wait_quiet: Callable[[float, float | None], bool]) -> None:
+    """Use `wait_quiet(timeout, long_cell_s) -> bool` to decide when deferred work may run."""
     global _quiet
     _quiet = wait_quiet
 
 
-def wait_quiet(patience: float) -> None:
-    """Return once the kernel is quiet, something waits for the runs, or after `patience`."""
+def wait_quiet(patience: float, between_cells: bool = False) -> None:
+    """Return once the kernel is quiet, something waits for the runs, or after `patience`.
+    With `between_cells`, a long cell does not count as quiet: only a pause between cells."""
     deadline = time.monotonic() + patience
+    long_cell_s = math.inf if between_cells else None
     while not lifecycle.hurried() and time.monotonic() < deadline:
-        if _quiet(_POLL_S):
+        if _quiet(_POLL_S, long_cell_s):
             return
 
 
-def submit(pool: str, patience: float, fn: Callable[..., Any], *args: Any) -> Future[Any]:
-    """Run `fn(*args)` on the one thread of pool `pool` once `wait_quiet(patience)` returns,
-    in the order submitted; `lifecycle.wait_pending` waits for it."""
+def submit(
+    pool: str, patience: float, fn: Callable[..., Any], *args: Any, between_cells: bool = False
+) -> Future[Any]:
+    """Run `fn(*args)` on the one thread of pool `pool` once `wait_quiet(patience,
+    between_cells)` returns, in the order submitted; `lifecycle.wait_pending` waits for it."""
 
     def when_quiet() -> Any:
-        wait_quiet(patience)
+        wait_quiet(patience, between_cells)
         return fn(*args)
 
     fut = executor(pool, 1).submit(when_quiet)

@@ -56,24 +56,36 @@ NO_RESULT: Any = object()
 CREATE_WAIT_S = 0.5
 FINALIZE_POOL = "xtrack-finalize"  # the one thread of finalisations that wait for quiet
 
-_static_env: Any = None
+WARM_UP_POOL = "xtrack-warm-up"  # the one thread of work that waits for a pause between cells
+
+_static_env: Future[Any] | None = None
+_static_env_started = threading.Event()
 
 
 def prefetch_environment() -> None:
     """Start computing the static environment (package list, hardware: tens of milliseconds
-    of Python) off the hot path, once the kernel is quiet (`later`)."""
+    of Python) off the hot path, in the first pause between cells (`later`); a run finalised
+    before that computes it itself."""
     global _static_env
     if _static_env is None:
-        # lazy: importlib.metadata is slow
-        from ..capture.env import static_environment
+        _static_env = later.submit(
+            WARM_UP_POOL, later.WARM_UP_WAIT_S, _prefetch_environment, between_cells=True
+        )
 
-        _static_env = later.submit(FINALIZE_POOL, later.FINALIZE_WAIT_S, static_environment)
+
+def _prefetch_environment() -> dict[str, Any]:
+    # lazy: importlib.metadata is slow
+    from ..capture.env import static_environment
+
+    _static_env_started.set()
+    return static_environment()
 
 
 # The folders whose git capture may build the work tree's watch (capture/tree_watch.py: a
 # walk of the work tree in Python, the first time). Under the kernel hooks the build waits
-# for a quiet kernel, on the finalisations' thread; the captures before it run `git status`
-# (a process of its own, beside the cell). Elsewhere a capture builds it at once.
+# for the first pause between cells (not a long cell: the first cell of a notebook, its
+# imports, often runs seconds), on a thread of its own; the captures before it run
+# `git status` (a process of its own, beside the cell). Elsewhere a capture builds it at once.
 _git_watch_ready: set[str] = set()
 _git_watch_asked: set[str] = set()
 
@@ -268,7 +280,9 @@ class Recording:
             return True
         if base not in _git_watch_asked:
             _git_watch_asked.add(base)
-            later.submit(FINALIZE_POOL, later.FINALIZE_WAIT_S, _build_git_watch, base)
+            later.submit(
+                WARM_UP_POOL, later.WARM_UP_WAIT_S, _build_git_watch, base, between_cells=True
+            )
         return False
 
     def _git_head(self) -> dict[str, Any] | None:
@@ -665,8 +679,8 @@ def _env_fact(
     from ..capture.env import imported_with_signature, static_environment
     from ..capture.redact import allowed_env
 
-    if _static_env is not None:
-        _static_env.result()  # the prefetch fills capture.env's caches: do not do it twice
+    if _static_env is not None and _static_env_started.is_set():
+        _static_env.result()  # the prefetch is computing it: wait rather than do it twice
     signature, imported = imported_with_signature(list(sys.modules) if modules is None else modules)
     env_vars = allowed_env(os.environ if environ is None else environ)
     key = (signature, *sorted(imported), "|", *sorted(f"{k}={v}" for k, v in env_vars.items()))

@@ -26,7 +26,7 @@ from jupyter_xtrack.tracking.session import CONTEXT
 def busy(shell: Any, monkeypatch: pytest.MonkeyPatch) -> Iterator[threading.Event]:
     """The kernel counts as running cells until the test sets the returned event."""
     quiet = threading.Event()
-    monkeypatch.setattr(later, "_quiet", lambda timeout: quiet.wait(timeout))
+    monkeypatch.setattr(later, "_quiet", lambda timeout, long_cell_s=None: quiet.wait(timeout))
     monkeypatch.setattr(later, "FINALIZE_WAIT_S", 600.0)
     yield quiet
     quiet.set()  # nothing left waiting for the next test
@@ -181,7 +181,30 @@ def test_the_environment_prefetch_waits_for_a_quiet_kernel(
 
     monkeypatch.setattr(env, "static_environment", static)
     monkeypatch.setattr(recorder, "_static_env", None)
+    monkeypatch.setattr(recorder, "_static_env_started", threading.Event())
     recorder.prefetch_environment()
     assert not futures.wait([recorder._static_env], timeout=1.0).done and when == []
     busy.set()
     assert recorder._static_env.result(timeout=60)["packages"] and when == [True]
+
+
+def test_warm_ups_wait_for_a_pause_between_cells_not_a_long_cell(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A finalisation may run beside a cell that has run long; a warm-up waits until no cell
+    runs (a notebook's first cell, its imports, often runs seconds: the warm-up would land
+    in it)."""
+    from jupyter_xtrack.views import activity
+
+    kernel = activity.KernelActivity()
+    monkeypatch.setattr(activity, "LONG_CELL_S", 0.05)
+    monkeypatch.setattr(later, "_quiet", kernel.wait_quiet)
+    kernel.cell_started()
+    ran: list[str] = []
+    finalize = later.submit("xtrack-test-a", 60, ran.append, "finalize")
+    warm_up = later.submit("xtrack-test-b", 60, ran.append, "warm-up", between_cells=True)
+    finalize.result(timeout=30)
+    assert not futures.wait([warm_up], timeout=0.5).done and ran == ["finalize"]
+    kernel.cell_ended()
+    warm_up.result(timeout=30)
+    assert ran == ["finalize", "warm-up"]

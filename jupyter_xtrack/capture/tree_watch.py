@@ -104,13 +104,24 @@ class _Statfs(ctypes.Structure):
     _fields_ = [("f_type", ctypes.c_long), ("rest", ctypes.c_long * 63)]
 
 
+_loaded_libc: Any = None
+
+
 def _libc() -> Any:
+    """The C library, loaded once: glibc by its soname (`find_library` would run `ldconfig
+    -p` in a process of its own, a few milliseconds, each time), else as found."""
+    global _loaded_libc
     if not sys.platform.startswith("linux"):
         raise Unsupported("inotify is Linux only")
-    name = ctypes.util.find_library("c")
-    if name is None:
-        raise Unsupported("no C library")
-    return ctypes.CDLL(name, use_errno=True)
+    if _loaded_libc is None:
+        try:
+            _loaded_libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        except OSError:  # not glibc (musl): ask where it is
+            name = ctypes.util.find_library("c")
+            if name is None:
+                raise Unsupported("no C library") from None
+            _loaded_libc = ctypes.CDLL(name, use_errno=True)
+    return _loaded_libc
 
 
 def _fs_type(libc: Any, path: str) -> int:

@@ -198,6 +198,25 @@ def test_a_capture_that_may_not_build_runs_status_and_leaves_no_watch(
     assert "status" not in commands(logged)  # (the diff runs again: the edit is too recent)
 
 
+def test_the_c_library_is_loaded_without_a_search(
+    repo: Path, logged: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ctypes.util.find_library` runs `ldconfig -p` in a process of its own at each call:
+    glibc is loaded by its soname, once."""
+    import ctypes.util
+
+    def no_search(name: str) -> str | None:
+        raise AssertionError(f"find_library({name!r}) searched")
+
+    monkeypatch.setattr(tree_watch, "_loaded_libc", None)
+    monkeypatch.setattr(ctypes.util, "find_library", no_search)
+    assert git_state(str(repo))["repo"] is True
+    commands(logged)
+    assert git_state(str(repo))["dirty"] is False
+    assert commands(logged) == []  # watched
+    assert tree_watch._watches.get(str(repo)) is not None
+
+
 @pytest.mark.parametrize("when", ["before", "after the watch"])
 def test_submodules_are_not_watched(repo: Path, logged: Path, when: str) -> None:
     """A submodule's HEAD and index live in `.git/modules/`, which is not watched."""

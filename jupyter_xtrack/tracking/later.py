@@ -25,10 +25,12 @@ from .workers import executor
 __all__ = [
     "FIGURES_WAIT_S",
     "FINALIZE_WAIT_S",
+    "WARM_UP_POOL",
     "WARM_UP_WAIT_S",
     "set_quiet",
     "submit",
     "wait_quiet",
+    "warm_up",
 ]
 
 # The longest a run's finalisation waits for a quiet kernel: a kernel that dies in this
@@ -36,10 +38,11 @@ __all__ = [
 # unstored; its params and metrics are written as the cell ends.
 FINALIZE_WAIT_S = 5.0
 FIGURES_WAIT_S = 10.0  # the longest a drawing waits (a long Run All): it costs far more
-# The longest a warm-up waits for no cell to run (`between_cells`): work that only saves
-# later cells some time (the git watch's build, the environment's prefetch) and that nobody
-# loses if the kernel dies first.
+# The longest a warm-up waits for no cell to run (`warm_up`): work that only saves later
+# cells some time (the git watch's build, the environment's prefetch) and that nobody loses
+# if the kernel dies first.
 WARM_UP_WAIT_S = 60.0
+WARM_UP_POOL = "xtrack-warm-up"
 _POLL_S = 0.1
 
 def _always_quiet(timeout: float, long_cell_s: float | None = None) -> bool:
@@ -59,24 +62,35 @@ def set_quiet(wait_quiet: Callable[[float, float | None], bool]) -> None:
 
 def wait_quiet(patience: float, between_cells: bool = False) -> None:
     """Return once the kernel is quiet, something waits for the runs, or after `patience`.
-    With `between_cells`, a long cell does not count as quiet: only a pause between cells."""
+    With `between_cells`, a long cell does not count as quiet, nor does a reader of the runs
+    hurry it: only a pause between cells (or the patience running out) ends the wait."""
     deadline = time.monotonic() + patience
     long_cell_s = math.inf if between_cells else None
-    while not lifecycle.hurried() and time.monotonic() < deadline:
+    while time.monotonic() < deadline and (between_cells or not lifecycle.hurried()):
         if _quiet(_POLL_S, long_cell_s):
             return
 
 
-def submit(
-    pool: str, patience: float, fn: Callable[..., Any], *args: Any, between_cells: bool = False
-) -> Future[Any]:
-    """Run `fn(*args)` on the one thread of pool `pool` once `wait_quiet(patience,
-    between_cells)` returns, in the order submitted; `lifecycle.wait_pending` waits for it."""
+def submit(pool: str, patience: float, fn: Callable[..., Any], *args: Any) -> Future[Any]:
+    """Run `fn(*args)` on the one thread of pool `pool` once `wait_quiet(patience)` returns,
+    in the order submitted; `lifecycle.wait_pending` waits for it."""
 
     def when_quiet() -> Any:
-        wait_quiet(patience, between_cells)
+        wait_quiet(patience)
         return fn(*args)
 
     fut = executor(pool, 1).submit(when_quiet)
     lifecycle.track_pending(fut)
     return fut
+
+
+def warm_up(fn: Callable[..., Any], *args: Any) -> Future[Any]:
+    """Run `fn(*args)` on the warm-ups' one thread in the first pause between cells (at most
+    `WARM_UP_WAIT_S` from now), in the order submitted: work that only saves later cells
+    time and that nobody reads the runs for, so `lifecycle.wait_pending` does not wait."""
+
+    def between_cells() -> Any:
+        wait_quiet(WARM_UP_WAIT_S, between_cells=True)
+        return fn(*args)
+
+    return executor(WARM_UP_POOL, 1).submit(between_cells)

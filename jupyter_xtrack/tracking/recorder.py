@@ -56,21 +56,17 @@ NO_RESULT: Any = object()
 CREATE_WAIT_S = 0.5
 FINALIZE_POOL = "xtrack-finalize"  # the one thread of finalisations that wait for quiet
 
-WARM_UP_POOL = "xtrack-warm-up"  # the one thread of work that waits for a pause between cells
-
 _static_env: Future[Any] | None = None
 _static_env_started = threading.Event()
 
 
 def prefetch_environment() -> None:
     """Start computing the static environment (package list, hardware: tens of milliseconds
-    of Python) off the hot path, in the first pause between cells (`later`); a run finalised
-    before that computes it itself."""
+    of Python) off the hot path, in the first pause between cells (`later.warm_up`); a run
+    finalised before that computes it itself."""
     global _static_env
     if _static_env is None:
-        _static_env = later.submit(
-            WARM_UP_POOL, later.WARM_UP_WAIT_S, _prefetch_environment, between_cells=True
-        )
+        _static_env = later.warm_up(_prefetch_environment)
 
 
 def _prefetch_environment() -> dict[str, Any]:
@@ -274,15 +270,13 @@ class Recording:
 
     def _may_build_git_watch(self) -> bool:
         """Whether this cell's git capture may build the work tree's watch; when it may not
-        yet, the build is asked of a quiet moment (once per folder)."""
+        yet, the build is asked of the first pause between cells (once per folder)."""
         base = self._base_dir
         if not self.finalize_when_quiet or base in _git_watch_ready:
             return True
         if base not in _git_watch_asked:
             _git_watch_asked.add(base)
-            later.submit(
-                WARM_UP_POOL, later.WARM_UP_WAIT_S, _build_git_watch, base, between_cells=True
-            )
+            later.warm_up(_build_git_watch, base)
         return False
 
     def _git_head(self) -> dict[str, Any] | None:

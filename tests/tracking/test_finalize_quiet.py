@@ -160,6 +160,7 @@ def test_the_git_watch_is_built_once_the_kernel_is_quiet(
     assert builds == []  # without waiting, the first capture walks the tree beside the cell
     busy.set()
     assert finalised("git_two").git["commit"] == head
+    later.warm_up(lambda: None).result(timeout=60)  # the warm-ups run in order: the build ran
     assert builds == [True] and tree_watch._watches.get(str(root)) is not None
     assert finalised("git_one").git["commit"] == head
 
@@ -193,7 +194,7 @@ def test_warm_ups_wait_for_a_pause_between_cells_not_a_long_cell(
 ) -> None:
     """A finalisation may run beside a cell that has run long; a warm-up waits until no cell
     runs (a notebook's first cell, its imports, often runs seconds: the warm-up would land
-    in it)."""
+    in it), and a reader of the runs neither hurries it nor waits for it."""
     from jupyter_xtrack.views import activity
 
     kernel = activity.KernelActivity()
@@ -202,8 +203,9 @@ def test_warm_ups_wait_for_a_pause_between_cells_not_a_long_cell(
     kernel.cell_started()
     ran: list[str] = []
     finalize = later.submit("xtrack-test-a", 60, ran.append, "finalize")
-    warm_up = later.submit("xtrack-test-b", 60, ran.append, "warm-up", between_cells=True)
+    warm_up = later.warm_up(ran.append, "warm-up")
     finalize.result(timeout=30)
+    lifecycle.wait_pending(CONTEXT, timeout=30)
     assert not futures.wait([warm_up], timeout=0.5).done and ran == ["finalize"]
     kernel.cell_ended()
     warm_up.result(timeout=30)

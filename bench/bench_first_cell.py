@@ -84,9 +84,10 @@ BESIDE = {
 
 def run_once(
     source: str, tracked: bool, untracked_cell: bool, settle: float, beside: str | None = None
-) -> tuple[float, float, int]:
-    """(main thread CPU ms, wall ms, main thread minor page faults) of the cell in a fresh
-    kernel (beside a busy loop in a thread or a process of its own: `beside`)."""
+) -> tuple[float, float, int, float]:
+    """(main thread CPU ms, wall ms, main thread minor page faults, wall ms of `%load_ext`
+    or NaN) of the cell in a fresh kernel (beside a busy loop in a thread or a process of
+    its own: `beside`)."""
     setup = [
         "import time as _xt_t",
         "_xt_marks = []",
@@ -96,7 +97,12 @@ def run_once(
     if beside is not None:
         setup += [BESIDE[beside][0], "_xt_t.sleep(0.5)"]
     if tracked:
-        setup += ["%load_ext jupyter_xtrack", f"_xt_t.sleep({settle})"]
+        setup += [
+            f"({MARK.format('load')})()",
+            "%load_ext jupyter_xtrack",
+            f"({MARK.format('loaded')})()",
+            f"_xt_t.sleep({settle})",
+        ]
     setup.append(f"get_ipython().events.register('post_run_cell', {MARK.format('end')})")
     prefix = "%%track\n" if tracked and not untracked_cell else ""
     nb = nbformat.v4.new_notebook()
@@ -117,7 +123,9 @@ def run_once(
     # is the first start and the second end
     start = [m for m in marks if m[0] == "start"][0]
     end = [m for m in marks if m[0] == "end"][1]
-    return (end[1] - start[1]) * 1000, (end[2] - start[2]) * 1000, end[3] - start[3]
+    loads = {m[0]: m[2] for m in marks if m[0] in ("load", "loaded")}
+    load_ms = (loads["loaded"] - loads["load"]) * 1000 if len(loads) == 2 else float("nan")
+    return (end[1] - start[1]) * 1000, (end[2] - start[2]) * 1000, end[3] - start[3], load_ms
 
 
 def with_package(package: str | None) -> None:
@@ -130,8 +138,8 @@ def with_package(package: str | None) -> None:
 
 def compare_packages(source: str, packages: list[str], reps: int, settle: float) -> None:
     """Each repetition: the plain cell, then the tracked cell with each package in turn."""
-    plain: list[tuple[float, float, int]] = []
-    tracked: dict[str, list[tuple[float, float, int]]] = {p: [] for p in packages}
+    plain: list[tuple[float, float, int, float]] = []
+    tracked: dict[str, list[tuple[float, float, int, float]]] = {p: [] for p in packages}
     for rep in range(reps):
         with_package(None)
         plain.append(run_once(source, False, False, settle))
@@ -154,7 +162,8 @@ def compare_packages(source: str, packages: list[str], reps: int, settle: float)
         faults = median([float(r[2]) for r in runs]) - median([float(r[2]) for r in plain])
         print(
             f"  {package}: tracked - plain: main thread {cells[0]}, {cells[1]}, "
-            f"minor faults {faults:+.0f}"
+            f"minor faults {faults:+.0f}; %load_ext wall median "
+            f"{median([r[3] for r in runs]):.1f} ms"
         )
 
 
@@ -171,7 +180,7 @@ def main() -> None:
     if args.packages:
         compare_packages(source, args.packages, args.reps, args.settle)
         return
-    runs: dict[bool, list[tuple[float, float, int]]] = {False: [], True: []}
+    runs: dict[bool, list[tuple[float, float, int, float]]] = {False: [], True: []}
     for _ in range(args.reps):
         for second in (False, True):
             if args.beside:

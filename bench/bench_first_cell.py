@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -43,7 +42,7 @@ import nbformat
 from nbclient import NotebookClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import median, scratch  # noqa: E402
+from common import median, scratch, with_package  # noqa: E402
 
 CELL = """import matplotlib.pyplot as plt
 from sklearn.datasets import load_digits
@@ -126,14 +125,6 @@ def run_once(
     loads = {m[0]: m[2] for m in marks if m[0] in ("load", "loaded")}
     load_ms = (loads["loaded"] - loads["load"]) * 1000 if len(loads) == 2 else float("nan")
     return (end[1] - start[1]) * 1000, (end[2] - start[2]) * 1000, end[3] - start[3], load_ms
-
-
-def with_package(package: str | None) -> None:
-    """The kernels started from now on import jupyter_xtrack from `package` (None: as this
-    process's environment says)."""
-    base = os.environ.get("BENCH_PYTHONPATH_BASE", os.environ.get("PYTHONPATH", ""))
-    os.environ["BENCH_PYTHONPATH_BASE"] = base
-    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (package, base) if p)
 
 
 def compare_packages(source: str, packages: list[str], reps: int, settle: float) -> None:

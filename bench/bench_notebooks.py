@@ -43,7 +43,7 @@ import nbformat
 from nbclient import NotebookClient
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import median, percentile, scratch  # noqa: E402
+from common import median, percentile, scratch, with_package  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
@@ -174,14 +174,6 @@ def compile_package(package: str | None = None) -> None:
     import jupyter_xtrack
 
     compileall.compile_dir(str(Path(jupyter_xtrack.__file__).parent), quiet=1)
-
-
-def with_package(package: str | None) -> None:
-    """The kernels started from now on import jupyter_xtrack from `package` (None: as this
-    process's environment says)."""
-    base = os.environ.get("BENCH_PYTHONPATH_BASE", os.environ.get("PYTHONPATH", ""))
-    os.environ["BENCH_PYTHONPATH_BASE"] = base
-    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (package, base) if p)
 
 
 def workdir(name: str, notebook: Path) -> Path:

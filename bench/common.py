@@ -29,6 +29,14 @@ def median(values: list[float]) -> float:
     return statistics.median(values)
 
 
+def with_package(package: str | None) -> None:
+    """The kernels started from now on import jupyter_xtrack from `package` (None: as this
+    process's environment says)."""
+    base = os.environ.get("BENCH_PYTHONPATH_BASE", os.environ.get("PYTHONPATH", ""))
+    os.environ["BENCH_PYTHONPATH_BASE"] = base
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (package, base) if p)
+
+
 def git(cwd: Path, *args: str) -> None:
     env = {**os.environ, "GIT_AUTHOR_NAME": "b", "GIT_AUTHOR_EMAIL": "b@example.com",
            "GIT_COMMITTER_NAME": "b", "GIT_COMMITTER_EMAIL": "b@example.com"}

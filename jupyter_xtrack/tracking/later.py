@@ -9,6 +9,10 @@ running long enough that milliseconds no longer show), at most its `patience` in
 or until something waits for the runs (`lifecycle.wait_pending`: `xt.flush()`, `xt.runs()`,
 a card's refresh, the end of a script), whichever comes first. Outside a kernel nothing
 runs cells behind the tracker's back: always quiet.
+
+Warm-ups (`warm_up`: the git watch's build, the environment's prefetch) only save later
+cells time, so they wait for a pause between cells (a long cell is not one: the first cell
+of a notebook, its imports, often runs seconds), and nobody reading the runs waits for them.
 """
 
 from __future__ import annotations

@@ -77,13 +77,13 @@ def _prefetch_environment() -> dict[str, Any]:
     return static_environment()
 
 
-# The folders whose git capture may build the work tree's watch (capture/tree_watch.py: a
-# walk of the work tree in Python, the first time). Under the kernel hooks the build waits
-# for the first pause between cells (not a long cell: the first cell of a notebook, its
-# imports, often runs seconds), on a thread of its own; the captures before it run
-# `git status` (a process of its own, beside the cell). Elsewhere a capture builds it at once.
-_git_watch_ready: set[str] = set()
-_git_watch_asked: set[str] = set()
+# The folders a git capture ran in under the kernel hooks. The first capture in a folder
+# does not build the work tree's watch (capture/tree_watch.py: a walk of the work tree in
+# Python) beside the kernel's first cell, often a notebook's imports: it runs `git status`,
+# a process of its own, and the build is left to the first pause between cells or to the
+# next capture, whichever comes first (a Run All has no pause, and `git status` at every
+# cell of a large repository is what the watch is for).
+_git_captured: set[str] = set()
 
 
 def _build_git_watch(base_dir: str) -> None:
@@ -91,10 +91,7 @@ def _build_git_watch(base_dir: str) -> None:
     from ..capture.git import git_state
     from ..notebook.gitdiff import strip_for_git_diff
 
-    try:
-        git_state(base_dir, strip_notebooks=strip_for_git_diff)
-    finally:
-        _git_watch_ready.add(base_dir)
+    git_state(base_dir, strip_notebooks=strip_for_git_diff)
 
 
 def wait_pending(timeout: float | None = 60.0) -> None:
@@ -269,14 +266,14 @@ class Recording:
         return run
 
     def _may_build_git_watch(self) -> bool:
-        """Whether this cell's git capture may build the work tree's watch; when it may not
-        yet, the build is asked of the first pause between cells (once per folder)."""
+        """Whether this cell's git capture may build the work tree's watch: all but the
+        first under the kernel hooks in a folder, whose build is asked of the first pause
+        between cells (see `_git_captured`)."""
         base = self._base_dir
-        if not self.finalize_when_quiet or base in _git_watch_ready:
+        if not self.finalize_when_quiet or base in _git_captured:
             return True
-        if base not in _git_watch_asked:
-            _git_watch_asked.add(base)
-            later.warm_up(_build_git_watch, base)
+        _git_captured.add(base)
+        later.warm_up(_build_git_watch, base)
         return False
 
     def _git_head(self) -> dict[str, Any] | None:

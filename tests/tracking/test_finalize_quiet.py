@@ -122,11 +122,11 @@ def test_files_are_hashed_as_the_cell_left_them(
     assert [f["hash"] for f in inputs] == [before]
 
 
-def test_the_git_watch_is_built_once_the_kernel_is_quiet(
-    shell: Any, busy: threading.Event, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The first capture in a repository would walk its work tree to watch it: while cells
-    run, the captures run `git status` instead, and the walk waits for a quiet kernel."""
+def _git_spies(monkeypatch: pytest.MonkeyPatch, busy: threading.Event) -> tuple[
+    str, list[bool], queue.Queue[dict[str, Any]]
+]:
+    """A repository in the work folder; each walk of its tree (whether the kernel was quiet
+    then) and each git capture's result, as they happen."""
     from jupyter_xtrack.capture import git as git_capture
     from jupyter_xtrack.capture import tree_watch
     from tests.capture.test_git import git
@@ -136,8 +136,7 @@ def test_the_git_watch_is_built_once_the_kernel_is_quiet(
     (root / "train.py").write_text("lr = 0.1\n")
     git(root, "add", "train.py")
     git(root, "commit", "-q", "-m", "first")
-    head = git(root, "rev-parse", "HEAD")
-    builds: list[bool] = []  # per walk of the tree: whether the kernel was quiet
+    builds: list[bool] = []
     real_build = tree_watch._Watch.build
 
     def build(self: Any, *args: Any) -> None:
@@ -154,15 +153,40 @@ def test_the_git_watch_is_built_once_the_kernel_is_quiet(
 
     monkeypatch.setattr(tree_watch._Watch, "build", build)
     monkeypatch.setattr(git_capture, "git_state", state)
+    return git(root, "rev-parse", "HEAD"), builds, captured
+
+
+def test_the_first_cell_leaves_the_git_watch_to_a_pause(
+    shell: Any, busy: threading.Event, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first capture in a repository would walk its work tree to watch it, beside the
+    kernel's first cell (a notebook's imports): it runs `git status` instead, and the walk
+    waits for a pause between cells."""
+    from jupyter_xtrack.capture import tree_watch
+
+    head, builds, captured = _git_spies(monkeypatch, busy)
     assert shell.run_cell("%%track --name git_one\nx = 1\n").success
-    assert shell.run_cell("%%track --name git_two\nx = 2\n").success
-    assert [captured.get(timeout=60)["commit"] for _ in range(2)] == [head, head]
-    assert builds == []  # without waiting, the first capture walks the tree beside the cell
+    assert captured.get(timeout=60)["commit"] == head
+    assert builds == []  # without the change, the first capture walks the tree at once
     busy.set()
-    assert finalised("git_two").git["commit"] == head
     later.warm_up(lambda: None).result(timeout=60)  # the warm-ups run in order: the build ran
-    assert builds == [True] and tree_watch._watches.get(str(root)) is not None
+    assert builds == [True] and tree_watch._watches.get(str(Path.cwd())) is not None
     assert finalised("git_one").git["commit"] == head
+
+
+def test_without_a_pause_the_next_capture_builds_the_git_watch(
+    shell: Any, busy: threading.Event, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Run All has no pause between cells: the second capture builds the watch, so that
+    the cells after it run no `git status` (what the watch is for in a large repository)."""
+    head, builds, captured = _git_spies(monkeypatch, busy)
+    assert shell.run_cell("%%track --name git_a\nx = 1\n").success
+    assert captured.get(timeout=60)["commit"] == head and builds == []
+    assert shell.run_cell("%%track --name git_b\nx = 2\n").success
+    assert captured.get(timeout=60)["commit"] == head
+    assert builds == [False]  # built while cells run, by the second cell's capture
+    busy.set()
+    assert finalised("git_b").git["commit"] == head
 
 
 def test_the_environment_prefetch_waits_for_a_quiet_kernel(

@@ -13,6 +13,7 @@ import os
 import queue
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping
 from datetime import timezone
@@ -88,6 +89,24 @@ def refresh_stored_cards() -> None:
         stored = getattr(card.run, "stored", None)
         if stored is not None and stored.is_set():
             card._show_stored(wait=False)
+
+
+def _wait_stored(run: Any) -> None:
+    """Wait (at most `REFRESH_TIMEOUT_S`) until the run's end is stored, hurrying the work
+    pending meanwhile. Nothing pending is not enough: the card reaches its thread before the
+    kernel hooks hand the run's finalisation over (`Recording.release_finalize`), and after a
+    cell of more than `REFRESH_BESIDE_S` the thread does not wait for a quiet kernel first,
+    so it could read the run as still running and show that for good."""
+    deadline = time.monotonic() + REFRESH_TIMEOUT_S
+    stored = getattr(run, "stored", None) if getattr(run, "recorded", False) else None
+    while True:
+        left = deadline - time.monotonic()
+        runs_source().wait_pending(max(0.0, left))
+        if stored is None or stored.wait(_STORED_POLL_S) or left <= 0:
+            return
+
+
+_STORED_POLL_S = 0.05
 
 
 def _quote(text: str) -> str:
@@ -378,7 +397,7 @@ class RunCard:
         widget_next = False
         try:
             if wait:
-                runs_source().wait_pending(REFRESH_TIMEOUT_S)
+                _wait_stored(self.run)
             lost = CONTEXT.lost(self.run.id)
             try:
                 # What the store holds (its last values too), not what the cell logged.

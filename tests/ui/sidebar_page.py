@@ -88,7 +88,10 @@ def back_to_runs(page: Any) -> None:
 
 
 def sidebar_width(page: Any, width: int) -> None:
-    """Drag the sidebar's split handle so the panel is `width` px wide."""
+    """Drag the sidebar's split handle so the panel is `width` px wide. The sidebar is
+    brought back first if another left panel took its place (CI once found it so after the
+    theme menu was used, the left area open on some other panel)."""
+    open_from_tab(page)
     panel = page.locator(SIDEBAR)
     box = panel.bounding_box()
     # The visible split handle nearest the panel's right edge (hidden ones have no box).

@@ -91,6 +91,9 @@ def refresh_stored_cards() -> None:
             card._show_stored(wait=False)
 
 
+_STORED_POLL_S = 0.05  # how often `_wait_stored` hurries what became pending meanwhile
+
+
 def _wait_stored(run: Any) -> None:
     """Wait (at most `REFRESH_TIMEOUT_S`) until the run's end is stored, hurrying the work
     pending meanwhile. Nothing pending is not enough: the card reaches its thread before the
@@ -104,9 +107,6 @@ def _wait_stored(run: Any) -> None:
         runs_source().wait_pending(max(0.0, left))
         if stored is None or stored.wait(_STORED_POLL_S) or left <= 0:
             return
-
-
-_STORED_POLL_S = 0.05
 
 
 def _quote(text: str) -> str:

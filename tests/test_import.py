@@ -48,13 +48,15 @@ def test_public_names_stay_functions_once_every_package_is_imported() -> None:
     assert _fresh_python(code).strip() == "[]"
 
 
-def test_load_ext_prepares_what_the_first_cell_would() -> None:
+def test_load_ext_prepares_what_the_first_cell_would_in_the_background() -> None:
     # the first tracked cell does not import its capture modules nor work out the prefixes
-    # of files that are never data (jupyter_core's paths): %load_ext has done both when it
-    # returns
+    # of files that are never data (jupyter_core's paths): %load_ext starts both off the
+    # cell's path
     code = (
+        "import threading\n"
         "from IPython.core.interactiveshell import InteractiveShell\n"
         "InteractiveShell.instance().run_cell('%load_ext jupyter_xtrack')\n"
+        "[t.join() for t in threading.enumerate() if t.name == 'xtrack-prefetch']\n"
         "import sys\n"
         "from jupyter_xtrack.capture import file_access\n"
         "print(file_access._ignored_prefixes.cache_info().currsize,\n"

@@ -179,14 +179,14 @@ def test_first_tracked_cell_shows_its_card_without_the_widget_libraries(
 def test_load_ext_loads_what_the_first_tracked_cell_needs(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The captures and the card's views load with `%load_ext`: a first tracked cell run
-    right after it imports none of the package's modules itself (nor shares the GIL with a
-    thread importing them, as a Run All's first cell did)."""
+    """The captures and the card's views load on a thread at `%load_ext`: a first tracked
+    cell run once that thread is done imports none of the package's modules itself."""
     monkeypatch.setenv("XTRACK_STORE", str(tmp_path / "store"))
     ours = "{m for m in sys.modules if m.startswith('jupyter_xtrack')}"
     nb = _run(
         tmp_path,
-        "import sys\n"
+        "import sys, threading\n"
+        "[t.join(60) for t in threading.enumerate() if t.name == 'xtrack-prefetch']\n"
         f"BEFORE = {ours}\n"
         "print(sorted(m for m in BEFORE if m.endswith(('views.cell', 'capture.data'))))",
         "%%track --name first\nx = 1",

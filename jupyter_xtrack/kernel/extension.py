@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import threading
 from typing import Any
 
 from ..capture.code import find_notebook_path
@@ -15,10 +16,11 @@ from .loop_metrics import LoopMetrics
 from .magics import XTrackMagics
 
 # What the first tracked cell would otherwise import on its own path (the captures, the run
-# card's HTML views and what they import, 15-20 ms): loaded by `%load_ext` itself. On a
-# thread of their own they held the GIL beside the first cell of a Run All, which then paid
-# for them all the same, and more. The widget libraries are not here: the card's own
-# thread loads them once a card needs its widget.
+# card's HTML views and what they import): loaded on a thread at `%load_ext`, so that a
+# first cell run a moment later finds them loaded. A cell run at once waits only for the
+# module being loaded, on Python's per-module import lock (the package has no import
+# cycles, so no two threads can wait for each other). The widget libraries are not here:
+# the card's own thread loads them once a card needs its widget.
 FIRST_CELL_MODULES = (
     "jupyter_xtrack.capture.code",
     "jupyter_xtrack.capture.data",
@@ -54,8 +56,8 @@ def load_ipython_extension(shell: Any) -> None:
     shell.ast_transformers.append(LoopMetrics(shell))
     if "xt" not in shell.user_ns:
         shell.user_ns["xt"] = sys.modules["jupyter_xtrack"]
-    prefetch_modules()
     prefetch_environment()
+    threading.Thread(target=prefetch_modules, name="xtrack-prefetch", daemon=True).start()
 
 
 def prefetch_modules() -> None:

@@ -261,30 +261,29 @@ def test_a_seeded_sweep_on_one_worker_draws_what_it_draws_in_the_kernel(store_di
     assert drawn(other) != drawn(here)
 
 
-def _creation_lock_spy(storage: Any) -> list[tuple[str, bool]]:
-    """Record, on an RDB storage, each statement sent and whether the study's row lock
-    (`SELECT ... FOR UPDATE` on studies, held until the commit) was held then."""
+def _lock_held_at_owner_writes(storage: Any, pg_url: str) -> list[bool]:
+    """For each statement on trials' user attrs sent through `storage` (an RDB
+    storage), whether another client found the study's row locked (`SELECT ... FOR UPDATE
+    NOWAIT` on studies from a connection of its own) just before it was sent."""
+    import psycopg
     from sqlalchemy import event
 
-    seen: list[tuple[str, bool]] = []
-    held = [False]
+    held: list[bool] = []
     engine = storage._backend.engine  # the _CachedStorage's RDBStorage
+    other = psycopg.connect(pg_url, options="-csearch_path=optuna")
 
     @event.listens_for(engine, "before_cursor_execute")
     def before(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if "FOR UPDATE" in statement and "studies" in statement:
-            held[0] = True
-        seen.append((statement, held[0]))
+        if "trial_user_attributes" not in statement:
+            return
+        try:
+            other.execute("SELECT 1 FROM studies FOR UPDATE NOWAIT")
+            held.append(False)
+        except psycopg.errors.LockNotAvailable:
+            held.append(True)
+        other.rollback()
 
-    @event.listens_for(engine, "commit")
-    def commit(conn: Any) -> None:
-        held[0] = False
-
-    @event.listens_for(engine, "rollback")
-    def rollback(conn: Any) -> None:
-        held[0] = False
-
-    return seen
+    return held
 
 
 @pytest.fixture
@@ -299,17 +298,14 @@ def pg_sweep(store_dir: Path, pg_url: str) -> tuple[Any, SweepPlan]:
 
 
 def test_on_postgresql_the_owner_is_written_outside_the_creation_lock(
-    pg_sweep: tuple[Any, SweepPlan],
+    pg_sweep: tuple[Any, SweepPlan], pg_url: str
 ) -> None:
     study, plan = pg_sweep
-    seen = _creation_lock_spy(study._storage)
+    held = _lock_held_at_owner_writes(study._storage, pg_url)
     trial = Claimer(study, plan, "tcp://127.0.0.1:7")()
     assert trial is not None
     assert study.trials[0].user_attrs[ASKED_ATTR] == "tcp://127.0.0.1:7"
-    locked = [sql for sql, held in seen if held]
-    assert any(sql.startswith("INSERT INTO trials ") for sql in locked)  # the creation
-    attr_writes = [(sql, held) for sql, held in seen if "trial_user_attributes" in sql]
-    assert attr_writes and not any(held for _, held in attr_writes)
+    assert held and not any(held)  # the study's row free whenever the attrs are touched
 
 
 def test_a_trial_whose_loop_died_before_naming_its_owner_is_ended_after_a_heartbeat(

@@ -252,9 +252,9 @@ class Claimer:
 
         In a journal the owner goes in the creation (Optuna's `create_new_trial` takes a
         template trial): one append. A database creates a trial holding its study's row
-        lock, which every worker of the sweep waits for, and the template's writes hold it
-        60% longer than plain Optuna's creation (2.5 -> 4.0 ms on PostgreSQL): the owner is
-        written just after, outside the lock. A trial whose loop died between the two has
+        lock, which every worker of the sweep waits for: a plain creation holds it for one
+        pipelined transaction (`rdb.TeamRDBStorage`), a template would take Optuna's ORM
+        path and its writes under the lock, so the owner is written just after, outside it. A trial whose loop died between the two has
         no owner and no run; `_died` ends it once it is older than a heartbeat."""
         import optuna
 

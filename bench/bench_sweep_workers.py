@@ -14,7 +14,7 @@ slope between a short and a long sweep, so fixed costs (the sweep run, its plan,
 study) cancel out; the cluster is started once per worker count, outside the timings.
 
     PYTHONPATH=$PWD .venv/bin/python bench/bench_sweep_workers.py [--reps 3] [--short 10] [--long 160]
-        [--workers 1 2 4 8] [--storages journal postgres postgres-records]
+        [--scale-long] [--workers 1 2 4 8] [--storages journal postgres postgres-records]
 """
 
 from __future__ import annotations
@@ -41,6 +41,27 @@ def objective_value(x: float, y: float) -> float:
 
 
 CPU: dict[str, list[float]] = {}  # CPU seconds per trial of each long run, by row
+
+
+def anchor_storage(location: str) -> Any:
+    """The anchors' storage at `location`: a store folder's journal as the sweeps open it,
+    or on PostgreSQL Optuna's own `RDBStorage` (the sweeps' creates its trials its own way,
+    `optimize/sweep/rdb.py`), on the same schema."""
+    import optuna
+
+    from jupyter_xtrack.optimize.sweep.storage import (
+        is_database_url,
+        open_storage,
+        sqlalchemy_url,
+    )
+
+    if not is_database_url(location):
+        return open_storage(location)
+    open_storage(location)  # makes the schema
+    return optuna.storages.RDBStorage(
+        sqlalchemy_url(location),
+        engine_kwargs={"connect_args": {"options": "-csearch_path=optuna"}},
+    )
 
 
 def plain_optuna(n: int, storage: Any, row: str, long: int) -> float:
@@ -70,11 +91,9 @@ def _optimize_part(location: str, name: str, n: int) -> float:
     import optuna
 
     cpu0 = time.process_time()
-    from jupyter_xtrack.optimize.sweep.storage import open_storage
-
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.load_study(
-        study_name=name, storage=open_storage(location), sampler=optuna.samplers.RandomSampler()
+        study_name=name, storage=anchor_storage(location), sampler=optuna.samplers.RandomSampler()
     )
     study.optimize(
         lambda t: objective_value(t.suggest_float("x", 0, 1), t.suggest_float("y", 0, 1)),
@@ -91,10 +110,8 @@ def plain_optuna_parallel(
     URL); for a `long` one, the processes' CPU seconds per trial go to CPU[row]."""
     import optuna
 
-    from jupyter_xtrack.optimize.sweep.storage import open_storage
-
     name = f"plain-{time.monotonic_ns()}"
-    optuna.create_study(study_name=name, storage=open_storage(location), direction="minimize")
+    optuna.create_study(study_name=name, storage=anchor_storage(location), direction="minimize")
     t0 = time.perf_counter()
     parts = [pool.submit(_optimize_part, location, name, n // processes) for _ in range(processes)]
     cpu = sum(part.result() for part in parts)
@@ -159,6 +176,13 @@ def main() -> None:
     parser.add_argument("--short", type=int, default=10)
     parser.add_argument("--long", type=int, default=160)
     parser.add_argument(
+        "--scale-long",
+        action="store_true",
+        help="N workers or processes run N times --long trials in the long sweep (at 8 "
+        "workers 120 trials last half a second, and the slope moves by a fifth with the "
+        "sweep's fixed costs)",
+    )
+    parser.add_argument(
         "--storages",
         nargs="+",
         choices=["journal", "postgres", "postgres-records"],
@@ -202,7 +226,7 @@ def main() -> None:
                 url = server.create_database()
 
                 def rdb() -> tuple[str | None, str, Any]:
-                    return url, url, open_storage(url)
+                    return url, url, anchor_storage(url)
 
                 if "postgres" in args.storages:
                     storages["PostgreSQL RDBStorage"] = rdb
@@ -228,6 +252,7 @@ def main() -> None:
             rows.append((name, f"plain Optuna study.optimize (CPU per trial {cpu:.1f} ms)", plain))
             for processes in [c for c in counts if c > 1]:
                 row = f"{name}/plain{processes}"
+                long = args.long * processes if args.scale_long else args.long
                 cost = per_trial(
                     partial(
                         plain_optuna_parallel,
@@ -235,10 +260,10 @@ def main() -> None:
                         pool=pool,
                         processes=processes,
                         row=row,
-                        long=args.long,
+                        long=long,
                     ),
                     args.short,
-                    args.long,
+                    long,
                     args.reps,
                 )
                 cpu = statistics.median(CPU[row]) * 1000
@@ -262,6 +287,7 @@ def main() -> None:
                 client = Client(cluster)
                 started = time.perf_counter() - t0
                 row = f"{name}/{workers}"
+                long = args.long * workers if args.scale_long else args.long
                 try:
                     cost = per_trial(
                         partial(
@@ -269,11 +295,11 @@ def main() -> None:
                             client=client,
                             storage=location,
                             row=row,
-                            long=args.long,
+                            long=long,
                             records=records_of.get(name),
                         ),
                         args.short,
-                        args.long,
+                        long,
                         args.reps,
                     )
                 finally:

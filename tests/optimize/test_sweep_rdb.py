@@ -41,13 +41,13 @@ def test_trials_created_at_once_by_many_clients_are_numbered_as_optuna_numbers_t
     # the study's lock. Started fresh, as Dask starts its workers (a forked child would
     # share this process's pooled connections).
     with ProcessPoolExecutor(4, mp_context=multiprocessing.get_context("spawn")) as pool:
-        parts = [
-            pool.submit(_create_many, pg_url, "s", 40, optunas_own=(i == 0)) for i in range(4)
-        ]
+        parts = [pool.submit(_create_many, pg_url, "s", 40, optunas_own=(i == 0)) for i in range(4)]
         ids = [trial_id for part in parts for trial_id in part.result()]
     assert len(set(ids)) == 160
     with psycopg.connect(pg_url, options="-csearch_path=optuna") as conn:
-        rows = conn.execute("SELECT trial_id, number, state FROM trials ORDER BY trial_id").fetchall()
+        rows = conn.execute(
+            "SELECT trial_id, number, state FROM trials ORDER BY trial_id"
+        ).fetchall()
     # Numbers 0..159, each once, in the order of creation (a trial's number is the count of
     # the study's trials before it), every trial running.
     assert [number for _, number, _ in rows] == list(range(160))
@@ -114,3 +114,27 @@ def test_a_missing_study_is_a_key_error_as_in_optuna(pg_url: str) -> None:
     import optuna
 
     assert optuna.create_study(study_name="after", storage=storage).ask().number == 0
+
+
+def test_a_creation_refused_by_a_lock_timeout_is_tried_again(pg_url: str) -> None:
+    import threading
+
+    import optuna
+    import psycopg
+
+    # A team database whose administrator bounds lock waits, as Optuna's retries expect.
+    database = pg_url.rsplit("/", 1)[1]
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute(f"ALTER DATABASE \"{database}\" SET lock_timeout = '200ms'")
+    storage = open_storage(pg_url)
+    study = optuna.create_study(study_name="s", storage=storage)
+    holder = psycopg.connect(pg_url, options="-csearch_path=optuna")
+    holder.execute("SELECT 1 FROM studies FOR UPDATE")  # another client holds the lock
+    release = threading.Timer(0.5, holder.commit)
+    release.start()
+    try:
+        assert study.ask().number == 0  # refused at least once (0.2 s), then created
+    finally:
+        release.join()
+        holder.close()
+    assert [t.number for t in study.trials] == [0]

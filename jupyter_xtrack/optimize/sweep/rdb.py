@@ -12,12 +12,16 @@ them back to back, and the lock is held for the server's work alone.
 
 The rows written are Optuna's own: the same table, columns, state and numbering (a trial's
 number is the count of its study's trials before it, read under the lock, so numbers stay
-0, 1, 2, ... whoever creates them, Optuna's own code included). A trial created from a
-template, and any database other than PostgreSQL, take Optuna's path unchanged.
+0, 1, 2, ... whoever creates them, Optuna's own code included), and a creation that the
+database refuses for a lock or statement timeout is tried again, as Optuna tries its own. A
+trial created from a template, and any database other than PostgreSQL, take Optuna's path
+unchanged.
 """
 
 from __future__ import annotations
 
+import random
+import time
 from datetime import datetime
 from typing import Any
 
@@ -33,6 +37,11 @@ _INSERT_TRIAL = (
     "VALUES ((SELECT count(*) FROM trials WHERE study_id = %s), %s, 'RUNNING', %s) "
     "RETURNING trial_id, number"
 )
+# As Optuna retries its own creation: a database whose administrator set a lock or statement
+# timeout can refuse one while the sweep's workers queue for the lock; try again, a little
+# later, this many times in all.
+_ATTEMPTS = 5
+_RETRY_WAIT_S = 0.5
 
 
 class TeamRDBStorage(RDBStorage):
@@ -45,24 +54,21 @@ class TeamRDBStorage(RDBStorage):
             return super()._create_new_trial(study_id, template_trial)
         import psycopg
 
-        started = datetime.now()
-        raw = self.engine.raw_connection()
-        try:
-            pg: Any = raw.driver_connection
-            with pg.pipeline(), pg.transaction():
-                pg.execute(_LOCK_STUDY, (study_id,))
-                cursor = pg.execute(_INSERT_TRIAL, (study_id, study_id, started))
-            row = cursor.fetchone()
-        except psycopg.errors.ForeignKeyViolation:
-            raise KeyError(f"No study with study_id {study_id} exists.") from None
-        except psycopg.Error as exc:
-            # As Optuna reports a database's failure (its callers know this error).
-            raise optuna.exceptions.StorageInternalError(
-                f"cannot create a trial: {type(exc).__name__}"
-            ) from exc
-        finally:
-            raw.close()
-        trial_id, number = row
+        for attempt in range(1, _ATTEMPTS + 1):
+            started = datetime.now()
+            try:
+                trial_id, number = self._insert_trial(study_id, started)
+                break
+            except psycopg.errors.ForeignKeyViolation:
+                raise KeyError(f"No study with study_id {study_id} exists.") from None
+            except psycopg.OperationalError as exc:
+                if attempt == _ATTEMPTS:
+                    # As Optuna reports a database's failure (its callers know this error).
+                    raise optuna.exceptions.StorageInternalError(
+                        f"cannot create a trial: {type(exc).__name__}: "
+                        f"{str(exc).splitlines()[0] if str(exc) else ''}"
+                    ) from exc
+                time.sleep(random.random() * _RETRY_WAIT_S)
         return FrozenTrial(
             number=number,
             state=TrialState.RUNNING,
@@ -77,3 +83,17 @@ class TeamRDBStorage(RDBStorage):
             intermediate_values={},
             trial_id=trial_id,
         )
+
+    def _insert_trial(self, study_id: int, started: datetime) -> tuple[int, int]:
+        """The trial's row, in one pipelined transaction under the study's lock: (trial_id,
+        number)."""
+        raw = self.engine.raw_connection()
+        try:
+            pg: Any = raw.driver_connection
+            with pg.pipeline(), pg.transaction():
+                pg.execute(_LOCK_STUDY, (study_id,))
+                cursor = pg.execute(_INSERT_TRIAL, (study_id, study_id, started))
+            trial_id, number = cursor.fetchone()
+            return int(trial_id), int(number)
+        finally:
+            raw.close()

@@ -14,6 +14,16 @@ from typing import Any
 import orjson
 
 _ORJSON_OPTS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
+# orjson reads an integer beyond 64 bits as a float (2**70 + 1 comes back as
+# 1.1805916207174113e+21). Written out, such an integer is a run of 19 digits or more that no
+# decimal point precedes (a float's digits after its point can run as long: 0.000316...);
+# a document holding one is read by the standard library, which keeps integers exact. The
+# run is looked for at C speed: each digit translated to "0", the point kept, any other
+# byte made "x" (about 2.5 ms a megabyte, against orjson's 15-25 ms to parse it).
+_CLASSES = bytes(
+    ord("0") if b in b"0123456789" else b if b == ord(".") else ord("x") for b in range(256)
+)
+_LONG_INTEGER = b"x" + b"0" * 19
 NO_STEP = -(2**63)  # int64 marker for "logged without a step"
 _SWAP = sys.byteorder == "big"  # histories are stored little-endian
 
@@ -69,10 +79,19 @@ def dumps(obj: Any) -> bytes:
     return json.dumps(obj, default=_default, separators=(",", ":")).encode()
 
 
+def may_hold_big_ints(data: bytes) -> bool:
+    """True when JSON `data` may hold an integer beyond 64 bits, which orjson would read as
+    a float (a false alarm only costs the slower, exact parser)."""
+    classes = data.translate(_CLASSES)
+    return _LONG_INTEGER in classes or classes.startswith(_LONG_INTEGER[1:])
+
+
 def loads(data: bytes | str | None) -> Any:
-    """The value `dumps` wrote (None for None)."""
+    """The value `dumps` wrote (None for None), integers of any size exactly."""
     if data is None:
         return None
+    if may_hold_big_ints(data.encode() if isinstance(data, str) else data):
+        return json.loads(data)
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError:

@@ -18,7 +18,7 @@ from typing import Any
 import orjson
 import xxhash
 
-from .codec import dumps, float_array, loads, to_le_bytes, unpack_floats
+from .codec import dumps, float_array, loads, may_hold_big_ints, to_le_bytes, unpack_floats
 from .dialect import Conn
 
 NAMESPACES = ("params", "metrics", "tags")
@@ -184,10 +184,13 @@ class Summaries:
         flat: list[Any] = []
         for start in range(0, len(present), _CHUNK):
             chunk = present[start : start + _CHUNK]
+            joined = b"[" + b",".join(chunk) + b"]"
             try:
-                parsed = orjson.loads(b"[" + b",".join(chunk) + b"]")
+                if may_hold_big_ints(joined):
+                    raise orjson.JSONDecodeError("an integer beyond 64 bits", "", 0)
+                parsed = orjson.loads(joined)
             except orjson.JSONDecodeError:
-                parsed = [loads(b) for b in chunk]  # some hold NaN/Infinity
+                parsed = [loads(b) for b in chunk]  # some hold NaN/Infinity or big integers
             flat.extend(chain.from_iterable(parsed))
         if len(flat) != width * len(present):
             raise ValueError(f"stored values do not match their key set {list(keys)}")

@@ -41,3 +41,20 @@ def test_non_finite_values_are_found_in_lists_of_every_shape() -> None:
 def test_finite_values_whose_sum_overflows_come_back_exact() -> None:
     doc = {"big": [1e308, 1e308, -1e308], "none": [None, 1e308, 1e308]}
     assert loads(dumps(doc)) == doc
+
+
+def test_integers_beyond_64_bits_come_back_exact_wherever_they_stand() -> None:
+    for value in (2**70 + 1, -(2**63) - 1, 10**40, [1, 2**64, "x"], {"a": {"b": -(10**25)}}):
+        assert loads(dumps(value)) == value
+        assert loads(dumps(value).decode()) == value  # as text too
+    assert loads(b"18446744073709551616") == 2**64  # at the document's start
+
+
+def test_long_float_fractions_and_64_bit_integers_keep_orjsons_path() -> None:
+    from jupyter_xtrack.store.codec import may_hold_big_ints
+
+    # A learning rate's 19 digits after its point, and 18-digit integers (the 19- and
+    # 20-digit ones that orjson still reads exactly are false alarms: the exact parser).
+    for value in (0.00031622776601683794, 10**18 - 1, -(10**17), [1.5e300, 123456789]):
+        assert not may_hold_big_ints(dumps(value))
+    assert may_hold_big_ints(dumps(2**64)) and may_hold_big_ints(dumps(-(2**63) - 1))

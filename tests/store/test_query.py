@@ -340,13 +340,16 @@ def test_to_frame_params_dtypes_match_pandas_inference(store: Store) -> None:
     assert frame["params.f_none"].isna().tolist() == [False, True, False]
 
 
-@pytest.mark.xfail(
-    strict=True, reason="orjson reads integers beyond 64 bits as floats; known, not yet fixed"
-)
 def test_params_integers_beyond_64_bits_read_back_exactly(store: Store) -> None:
     run_id, _ = store.create_run(started_at=NOV)
-    store.set_params(run_id, {"big": 2**70 + 1})
-    assert store.query_runs().columns["params.big"] == [2**70 + 1]
+    store.set_params(run_id, {"big": 2**70 + 1, "low": -(2**63) - 1, "lr": 0.00031622776601683794})
+    other, _ = store.create_run(started_at=NOV + 1)
+    store.set_params(other, {"big": 7, "low": 2**64 - 1, "lr": 0.5})
+    table = store.query_runs(order_by="started_at")
+    assert table.columns["params.big"] == [2**70 + 1, 7]
+    assert table.columns["params.low"] == [-(2**63) - 1, 2**64 - 1]
+    assert table.columns["params.lr"] == [0.00031622776601683794, 0.5]
+    assert store.get_run(run_id)["params"]["big"] == 2**70 + 1
 
 
 def test_wide_reads_span_decode_chunks_in_order(

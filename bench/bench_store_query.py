@@ -3,8 +3,8 @@ each) and a selective filter, median of several runs.
 
     .venv/bin/python bench/bench_store_query.py [--runs 100000] [--repeat 5] [--rebuild]
 
-The store is built once through the store's own tables (executemany, the same rows
-`set_params`/`log_metrics` would write) and cached under bench/.work/.
+The store is built once through the store contract (`batch()` of 500 runs) and cached
+under bench/.work/.
 """
 
 from __future__ import annotations
@@ -21,8 +21,6 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_xtrack.store import hash_bytes, open_store, schema
-from jupyter_xtrack.store.codec import dumps
-from jupyter_xtrack.store.ids import new_run_id
 
 N_PARAMS = 20
 N_METRICS = 20
@@ -31,60 +29,30 @@ GOAL_FILTER_S = 0.100
 
 
 def build(path: Path, n_runs: int) -> None:
-    """A store of `n_runs` finished runs with N_PARAMS params and N_METRICS metrics each."""
+    """A store of `n_runs` finished runs with N_PARAMS params and N_METRICS metrics each,
+    written through the store contract, 500 runs a transaction."""
     if path.exists():
         shutil.rmtree(path)
     store = open_store(path)
     rng = random.Random(42)
     t0 = 1.79e9
     optimizers = ["adam", "sgd", "adamw", "rmsprop"]
-    with store.batch():
-        conn = store._conn()
-        runs, params, metrics = [], [], []
-        for number in range(1, n_runs + 1):
-            p: dict[str, object] = {f"p{i:02d}": rng.random() for i in range(N_PARAMS - 2)}
-            p["optimizer"] = optimizers[number % 4]
-            p["layers"] = number % 7
-            m = {f"m{i:02d}": rng.random() for i in range(N_METRICS - 1)}
-            m["acc"] = rng.random()
-            started = t0 + number * 10.0
-            summaries = store._summaries
-            runs.append(
-                (
-                    number,
-                    new_run_id(),
-                    f"run-{number}",
-                    f"exp{number % 5}",
-                    "finished",
-                    "cell",
-                    started,
-                    started + 5.0,
-                    5.0,
-                    *summaries.encode(conn, "params", p),
-                    *summaries.encode(conn, "metrics", m),
-                    *summaries.encode(conn, "tags", {"team": "a" if number % 2 else "b"}),
+    for first in range(1, n_runs + 1, 500):
+        with store.batch():
+            for number in range(first, min(first + 500, n_runs + 1)):
+                p: dict[str, object] = {f"p{i:02d}": rng.random() for i in range(N_PARAMS - 2)}
+                p["optimizer"] = optimizers[number % 4]
+                p["layers"] = number % 7
+                m = {f"m{i:02d}": rng.random() for i in range(N_METRICS - 1)}
+                m["acc"] = rng.random()
+                started = t0 + number * 10.0
+                run_id, _ = store.create_run(
+                    name=f"run-{number}", experiment=f"exp{number % 5}", started_at=started
                 )
-            )
-            params.extend((number, k, v, dumps(v)) for k, v in p.items())
-            metrics.extend((number, k, v, None, started + 5.0, 1, 0) for k, v in m.items())
-        conn.executemany(
-            "INSERT INTO runs(number, id, name, experiment, status, kind, started_at, ended_at, "
-            "duration_s, params_keys, params_vals, metrics_keys, metrics_vals, tags_keys, "
-            "tags_vals) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            runs,
-        )
-        conn.executemany("INSERT INTO params(run, key, value, json) VALUES (?, ?, ?, ?)", params)
-        conn.executemany(
-            "INSERT INTO metrics(run, key, value, step, time, count, chunks) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            metrics,
-        )
-        conn.executemany(
-            "INSERT INTO tags(run, key, value) VALUES (?, 'team', ?)",
-            [(r[0], "a" if r[0] % 2 else "b") for r in runs],
-        )
-    store._conn().execute("ANALYZE")
-    (path / "built").write_text(fingerprint(n_runs))
+                store.set_params(run_id, p)
+                store.log_metrics([(run_id, k, v, None, started + 5.0) for k, v in m.items()])
+                store.set_tags(run_id, {"team": "a" if number % 2 else "b"})
+                store.finish_run(run_id, status="finished", ended_at=started + 5.0)
     store.close()
 
 

@@ -12,6 +12,7 @@ import math
 import threading
 from array import array
 from collections.abc import Mapping, Sequence
+from contextlib import suppress
 from itertools import chain
 from typing import Any
 
@@ -185,12 +186,12 @@ class Summaries:
         for start in range(0, len(present), _CHUNK):
             chunk = present[start : start + _CHUNK]
             joined = b"[" + b",".join(chunk) + b"]"
-            try:
-                if may_hold_big_ints(joined):
-                    raise orjson.JSONDecodeError("an integer beyond 64 bits", "", 0)
-                parsed = orjson.loads(joined)
-            except orjson.JSONDecodeError:
-                parsed = [loads(b) for b in chunk]  # some hold NaN/Infinity or big integers
+            parsed = None
+            if not may_hold_big_ints(joined):
+                with suppress(orjson.JSONDecodeError):  # some hold NaN/Infinity
+                    parsed = orjson.loads(joined)
+            if parsed is None:
+                parsed = [loads(b) for b in chunk]
             flat.extend(chain.from_iterable(parsed))
         if len(flat) != width * len(present):
             raise ValueError(f"stored values do not match their key set {list(keys)}")

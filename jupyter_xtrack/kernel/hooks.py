@@ -192,11 +192,14 @@ class TrackHooks:
         if result is not None:
             error = result.error_in_exec or result.error_before_exec
             value = result.result if result.result is not None else NO_RESULT
-        try:
-            self.end(self._frames.pop(), error, value)
-        finally:
-            if not self._frames:
-                KERNEL.cell_ended()  # the card thread may now turn cards into widgets
+        frame = self._frames.pop()
+        if not self._frames:
+            # The cell's code is done. Said before the run's end is handled, which hands the
+            # card and the finalisation to their threads: said after, they would take the
+            # cell that has just ended for a long cell still running (quiet enough for them,
+            # views/activity.py) and do their work at once, beside the next cell of a Run All.
+            KERNEL.cell_ended()
+        self.end(frame, error, value)
 
     def end(self, frame: Frame, error: BaseException | None, value: Any) -> None:
         """Finish what `begin` started: the run ends, its card or summary is shown."""

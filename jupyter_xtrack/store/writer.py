@@ -190,9 +190,11 @@ class BackgroundWriter:
         }
 
     def watch(self, run_id: str) -> None:
-        """Heartbeat `run_id` every few seconds until `unwatch`."""
+        """Heartbeat `run_id` every few seconds until `unwatch`. Its creation stamps its
+        first heartbeat, so it joins the next round: a new run must not make every watched
+        one beat at once (in a Run All each cell's run is watched until its finalisation,
+        which waits for a quiet kernel: an UPDATE per waiting run for every new cell)."""
         self._watched[run_id] = None
-        self._last_beat = 0.0
 
     def unwatch(self, run_id: str) -> None:
         """Stop heartbeating `run_id`."""

@@ -19,6 +19,7 @@ from jupyter_xtrack.store import (
     connection,
     open_store,
 )
+from jupyter_xtrack.store import writer as writer_module
 
 from .conftest import python, run_python
 
@@ -271,7 +272,9 @@ def test_default_on_error_warns_once(store: Store) -> None:
     assert w.errors == 3 and isinstance(w.last_error, ZeroDivisionError)
 
 
-def test_watched_runs_get_heartbeats(store: Store, writer: BackgroundWriter) -> None:
+def test_watched_runs_get_heartbeats(
+    store: Store, writer: BackgroundWriter, monkeypatch: pytest.MonkeyPatch
+) -> None:
     run_id, _ = store.create_run()
     store.heartbeat(run_id, at=1.0)
     writer.watch(run_id)
@@ -279,9 +282,29 @@ def test_watched_runs_get_heartbeats(store: Store, writer: BackgroundWriter) -> 
     assert store.get_run(run_id)["heartbeat_at"] > 1.0
     writer.unwatch(run_id)
     store.heartbeat(run_id, at=2.0)
-    writer.watch("0" * 32)  # unknown runs are dropped from the watch list quietly
+    unknown = "0" * 32
+    writer.watch(unknown)  # unknown runs are dropped from the watch list quietly
+    monkeypatch.setattr(writer_module, "HEARTBEAT_INTERVAL_S", 0.0)
     assert writer.flush(10)
     assert store.get_run(run_id)["heartbeat_at"] == 2.0
+    assert not writer.watching()
+
+
+def test_a_new_run_does_not_make_every_watched_run_beat(
+    store: Store, writer: BackgroundWriter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(writer_module, "HEARTBEAT_INTERVAL_S", 60.0)
+    first, _ = store.create_run()
+    writer.watch(first)
+    assert writer.flush(10)
+    store.heartbeat(first, at=1.0)
+    # a Run All: a run per cell, each watched from its start, while the first one waits
+    # for its finalisation (still watched)
+    for _ in range(20):
+        run_id, _ = store.create_run()
+        writer.watch(run_id)
+        assert writer.flush(10)
+    assert store.get_run(first)["heartbeat_at"] == 1.0  # it beats on its interval only
 
 
 def test_pending_writes_are_flushed_at_interpreter_exit(tmp_path: Path) -> None:

@@ -23,22 +23,15 @@ from pathlib import Path
 import nbformat
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_cell_cpu import CLOCKS  # noqa: E402
 from bench_notebooks import code_cells, compile_package, execute, workdir  # noqa: E402
 
-PROBE = r"""
-import re as _xt_re, threading as _xt_th, time as _xt_t
+# As each cell starts: every thread's CPU clock (bench_cell_cpu's `_xt_clocks`) and the wall.
+PROBE = CLOCKS + """
 _xt_marks = []
-def _xt_mark(*a):
-    mark = {"(wall)": _xt_t.perf_counter(), "(process)": _xt_t.process_time()}
-    for th in _xt_th.enumerate():
-        try:
-            c = _xt_t.clock_gettime(_xt_t.pthread_getcpuclockid(th.ident))
-        except Exception:
-            continue
-        g = _xt_re.sub(r"[-_]?\d+(_\d+)?( \(.*\))?$", "", th.name)
-        mark[g] = mark.get(g, 0.0) + c
-    _xt_marks.append(mark)
-get_ipython().events.register("pre_run_cell", _xt_mark)
+get_ipython().events.register(
+    "pre_run_cell", lambda *a: _xt_marks.append({**_xt_clocks(), "(wall)": _tm.perf_counter()})
+)
 """
 REPORT = "import json\nprint(json.dumps(_xt_marks))"
 
